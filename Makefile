@@ -1,0 +1,40 @@
+# dfs: build, test and run a local cluster.
+SWIFT ?= swift
+CLUSTER_DIR ?= ./.dfs-local
+PORT ?= 8000
+
+.PHONY: all build release deps test run lint fmt clean
+
+all: build
+
+# Installs what a new machine lacks: SQLite's header and library.
+deps:
+	@if [ ! -f /usr/include/sqlite3.h ]; then \
+		echo "installing libsqlite3-dev"; \
+		SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libsqlite3-dev pkg-config; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+# Builds everything (the dfs binary too: CLI tests run it) and runs every test.
+test: deps
+	$(SWIFT) build --build-tests
+	DFS_LOG=warn $(SWIFT) test --skip-build
+
+# A meta server on port $(PORT) and three data nodes, all under $(CLUSTER_DIR); Ctrl-C stops.
+run: release
+	.build/release/dfs local-cluster --dir $(CLUSTER_DIR) --port $(PORT) --nodes 3
+
+lint:
+	$(SWIFT) format lint --recursive Sources Tests
+
+fmt:
+	$(SWIFT) format --in-place --recursive Sources Tests
+
+clean:
+	rm -rf .build

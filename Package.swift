@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "dfs",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "dfs", targets: ["dfs"]),
+        .library(name: "DFSClient", targets: ["DFSClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // The system SQLite library (Debian: libsqlite3-dev).
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // Pure code: limits, errors, messages, framing, paths, sizes. No sockets, no files.
+        .target(name: "DFSCore"),
+        // Non-blocking TCP on Dispatch sources, bridged to async/await.
+        .target(name: "DFSNet", dependencies: ["DFSCore"]),
+        // serve-meta: namespace, nodes, placement, in SQLite.
+        .target(name: "DFSMeta", dependencies: ["DFSCore", "DFSNet", "CSQLite"]),
+        // serve-data: block store on local disk, registration, heartbeats.
+        .target(name: "DFSData", dependencies: ["DFSCore", "DFSNet"]),
+        // Upload, download, list: used by the command line and by tests.
+        .target(name: "DFSClient", dependencies: ["DFSCore", "DFSNet"]),
+        // An in-process cluster for tests.
+        .target(name: "DFSTesting", dependencies: ["DFSCore", "DFSNet", "DFSMeta", "DFSData", "DFSClient"]),
+        .executableTarget(
+            name: "dfs",
+            dependencies: [
+                "DFSCore", "DFSNet", "DFSMeta", "DFSData", "DFSClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "DFSCoreTests", dependencies: ["DFSCore"]),
+        .testTarget(name: "DFSMetaTests", dependencies: ["DFSCore", "DFSMeta"]),
+        .testTarget(name: "DFSDataTests", dependencies: ["DFSCore", "DFSData"]),
+        .testTarget(name: "ClusterTests", dependencies: ["DFSCore", "DFSNet", "DFSClient", "DFSTesting"]),
+    ]
+)

@@ -1,0 +1,87 @@
+import DFSCore
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A local file read or written at offsets (pread/pwrite), shared by the block tasks of one transfer.
+final class LocalFile: @unchecked Sendable {
+    let path: String
+    private(set) var fd: Int32
+    let size: Int
+
+    /// Opens an existing regular file for reading.
+    init(readingAt path: String) throws {
+        self.path = path
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw DFSError(.notFound, "cannot read \(path): \(String(cString: strerror(errno)).lowercased())")
+        }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            throw DFSError(.isADirectory, "\(path) is a folder; copy a file")
+        }
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw DFSError(.ioError, "cannot read \(path): \(String(cString: strerror(errno)).lowercased())")
+        }
+        size = Int(info.st_size)
+    }
+
+    /// Creates a new file that must not exist yet.
+    init(creatingAt path: String) throws {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw DFSError(.ioError, "cannot create \(path): \(String(cString: strerror(errno)).lowercased())")
+        }
+        size = 0
+    }
+
+    /// pread(2) exactly `count` bytes at `offset`.
+    func read(at offset: Int, count: Int) throws -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var done = 0
+            while done < count {
+                let result = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset + done))
+                if result < 0 && errno == EINTR { continue }
+                guard result > 0 else {
+                    throw DFSError(.ioError, "\(path) changed while being read (ended at \(offset + done) bytes)")
+                }
+                done += result
+            }
+            initialized = count
+        }
+    }
+
+    /// pwrite(2) every byte at `offset`.
+    func write(_ bytes: [UInt8], at offset: Int) throws {
+        try bytes.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let result = pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(offset + done))
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    let reason = errno == ENOSPC ? "disk full" : String(cString: strerror(errno)).lowercased()
+                    throw DFSError(.ioError, "cannot write \(path): \(reason)")
+                }
+                done += result
+            }
+        }
+    }
+
+    func sync() throws {
+        guard fsync(fd) == 0 else {
+            throw DFSError(.ioError, "cannot sync \(path): \(String(cString: strerror(errno)).lowercased())")
+        }
+    }
+
+    func close() {
+        if fd >= 0 {
+            Glibc.close(fd)
+            fd = -1
+        }
+    }
+
+    deinit { close() }
+}

@@ -1,0 +1,64 @@
+import Foundation
+
+/// One message on the wire: a 4-byte big-endian header length, a JSON header of that
+/// length, then as many raw payload bytes as the header's `payload` field says.
+///
+/// The header is `{"type": "...", "payload": N, "body": {...}}`; `payload` is left out when
+/// there is none. Block data travels only as payload, never inside JSON.
+public struct Frame: Sendable {
+    public var type: String
+    /// The JSON header, kept so the body can be decoded once the type is known.
+    public var header: [UInt8]
+    public var payload: [UInt8]
+
+    public init(type: String, header: [UInt8], payload: [UInt8]) {
+        self.type = type
+        self.header = header
+        self.payload = payload
+    }
+
+    /// Decodes the body as `M`, turning a wrong shape into a protocol error.
+    public func decode<M: Message>(_: M.Type) throws(DFSError) -> M {
+        guard type == M.type.rawValue else {
+            throw DFSError(.protocolError, "expected a '\(M.type.rawValue)' message, got '\(type)'")
+        }
+        do {
+            return try JSONCoding.decoder.decode(Body<M>.self, from: Data(header)).body
+        } catch {
+            throw DFSError(.protocolError, "malformed '\(type)' message: \(Frame.describe(error))")
+        }
+    }
+
+    /// Decodes a reply: the expected message, or the error the peer sent instead.
+    public func reply<M: Message>(_: M.Type) throws(DFSError) -> M {
+        if type == MessageType.error.rawValue {
+            throw try decode(ErrorMessage.self).error
+        }
+        return try decode(M.self)
+    }
+
+    private struct Body<M: Decodable>: Decodable { var body: M }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): return "missing field '\(key.stringValue)'"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            return "wrong type at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
+        case DecodingError.dataCorrupted(let context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? "invalid JSON" : "invalid value at '\(path)': \(context.debugDescription)"
+        case let error as DFSError: return error.message
+        default: return "invalid JSON"
+        }
+    }
+}
+
+/// Shared JSON coders. Creating one per message costs more than the coding itself.
+enum JSONCoding {
+    static let decoder = JSONDecoder()
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+}

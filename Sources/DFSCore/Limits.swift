@@ -1,0 +1,30 @@
+/// Limits on everything that can grow. Each says why it has its value.
+public enum Limits {
+    /// JSON header of one frame. Headers carry ids, paths and short lists, never file data.
+    public static let headerBytesMax = 1024 * 1024
+    /// Raw payload of one frame. Block data travels as a stream of frames of at most this
+    /// size, so a connection never holds more than one of them at a time.
+    public static let payloadBytesMax = 4 * 1024 * 1024
+    /// Size of the payload chunks a sender cuts block data into.
+    public static let chunkBytes = 1024 * 1024
+    /// Longest path, as Linux's PATH_MAX.
+    public static let pathBytesMax = 4096
+    /// Longest single name in a path, as Linux's NAME_MAX.
+    public static let nameBytesMax = 255
+    /// Largest block. Bigger blocks would make one lost replica too costly to repair.
+    public static let blockBytesMax = 1024 * 1024 * 1024
+    /// Smallest block; smaller ones would make the metadata larger than the data.
+    public static let blockBytesMin = 4096
+    /// Highest replication factor a file may ask for.
+    public static let replicationMax = 16
+    /// Connections one server holds; the next is refused with an error frame.
+    public static let connectionsMax = 1024
+    /// Idle connections a client keeps per endpoint for reuse.
+    public static let idleConnectionsPerEndpointMax = 16
+    /// Entries in one `list` reply; longer folders are paged.
+    public static let listEntriesMax = 1000
+    /// Blocks in one file. With the largest block this is a petabyte.
+    public static let blocksPerFileMax = 1_000_000
+    /// Blocks of one file a client writes or reads at once.
+    public static let blocksInFlight = 4
+}

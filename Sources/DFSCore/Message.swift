@@ -1,0 +1,62 @@
+/// A message that travels as a frame's JSON body.
+public protocol Message: Codable, Sendable {
+    static var type: MessageType { get }
+}
+
+/// Every message type. The raw values are part of the protocol: never rename or reuse one.
+public enum MessageType: String, Codable, Sendable, CaseIterable {
+    // Every connection
+    case hello, helloOK, error, ok
+    // Data node to meta server
+    case registerNode, registerNodeOK, heartbeat, heartbeatOK
+    // Client to meta server
+    case createFile, createFileOK, allocateBlock, allocateBlockOK, completeFile, abandonFile
+    case getFile, getFileOK, list, listOK
+    // Client (or an upstream data node) to data node
+    case writeBlock, writeBlockOK, readBlock, readBlockOK, blockData
+}
+
+/// The version of this protocol. A peer that speaks another one is refused in `hello`.
+public let protocolVersion = 1
+
+/// What a peer is, announced in `hello`.
+public enum PeerRole: String, Codable, Sendable {
+    case client, dataNode, metaServer
+}
+
+/// The first message on every connection, from the side that connected.
+public struct Hello: Message {
+    public static let type = MessageType.hello
+    public var protocolVersion: Int
+    public var role: PeerRole
+    public var software: String
+    public init(role: PeerRole) {
+        self.protocolVersion = DFSCore.protocolVersion
+        self.role = role
+        self.software = "dfs"
+    }
+}
+
+/// The answer to `hello`. Authentication, when the cluster has a secret, extends this exchange.
+public struct HelloOK: Message {
+    public static let type = MessageType.helloOK
+    public var protocolVersion: Int
+    public var role: PeerRole
+    public init(role: PeerRole) {
+        self.protocolVersion = DFSCore.protocolVersion
+        self.role = role
+    }
+}
+
+/// The answer to a request that failed. The connection stays usable unless the frame was bad.
+public struct ErrorMessage: Message {
+    public static let type = MessageType.error
+    public var error: DFSError
+    public init(_ error: DFSError) { self.error = error }
+}
+
+/// The answer to a request that has nothing to return.
+public struct OK: Message {
+    public static let type = MessageType.ok
+    public init() {}
+}

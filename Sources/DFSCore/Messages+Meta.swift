@@ -1,0 +1,240 @@
+/// A data node and where clients reach it.
+public struct NodeAddress: Codable, Hashable, Sendable {
+    public var nodeID: NodeID
+    public var address: Endpoint
+    public init(nodeID: NodeID, address: Endpoint) {
+        self.nodeID = nodeID
+        self.address = address
+    }
+}
+
+/// A data node announces itself: on start, and whenever the meta server has forgotten it.
+public struct RegisterNode: Message {
+    public static let type = MessageType.registerNode
+    public var nodeID: NodeID
+    /// The host clients should use. When nil or a wildcard, the meta server uses the address
+    /// the registration came from.
+    public var host: String?
+    public var port: Int
+    public var capacityBytes: Int
+    public var usedBytes: Int
+    public var blockCount: Int
+    public init(nodeID: NodeID, host: String?, port: Int, capacityBytes: Int, usedBytes: Int, blockCount: Int) {
+        self.nodeID = nodeID
+        self.host = host
+        self.port = port
+        self.capacityBytes = capacityBytes
+        self.usedBytes = usedBytes
+        self.blockCount = blockCount
+    }
+}
+
+public struct RegisterNodeOK: Message {
+    public static let type = MessageType.registerNodeOK
+    /// The address the meta server will give clients for this node.
+    public var address: Endpoint
+    /// How often the node should send a heartbeat.
+    public var heartbeatMilliseconds: Int
+    public init(address: Endpoint, heartbeatMilliseconds: Int) {
+        self.address = address
+        self.heartbeatMilliseconds = heartbeatMilliseconds
+    }
+}
+
+/// A data node's periodic report of its space.
+public struct Heartbeat: Message {
+    public static let type = MessageType.heartbeat
+    public var nodeID: NodeID
+    public var capacityBytes: Int
+    public var usedBytes: Int
+    public var blockCount: Int
+    public init(nodeID: NodeID, capacityBytes: Int, usedBytes: Int, blockCount: Int) {
+        self.nodeID = nodeID
+        self.capacityBytes = capacityBytes
+        self.usedBytes = usedBytes
+        self.blockCount = blockCount
+    }
+}
+
+public struct HeartbeatOK: Message {
+    public static let type = MessageType.heartbeatOK
+    /// True when the meta server does not know this node (it lost its registry, or the node
+    /// was declared dead): the node registers again.
+    public var registerAgain: Bool
+    /// Blocks the node should delete: no live file owns them.
+    public var deleteBlocks: [BlockID]
+    public init(registerAgain: Bool, deleteBlocks: [BlockID]) {
+        self.registerAgain = registerAgain
+        self.deleteBlocks = deleteBlocks
+    }
+}
+
+/// Starts a pending file, invisible until `completeFile`.
+public struct CreateFile: Message {
+    public static let type = MessageType.createFile
+    public var path: DFSPath
+    /// nil: the meta server's default.
+    public var replication: Int?
+    public var blockBytes: Int
+    /// When false, an existing file at the path is an `alreadyExists` error.
+    public var overwrite: Bool
+    public init(path: DFSPath, replication: Int?, blockBytes: Int, overwrite: Bool) {
+        self.path = path
+        self.replication = replication
+        self.blockBytes = blockBytes
+        self.overwrite = overwrite
+    }
+}
+
+public struct CreateFileOK: Message {
+    public static let type = MessageType.createFileOK
+    public var fileID: Int64
+    public var replication: Int
+    public init(fileID: Int64, replication: Int) {
+        self.fileID = fileID
+        self.replication = replication
+    }
+}
+
+/// Asks for a new block of a pending file and the nodes to write it to.
+public struct AllocateBlock: Message {
+    public static let type = MessageType.allocateBlock
+    public var fileID: Int64
+    public var blockIndex: Int
+    /// Nodes the client could not write to; they are not chosen again.
+    public var excludeNodes: [NodeID]
+    public init(fileID: Int64, blockIndex: Int, excludeNodes: [NodeID] = []) {
+        self.fileID = fileID
+        self.blockIndex = blockIndex
+        self.excludeNodes = excludeNodes
+    }
+}
+
+public struct AllocateBlockOK: Message {
+    public static let type = MessageType.allocateBlockOK
+    public var blockID: BlockID
+    /// Where to write the block, first node first; distinct nodes, most free space first.
+    public var targets: [NodeAddress]
+    public init(blockID: BlockID, targets: [NodeAddress]) {
+        self.blockID = blockID
+        self.targets = targets
+    }
+}
+
+/// One written block of a file, as the client reports it at `completeFile`.
+public struct CommittedBlock: Codable, Hashable, Sendable {
+    public var blockID: BlockID
+    public var blockIndex: Int
+    public var length: Int
+    /// Nodes that acknowledged the block as stored.
+    public var nodes: [NodeID]
+    public init(blockID: BlockID, blockIndex: Int, length: Int, nodes: [NodeID]) {
+        self.blockID = blockID
+        self.blockIndex = blockIndex
+        self.length = length
+        self.nodes = nodes
+    }
+}
+
+/// Makes a pending file visible, atomically replacing an older file of the same path.
+public struct CompleteFile: Message {
+    public static let type = MessageType.completeFile
+    public var fileID: Int64
+    public var size: Int
+    public var blocks: [CommittedBlock]
+    public init(fileID: Int64, size: Int, blocks: [CommittedBlock]) {
+        self.fileID = fileID
+        self.size = size
+        self.blocks = blocks
+    }
+}
+
+/// Drops a pending file the client gave up on; its blocks become garbage.
+public struct AbandonFile: Message {
+    public static let type = MessageType.abandonFile
+    public var fileID: Int64
+    public init(fileID: Int64) { self.fileID = fileID }
+}
+
+/// Asks for a file's metadata and block locations.
+public struct GetFile: Message {
+    public static let type = MessageType.getFile
+    public var path: DFSPath
+    public init(path: DFSPath) { self.path = path }
+}
+
+public enum EntryType: String, Codable, Sendable {
+    case file, dir
+}
+
+/// A file or folder as `ls` and `stat` show it.
+public struct FileInfo: Codable, Hashable, Sendable {
+    public var path: DFSPath
+    public var type: EntryType
+    public var size: Int
+    /// Modification time, seconds since 1970.
+    public var mtime: Double
+    public var replication: Int
+    public var blockBytes: Int
+    public init(path: DFSPath, type: EntryType, size: Int, mtime: Double, replication: Int, blockBytes: Int) {
+        self.path = path
+        self.type = type
+        self.size = size
+        self.mtime = mtime
+        self.replication = replication
+        self.blockBytes = blockBytes
+    }
+}
+
+/// A block of a file and the nodes that hold it.
+public struct BlockLocation: Codable, Hashable, Sendable {
+    public var blockID: BlockID
+    public var blockIndex: Int
+    public var length: Int
+    public var replicas: [NodeAddress]
+    public init(blockID: BlockID, blockIndex: Int, length: Int, replicas: [NodeAddress]) {
+        self.blockID = blockID
+        self.blockIndex = blockIndex
+        self.length = length
+        self.replicas = replicas
+    }
+}
+
+public struct GetFileOK: Message {
+    public static let type = MessageType.getFileOK
+    public var info: FileInfo
+    /// Empty for a folder.
+    public var blocks: [BlockLocation]
+    public init(info: FileInfo, blocks: [BlockLocation]) {
+        self.info = info
+        self.blocks = blocks
+    }
+}
+
+/// Lists a folder one page at a time, in name order.
+public struct List: Message {
+    public static let type = MessageType.list
+    public var path: DFSPath
+    /// Start after this name; nil for the first page.
+    public var after: String?
+    public var limit: Int
+    public init(path: DFSPath, after: String? = nil, limit: Int = Limits.listEntriesMax) {
+        self.path = path
+        self.after = after
+        self.limit = limit
+    }
+}
+
+public struct ListOK: Message {
+    public static let type = MessageType.listOK
+    /// The listed path itself: a folder, or the file when a file was listed.
+    public var info: FileInfo
+    public var entries: [FileInfo]
+    /// True when more entries follow the last one returned.
+    public var more: Bool
+    public init(info: FileInfo, entries: [FileInfo], more: Bool) {
+        self.info = info
+        self.entries = entries
+        self.more = more
+    }
+}

@@ -1,0 +1,129 @@
+import DFSCore
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Blocks on local disk, one file per block, named by block id only.
+///
+/// Layout under the node's folder:
+/// - `node-id`: the node's stable id, made on first start;
+/// - `blocks/XY/blk_<16 hex digits>`: one file per block, spread over 256 folders by the id's
+///   low byte so no folder grows huge;
+/// - `tmp/`: blocks being written. A block is written there, fsynced, then renamed into
+///   `blocks/`, and the folder fsynced: a crash leaves a temp file (removed at the next
+///   start), never a block file that claims bytes it does not hold.
+///
+/// No path is ever built from a peer's text: only from a `BlockID`'s number.
+public final class BlockStore: Sendable {
+    public let root: URL
+    public let nodeID: NodeID
+    private let index = Mutex<[BlockID: Int]>([:])
+
+    public init(folder: String) throws {
+        root = URL(fileURLWithPath: folder, isDirectory: true)
+        let manager = FileManager.default
+        do {
+            try manager.createDirectory(at: root.appendingPathComponent("blocks"), withIntermediateDirectories: true)
+            let tmp = root.appendingPathComponent("tmp")
+            // Temp files are writes that never finished; no one will finish them now.
+            if manager.fileExists(atPath: tmp.path) { try manager.removeItem(at: tmp) }
+            try manager.createDirectory(at: tmp, withIntermediateDirectories: true)
+        } catch {
+            throw DFSError(.ioError, "cannot use data folder \(folder): \(error.localizedDescription)")
+        }
+        nodeID = try BlockStore.loadOrCreateNodeID(root: root)
+        index.withLock { $0 = scan() }
+    }
+
+    private static func loadOrCreateNodeID(root: URL) throws -> NodeID {
+        let file = root.appendingPathComponent("node-id")
+        if let text = try? String(contentsOf: file, encoding: .utf8) {
+            let id = NodeID(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            guard id.isWellFormed else {
+                throw DFSError(.ioError, "\(file.path) does not hold a node id; remove it to make a new one")
+            }
+            return id
+        }
+        let id = NodeID(UUID().uuidString.lowercased())
+        do {
+            try Data((id.rawValue + "\n").utf8).write(to: file, options: .atomic)
+        } catch {
+            throw DFSError(.ioError, "cannot write \(file.path): \(error.localizedDescription)")
+        }
+        return id
+    }
+
+    /// Finds every block file; run once at start.
+    private func scan() -> [BlockID: Int] {
+        var found: [BlockID: Int] = [:]
+        let blocks = root.appendingPathComponent("blocks")
+        let manager = FileManager.default
+        for shard in (try? manager.contentsOfDirectory(atPath: blocks.path)) ?? [] {
+            let folder = blocks.appendingPathComponent(shard)
+            for name in (try? manager.contentsOfDirectory(atPath: folder.path)) ?? [] {
+                guard name.hasPrefix("blk_"), let raw = UInt64(name.dropFirst(4), radix: 16) else { continue }
+                let attributes = try? manager.attributesOfItem(atPath: folder.appendingPathComponent(name).path)
+                found[BlockID(raw)] = (attributes?[.size] as? Int) ?? 0
+            }
+        }
+        return found
+    }
+
+    func shardFolder(_ blockID: BlockID) -> URL {
+        let shard = String(format: "%02x", Int(blockID.rawValue & 0xff))
+        return root.appendingPathComponent("blocks").appendingPathComponent(shard)
+    }
+
+    func blockURL(_ blockID: BlockID) -> URL {
+        shardFolder(blockID).appendingPathComponent(blockID.fileName)
+    }
+
+    public var blockCount: Int { index.withLock { $0.count } }
+    public var usedBytes: Int { index.withLock { $0.values.reduce(0, +) } }
+    public var blockIDs: [BlockID] { index.withLock { Array($0.keys) } }
+
+    /// Free bytes on the file system that holds the folder (statvfs(3)).
+    public var freeBytes: Int {
+        var stats = statvfs()
+        guard statvfs(root.path, &stats) == 0 else { return 0 }
+        return Int(stats.f_bavail) * Int(stats.f_frsize)
+    }
+
+    public func length(of blockID: BlockID) -> Int? {
+        index.withLock { $0[blockID] }
+    }
+
+    /// Starts writing a block into a temp file.
+    public func makeWriter(for blockID: BlockID, length: Int) throws -> BlockWriter {
+        let temp = root.appendingPathComponent("tmp")
+            .appendingPathComponent("\(blockID.fileName).\(UInt32.random(in: 0...UInt32.max))")
+        return try BlockWriter(store: self, blockID: blockID, expectedLength: length, tempURL: temp)
+    }
+
+    /// Records a block that a writer has made durable.
+    func didStore(_ blockID: BlockID, length: Int) {
+        index.withLock { $0[blockID] = length }
+    }
+
+    /// Opens a block for reading. The caller closes the returned descriptor.
+    public func openForReading(_ blockID: BlockID) throws -> (fd: Int32, length: Int) {
+        guard length(of: blockID) != nil else {
+            throw DFSError(.notFound, "block \(blockID) is not on this node")
+        }
+        let fd = open(blockURL(blockID).path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw DFSError(.ioError, "cannot open block \(blockID): \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        fstat(fd, &info)
+        return (fd, Int(info.st_size))
+    }
+
+    /// Deletes a block; a block that is not there is already deleted.
+    public func delete(_ blockID: BlockID) {
+        _ = index.withLock { $0.removeValue(forKey: blockID) }
+        unlink(blockURL(blockID).path)
+    }
+}

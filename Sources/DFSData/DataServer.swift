@@ -1,0 +1,252 @@
+import DFSCore
+import DFSNet
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `dfs serve-data`: serves block reads and writes from a folder, and keeps the meta server
+/// informed of the node's space through registration and heartbeats.
+public final class DataServer: Sendable {
+    public struct Options: Sendable {
+        public var listen: Endpoint
+        public var meta: Endpoint
+        public var folder: String
+        /// The host clients should use; nil means the address the meta server sees.
+        public var advertiseHost: String?
+        /// How long to wait between attempts to reach a meta server that is down.
+        public var retryInterval: Duration = .seconds(1)
+        public var timeouts: Timeouts = .standard
+
+        public init(listen: Endpoint, meta: Endpoint, folder: String, advertiseHost: String? = nil) {
+            self.listen = listen
+            self.meta = meta
+            self.folder = folder
+            self.advertiseHost = advertiseHost
+        }
+    }
+
+    public let options: Options
+    public let store: BlockStore
+    /// Where the server listens, with the real port when port 0 was asked for.
+    public let endpoint: Endpoint
+    private let listener: Listener
+    private let pool: ConnectionPool
+    private let reporter = Mutex<Task<Void, Never>?>(nil)
+    private let registered = Mutex(false)
+
+    static let component = "data"
+
+    private init(options: Options, store: BlockStore, listener: Listener) {
+        self.options = options
+        self.store = store
+        self.listener = listener
+        self.endpoint = listener.endpoint
+        self.pool = ConnectionPool(role: .dataNode, timeouts: options.timeouts)
+    }
+
+    /// Opens the folder, starts listening and starts registering with the meta server.
+    public static func start(_ options: Options) async throws -> DataServer {
+        let store = try BlockStore(folder: options.folder)
+        let listener = try Listener(host: options.listen.host, port: options.listen.port, component: component)
+        let server = DataServer(options: options, store: store, listener: listener)
+        await listener.start { [server] connection in
+            await FrameServer.serve(connection, role: .dataNode, component: component, timeouts: options.timeouts) { frame, connection in
+                try await server.handle(frame, on: connection)
+            }
+        }
+        server.reporter.withLock { $0 = Task { await server.reportLoop() } }
+        Log.info(component, "node \(store.nodeID) serving \(store.blockCount) blocks from \(options.folder) on \(listener.endpoint)")
+        return server
+    }
+
+    /// True once the meta server has accepted this node's registration.
+    public var isRegistered: Bool { registered.withLock { $0 } }
+
+    /// Stops serving and reporting. Blocks already stored stay in the folder.
+    public func stop() async {
+        let task = reporter.withLock { task in
+            defer { task = nil }
+            return task
+        }
+        task?.cancel()
+        await task?.value
+        await listener.close()
+        await pool.closeAll()
+    }
+
+    // MARK: Requests
+
+    private func handle(_ frame: Frame, on connection: Connection) async throws {
+        switch frame.type {
+        case MessageType.writeBlock.rawValue:
+            try await writeBlock(frame.decode(WriteBlock.self), on: connection)
+        case MessageType.readBlock.rawValue:
+            try await readBlock(frame.decode(ReadBlock.self), on: connection)
+        default:
+            throw DFSError(.protocolError, "a data node does not serve '\(frame.type)' messages")
+        }
+    }
+
+    /// Receives a block's data frames into a temp file and, if this node is not the last in
+    /// the pipeline, forwards each frame to the next node as it arrives.
+    private func writeBlock(_ request: WriteBlock, on connection: Connection) async throws {
+        guard request.length >= 1, request.length <= Limits.blockBytesMax else {
+            throw DFSError(.invalidArgument, "block length \(request.length) is outside 1...\(Limits.blockBytesMax)")
+        }
+        guard request.pipeline.count < Limits.replicationMax else {
+            throw DFSError(.invalidArgument, "pipeline of \(request.pipeline.count) nodes is longer than \(Limits.replicationMax)")
+        }
+        let writer = try store.makeWriter(for: request.blockID, length: request.length)
+        var downstream: Connection?
+        defer {
+            if writer.writtenBytes < request.length { writer.abort() }
+        }
+        if let next = request.pipeline.first {
+            downstream = try? await openDownstream(next, request: request)
+        }
+        let timeout = options.timeouts.request
+        while writer.writtenBytes < request.length {
+            guard let frame = try await connection.readFrame(timeout: timeout) else {
+                throw DFSError(.connectionFailed, "\(connection.peer) closed the connection after \(writer.writtenBytes) of \(request.length) bytes of block \(request.blockID)")
+            }
+            guard frame.type == MessageType.blockData.rawValue else {
+                throw DFSError(.protocolError, "expected block data, got '\(frame.type)'")
+            }
+            guard frame.payload.count <= request.length - writer.writtenBytes else {
+                throw DFSError(.protocolError, "block \(request.blockID) data is longer than the \(request.length) bytes announced")
+            }
+            let payload = frame.payload
+            try await BlockingIO.run { try payload.withUnsafeBytes { try writer.append($0) } }
+            if let next = downstream {
+                do {
+                    try await next.send(BlockData(), payload: payload, timeout: timeout)
+                } catch {
+                    Log.warn(Self.component, "pipeline to \(next.name) failed for block \(request.blockID): \(DFSError.wrap(error).message)")
+                    await next.close()
+                    downstream = nil
+                }
+            }
+        }
+        try await BlockingIO.run { try writer.commit() }
+        var stored = [store.nodeID]
+        if let next = downstream {
+            do {
+                let (reply, _) = try await next.readReply(WriteBlockOK.self, timeout: timeout)
+                stored += reply.stored
+                await next.close()
+            } catch {
+                Log.warn(Self.component, "pipeline to \(next.name) failed for block \(request.blockID): \(DFSError.wrap(error).message)")
+                await next.close()
+            }
+        }
+        try await connection.send(WriteBlockOK(blockID: request.blockID, length: request.length, stored: stored), timeout: timeout)
+    }
+
+    private func openDownstream(_ next: NodeAddress, request: WriteBlock) async throws -> Connection {
+        let connection = try await Connection.open(to: next.address, role: .dataNode, timeout: options.timeouts.connect)
+        do {
+            let forwarded = WriteBlock(blockID: request.blockID, length: request.length, pipeline: Array(request.pipeline.dropFirst()))
+            try await connection.send(forwarded, timeout: options.timeouts.request)
+            return connection
+        } catch {
+            Log.warn(Self.component, "cannot forward block \(request.blockID) to \(next.address): \(DFSError.wrap(error).message)")
+            await connection.close()
+            throw error
+        }
+    }
+
+    /// Streams a range of a block in frames of at most ``Limits/chunkBytes``.
+    private func readBlock(_ request: ReadBlock, on connection: Connection) async throws {
+        let (fd, blockLength) = try store.openForReading(request.blockID)
+        defer { close(fd) }
+        guard request.offset >= 0, request.offset <= blockLength else {
+            throw DFSError(.invalidArgument, "offset \(request.offset) is outside block \(request.blockID) of \(blockLength) bytes")
+        }
+        let length = request.length ?? (blockLength - request.offset)
+        guard length >= 0, request.offset + length <= blockLength else {
+            throw DFSError(.invalidArgument, "range \(request.offset)+\(length) is outside block \(request.blockID) of \(blockLength) bytes")
+        }
+        let timeout = options.timeouts.request
+        try await connection.send(ReadBlockOK(blockID: request.blockID, blockLength: blockLength, length: length), timeout: timeout)
+        var sent = 0
+        while sent < length {
+            try Task.checkCancellation()
+            let chunk = min(Limits.chunkBytes, length - sent)
+            let offset = request.offset + sent
+            let bytes = try await BlockingIO.run { try Self.readChunk(fd: fd, offset: offset, count: chunk) }
+            try await connection.send(BlockData(), payload: bytes, timeout: timeout)
+            sent += chunk
+        }
+    }
+
+    /// pread(2) exactly `count` bytes; a block file shorter than its index says is an error.
+    static func readChunk(fd: Int32, offset: Int, count: Int) throws -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var done = 0
+            while done < count {
+                let result = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset + done))
+                if result < 0 && errno == EINTR { continue }
+                guard result > 0 else {
+                    throw DFSError(.ioError, "block file ended early or could not be read at \(offset + done)")
+                }
+                done += result
+            }
+            initialized = count
+        }
+    }
+
+    // MARK: Registration and heartbeats
+
+    /// Registers with the meta server, then sends heartbeats; starts over whenever the meta
+    /// server cannot be reached or has forgotten this node. Runs until the server stops.
+    private func reportLoop() async {
+        var loggedFailure = false
+        while !Task.isCancelled {
+            do {
+                let interval = try await register()
+                registered.withLock { $0 = true }
+                loggedFailure = false
+                try await heartbeatUntilForgotten(interval: interval)
+            } catch is CancellationError {
+                return
+            } catch {
+                registered.withLock { $0 = false }
+                if !loggedFailure {
+                    Log.warn(Self.component, "cannot reach meta server \(options.meta): \(DFSError.wrap(error).message); retrying every \(options.retryInterval)")
+                    loggedFailure = true
+                }
+                try? await Task.sleep(for: options.retryInterval)
+            }
+        }
+    }
+
+    private func register() async throws -> Duration {
+        let request = RegisterNode(
+            nodeID: store.nodeID, host: options.advertiseHost ?? advertisedListenHost, port: endpoint.port,
+            capacityBytes: store.usedBytes + store.freeBytes, usedBytes: store.usedBytes, blockCount: store.blockCount)
+        let reply = try await pool.request(request, to: options.meta, expecting: RegisterNodeOK.self)
+        Log.info(Self.component, "registered with meta server \(options.meta) as \(reply.address)")
+        return .milliseconds(max(50, reply.heartbeatMilliseconds))
+    }
+
+    /// The listen host when it names one interface; nil for a wildcard, so the meta server
+    /// uses the address it sees the node connect from.
+    private var advertisedListenHost: String? {
+        let host = options.listen.host
+        return host.isEmpty || host == "0.0.0.0" || host == "::" ? nil : host
+    }
+
+    private func heartbeatUntilForgotten(interval: Duration) async throws {
+        while true {
+            try await Task.sleep(for: interval)
+            let beat = Heartbeat(
+                nodeID: store.nodeID, capacityBytes: store.usedBytes + store.freeBytes,
+                usedBytes: store.usedBytes, blockCount: store.blockCount)
+            let reply = try await pool.request(beat, to: options.meta, expecting: HeartbeatOK.self)
+            for blockID in reply.deleteBlocks { store.delete(blockID) }
+            if reply.registerAgain { return }
+        }
+    }
+}

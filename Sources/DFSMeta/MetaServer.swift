@@ -1,0 +1,60 @@
+import DFSCore
+import DFSNet
+import Foundation
+
+/// `dfs serve-meta`: the namespace, the node registry and block placement, over SQLite.
+public final class MetaServer: Sendable {
+    public struct Options: Sendable {
+        public var listen: Endpoint
+        public var databasePath: String
+        /// Replicas per block for files that do not ask for a number.
+        public var defaultReplication = 1
+        /// How often data nodes send heartbeats.
+        public var heartbeatInterval: Duration = .seconds(3)
+        /// A node whose heartbeats stop for this long gets no new blocks.
+        public var deadAfter: Duration = .seconds(30)
+        public var timeouts: Timeouts = .standard
+
+        public init(listen: Endpoint, databasePath: String) {
+            self.listen = listen
+            self.databasePath = databasePath
+        }
+    }
+
+    public let options: Options
+    /// Where the server listens, with the real port when port 0 was asked for.
+    public let endpoint: Endpoint
+    public let service: MetaService
+    private let listener: Listener
+
+    static let component = "meta"
+
+    private init(options: Options, service: MetaService, listener: Listener) {
+        self.options = options
+        self.service = service
+        self.listener = listener
+        self.endpoint = listener.endpoint
+    }
+
+    /// Opens (creating and migrating) the database and starts listening.
+    public static func start(_ options: Options) async throws -> MetaServer {
+        guard (1...Limits.replicationMax).contains(options.defaultReplication) else {
+            throw DFSError(.invalidArgument, "replication \(options.defaultReplication) is outside 1...\(Limits.replicationMax)")
+        }
+        let store = try MetaStore(path: options.databasePath)
+        let service = MetaService(store: store, options: options)
+        let listener = try Listener(host: options.listen.host, port: options.listen.port, component: component)
+        let server = MetaServer(options: options, service: service, listener: listener)
+        await listener.start { connection in
+            await FrameServer.serve(connection, role: .metaServer, component: component, timeouts: options.timeouts) { frame, connection in
+                try await service.handle(frame, on: connection)
+            }
+        }
+        Log.info(component, "serving \(options.databasePath) on \(listener.endpoint)")
+        return server
+    }
+
+    public func stop() async {
+        await listener.close()
+    }
+}

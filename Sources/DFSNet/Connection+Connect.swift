@@ -1,0 +1,63 @@
+import DFSCore
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension Connection {
+    /// Opens a TCP connection to `endpoint` without blocking a thread on connect(2).
+    ///
+    /// Errors read as a person would want them: `cannot connect to HOST:PORT: connection refused`.
+    public static func connect(to endpoint: Endpoint, timeout: Duration) async throws -> Connection {
+        let host = endpoint.host.isEmpty ? "127.0.0.1" : endpoint.host
+        let addresses = try await BlockingIO.run { try Socket.resolve(host: host, port: endpoint.port, passive: false) }
+        var lastError = DFSError(.connectionFailed, "cannot connect to \(endpoint): no address")
+        let deadline = ContinuousClock.now + timeout
+        for candidate in addresses {
+            let fd = socket(candidate.family, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else {
+                lastError = DFSError(.connectionFailed, "cannot connect to \(endpoint): \(Socket.describe(errno))")
+                continue
+            }
+            Socket.makeNonBlocking(fd)
+            Socket.setNoDelay(fd)
+            var address = candidate.address
+            let result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, candidate.length) }
+            }
+            let code = result == 0 ? 0 : errno
+            if code != 0 && code != EINPROGRESS {
+                Glibc.close(fd)
+                lastError = DFSError(.connectionFailed, "cannot connect to \(endpoint): \(Socket.describe(code))")
+                continue
+            }
+            let peer = Socket.endpoint(from: candidate.address) ?? endpoint
+            let connection = Connection(fd: fd, peer: peer, name: endpoint.description)
+            do {
+                if code == EINPROGRESS { try await connection.finishConnect(deadline: deadline) }
+                return connection
+            } catch let error as DFSError {
+                await connection.close()
+                lastError = error.code == .timeout
+                    ? DFSError(.connectionFailed, "cannot connect to \(endpoint): timed out") : error
+            }
+        }
+        throw lastError
+    }
+
+    /// Connects and says hello: the first exchange on every connection.
+    public static func open(to endpoint: Endpoint, role: PeerRole, timeout: Duration) async throws -> Connection {
+        let connection = try await connect(to: endpoint, timeout: timeout)
+        do {
+            let reply = try await connection.request(Hello(role: role), expecting: HelloOK.self, timeout: timeout)
+            guard reply.protocolVersion == protocolVersion else {
+                throw DFSError(.protocolError, "\(endpoint) speaks protocol version \(reply.protocolVersion); this dfs speaks \(protocolVersion)")
+            }
+            return connection
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+}

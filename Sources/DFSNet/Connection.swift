@@ -1,0 +1,344 @@
+import DFSCore
+import Dispatch
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One TCP connection: a non-blocking socket whose Dispatch read and write sources fire on
+/// the same serial queue the actor runs on.
+///
+/// Frames are read and written inside actor methods that suspend only when the socket would
+/// block. The read source is armed only while a reader waits, so a slow reader leaves the
+/// bytes in the kernel, whose full buffer closes the TCP window: the sender is stopped, no
+/// buffer grows. A writer waits the same way for room in the kernel's send buffer.
+public actor Connection {
+    private let executor: QueueExecutor
+    nonisolated public var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    private let fd: Int32
+    /// The far side, for logs and error messages.
+    public nonisolated let peer: Endpoint
+    /// Text used to name the far side in errors: the endpoint the caller dialled, or the peer.
+    public nonisolated let name: String
+
+    private var decoder = FrameDecoder()
+    private let readSource: any DispatchSourceRead
+    private let writeSource: any DispatchSourceWrite
+    private var readArmed = false
+    private var writeArmed = false
+    private var readWaiter: CheckedContinuation<Void, any Error>?
+    private var writeWaiter: CheckedContinuation<Void, any Error>?
+    /// Distinguishes one wait from the next, so a late timer cannot end a newer wait.
+    private var waitGeneration: UInt64 = 0
+    private var sawEndOfStream = false
+    private var sourcesOpen = 2
+    public private(set) var isClosed = false
+
+    /// Takes ownership of a connected, non-blocking socket.
+    init(fd: Int32, peer: Endpoint, name: String? = nil) {
+        self.fd = fd
+        self.peer = peer
+        self.name = name ?? peer.description
+        executor = QueueExecutor(label: "dfs.connection")
+        let read = DispatchSource.makeReadSource(fileDescriptor: fd, queue: executor.queue)
+        let write = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: executor.queue)
+        readSource = read
+        writeSource = write
+        // Handlers capture self strongly; the cycle is broken in the cancel handlers.
+        read.setEventHandler { [self] in self.assumeIsolated { $0.readable() } }
+        write.setEventHandler { [self] in self.assumeIsolated { $0.writable() } }
+        read.setCancelHandler { [self] in self.assumeIsolated { $0.sourceCancelled() } }
+        write.setCancelHandler { [self] in self.assumeIsolated { $0.sourceCancelled() } }
+        // Sources start disarmed: activated, then suspended until a reader or writer waits.
+        read.activate()
+        read.suspend()
+        write.activate()
+        write.suspend()
+    }
+
+    // MARK: Reading
+
+    /// Reads the next whole frame.
+    ///
+    /// Returns nil when the peer closed the connection cleanly between frames. Throws when it
+    /// closed in the middle of one, when the frame breaks a limit, or when the whole frame did
+    /// not arrive before `deadline`.
+    public func readFrame(before deadline: ContinuousClock.Instant) async throws -> Frame? {
+        while true {
+            if let frame = try decoder.nextFrame() { return frame }
+            if sawEndOfStream {
+                if decoder.bufferedBytes == 0 { return nil }
+                throw DFSError(.connectionFailed, "\(name) closed the connection in the middle of a frame (\(decoder.bufferedBytes) bytes received, \(decoder.bytesWanted) more expected)")
+            }
+            try checkOpen()
+            if try readAvailable() { continue }
+            try await waitUntilReadable(deadline: deadline)
+        }
+    }
+
+    /// Reads the next frame, which must come within `timeout`.
+    public func readFrame(timeout: Duration) async throws -> Frame? {
+        try await readFrame(before: .now + timeout)
+    }
+
+    /// Reads a reply to a request: a frame must come, and an `error` frame is thrown.
+    public func readReply<M: Message>(_: M.Type, timeout: Duration) async throws -> (M, Frame) {
+        guard let frame = try await readFrame(timeout: timeout) else {
+            throw DFSError(.connectionFailed, "\(name) closed the connection before replying")
+        }
+        return (try frame.reply(M.self), frame)
+    }
+
+    /// Reads from the socket into the decoder until it would block. Returns true if bytes
+    /// arrived or the stream ended.
+    private func readAvailable() throws -> Bool {
+        let want = min(max(decoder.bytesWanted, 64 * 1024), Limits.payloadBytesMax + 64 * 1024)
+        while true {
+            var readError: Int32 = 0
+            let count = decoder.withWritableTail(capacity: want) { buffer in
+                let result = Glibc.read(fd, buffer.baseAddress, buffer.count)
+                if result < 0 { readError = errno }
+                return result
+            }
+            if count > 0 { return true }
+            if count == 0 {
+                sawEndOfStream = true
+                return true
+            }
+            switch readError {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return false
+            default:
+                throw DFSError(.connectionFailed, "connection to \(name) failed: \(Socket.describe(readError))")
+            }
+        }
+    }
+
+    private func waitUntilReadable(deadline: ContinuousClock.Instant) async throws {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                precondition(readWaiter == nil, "two readers on one connection")
+                readWaiter = continuation
+                if !readArmed {
+                    readArmed = true
+                    readSource.resume()
+                }
+                scheduleTimeout(deadline: deadline, reading: true)
+            }
+        } onCancel: {
+            executor.queue.async { [self] in
+                self.assumeIsolated { $0.failWaiters(DFSError(.timeout, "operation on \(name) was cancelled")) }
+            }
+        }
+    }
+
+    private func readable() {
+        if readArmed {
+            readArmed = false
+            readSource.suspend()
+        }
+        if let waiter = readWaiter {
+            readWaiter = nil
+            waiter.resume()
+        }
+    }
+
+    // MARK: Writing
+
+    /// Sends a message, with `payload` as its raw payload, in one `writev` when the kernel has room.
+    /// Suspends while the kernel's buffer is full; throws if no progress is made before `deadline`.
+    public func send<M: Message>(_ message: M, payload: UnsafeRawBufferPointer? = nil, timeout: Duration) async throws {
+        let header = try FrameEncoder.encode(message, payloadBytes: payload?.count ?? 0)
+        try await write(header: header, payload: payload, deadline: .now + timeout)
+    }
+
+    public func send<M: Message>(_ message: M, payload: [UInt8], timeout: Duration) async throws {
+        // The array is copied into the frame-writing path only by reference; withUnsafeBytes
+        // cannot span a suspension, so it is held as an array until written.
+        let header = try FrameEncoder.encode(message, payloadBytes: payload.count)
+        try await write(header: header, payloadArray: payload, deadline: .now + timeout)
+    }
+
+    /// Sends a request and reads its reply; an error reply is thrown.
+    public func request<Request: Message, Reply: Message>(
+        _ request: Request, expecting: Reply.Type, timeout: Duration
+    ) async throws -> Reply {
+        try await requestResult(request, expecting: Reply.self, timeout: timeout).get()
+    }
+
+    /// Sends a request and reads its reply. Failures of the connection are thrown; an error
+    /// the peer replied with is returned, since the connection is still in step after it.
+    public func requestResult<Request: Message, Reply: Message>(
+        _ request: Request, expecting: Reply.Type, timeout: Duration
+    ) async throws -> Result<Reply, DFSError> {
+        try await send(request, timeout: timeout)
+        guard let frame = try await readFrame(timeout: timeout) else {
+            throw DFSError(.connectionFailed, "\(name) closed the connection before replying")
+        }
+        if frame.type == MessageType.error.rawValue {
+            return .failure(try frame.decode(ErrorMessage.self).error)
+        }
+        return .success(try frame.decode(Reply.self))
+    }
+
+    private func write(header: [UInt8], payloadArray: [UInt8], deadline: ContinuousClock.Instant) async throws {
+        var offset = 0
+        let total = header.count + payloadArray.count
+        while offset < total {
+            try checkOpen()
+            let sent = try header.withUnsafeBytes { headerBytes in
+                try payloadArray.withUnsafeBytes { payloadBytes in
+                    try writeSome(header: headerBytes, payload: payloadBytes, offset: offset)
+                }
+            }
+            offset += sent
+            if offset < total { try await waitUntilWritable(deadline: deadline) }
+        }
+    }
+
+    private func write(header: [UInt8], payload: UnsafeRawBufferPointer?, deadline: ContinuousClock.Instant) async throws {
+        var offset = 0
+        let payloadBytes = payload ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        let total = header.count + payloadBytes.count
+        while offset < total {
+            try checkOpen()
+            let sent = try header.withUnsafeBytes { try writeSome(header: $0, payload: payloadBytes, offset: offset) }
+            offset += sent
+            if offset < total { try await waitUntilWritable(deadline: deadline) }
+        }
+    }
+
+    /// One writev(2) of what is left of header and payload after `offset` bytes.
+    private func writeSome(header: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, offset: Int) throws -> Int {
+        var vectors: [iovec] = []
+        if offset < header.count {
+            vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: header.baseAddress! + offset), iov_len: header.count - offset))
+        }
+        let payloadOffset = max(0, offset - header.count)
+        if payload.count > payloadOffset {
+            vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: payload.baseAddress! + payloadOffset), iov_len: payload.count - payloadOffset))
+        }
+        while true {
+            let result = writev(fd, vectors, Int32(vectors.count))
+            if result >= 0 { return result }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return 0
+            case let code:
+                throw DFSError(.connectionFailed, "connection to \(name) lost: \(Socket.describe(code))")
+            }
+        }
+    }
+
+    private func waitUntilWritable(deadline: ContinuousClock.Instant) async throws {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                precondition(writeWaiter == nil, "two writers on one connection")
+                writeWaiter = continuation
+                if !writeArmed {
+                    writeArmed = true
+                    writeSource.resume()
+                }
+                scheduleTimeout(deadline: deadline, reading: false)
+            }
+        } onCancel: {
+            executor.queue.async { [self] in
+                self.assumeIsolated { $0.failWaiters(DFSError(.timeout, "operation on \(name) was cancelled")) }
+            }
+        }
+    }
+
+    private func writable() {
+        if writeArmed {
+            writeArmed = false
+            writeSource.suspend()
+        }
+        if let waiter = writeWaiter {
+            writeWaiter = nil
+            waiter.resume()
+        }
+    }
+
+    /// Waits until a non-blocking connect(2) finishes, then reports its outcome.
+    func finishConnect(deadline: ContinuousClock.Instant) async throws {
+        try await waitUntilWritable(deadline: deadline)
+        var code: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length)
+        if code != 0 {
+            throw DFSError(.connectionFailed, "cannot connect to \(name): \(Socket.describe(code))")
+        }
+    }
+
+    // MARK: Timeouts, closing
+
+    private func scheduleTimeout(deadline: ContinuousClock.Instant, reading: Bool) {
+        waitGeneration &+= 1
+        let generation = waitGeneration
+        let remaining = ContinuousClock.now.duration(to: deadline)
+        let nanoseconds = max(0, remaining.components.seconds) * 1_000_000_000 + max(0, remaining.components.attoseconds / 1_000_000_000)
+        executor.queue.asyncAfter(deadline: .now() + .nanoseconds(Int(min(nanoseconds, Int64(Int32.max) * 1000)))) { [self] in
+            self.assumeIsolated { connection in
+                guard connection.waitGeneration == generation else { return }
+                let error = DFSError(.timeout, "\(connection.name) did not respond in time")
+                if reading, let waiter = connection.readWaiter {
+                    connection.readWaiter = nil
+                    waiter.resume(throwing: error)
+                } else if !reading, let waiter = connection.writeWaiter {
+                    connection.writeWaiter = nil
+                    waiter.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    private func failWaiters(_ error: DFSError) {
+        if let waiter = readWaiter {
+            readWaiter = nil
+            waiter.resume(throwing: error)
+        }
+        if let waiter = writeWaiter {
+            writeWaiter = nil
+            waiter.resume(throwing: error)
+        }
+    }
+
+    private func checkOpen() throws {
+        if isClosed { throw DFSError(.connectionFailed, "connection to \(name) is closed") }
+    }
+
+    /// Closes the socket. Waiting readers and writers get an error. Safe to call twice.
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        failWaiters(DFSError(.connectionFailed, "connection to \(name) closed"))
+        // A suspended source must be resumed before it is cancelled, or releasing it traps.
+        if !readArmed {
+            readArmed = true
+            readSource.resume()
+        }
+        if !writeArmed {
+            writeArmed = true
+            writeSource.resume()
+        }
+        readSource.cancel()
+        writeSource.cancel()
+    }
+
+    /// True when the peer has closed its side or sent bytes nobody asked for: a pooled
+    /// connection in that state must not be reused.
+    public func isStale() -> Bool {
+        if isClosed || sawEndOfStream || decoder.bufferedBytes > 0 { return true }
+        var byte: UInt8 = 0
+        let result = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        if result < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return false }
+        return true
+    }
+
+    private func sourceCancelled() {
+        sourcesOpen -= 1
+        if sourcesOpen == 0 { Glibc.close(fd) }
+    }
+}

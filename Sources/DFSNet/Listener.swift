@@ -1,0 +1,121 @@
+import DFSCore
+import Dispatch
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Accepts TCP connections and hands each to `handler` in its own task.
+///
+/// At most `connectionsMax` connections are served at once; the next one gets an error frame
+/// and is closed, so a flood of connections cannot exhaust file descriptors or memory.
+public actor Listener {
+    private let executor = QueueExecutor(label: "dfs.listener")
+    nonisolated public var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    private let fd: Int32
+    /// The address the socket is bound to, with the real port when 0 was asked for.
+    public nonisolated let endpoint: Endpoint
+    public nonisolated let connectionsMax: Int
+    private let component: String
+    private var source: (any DispatchSourceRead)?
+    private var handler: (@Sendable (Connection) async -> Void)?
+    private var active: [ObjectIdentifier: Connection] = [:]
+    private var tasks: [ObjectIdentifier: Task<Void, Never>] = [:]
+    private var closed = false
+
+    public init(host: String, port: Int, connectionsMax: Int = Limits.connectionsMax, component: String) throws {
+        fd = try Socket.listen(host: host, port: port)
+        let bound = Socket.localEndpoint(fd)
+        endpoint = Endpoint(host: host, port: bound?.port ?? port)
+        self.connectionsMax = connectionsMax
+        self.component = component
+    }
+
+    /// Starts accepting. Returns at once; connections are served until ``close()``.
+    public func start(_ handler: @escaping @Sendable (Connection) async -> Void) {
+        precondition(source == nil, "listener started twice")
+        self.handler = handler
+        let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: executor.queue)
+        source.setEventHandler { [self] in self.assumeIsolated { $0.acceptAll() } }
+        source.setCancelHandler { [fd] in Glibc.close(fd) }
+        self.source = source
+        source.activate()
+    }
+
+    /// The number of connections being served.
+    public var connectionCount: Int { active.count }
+
+    private func acceptAll() {
+        while !closed {
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let client = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(fd, $0, &length) }
+            }
+            if client < 0 {
+                switch errno {
+                case EINTR, ECONNABORTED: continue
+                case EAGAIN, EWOULDBLOCK: return
+                case EMFILE, ENFILE:
+                    Log.warn(component, "cannot accept a connection: \(Socket.describe(errno))")
+                    return
+                default:
+                    Log.warn(component, "accept failed: \(Socket.describe(errno))")
+                    return
+                }
+            }
+            // Linux does not pass O_NONBLOCK from the listening socket to accepted ones.
+            Socket.makeNonBlocking(client)
+            Socket.setNoDelay(client)
+            let peer = Socket.endpoint(from: storage) ?? Endpoint(host: "unknown", port: 0)
+            if active.count >= connectionsMax {
+                refuse(client, peer: peer)
+                continue
+            }
+            let connection = Connection(fd: client, peer: peer)
+            let key = ObjectIdentifier(connection)
+            active[key] = connection
+            let handler = self.handler!
+            tasks[key] = Task {
+                await handler(connection)
+                await connection.close()
+                await self.finished(key)
+            }
+        }
+    }
+
+    /// Tells a peer over the limit why it is refused, without waiting for it.
+    private func refuse(_ client: Int32, peer: Endpoint) {
+        Log.warn(component, "refused connection from \(peer): \(connectionsMax) connections already open")
+        let error = DFSError(.unavailable, "server busy: \(connectionsMax) connections already open; try again later")
+        if let bytes = try? FrameEncoder.frame(ErrorMessage(error)) {
+            _ = bytes.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        }
+        Glibc.close(client)
+    }
+
+    private func finished(_ key: ObjectIdentifier) {
+        active[key] = nil
+        tasks[key] = nil
+    }
+
+    /// Stops accepting and closes every connection, then waits for their handlers to end.
+    public func close() async {
+        guard !closed else { return }
+        closed = true
+        if let source {
+            source.cancel()
+        } else {
+            Glibc.close(fd)
+        }
+        let connections = Array(active.values)
+        let running = Array(tasks.values)
+        for connection in connections { await connection.close() }
+        for task in running {
+            task.cancel()
+            await task.value
+        }
+    }
+}

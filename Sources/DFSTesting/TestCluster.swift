@@ -1,0 +1,160 @@
+import DFSClient
+import DFSCore
+import DFSData
+import DFSMeta
+import DFSNet
+import Foundation
+
+/// A meta server and data nodes in this process, on 127.0.0.1 with ports the kernel picks,
+/// in a temp folder of their own.
+///
+/// Use ``withCluster(dataNodes:_:)``: it shuts everything down on every path, deletes the
+/// folder when the body succeeds and keeps it (printing its path) when the body throws.
+public final class TestCluster: @unchecked Sendable {
+    public let folder: URL
+    public private(set) var meta: MetaServer
+    public private(set) var dataServers: [DataServer?]
+    public let client: DFSClient
+    private let metaOptions: MetaServer.Options
+
+    public var metaEndpoint: Endpoint { meta.endpoint }
+
+    public static func start(dataNodes: Int = 3, configure: (inout MetaServer.Options) -> Void = { _ in }) async throws -> TestCluster {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-test-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var options = MetaServer.Options(
+            listen: Endpoint(host: "127.0.0.1", port: 0), databasePath: folder.appendingPathComponent("meta.db").path)
+        options.heartbeatInterval = .milliseconds(100)
+        configure(&options)
+        let meta = try await MetaServer.start(options)
+        let cluster = TestCluster(folder: folder, meta: meta, options: options)
+        for _ in 0..<dataNodes { try await cluster.addDataNode() }
+        try await cluster.waitForLiveNodes(dataNodes)
+        return cluster
+    }
+
+    private init(folder: URL, meta: MetaServer, options: MetaServer.Options) {
+        self.folder = folder
+        self.meta = meta
+        self.metaOptions = options
+        self.dataServers = []
+        self.client = DFSClient(meta: meta.endpoint)
+    }
+
+    public func dataFolder(_ index: Int) -> String {
+        folder.appendingPathComponent("data\(index)").path
+    }
+
+    /// Starts one more data node (or restarts node `index` on its old folder).
+    @discardableResult
+    public func addDataNode(index: Int? = nil) async throws -> DataServer {
+        let position = index ?? dataServers.count
+        var options = DataServer.Options(
+            listen: Endpoint(host: "127.0.0.1", port: 0), meta: meta.endpoint, folder: dataFolder(position))
+        options.retryInterval = .milliseconds(50)
+        let server = try await DataServer.start(options)
+        if position < dataServers.count {
+            dataServers[position] = server
+        } else {
+            dataServers.append(server)
+        }
+        return server
+    }
+
+    /// Stops data node `index`, as if its process died; its folder stays.
+    public func stopDataNode(_ index: Int) async {
+        await dataServers[index]?.stop()
+        dataServers[index] = nil
+    }
+
+    /// Waits until the meta server has `count` nodes with recent heartbeats.
+    public func waitForLiveNodes(_ count: Int, timeout: Duration = .seconds(10)) async throws {
+        try await eventually(timeout: timeout, "\(count) data nodes registered") {
+            let nodes = try await self.meta.service.liveNodeCount()
+            return nodes >= count
+        }
+    }
+
+    /// Stops every server and closes the client.
+    public func shutdown() async {
+        await client.close()
+        for server in dataServers { await server?.stop() }
+        await meta.stop()
+    }
+}
+
+/// Runs `body` with a fresh cluster and always shuts it down. The folder is deleted when the
+/// body succeeds and kept, with its path printed, when it fails.
+public func withCluster<T>(
+    dataNodes: Int = 3, configure: (inout MetaServer.Options) -> Void = { _ in },
+    _ body: (TestCluster) async throws -> T
+) async throws -> T {
+    let cluster = try await TestCluster.start(dataNodes: dataNodes, configure: configure)
+    do {
+        let result = try await body(cluster)
+        await cluster.shutdown()
+        try? FileManager.default.removeItem(at: cluster.folder)
+        return result
+    } catch {
+        await cluster.shutdown()
+        print("cluster folder kept for inspection: \(cluster.folder.path)")
+        throw error
+    }
+}
+
+/// Polls `condition` until it holds, failing after `timeout`. Tests wait for a state this way
+/// instead of sleeping and hoping.
+public func eventually(
+    timeout: Duration = .seconds(10), _ what: String, _ condition: () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while true {
+        if try await condition() { return }
+        if ContinuousClock.now >= deadline {
+            throw DFSError(.timeout, "timed out after \(timeout) waiting for: \(what)")
+        }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+}
+
+/// A temp folder for a test's local files, removed by `remove()`.
+public struct TempFolder: Sendable {
+    public let url: URL
+    public init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-local-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    public func remove() { try? FileManager.default.removeItem(at: url) }
+
+    /// Writes `count` bytes from a seeded generator and returns them.
+    @discardableResult
+    public func writeRandomFile(_ name: String, count: Int, seed: UInt64) throws -> [UInt8] {
+        var generator = SplitMix64(seed: seed)
+        var bytes = [UInt8](repeating: 0, count: count)
+        var index = 0
+        while index < count {
+            var word = generator.next()
+            for _ in 0..<8 where index < count {
+                bytes[index] = UInt8(truncatingIfNeeded: word)
+                word >>= 8
+                index += 1
+            }
+        }
+        try Data(bytes).write(to: url.appendingPathComponent(name))
+        return bytes
+    }
+}
+
+/// A small, fast, seedable generator for test data.
+public struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,20 @@
+import ArgumentParser
+
+struct DFSCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dfs",
+        abstract: "A distributed file system in one binary.",
+        discussion: """
+            Start a meta server, then data nodes, then copy files in and out:
+              dfs serve-meta --port 8000
+              dfs serve-data --listen :6771 --meta 127.0.0.1:8000 --dir ./dfs-data
+              dfs cp ./report.pdf localhost:8000:docs/report.pdf
+              dfs ls -l localhost:8000:docs
+            Or run a meta server and three data nodes in one process:
+              dfs local-cluster --dir ./dfs-local
+            """,
+        subcommands: [
+            ServeMetaCommand.self, ServeDataCommand.self, CopyCommand.self, ListCommand.self, LocalClusterCommand.self,
+        ]
+    )
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import DFSCore
+import DFSData
+
+struct ServeDataCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve-data",
+        abstract: "Run a data node: store blocks in a folder and serve them.",
+        discussion: """
+            The node keeps its id in its folder and registers with the meta server, retrying
+            while the meta server is down.
+            Example:
+              dfs serve-data --listen :6771 --meta 127.0.0.1:8000 --dir ./dfs-data
+            """
+    )
+
+    @Option(help: "[HOST]:PORT to listen on; ':6771' means every interface.")
+    var listen: Endpoint = Endpoint(host: "", port: 6771)
+
+    @Option(help: "The meta server, HOST:PORT.")
+    var meta: Endpoint = Endpoint(host: "127.0.0.1", port: 8000)
+
+    @Option(help: "Folder for the node's blocks and id.")
+    var dir: String = "./dfs-data"
+
+    @Option(help: "Host name clients should use for this node (default: the address the meta server sees).")
+    var advertise: String?
+
+    func run() async throws {
+        try await reportingErrors("serve-data") {
+            let options = DataServer.Options(listen: listen, meta: meta, folder: dir, advertiseHost: advertise)
+            let server = try await DataServer.start(options)
+            printNow("dfs serve-data: listening on \(server.endpoint)")
+            await waitForTerminationSignal()
+            await server.stop()
+        }
+    }
+}

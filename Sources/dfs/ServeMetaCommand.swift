@@ -1,0 +1,53 @@
+import ArgumentParser
+import DFSCore
+import DFSMeta
+
+struct ServeMetaCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve-meta",
+        abstract: "Run the meta server: the namespace, the node registry and block placement.",
+        discussion: """
+            The database is created and migrated on first start.
+            Example:
+              dfs serve-meta --port 8000 --db ./dfs-meta.db
+            """
+    )
+
+    @Option(help: "TCP port to listen on (0 picks a free one).")
+    var port: Int = 8000
+
+    @Option(help: "Address to listen on; empty means every interface.")
+    var host: String = ""
+
+    @Option(help: "SQLite database file.")
+    var db: String = "./dfs-meta.db"
+
+    @Option(help: "Replicas per block for files that do not ask for a number.")
+    var replication: Int = 1
+
+    @Option(help: "How often data nodes send heartbeats (500ms, 3s, ...).")
+    var heartbeat: DurationArgument = DurationArgument(.seconds(3))
+
+    @Option(help: "A node whose heartbeats stop this long gets no new blocks.")
+    var deadAfter: DurationArgument = DurationArgument(.seconds(30))
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port \(port) is not a port number (0 to 65535)") }
+        guard (1...Limits.replicationMax).contains(replication) else {
+            throw ValidationError("--replication must be 1 to \(Limits.replicationMax)")
+        }
+    }
+
+    func run() async throws {
+        try await reportingErrors("serve-meta") {
+            var options = MetaServer.Options(listen: Endpoint(host: host, port: port), databasePath: db)
+            options.defaultReplication = replication
+            options.heartbeatInterval = heartbeat.duration
+            options.deadAfter = deadAfter.duration
+            let server = try await MetaServer.start(options)
+            printNow("dfs serve-meta: listening on \(server.endpoint)")
+            await waitForTerminationSignal()
+            await server.stop()
+        }
+    }
+}
