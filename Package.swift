@@ -14,8 +14,10 @@ let package = Package(
     targets: [
         // The system SQLite library (Debian: libsqlite3-dev).
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        // Pure code: limits, errors, messages, framing, paths, sizes. No sockets, no files.
-        .target(name: "DFSCore"),
+        // CRC32C with the SSE4.2 instruction where the CPU has it, tables elsewhere.
+        .target(name: "CCRC32C"),
+        // Pure code: limits, errors, messages, framing, paths, sizes, checksums. No sockets, no files.
+        .target(name: "DFSCore", dependencies: ["CCRC32C"]),
         // Non-blocking TCP on Dispatch sources, bridged to async/await.
         .target(name: "DFSNet", dependencies: ["DFSCore"]),
         // serve-meta: namespace, nodes, placement, in SQLite.
@@ -34,6 +36,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DFSCoreTests", dependencies: ["DFSCore"]),
+        .testTarget(name: "DFSNetTests", dependencies: ["DFSCore", "DFSNet"]),
         .testTarget(name: "DFSMetaTests", dependencies: ["DFSCore", "DFSMeta"]),
         .testTarget(name: "DFSDataTests", dependencies: ["DFSCore", "DFSData"]),
         .testTarget(name: "ClusterTests", dependencies: ["DFSCore", "DFSNet", "DFSClient", "DFSTesting"]),

@@ -31,6 +31,12 @@ public struct DFSPath: Hashable, Comparable, Codable, Sendable, CustomStringConv
             }
             names.append(name)
         }
+        // The limit holds for the stored form too, which gains a leading '/' when the text had
+        // none: a longer path could not be sent or decoded again.
+        let storedBytes = names.reduce(0) { $0 + 1 + $1.utf8.count }
+        guard storedBytes <= Limits.pathBytesMax else {
+            throw DFSError(.invalidPath, "path is \(storedBytes) bytes long; the limit is \(Limits.pathBytesMax)")
+        }
         components = names
     }
 
@@ -51,7 +57,8 @@ public struct DFSPath: Hashable, Comparable, Codable, Sendable, CustomStringConv
         guard child.components.count == 1 else {
             throw DFSError(.invalidPath, "'\(name)' is not a single name")
         }
-        return DFSPath(validatedComponents: components + child.components)
+        // Validated again as a whole: the name alone fits the limits, the longer path may not.
+        return try DFSPath(string + "/" + child.components[0])
     }
 
     public var string: String { "/" + components.joined(separator: "/") }

@@ -24,6 +24,9 @@ public actor Connection {
     public nonisolated let name: String
 
     private var decoder = FrameDecoder()
+    /// Bytes are read here, then appended to the decoder: one copy of what arrived, instead
+    /// of growing the decoder's buffer by a whole read size on every call.
+    private let scratch = ScratchBuffer(byteCount: 256 * 1024)
     private let readSource: any DispatchSourceRead
     private let writeSource: any DispatchSourceWrite
     private var readArmed = false
@@ -32,6 +35,10 @@ public actor Connection {
     private var writeWaiter: CheckedContinuation<Void, any Error>?
     /// Distinguishes one wait from the next, so a late timer cannot end a newer wait.
     private var waitGeneration: UInt64 = 0
+    /// A source fired while nobody waited. Linux's sources behave as edge-triggered: the event
+    /// will not come again, so the next waiter must not wait for it and tries the call instead.
+    private var readReady = false
+    private var writeReady = false
     private var sawEndOfStream = false
     private var sourcesOpen = 2
     public private(set) var isClosed = false
@@ -94,29 +101,30 @@ public actor Connection {
     /// Reads from the socket into the decoder until it would block. Returns true if bytes
     /// arrived or the stream ended.
     private func readAvailable() throws -> Bool {
-        let want = min(max(decoder.bytesWanted, 64 * 1024), Limits.payloadBytesMax + 64 * 1024)
         while true {
-            var readError: Int32 = 0
-            let count = decoder.withWritableTail(capacity: want) { buffer in
-                let result = Glibc.read(fd, buffer.baseAddress, buffer.count)
-                if result < 0 { readError = errno }
-                return result
+            let count = Glibc.read(fd, scratch.bytes.baseAddress, scratch.bytes.count)
+            if count > 0 {
+                decoder.append(UnsafeRawBufferPointer(rebasing: scratch.bytes[0..<count]))
+                return true
             }
-            if count > 0 { return true }
             if count == 0 {
                 sawEndOfStream = true
                 return true
             }
-            switch readError {
+            switch errno {
             case EINTR: continue
             case EAGAIN, EWOULDBLOCK: return false
-            default:
-                throw DFSError(.connectionFailed, "connection to \(name) failed: \(Socket.describe(readError))")
+            case let code:
+                throw DFSError(.connectionFailed, "connection to \(name) failed: \(Socket.describe(code))")
             }
         }
     }
 
     private func waitUntilReadable(deadline: ContinuousClock.Instant) async throws {
+        if readReady {
+            readReady = false
+            return
+        }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 precondition(readWaiter == nil, "two readers on one connection")
@@ -142,6 +150,8 @@ public actor Connection {
         if let waiter = readWaiter {
             readWaiter = nil
             waiter.resume()
+        } else {
+            readReady = true
         }
     }
 
@@ -159,6 +169,12 @@ public actor Connection {
         // cannot span a suspension, so it is held as an array until written.
         let header = try FrameEncoder.encode(message, payloadBytes: payload.count)
         try await write(header: header, payloadArray: payload, deadline: .now + timeout)
+    }
+
+    /// Sends bytes as they are, frame or not: for tools and tests that speak to a server
+    /// the way a broken or hostile peer would.
+    public func sendRaw(_ bytes: [UInt8], timeout: Duration) async throws {
+        try await write(header: bytes, payload: nil, deadline: .now + timeout)
     }
 
     /// Sends a request and reads its reply; an error reply is thrown.
@@ -233,6 +249,10 @@ public actor Connection {
     }
 
     private func waitUntilWritable(deadline: ContinuousClock.Instant) async throws {
+        if writeReady {
+            writeReady = false
+            return
+        }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 precondition(writeWaiter == nil, "two writers on one connection")
@@ -258,12 +278,28 @@ public actor Connection {
         if let waiter = writeWaiter {
             writeWaiter = nil
             waiter.resume()
+        } else {
+            writeReady = true
         }
     }
 
     /// Waits until a non-blocking connect(2) finishes, then reports its outcome.
     func finishConnect(deadline: ContinuousClock.Instant) async throws {
-        try await waitUntilWritable(deadline: deadline)
+        // A connect that fails (refused, reset) may raise only an error condition, which the
+        // write source does not always report; so poll(2) as well, at short intervals.
+        while true {
+            var request = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            if poll(&request, 1, 0) > 0 { break }
+            try Task.checkCancellation()
+            if ContinuousClock.now >= deadline {
+                throw DFSError(.timeout, "connecting to \(name) timed out")
+            }
+            do {
+                try await waitUntilWritable(deadline: min(deadline, .now + .milliseconds(10)))
+            } catch let error as DFSError where error.code == .timeout {
+                continue
+            }
+        }
         var code: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length)
@@ -341,4 +377,12 @@ public actor Connection {
         sourcesOpen -= 1
         if sourcesOpen == 0 { Glibc.close(fd) }
     }
+
+}
+
+/// Memory a connection reads into; freed with the connection.
+final class ScratchBuffer: @unchecked Sendable {
+    let bytes: UnsafeMutableRawBufferPointer
+    init(byteCount: Int) { bytes = .allocate(byteCount: byteCount, alignment: 16) }
+    deinit { bytes.deallocate() }
 }

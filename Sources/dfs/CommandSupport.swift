@@ -28,8 +28,7 @@ func printError(_ line: String) {
 
 /// Prints a line to standard output at once, so a script reading a pipe sees it.
 func printNow(_ line: String) {
-    print(line)
-    fflush(stdout)
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
 /// Waits until the process gets SIGINT or SIGTERM.
@@ -56,7 +55,7 @@ func waitForTerminationSignal() async {
     box.withLock { sources in sources.forEach { $0.cancel() } }
 }
 
-extension Endpoint: @retroactive ExpressibleByArgument {
+extension Endpoint: ExpressibleByArgument {
     public init?(argument: String) {
         guard let endpoint = try? Endpoint(parsing: argument) else { return nil }
         self = endpoint

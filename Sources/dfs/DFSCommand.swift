@@ -1,5 +1,10 @@
 import ArgumentParser
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@main
 struct DFSCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dfs",
@@ -17,4 +22,10 @@ struct DFSCommand: AsyncParsableCommand {
             ServeMetaCommand.self, ServeDataCommand.self, CopyCommand.self, ListCommand.self, LocalClusterCommand.self,
         ]
     )
+
+    static func main() async {
+        // A peer that closes its socket must give us an error from send(2), not kill the process.
+        signal(SIGPIPE, SIG_IGN)
+        await main(nil)
+    }
 }

@@ -1,0 +1,55 @@
+import DFSCore
+
+/// The schema, as the list of steps that build it. The database's `PRAGMA user_version` says
+/// how many have run; a new version appends a step, never edits an old one.
+enum MetaSchema {
+    static let migrations: [String] = [
+        // Version 1.
+        """
+        CREATE TABLE nodes(
+            id TEXT PRIMARY KEY, host TEXT NOT NULL, port INTEGER NOT NULL,
+            capacity INTEGER NOT NULL, used INTEGER NOT NULL, block_count INTEGER NOT NULL,
+            last_heartbeat REAL NOT NULL);
+        CREATE TABLE dirs(path TEXT PRIMARY KEY, parent TEXT NOT NULL, name TEXT NOT NULL, mtime REAL NOT NULL);
+        CREATE INDEX dirs_parent ON dirs(parent, name);
+        CREATE TABLE files(
+            id INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL, parent TEXT NOT NULL, name TEXT NOT NULL,
+            size INTEGER NOT NULL, mtime REAL NOT NULL, replication INTEGER NOT NULL,
+            block_bytes INTEGER NOT NULL, complete INTEGER NOT NULL, created REAL NOT NULL);
+        CREATE UNIQUE INDEX files_complete_path ON files(path) WHERE complete = 1;
+        CREATE INDEX files_parent ON files(parent, name) WHERE complete = 1;
+        -- AUTOINCREMENT: a block id is never reused, so a stale replica on a node that was
+        -- down can never be mistaken for a newer block.
+        CREATE TABLE blocks(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            block_index INTEGER NOT NULL, length INTEGER NOT NULL);
+        CREATE INDEX blocks_file ON blocks(file_id, block_index);
+        CREATE TABLE replicas(
+            block_id INTEGER NOT NULL REFERENCES blocks(id) ON DELETE CASCADE, node_id TEXT NOT NULL,
+            PRIMARY KEY(block_id, node_id)) WITHOUT ROWID;
+        CREATE INDEX replicas_node ON replicas(node_id);
+        -- Replicas that no file owns any more, to be deleted on their nodes.
+        CREATE TABLE garbage(
+            block_id INTEGER NOT NULL, node_id TEXT NOT NULL, since REAL NOT NULL,
+            PRIMARY KEY(block_id, node_id)) WITHOUT ROWID;
+        CREATE INDEX garbage_node ON garbage(node_id);
+        """
+    ]
+
+    static var version: Int { migrations.count }
+
+    /// Brings the database to the current version, each step in its own transaction.
+    static func migrate(_ database: SQLiteDatabase) throws(DFSError) {
+        let current = try database.query("PRAGMA user_version") { $0.int(0) }.first ?? 0
+        guard current <= version else {
+            throw DFSError(.invalidArgument, "database \(database.path) has schema version \(current); this dfs knows up to \(version); use a newer dfs")
+        }
+        for step in current..<version {
+            try database.transaction { () throws(DFSError) in
+                try database.execute(migrations[step])
+                try database.execute("PRAGMA user_version = \(step + 1)")
+            }
+        }
+    }
+}

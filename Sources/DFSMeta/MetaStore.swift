@@ -1,0 +1,324 @@
+import DFSCore
+import DFSNet
+import Foundation
+
+/// A data node as the registry knows it.
+public struct NodeRecord: Sendable, Hashable {
+    public var id: NodeID
+    public var address: Endpoint
+    public var capacityBytes: Int
+    public var usedBytes: Int
+    public var blockCount: Int
+    /// Seconds since 1970.
+    public var lastHeartbeat: Double
+}
+
+/// The namespace, the node registry and block locations, in SQLite.
+///
+/// An actor on its own queue: SQLite calls block (fsync on commit), and must not hold one
+/// of the cooperative pool's few threads. Every namespace change is one transaction.
+public actor MetaStore {
+    private let executor = QueueExecutor(label: "dfs.meta-store")
+    nonisolated public var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    let database: SQLiteDatabase
+
+    /// Opens the database at `path` (":memory:" for tests), creating and migrating it.
+    public init(path: String) throws(DFSError) {
+        let database = try SQLiteDatabase(path: path)
+        do {
+            // A file that is not a database fails at its first statement; say so plainly.
+            _ = try database.query("SELECT count(*) FROM sqlite_master") { $0.int(0) }
+        } catch {
+            throw DFSError(.ioError, "\(path) is not a dfs database (\(error.message))")
+        }
+        if path != ":memory:" {
+            _ = try database.query("PRAGMA journal_mode=WAL") { $0.text(0) }
+        }
+        // FULL: a commit is on disk before the client hears of it. NORMAL in WAL mode could
+        // lose the last commits on power loss, and a client would have been told they held.
+        try database.execute("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000")
+        try MetaSchema.migrate(database)
+        self.database = database
+    }
+
+    public var schemaVersion: Int {
+        get throws(DFSError) { try database.query("PRAGMA user_version") { $0.int(0) }.first ?? 0 }
+    }
+
+    // MARK: Nodes
+
+    public func registerNode(
+        _ id: NodeID, address: Endpoint, capacityBytes: Int, usedBytes: Int, blockCount: Int, now: Double
+    ) throws(DFSError) {
+        try database.run(
+            """
+            INSERT INTO nodes(id, host, port, capacity, used, block_count, last_heartbeat) VALUES(?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET host = excluded.host, port = excluded.port, capacity = excluded.capacity,
+                used = excluded.used, block_count = excluded.block_count, last_heartbeat = excluded.last_heartbeat
+            """,
+            [.text(id.rawValue), .text(address.host), .int(address.port), .int(capacityBytes), .int(usedBytes),
+             .int(blockCount), .real(now)])
+    }
+
+    /// Records a heartbeat; false when the node is unknown and must register.
+    public func heartbeat(_ id: NodeID, capacityBytes: Int, usedBytes: Int, blockCount: Int, now: Double) throws(DFSError) -> Bool {
+        try database.run(
+            "UPDATE nodes SET capacity = ?, used = ?, block_count = ?, last_heartbeat = ? WHERE id = ?",
+            [.int(capacityBytes), .int(usedBytes), .int(blockCount), .real(now), .text(id.rawValue)]) == 1
+    }
+
+    public func nodes() throws(DFSError) -> [NodeRecord] {
+        try database.query("SELECT id, host, port, capacity, used, block_count, last_heartbeat FROM nodes ORDER BY id") { row in
+            NodeRecord(
+                id: NodeID(row.text(0)), address: Endpoint(host: row.text(1), port: row.int(2)),
+                capacityBytes: row.int(3), usedBytes: row.int(4), blockCount: row.int(5), lastHeartbeat: row.double(6))
+        }
+    }
+
+    // MARK: Writing files
+
+    /// Starts a pending file, invisible until ``completeFile(fileID:size:blocks:now:)``.
+    public func createFile(path: DFSPath, replication: Int, blockBytes: Int, overwrite: Bool, now: Double) throws(DFSError) -> Int64 {
+        guard !path.isRoot else { throw DFSError(.invalidPath, "/ is the root folder, not a file path") }
+        return try database.transaction { () throws(DFSError) -> Int64 in
+            try checkFileCanGo(at: path)
+            if !overwrite, try completeFileID(path) != nil {
+                throw DFSError(.alreadyExists, "\(path) already exists")
+            }
+            try database.run(
+                """
+                INSERT INTO files(path, parent, name, size, mtime, replication, block_bytes, complete, created)
+                VALUES(?, ?, ?, 0, ?, ?, ?, 0, ?)
+                """,
+                [.text(path.string), .text(path.parent!.string), .text(path.name), .real(now), .int(replication),
+                 .int(blockBytes), .real(now)])
+            return database.lastInsertedRowID
+        }
+    }
+
+    /// A file may go at `path` when no folder is there and no file is at any folder above it.
+    private func checkFileCanGo(at path: DFSPath) throws(DFSError) {
+        if try isFolder(path) {
+            throw DFSError(.isADirectory, "\(path) is a folder")
+        }
+        for ancestor in path.ancestors where try completeFileID(ancestor) != nil {
+            throw DFSError(.notADirectory, "\(ancestor) is a file, so \(path) cannot be created under it")
+        }
+    }
+
+    /// The replication and block size a pending file was created with.
+    public func pendingFileLayout(fileID: Int64) throws(DFSError) -> (replication: Int, blockBytes: Int) {
+        guard let layout = try database.query(
+            "SELECT replication, block_bytes FROM files WHERE id = ? AND complete = 0", [.integer(fileID)],
+            row: { ($0.int(0), $0.int(1)) }).first
+        else { throw DFSError(.notFound, "no pending file with id \(fileID); start the upload again") }
+        return layout
+    }
+
+    /// Adds a block to a pending file and returns its new, never-reused id.
+    public func addBlock(fileID: Int64, blockIndex: Int) throws(DFSError) -> BlockID {
+        guard (0..<Limits.blocksPerFileMax).contains(blockIndex) else {
+            throw DFSError(.invalidArgument, "block index \(blockIndex) is outside 0..<\(Limits.blocksPerFileMax)")
+        }
+        _ = try pendingFileLayout(fileID: fileID)
+        try database.run(
+            "INSERT INTO blocks(file_id, block_index, length) VALUES(?, ?, 0)", [.integer(fileID), .int(blockIndex)])
+        return BlockID(UInt64(database.lastInsertedRowID))
+    }
+
+    /// Makes a pending file visible with the blocks the client stored, in one transaction,
+    /// replacing an older file of the same path.
+    public func completeFile(fileID: Int64, size: Int, blocks: [CommittedBlock], now: Double) throws(DFSError) {
+        try database.transaction { () throws(DFSError) in
+            guard let file = try database.query(
+                "SELECT path, block_bytes FROM files WHERE id = ? AND complete = 0", [.integer(fileID)],
+                row: { ($0.text(0), $0.int(1)) }).first
+            else { throw DFSError(.notFound, "no pending file with id \(fileID); start the upload again") }
+            let path = try DFSPath(file.0)
+            let blockBytes = file.1
+            let owned = Set(try database.query("SELECT id FROM blocks WHERE file_id = ?", [.integer(fileID)]) { BlockID(UInt64($0.int64(0))) })
+            var total = 0
+            for (position, block) in blocks.enumerated() {
+                guard block.blockIndex == position else {
+                    throw DFSError(.invalidArgument, "block \(position) of \(path) is missing (got index \(block.blockIndex))")
+                }
+                guard owned.contains(block.blockID) else {
+                    throw DFSError(.invalidArgument, "block \(block.blockID) does not belong to \(path)")
+                }
+                guard (1...blockBytes).contains(block.length) else {
+                    throw DFSError(.invalidArgument, "block \(position) of \(path) has length \(block.length); it must be 1 to \(blockBytes)")
+                }
+                guard !block.nodes.isEmpty else {
+                    throw DFSError(.invalidArgument, "block \(position) of \(path) is stored on no node")
+                }
+                total += block.length
+            }
+            guard total == size else {
+                throw DFSError(.invalidArgument, "the blocks of \(path) hold \(total) bytes, not \(size)")
+            }
+            for block in blocks {
+                try database.run("UPDATE blocks SET length = ?, block_index = ? WHERE id = ?",
+                                 [.int(block.length), .int(block.blockIndex), .integer(Int64(block.blockID.rawValue))])
+                for node in Set(block.nodes) {
+                    try database.run("INSERT OR IGNORE INTO replicas(block_id, node_id) VALUES(?, ?)",
+                                     [.integer(Int64(block.blockID.rawValue)), .text(node.rawValue)])
+                }
+            }
+            // Blocks allocated but not kept (a retried block got a new id) belong to nobody.
+            let kept = Set(blocks.map(\.blockID))
+            for blockID in owned where !kept.contains(blockID) {
+                try dropBlock(blockID, now: now)
+            }
+            try checkFileCanGo(at: path)
+            if let older = try completeFileID(path) {
+                try dropFile(older, now: now)
+            }
+            for ancestor in path.ancestors {
+                try database.run("INSERT OR IGNORE INTO dirs(path, parent, name, mtime) VALUES(?, ?, ?, ?)",
+                                 [.text(ancestor.string), .text(ancestor.parent!.string), .text(ancestor.name), .real(now)])
+            }
+            try database.run("UPDATE files SET complete = 1, size = ?, mtime = ? WHERE id = ?",
+                             [.int(size), .real(now), .integer(fileID)])
+        }
+    }
+
+    /// Drops a pending file the client gave up on.
+    public func abandonFile(fileID: Int64) throws(DFSError) {
+        try database.transaction { () throws(DFSError) in
+            guard let complete = try database.query("SELECT complete FROM files WHERE id = ?", [.integer(fileID)], row: { $0.int(0) }).first
+            else { return }
+            guard complete == 0 else {
+                throw DFSError(.invalidArgument, "file \(fileID) is complete; remove it instead")
+            }
+            try dropFile(fileID, now: Date().timeIntervalSince1970)
+        }
+    }
+
+    /// Deletes a file's row and blocks; their replicas go to `garbage` for the nodes to delete.
+    private func dropFile(_ fileID: Int64, now: Double) throws(DFSError) {
+        try database.run(
+            """
+            INSERT OR IGNORE INTO garbage(block_id, node_id, since)
+            SELECT replicas.block_id, replicas.node_id, ? FROM replicas JOIN blocks ON blocks.id = replicas.block_id
+            WHERE blocks.file_id = ?
+            """, [.real(now), .integer(fileID)])
+        try database.run("DELETE FROM files WHERE id = ?", [.integer(fileID)])
+    }
+
+    private func dropBlock(_ blockID: BlockID, now: Double) throws(DFSError) {
+        let id = Int64(blockID.rawValue)
+        try database.run("INSERT OR IGNORE INTO garbage(block_id, node_id, since) SELECT block_id, node_id, ? FROM replicas WHERE block_id = ?",
+                         [.real(now), .integer(id)])
+        try database.run("DELETE FROM blocks WHERE id = ?", [.integer(id)])
+    }
+
+    /// Up to `limit` blocks that `nodeID` should delete; each is handed out once.
+    public func takeGarbage(nodeID: NodeID, limit: Int) throws(DFSError) -> [BlockID] {
+        try database.transaction { () throws(DFSError) -> [BlockID] in
+            let blocks = try database.query(
+                "SELECT block_id FROM garbage WHERE node_id = ? LIMIT ?", [.text(nodeID.rawValue), .int(limit)]
+            ) { BlockID(UInt64($0.int64(0))) }
+            for block in blocks {
+                try database.run("DELETE FROM garbage WHERE node_id = ? AND block_id = ?",
+                                 [.text(nodeID.rawValue), .integer(Int64(block.rawValue))])
+            }
+            return blocks
+        }
+    }
+
+    // MARK: Reading the namespace
+
+    private func completeFileID(_ path: DFSPath) throws(DFSError) -> Int64? {
+        try database.query("SELECT id FROM files WHERE path = ? AND complete = 1", [.text(path.string)]) { $0.int64(0) }.first
+    }
+
+    private func isFolder(_ path: DFSPath) throws(DFSError) -> Bool {
+        if path.isRoot { return true }
+        return try !database.query("SELECT 1 FROM dirs WHERE path = ?", [.text(path.string)]) { $0.int(0) }.isEmpty
+    }
+
+    private static let fileColumns = "id, path, size, mtime, replication, block_bytes"
+
+    private static func fileInfo(_ row: SQLiteStatement) -> (Int64, FileInfo)? {
+        guard let path = try? DFSPath(row.text(1)) else { return nil }
+        return (row.int64(0), FileInfo(path: path, type: .file, size: row.int(2), mtime: row.double(3),
+                                      replication: row.int(4), blockBytes: row.int(5)))
+    }
+
+    private func folderInfo(_ path: DFSPath) throws(DFSError) -> FileInfo? {
+        if path.isRoot { return FileInfo(path: .root, type: .dir, size: 0, mtime: 0, replication: 0, blockBytes: 0) }
+        return try database.query("SELECT mtime FROM dirs WHERE path = ?", [.text(path.string)]) {
+            FileInfo(path: path, type: .dir, size: 0, mtime: $0.double(0), replication: 0, blockBytes: 0)
+        }.first
+    }
+
+    private func completeFile(_ path: DFSPath) throws(DFSError) -> (Int64, FileInfo)? {
+        try database.query("SELECT \(Self.fileColumns) FROM files WHERE path = ? AND complete = 1", [.text(path.string)], row: Self.fileInfo)
+            .first ?? nil
+    }
+
+    /// A file with its blocks and their locations, or a folder. Pending files are invisible.
+    public func getFile(path: DFSPath) throws(DFSError) -> (info: FileInfo, blocks: [BlockLocation]) {
+        if let folder = try folderInfo(path) { return (folder, []) }
+        guard let (fileID, info) = try completeFile(path) else {
+            throw DFSError(.notFound, "no such file or folder: \(path)")
+        }
+        var blocks: [BlockLocation] = []
+        var byID: [BlockID: Int] = [:]
+        for (blockID, index, length) in try database.query(
+            "SELECT id, block_index, length FROM blocks WHERE file_id = ? ORDER BY block_index", [.integer(fileID)],
+            row: { (BlockID(UInt64($0.int64(0))), $0.int(1), $0.int(2)) })
+        {
+            byID[blockID] = blocks.count
+            blocks.append(BlockLocation(blockID: blockID, blockIndex: index, length: length, replicas: []))
+        }
+        let replicas = try database.query(
+            """
+            SELECT replicas.block_id, nodes.id, nodes.host, nodes.port FROM blocks
+            JOIN replicas ON replicas.block_id = blocks.id JOIN nodes ON nodes.id = replicas.node_id
+            WHERE blocks.file_id = ? ORDER BY replicas.block_id, nodes.id
+            """, [.integer(fileID)]
+        ) { row in
+            (BlockID(UInt64(row.int64(0))), NodeAddress(nodeID: NodeID(row.text(1)), address: Endpoint(host: row.text(2), port: row.int(3))))
+        }
+        for (blockID, address) in replicas {
+            if let position = byID[blockID] { blocks[position].replicas.append(address) }
+        }
+        return (info, blocks)
+    }
+
+    /// One page of a folder's entries in name order, folders and files merged; or the file
+    /// itself when `path` is a file.
+    public func list(path: DFSPath, after: String?, limit: Int) throws(DFSError) -> ListOK {
+        if let (_, file) = try completeFile(path) {
+            return ListOK(info: file, entries: [file], more: false)
+        }
+        guard let folder = try folderInfo(path) else {
+            throw DFSError(.notFound, "no such file or folder: \(path)")
+        }
+        let pageSize = min(max(limit, 1), Limits.listEntriesMax)
+        // One more than the page, from each table, tells whether more entries follow.
+        let values: [SQLiteValue] = [.text(path.string), .text(after ?? ""), .int(pageSize + 1)]
+        let folders = try database.query(
+            "SELECT name, mtime FROM dirs WHERE parent = ? AND name > ? ORDER BY name LIMIT ?", values
+        ) { row in (row.text(0), row.double(1)) }
+        .compactMap { (name, mtime) -> FileInfo? in
+            guard let child = try? path.appending(name) else { return nil }
+            return FileInfo(path: child, type: .dir, size: 0, mtime: mtime, replication: 0, blockBytes: 0)
+        }
+        let files = try database.query(
+            "SELECT \(Self.fileColumns) FROM files WHERE parent = ? AND name > ? AND complete = 1 ORDER BY name LIMIT ?",
+            values, row: Self.fileInfo
+        ).compactMap { $0?.1 }
+        let merged = (folders + files).sorted { Array($0.path.name.utf8).lexicographicallyPrecedes(Array($1.path.name.utf8)) }
+        return ListOK(info: folder, entries: Array(merged.prefix(pageSize)), more: merged.count > pageSize)
+    }
+
+    /// Complete files, their blocks and bytes.
+    public func counts() throws(DFSError) -> (files: Int, blocks: Int, bytes: Int) {
+        let files = try database.query("SELECT count(*), coalesce(sum(size), 0) FROM files WHERE complete = 1") { ($0.int(0), $0.int(1)) }.first ?? (0, 0)
+        let blocks = try database.query(
+            "SELECT count(*) FROM blocks JOIN files ON files.id = blocks.file_id WHERE files.complete = 1") { $0.int(0) }.first ?? 0
+        return (files.0, blocks, files.1)
+    }
+}

@@ -1,0 +1,146 @@
+import CSQLite
+import DFSCore
+
+/// A thin wrapper over one SQLite connection: statements are prepared once and reused.
+///
+/// Not thread-safe, on purpose: ``MetaStore`` owns it and runs every call on its own queue.
+final class SQLiteDatabase {
+    private var handle: OpaquePointer?
+    private var statements: [String: SQLiteStatement] = [:]
+    let path: String
+
+    init(path: String) throws(DFSError) {
+        self.path = path
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let status = sqlite3_open_v2(path, &handle, flags, nil)
+        guard status == SQLITE_OK else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close(handle)
+            handle = nil
+            throw DFSError(.ioError, "cannot open database at \(path): \(message)")
+        }
+    }
+
+    deinit {
+        statements.values.forEach { $0.finalize() }
+        sqlite3_close(handle)
+    }
+
+    func error(_ what: String) -> DFSError {
+        DFSError(.ioError, "database \(path): \(what): \(String(cString: sqlite3_errmsg(handle)))")
+    }
+
+    /// Runs SQL that returns no rows (one or several statements).
+    func execute(_ sql: String) throws(DFSError) {
+        guard sqlite3_exec(handle, sql, nil, nil, nil) == SQLITE_OK else { throw error("cannot run \(sql.prefix(60))") }
+    }
+
+    /// The cached prepared statement for `sql`, reset and ready to bind.
+    func statement(_ sql: String) throws(DFSError) -> SQLiteStatement {
+        if let cached = statements[sql] {
+            cached.reset()
+            return cached
+        }
+        var raw: OpaquePointer?
+        guard sqlite3_prepare_v2(handle, sql, -1, &raw, nil) == SQLITE_OK, let raw else {
+            throw error("cannot prepare \(sql.prefix(60))")
+        }
+        let statement = SQLiteStatement(raw: raw, database: self)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
+    func transaction<T>(_ body: () throws(DFSError) -> T) throws(DFSError) -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    var changes: Int { Int(sqlite3_changes(handle)) }
+    var lastInsertedRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// Runs a query and maps each row.
+    func query<T>(_ sql: String, _ values: [SQLiteValue] = [], row: (SQLiteStatement) -> T) throws(DFSError) -> [T] {
+        let statement = try self.statement(sql)
+        try statement.bind(values)
+        var rows: [T] = []
+        while try statement.step() { rows.append(row(statement)) }
+        return rows
+    }
+
+    /// Runs a statement that returns no rows; returns the number of rows changed.
+    @discardableResult
+    func run(_ sql: String, _ values: [SQLiteValue] = []) throws(DFSError) -> Int {
+        let statement = try self.statement(sql)
+        try statement.bind(values)
+        while try statement.step() {}
+        return changes
+    }
+}
+
+enum SQLiteValue {
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case null
+}
+
+extension SQLiteValue {
+    static func int(_ value: Int) -> SQLiteValue { .integer(Int64(value)) }
+}
+
+final class SQLiteStatement {
+    private let raw: OpaquePointer
+    private unowned let database: SQLiteDatabase
+
+    init(raw: OpaquePointer, database: SQLiteDatabase) {
+        self.raw = raw
+        self.database = database
+    }
+
+    func finalize() { sqlite3_finalize(raw) }
+
+    func reset() {
+        sqlite3_reset(raw)
+        sqlite3_clear_bindings(raw)
+    }
+
+    func bind(_ values: [SQLiteValue]) throws(DFSError) {
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let status: Int32
+            switch value {
+            case .integer(let number): status = sqlite3_bind_int64(raw, index, number)
+            case .real(let number): status = sqlite3_bind_double(raw, index, number)
+            case .text(let text): status = sqlite3_bind_text(raw, index, text, -1, dfs_sqlite_transient())
+            case .null: status = sqlite3_bind_null(raw, index)
+            }
+            guard status == SQLITE_OK else { throw database.error("cannot bind value \(index)") }
+        }
+    }
+
+    /// Advances to the next row; false when there is none.
+    func step() throws(DFSError) -> Bool {
+        switch sqlite3_step(raw) {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw database.error("statement failed")
+        }
+    }
+
+    func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(raw, column)) }
+    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(raw, column) }
+    func double(_ column: Int32) -> Double { sqlite3_column_double(raw, column) }
+    func text(_ column: Int32) -> String {
+        guard let pointer = sqlite3_column_text(raw, column) else { return "" }
+        return String(cString: pointer)
+    }
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(raw, column) == SQLITE_NULL }
+}

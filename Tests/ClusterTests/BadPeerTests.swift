@@ -1,0 +1,170 @@
+import DFSClient
+import DFSCore
+import DFSMeta
+import DFSNet
+import DFSTesting
+import Foundation
+import Testing
+
+/// Peers that misbehave get an error or are cut off; everyone else goes on being served.
+@Suite struct BadPeerTests {
+    /// An upload and download through the cluster, to show it still serves.
+    static func roundTrip(_ cluster: TestCluster, name: String) async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        let original = try local.writeRandomFile("in", count: 300_000, seed: 42)
+        let path = try DFSPath("/check/\(name)")
+        try await cluster.client.upload(localPath: local.path("in"), to: path, options: UploadOptions(blockBytes: 65536))
+        try await cluster.client.download(path, to: local.path("out"))
+        #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: local.path("out")))) == original)
+    }
+
+    static func allServers(_ cluster: TestCluster) -> [Endpoint] {
+        [cluster.metaEndpoint] + cluster.dataServers.compactMap { $0?.endpoint }
+    }
+
+    @Test func peerThatConnectsAndClosesWithoutAByteIsHarmless() async throws {
+        try await withCluster { cluster in
+            for endpoint in Self.allServers(cluster) {
+                let connection = try await Connection.connect(to: endpoint, timeout: .seconds(5))
+                await connection.close()
+            }
+            try await Self.roundTrip(cluster, name: "after-close")
+        }
+    }
+
+    @Test func peerThatAnnouncesMoreBytesThanItSendsIsCutOff() async throws {
+        try await withCluster { cluster in
+            for endpoint in Self.allServers(cluster) {
+                let connection = try await Connection.connect(to: endpoint, timeout: .seconds(5))
+                // A header of 100 bytes is announced; 10 arrive, then the peer closes.
+                try await connection.sendRaw([0, 0, 0, 100] + Array(repeating: UInt8(ascii: "{"), count: 10), timeout: .seconds(5))
+                await connection.close()
+            }
+            try await Self.roundTrip(cluster, name: "after-short-frame")
+        }
+    }
+
+    @Test func silentPeerDoesNotStopOthersBeingServed() async throws {
+        try await withCluster { cluster in
+            var silent: [Connection] = []
+            for endpoint in Self.allServers(cluster) {
+                silent.append(try await Connection.connect(to: endpoint, timeout: .seconds(5)))
+            }
+            try await Self.roundTrip(cluster, name: "beside-silent")
+            for connection in silent { await connection.close() }
+        }
+    }
+
+    @Test func oversizedFrameLengthGetsAnErrorFrameThenClose() async throws {
+        try await withCluster(dataNodes: 1) { cluster in
+            for endpoint in Self.allServers(cluster) {
+                let connection = try await Connection.connect(to: endpoint, timeout: .seconds(5))
+                try await connection.sendRaw([0xFF, 0xFF, 0xFF, 0xFF], timeout: .seconds(5))
+                let reply = try #require(try await connection.readFrame(timeout: .seconds(5)))
+                let error = try reply.decode(ErrorMessage.self).error
+                #expect(error.code == .tooLarge)
+                // Then the server closes: the next read sees the end of the stream.
+                #expect(try await connection.readFrame(timeout: .seconds(5)) == nil)
+                await connection.close()
+            }
+            try await Self.roundTrip(cluster, name: "after-huge-length")
+        }
+    }
+
+    @Test func invalidJSONHeaderGetsProtocolError() async throws {
+        try await withCluster(dataNodes: 1) { cluster in
+            for endpoint in Self.allServers(cluster) {
+                let connection = try await Connection.connect(to: endpoint, timeout: .seconds(5))
+                let junk = Array("this is not json".utf8)
+                try await connection.sendRaw([0, 0, 0, UInt8(junk.count)] + junk, timeout: .seconds(5))
+                let reply = try #require(try await connection.readFrame(timeout: .seconds(5)))
+                #expect(try reply.decode(ErrorMessage.self).error.code == .protocolError)
+                await connection.close()
+            }
+        }
+    }
+
+    @Test func requestBeforeHelloIsRefused() async throws {
+        try await withCluster(dataNodes: 1) { cluster in
+            let connection = try await Connection.connect(to: cluster.metaEndpoint, timeout: .seconds(5))
+            defer { Task { await connection.close() } }
+            try await connection.send(List(path: .root), timeout: .seconds(5))
+            let reply = try #require(try await connection.readFrame(timeout: .seconds(5)))
+            #expect(try reply.decode(ErrorMessage.self).error.code == .protocolError)
+        }
+    }
+
+    @Test func unknownMessageTypeGetsAnErrorNotACrash() async throws {
+        try await withCluster(dataNodes: 1) { cluster in
+            for endpoint in Self.allServers(cluster) {
+                let connection = try await Connection.open(to: endpoint, role: .client, timeout: .seconds(5))
+                let header = Array(#"{"type":"launchRockets","body":{}}"#.utf8)
+                try await connection.sendRaw([0, 0, 0, UInt8(header.count)] + header, timeout: .seconds(5))
+                let reply = try #require(try await connection.readFrame(timeout: .seconds(5)))
+                let error = try reply.decode(ErrorMessage.self).error
+                #expect(error.code == .protocolError)
+                #expect(error.message.contains("launchRockets"))
+                await connection.close()
+            }
+            try await Self.roundTrip(cluster, name: "after-unknown")
+        }
+    }
+
+    @Test func readOfUnknownBlockIsNotFound() async throws {
+        try await withCluster(dataNodes: 1) { cluster in
+            let node = try #require(cluster.dataServers.first??.endpoint)
+            let connection = try await Connection.open(to: node, role: .client, timeout: .seconds(5))
+            let result = try await connection.requestResult(ReadBlock(blockID: BlockID(987_654)), expecting: ReadBlockOK.self, timeout: .seconds(5))
+            guard case .failure(let error) = result else {
+                Issue.record("reading a block that does not exist succeeded")
+                return
+            }
+            #expect(error.code == .notFound)
+            await connection.close()
+        }
+    }
+
+    @Test func unreachableEndpointSaysConnectionRefused() async throws {
+        // A port that was free a moment ago and has nobody listening now.
+        let listener = try Listener(host: "127.0.0.1", port: 0, component: "test")
+        let port = listener.endpoint.port
+        await listener.close()
+        let client = DFSClient(meta: Endpoint(host: "127.0.0.1", port: port))
+        let error = await #expect(throws: DFSError.self) {
+            _ = try await client.list(.root)
+        }
+        #expect(error?.message == "cannot connect to 127.0.0.1:\(port): connection refused")
+    }
+
+    @Test func metaServerCreatesItsDatabaseWhenThereIsNone() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        let databasePath = local.path("new.db")
+        #expect(!FileManager.default.fileExists(atPath: databasePath))
+        let server = try await MetaServer.start(MetaServer.Options(listen: Endpoint(host: "127.0.0.1", port: 0), databasePath: databasePath))
+        let client = DFSClient(meta: server.endpoint)
+        let listing = try await client.list(.root)
+        #expect(listing.entries.isEmpty)
+        await client.close()
+        await server.stop()
+        #expect(FileManager.default.fileExists(atPath: databasePath))
+    }
+
+    @Test func connectionLimitRefusesTheNextPeerWithAnError() async throws {
+        let listener = try Listener(host: "127.0.0.1", port: 0, connectionsMax: 2, component: "test")
+        await listener.start { connection in
+            _ = try? await connection.readFrame(timeout: .seconds(30))
+        }
+        var held: [Connection] = []
+        for _ in 0..<2 { held.append(try await Connection.connect(to: listener.endpoint, timeout: .seconds(5))) }
+        try await eventually("two connections accepted") { await listener.connectionCount == 2 }
+        let third = try await Connection.connect(to: listener.endpoint, timeout: .seconds(5))
+        let reply = try #require(try await third.readFrame(timeout: .seconds(5)))
+        let error = try reply.decode(ErrorMessage.self).error
+        #expect(error.code == .unavailable)
+        await third.close()
+        for connection in held { await connection.close() }
+        await listener.close()
+    }
+}

@@ -1,0 +1,109 @@
+import DFSCore
+import DFSNet
+import DFSTesting
+import Foundation
+import Testing
+
+/// The built `dfs` binary, run as a user would, against real clusters.
+@Suite struct CommandLineTests {
+    @Test func copyInListAndCopyOutThroughTheBinary() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        let original = try local.writeRandomFile("report.pdf", count: 2_500_000, seed: 21)
+        try await withCluster { cluster in
+            let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
+            let upload = try await DFSBinary.run(["cp", "--block-size", "1MiB", local.path("report.pdf"), "\(meta):docs/report.pdf"])
+            #expect(upload.status == 0, "\(upload.standardError)")
+            let list = try await DFSBinary.run(["ls", "\(meta):docs"])
+            #expect(list.status == 0)
+            #expect(list.standardOutput.contains("report.pdf"))
+            #expect(list.standardOutput.contains("2500000"))
+            let long = try await DFSBinary.run(["ls", "-l", "\(meta):/"])
+            #expect(long.standardOutput.contains("dir "))
+            #expect(long.standardOutput.contains("docs/"))
+            let recursive = try await DFSBinary.run(["ls", "-R", "\(meta)"])
+            #expect(recursive.standardOutput.contains("/docs/report.pdf"))
+            let download = try await DFSBinary.run(["cp", "\(meta):/docs/report.pdf", local.path("copy.pdf")])
+            #expect(download.status == 0, "\(download.standardError)")
+            #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: local.path("copy.pdf")))) == original)
+        }
+    }
+
+    @Test func copyNeedsExactlyOneRemoteSide() async throws {
+        let result = try await DFSBinary.run(["cp", "a.txt", "b.txt"])
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("exactly one side must be in the cluster"))
+        #expect(result.standardError.contains("HOST:PORT:PATH"))
+    }
+
+    @Test func unreachableEndpointSaysConnectionRefused() async throws {
+        let reserved = try Listener(host: "127.0.0.1", port: 0, component: "test")
+        let port = reserved.endpoint.port
+        await reserved.close()
+        let result = try await DFSBinary.run(["ls", "127.0.0.1:\(port)"])
+        #expect(result.status == 1)
+        #expect(result.standardError == "dfs ls: cannot connect to 127.0.0.1:\(port): connection refused\n")
+    }
+
+    @Test func missingRemoteFileIsAnErrorAndLeavesNoLocalFile() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        try await withCluster(dataNodes: 1) { cluster in
+            let result = try await DFSBinary.run(["cp", "127.0.0.1:\(cluster.metaEndpoint.port):/missing.txt", local.path("out.txt")])
+            #expect(result.status == 1)
+            #expect(result.standardError.contains("/missing.txt"))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: local.url.path).isEmpty)
+        }
+    }
+
+    @Test func uploadWithNoDataNodeIsAClearError() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        try local.writeRandomFile("f", count: 10, seed: 1)
+        try await withCluster(dataNodes: 0) { cluster in
+            let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
+            let result = try await DFSBinary.run(["cp", local.path("f"), "\(meta):f"])
+            #expect(result.status == 1)
+            #expect(result.standardError.contains("no data node"))
+            let list = try await DFSBinary.run(["ls", meta])
+            #expect(list.status == 0)
+            #expect(list.standardOutput.isEmpty)
+        }
+    }
+
+    @Test func badSizeIsRejectedBeforeAnythingHappens() async throws {
+        let result = try await DFSBinary.run(["cp", "--block-size", "lots", "a", "127.0.0.1:1:b"])
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("block-size"))
+    }
+
+    @Test func pathWithDotDotIsRejected() async throws {
+        let result = try await DFSBinary.run(["ls", "127.0.0.1:1:/a/../b"])
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("'..'"))
+    }
+
+    /// The four servers as separate processes, as an operator runs them.
+    @Test func serversRunAsProcessesAndServeTheCommandLine() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        let original = try local.writeRandomFile("in", count: 3_000_000, seed: 33)
+        let meta = try await ServerProcess(["serve-meta", "--host", "127.0.0.1", "--port", "0", "--db", local.path("meta.db"), "--heartbeat", "200ms"])
+        defer { meta.stop() }
+        var nodes: [ServerProcess] = []
+        defer { nodes.forEach { $0.stop() } }
+        for index in 0..<3 {
+            nodes.append(try await ServerProcess([
+                "serve-data", "--listen", "127.0.0.1:0", "--meta", meta.endpoint.description, "--dir", local.path("data\(index)"),
+            ]))
+        }
+        let endpoint = meta.endpoint.description
+        // Nodes register in the background; an upload succeeds once one has.
+        try await eventually(timeout: .seconds(20), "an upload through the process cluster") {
+            try await DFSBinary.run(["cp", "--block-size", "1MiB", local.path("in"), "\(endpoint):/p/in"]).status == 0
+        }
+        let download = try await DFSBinary.run(["cp", "\(endpoint):/p/in", local.path("out")])
+        #expect(download.status == 0, "\(download.standardError)")
+        #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: local.path("out")))) == original)
+    }
+}

@@ -1,0 +1,56 @@
+import DFSCore
+import Testing
+
+@Suite struct RemoteLocationTests {
+    @Test func parsesHostPortAndRelativePath() throws {
+        let location = try #require(try RemoteLocation.parse("localhost:8000:docs/document.pdf"))
+        #expect(location.endpoint == Endpoint(host: "localhost", port: 8000))
+        #expect(location.path == (try DFSPath("/docs/document.pdf")))
+    }
+
+    @Test func parsesHostPortAndAbsolutePath() throws {
+        let location = try #require(try RemoteLocation.parse("localhost:8000:/a"))
+        #expect(location.endpoint == Endpoint(host: "localhost", port: 8000))
+        #expect(location.path == (try DFSPath("/a")))
+    }
+
+    @Test(arguments: ["localhost:8000", "localhost:8000:", "localhost:8000:/", "localhost:8000://"])
+    func hostAndPortAloneIsTheRoot(text: String) throws {
+        let location = try #require(try RemoteLocation.parse(text))
+        #expect(location.endpoint == Endpoint(host: "localhost", port: 8000))
+        #expect(location.path == .root)
+    }
+
+    @Test func normalisesThePath() throws {
+        let location = try #require(try RemoteLocation.parse("10.0.0.5:9000:/a//b/"))
+        #expect(location.endpoint == Endpoint(host: "10.0.0.5", port: 9000))
+        #expect(location.path.string == "/a/b")
+    }
+
+    @Test func colonsAfterThePortBelongToThePath() throws {
+        let location = try #require(try RemoteLocation.parse("host:80:logs/12:30:00.txt"))
+        #expect(location.path.components == ["logs", "12:30:00.txt"])
+    }
+
+    @Test(arguments: [
+        "./a.txt", "/tmp/x", "a.txt", "C", "", "../up", "C:\\Users\\x.txt", "notes:draft", "a:b:c",
+        ":8000:/a", "dir/host:8000:/a", "host:0:/a", "host:65536:/a", "host:-1:/a", "host::/a",
+    ])
+    func textWithoutHostAndPortIsALocalPath(text: String) throws {
+        #expect(try RemoteLocation.parse(text) == nil)
+    }
+
+    @Test(arguments: ["localhost:8000:../x", "localhost:8000:/a/./b", "localhost:8000:a\u{0}b"])
+    func rejectsInvalidRemotePath(text: String) throws {
+        let error = #expect(throws: DFSError.self) { try RemoteLocation.parse(text) }
+        #expect(error?.code == .invalidPath)
+    }
+
+    @Test func descriptionParsesBackToTheSameLocation() throws {
+        for text in ["localhost:8000:docs/document.pdf", "localhost:8000", "h:1:/a/b c"] {
+            let location = try #require(try RemoteLocation.parse(text))
+            #expect(try RemoteLocation.parse(location.description) == location, "\(text)")
+        }
+        #expect(try RemoteLocation.parse("localhost:8000:docs/document.pdf")?.description == "localhost:8000:/docs/document.pdf")
+    }
+}

@@ -1,0 +1,62 @@
+import DFSCore
+import Foundation
+
+/// Builds wire bytes by hand, so that tests can send what ``FrameEncoder`` never would:
+/// a header of an exact length, a wrong length prefix, a negative payload.
+enum RawFrame {
+    /// The 4-byte big-endian length prefix.
+    static func prefix(_ length: UInt32) -> [UInt8] {
+        [UInt8(truncatingIfNeeded: length >> 24), UInt8(truncatingIfNeeded: length >> 16),
+         UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)]
+    }
+
+    /// A whole frame: prefix, the header text as given, then the payload.
+    static func bytes(header: String, payload: [UInt8] = []) -> [UInt8] {
+        let headerBytes = Array(header.utf8)
+        return prefix(UInt32(headerBytes.count)) + headerBytes + payload
+    }
+
+    /// An `ok` header of exactly `length` bytes (at least 40), padded with an ignored field.
+    static func okHeader(length: Int, payloadBytes: Int? = nil) -> String {
+        let payloadField = payloadBytes.map { "\"payload\":\($0)," } ?? ""
+        let bare = "{\"type\":\"ok\",\(payloadField)\"body\":{},\"pad\":\"\"}"
+        precondition(bare.utf8.count <= length, "header of \(length) bytes is too short to pad")
+        let padding = String(repeating: "x", count: length - bare.utf8.count)
+        return "{\"type\":\"ok\",\(payloadField)\"body\":{},\"pad\":\"\(padding)\"}"
+    }
+}
+
+extension FrameDecoder {
+    /// Every frame the buffered bytes hold, in order, stopping at the first incomplete one.
+    mutating func drainFrames() throws(DFSError) -> [Frame] {
+        var frames: [Frame] = []
+        while let frame = try nextFrame() { frames.append(frame) }
+        return frames
+    }
+}
+
+/// SplitMix64: small, fast and the same on every platform, so a seed replays a failure exactly.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var mixed = state
+        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+        return mixed ^ (mixed >> 31)
+    }
+
+    /// The seed from `DFS_TEST_SEED` (decimal, or hex after `0x`) when set, so that a failure
+    /// printed with its seed can be replayed; otherwise a fixed one, so a plain run is always the same.
+    static func seedFromEnvironment(default fallback: UInt64 = 0x5EED_DF5C) throws -> UInt64 {
+        guard let text = ProcessInfo.processInfo.environment["DFS_TEST_SEED"] else { return fallback }
+        let seed = text.hasPrefix("0x") ? UInt64(text.dropFirst(2), radix: 16) : UInt64(text)
+        guard let seed else {
+            throw DFSError(.invalidArgument, "DFS_TEST_SEED '\(text)' is not an unsigned integer")
+        }
+        return seed
+    }
+}

@@ -1,0 +1,168 @@
+import DFSCore
+import Foundation
+import Testing
+
+@testable import DFSNet
+
+/// The transport on loopback: frames, backpressure, deadlines, the pool.
+@Suite struct ConnectionTests {
+    /// A server that answers each `list` with a `listOK` naming the path, and each
+    /// `blockData` with a `blockData` carrying the same payload.
+    static func echoServer(connectionsMax: Int = 16) async throws -> Listener {
+        let listener = try Listener(host: "127.0.0.1", port: 0, connectionsMax: connectionsMax, component: "test")
+        await listener.start { connection in
+            await FrameServer.serve(connection, role: .metaServer, component: "test", timeouts: .standard) { frame, connection in
+                switch frame.type {
+                case MessageType.list.rawValue:
+                    let request = try frame.decode(List.self)
+                    let info = FileInfo(path: request.path, type: .dir, size: 0, mtime: 0, replication: 1, blockBytes: 4096)
+                    try await connection.send(ListOK(info: info, entries: [], more: false), timeout: .seconds(5))
+                case MessageType.blockData.rawValue:
+                    try await connection.send(BlockData(), payload: frame.payload, timeout: .seconds(5))
+                default:
+                    throw DFSError(.notFound, "nothing here")
+                }
+            }
+        }
+        return listener
+    }
+
+    @Test func requestAndReplyRoundTrip() async throws {
+        let server = try await Self.echoServer()
+        let connection = try await Connection.open(to: server.endpoint, role: .client, timeout: .seconds(5))
+        let reply = try await connection.request(List(path: try DFSPath("/a/b")), expecting: ListOK.self, timeout: .seconds(5))
+        #expect(reply.info.path == (try DFSPath("/a/b")))
+        await connection.close()
+        await server.close()
+    }
+
+    @Test func payloadsOfManySizesComeBackIntact() async throws {
+        let server = try await Self.echoServer()
+        let connection = try await Connection.open(to: server.endpoint, role: .client, timeout: .seconds(5))
+        for size in [0, 1, 4095, 65536, 1 << 20, Limits.payloadBytesMax] {
+            let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ size) }
+            try await connection.send(BlockData(), payload: payload, timeout: .seconds(10))
+            let (_, frame) = try await connection.readReply(BlockData.self, timeout: .seconds(10))
+            #expect(frame.payload == payload, "size \(size)")
+        }
+        await connection.close()
+        await server.close()
+    }
+
+    @Test func errorReplyLeavesTheConnectionUsable() async throws {
+        let server = try await Self.echoServer()
+        let connection = try await Connection.open(to: server.endpoint, role: .client, timeout: .seconds(5))
+        let result = try await connection.requestResult(GetFile(path: .root), expecting: GetFileOK.self, timeout: .seconds(5))
+        guard case .failure(let error) = result else {
+            Issue.record("expected an error reply")
+            return
+        }
+        #expect(error.code == .notFound)
+        let reply = try await connection.request(List(path: .root), expecting: ListOK.self, timeout: .seconds(5))
+        #expect(reply.info.path == .root)
+        await connection.close()
+        await server.close()
+    }
+
+    /// A reader that does not read stops the writer: the writer's send times out instead of
+    /// the bytes piling up in memory.
+    @Test func slowReaderStopsTheWriter() async throws {
+        let listener = try Listener(host: "127.0.0.1", port: 0, component: "test")
+        let accepted = Mutex<Connection?>(nil)
+        await listener.start { connection in
+            accepted.withLock { $0 = connection }
+            // Never read; hold the connection until the test ends.
+            try? await Task.sleep(for: .seconds(30))
+        }
+        let writer = try await Connection.connect(to: listener.endpoint, timeout: .seconds(5))
+        let payload = [UInt8](repeating: 7, count: 1 << 20)
+        var sentFrames = 0
+        var stopped = false
+        // Kernel buffers on loopback hold a few MiB at most; 256 MiB can never all fit.
+        while sentFrames < 256 {
+            do {
+                try await writer.send(BlockData(), payload: payload, timeout: .milliseconds(300))
+                sentFrames += 1
+            } catch let error as DFSError {
+                #expect(error.code == .timeout)
+                stopped = true
+                break
+            }
+        }
+        #expect(stopped, "sent \(sentFrames) MiB to a peer that reads nothing")
+        #expect(sentFrames < 256)
+        await writer.close()
+        await listener.close()
+    }
+
+    @Test func silentPeerMakesReadTimeOut() async throws {
+        let listener = try Listener(host: "127.0.0.1", port: 0, component: "test")
+        await listener.start { _ in try? await Task.sleep(for: .seconds(30)) }
+        let connection = try await Connection.connect(to: listener.endpoint, timeout: .seconds(5))
+        let started = ContinuousClock.now
+        let error = await #expect(throws: DFSError.self) {
+            _ = try await connection.readFrame(timeout: .milliseconds(200))
+        }
+        #expect(error?.code == .timeout)
+        #expect(ContinuousClock.now - started < .seconds(10))
+        await connection.close()
+        await listener.close()
+    }
+
+    @Test func cancellingAReaderEndsItsWait() async throws {
+        let listener = try Listener(host: "127.0.0.1", port: 0, component: "test")
+        await listener.start { _ in try? await Task.sleep(for: .seconds(30)) }
+        let connection = try await Connection.connect(to: listener.endpoint, timeout: .seconds(5))
+        let reader = Task { try await connection.readFrame(timeout: .seconds(60)) }
+        reader.cancel()
+        let outcome = await reader.result
+        #expect(throws: (any Error).self) { try outcome.get() }
+        await connection.close()
+        await listener.close()
+    }
+
+    @Test func poolReusesOneConnectionForSequentialRequests() async throws {
+        let server = try await Self.echoServer()
+        let pool = ConnectionPool(role: .client)
+        for _ in 0..<20 {
+            _ = try await pool.request(List(path: .root), to: server.endpoint, expecting: ListOK.self)
+        }
+        #expect(await server.connectionCount == 1)
+        await pool.closeAll()
+        await server.close()
+    }
+
+    @Test func poolReplacesAConnectionTheServerClosed() async throws {
+        var server = try await Self.echoServer()
+        let pool = ConnectionPool(role: .client)
+        _ = try await pool.request(List(path: .root), to: server.endpoint, expecting: ListOK.self)
+        let port = server.endpoint.port
+        await server.close()
+        // A new server on the same port: the pooled connection is dead and must not be used.
+        server = try Listener(host: "127.0.0.1", port: port, component: "test")
+        await server.start { connection in
+            await FrameServer.serve(connection, role: .metaServer, component: "test", timeouts: .standard) { frame, connection in
+                let info = FileInfo(path: .root, type: .dir, size: 0, mtime: 0, replication: 1, blockBytes: 4096)
+                try await connection.send(ListOK(info: info, entries: [], more: false), timeout: .seconds(5))
+            }
+        }
+        let reply = try await pool.request(List(path: .root), to: server.endpoint, expecting: ListOK.self)
+        #expect(reply.entries.isEmpty)
+        await pool.closeAll()
+        await server.close()
+    }
+
+    @Test func wrongProtocolVersionIsRefused() async throws {
+        let server = try await Self.echoServer()
+        let connection = try await Connection.connect(to: server.endpoint, timeout: .seconds(5))
+        var hello = Hello(role: .client)
+        hello.protocolVersion = 99
+        try await connection.send(hello, timeout: .seconds(5))
+        let reply = try #require(try await connection.readFrame(timeout: .seconds(5)))
+        let error = try reply.decode(ErrorMessage.self).error
+        #expect(error.code == .protocolError)
+        #expect(error.message.contains("99"))
+        await connection.close()
+        await server.close()
+    }
+}
