@@ -20,7 +20,35 @@ public actor ConnectionPool {
     public nonisolated func withConnection<T: Sendable>(
         to endpoint: Endpoint, _ body: (Connection) async throws -> T
     ) async throws -> T {
-        let connection = try await checkOut(endpoint)
+        let (connection, _) = try await checkOut(endpoint)
+        return try await use(connection, endpoint: endpoint, body)
+    }
+
+    /// Sends one request and returns its reply, on a pooled connection.
+    ///
+    /// A pooled connection may have been closed by the server a moment ago, before either
+    /// side could tell; when such a connection fails, the request is sent once more on a new
+    /// one, as HTTP clients do. The server never saw the first attempt: it had closed.
+    public nonisolated func request<Request: Message, Reply: Message>(
+        _ request: Request, to endpoint: Endpoint, expecting: Reply.Type
+    ) async throws -> Reply {
+        // An error reply leaves the connection in step, so it goes back to the pool; only a
+        // failure of the connection itself discards it.
+        let send: (Connection) async throws -> Result<Reply, DFSError> = { connection in
+            try await connection.requestResult(request, expecting: Reply.self, timeout: self.timeouts.request)
+        }
+        let (connection, reused) = try await checkOut(endpoint)
+        do {
+            return try await use(connection, endpoint: endpoint, send).get()
+        } catch let error as DFSError where reused && error.code == .connectionFailed {
+            let fresh = try await Connection.open(to: endpoint, role: role, timeout: timeouts.connect)
+            return try await use(fresh, endpoint: endpoint, send).get()
+        }
+    }
+
+    private nonisolated func use<T: Sendable>(
+        _ connection: Connection, endpoint: Endpoint, _ body: (Connection) async throws -> T
+    ) async throws -> T {
         do {
             let result = try await body(connection)
             await checkIn(connection, endpoint: endpoint)
@@ -31,35 +59,23 @@ public actor ConnectionPool {
         }
     }
 
-    /// Sends one request and returns its reply, on a pooled connection.
-    public nonisolated func request<Request: Message, Reply: Message>(
-        _ request: Request, to endpoint: Endpoint, expecting: Reply.Type
-    ) async throws -> Reply {
-        // An error reply leaves the connection in step, so it goes back to the pool; only a
-        // failure of the connection itself discards it.
-        let result = try await withConnection(to: endpoint) { connection in
-            try await connection.requestResult(request, expecting: Reply.self, timeout: timeouts.request)
-        }
-        return try result.get()
-    }
-
-    private func checkOut(_ endpoint: Endpoint) async throws -> Connection {
+    private func checkOut(_ endpoint: Endpoint) async throws -> (Connection, reused: Bool) {
         while var list = idle[endpoint], let connection = list.popLast() {
             idle[endpoint] = list
-            if await !connection.isStale() { return connection }
+            if await !connection.isStale() { return (connection, true) }
             await connection.close()
         }
-        return try await Connection.open(to: endpoint, role: role, timeout: timeouts.connect)
+        return (try await Connection.open(to: endpoint, role: role, timeout: timeouts.connect), false)
     }
 
     private func checkIn(_ connection: Connection, endpoint: Endpoint) async {
-        var list = idle[endpoint, default: []]
-        guard list.count < idleMax, await !connection.isStale() else {
+        let stale = await connection.isStale()
+        // Read the list only after the await: other check-ins and check-outs may have run.
+        guard !stale, idle[endpoint, default: []].count < idleMax else {
             await connection.close()
             return
         }
-        list.append(connection)
-        idle[endpoint] = list
+        idle[endpoint, default: []].append(connection)
     }
 
     /// Closes every idle connection.

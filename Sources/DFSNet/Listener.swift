@@ -24,6 +24,7 @@ public actor Listener {
     private var active: [ObjectIdentifier: Connection] = [:]
     private var tasks: [ObjectIdentifier: Task<Void, Never>] = [:]
     private var closed = false
+    private var cancelWaiter: CheckedContinuation<Void, Never>?
 
     public init(host: String, port: Int, connectionsMax: Int = Limits.connectionsMax, component: String) throws {
         fd = try Socket.listen(host: host, port: port)
@@ -39,7 +40,7 @@ public actor Listener {
         self.handler = handler
         let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: executor.queue)
         source.setEventHandler { [self] in self.assumeIsolated { $0.acceptAll() } }
-        source.setCancelHandler { [fd] in Glibc.close(fd) }
+        source.setCancelHandler { [self] in self.assumeIsolated { $0.sourceCancelled() } }
         self.source = source
         source.activate()
     }
@@ -96,6 +97,12 @@ public actor Listener {
         Glibc.close(client)
     }
 
+    private func sourceCancelled() {
+        Glibc.close(fd)
+        cancelWaiter?.resume()
+        cancelWaiter = nil
+    }
+
     private func finished(_ key: ObjectIdentifier) {
         active[key] = nil
         tasks[key] = nil
@@ -106,7 +113,11 @@ public actor Listener {
         guard !closed else { return }
         closed = true
         if let source {
-            source.cancel()
+            // The port is free only once the socket is closed, which the cancel handler does.
+            await withCheckedContinuation { continuation in
+                cancelWaiter = continuation
+                source.cancel()
+            }
         } else {
             Glibc.close(fd)
         }

@@ -130,7 +130,8 @@ import Testing
             }
             #expect(error?.code == .unavailable)
             #expect(error?.message.contains("no data node") == true)
-            #expect(try await cluster.client.list(.root).entries.isEmpty)
+            let listing = try await cluster.client.list(.root)
+            #expect(listing.entries.isEmpty)
         }
     }
 
