@@ -1,0 +1,282 @@
+import DFSCore
+import Foundation
+import Testing
+
+@testable import DFSMeta
+
+/// The SQLite store on `:memory:`: namespace rules, visibility, replacement, paging.
+@Suite struct MetaStoreTests {
+    let store: MetaStore
+    let node = NodeID("node-a")
+    let other = NodeID("node-b")
+
+    init() async throws {
+        store = try MetaStore(path: ":memory:")
+        try await store.registerNode(node, address: Endpoint(host: "127.0.0.1", port: 7001), capacityBytes: 1000, usedBytes: 0, blockCount: 0, now: 1)
+        try await store.registerNode(other, address: Endpoint(host: "127.0.0.1", port: 7002), capacityBytes: 1000, usedBytes: 0, blockCount: 0, now: 1)
+    }
+
+    /// Creates, fills and completes a file of `lengths` blocks on `nodes`.
+    @discardableResult
+    func writeFile(_ path: String, lengths: [Int], blockBytes: Int = 4096, nodes: [NodeID]? = nil, now: Double = 10) async throws -> [BlockID] {
+        let fileID = try await store.createFile(path: try DFSPath(path), replication: 1, blockBytes: blockBytes, overwrite: true, now: now)
+        var committed: [CommittedBlock] = []
+        for (index, length) in lengths.enumerated() {
+            let blockID = try await store.addBlock(fileID: fileID, blockIndex: index)
+            committed.append(CommittedBlock(blockID: blockID, blockIndex: index, length: length, nodes: nodes ?? [node]))
+        }
+        try await store.completeFile(fileID: fileID, size: lengths.reduce(0, +), blocks: committed, now: now)
+        return committed.map(\.blockID)
+    }
+
+    @Test func completedFileIsVisibleWithItsBlocksInOrder() async throws {
+        let blocks = try await writeFile("/docs/a.pdf", lengths: [4096, 4096, 10], nodes: [node, other])
+        let found = try await store.getFile(path: try DFSPath("/docs/a.pdf"))
+        #expect(found.info.type == .file)
+        #expect(found.info.size == 8202)
+        #expect(found.blocks.map(\.blockID) == blocks)
+        #expect(found.blocks.map(\.length) == [4096, 4096, 10])
+        #expect(found.blocks[0].replicas.map(\.nodeID) == [node, other])
+        #expect(found.blocks[0].replicas[0].address == Endpoint(host: "127.0.0.1", port: 7001))
+    }
+
+    @Test func pendingFileIsInvisible() async throws {
+        let fileID = try await store.createFile(path: try DFSPath("/p"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
+        _ = try await store.addBlock(fileID: fileID, blockIndex: 0)
+        await #expect(throws: DFSError.self) { try await store.getFile(path: try DFSPath("/p")) }
+        #expect(try await store.list(path: .root, after: nil, limit: 100).entries.isEmpty)
+    }
+
+    @Test func blockIDsAreNeverReused() async throws {
+        let first = try await writeFile("/a", lengths: [1])
+        try await store.abandonFile(fileID: try await store.createFile(path: try DFSPath("/b"), replication: 1, blockBytes: 4096, overwrite: true, now: 1))
+        let second = try await writeFile("/a", lengths: [1])
+        #expect(second[0] > first[0])
+    }
+
+    @Test func overwriteReplacesTheFileAndQueuesOldReplicasForDeletion() async throws {
+        let old = try await writeFile("/f", lengths: [100, 50], nodes: [node, other])
+        try await writeFile("/f", lengths: [7])
+        let found = try await store.getFile(path: try DFSPath("/f"))
+        #expect(found.info.size == 7)
+        let garbageA = try await store.takeGarbage(nodeID: node, limit: 100)
+        let garbageB = try await store.takeGarbage(nodeID: other, limit: 100)
+        #expect(Set(garbageA) == Set(old))
+        #expect(Set(garbageB) == Set(old))
+        // Each is handed out once.
+        #expect(try await store.takeGarbage(nodeID: node, limit: 100).isEmpty)
+        #expect(try await store.list(path: .root, after: nil, limit: 100).entries.count == 1)
+    }
+
+    @Test func createWithoutOverwriteRefusesAnExistingFile() async throws {
+        try await writeFile("/f", lengths: [1])
+        let error = await #expect(throws: DFSError.self) {
+            _ = try await store.createFile(path: try DFSPath("/f"), replication: 1, blockBytes: 4096, overwrite: false, now: 1)
+        }
+        #expect(error?.code == .alreadyExists)
+        #expect(error?.message.contains("/f") == true)
+    }
+
+    @Test func fileCannotGoUnderAFileNorOnAFolder() async throws {
+        try await writeFile("/a/b", lengths: [1])
+        let under = await #expect(throws: DFSError.self) {
+            _ = try await store.createFile(path: try DFSPath("/a/b/c"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
+        }
+        #expect(under?.code == .notADirectory)
+        #expect(under?.message.contains("/a/b") == true)
+        let onFolder = await #expect(throws: DFSError.self) {
+            _ = try await store.createFile(path: try DFSPath("/a"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
+        }
+        #expect(onFolder?.code == .isADirectory)
+        await #expect(throws: DFSError.self) {
+            _ = try await store.createFile(path: .root, replication: 1, blockBytes: 4096, overwrite: true, now: 1)
+        }
+    }
+
+    @Test func folderCreatedWhileAFileWasPendingStopsItsCompletion() async throws {
+        let fileID = try await store.createFile(path: try DFSPath("/x"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
+        let blockID = try await store.addBlock(fileID: fileID, blockIndex: 0)
+        try await writeFile("/x/inner", lengths: [1])
+        let error = await #expect(throws: DFSError.self) {
+            try await store.completeFile(fileID: fileID, size: 1, blocks: [CommittedBlock(blockID: blockID, blockIndex: 0, length: 1, nodes: [node])], now: 2)
+        }
+        #expect(error?.code == .isADirectory)
+    }
+
+    @Test func nestedPathCreatesItsFolders() async throws {
+        try await writeFile("/a/b/c.txt", lengths: [3])
+        let root = try await store.list(path: .root, after: nil, limit: 100)
+        #expect(root.entries.map(\.path.string) == ["/a"])
+        #expect(root.entries.first?.type == .dir)
+        let a = try await store.list(path: try DFSPath("/a"), after: nil, limit: 100)
+        #expect(a.entries.map(\.path.string) == ["/a/b"])
+        let b = try await store.getFile(path: try DFSPath("/a/b"))
+        #expect(b.info.type == .dir)
+        #expect(b.blocks.isEmpty)
+    }
+
+    @Test func listingPagesMergeFoldersAndFilesInNameOrder() async throws {
+        try await writeFile("/d/b", lengths: [1])
+        try await writeFile("/d/d", lengths: [1])
+        try await writeFile("/d/a/x", lengths: [1])
+        try await writeFile("/d/c/x", lengths: [1])
+        try await writeFile("/d/e", lengths: [1])
+        let folder = try DFSPath("/d")
+        var names: [String] = []
+        var after: String?
+        var pages = 0
+        while true {
+            let page = try await store.list(path: folder, after: after, limit: 2)
+            pages += 1
+            names += page.entries.map(\.path.name)
+            #expect(page.entries.count <= 2)
+            guard page.more else { break }
+            after = page.entries.last?.path.name
+        }
+        #expect(names == ["a", "b", "c", "d", "e"])
+        #expect(pages == 3)
+        let first = try await store.list(path: folder, after: nil, limit: 2)
+        #expect(first.entries.map(\.type) == [.dir, .file])
+    }
+
+    @Test func listingAFileGivesTheFile() async throws {
+        try await writeFile("/one", lengths: [5])
+        let listing = try await store.list(path: try DFSPath("/one"), after: nil, limit: 10)
+        #expect(listing.info.type == .file)
+        #expect(listing.entries.map(\.size) == [5])
+        await #expect(throws: DFSError.self) { try await store.list(path: try DFSPath("/none"), after: nil, limit: 10) }
+    }
+
+    @Test func completeRejectsBlocksThatDoNotAddUp() async throws {
+        let fileID = try await store.createFile(path: try DFSPath("/bad"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
+        let first = try await store.addBlock(fileID: fileID, blockIndex: 0)
+        let second = try await store.addBlock(fileID: fileID, blockIndex: 1)
+        let otherFile = try await store.createFile(path: try DFSPath("/other"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
+        let foreign = try await store.addBlock(fileID: otherFile, blockIndex: 0)
+        let cases: [(Int, [CommittedBlock], String)] = [
+            (100, [CommittedBlock(blockID: first, blockIndex: 0, length: 99, nodes: [node])], "hold 99 bytes"),
+            (2, [CommittedBlock(blockID: first, blockIndex: 0, length: 1, nodes: [node]),
+                 CommittedBlock(blockID: second, blockIndex: 2, length: 1, nodes: [node])], "missing"),
+            (1, [CommittedBlock(blockID: foreign, blockIndex: 0, length: 1, nodes: [node])], "does not belong"),
+            (1, [CommittedBlock(blockID: first, blockIndex: 0, length: 1, nodes: [])], "no node"),
+            (5000, [CommittedBlock(blockID: first, blockIndex: 0, length: 5000, nodes: [node])], "1 to 4096"),
+        ]
+        for (size, blocks, expected) in cases {
+            let error = await #expect(throws: DFSError.self) {
+                try await store.completeFile(fileID: fileID, size: size, blocks: blocks, now: 2)
+            }
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.message.contains(expected) == true, "\(error?.message ?? "") should say \(expected)")
+        }
+        // Still pending and completable after every refusal.
+        try await store.completeFile(fileID: fileID, size: 1, blocks: [CommittedBlock(blockID: first, blockIndex: 0, length: 1, nodes: [node])], now: 3)
+        #expect(try await store.getFile(path: try DFSPath("/bad")).info.size == 1)
+    }
+
+    @Test func emptyFileHasNoBlocks() async throws {
+        try await writeFile("/empty", lengths: [])
+        let found = try await store.getFile(path: try DFSPath("/empty"))
+        #expect(found.info.size == 0)
+        #expect(found.blocks.isEmpty)
+    }
+
+    @Test func abandonedFileLeavesNothing() async throws {
+        let fileID = try await store.createFile(path: try DFSPath("/gone"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
+        _ = try await store.addBlock(fileID: fileID, blockIndex: 0)
+        try await store.abandonFile(fileID: fileID)
+        await #expect(throws: DFSError.self) { _ = try await store.addBlock(fileID: fileID, blockIndex: 1) }
+        await #expect(throws: DFSError.self) { try await store.getFile(path: try DFSPath("/gone")) }
+    }
+
+    @Test func heartbeatOfUnknownNodeAsksItToRegister() async throws {
+        #expect(try await store.heartbeat(NodeID("stranger"), capacityBytes: 1, usedBytes: 0, blockCount: 0, now: 5) == false)
+        #expect(try await store.heartbeat(node, capacityBytes: 2000, usedBytes: 10, blockCount: 1, now: 5) == true)
+        let record = try #require(try await store.nodes().first { $0.id == node })
+        #expect(record.capacityBytes == 2000)
+        #expect(record.lastHeartbeat == 5)
+    }
+
+    @Test func reRegistrationUpdatesTheAddress() async throws {
+        try await store.registerNode(node, address: Endpoint(host: "10.0.0.9", port: 9), capacityBytes: 1, usedBytes: 0, blockCount: 0, now: 2)
+        let records = try await store.nodes()
+        #expect(records.count == 2)
+        #expect(records.first { $0.id == node }?.address == Endpoint(host: "10.0.0.9", port: 9))
+    }
+}
+
+@Suite struct MetaStoreFileTests {
+    func withFolder(_ body: (String) async throws -> Void) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-meta-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await body(folder)
+    }
+
+    @Test func schemaIsCreatedOnceAndDataSurvivesReopening() async throws {
+        try await withFolder { folder in
+            let path = folder + "/meta.db"
+            do {
+                let store = try MetaStore(path: path)
+                #expect(try await store.schemaVersion == MetaSchema.version)
+                let fileID = try await store.createFile(path: try DFSPath("/keep"), replication: 2, blockBytes: 4096, overwrite: true, now: 1)
+                try await store.completeFile(fileID: fileID, size: 0, blocks: [], now: 1)
+            }
+            let reopened = try MetaStore(path: path)
+            #expect(try await reopened.schemaVersion == 1)
+            #expect(try await reopened.getFile(path: try DFSPath("/keep")).info.replication == 2)
+        }
+    }
+
+    @Test func newerSchemaIsRefused() async throws {
+        try await withFolder { folder in
+            let path = folder + "/future.db"
+            do {
+                let database = try SQLiteDatabase(path: path)
+                try database.execute("PRAGMA user_version = 99")
+            }
+            let error = #expect(throws: DFSError.self) { _ = try MetaStore(path: path) }
+            #expect(error?.message.contains("99") == true)
+        }
+    }
+
+    @Test func fileThatIsNotADatabaseIsAClearError() async throws {
+        try await withFolder { folder in
+            let path = folder + "/notes.txt"
+            try Data(String(repeating: "not a database at all\n", count: 100).utf8).write(to: URL(fileURLWithPath: path))
+            let error = #expect(throws: DFSError.self) { _ = try MetaStore(path: path) }
+            #expect(error?.message.contains("not a dfs database") == true)
+        }
+    }
+
+    @Test func missingFolderIsAClearError() async throws {
+        let error = #expect(throws: DFSError.self) { _ = try MetaStore(path: "/nonexistent-folder-dfs/meta.db") }
+        #expect(error?.message.contains("cannot open database") == true)
+    }
+}
+
+@Suite struct PlacementTests {
+    let candidates = [
+        PlacementCandidate(nodeID: NodeID("a"), freeBytes: 100),
+        PlacementCandidate(nodeID: NodeID("b"), freeBytes: 300),
+        PlacementCandidate(nodeID: NodeID("c"), freeBytes: 200),
+        PlacementCandidate(nodeID: NodeID("d"), freeBytes: 200),
+    ]
+
+    @Test func mostFreeSpaceFirstWithTiesByID() {
+        #expect(Placement.choose(count: 4, from: candidates, excluding: []) == ["b", "c", "d", "a"].map { NodeID($0) })
+    }
+
+    @Test func excludedNodesAreNeverChosen() {
+        #expect(Placement.choose(count: 2, from: candidates, excluding: [NodeID("b")]) == ["c", "d"].map { NodeID($0) })
+    }
+
+    @Test func fewerCandidatesThanAskedGivesThoseThereAre() {
+        #expect(Placement.choose(count: 3, from: Array(candidates.prefix(2)), excluding: []).count == 2)
+        #expect(Placement.choose(count: 3, from: [], excluding: []).isEmpty)
+    }
+
+    @Test func duplicateCandidatesAreChosenOnce() {
+        let twice = [candidates[0], candidates[0]]
+        #expect(Placement.choose(count: 2, from: twice, excluding: []) == [NodeID("a")])
+    }
+}
