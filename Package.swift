@@ -10,6 +10,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // SHA-256 of whole files (BoringSSL's, with the CPU's SHA instructions), and later HMAC.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // The system SQLite library (Debian: libsqlite3-dev).
@@ -25,7 +27,7 @@ let package = Package(
         // serve-data: block store on local disk, registration, heartbeats.
         .target(name: "DFSData", dependencies: ["DFSCore", "DFSNet"]),
         // Upload, download, list: used by the command line and by tests.
-        .target(name: "DFSClient", dependencies: ["DFSCore", "DFSNet"]),
+        .target(name: "DFSClient", dependencies: ["DFSCore", "DFSNet", .product(name: "Crypto", package: "swift-crypto")]),
         // An in-process cluster for tests.
         .target(name: "DFSTesting", dependencies: ["DFSCore", "DFSNet", "DFSMeta", "DFSData", "DFSClient"]),
         .executableTarget(

@@ -43,7 +43,17 @@ extension DFSClient {
             _ = try await forEachBlock(count: file.blocks.count) { blockIndex in
                 try await self.readBlock(file.blocks[blockIndex], of: path, into: sink, at: blockOffsets[blockIndex])
             }
-            try await BlockingIO.run { try sink.sync() }
+            // The last check: the bytes on disk, read back in order, are the file the cluster
+            // recorded. Only then does the copy take the target's name.
+            let size = file.info.size
+            let digest = try await BlockingIO.run { () throws -> String in
+                try sink.sync()
+                return try FileDigest.sha256(of: sink, size: size)
+            }
+            if let expected = file.info.sha256, expected != digest {
+                throw DFSError(.checksumMismatch, "\(path): the copy's SHA-256 is \(digest), the cluster recorded \(expected)")
+            }
+            fchmod(sink.fd, 0o644)
             sink.close()
             guard rename(temp, target) == 0 else {
                 throw DFSError(.ioError, "cannot rename into \(target): \(String(cString: strerror(errno)).lowercased())")
@@ -56,7 +66,8 @@ extension DFSClient {
         return file.info
     }
 
-    /// Reads one block from the first replica that serves all of it.
+    /// Reads one block from the first replica that serves all of it intact. A replica that
+    /// serves wrong bytes, or says it does not have the block, is reported to the meta server.
     private func readBlock(_ block: BlockLocation, of path: DFSPath, into sink: LocalFile, at offset: Int) async throws {
         var failures: [String] = []
         for replica in block.replicas {
@@ -66,31 +77,44 @@ extension DFSClient {
                 }
                 return
             } catch {
-                failures.append("\(replica.address): \(DFSError.wrap(error).message)")
+                let error = DFSError.wrap(error)
+                failures.append("\(replica.address): \(error.message)")
+                if error.code == .checksumMismatch || error.code == .notFound {
+                    _ = try? await metaRequest(
+                        ReportBadReplica(blockID: block.blockID, nodeID: replica.nodeID, reason: error.message), expecting: OK.self)
+                }
             }
         }
         let reasons = failures.isEmpty ? "no replica is known" : failures.joined(separator: "; ")
         throw DFSError(.unavailable, "cannot read block \(block.blockIndex) (id \(block.blockID)) of \(path): \(reasons)")
     }
 
+    /// Receives a block, checking every piece against the checksums that come with it and the
+    /// whole block against the checksum the meta server recorded.
     private func receiveBlock(_ block: BlockLocation, from connection: Connection, into sink: LocalFile, at offset: Int) async throws {
         let reply = try await connection.request(ReadBlock(blockID: block.blockID), expecting: ReadBlockOK.self, timeout: timeouts.request)
         guard reply.length == block.length, reply.blockLength == block.length else {
             throw DFSError(.checksumMismatch, "replica has \(reply.blockLength) bytes, expected \(block.length)")
         }
         var received = 0
+        var checksum = CRC32C()
         while received < block.length {
             guard let frame = try await connection.readFrame(timeout: timeouts.request) else {
                 throw DFSError(.connectionFailed, "\(connection.name) closed the connection after \(received) of \(block.length) bytes")
             }
-            _ = try frame.reply(BlockData.self)
+            let data = try frame.reply(BlockData.self)
             guard frame.payload.count <= block.length - received else {
                 throw DFSError(.protocolError, "\(connection.name) sent more than the block's \(block.length) bytes")
             }
+            try data.verify(frame.payload, what: "block \(block.blockID) from \(connection.name)")
+            checksum.update(frame.payload)
             let position = offset + received
             let payload = frame.payload
             try await BlockingIO.run { try sink.write(payload, at: position) }
             received += payload.count
+        }
+        guard checksum.value == block.checksum else {
+            throw DFSError(.checksumMismatch, "block \(block.blockID) from \(connection.name) has checksum \(checksum.value), expected \(block.checksum)")
         }
     }
 }

@@ -42,13 +42,17 @@ extension DFSClient {
             CreateFile(path: path, replication: options.replication, blockBytes: options.blockBytes, overwrite: options.overwrite),
             expecting: CreateFileOK.self)
         do {
+            // The file's SHA-256 is computed in one sequential pass beside the parallel block writes.
+            async let digest = BlockingIO.run { try FileDigest.sha256(of: source) }
             let blocks = try await forEachBlock(count: blockCount) { blockIndex in
                 let offset = blockIndex * options.blockBytes
                 let length = min(options.blockBytes, size - offset)
                 return try await self.writeBlock(
-                    fileID: created.fileID, blockIndex: blockIndex, source: source, offset: offset, length: length)
+                    fileID: created.fileID, blockIndex: blockIndex, source: source, offset: offset, length: length,
+                    replication: created.replication)
             }
-            try await metaRequest(CompleteFile(fileID: created.fileID, size: size, blocks: blocks), expecting: OK.self)
+            let sha256 = try await digest
+            try await metaRequest(CompleteFile(fileID: created.fileID, size: size, sha256: sha256, blocks: blocks), expecting: OK.self)
         } catch {
             _ = try? await metaRequest(AbandonFile(fileID: created.fileID), expecting: OK.self)
             throw error
@@ -56,46 +60,70 @@ extension DFSClient {
         return try await stat(path).info
     }
 
-    /// Writes one block, asking for other nodes when one cannot take it.
-    private func writeBlock(fileID: Int64, blockIndex: Int, source: LocalFile, offset: Int, length: Int) async throws -> CommittedBlock {
+    /// Writes one block through a pipeline of nodes.
+    ///
+    /// When a node cannot be reached or fails mid-block, the block is written again, under a
+    /// new id, to nodes the meta server picks without the failed ones. After three attempts the
+    /// best one is kept: a block on fewer nodes than asked is under-replicated, not lost.
+    private func writeBlock(
+        fileID: Int64, blockIndex: Int, source: LocalFile, offset: Int, length: Int, replication: Int
+    ) async throws -> CommittedBlock {
         var excluded: [NodeID] = []
+        var best: CommittedBlock?
         var lastError: (any Error)?
         for _ in 0..<3 {
-            let allocation = try await metaRequest(
-                AllocateBlock(fileID: fileID, blockIndex: blockIndex, excludeNodes: excluded), expecting: AllocateBlockOK.self)
+            let allocation: AllocateBlockOK
+            do {
+                allocation = try await metaRequest(
+                    AllocateBlock(fileID: fileID, blockIndex: blockIndex, excludeNodes: excluded), expecting: AllocateBlockOK.self)
+            } catch let error as DFSError where error.code == .unavailable && best != nil {
+                break
+            }
             guard let first = allocation.targets.first else {
                 throw DFSError(.unavailable, "no data node is available to store the file")
             }
             do {
-                let stored = try await pool.withConnection(to: first.address) { connection in
+                let reply = try await pool.withConnection(to: first.address) { connection in
                     try await self.sendBlock(
                         WriteBlock(blockID: allocation.blockID, length: length, pipeline: Array(allocation.targets.dropFirst())),
                         source: source, offset: offset, on: connection)
                 }
-                return CommittedBlock(blockID: allocation.blockID, blockIndex: blockIndex, length: length, nodes: stored)
+                let stored = allocation.targets.map(\.nodeID).filter { reply.stored.contains($0) }
+                let block = CommittedBlock(blockID: allocation.blockID, blockIndex: blockIndex, length: length, checksum: reply.checksum, nodes: stored)
+                if stored.count == allocation.targets.count { return block }
+                if stored.count > (best?.nodes.count ?? 0) { best = block }
+                excluded += allocation.targets.map(\.nodeID).filter { !stored.contains($0) }
             } catch let error as DFSError where error.code == .connectionFailed || error.code == .timeout || error.code == .ioError {
                 excluded.append(first.nodeID)
                 lastError = error
             }
         }
+        if let best { return best }
         throw lastError ?? DFSError(.unavailable, "could not store block \(blockIndex)")
     }
 
-    private func sendBlock(_ request: WriteBlock, source: LocalFile, offset: Int, on connection: Connection) async throws -> [NodeID] {
+    /// Streams a block in frames of whole 64 KiB pieces, each with its checksums, and checks
+    /// that the node stored exactly what was sent.
+    private func sendBlock(_ request: WriteBlock, source: LocalFile, offset: Int, on connection: Connection) async throws -> WriteBlockOK {
         try await connection.send(request, timeout: timeouts.request)
         var sent = 0
+        var checksum = CRC32C()
         while sent < request.length {
             let count = min(Limits.chunkBytes, request.length - sent)
             let position = offset + sent
             let chunk = try await BlockingIO.run { try source.read(at: position, count: count) }
-            try await connection.send(BlockData(), payload: chunk, timeout: timeouts.request)
+            checksum.update(chunk)
+            try await connection.send(BlockData(checksums: BlockData.checksums(of: chunk)), payload: chunk, timeout: timeouts.request)
             sent += count
         }
         let (reply, _) = try await connection.readReply(WriteBlockOK.self, timeout: timeouts.request)
         guard reply.blockID == request.blockID, reply.length == request.length, !reply.stored.isEmpty else {
             throw DFSError(.protocolError, "\(connection.name) acknowledged block \(reply.blockID) (\(reply.length) bytes), not \(request.blockID)")
         }
-        return reply.stored
+        guard reply.checksum == checksum.value else {
+            throw DFSError(.ioError, "\(connection.name) stored block \(request.blockID) with checksum \(reply.checksum), not \(checksum.value)")
+        }
+        return reply
     }
 
     /// Runs `body` for block indexes 0..<count, at most ``Limits/blocksInFlight`` at once,

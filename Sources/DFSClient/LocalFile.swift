@@ -31,7 +31,7 @@ final class LocalFile: @unchecked Sendable {
     /// Creates a new file that must not exist yet.
     init(creatingAt path: String) throws {
         self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw DFSError(.ioError, "cannot create \(path): \(String(cString: strerror(errno)).lowercased())")
         }

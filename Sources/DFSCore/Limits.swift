@@ -7,6 +7,9 @@ public enum Limits {
     public static let payloadBytesMax = 4 * 1024 * 1024
     /// Size of the payload chunks a sender cuts block data into.
     public static let chunkBytes = 1024 * 1024
+    /// Block data is checksummed (CRC32C) in pieces of this size: small enough that a bad
+    /// sector spoils little, large enough that the checksums are 1/16384 of the data.
+    public static let checksumChunkBytes = 64 * 1024
     /// Longest path, as Linux's PATH_MAX.
     public static let pathBytesMax = 4096
     /// Longest single name in a path, as Linux's NAME_MAX.

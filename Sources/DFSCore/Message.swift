@@ -11,7 +11,7 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     case registerNode, registerNodeOK, heartbeat, heartbeatOK
     // Client to meta server
     case createFile, createFileOK, allocateBlock, allocateBlockOK, completeFile, abandonFile
-    case getFile, getFileOK, list, listOK
+    case getFile, getFileOK, list, listOK, reportBadReplica
     // Client (or an upstream data node) to data node
     case writeBlock, writeBlockOK, readBlock, readBlockOK, blockData
 }

@@ -12,21 +12,29 @@ public struct WriteBlock: Message {
     }
 }
 
-/// The block is on disk (fsynced) on this node and every node after it in the pipeline.
+/// The block is on disk (fsynced) on this node, its checksums verified, and on every node
+/// after it in the pipeline that did not fail.
 public struct WriteBlockOK: Message {
     public static let type = MessageType.writeBlockOK
     public var blockID: BlockID
     public var length: Int
+    /// CRC32C of the whole block as this node stored it.
+    public var checksum: UInt32
     /// Every node that stored the block, this one first.
     public var stored: [NodeID]
-    public init(blockID: BlockID, length: Int, stored: [NodeID]) {
+    /// Pipeline nodes after this one that failed, so the client can replace them.
+    public var failed: [NodeID]
+    public init(blockID: BlockID, length: Int, checksum: UInt32, stored: [NodeID], failed: [NodeID] = []) {
         self.blockID = blockID
         self.length = length
+        self.checksum = checksum
         self.stored = stored
+        self.failed = failed
     }
 }
 
-/// Asks for `length` bytes of a block from `offset`; nil length means to the end.
+/// Asks for `length` bytes of a block from `offset`; nil length means to the end. The offset
+/// is a multiple of ``Limits/checksumChunkBytes``, so every piece sent can be verified.
 public struct ReadBlock: Message {
     public static let type = MessageType.readBlock
     public var blockID: BlockID
@@ -55,7 +63,34 @@ public struct ReadBlockOK: Message {
 }
 
 /// A piece of block data; the bytes are the frame's payload.
+///
+/// `checksums` holds the CRC32C of each ``Limits/checksumChunkBytes`` piece of the payload,
+/// in order (the last may be shorter). Every frame but a block's last carries a whole number
+/// of pieces, so pieces line up with the block's own chunks.
 public struct BlockData: Message {
     public static let type = MessageType.blockData
-    public init() {}
+    public var checksums: [UInt32]
+    public init(checksums: [UInt32] = []) { self.checksums = checksums }
+
+    /// The checksums of `payload`'s pieces.
+    public static func checksums(of payload: UnsafeRawBufferPointer) -> [UInt32] {
+        stride(from: 0, to: payload.count, by: Limits.checksumChunkBytes).map { start in
+            var crc = CRC32C()
+            crc.update(UnsafeRawBufferPointer(rebasing: payload[start..<min(start + Limits.checksumChunkBytes, payload.count)]))
+            return crc.value
+        }
+    }
+
+    public static func checksums(of payload: [UInt8]) -> [UInt32] {
+        payload.withUnsafeBytes { checksums(of: $0) }
+    }
+
+    /// Throws `checksumMismatch` unless `payload`'s pieces have these checksums.
+    public func verify(_ payload: [UInt8], what: @autoclosure () -> String) throws(DFSError) {
+        let actual = Self.checksums(of: payload)
+        guard actual == checksums else {
+            let piece = zip(actual, checksums).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(actual.count, checksums.count)
+            throw DFSError(.checksumMismatch, "\(what()): checksum mismatch in piece \(piece) of a \(payload.count)-byte frame")
+        }
+    }
 }

@@ -126,12 +126,15 @@ public struct CommittedBlock: Codable, Hashable, Sendable {
     public var blockID: BlockID
     public var blockIndex: Int
     public var length: Int
+    /// CRC32C of the whole block.
+    public var checksum: UInt32
     /// Nodes that acknowledged the block as stored.
     public var nodes: [NodeID]
-    public init(blockID: BlockID, blockIndex: Int, length: Int, nodes: [NodeID]) {
+    public init(blockID: BlockID, blockIndex: Int, length: Int, checksum: UInt32 = 0, nodes: [NodeID]) {
         self.blockID = blockID
         self.blockIndex = blockIndex
         self.length = length
+        self.checksum = checksum
         self.nodes = nodes
     }
 }
@@ -141,10 +144,13 @@ public struct CompleteFile: Message {
     public static let type = MessageType.completeFile
     public var fileID: Int64
     public var size: Int
+    /// SHA-256 of the whole file, lower-case hex, as `sha256sum` prints it.
+    public var sha256: String?
     public var blocks: [CommittedBlock]
-    public init(fileID: Int64, size: Int, blocks: [CommittedBlock]) {
+    public init(fileID: Int64, size: Int, sha256: String?, blocks: [CommittedBlock]) {
         self.fileID = fileID
         self.size = size
+        self.sha256 = sha256
         self.blocks = blocks
     }
 }
@@ -176,13 +182,16 @@ public struct FileInfo: Codable, Hashable, Sendable {
     public var mtime: Double
     public var replication: Int
     public var blockBytes: Int
-    public init(path: DFSPath, type: EntryType, size: Int, mtime: Double, replication: Int, blockBytes: Int) {
+    /// SHA-256 of a file's bytes, lower-case hex; nil for folders.
+    public var sha256: String?
+    public init(path: DFSPath, type: EntryType, size: Int, mtime: Double, replication: Int, blockBytes: Int, sha256: String? = nil) {
         self.path = path
         self.type = type
         self.size = size
         self.mtime = mtime
         self.replication = replication
         self.blockBytes = blockBytes
+        self.sha256 = sha256
     }
 }
 
@@ -191,11 +200,15 @@ public struct BlockLocation: Codable, Hashable, Sendable {
     public var blockID: BlockID
     public var blockIndex: Int
     public var length: Int
+    /// CRC32C of the whole block.
+    public var checksum: UInt32
+    /// Good replicas; corrupt ones are left out.
     public var replicas: [NodeAddress]
-    public init(blockID: BlockID, blockIndex: Int, length: Int, replicas: [NodeAddress]) {
+    public init(blockID: BlockID, blockIndex: Int, length: Int, checksum: UInt32 = 0, replicas: [NodeAddress]) {
         self.blockID = blockID
         self.blockIndex = blockIndex
         self.length = length
+        self.checksum = checksum
         self.replicas = replicas
     }
 }
@@ -236,5 +249,19 @@ public struct ListOK: Message {
         self.info = info
         self.entries = entries
         self.more = more
+    }
+}
+
+/// A client found a replica it could not use: a checksum mismatch, a short or missing block.
+/// The meta server stops handing it out and has the node delete it.
+public struct ReportBadReplica: Message {
+    public static let type = MessageType.reportBadReplica
+    public var blockID: BlockID
+    public var nodeID: NodeID
+    public var reason: String
+    public init(blockID: BlockID, nodeID: NodeID, reason: String) {
+        self.blockID = blockID
+        self.nodeID = nodeID
+        self.reason = reason
     }
 }

@@ -10,7 +10,8 @@ import Foundation
 /// Layout under the node's folder:
 /// - `node-id`: the node's stable id, made on first start;
 /// - `blocks/XY/blk_<16 hex digits>`: one file per block, spread over 256 folders by the id's
-///   low byte so no folder grows huge;
+///   low byte so no folder grows huge, with `blk_<16 hex digits>.crc` beside it holding the
+///   block's checksums (``ChecksumFile``);
 /// - `tmp/`: blocks being written. A block is written there, fsynced, then renamed into
 ///   `blocks/`, and the folder fsynced: a crash leaves a temp file (removed at the next
 ///   start), never a block file that claims bytes it does not hold.
@@ -55,16 +56,28 @@ public final class BlockStore: Sendable {
         return id
     }
 
-    /// Finds every block file; run once at start.
+    /// Finds every block file; run once at start. A block without its checksum file never
+    /// finished being stored (the checksum file is renamed into place first) and is removed,
+    /// as is a checksum file without its block.
     private func scan() -> [BlockID: Int] {
         var found: [BlockID: Int] = [:]
         let blocks = root.appendingPathComponent("blocks")
         let manager = FileManager.default
         for shard in (try? manager.contentsOfDirectory(atPath: blocks.path)) ?? [] {
             let folder = blocks.appendingPathComponent(shard)
-            for name in (try? manager.contentsOfDirectory(atPath: folder.path)) ?? [] {
-                guard name.hasPrefix("blk_"), let raw = UInt64(name.dropFirst(4), radix: 16) else { continue }
-                let attributes = try? manager.attributesOfItem(atPath: folder.appendingPathComponent(name).path)
+            let names = Set((try? manager.contentsOfDirectory(atPath: folder.path)) ?? [])
+            for name in names where name.hasPrefix("blk_") {
+                let file = folder.appendingPathComponent(name).path
+                if name.hasSuffix(".crc") {
+                    if !names.contains(String(name.dropLast(4))) { unlink(file) }
+                    continue
+                }
+                guard let raw = UInt64(name.dropFirst(4), radix: 16) else { continue }
+                guard names.contains(name + ".crc") else {
+                    unlink(file)
+                    continue
+                }
+                let attributes = try? manager.attributesOfItem(atPath: file)
                 found[BlockID(raw)] = (attributes?[.size] as? Int) ?? 0
             }
         }
@@ -78,6 +91,34 @@ public final class BlockStore: Sendable {
 
     func blockURL(_ blockID: BlockID) -> URL {
         shardFolder(blockID).appendingPathComponent(blockID.fileName)
+    }
+
+    func checksumURL(_ blockID: BlockID) -> URL {
+        shardFolder(blockID).appendingPathComponent(blockID.fileName + ".crc")
+    }
+
+    /// Writes a block's checksum file through a temp file, fsynced, then renamed into place.
+    func writeChecksumFile(_ checksums: ChecksumFile, for blockID: BlockID, tempURL: URL) throws {
+        let fd = open(tempURL.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw DFSError(.ioError, "cannot create checksum file: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let bytes = checksums.encoded()
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count, fsync(fd) == 0 else {
+            unlink(tempURL.path)
+            throw DFSError(.ioError, "cannot write checksum file of block \(blockID): \(String(cString: strerror(errno)))")
+        }
+        guard rename(tempURL.path, checksumURL(blockID).path) == 0 else {
+            throw DFSError(.ioError, "cannot store checksum file of block \(blockID): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// A block's stored checksums.
+    public func checksums(of blockID: BlockID) throws -> ChecksumFile {
+        guard let data = FileManager.default.contents(atPath: checksumURL(blockID).path) else {
+            throw DFSError(.checksumMismatch, "checksum file of block \(blockID) is missing")
+        }
+        return try ChecksumFile(decoding: [UInt8](data))
     }
 
     public var blockCount: Int { index.withLock { $0.count } }
@@ -125,5 +166,6 @@ public final class BlockStore: Sendable {
     public func delete(_ blockID: BlockID) {
         _ = index.withLock { $0.removeValue(forKey: blockID) }
         unlink(blockURL(blockID).path)
+        unlink(checksumURL(blockID).path)
     }
 }

@@ -89,8 +89,10 @@ public final class DataServer: Sendable {
         }
     }
 
-    /// Receives a block's data frames into a temp file and, if this node is not the last in
-    /// the pipeline, forwards each frame to the next node as it arrives.
+    /// Receives a block's data frames into a temp file, verifying every piece's checksum, and,
+    /// if this node is not the last in the pipeline, forwards each frame to the next node as it
+    /// arrives. Acknowledges once the block is fsynced here and the rest of the pipeline has
+    /// answered; a downstream node that fails is named in `failed`, and the write goes on.
     private func writeBlock(_ request: WriteBlock, on connection: Connection) async throws {
         guard request.length >= 1, request.length <= Limits.blockBytesMax else {
             throw DFSError(.invalidArgument, "block length \(request.length) is outside 1...\(Limits.blockBytesMax)")
@@ -99,33 +101,34 @@ public final class DataServer: Sendable {
             throw DFSError(.invalidArgument, "pipeline of \(request.pipeline.count) nodes is longer than \(Limits.replicationMax)")
         }
         let writer = try store.makeWriter(for: request.blockID, length: request.length)
-        var downstream: Connection?
         defer {
             if writer.writtenBytes < request.length { writer.abort() }
         }
+        var downstream: Connection?
+        var failed: [NodeID] = []
         if let next = request.pipeline.first {
-            downstream = try? await openDownstream(next, request: request)
+            do {
+                downstream = try await openDownstream(next, request: request)
+            } catch {
+                failed.append(next.nodeID)
+            }
         }
         let timeout = options.timeouts.request
         while writer.writtenBytes < request.length {
             guard let frame = try await connection.readFrame(timeout: timeout) else {
                 throw DFSError(.connectionFailed, "\(connection.peer) closed the connection after \(writer.writtenBytes) of \(request.length) bytes of block \(request.blockID)")
             }
-            guard frame.type == MessageType.blockData.rawValue else {
-                throw DFSError(.protocolError, "expected block data, got '\(frame.type)'")
-            }
-            guard frame.payload.count <= request.length - writer.writtenBytes else {
-                throw DFSError(.protocolError, "block \(request.blockID) data is longer than the \(request.length) bytes announced")
-            }
+            let data = try frame.decode(BlockData.self)
             let payload = frame.payload
-            try await BlockingIO.run { try payload.withUnsafeBytes { try writer.append($0) } }
+            try await BlockingIO.run { try writer.append(payload, checksums: data) }
             if let next = downstream {
                 do {
-                    try await next.send(BlockData(), payload: payload, timeout: timeout)
+                    try await next.send(data, payload: payload, timeout: timeout)
                 } catch {
                     Log.warn(Self.component, "pipeline to \(next.name) failed for block \(request.blockID): \(DFSError.wrap(error).message)")
                     await next.close()
                     downstream = nil
+                    failed.append(request.pipeline[0].nodeID)
                 }
             }
         }
@@ -134,14 +137,21 @@ public final class DataServer: Sendable {
         if let next = downstream {
             do {
                 let (reply, _) = try await next.readReply(WriteBlockOK.self, timeout: timeout)
-                stored += reply.stored
-                await next.close()
+                if reply.checksum == writer.checksum {
+                    stored += reply.stored
+                    failed += reply.failed
+                } else {
+                    failed.append(request.pipeline[0].nodeID)
+                }
             } catch {
                 Log.warn(Self.component, "pipeline to \(next.name) failed for block \(request.blockID): \(DFSError.wrap(error).message)")
-                await next.close()
+                failed.append(request.pipeline[0].nodeID)
             }
+            await next.close()
         }
-        try await connection.send(WriteBlockOK(blockID: request.blockID, length: request.length, stored: stored), timeout: timeout)
+        try await connection.send(
+            WriteBlockOK(blockID: request.blockID, length: request.length, checksum: writer.checksum, stored: stored, failed: failed),
+            timeout: timeout)
     }
 
     private func openDownstream(_ next: NodeAddress, request: WriteBlock) async throws -> Connection {
@@ -157,12 +167,18 @@ public final class DataServer: Sendable {
         }
     }
 
-    /// Streams a range of a block in frames of at most ``Limits/chunkBytes``.
+    /// Streams a range of a block in frames of at most ``Limits/chunkBytes``, checking each
+    /// piece against the stored checksums before it leaves: a corrupt replica is refused with
+    /// `checksumMismatch`, never served.
     private func readBlock(_ request: ReadBlock, on connection: Connection) async throws {
         let (fd, blockLength) = try store.openForReading(request.blockID)
         defer { close(fd) }
-        guard request.offset >= 0, request.offset <= blockLength else {
-            throw DFSError(.invalidArgument, "offset \(request.offset) is outside block \(request.blockID) of \(blockLength) bytes")
+        let stored = try store.checksums(of: request.blockID)
+        guard stored.blockLength == blockLength else {
+            throw DFSError(.checksumMismatch, "block \(request.blockID) on node \(store.nodeID) has \(blockLength) bytes; its checksums cover \(stored.blockLength)")
+        }
+        guard request.offset >= 0, request.offset <= blockLength, request.offset % Limits.checksumChunkBytes == 0 else {
+            throw DFSError(.invalidArgument, "offset \(request.offset) is not a multiple of 64 KiB inside block \(request.blockID) of \(blockLength) bytes")
         }
         let length = request.length ?? (blockLength - request.offset)
         guard length >= 0, request.offset + length <= blockLength else {
@@ -173,11 +189,21 @@ public final class DataServer: Sendable {
         var sent = 0
         while sent < length {
             try Task.checkCancellation()
-            let chunk = min(Limits.chunkBytes, length - sent)
+            let count = min(Limits.chunkBytes, length - sent)
             let offset = request.offset + sent
-            let bytes = try await BlockingIO.run { try Self.readChunk(fd: fd, offset: offset, count: chunk) }
-            try await connection.send(BlockData(), payload: bytes, timeout: timeout)
-            sent += chunk
+            // Whole pieces are read and checked, then only the bytes asked for are sent.
+            let pieceStart = offset / Limits.checksumChunkBytes
+            let readCount = min(blockLength - offset, (count + Limits.checksumChunkBytes - 1) / Limits.checksumChunkBytes * Limits.checksumChunkBytes)
+            var bytes = try await BlockingIO.run { try Self.readChunk(fd: fd, offset: offset, count: readCount) }
+            let actual = BlockData.checksums(of: bytes)
+            let expected = Array(stored.chunkChecksums[pieceStart..<(pieceStart + actual.count)])
+            guard actual == expected else {
+                Log.warn(Self.component, "block \(request.blockID) is corrupt near offset \(offset); refusing to serve it")
+                throw DFSError(.checksumMismatch, "block \(request.blockID) on node \(store.nodeID) is corrupt near offset \(offset)")
+            }
+            if readCount > count { bytes.removeLast(readCount - count) }
+            try await connection.send(BlockData(checksums: BlockData.checksums(of: bytes)), payload: bytes, timeout: timeout)
+            sent += count
         }
     }
 

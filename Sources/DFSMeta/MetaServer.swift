@@ -8,11 +8,13 @@ public final class MetaServer: Sendable {
         public var listen: Endpoint
         public var databasePath: String
         /// Replicas per block for files that do not ask for a number.
-        public var defaultReplication = 1
+        public var defaultReplication = 3
         /// How often data nodes send heartbeats.
         public var heartbeatInterval: Duration = .seconds(3)
         /// A node whose heartbeats stop for this long gets no new blocks.
         public var deadAfter: Duration = .seconds(30)
+        /// A pending file that nobody completes within this time is abandoned: its upload died.
+        public var pendingLease: Duration = .seconds(3600)
         public var timeouts: Timeouts = .standard
 
         public init(listen: Endpoint, databasePath: String) {
@@ -26,6 +28,7 @@ public final class MetaServer: Sendable {
     public let endpoint: Endpoint
     public let service: MetaService
     private let listener: Listener
+    private let housekeeping = Mutex<Task<Void, Never>?>(nil)
 
     static let component = "meta"
 
@@ -50,11 +53,31 @@ public final class MetaServer: Sendable {
                 try await service.handle(frame, on: connection)
             }
         }
+        server.housekeeping.withLock { $0 = Task { await server.housekeep() } }
         Log.info(component, "serving \(options.databasePath) on \(listener.endpoint)")
         return server
     }
 
     public func stop() async {
+        let task = housekeeping.withLock { task in
+            defer { task = nil }
+            return task
+        }
+        task?.cancel()
+        await task?.value
         await listener.close()
+    }
+
+    /// Background upkeep, until the server stops: abandoned uploads are dropped.
+    private func housekeep() async {
+        let interval = min(options.pendingLease / 4, .seconds(60))
+        while !Task.isCancelled {
+            do {
+                try await service.expirePendingFiles()
+            } catch {
+                Log.warn(Self.component, "housekeeping failed: \(DFSError.wrap(error).message)")
+            }
+            try? await Task.sleep(for: interval)
+        }
     }
 }

@@ -32,10 +32,16 @@ public actor MetaService {
             try await connection.send(allocateBlock(frame.decode(AllocateBlock.self)), timeout: timeout)
         case .completeFile:
             let request = try frame.decode(CompleteFile.self)
-            try await store.completeFile(fileID: request.fileID, size: request.size, blocks: request.blocks, now: Self.now())
+            try await store.completeFile(fileID: request.fileID, size: request.size, sha256: request.sha256, blocks: request.blocks, now: Self.now())
             try await connection.send(OK(), timeout: timeout)
         case .abandonFile:
             try await store.abandonFile(fileID: frame.decode(AbandonFile.self).fileID)
+            try await connection.send(OK(), timeout: timeout)
+        case .reportBadReplica:
+            let report = try frame.decode(ReportBadReplica.self)
+            if try await store.markReplicaCorrupt(blockID: report.blockID, nodeID: report.nodeID, now: Self.now()) {
+                Log.warn(MetaServer.component, "replica of block \(report.blockID) on node \(report.nodeID) is bad: \(report.reason.prefix(200))")
+            }
             try await connection.send(OK(), timeout: timeout)
         case .getFile:
             let found = try await store.getFile(path: frame.decode(GetFile.self).path)
@@ -128,6 +134,15 @@ func seconds(_ duration: Duration) -> Double {
 }
 
 extension MetaService {
+    /// Abandons pending files older than the lease; run periodically.
+    func expirePendingFiles() async throws {
+        let now = Self.now()
+        let dropped = try await store.expirePendingFiles(createdBefore: now - seconds(options.pendingLease), now: now)
+        if dropped > 0 {
+            Log.info(MetaServer.component, "abandoned \(dropped) pending files older than \(options.pendingLease)")
+        }
+    }
+
     /// Nodes whose last heartbeat is recent enough to place blocks on.
     public func liveNodeCount() async throws -> Int {
         let now = Self.now()

@@ -34,7 +34,14 @@ enum MetaSchema {
             block_id INTEGER NOT NULL, node_id TEXT NOT NULL, since REAL NOT NULL,
             PRIMARY KEY(block_id, node_id)) WITHOUT ROWID;
         CREATE INDEX garbage_node ON garbage(node_id);
+        """,
+        // Version 2: integrity. A file's SHA-256, a block's CRC32C, replicas found corrupt.
         """
+        ALTER TABLE files ADD COLUMN sha256 TEXT;
+        ALTER TABLE blocks ADD COLUMN checksum INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE replicas ADD COLUMN corrupt INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX files_pending ON files(created) WHERE complete = 0;
+        """,
     ]
 
     static var version: Int { migrations.count }

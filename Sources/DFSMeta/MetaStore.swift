@@ -128,7 +128,10 @@ public actor MetaStore {
 
     /// Makes a pending file visible with the blocks the client stored, in one transaction,
     /// replacing an older file of the same path.
-    public func completeFile(fileID: Int64, size: Int, blocks: [CommittedBlock], now: Double) throws(DFSError) {
+    public func completeFile(fileID: Int64, size: Int, sha256: String? = nil, blocks: [CommittedBlock], now: Double) throws(DFSError) {
+        if let sha256, sha256.utf8.count != 64 || !sha256.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) {
+            throw DFSError(.invalidArgument, "SHA-256 '\(sha256.prefix(80))' is not 64 lower-case hex digits")
+        }
         try database.transaction { () throws(DFSError) in
             guard let file = try database.query(
                 "SELECT path, block_bytes FROM files WHERE id = ? AND complete = 0", [.integer(fileID)],
@@ -157,8 +160,9 @@ public actor MetaStore {
                 throw DFSError(.invalidArgument, "the blocks of \(path) hold \(total) bytes, not \(size)")
             }
             for block in blocks {
-                try database.run("UPDATE blocks SET length = ?, block_index = ? WHERE id = ?",
-                                 [.int(block.length), .int(block.blockIndex), .integer(Int64(block.blockID.rawValue))])
+                try database.run("UPDATE blocks SET length = ?, block_index = ?, checksum = ? WHERE id = ?",
+                                 [.int(block.length), .int(block.blockIndex), .integer(Int64(block.checksum)),
+                                  .integer(Int64(block.blockID.rawValue))])
                 for node in Set(block.nodes) {
                     try database.run("INSERT OR IGNORE INTO replicas(block_id, node_id) VALUES(?, ?)",
                                      [.integer(Int64(block.blockID.rawValue)), .text(node.rawValue)])
@@ -177,8 +181,8 @@ public actor MetaStore {
                 try database.run("INSERT OR IGNORE INTO dirs(path, parent, name, mtime) VALUES(?, ?, ?, ?)",
                                  [.text(ancestor.string), .text(ancestor.parent!.string), .text(ancestor.name), .real(now)])
             }
-            try database.run("UPDATE files SET complete = 1, size = ?, mtime = ? WHERE id = ?",
-                             [.int(size), .real(now), .integer(fileID)])
+            try database.run("UPDATE files SET complete = 1, size = ?, mtime = ?, sha256 = ? WHERE id = ?",
+                             [.int(size), .real(now), sha256.map { .text($0) } ?? .null, .integer(fileID)])
         }
     }
 
@@ -212,6 +216,32 @@ public actor MetaStore {
         try database.run("DELETE FROM blocks WHERE id = ?", [.integer(id)])
     }
 
+    /// Marks a replica corrupt: it is no longer handed to readers, and its node is told to
+    /// delete it. Returns false when no such replica is recorded.
+    @discardableResult
+    public func markReplicaCorrupt(blockID: BlockID, nodeID: NodeID, now: Double) throws(DFSError) -> Bool {
+        try database.transaction { () throws(DFSError) -> Bool in
+            let id = Int64(blockID.rawValue)
+            guard try database.run("UPDATE replicas SET corrupt = 1 WHERE block_id = ? AND node_id = ? AND corrupt = 0",
+                                   [.integer(id), .text(nodeID.rawValue)]) == 1
+            else { return false }
+            try database.run("INSERT OR IGNORE INTO garbage(block_id, node_id, since) VALUES(?, ?, ?)",
+                             [.integer(id), .text(nodeID.rawValue), .real(now)])
+            return true
+        }
+    }
+
+    /// Abandons pending files created before `createdBefore`: their uploads died or gave up.
+    /// Returns how many were dropped.
+    @discardableResult
+    public func expirePendingFiles(createdBefore: Double, now: Double) throws(DFSError) -> Int {
+        try database.transaction { () throws(DFSError) -> Int in
+            let stale = try database.query("SELECT id FROM files WHERE complete = 0 AND created < ?", [.real(createdBefore)]) { $0.int64(0) }
+            for fileID in stale { try dropFile(fileID, now: now) }
+            return stale.count
+        }
+    }
+
     /// Up to `limit` blocks that `nodeID` should delete; each is handed out once.
     public func takeGarbage(nodeID: NodeID, limit: Int) throws(DFSError) -> [BlockID] {
         try database.transaction { () throws(DFSError) -> [BlockID] in
@@ -237,12 +267,13 @@ public actor MetaStore {
         return try !database.query("SELECT 1 FROM dirs WHERE path = ?", [.text(path.string)]) { $0.int(0) }.isEmpty
     }
 
-    private static let fileColumns = "id, path, size, mtime, replication, block_bytes"
+    private static let fileColumns = "id, path, size, mtime, replication, block_bytes, sha256"
 
     private static func fileInfo(_ row: SQLiteStatement) -> (Int64, FileInfo)? {
         guard let path = try? DFSPath(row.text(1)) else { return nil }
         return (row.int64(0), FileInfo(path: path, type: .file, size: row.int(2), mtime: row.double(3),
-                                      replication: row.int(4), blockBytes: row.int(5)))
+                                      replication: row.int(4), blockBytes: row.int(5),
+                                      sha256: row.isNull(6) ? nil : row.text(6)))
     }
 
     private func folderInfo(_ path: DFSPath) throws(DFSError) -> FileInfo? {
@@ -265,18 +296,18 @@ public actor MetaStore {
         }
         var blocks: [BlockLocation] = []
         var byID: [BlockID: Int] = [:]
-        for (blockID, index, length) in try database.query(
-            "SELECT id, block_index, length FROM blocks WHERE file_id = ? ORDER BY block_index", [.integer(fileID)],
-            row: { (BlockID(UInt64($0.int64(0))), $0.int(1), $0.int(2)) })
+        for (blockID, index, length, checksum) in try database.query(
+            "SELECT id, block_index, length, checksum FROM blocks WHERE file_id = ? ORDER BY block_index", [.integer(fileID)],
+            row: { (BlockID(UInt64($0.int64(0))), $0.int(1), $0.int(2), UInt32(truncatingIfNeeded: $0.int64(3))) })
         {
             byID[blockID] = blocks.count
-            blocks.append(BlockLocation(blockID: blockID, blockIndex: index, length: length, replicas: []))
+            blocks.append(BlockLocation(blockID: blockID, blockIndex: index, length: length, checksum: checksum, replicas: []))
         }
         let replicas = try database.query(
             """
             SELECT replicas.block_id, nodes.id, nodes.host, nodes.port FROM blocks
             JOIN replicas ON replicas.block_id = blocks.id JOIN nodes ON nodes.id = replicas.node_id
-            WHERE blocks.file_id = ? ORDER BY replicas.block_id, nodes.id
+            WHERE blocks.file_id = ? AND replicas.corrupt = 0 ORDER BY replicas.block_id, nodes.id
             """, [.integer(fileID)]
         ) { row in
             (BlockID(UInt64(row.int64(0))), NodeAddress(nodeID: NodeID(row.text(1)), address: Endpoint(host: row.text(2), port: row.int(3))))

@@ -28,7 +28,7 @@ struct LocalClusterCommand: AsyncParsableCommand {
     var nodes: Int = 3
 
     @Option(help: "Replicas per block for files that do not ask for a number.")
-    var replication: Int = 1
+    var replication: Int = 3
 
     func validate() throws {
         guard (1...32).contains(nodes) else { throw ValidationError("--nodes must be 1 to 32") }

@@ -23,7 +23,7 @@ struct ServeMetaCommand: AsyncParsableCommand {
     var db: String = "./dfs-meta.db"
 
     @Option(help: "Replicas per block for files that do not ask for a number.")
-    var replication: Int = 1
+    var replication: Int = 3
 
     @Option(help: "How often data nodes send heartbeats (500ms, 3s, ...).")
     var heartbeat: DurationArgument = DurationArgument(.seconds(3))

@@ -41,7 +41,7 @@ import Testing
 
     @Test func headerAnnouncesPayloadWithoutCarryingIt() throws {
         let bytes = try FrameEncoder.encode(BlockData(), payloadBytes: 1234)
-        #expect(headerText(bytes) == #"{"body":{},"payload":1234,"type":"blockData"}"#)
+        #expect(headerText(bytes) == #"{"body":{"checksums":[]},"payload":1234,"type":"blockData"}"#)
         #expect(announcedLength(bytes) == bytes.count - 4)
     }
 
@@ -68,8 +68,8 @@ import Testing
     }
 
     @Test func identifiersEncodeAsPlainValues() throws {
-        let bytes = try FrameEncoder.encode(WriteBlockOK(blockID: BlockID(42), length: 7, stored: [NodeID("n1"), NodeID("n2")]))
-        #expect(headerText(bytes) == #"{"body":{"blockID":42,"length":7,"stored":["n1","n2"]},"type":"writeBlockOK"}"#)
+        let bytes = try FrameEncoder.encode(WriteBlockOK(blockID: BlockID(42), length: 7, checksum: 9, stored: [NodeID("n1"), NodeID("n2")]))
+        #expect(headerText(bytes) == #"{"body":{"blockID":42,"checksum":9,"failed":[],"length":7,"stored":["n1","n2"]},"type":"writeBlockOK"}"#)
     }
 
     @Test func nilOptionalFieldsAreLeftOut() throws {

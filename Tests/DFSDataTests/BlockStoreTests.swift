@@ -13,32 +13,42 @@ import Testing
 
     func cleanUp() { try? FileManager.default.removeItem(atPath: folder) }
 
+    /// Appends a frame with correct checksums, as a client sends it.
+    func append(_ bytes: [UInt8], to writer: BlockWriter) throws {
+        try writer.append(bytes, checksums: BlockData(checksums: BlockData.checksums(of: bytes)))
+    }
+
     @Test func committedBlockIsReadableAndSurvivesReopen() throws {
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
-        let bytes = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let size = 65536 + 10_000
+        let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7) }
         let writer = try store.makeWriter(for: BlockID(42), length: bytes.count)
-        try bytes.withUnsafeBytes { try writer.append(UnsafeRawBufferPointer(rebasing: $0[0..<4000])) }
-        try bytes.withUnsafeBytes { try writer.append(UnsafeRawBufferPointer(rebasing: $0[4000...])) }
+        try append(Array(bytes[0..<65536]), to: writer)
+        try append(Array(bytes[65536...]), to: writer)
         try writer.commit()
-        #expect(store.length(of: BlockID(42)) == 10_000)
+        #expect(store.length(of: BlockID(42)) == size)
         #expect(store.blockCount == 1)
-        #expect(store.usedBytes == 10_000)
+        #expect(store.usedBytes == size)
 
         let reopened = try BlockStore(folder: folder)
         #expect(reopened.nodeID == store.nodeID)
-        #expect(reopened.length(of: BlockID(42)) == 10_000)
+        #expect(reopened.length(of: BlockID(42)) == size)
         let (fd, length) = try reopened.openForReading(BlockID(42))
         defer { close(fd) }
-        #expect(length == 10_000)
+        #expect(length == size)
         #expect(try DataServer.readChunk(fd: fd, offset: 0, count: length) == bytes)
+        let checksums = try reopened.checksums(of: BlockID(42))
+        #expect(checksums.blockLength == size)
+        #expect(checksums.blockChecksum == CRC32C.checksum(bytes))
+        #expect(checksums.chunkChecksums == BlockData.checksums(of: bytes))
     }
 
     @Test func blockFileIsNamedByIDInAShardFolder() throws {
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
         let writer = try store.makeWriter(for: BlockID(0x1234), length: 1)
-        try [UInt8(9)].withUnsafeBytes { try writer.append($0) }
+        try append([9], to: writer)
         try writer.commit()
         #expect(FileManager.default.fileExists(atPath: folder + "/blocks/34/blk_0000000000001234"))
     }
@@ -46,8 +56,8 @@ import Testing
     @Test func abortedWriteLeavesNoBlockAndNoTempFile() throws {
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
-        let writer = try store.makeWriter(for: BlockID(7), length: 100)
-        try [UInt8](repeating: 1, count: 50).withUnsafeBytes { try writer.append($0) }
+        let writer = try store.makeWriter(for: BlockID(7), length: 65536 + 100)
+        try append([UInt8](repeating: 1, count: 65536), to: writer)
         writer.abort()
         #expect(store.length(of: BlockID(7)) == nil)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/tmp").isEmpty)
@@ -57,10 +67,10 @@ import Testing
     @Test func shortBlockCannotBeCommitted() throws {
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
-        let writer = try store.makeWriter(for: BlockID(8), length: 100)
-        try [UInt8](repeating: 1, count: 99).withUnsafeBytes { try writer.append($0) }
+        let writer = try store.makeWriter(for: BlockID(8), length: 65536 + 100)
+        try append([UInt8](repeating: 1, count: 65536), to: writer)
         let error = #expect(throws: DFSError.self) { try writer.commit() }
-        #expect(error?.message.contains("99 of 100") == true)
+        #expect(error?.message.contains("65536 of 65636") == true)
         #expect(store.length(of: BlockID(8)) == nil)
     }
 
@@ -69,7 +79,7 @@ import Testing
         let store = try BlockStore(folder: folder)
         let writer = try store.makeWriter(for: BlockID(9), length: 10)
         #expect(throws: DFSError.self) {
-            try [UInt8](repeating: 1, count: 11).withUnsafeBytes { try writer.append($0) }
+            try append([UInt8](repeating: 1, count: 11), to: writer)
         }
         writer.abort()
     }
@@ -86,11 +96,57 @@ import Testing
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
         let writer = try store.makeWriter(for: BlockID(5), length: 3)
-        try [UInt8](arrayLiteral: 1, 2, 3).withUnsafeBytes { try writer.append($0) }
+        try append([1, 2, 3], to: writer)
         try writer.commit()
         store.delete(BlockID(5))
         #expect(store.length(of: BlockID(5)) == nil)
         #expect(!FileManager.default.fileExists(atPath: folder + "/blocks/05/blk_0000000000000005"))
+        #expect(!FileManager.default.fileExists(atPath: folder + "/blocks/05/blk_0000000000000005.crc"))
+    }
+
+    @Test func frameWithAWrongChecksumIsRejected() throws {
+        defer { cleanUp() }
+        let store = try BlockStore(folder: folder)
+        let writer = try store.makeWriter(for: BlockID(11), length: 100)
+        var bytes = [UInt8](repeating: 3, count: 100)
+        let checksums = BlockData(checksums: BlockData.checksums(of: bytes))
+        bytes[40] ^= 0x01
+        let error = #expect(throws: DFSError.self) { try writer.append(bytes, checksums: checksums) }
+        #expect(error?.code == .checksumMismatch)
+        #expect(writer.writtenBytes == 0)
+        writer.abort()
+    }
+
+    @Test func frameThatIsNotWholePiecesIsRejectedUnlessLast() throws {
+        defer { cleanUp() }
+        let store = try BlockStore(folder: folder)
+        let writer = try store.makeWriter(for: BlockID(12), length: 200_000)
+        let error = #expect(throws: DFSError.self) { try append([UInt8](repeating: 1, count: 1000), to: writer) }
+        #expect(error?.code == .protocolError)
+        writer.abort()
+    }
+
+    @Test func blockWithoutChecksumFileIsDroppedAtStart() throws {
+        defer { cleanUp() }
+        let store = try BlockStore(folder: folder)
+        let writer = try store.makeWriter(for: BlockID(13), length: 3)
+        try append([1, 2, 3], to: writer)
+        try writer.commit()
+        unlink(folder + "/blocks/0d/blk_000000000000000d.crc")
+        let reopened = try BlockStore(folder: folder)
+        #expect(reopened.length(of: BlockID(13)) == nil)
+        #expect(!FileManager.default.fileExists(atPath: folder + "/blocks/0d/blk_000000000000000d"))
+    }
+
+    @Test func checksumFileRoundTripsAndRejectsDamage() throws {
+        let file = ChecksumFile(blockLength: 70_000, blockChecksum: 0xDEAD_BEEF, chunkChecksums: [1, 2])
+        let bytes = file.encoded()
+        #expect(try ChecksumFile(decoding: bytes) == file)
+        #expect(throws: DFSError.self) { try ChecksumFile(decoding: Array(bytes.dropLast())) }
+        var wrongCount = bytes
+        wrongCount[23] = 3
+        #expect(throws: DFSError.self) { try ChecksumFile(decoding: wrongCount) }
+        #expect(throws: DFSError.self) { try ChecksumFile(decoding: Array("nonsense".utf8)) }
     }
 
     @Test func corruptNodeIDFileIsAClearError() throws {

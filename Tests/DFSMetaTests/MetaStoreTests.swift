@@ -222,7 +222,7 @@ import Testing
                 try await store.completeFile(fileID: fileID, size: 0, blocks: [], now: 1)
             }
             let reopened = try MetaStore(path: path)
-            #expect(try await reopened.schemaVersion == 1)
+            #expect(try await reopened.schemaVersion == MetaSchema.version)
             #expect(try await reopened.getFile(path: try DFSPath("/keep")).info.replication == 2)
         }
     }

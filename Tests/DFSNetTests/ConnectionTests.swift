@@ -18,7 +18,7 @@ import Testing
                     let info = FileInfo(path: request.path, type: .dir, size: 0, mtime: 0, replication: 1, blockBytes: 4096)
                     try await connection.send(ListOK(info: info, entries: [], more: false), timeout: .seconds(5))
                 case MessageType.blockData.rawValue:
-                    try await connection.send(BlockData(), payload: frame.payload, timeout: .seconds(5))
+                    try await connection.send(BlockData(checksums: BlockData.checksums(of: frame.payload)), payload: frame.payload, timeout: .seconds(5))
                 default:
                     throw DFSError(.notFound, "nothing here")
                 }
@@ -41,7 +41,7 @@ import Testing
         let connection = try await Connection.open(to: server.endpoint, role: .client, timeout: .seconds(5))
         for size in [0, 1, 4095, 65536, 1 << 20, Limits.payloadBytesMax] {
             let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ size) }
-            try await connection.send(BlockData(), payload: payload, timeout: .seconds(10))
+            try await connection.send(BlockData(checksums: []), payload: payload, timeout: .seconds(10))
             let (_, frame) = try await connection.readReply(BlockData.self, timeout: .seconds(10))
             #expect(frame.payload == payload, "size \(size)")
         }
@@ -81,7 +81,7 @@ import Testing
         // Kernel buffers on loopback hold a few MiB at most; 256 MiB can never all fit.
         while sentFrames < 256 {
             do {
-                try await writer.send(BlockData(), payload: payload, timeout: .milliseconds(300))
+                try await writer.send(BlockData(checksums: []), payload: payload, timeout: .milliseconds(300))
                 sentFrames += 1
             } catch let error as DFSError {
                 #expect(error.code == .timeout)
