@@ -92,7 +92,10 @@ extension DFSClient {
                 let block = CommittedBlock(blockID: allocation.blockID, blockIndex: blockIndex, length: length, checksum: reply.checksum, nodes: stored)
                 if stored.count == allocation.targets.count { return block }
                 if stored.count > (best?.nodes.count ?? 0) { best = block }
-                excluded += allocation.targets.map(\.nodeID).filter { !stored.contains($0) }
+                // Only the nodes that failed are avoided: the ones after a failed node in the
+                // pipeline never got the data, through no fault of their own.
+                let missing = allocation.targets.map(\.nodeID).filter { !stored.contains($0) }
+                excluded += reply.failed.isEmpty ? missing : reply.failed
             } catch let error as DFSError where error.code == .connectionFailed || error.code == .timeout || error.code == .ioError {
                 excluded.append(first.nodeID)
                 lastError = error

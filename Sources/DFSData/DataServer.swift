@@ -18,6 +18,9 @@ public final class DataServer: Sendable {
         /// How long to wait between attempts to reach a meta server that is down.
         public var retryInterval: Duration = .seconds(1)
         public var timeouts: Timeouts = .standard
+        /// For failure tests: once this many bytes of block data have arrived, the node stops
+        /// at once, mid-block, as if its process had been killed.
+        public var dieAfterReceivingBytes: Int?
 
         public init(listen: Endpoint, meta: Endpoint, folder: String, advertiseHost: String? = nil) {
             self.listen = listen
@@ -35,6 +38,7 @@ public final class DataServer: Sendable {
     private let pool: ConnectionPool
     private let reporter = Mutex<Task<Void, Never>?>(nil)
     private let registered = Mutex(false)
+    private let receivedBytes = Mutex(0)
 
     static let component = "data"
 
@@ -120,6 +124,7 @@ public final class DataServer: Sendable {
             }
             let data = try frame.decode(BlockData.self)
             let payload = frame.payload
+            try await dieIfPlanned(adding: payload.count)
             try await BlockingIO.run { try writer.append(payload, checksums: data) }
             if let next = downstream {
                 do {
@@ -152,6 +157,19 @@ public final class DataServer: Sendable {
         try await connection.send(
             WriteBlockOK(blockID: request.blockID, length: request.length, checksum: writer.checksum, stored: stored, failed: failed),
             timeout: timeout)
+    }
+
+    private func dieIfPlanned(adding bytes: Int) async throws {
+        guard let limit = options.dieAfterReceivingBytes else { return }
+        let total = receivedBytes.withLock { total in
+            total += bytes
+            return total
+        }
+        guard total >= limit else { return }
+        Log.warn(Self.component, "node \(store.nodeID) dying as planned after \(total) bytes")
+        let server = self
+        Task { await server.stop() }
+        throw DFSError(.connectionFailed, "node died")
     }
 
     private func openDownstream(_ next: NodeAddress, request: WriteBlock) async throws -> Connection {

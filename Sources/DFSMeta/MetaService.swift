@@ -150,3 +150,10 @@ extension MetaService {
         return try await store.nodes().filter { now - $0.lastHeartbeat <= deadAfter }.count
     }
 }
+
+extension MetaService {
+    /// Files whose upload has not completed (for tests and the status report).
+    public func pendingFileCount() async throws -> Int {
+        try await store.pendingFileCount()
+    }
+}

@@ -345,6 +345,11 @@ public actor MetaStore {
         return ListOK(info: folder, entries: Array(merged.prefix(pageSize)), more: merged.count > pageSize)
     }
 
+    /// Files whose upload has not completed.
+    public func pendingFileCount() throws(DFSError) -> Int {
+        try database.query("SELECT count(*) FROM files WHERE complete = 0") { $0.int(0) }.first ?? 0
+    }
+
     /// Complete files, their blocks and bytes.
     public func counts() throws(DFSError) -> (files: Int, blocks: Int, bytes: Int) {
         let files = try database.query("SELECT count(*), coalesce(sum(size), 0) FROM files WHERE complete = 1") { ($0.int(0), $0.int(1)) }.first ?? (0, 0)

@@ -47,11 +47,12 @@ public final class TestCluster: @unchecked Sendable {
 
     /// Starts one more data node (or restarts node `index` on its old folder).
     @discardableResult
-    public func addDataNode(index: Int? = nil) async throws -> DataServer {
+    public func addDataNode(index: Int? = nil, configure: (inout DataServer.Options) -> Void = { _ in }) async throws -> DataServer {
         let position = index ?? dataServers.count
         var options = DataServer.Options(
             listen: Endpoint(host: "127.0.0.1", port: 0), meta: meta.endpoint, folder: dataFolder(position))
         options.retryInterval = .milliseconds(50)
+        configure(&options)
         let server = try await DataServer.start(options)
         if position < dataServers.count {
             dataServers[position] = server
@@ -65,6 +66,25 @@ public final class TestCluster: @unchecked Sendable {
     public func stopDataNode(_ index: Int) async {
         await dataServers[index]?.stop()
         dataServers[index] = nil
+    }
+
+    /// The running data node with this id.
+    public func dataServer(_ nodeID: NodeID) -> DataServer? {
+        dataServers.compactMap { $0 }.first { $0.store.nodeID == nodeID }
+    }
+
+    /// Checks that the metadata and the nodes agree: every replica the meta server lists for
+    /// `path` on a running node is a block file there of the recorded length.
+    public func checkReplicasExist(_ path: DFSPath) async throws {
+        let file = try await client.stat(path)
+        for block in file.blocks {
+            for replica in block.replicas {
+                guard let server = dataServer(replica.nodeID) else { continue }
+                guard server.store.length(of: block.blockID) == block.length else {
+                    throw DFSError(.internalError, "block \(block.blockID) of \(path) is listed on \(replica.nodeID) but not stored there")
+                }
+            }
+        }
     }
 
     /// Waits until the meta server has `count` nodes with recent heartbeats.
