@@ -110,6 +110,11 @@ public final class DataServer: Sendable {
         }
         var downstream: Connection?
         var failed: [NodeID] = []
+        // On every way out, the next node must hear that this write is over, or it would
+        // wait for the rest of the block until its timeout.
+        defer {
+            if let next = downstream { Task { await next.close() } }
+        }
         if let next = request.pipeline.first {
             do {
                 downstream = try await openDownstream(next, request: request)
@@ -153,6 +158,7 @@ public final class DataServer: Sendable {
                 failed.append(request.pipeline[0].nodeID)
             }
             await next.close()
+            downstream = nil
         }
         try await connection.send(
             WriteBlockOK(blockID: request.blockID, length: request.length, checksum: writer.checksum, stored: stored, failed: failed),
