@@ -70,7 +70,7 @@ struct SizeArgument: ExpressibleByArgument {
         self.bytes = bytes
     }
     init(bytes: Int) { self.bytes = bytes }
-    var defaultValueDescription: String { ByteSize.format(bytes).replacingOccurrences(of: " ", with: "") }
+    var defaultValueDescription: String { ByteSize.format(bytes).replacingOccurrences(of: ".0 ", with: "").replacingOccurrences(of: " ", with: "") }
 }
 
 /// A duration option such as `3s` or `500ms`.
@@ -81,4 +81,11 @@ struct DurationArgument: ExpressibleByArgument {
         self.duration = duration
     }
     init(_ duration: Duration) { self.duration = duration }
+    var defaultValueDescription: String {
+        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        if milliseconds % 3_600_000 == 0 { return "\(milliseconds / 3_600_000)h" }
+        if milliseconds % 60_000 == 0 && milliseconds >= 60_000 { return "\(milliseconds / 60_000)m" }
+        if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
+        return "\(milliseconds)ms"
+    }
 }

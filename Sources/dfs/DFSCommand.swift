@@ -19,7 +19,8 @@ struct DFSCommand: AsyncParsableCommand {
               dfs local-cluster --dir ./dfs-local
             """,
         subcommands: [
-            ServeMetaCommand.self, ServeDataCommand.self, CopyCommand.self, ListCommand.self, LocalClusterCommand.self,
+            ServeMetaCommand.self, ServeDataCommand.self, CopyCommand.self, ListCommand.self, StatCommand.self,
+            LocalClusterCommand.self,
         ]
     )
 

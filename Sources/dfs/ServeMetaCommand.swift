@@ -31,6 +31,9 @@ struct ServeMetaCommand: AsyncParsableCommand {
     @Option(help: "A node whose heartbeats stop this long gets no new blocks.")
     var deadAfter: DurationArgument = DurationArgument(.seconds(30))
 
+    @Option(help: "An upload not completed within this time is abandoned and its blocks freed.")
+    var pendingLease: DurationArgument = DurationArgument(.seconds(3600))
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port \(port) is not a port number (0 to 65535)") }
         guard (1...Limits.replicationMax).contains(replication) else {
@@ -44,6 +47,7 @@ struct ServeMetaCommand: AsyncParsableCommand {
             options.defaultReplication = replication
             options.heartbeatInterval = heartbeat.duration
             options.deadAfter = deadAfter.duration
+            options.pendingLease = pendingLease.duration
             let server = try await MetaServer.start(options)
             printNow("dfs serve-meta: listening on \(server.endpoint)")
             await waitForTerminationSignal()

@@ -106,4 +106,81 @@ import Testing
         #expect(download.status == 0, "\(download.standardError)")
         #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: local.path("out")))) == original)
     }
+
+    struct StatView: Decodable {
+        struct Block: Decodable {
+            var id: UInt64
+            var length: Int
+            var replicas: [String]
+        }
+        var size: Int
+        var replication: Int?
+        var sha256: String?
+        var blocks: [Block]
+    }
+
+    /// As an operator would meet it: three node processes, a file at replication 3, one node
+    /// killed with SIGKILL, a block file corrupted on another, and the copy that comes back is
+    /// the file that went in, by SHA-256.
+    @Test func fileSurvivesAKilledNodeAndACorruptReplica() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        try local.writeRandomFile("in", count: 40 * 1024 * 1024 + 3, seed: 44)
+        let meta = try await ServerProcess(["serve-meta", "--host", "127.0.0.1", "--port", "0", "--db", local.path("meta.db"), "--heartbeat", "200ms"])
+        defer { meta.stop() }
+        var nodes: [ServerProcess] = []
+        defer { nodes.forEach { $0.stop() } }
+        for index in 0..<3 {
+            nodes.append(try await ServerProcess([
+                "serve-data", "--listen", "127.0.0.1:0", "--meta", meta.endpoint.description, "--dir", local.path("data\(index)"),
+            ]))
+        }
+        let endpoint = meta.endpoint.description
+        try await eventually(timeout: .seconds(20), "all three nodes registered") {
+            let stat = try await DFSBinary.run(["cp", "--replication", "3", local.path("in"), "\(endpoint):/probe"])
+            guard stat.status == 0 else { return false }
+            let view = try JSONDecoder().decode(StatView.self, from: Data(try await DFSBinary.run(["stat", "--json", "\(endpoint):/probe"]).standardOutput.utf8))
+            return view.blocks.allSatisfy { $0.replicas.count == 3 }
+        }
+        let upload = try await DFSBinary.run(["cp", "--replication", "3", "--block-size", "4MiB", local.path("in"), "\(endpoint):/data/big.bin"])
+        #expect(upload.status == 0, "\(upload.standardError)")
+        let statOutput = try await DFSBinary.run(["stat", "--json", "\(endpoint):/data/big.bin"])
+        let view = try JSONDecoder().decode(StatView.self, from: Data(statOutput.standardOutput.utf8))
+        #expect(view.replication == 3)
+        #expect(view.blocks.count == 11)
+        let recorded = try #require(view.sha256)
+
+        // Kill node 0 outright; flip a byte in every block file of node 1.
+        nodes[0].kill()
+        let blocksFolder = URL(fileURLWithPath: local.path("data1/blocks"))
+        var corrupted = 0
+        for shard in try FileManager.default.contentsOfDirectory(atPath: blocksFolder.path) {
+            let folder = blocksFolder.appendingPathComponent(shard)
+            for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) where !name.hasSuffix(".crc") {
+                let file = folder.appendingPathComponent(name).path
+                let size = try #require(try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int)
+                let handle = try #require(FileHandle(forUpdatingAtPath: file))
+                try handle.seek(toOffset: UInt64(size / 2))
+                let byte = try #require(try handle.read(upToCount: 1)?.first)
+                try handle.seek(toOffset: UInt64(size / 2))
+                try handle.write(contentsOf: Data([byte ^ 0x5A]))
+                try handle.close()
+                corrupted += 1
+            }
+        }
+        #expect(corrupted >= 11)
+
+        let download = try await DFSBinary.run(["cp", "\(endpoint):/data/big.bin", local.path("out.bin")])
+        #expect(download.status == 0, "\(download.standardError)")
+        let sum = Process()
+        sum.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        sum.arguments = [local.path("out.bin")]
+        let pipe = Pipe()
+        sum.standardOutput = pipe
+        try sum.run()
+        sum.waitUntilExit()
+        let line = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(line.hasPrefix(recorded + " "))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: local.path("out.bin"))) == Data(contentsOf: URL(fileURLWithPath: local.path("in"))))
+    }
 }
