@@ -12,6 +12,12 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     // Client to meta server
     case createFile, createFileOK, allocateBlock, allocateBlockOK, completeFile, abandonFile
     case getFile, getFileOK, list, listOK, reportBadReplica
+    // Namespace changes, client to meta server
+    case makeDirectory, move, remove
+    // Cluster health: block reports from data nodes, reports for operators
+    case blockReport, blockReceived, status, statusOK, fsck, fsckOK
+    // Node to node: copy a block on the meta server's command
+    case copyBlock
     // Client (or an upstream data node) to data node
     case writeBlock, writeBlockOK, readBlock, readBlockOK, blockData
 }

@@ -50,6 +50,7 @@ public actor MetaService {
             let request = try frame.decode(List.self)
             try await connection.send(store.list(path: request.path, after: request.after, limit: request.limit), timeout: timeout)
         default:
+            if try await handleNamespace(frame, on: connection) { return }
             throw DFSError(.protocolError, "the meta server does not serve '\(frame.type)' messages")
         }
     }
