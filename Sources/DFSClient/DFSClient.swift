@@ -42,3 +42,15 @@ public final class DFSClient: Sendable {
         }
     }
 }
+
+extension DFSClient {
+    /// Every node and the cluster's totals.
+    public func status() async throws -> StatusOK {
+        try await metaRequest(StatusRequest(), expecting: StatusOK.self)
+    }
+
+    /// Every file under `path` whose blocks lack good replicas, and totals.
+    public func fsck(_ path: DFSPath = .root) async throws -> FsckOK {
+        try await metaRequest(FsckRequest(path: path), expecting: FsckOK.self)
+    }
+}

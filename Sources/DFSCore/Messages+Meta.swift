@@ -41,19 +41,38 @@ public struct RegisterNodeOK: Message {
     }
 }
 
-/// A data node's periodic report of its space.
+/// A data node's periodic report of its space, with the changes to its blocks since the last
+/// one (so the meta server learns of copies and deletions as they happen).
 public struct Heartbeat: Message {
     public static let type = MessageType.heartbeat
     public var nodeID: NodeID
     public var capacityBytes: Int
     public var usedBytes: Int
     public var blockCount: Int
-    public init(nodeID: NodeID, capacityBytes: Int, usedBytes: Int, blockCount: Int) {
+    /// Copies this node is making on the meta server's command.
+    public var copiesInFlight: Int
+    /// Blocks stored since the last heartbeat.
+    public var added: [BlockSummary]
+    /// Blocks deleted since the last heartbeat.
+    public var deleted: [BlockID]
+    /// Blocks this node found corrupt (scrubber or a failed read).
+    public var corrupt: [BlockID]
+    public init(
+        nodeID: NodeID, capacityBytes: Int, usedBytes: Int, blockCount: Int, copiesInFlight: Int = 0,
+        added: [BlockSummary] = [], deleted: [BlockID] = [], corrupt: [BlockID] = []
+    ) {
         self.nodeID = nodeID
         self.capacityBytes = capacityBytes
         self.usedBytes = usedBytes
         self.blockCount = blockCount
+        self.copiesInFlight = copiesInFlight
+        self.added = added
+        self.deleted = deleted
+        self.corrupt = corrupt
     }
+
+    /// Most block changes one heartbeat carries; the rest wait for the next.
+    public static let changesMax = 5000
 }
 
 public struct HeartbeatOK: Message {
@@ -63,9 +82,12 @@ public struct HeartbeatOK: Message {
     public var registerAgain: Bool
     /// Blocks the node should delete: no live file owns them.
     public var deleteBlocks: [BlockID]
-    public init(registerAgain: Bool, deleteBlocks: [BlockID]) {
+    /// Blocks the node should copy to other nodes.
+    public var copyBlocks: [CopyBlockCommand]
+    public init(registerAgain: Bool, deleteBlocks: [BlockID], copyBlocks: [CopyBlockCommand] = []) {
         self.registerAgain = registerAgain
         self.deleteBlocks = deleteBlocks
+        self.copyBlocks = copyBlocks
     }
 }
 

@@ -20,7 +20,16 @@ import Foundation
 public final class BlockStore: Sendable {
     public let root: URL
     public let nodeID: NodeID
-    private let index = Mutex<[BlockID: Int]>([:])
+    private let index = Mutex<[BlockID: BlockSummary]>([:])
+    /// Changes not yet told to the meta server; heartbeats carry them.
+    private let changes = Mutex(PendingChanges())
+
+    public struct PendingChanges: Sendable {
+        public var added: [BlockSummary] = []
+        public var deleted: [BlockID] = []
+        public var corrupt: [BlockID] = []
+        public var isEmpty: Bool { added.isEmpty && deleted.isEmpty && corrupt.isEmpty }
+    }
 
     public init(folder: String) throws {
         root = URL(fileURLWithPath: folder, isDirectory: true)
@@ -59,8 +68,8 @@ public final class BlockStore: Sendable {
     /// Finds every block file; run once at start. A block without its checksum file never
     /// finished being stored (the checksum file is renamed into place first) and is removed,
     /// as is a checksum file without its block.
-    private func scan() -> [BlockID: Int] {
-        var found: [BlockID: Int] = [:]
+    private func scan() -> [BlockID: BlockSummary] {
+        var found: [BlockID: BlockSummary] = [:]
         let blocks = root.appendingPathComponent("blocks")
         let manager = FileManager.default
         for shard in (try? manager.contentsOfDirectory(atPath: blocks.path)) ?? [] {
@@ -77,8 +86,13 @@ public final class BlockStore: Sendable {
                     unlink(file)
                     continue
                 }
+                let blockID = BlockID(raw)
                 let attributes = try? manager.attributesOfItem(atPath: file)
-                found[BlockID(raw)] = (attributes?[.size] as? Int) ?? 0
+                let length = (attributes?[.size] as? Int) ?? 0
+                // A damaged checksum file still lists the block, with a checksum that cannot
+                // match: the meta server then marks the replica corrupt.
+                let checksum = (try? checksums(of: blockID).blockChecksum) ?? 0
+                found[blockID] = BlockSummary(blockID: blockID, length: length, checksum: checksum)
             }
         }
         return found
@@ -122,8 +136,47 @@ public final class BlockStore: Sendable {
     }
 
     public var blockCount: Int { index.withLock { $0.count } }
-    public var usedBytes: Int { index.withLock { $0.values.reduce(0, +) } }
+    public var usedBytes: Int { index.withLock { $0.values.reduce(0) { $0 + $1.length } } }
     public var blockIDs: [BlockID] { index.withLock { Array($0.keys) } }
+    /// Every block with its length and checksum: what a full block report carries.
+    public var summaries: [BlockSummary] { index.withLock { $0.values.sorted { $0.blockID < $1.blockID } } }
+
+    /// Takes up to `limit` of each kind of change to tell the meta server.
+    public func takeChanges(limit: Int) -> PendingChanges {
+        changes.withLock { pending in
+            let taken = PendingChanges(
+                added: Array(pending.added.prefix(limit)), deleted: Array(pending.deleted.prefix(limit)),
+                corrupt: Array(pending.corrupt.prefix(limit)))
+            pending.added.removeFirst(taken.added.count)
+            pending.deleted.removeFirst(taken.deleted.count)
+            pending.corrupt.removeFirst(taken.corrupt.count)
+            return taken
+        }
+    }
+
+    /// Puts back changes a heartbeat could not deliver.
+    public func restoreChanges(_ taken: PendingChanges) {
+        changes.withLock { pending in
+            pending.added = taken.added + pending.added
+            pending.deleted = taken.deleted + pending.deleted
+            pending.corrupt = taken.corrupt + pending.corrupt
+        }
+    }
+
+    /// Forgets changes that a full block report makes moot.
+    public func clearAddedAndDeleted() {
+        changes.withLock { pending in
+            pending.added = []
+            pending.deleted = []
+        }
+    }
+
+    /// Records a block found corrupt, to be reported; reported once per block until deleted.
+    public func reportCorrupt(_ blockID: BlockID) {
+        changes.withLock { pending in
+            if !pending.corrupt.contains(blockID) { pending.corrupt.append(blockID) }
+        }
+    }
 
     /// Free bytes on the file system that holds the folder (statvfs(3)).
     public var freeBytes: Int {
@@ -133,7 +186,7 @@ public final class BlockStore: Sendable {
     }
 
     public func length(of blockID: BlockID) -> Int? {
-        index.withLock { $0[blockID] }
+        index.withLock { $0[blockID]?.length }
     }
 
     /// Starts writing a block into a temp file.
@@ -144,8 +197,10 @@ public final class BlockStore: Sendable {
     }
 
     /// Records a block that a writer has made durable.
-    func didStore(_ blockID: BlockID, length: Int) {
-        index.withLock { $0[blockID] = length }
+    func didStore(_ blockID: BlockID, length: Int, checksum: UInt32) {
+        let summary = BlockSummary(blockID: blockID, length: length, checksum: checksum)
+        index.withLock { $0[blockID] = summary }
+        changes.withLock { $0.added.append(summary) }
     }
 
     /// Opens a block for reading. The caller closes the returned descriptor.
@@ -167,5 +222,10 @@ public final class BlockStore: Sendable {
         _ = index.withLock { $0.removeValue(forKey: blockID) }
         unlink(blockURL(blockID).path)
         unlink(checksumURL(blockID).path)
+        changes.withLock { pending in
+            pending.added.removeAll { $0.blockID == blockID }
+            pending.corrupt.removeAll { $0 == blockID }
+            pending.deleted.append(blockID)
+        }
     }
 }

@@ -88,7 +88,7 @@ public final class BlockWriter: @unchecked Sendable {
             fsync(folderFD)
             close(folderFD)
         }
-        store.didStore(blockID, length: writtenBytes)
+        store.didStore(blockID, length: writtenBytes, checksum: checksum)
     }
 
     /// Throws the partial block away.

@@ -18,6 +18,12 @@ public final class DataServer: Sendable {
         /// How long to wait between attempts to reach a meta server that is down.
         public var retryInterval: Duration = .seconds(1)
         public var timeouts: Timeouts = .standard
+        /// How often to send heartbeats; nil: what the meta server suggests when the node registers.
+        public var heartbeatInterval: Duration?
+        /// How often to send the full block list, besides after each registration.
+        public var fullReportInterval: Duration = .seconds(600)
+        /// Bytes per second the scrubber reads to re-verify stored blocks; 0 turns it off.
+        public var scrubBytesPerSecond = 16 * 1024 * 1024
         /// For failure tests: once this many bytes of block data have arrived, the node stops
         /// at once, mid-block, as if its process had been killed.
         public var dieAfterReceivingBytes: Int?
@@ -39,6 +45,10 @@ public final class DataServer: Sendable {
     private let reporter = Mutex<Task<Void, Never>?>(nil)
     private let registered = Mutex(false)
     private let receivedBytes = Mutex(0)
+    private let copies = Mutex<[UInt64: Task<Void, Never>]>([:])
+    private let scrubber = Mutex<Task<Void, Never>?>(nil)
+    /// Every block the scrubber has verified since start (for tests and logs).
+    public let scrubbedBlocks = Mutex(0)
 
     static let component = "data"
 
@@ -61,6 +71,9 @@ public final class DataServer: Sendable {
             }
         }
         server.reporter.withLock { $0 = Task { await server.reportLoop() } }
+        if options.scrubBytesPerSecond > 0 {
+            server.scrubber.withLock { $0 = Task { await server.scrubLoop() } }
+        }
         Log.info(component, "node \(store.nodeID) serving \(store.blockCount) blocks from \(options.folder) on \(listener.endpoint)")
         return server
     }
@@ -76,6 +89,16 @@ public final class DataServer: Sendable {
         }
         task?.cancel()
         await task?.value
+        let scrub = scrubber.withLock { task in
+            defer { task = nil }
+            return task
+        }
+        scrub?.cancel()
+        await scrub?.value
+        for copy in copies.withLock({ Array($0.values) }) {
+            copy.cancel()
+            await copy.value
+        }
         await listener.close()
         await pool.closeAll()
     }
@@ -193,14 +216,11 @@ public final class DataServer: Sendable {
 
     /// Streams a range of a block in frames of at most ``Limits/chunkBytes``, checking each
     /// piece against the stored checksums before it leaves: a corrupt replica is refused with
-    /// `checksumMismatch`, never served.
+    /// `checksumMismatch`, never served, and reported to the meta server.
     private func readBlock(_ request: ReadBlock, on connection: Connection) async throws {
         let (fd, blockLength) = try store.openForReading(request.blockID)
         defer { close(fd) }
-        let stored = try store.checksums(of: request.blockID)
-        guard stored.blockLength == blockLength else {
-            throw DFSError(.checksumMismatch, "block \(request.blockID) on node \(store.nodeID) has \(blockLength) bytes; its checksums cover \(stored.blockLength)")
-        }
+        let stored = try storedChecksums(request.blockID, length: blockLength)
         guard request.offset >= 0, request.offset <= blockLength, request.offset % Limits.checksumChunkBytes == 0 else {
             throw DFSError(.invalidArgument, "offset \(request.offset) is not a multiple of 64 KiB inside block \(request.blockID) of \(blockLength) bytes")
         }
@@ -214,21 +234,42 @@ public final class DataServer: Sendable {
         while sent < length {
             try Task.checkCancellation()
             let count = min(Limits.chunkBytes, length - sent)
-            let offset = request.offset + sent
-            // Whole pieces are read and checked, then only the bytes asked for are sent.
-            let pieceStart = offset / Limits.checksumChunkBytes
-            let readCount = min(blockLength - offset, (count + Limits.checksumChunkBytes - 1) / Limits.checksumChunkBytes * Limits.checksumChunkBytes)
-            var bytes = try await BlockingIO.run { try Self.readChunk(fd: fd, offset: offset, count: readCount) }
-            let actual = BlockData.checksums(of: bytes)
-            let expected = Array(stored.chunkChecksums[pieceStart..<(pieceStart + actual.count)])
-            guard actual == expected else {
-                Log.warn(Self.component, "block \(request.blockID) is corrupt near offset \(offset); refusing to serve it")
-                throw DFSError(.checksumMismatch, "block \(request.blockID) on node \(store.nodeID) is corrupt near offset \(offset)")
-            }
-            if readCount > count { bytes.removeLast(readCount - count) }
+            let bytes = try await readVerified(request.blockID, fd: fd, offset: request.offset + sent, count: count, stored: stored)
             try await connection.send(BlockData(checksums: BlockData.checksums(of: bytes)), payload: bytes, timeout: timeout)
             sent += count
         }
+    }
+
+    /// The block's stored checksums, which must describe a block of this length.
+    private func storedChecksums(_ blockID: BlockID, length: Int) throws -> ChecksumFile {
+        do {
+            let stored = try store.checksums(of: blockID)
+            guard stored.blockLength == length else {
+                throw DFSError(.checksumMismatch, "block \(blockID) on node \(store.nodeID) has \(length) bytes; its checksums cover \(stored.blockLength)")
+            }
+            return stored
+        } catch let error as DFSError where error.code == .checksumMismatch {
+            store.reportCorrupt(blockID)
+            throw error
+        }
+    }
+
+    /// Reads `count` bytes at `offset` (a multiple of 64 KiB), checking every whole piece
+    /// they touch against the stored checksums. A mismatch is reported and thrown.
+    private func readVerified(_ blockID: BlockID, fd: Int32, offset: Int, count: Int, stored: ChecksumFile) async throws -> [UInt8] {
+        let pieceStart = offset / Limits.checksumChunkBytes
+        let readCount = min(stored.blockLength - offset, (count + Limits.checksumChunkBytes - 1) / Limits.checksumChunkBytes * Limits.checksumChunkBytes)
+        var bytes = try await BlockingIO.run { try Self.readChunk(fd: fd, offset: offset, count: readCount) }
+        let actual = BlockData.checksums(of: bytes)
+        guard pieceStart + actual.count <= stored.chunkChecksums.count,
+            actual == Array(stored.chunkChecksums[pieceStart..<(pieceStart + actual.count)])
+        else {
+            Log.warn(Self.component, "block \(blockID) is corrupt near offset \(offset); reporting it")
+            store.reportCorrupt(blockID)
+            throw DFSError(.checksumMismatch, "block \(blockID) on node \(store.nodeID) is corrupt near offset \(offset)")
+        }
+        if readCount > count { bytes.removeLast(readCount - count) }
+        return bytes
     }
 
     /// pread(2) exactly `count` bytes; a block file shorter than its index says is an error.
@@ -247,15 +288,19 @@ public final class DataServer: Sendable {
         }
     }
 
-    // MARK: Registration and heartbeats
+    // MARK: Registration, block reports and heartbeats
 
-    /// Registers with the meta server, then sends heartbeats; starts over whenever the meta
-    /// server cannot be reached or has forgotten this node. Runs until the server stops.
+    /// Registers with the meta server and sends the full block list, then sends heartbeats
+    /// (with block changes) and carries out the commands in their replies; starts over
+    /// whenever the meta server cannot be reached or has forgotten this node. Runs until the
+    /// server stops.
     private func reportLoop() async {
         var loggedFailure = false
         while !Task.isCancelled {
             do {
-                let interval = try await register()
+                let suggested = try await register()
+                let interval = options.heartbeatInterval ?? suggested
+                try await sendFullReport()
                 registered.withLock { $0 = true }
                 loggedFailure = false
                 try await heartbeatUntilForgotten(interval: interval)
@@ -263,6 +308,7 @@ public final class DataServer: Sendable {
                 return
             } catch {
                 registered.withLock { $0 = false }
+                if Task.isCancelled { return }
                 if !loggedFailure {
                     Log.warn(Self.component, "cannot reach meta server \(options.meta): \(DFSError.wrap(error).message); retrying every \(options.retryInterval)")
                     loggedFailure = true
@@ -281,6 +327,21 @@ public final class DataServer: Sendable {
         return .milliseconds(max(50, reply.heartbeatMilliseconds))
     }
 
+    /// The node's whole block list, in pages. Changes recorded before it are moot: the list
+    /// says where everything stands.
+    private func sendFullReport() async throws {
+        store.clearAddedAndDeleted()
+        let blocks = store.summaries
+        let reportID = UInt64.random(in: 1...UInt64.max)
+        var start = 0
+        repeat {
+            let page = Array(blocks[start..<min(start + BlockReport.blocksPerPage, blocks.count)])
+            start += page.count
+            let report = BlockReport(nodeID: store.nodeID, reportID: reportID, blocks: page, last: start >= blocks.count)
+            _ = try await pool.request(report, to: options.meta, expecting: OK.self)
+        } while start < blocks.count
+    }
+
     /// The listen host when it names one interface; nil for a wildcard, so the meta server
     /// uses the address it sees the node connect from.
     private var advertisedListenHost: String? {
@@ -289,14 +350,115 @@ public final class DataServer: Sendable {
     }
 
     private func heartbeatUntilForgotten(interval: Duration) async throws {
+        var lastFullReport = ContinuousClock.now
         while true {
             try await Task.sleep(for: interval)
+            if ContinuousClock.now - lastFullReport >= options.fullReportInterval {
+                try await sendFullReport()
+                lastFullReport = .now
+            }
+            let changes = store.takeChanges(limit: Heartbeat.changesMax)
             let beat = Heartbeat(
-                nodeID: store.nodeID, capacityBytes: store.usedBytes + store.freeBytes,
-                usedBytes: store.usedBytes, blockCount: store.blockCount)
-            let reply = try await pool.request(beat, to: options.meta, expecting: HeartbeatOK.self)
+                nodeID: store.nodeID, capacityBytes: store.usedBytes + store.freeBytes, usedBytes: store.usedBytes,
+                blockCount: store.blockCount, copiesInFlight: copies.withLock { $0.count },
+                added: changes.added, deleted: changes.deleted, corrupt: changes.corrupt)
+            let reply: HeartbeatOK
+            do {
+                reply = try await pool.request(beat, to: options.meta, expecting: HeartbeatOK.self)
+            } catch {
+                store.restoreChanges(changes)
+                throw error
+            }
+            if reply.registerAgain {
+                store.restoreChanges(changes)
+                return
+            }
             for blockID in reply.deleteBlocks { store.delete(blockID) }
-            if reply.registerAgain { return }
+            for command in reply.copyBlocks.prefix(64) { startCopy(command) }
         }
     }
+
+    // MARK: Copies for repair
+
+    private func startCopy(_ command: CopyBlockCommand) {
+        let key = UInt64.random(in: 0...UInt64.max)
+        let server = self
+        copies.withLock { running in
+            running[key] = Task {
+                do {
+                    try await server.copy(command)
+                } catch {
+                    Log.warn(Self.component, "copy of block \(command.blockID) to \(command.target.address) failed: \(DFSError.wrap(error).message)")
+                }
+                _ = server.copies.withLock { $0.removeValue(forKey: key) }
+            }
+        }
+    }
+
+    /// Sends a block to another node, verifying every piece on the way out; the target
+    /// verifies it again as it arrives and reports the block to the meta server.
+    private func copy(_ command: CopyBlockCommand) async throws {
+        let (fd, blockLength) = try store.openForReading(command.blockID)
+        defer { close(fd) }
+        let stored = try storedChecksums(command.blockID, length: blockLength)
+        let timeout = options.timeouts.request
+        let connection = try await Connection.open(to: command.target.address, role: .dataNode, timeout: options.timeouts.connect)
+        defer { Task { await connection.close() } }
+        try await connection.send(WriteBlock(blockID: command.blockID, length: blockLength), timeout: timeout)
+        var sent = 0
+        while sent < blockLength {
+            try Task.checkCancellation()
+            let count = min(Limits.chunkBytes, blockLength - sent)
+            let bytes = try await readVerified(command.blockID, fd: fd, offset: sent, count: count, stored: stored)
+            try await connection.send(BlockData(checksums: BlockData.checksums(of: bytes)), payload: bytes, timeout: timeout)
+            sent += count
+        }
+        let (reply, _) = try await connection.readReply(WriteBlockOK.self, timeout: timeout)
+        guard reply.checksum == stored.blockChecksum else {
+            throw DFSError(.checksumMismatch, "\(command.target.address) stored block \(command.blockID) with another checksum")
+        }
+        Log.info(Self.component, "copied block \(command.blockID) to \(command.target.address)")
+    }
+
+    // MARK: Scrubbing
+
+    /// Re-reads every block at a bounded rate, checking it against its stored checksums, so a
+    /// replica that rots on disk is found and replaced before a reader needs it.
+    private func scrubLoop() async {
+        let rate = Double(options.scrubBytesPerSecond)
+        while !Task.isCancelled {
+            let blocks = store.summaries
+            if blocks.isEmpty {
+                try? await Task.sleep(for: .seconds(1))
+                continue
+            }
+            for block in blocks {
+                guard !Task.isCancelled else { return }
+                let started = ContinuousClock.now
+                do {
+                    let (fd, length) = try store.openForReading(block.blockID)
+                    defer { close(fd) }
+                    let stored = try storedChecksums(block.blockID, length: length)
+                    var offset = 0
+                    while offset < length {
+                        let count = min(Limits.chunkBytes, length - offset)
+                        _ = try await readVerified(block.blockID, fd: fd, offset: offset, count: count, stored: stored)
+                        offset += count
+                        // Sleep off the time these bytes are owed at the allowed rate.
+                        let owed = Double(offset) / rate - (ContinuousClock.now - started).seconds
+                        if owed > 0 { try await Task.sleep(for: .milliseconds(Int(owed * 1000))) }
+                    }
+                    scrubbedBlocks.withLock { $0 += 1 }
+                } catch is CancellationError {
+                    return
+                } catch {
+                    // Deleted meanwhile, or corrupt (already reported): go on with the next.
+                }
+            }
+        }
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

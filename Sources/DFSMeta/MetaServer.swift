@@ -15,6 +15,12 @@ public final class MetaServer: Sendable {
         public var deadAfter: Duration = .seconds(30)
         /// A pending file that nobody completes within this time is abandoned: its upload died.
         public var pendingLease: Duration = .seconds(3600)
+        /// A block a node reports that no file owns is deleted after this long.
+        public var orphanGrace: Duration = .seconds(600)
+        /// Repair copies one node sends or receives at once, so repair never starves clients.
+        public var repairCopiesPerNode = 2
+        /// How often the repair loop looks for blocks with too few or too many replicas.
+        public var repairInterval: Duration = .seconds(1)
         public var timeouts: Timeouts = .standard
 
         public init(listen: Endpoint, databasePath: String) {
@@ -68,16 +74,22 @@ public final class MetaServer: Sendable {
         await listener.close()
     }
 
-    /// Background upkeep, until the server stops: abandoned uploads are dropped.
+    /// Background upkeep, until the server stops: abandoned uploads are dropped, and blocks
+    /// with too few or too many replicas are repaired.
     private func housekeep() async {
-        let interval = min(options.pendingLease / 4, .seconds(60))
+        let leaseInterval = min(options.pendingLease / 4, .seconds(60))
+        var lastLeaseCheck = ContinuousClock.now - leaseInterval
         while !Task.isCancelled {
             do {
-                try await service.expirePendingFiles()
+                if ContinuousClock.now - lastLeaseCheck >= leaseInterval {
+                    lastLeaseCheck = .now
+                    try await service.expirePendingFiles()
+                }
+                try await service.repair()
             } catch {
                 Log.warn(Self.component, "housekeeping failed: \(DFSError.wrap(error).message)")
             }
-            try? await Task.sleep(for: interval)
+            try? await Task.sleep(for: min(options.repairInterval, leaseInterval))
         }
     }
 }

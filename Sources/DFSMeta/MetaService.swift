@@ -11,6 +11,13 @@ public actor MetaService {
     /// Bytes promised to each node by allocations since its last heartbeat, so consecutive
     /// blocks spread over nodes instead of all going to the emptiest one.
     private var reservedBytes: [NodeID: Int] = [:]
+    /// Repair state: copies queued for each source node, copies under way, per-node load.
+    var repairs = RepairState()
+    /// Blocks seen so far in each node's full report, until its last page arrives.
+    private var reportsInProgress: [NodeID: (reportID: UInt64, blocks: Set<BlockID>)] = [:]
+    /// When this server started: until nodes have had time to send heartbeats, none is
+    /// declared dead and nothing is repaired, so a restart causes no needless copying.
+    let startedAt = Date().timeIntervalSince1970
 
     init(store: MetaStore, options: MetaServer.Options) {
         self.store = store
@@ -43,6 +50,13 @@ public actor MetaService {
                 Log.warn(MetaServer.component, "replica of block \(report.blockID) on node \(report.nodeID) is bad: \(report.reason.prefix(200))")
             }
             try await connection.send(OK(), timeout: timeout)
+        case .blockReport:
+            try await blockReport(frame.decode(BlockReport.self))
+            try await connection.send(OK(), timeout: timeout)
+        case .status:
+            try await connection.send(status(), timeout: timeout)
+        case .fsck:
+            try await connection.send(fsck(frame.decode(FsckRequest.self).path), timeout: timeout)
         case .getFile:
             let found = try await store.getFile(path: frame.decode(GetFile.self).path)
             try await connection.send(GetFileOK(info: found.info, blocks: found.blocks), timeout: timeout)
@@ -78,13 +92,45 @@ public actor MetaService {
     }
 
     private func heartbeat(_ request: Heartbeat) async throws -> HeartbeatOK {
+        let now = Self.now()
         let known = try await store.heartbeat(
             request.nodeID, capacityBytes: max(0, request.capacityBytes), usedBytes: max(0, request.usedBytes),
-            blockCount: max(0, request.blockCount), now: Self.now())
+            blockCount: max(0, request.blockCount), now: now)
         guard known else { return HeartbeatOK(registerAgain: true, deleteBlocks: []) }
+        guard request.added.count + request.deleted.count + request.corrupt.count <= 3 * Heartbeat.changesMax else {
+            throw DFSError(.tooLarge, "a heartbeat carries at most \(Heartbeat.changesMax) changes of each kind")
+        }
         reservedBytes[request.nodeID] = 0
-        let garbage = try await store.takeGarbage(nodeID: request.nodeID, limit: 1000)
-        return HeartbeatOK(registerAgain: false, deleteBlocks: garbage)
+        try await store.applyBlockChanges(
+            nodeID: request.nodeID, added: request.added, deleted: request.deleted, corrupt: request.corrupt,
+            now: now, orphanGrace: seconds(options.orphanGrace))
+        if !request.corrupt.isEmpty {
+            Log.warn(MetaServer.component, "node \(request.nodeID) found corrupt blocks: \(request.corrupt.prefix(20).map(\.description).joined(separator: ", "))")
+        }
+        let garbage = try await store.takeGarbage(nodeID: request.nodeID, limit: 1000, now: now)
+        let copies = repairs.takeCommands(for: request.nodeID)
+        return HeartbeatOK(registerAgain: false, deleteBlocks: garbage, copyBlocks: copies)
+    }
+
+    /// One page of a node's full block list. Each page is reconciled as it comes; when the
+    /// last arrives, replicas the node no longer has are forgotten.
+    private func blockReport(_ report: BlockReport) async throws {
+        guard report.blocks.count <= BlockReport.blocksPerPage else {
+            throw DFSError(.tooLarge, "a block report page carries at most \(BlockReport.blocksPerPage) blocks")
+        }
+        var progress = reportsInProgress[report.nodeID]
+        if progress?.reportID != report.reportID { progress = (report.reportID, []) }
+        progress!.blocks.formUnion(report.blocks.map(\.blockID))
+        reportsInProgress[report.nodeID] = report.last ? nil : progress
+        try await store.applyBlockChanges(
+            nodeID: report.nodeID, added: report.blocks, deleted: [], corrupt: [], now: Self.now(),
+            orphanGrace: seconds(options.orphanGrace))
+        if report.last {
+            let forgotten = try await store.forgetUnreportedReplicas(nodeID: report.nodeID, reported: progress!.blocks)
+            if forgotten > 0 {
+                Log.warn(MetaServer.component, "node \(report.nodeID) no longer has \(forgotten) replicas it was recorded with")
+            }
+        }
     }
 
     private func createFile(_ request: CreateFile) async throws -> CreateFileOK {
@@ -105,9 +151,7 @@ public actor MetaService {
     /// With fewer live nodes than the replication factor, the block goes to those there are.
     private func allocateBlock(_ request: AllocateBlock) async throws -> AllocateBlockOK {
         let layout = try await store.pendingFileLayout(fileID: request.fileID)
-        let now = Self.now()
-        let deadAfter = seconds(options.deadAfter)
-        let nodes = try await store.nodes().filter { now - $0.lastHeartbeat <= deadAfter }
+        let nodes = try await liveNodes()
         let candidates = nodes.map { node in
             PlacementCandidate(
                 nodeID: node.id,
@@ -146,9 +190,15 @@ extension MetaService {
 
     /// Nodes whose last heartbeat is recent enough to place blocks on.
     public func liveNodeCount() async throws -> Int {
-        let now = Self.now()
-        let deadAfter = seconds(options.deadAfter)
-        return try await store.nodes().filter { now - $0.lastHeartbeat <= deadAfter }.count
+        try await liveNodes().count
+    }
+
+    /// A node is live while its last heartbeat is within `deadAfter`.
+    var liveSince: Double { Self.now() - seconds(options.deadAfter) }
+
+    func liveNodes() async throws -> [NodeRecord] {
+        let since = liveSince
+        return try await store.nodes().filter { $0.lastHeartbeat >= since }
     }
 }
 

@@ -243,10 +243,12 @@ public actor MetaStore {
     }
 
     /// Up to `limit` blocks that `nodeID` should delete; each is handed out once.
-    public func takeGarbage(nodeID: NodeID, limit: Int) throws(DFSError) -> [BlockID] {
+    /// Entries whose time has not come yet (unknown blocks in their grace period) stay.
+    public func takeGarbage(nodeID: NodeID, limit: Int, now: Double = .greatestFiniteMagnitude) throws(DFSError) -> [BlockID] {
         try database.transaction { () throws(DFSError) -> [BlockID] in
             let blocks = try database.query(
-                "SELECT block_id FROM garbage WHERE node_id = ? LIMIT ?", [.text(nodeID.rawValue), .int(limit)]
+                "SELECT block_id FROM garbage WHERE node_id = ? AND since <= ? LIMIT ?",
+                [.text(nodeID.rawValue), .real(now), .int(limit)]
             ) { BlockID(UInt64($0.int64(0))) }
             for block in blocks {
                 try database.run("DELETE FROM garbage WHERE node_id = ? AND block_id = ?",

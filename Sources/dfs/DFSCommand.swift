@@ -20,7 +20,7 @@ struct DFSCommand: AsyncParsableCommand {
             """,
         subcommands: [
             ServeMetaCommand.self, ServeDataCommand.self, CopyCommand.self, ListCommand.self, StatCommand.self,
-            LocalClusterCommand.self,
+            StatusCommand.self, FsckCommand.self, LocalClusterCommand.self,
         ]
     )
 

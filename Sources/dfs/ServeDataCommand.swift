@@ -26,9 +26,17 @@ struct ServeDataCommand: AsyncParsableCommand {
     @Option(help: "Host name clients should use for this node (default: the address the meta server sees).")
     var advertise: String?
 
+    @Option(help: "How often to send heartbeats (default: what the meta server suggests, 3s).")
+    var heartbeat: DurationArgument?
+
+    @Option(help: "Bytes per second the scrubber reads to re-verify stored blocks; 0 turns it off.")
+    var scrubRate: SizeArgument = SizeArgument(bytes: 16 * 1024 * 1024)
+
     func run() async throws {
         try await reportingErrors("serve-data") {
-            let options = DataServer.Options(listen: listen, meta: meta, folder: dir, advertiseHost: advertise)
+            var options = DataServer.Options(listen: listen, meta: meta, folder: dir, advertiseHost: advertise)
+            options.heartbeatInterval = heartbeat?.duration
+            options.scrubBytesPerSecond = scrubRate.bytes
             let server = try await DataServer.start(options)
             printNow("dfs serve-data: listening on \(server.endpoint)")
             await waitForTerminationSignal()

@@ -34,7 +34,14 @@ struct ServeMetaCommand: AsyncParsableCommand {
     @Option(help: "An upload not completed within this time is abandoned and its blocks freed.")
     var pendingLease: DurationArgument = DurationArgument(.seconds(3600))
 
+    @Option(help: "A block a node holds that no file owns is deleted after this long.")
+    var orphanGrace: DurationArgument = DurationArgument(.seconds(600))
+
+    @Option(help: "Repair copies one node sends or receives at once.")
+    var repairPerNode: Int = 2
+
     func validate() throws {
+        guard (1...64).contains(repairPerNode) else { throw ValidationError("--repair-per-node must be 1 to 64") }
         guard (0...65535).contains(port) else { throw ValidationError("--port \(port) is not a port number (0 to 65535)") }
         guard (1...Limits.replicationMax).contains(replication) else {
             throw ValidationError("--replication must be 1 to \(Limits.replicationMax)")
@@ -48,6 +55,9 @@ struct ServeMetaCommand: AsyncParsableCommand {
             options.heartbeatInterval = heartbeat.duration
             options.deadAfter = deadAfter.duration
             options.pendingLease = pendingLease.duration
+            options.orphanGrace = orphanGrace.duration
+            options.repairCopiesPerNode = repairPerNode
+            options.repairInterval = min(options.heartbeatInterval, .seconds(1))
             let server = try await MetaServer.start(options)
             printNow("dfs serve-meta: listening on \(server.endpoint)")
             await waitForTerminationSignal()

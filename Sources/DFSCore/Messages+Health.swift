@@ -1,0 +1,151 @@
+/// A block as a data node holds it: what block reports carry.
+public struct BlockSummary: Codable, Hashable, Sendable {
+    public var blockID: BlockID
+    public var length: Int
+    /// CRC32C of the whole block.
+    public var checksum: UInt32
+    public init(blockID: BlockID, length: Int, checksum: UInt32) {
+        self.blockID = blockID
+        self.length = length
+        self.checksum = checksum
+    }
+}
+
+/// One page of a data node's full block list, sent after it registers and periodically.
+/// Pages of one report share `reportID`; the meta server reconciles when `last` arrives.
+public struct BlockReport: Message {
+    public static let type = MessageType.blockReport
+    public var nodeID: NodeID
+    public var reportID: UInt64
+    public var blocks: [BlockSummary]
+    public var last: Bool
+    public init(nodeID: NodeID, reportID: UInt64, blocks: [BlockSummary], last: Bool) {
+        self.nodeID = nodeID
+        self.reportID = reportID
+        self.blocks = blocks
+        self.last = last
+    }
+
+    /// Blocks per page: keeps each page far below the header limit.
+    public static let blocksPerPage = 5000
+}
+
+/// A copy the meta server asks a data node to make: send block `blockID` to `target`.
+public struct CopyBlockCommand: Codable, Hashable, Sendable {
+    public var blockID: BlockID
+    public var target: NodeAddress
+    public init(blockID: BlockID, target: NodeAddress) {
+        self.blockID = blockID
+        self.target = target
+    }
+}
+
+/// A node in `dfs status`.
+public struct NodeStatus: Codable, Hashable, Sendable {
+    public var id: NodeID
+    public var address: Endpoint
+    public var alive: Bool
+    public var capacity: Int
+    public var used: Int
+    public var blocks: Int
+    /// Seconds since the last heartbeat.
+    public var lastHeartbeatAge: Double
+    public init(id: NodeID, address: Endpoint, alive: Bool, capacity: Int, used: Int, blocks: Int, lastHeartbeatAge: Double) {
+        self.id = id
+        self.address = address
+        self.alive = alive
+        self.capacity = capacity
+        self.used = used
+        self.blocks = blocks
+        self.lastHeartbeatAge = lastHeartbeatAge
+    }
+}
+
+/// Counts of the namespace and of block health.
+public struct HealthTotals: Codable, Hashable, Sendable {
+    public var files: Int
+    public var blocks: Int
+    public var bytes: Int
+    /// Blocks with fewer good replicas on live nodes than their file asks for, but at least one.
+    public var underReplicated: Int
+    /// Blocks with no good replica on a live node.
+    public var missing: Int
+    /// Blocks with at least one replica known to be corrupt.
+    public var corrupt: Int
+    public init(files: Int, blocks: Int, bytes: Int, underReplicated: Int, missing: Int, corrupt: Int) {
+        self.files = files
+        self.blocks = blocks
+        self.bytes = bytes
+        self.underReplicated = underReplicated
+        self.missing = missing
+        self.corrupt = corrupt
+    }
+}
+
+public struct StatusRequest: Message {
+    public static let type = MessageType.status
+    public init() {}
+}
+
+public struct StatusOK: Message {
+    public static let type = MessageType.statusOK
+    public var nodes: [NodeStatus]
+    public var totals: HealthTotals
+    public init(nodes: [NodeStatus], totals: HealthTotals) {
+        self.nodes = nodes
+        self.totals = totals
+    }
+}
+
+/// Checks every file under `path`.
+public struct FsckRequest: Message {
+    public static let type = MessageType.fsck
+    public var path: DFSPath
+    public init(path: DFSPath) { self.path = path }
+}
+
+/// A block that does not have its file's number of good replicas on live nodes.
+public struct BlockProblem: Codable, Hashable, Sendable {
+    public enum Kind: String, Codable, Sendable {
+        case underReplicated, missing, corrupt
+    }
+    public var blockIndex: Int
+    public var blockID: BlockID
+    public var kind: Kind
+    /// Good replicas on live nodes.
+    public var goodReplicas: Int
+    public var expectedReplicas: Int
+    public init(blockIndex: Int, blockID: BlockID, kind: Kind, goodReplicas: Int, expectedReplicas: Int) {
+        self.blockIndex = blockIndex
+        self.blockID = blockID
+        self.kind = kind
+        self.goodReplicas = goodReplicas
+        self.expectedReplicas = expectedReplicas
+    }
+}
+
+public struct FileProblems: Codable, Hashable, Sendable {
+    public var path: DFSPath
+    public var problems: [BlockProblem]
+    public init(path: DFSPath, problems: [BlockProblem]) {
+        self.path = path
+        self.problems = problems
+    }
+}
+
+public struct FsckOK: Message {
+    public static let type = MessageType.fsckOK
+    /// Files with problems, at most ``listed`` of them; totals count them all.
+    public var files: [FileProblems]
+    public var totals: HealthTotals
+    /// True when every block under the path has its file's number of good replicas.
+    public var healthy: Bool
+    public init(files: [FileProblems], totals: HealthTotals, healthy: Bool) {
+        self.files = files
+        self.totals = totals
+        self.healthy = healthy
+    }
+
+    /// Most files with problems listed in one reply.
+    public static let listed = 1000
+}

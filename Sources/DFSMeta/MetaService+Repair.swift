@@ -1,0 +1,99 @@
+import DFSCore
+import Foundation
+
+extension MetaService {
+    /// Copies that take longer than this are given up and scheduled again.
+    static let copyTimeout: Double = 60
+
+    /// One pass of the repair loop: blocks with too few good replicas on live nodes get
+    /// copies scheduled (fewest replicas first, within each node's copy limit); blocks with
+    /// too many lose the extras.
+    func repair() async throws {
+        let now = Self.now()
+        // Right after a start, every node looks silent; wait until each has had its chance.
+        guard now - startedAt >= seconds(options.deadAfter) else { return }
+        let live = try await liveNodes()
+        let unhealthy = try await store.unhealthyBlocks(liveSince: liveSince)
+        let byID = Dictionary(unhealthy.map { ($0.blockID, $0) }, uniquingKeysWith: { first, _ in first })
+        repairs.settle(now: now) { blockID in
+            // A block no longer unhealthy is whole again: every copy of it is done.
+            byID[blockID].map { Set($0.holders) } ?? Set(self.repairs.targets(of: blockID))
+        }
+        let limit = max(1, options.repairCopiesPerNode)
+        for block in unhealthy.sorted(by: { $0.goodLive.count < $1.goodLive.count }) where !block.goodLive.isEmpty {
+            let underWay = repairs.targets(of: block.blockID)
+            if block.goodLive.count > block.replication, underWay.isEmpty {
+                try await removeExtraReplicas(block, live: live, now: now)
+                continue
+            }
+            var needed = block.replication - block.goodLive.count - underWay.count
+            while needed > 0 {
+                guard let source = block.goodLive.filter({ repairs.load(of: $0) < limit }).min(by: { repairs.load(of: $0) < repairs.load(of: $1) })
+                else { break }
+                let excluded = Set(block.holders + repairs.targets(of: block.blockID))
+                let candidates = live
+                    .filter { !excluded.contains($0.id) && repairs.load(of: $0.id) < limit }
+                    .map { PlacementCandidate(nodeID: $0.id, freeBytes: $0.capacityBytes - $0.usedBytes) }
+                guard let target = Placement.choose(count: 1, from: candidates, excluding: []).first,
+                    let address = live.first(where: { $0.id == target })?.address
+                else { break }
+                repairs.schedule(
+                    RepairState.Copy(blockID: block.blockID, source: source, target: target, deadline: now + Self.copyTimeout),
+                    targetAddress: address)
+                Log.info(MetaServer.component, "repair: block \(block.blockID) has \(block.goodLive.count) of \(block.replication) replicas; copying from \(source) to \(target)")
+                needed -= 1
+            }
+        }
+    }
+
+    /// Keeps a block's replicas on the nodes with the most free space and drops the rest.
+    private func removeExtraReplicas(_ block: BlockHealth, live: [NodeRecord], now: Double) async throws {
+        let free = Dictionary(live.map { ($0.id, $0.capacityBytes - $0.usedBytes) }, uniquingKeysWith: { first, _ in first })
+        let extras = block.goodLive.sorted { free[$0, default: 0] < free[$1, default: 0] }.prefix(block.goodLive.count - block.replication)
+        for node in extras {
+            try await store.removeReplica(blockID: block.blockID, nodeID: node, now: now)
+            Log.info(MetaServer.component, "repair: block \(block.blockID) has \(block.goodLive.count) replicas for \(block.replication); dropping the one on \(node)")
+        }
+    }
+
+    func status() async throws -> StatusOK {
+        let now = Self.now()
+        let since = liveSince
+        let nodes = try await store.nodes().map { node in
+            NodeStatus(
+                id: node.id, address: node.address, alive: node.lastHeartbeat >= since, capacity: node.capacityBytes,
+                used: node.usedBytes, blocks: node.blockCount, lastHeartbeatAge: max(0, now - node.lastHeartbeat))
+        }
+        return StatusOK(nodes: nodes, totals: try await totals(under: .root).totals)
+    }
+
+    func fsck(_ path: DFSPath) async throws -> FsckOK {
+        _ = try await store.getFile(path: path)
+        let (totals, unhealthy) = try await totals(under: path)
+        let problems = unhealthy.filter { $0.kind != nil }
+        var byFile: [Int64: [BlockProblem]] = [:]
+        for block in problems {
+            byFile[block.fileID, default: []].append(
+                BlockProblem(blockIndex: block.blockIndex, blockID: block.blockID, kind: block.kind!,
+                             goodReplicas: block.goodLive.count, expectedReplicas: block.replication))
+        }
+        let listedIDs = Set(byFile.keys.sorted().prefix(FsckOK.listed))
+        let paths = try await store.paths(of: listedIDs)
+        let files = listedIDs.compactMap { fileID -> FileProblems? in
+            guard let path = paths[fileID] else { return nil }
+            return FileProblems(path: path, problems: byFile[fileID]!.sorted { $0.blockIndex < $1.blockIndex })
+        }.sorted { $0.path < $1.path }
+        return FsckOK(files: files, totals: totals, healthy: problems.isEmpty)
+    }
+
+    private func totals(under path: DFSPath) async throws -> (totals: HealthTotals, unhealthy: [BlockHealth]) {
+        let counts = try await store.counts(under: path)
+        let unhealthy = try await store.unhealthyBlocks(liveSince: liveSince, under: path)
+        let totals = HealthTotals(
+            files: counts.files, blocks: counts.blocks, bytes: counts.bytes,
+            underReplicated: unhealthy.filter { $0.kind == .underReplicated }.count,
+            missing: unhealthy.filter { $0.kind == .missing }.count,
+            corrupt: unhealthy.filter { $0.corruptCount > 0 }.count)
+        return (totals, unhealthy)
+    }
+}

@@ -1,0 +1,50 @@
+import DFSCore
+
+/// What the repair loop has asked for and not yet seen done. Pure bookkeeping, no I/O.
+///
+/// A copy is queued for its source node, handed out in that node's next heartbeat reply, and
+/// counted against both nodes' limit until the target reports the block or the copy times out.
+struct RepairState {
+    struct Copy: Hashable {
+        var blockID: BlockID
+        var source: NodeID
+        var target: NodeID
+        var deadline: Double
+    }
+
+    private(set) var queued: [NodeID: [CopyBlockCommand]] = [:]
+    private(set) var underWay: [BlockID: [Copy]] = [:]
+    private(set) var load: [NodeID: Int] = [:]
+
+    func load(of node: NodeID) -> Int { load[node, default: 0] }
+
+    func targets(of blockID: BlockID) -> [NodeID] { underWay[blockID, default: []].map(\.target) }
+
+    mutating func schedule(_ copy: Copy, targetAddress: Endpoint) {
+        underWay[copy.blockID, default: []].append(copy)
+        queued[copy.source, default: []].append(
+            CopyBlockCommand(blockID: copy.blockID, target: NodeAddress(nodeID: copy.target, address: targetAddress)))
+        load[copy.source, default: 0] += 1
+        load[copy.target, default: 0] += 1
+    }
+
+    /// The copies a node should start now; each is handed out once.
+    mutating func takeCommands(for node: NodeID) -> [CopyBlockCommand] {
+        queued.removeValue(forKey: node) ?? []
+    }
+
+    /// Ends copies whose target now holds the block, and copies past their deadline.
+    mutating func settle(now: Double, holders: (BlockID) -> Set<NodeID>) {
+        for (blockID, copies) in underWay {
+            let held = holders(blockID)
+            let (done, open) = (copies.filter { held.contains($0.target) || $0.deadline < now },
+                                copies.filter { !held.contains($0.target) && $0.deadline >= now })
+            for copy in done {
+                load[copy.source, default: 1] -= 1
+                load[copy.target, default: 1] -= 1
+                queued[copy.source]?.removeAll { $0.blockID == blockID && $0.target.nodeID == copy.target }
+            }
+            underWay[blockID] = open.isEmpty ? nil : open
+        }
+    }
+}

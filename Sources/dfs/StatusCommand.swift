@@ -1,0 +1,78 @@
+import ArgumentParser
+import DFSClient
+import DFSCore
+import Foundation
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show every data node and the cluster's totals.",
+        discussion: """
+            Examples:
+              dfs status localhost:8000
+              dfs status --json localhost:8000
+            """
+    )
+
+    @Argument(help: "The meta server, HOST:PORT.")
+    var endpoint: Endpoint
+
+    @Flag(help: "Print one JSON object with a `nodes` array and `totals`.")
+    var json = false
+
+    func run() async throws {
+        try await reportingErrors("status") {
+            let client = DFSClient(meta: endpoint)
+            defer { Task { await client.close() } }
+            let status = try await client.status()
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                printNow(String(decoding: try encoder.encode(JSONView(status)), as: UTF8.self))
+                return
+            }
+            printNow("NODE                                  ADDRESS                STATE  CAPACITY     USED         BLOCKS  HEARTBEAT")
+            for node in status.nodes {
+                let columns = [
+                    node.id.rawValue.padding(toLength: 37, withPad: " ", startingAt: 0),
+                    node.address.description.padding(toLength: 22, withPad: " ", startingAt: 0),
+                    (node.alive ? "alive" : "DEAD").padding(toLength: 6, withPad: " ", startingAt: 0),
+                    ByteSize.format(node.capacity).padding(toLength: 12, withPad: " ", startingAt: 0),
+                    ByteSize.format(node.used).padding(toLength: 12, withPad: " ", startingAt: 0),
+                    String(node.blocks).padding(toLength: 7, withPad: " ", startingAt: 0),
+                    String(format: "%.1fs ago", node.lastHeartbeatAge),
+                ]
+                printNow(columns.joined(separator: " "))
+            }
+            let totals = status.totals
+            let alive = status.nodes.filter(\.alive).count
+            printNow("""
+                nodes: \(alive) alive, \(status.nodes.count - alive) dead
+                files: \(totals.files), blocks: \(totals.blocks), bytes: \(totals.bytes) (\(ByteSize.format(totals.bytes)))
+                under-replicated blocks: \(totals.underReplicated), missing blocks: \(totals.missing), corrupt blocks: \(totals.corrupt)
+                """)
+        }
+    }
+
+    struct JSONView: Encodable {
+        struct Node: Encodable {
+            var id: String
+            var address: String
+            var alive: Bool
+            var capacity: Int
+            var used: Int
+            var blocks: Int
+            var lastHeartbeatAge: Double
+        }
+        var nodes: [Node]
+        var totals: HealthTotals
+
+        init(_ status: StatusOK) {
+            nodes = status.nodes.map {
+                Node(id: $0.id.rawValue, address: $0.address.description, alive: $0.alive, capacity: $0.capacity,
+                     used: $0.used, blocks: $0.blocks, lastHeartbeatAge: $0.lastHeartbeatAge)
+            }
+            totals = status.totals
+        }
+    }
+}
