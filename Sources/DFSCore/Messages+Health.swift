@@ -48,7 +48,7 @@ public struct NodeStatus: Codable, Hashable, Sendable {
     public var capacity: Int
     public var used: Int
     public var blocks: Int
-    /// Seconds since the last heartbeat.
+    /// Seconds since the last heartbeat; -1 when none has come since the meta server started.
     public var lastHeartbeatAge: Double
     public init(id: NodeID, address: Endpoint, alive: Bool, capacity: Int, used: Int, blocks: Int, lastHeartbeatAge: Double) {
         self.id = id

@@ -24,6 +24,8 @@ public final class DataServer: Sendable {
         public var fullReportInterval: Duration = .seconds(600)
         /// Bytes per second the scrubber reads to re-verify stored blocks; 0 turns it off.
         public var scrubBytesPerSecond = 16 * 1024 * 1024
+        /// Rest between scrub passes.
+        public var scrubInterval: Duration = .seconds(3600)
         /// For failure tests: once this many bytes of block data have arrived, the node stops
         /// at once, mid-block, as if its process had been killed.
         public var dieAfterReceivingBytes: Int?
@@ -427,9 +429,10 @@ public final class DataServer: Sendable {
     private func scrubLoop() async {
         let rate = Double(options.scrubBytesPerSecond)
         while !Task.isCancelled {
+            let passStarted = ContinuousClock.now
             let blocks = store.summaries
             if blocks.isEmpty {
-                try? await Task.sleep(for: .seconds(1))
+                do { try await Task.sleep(for: .seconds(1)) } catch { return }
                 continue
             }
             for block in blocks {
@@ -455,6 +458,8 @@ public final class DataServer: Sendable {
                     // Deleted meanwhile, or corrupt (already reported): go on with the next.
                 }
             }
+            Log.debug(Self.component, "scrubbed \(blocks.count) blocks in \(ContinuousClock.now - passStarted)")
+            do { try await Task.sleep(for: options.scrubInterval) } catch { return }
         }
     }
 }

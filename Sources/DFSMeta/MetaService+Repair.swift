@@ -11,14 +11,11 @@ extension MetaService {
     func repair() async throws {
         let now = Self.now()
         // Right after a start, every node looks silent; wait until each has had its chance.
-        guard now - startedAt >= seconds(options.deadAfter) else { return }
+        guard isRepairing else { return }
         let live = try await liveNodes()
-        let unhealthy = try await store.unhealthyBlocks(liveSince: liveSince)
+        let unhealthy = try await store.unhealthyBlocks(live: Set(live.map(\.id)))
         let byID = Dictionary(unhealthy.map { ($0.blockID, $0) }, uniquingKeysWith: { first, _ in first })
-        repairs.settle(now: now) { blockID in
-            // A block no longer unhealthy is whole again: every copy of it is done.
-            byID[blockID].map { Set($0.holders) } ?? Set(self.repairs.targets(of: blockID))
-        }
+        repairs.settle(now: now) { blockID in byID[blockID].map { Set($0.holders) } }
         let limit = max(1, options.repairCopiesPerNode)
         for block in unhealthy.sorted(by: { $0.goodLive.count < $1.goodLive.count }) where !block.goodLive.isEmpty {
             let underWay = repairs.targets(of: block.blockID)
@@ -59,10 +56,11 @@ extension MetaService {
     func status() async throws -> StatusOK {
         let now = Self.now()
         let since = liveSince
-        let nodes = try await store.nodes().map { node in
+        let nodes = try await knownNodes().map { node in
             NodeStatus(
                 id: node.id, address: node.address, alive: node.lastHeartbeat >= since, capacity: node.capacityBytes,
-                used: node.usedBytes, blocks: node.blockCount, lastHeartbeatAge: max(0, now - node.lastHeartbeat))
+                used: node.usedBytes, blocks: node.blockCount,
+                lastHeartbeatAge: node.lastHeartbeat.isFinite ? max(0, now - node.lastHeartbeat) : -1)
         }
         return StatusOK(nodes: nodes, totals: try await totals(under: .root).totals)
     }
@@ -88,12 +86,29 @@ extension MetaService {
 
     private func totals(under path: DFSPath) async throws -> (totals: HealthTotals, unhealthy: [BlockHealth]) {
         let counts = try await store.counts(under: path)
-        let unhealthy = try await store.unhealthyBlocks(liveSince: liveSince, under: path)
+        let unhealthy = try await store.unhealthyBlocks(live: Set(try await liveNodes().map(\.id)), under: path)
         let totals = HealthTotals(
             files: counts.files, blocks: counts.blocks, bytes: counts.bytes,
             underReplicated: unhealthy.filter { $0.kind == .underReplicated }.count,
             missing: unhealthy.filter { $0.kind == .missing }.count,
             corrupt: unhealthy.filter { $0.corruptCount > 0 }.count)
         return (totals, unhealthy)
+    }
+}
+
+extension MetaService {
+    /// False during the start-up quiet period, when nodes may not have sent heartbeats yet.
+    public var isRepairing: Bool {
+        Self.now() - startedAt >= seconds(options.deadAfter)
+    }
+
+    /// Repair copies each node is sending or receiving now (for tests and reports).
+    public func repairLoad() -> [NodeID: Int] {
+        repairs.loadByNode
+    }
+
+    /// Garbage entries for a node that are not yet due (unknown blocks in their grace period).
+    public func deferredGarbage(nodeID: NodeID) async throws -> [BlockID] {
+        try await store.deferredGarbage(nodeID: nodeID, now: Self.now())
     }
 }

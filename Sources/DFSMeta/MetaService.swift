@@ -11,6 +11,10 @@ public actor MetaService {
     /// Bytes promised to each node by allocations since its last heartbeat, so consecutive
     /// blocks spread over nodes instead of all going to the emptiest one.
     private var reservedBytes: [NodeID: Int] = [:]
+    /// Every registered node with its latest heartbeat, kept in memory: a heartbeat is a
+    /// liveness signal, not a namespace change, and is not worth an fsync. The database keeps
+    /// what a registration says; after a restart, nodes count as silent until they speak.
+    private var registry: [NodeID: NodeRecord]?
     /// Repair state: copies queued for each source node, copies under way, per-node load.
     var repairs = RepairState()
     /// Blocks seen so far in each node's full report, until its last page arrives.
@@ -59,7 +63,15 @@ public actor MetaService {
             try await connection.send(fsck(frame.decode(FsckRequest.self).path), timeout: timeout)
         case .getFile:
             let found = try await store.getFile(path: frame.decode(GetFile.self).path)
-            try await connection.send(GetFileOK(info: found.info, blocks: found.blocks), timeout: timeout)
+            // Replicas on live nodes first: a reader tries them in order. Replicas on silent
+            // nodes stay listed, last: right after a restart every node looks silent.
+            let live = Set(try await liveNodes().map(\.id))
+            let blocks = found.blocks.map { block in
+                var ordered = block
+                ordered.replicas = block.replicas.filter { live.contains($0.nodeID) } + block.replicas.filter { !live.contains($0.nodeID) }
+                return ordered
+            }
+            try await connection.send(GetFileOK(info: found.info, blocks: blocks), timeout: timeout)
         case .list:
             let request = try frame.decode(List.self)
             try await connection.send(store.list(path: request.path, after: request.after, limit: request.limit), timeout: timeout)
@@ -83,9 +95,14 @@ public actor MetaService {
             host = peer.host
         }
         let address = Endpoint(host: host, port: request.port)
+        let record = NodeRecord(
+            id: request.nodeID, address: address, capacityBytes: max(0, request.capacityBytes),
+            usedBytes: max(0, request.usedBytes), blockCount: max(0, request.blockCount), lastHeartbeat: Self.now())
         try await store.registerNode(
-            request.nodeID, address: address, capacityBytes: max(0, request.capacityBytes),
-            usedBytes: max(0, request.usedBytes), blockCount: max(0, request.blockCount), now: Self.now())
+            record.id, address: address, capacityBytes: record.capacityBytes, usedBytes: record.usedBytes,
+            blockCount: record.blockCount, now: record.lastHeartbeat)
+        _ = try await knownNodes()
+        registry?[record.id] = record
         reservedBytes[request.nodeID] = 0
         Log.info(MetaServer.component, "node \(request.nodeID) registered at \(address)")
         return RegisterNodeOK(address: address, heartbeatMilliseconds: milliseconds(options.heartbeatInterval))
@@ -93,10 +110,14 @@ public actor MetaService {
 
     private func heartbeat(_ request: Heartbeat) async throws -> HeartbeatOK {
         let now = Self.now()
-        let known = try await store.heartbeat(
-            request.nodeID, capacityBytes: max(0, request.capacityBytes), usedBytes: max(0, request.usedBytes),
-            blockCount: max(0, request.blockCount), now: now)
-        guard known else { return HeartbeatOK(registerAgain: true, deleteBlocks: []) }
+        guard var record = try await knownNodes().first(where: { $0.id == request.nodeID }) else {
+            return HeartbeatOK(registerAgain: true, deleteBlocks: [])
+        }
+        record.capacityBytes = max(0, request.capacityBytes)
+        record.usedBytes = max(0, request.usedBytes)
+        record.blockCount = max(0, request.blockCount)
+        record.lastHeartbeat = now
+        registry?[record.id] = record
         guard request.added.count + request.deleted.count + request.corrupt.count <= 3 * Heartbeat.changesMax else {
             throw DFSError(.tooLarge, "a heartbeat carries at most \(Heartbeat.changesMax) changes of each kind")
         }
@@ -198,7 +219,23 @@ extension MetaService {
 
     func liveNodes() async throws -> [NodeRecord] {
         let since = liveSince
-        return try await store.nodes().filter { $0.lastHeartbeat >= since }
+        return try await knownNodes().filter { $0.lastHeartbeat >= since }
+    }
+
+    /// Every registered node, loaded from the database on first use with no heartbeat yet.
+    func knownNodes() async throws -> [NodeRecord] {
+        if registry == nil {
+            let stored = try await store.nodes()
+            // Re-check after the await: a registration may have filled it meanwhile.
+            if registry == nil {
+                registry = Dictionary(uniqueKeysWithValues: stored.map { node in
+                    var silent = node
+                    silent.lastHeartbeat = -.infinity
+                    return (node.id, silent)
+                })
+            }
+        }
+        return registry!.values.sorted { $0.id < $1.id }
     }
 }
 

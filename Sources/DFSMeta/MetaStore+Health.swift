@@ -106,33 +106,32 @@ extension MetaStore {
     }
 
     /// Every block of a complete file (under `path`, if given) that is not exactly healthy.
-    /// A node counts as live when its last heartbeat is at or after `liveSince`.
-    public func unhealthyBlocks(liveSince: Double, under path: DFSPath? = nil) throws(DFSError) -> [BlockHealth] {
+    /// Nodes in `live` count as alive.
+    public func unhealthyBlocks(live: Set<NodeID>, under path: DFSPath? = nil) throws(DFSError) -> [BlockHealth] {
         var filter = ""
-        var values: [SQLiteValue] = [.real(liveSince)]
+        var values: [SQLiteValue] = []
         if let path, !path.isRoot {
             filter = " AND (files.path = ? OR substr(files.path, 1, ?) = ?)"
             values += [.text(path.string), .int(path.string.utf8.count + 1), .text(path.string + "/")]
         }
         let rows = try database.query(
             """
-            SELECT blocks.id, blocks.file_id, blocks.block_index, files.replication, replicas.node_id, replicas.corrupt,
-                   nodes.last_heartbeat >= ? AS live
+            SELECT blocks.id, blocks.file_id, blocks.block_index, files.replication, replicas.node_id, replicas.corrupt
             FROM blocks JOIN files ON files.id = blocks.file_id
-            LEFT JOIN replicas ON replicas.block_id = blocks.id LEFT JOIN nodes ON nodes.id = replicas.node_id
+            LEFT JOIN replicas ON replicas.block_id = blocks.id
             WHERE files.complete = 1\(filter)
             ORDER BY blocks.id
             """, values
         ) { row in
             (BlockID(UInt64(row.int64(0))), row.int64(1), row.int(2), row.int(3),
-             row.isNull(4) ? nil : NodeID(row.text(4)), row.int(5) == 1, row.int(6) == 1)
+             row.isNull(4) ? nil : NodeID(row.text(4)), row.int(5) == 1)
         }
         var result: [BlockHealth] = []
         var current: BlockHealth?
         func flush() {
             if let block = current, block.kind != nil || block.goodLive.count > block.replication { result.append(block) }
         }
-        for (blockID, fileID, index, replication, node, corrupt, live) in rows {
+        for (blockID, fileID, index, replication, node, corrupt) in rows {
             if current?.blockID != blockID {
                 flush()
                 current = BlockHealth(blockID: blockID, fileID: fileID, blockIndex: index, replication: replication,
@@ -142,12 +141,19 @@ extension MetaStore {
             current!.holders.append(node)
             if corrupt {
                 current!.corruptCount += 1
-            } else if live {
+            } else if live.contains(node) {
                 current!.goodLive.append(node)
             }
         }
         flush()
         return result
+    }
+
+    /// Garbage entries for `nodeID` that are not due yet.
+    public func deferredGarbage(nodeID: NodeID, now: Double) throws(DFSError) -> [BlockID] {
+        try database.query("SELECT block_id FROM garbage WHERE node_id = ? AND since > ?", [.text(nodeID.rawValue), .real(now)]) {
+            BlockID(UInt64($0.int64(0)))
+        }
     }
 
     /// The path of each file id, for reports.

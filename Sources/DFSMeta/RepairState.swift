@@ -18,6 +18,8 @@ struct RepairState {
 
     func load(of node: NodeID) -> Int { load[node, default: 0] }
 
+    var loadByNode: [NodeID: Int] { load.filter { $0.value > 0 } }
+
     func targets(of blockID: BlockID) -> [NodeID] { underWay[blockID, default: []].map(\.target) }
 
     mutating func schedule(_ copy: Copy, targetAddress: Endpoint) {
@@ -34,16 +36,18 @@ struct RepairState {
     }
 
     /// Ends copies whose target now holds the block, and copies past their deadline.
-    mutating func settle(now: Double, holders: (BlockID) -> Set<NodeID>) {
+    /// `holders` gives a block's holders, or nil when the block is whole again (every copy of
+    /// it is then done).
+    mutating func settle(now: Double, holders: (BlockID) -> Set<NodeID>?) {
         for (blockID, copies) in underWay {
             let held = holders(blockID)
-            let (done, open) = (copies.filter { held.contains($0.target) || $0.deadline < now },
-                                copies.filter { !held.contains($0.target) && $0.deadline >= now })
-            for copy in done {
+            let isDone = { (copy: Copy) in held.map { $0.contains(copy.target) } ?? true || copy.deadline < now }
+            for copy in copies where isDone(copy) {
                 load[copy.source, default: 1] -= 1
                 load[copy.target, default: 1] -= 1
                 queued[copy.source]?.removeAll { $0.blockID == blockID && $0.target.nodeID == copy.target }
             }
+            let open = copies.filter { !isDone($0) }
             underWay[blockID] = open.isEmpty ? nil : open
         }
     }

@@ -16,10 +16,15 @@ public final class TestCluster: @unchecked Sendable {
     public private(set) var dataServers: [DataServer?]
     public let client: DFSClient
     private let metaOptions: MetaServer.Options
+    /// Applied to every data node this cluster starts, before a node's own `configure`.
+    public var configureData: (inout DataServer.Options) -> Void = { _ in }
 
     public var metaEndpoint: Endpoint { meta.endpoint }
 
-    public static func start(dataNodes: Int = 3, configure: (inout MetaServer.Options) -> Void = { _ in }) async throws -> TestCluster {
+    public static func start(
+        dataNodes: Int = 3, configure: (inout MetaServer.Options) -> Void = { _ in },
+        configureData: @escaping (inout DataServer.Options) -> Void = { _ in }
+    ) async throws -> TestCluster {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var options = MetaServer.Options(
@@ -28,6 +33,7 @@ public final class TestCluster: @unchecked Sendable {
         configure(&options)
         let meta = try await MetaServer.start(options)
         let cluster = TestCluster(folder: folder, meta: meta, options: options)
+        cluster.configureData = configureData
         for _ in 0..<dataNodes { try await cluster.addDataNode() }
         try await cluster.waitForLiveNodes(dataNodes)
         return cluster
@@ -52,6 +58,9 @@ public final class TestCluster: @unchecked Sendable {
         var options = DataServer.Options(
             listen: Endpoint(host: "127.0.0.1", port: 0), meta: meta.endpoint, folder: dataFolder(position))
         options.retryInterval = .milliseconds(50)
+        // Many clusters run at once in a test run; scrubbing is turned on by the tests of it.
+        options.scrubBytesPerSecond = 0
+        configureData(&options)
         configure(&options)
         let server = try await DataServer.start(options)
         if position < dataServers.count {
@@ -107,9 +116,10 @@ public final class TestCluster: @unchecked Sendable {
 /// body succeeds and kept, with its path printed, when it fails.
 public func withCluster<T>(
     dataNodes: Int = 3, configure: (inout MetaServer.Options) -> Void = { _ in },
+    configureData: @escaping (inout DataServer.Options) -> Void = { _ in },
     _ body: (TestCluster) async throws -> T
 ) async throws -> T {
-    let cluster = try await TestCluster.start(dataNodes: dataNodes, configure: configure)
+    let cluster = try await TestCluster.start(dataNodes: dataNodes, configure: configure, configureData: configureData)
     do {
         let result = try await body(cluster)
         await cluster.shutdown()

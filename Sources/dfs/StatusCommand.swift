@@ -40,7 +40,7 @@ struct StatusCommand: AsyncParsableCommand {
                     ByteSize.format(node.capacity).padding(toLength: 12, withPad: " ", startingAt: 0),
                     ByteSize.format(node.used).padding(toLength: 12, withPad: " ", startingAt: 0),
                     String(node.blocks).padding(toLength: 7, withPad: " ", startingAt: 0),
-                    String(format: "%.1fs ago", node.lastHeartbeatAge),
+                    node.lastHeartbeatAge < 0 ? "none yet" : String(format: "%.1fs ago", node.lastHeartbeatAge),
                 ]
                 printNow(columns.joined(separator: " "))
             }
