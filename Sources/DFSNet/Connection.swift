@@ -248,7 +248,29 @@ public actor Connection {
         }
     }
 
+    /// Waits until the socket can take more bytes, or has failed (the next write then says how).
+    ///
+    /// A socket that fails (refused, reset by the peer) may raise only an error condition,
+    /// which the write source does not always report; so the wait is cut into short slices,
+    /// with a poll(2) between them.
     private func waitUntilWritable(deadline: ContinuousClock.Instant) async throws {
+        while true {
+            var request = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            if poll(&request, 1, 0) > 0 { return }
+            try Task.checkCancellation()
+            if ContinuousClock.now >= deadline {
+                throw DFSError(.timeout, "\(name) did not take data in time")
+            }
+            do {
+                try await waitForWriteEvent(deadline: min(deadline, .now + .milliseconds(50)))
+                return
+            } catch let error as DFSError where error.code == .timeout && !Task.isCancelled {
+                continue
+            }
+        }
+    }
+
+    private func waitForWriteEvent(deadline: ContinuousClock.Instant) async throws {
         if writeReady {
             writeReady = false
             return
@@ -285,20 +307,10 @@ public actor Connection {
 
     /// Waits until a non-blocking connect(2) finishes, then reports its outcome.
     func finishConnect(deadline: ContinuousClock.Instant) async throws {
-        // A connect that fails (refused, reset) may raise only an error condition, which the
-        // write source does not always report; so poll(2) as well, at short intervals.
-        while true {
-            var request = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            if poll(&request, 1, 0) > 0 { break }
-            try Task.checkCancellation()
-            if ContinuousClock.now >= deadline {
-                throw DFSError(.timeout, "connecting to \(name) timed out")
-            }
-            do {
-                try await waitUntilWritable(deadline: min(deadline, .now + .milliseconds(10)))
-            } catch let error as DFSError where error.code == .timeout {
-                continue
-            }
+        do {
+            try await waitUntilWritable(deadline: deadline)
+        } catch let error as DFSError where error.code == .timeout {
+            throw DFSError(.timeout, "connecting to \(name) timed out")
         }
         var code: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
