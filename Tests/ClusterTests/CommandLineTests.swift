@@ -183,4 +183,60 @@ import Testing
         #expect(line.hasPrefix(recorded + " "))
         #expect(try Data(contentsOf: URL(fileURLWithPath: local.path("out.bin"))) == Data(contentsOf: URL(fileURLWithPath: local.path("in"))))
     }
+
+    /// As an operator would meet it: four node processes, files at replication 3, one node
+    /// killed with SIGKILL; `status` shows it dead and `fsck` goes from unhealthy to healthy
+    /// by itself; a killed and restarted meta server still has every file.
+    @Test func clusterHealsAfterANodeIsKilledAndSurvivesAMetaRestart() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        for index in 0..<3 { try local.writeRandomFile("f\(index)", count: 3 * 1024 * 1024 + index, seed: UInt64(60 + index)) }
+        let metaArguments = { (port: Int) in
+            ["serve-meta", "--host", "127.0.0.1", "--port", String(port), "--db", local.path("meta.db"), "--heartbeat", "200ms", "--dead-after", "2s"]
+        }
+        var meta = try await ServerProcess(metaArguments(0))
+        defer { meta.stop() }
+        var nodes: [ServerProcess] = []
+        defer { nodes.forEach { $0.stop() } }
+        for index in 0..<4 {
+            nodes.append(try await ServerProcess([
+                "serve-data", "--listen", "127.0.0.1:0", "--meta", meta.endpoint.description, "--dir", local.path("data\(index)"),
+            ]))
+        }
+        let endpoint = meta.endpoint.description
+        struct Status: Decodable {
+            struct Node: Decodable { var id: String; var address: String; var alive: Bool }
+            var nodes: [Node]
+        }
+        func status() async throws -> Status {
+            try JSONDecoder().decode(Status.self, from: Data(try await DFSBinary.run(["status", "--json", endpoint]).standardOutput.utf8))
+        }
+        try await eventually(timeout: .seconds(20), "four live nodes") { try await status().nodes.filter(\.alive).count == 4 }
+        for index in 0..<3 {
+            let upload = try await DFSBinary.run(["cp", "--replication", "3", "--block-size", "1MiB", local.path("f\(index)"), "\(endpoint):/set/f\(index)"])
+            #expect(upload.status == 0, "\(upload.standardError)")
+        }
+        #expect(try await DFSBinary.run(["fsck", endpoint]).status == 0)
+
+        let victim = try #require(try await status().nodes.first { $0.address == nodes[0].endpoint.description })
+        nodes[0].kill()
+        try await eventually(timeout: .seconds(20), "status shows the killed node dead") {
+            try await status().nodes.contains { $0.id == victim.id && !$0.alive }
+        }
+        try await eventually(timeout: .seconds(30), "fsck healthy again") {
+            try await DFSBinary.run(["fsck", endpoint]).status == 0
+        }
+
+        meta.kill()
+        meta = try await ServerProcess(metaArguments(meta.endpoint.port))
+        for index in 0..<3 {
+            let download = try await DFSBinary.run(["cp", "\(endpoint):/set/f\(index)", local.path("out\(index)")])
+            #expect(download.status == 0, "\(download.standardError)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: local.path("out\(index)"))) == Data(contentsOf: URL(fileURLWithPath: local.path("f\(index)"))))
+        }
+        try await eventually(timeout: .seconds(20), "the surviving nodes heartbeat to the new meta server") {
+            try await status().nodes.filter(\.alive).count == 3
+        }
+        #expect(try await DFSBinary.run(["fsck", endpoint]).status == 0)
+    }
 }
