@@ -126,10 +126,10 @@ import Testing
     }
 
     @Test func unreachableEndpointSaysConnectionRefused() async throws {
-        // A port that was free a moment ago and has nobody listening now.
-        let listener = try Listener(host: "127.0.0.1", port: 0, component: "test")
-        let port = listener.endpoint.port
-        await listener.close()
+        // A port held, without listening, for the whole test.
+        let reserved = try ReservedPort()
+        defer { reserved.release() }
+        let port = reserved.port
         let client = DFSClient(meta: Endpoint(host: "127.0.0.1", port: port))
         let error = await #expect(throws: DFSError.self) {
             _ = try await client.list(.root)

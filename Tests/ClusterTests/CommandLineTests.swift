@@ -37,9 +37,9 @@ import Testing
     }
 
     @Test func unreachableEndpointSaysConnectionRefused() async throws {
-        let reserved = try Listener(host: "127.0.0.1", port: 0, component: "test")
-        let port = reserved.endpoint.port
-        await reserved.close()
+        let reserved = try ReservedPort()
+        defer { reserved.release() }
+        let port = reserved.port
         let result = try await DFSBinary.run(["ls", "127.0.0.1:\(port)"])
         #expect(result.status == 1)
         #expect(result.standardError == "dfs ls: cannot connect to 127.0.0.1:\(port): connection refused\n")

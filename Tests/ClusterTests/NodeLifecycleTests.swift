@@ -11,14 +11,14 @@ import Testing
     @Test func dataNodeStartedBeforeMetaServerRegistersOnceItIsUp() async throws {
         let local = try TempFolder()
         defer { local.remove() }
-        let reserved = try Listener(host: "127.0.0.1", port: 0, component: "test")
-        let metaEndpoint = Endpoint(host: "127.0.0.1", port: reserved.endpoint.port)
-        await reserved.close()
+        let reserved = try ReservedPort()
+        let metaEndpoint = Endpoint(host: "127.0.0.1", port: reserved.port)
         var dataOptions = DataServer.Options(
             listen: Endpoint(host: "127.0.0.1", port: 0), meta: metaEndpoint, folder: local.path("data"))
         dataOptions.retryInterval = .milliseconds(50)
         let data = try await DataServer.start(dataOptions)
         #expect(!data.isRegistered)
+        reserved.release()
         var metaOptions = MetaServer.Options(listen: metaEndpoint, databasePath: local.path("meta.db"))
         metaOptions.heartbeatInterval = .milliseconds(100)
         let meta = try await MetaServer.start(metaOptions)
