@@ -152,7 +152,7 @@ public final class ReservedPort: @unchecked Sendable {
     private var fd: Int32
 
     public init() throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -165,8 +165,10 @@ public final class ReservedPort: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
         guard fd >= 0, bound == 0, named == 0 else {
+            if fd >= 0 { close(fd) }
             throw DFSError(.internalError, "cannot reserve a loopback port")
         }
+        self.fd = fd
         port = Int(UInt16(bigEndian: address.sin_port))
     }
 
