@@ -21,10 +21,13 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# Builds everything (the dfs binary too: CLI tests run it) and runs every test.
+# Builds everything (the dfs binary too: CLI tests run it) and runs every test. A crash prints
+# the crashed thread only; a run that outlives TEST_TIMEOUT seconds is stopped and fails.
+TEST_TIMEOUT ?= 1200
 test: deps
 	$(SWIFT) build --build-tests
-	DFS_LOG=warn $(SWIFT) test --skip-build
+	DFS_LOG=warn SWIFT_BACKTRACE=enable=yes,threads=crashed,symbolicate=fast \
+		timeout --kill-after=20 $(TEST_TIMEOUT) $(SWIFT) test --skip-build
 
 # A meta server on port $(PORT) and three data nodes, all under $(CLUSTER_DIR); Ctrl-C stops.
 run: release

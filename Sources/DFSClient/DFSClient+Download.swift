@@ -1,3 +1,4 @@
+import Crypto
 import DFSCore
 import DFSNet
 import Foundation
@@ -40,8 +41,13 @@ extension DFSClient {
                 throw DFSError(.internalError, "\(path): blocks add up to \(position) bytes, the file has \(file.info.size)")
             }
             let blockOffsets = offsets
+            let progress = self.progress
             _ = try await forEachBlock(count: file.blocks.count) { blockIndex in
-                try await self.readBlock(file.blocks[blockIndex], of: path, into: sink, at: blockOffsets[blockIndex])
+                let start = blockOffsets[blockIndex]
+                try await self.readBlock(file.blocks[blockIndex], of: path) { offset, bytes in
+                    try await BlockingIO.run { try sink.write(bytes, at: start + offset) }
+                    progress?(bytes.count)
+                }
             }
             // The last check: the bytes on disk, read back in order, are the file the cluster
             // recorded. Only then does the copy take the target's name.
@@ -66,14 +72,19 @@ extension DFSClient {
         return file.info
     }
 
-    /// Reads one block from the first replica that serves all of it intact. A replica that
-    /// serves wrong bytes, or says it does not have the block, is reported to the meta server.
-    private func readBlock(_ block: BlockLocation, of path: DFSPath, into sink: LocalFile, at offset: Int) async throws {
+    /// Reads one block from the first replica that serves all of it intact, handing each
+    /// verified piece to `consume` with its offset in the block. A replica that serves wrong
+    /// bytes, or says it does not have the block, is reported to the meta server. When a
+    /// replica fails midway, the next one is read from the start and `consume` sees the early
+    /// bytes again: consumers that cannot take them twice skip them.
+    func readBlock(
+        _ block: BlockLocation, of path: DFSPath, _ consume: @escaping @Sendable (Int, [UInt8]) async throws -> Void
+    ) async throws {
         var failures: [String] = []
         for replica in block.replicas {
             do {
                 try await pool.withConnection(to: replica.address) { connection in
-                    try await self.receiveBlock(block, from: connection, into: sink, at: offset)
+                    try await self.receiveBlock(block, from: connection, consume)
                 }
                 return
             } catch {
@@ -91,7 +102,9 @@ extension DFSClient {
 
     /// Receives a block, checking every piece against the checksums that come with it and the
     /// whole block against the checksum the meta server recorded.
-    private func receiveBlock(_ block: BlockLocation, from connection: Connection, into sink: LocalFile, at offset: Int) async throws {
+    private func receiveBlock(
+        _ block: BlockLocation, from connection: Connection, _ consume: @Sendable (Int, [UInt8]) async throws -> Void
+    ) async throws {
         let reply = try await connection.request(ReadBlock(blockID: block.blockID), expecting: ReadBlockOK.self, timeout: timeouts.request)
         guard reply.length == block.length, reply.blockLength == block.length else {
             throw DFSError(.checksumMismatch, "replica has \(reply.blockLength) bytes, expected \(block.length)")
@@ -108,13 +121,39 @@ extension DFSClient {
             }
             try data.verify(frame.payload, what: "block \(block.blockID) from \(connection.name)")
             checksum.update(frame.payload)
-            let position = offset + received
-            let payload = frame.payload
-            try await BlockingIO.run { try sink.write(payload, at: position) }
-            received += payload.count
+            try await consume(received, frame.payload)
+            received += frame.payload.count
         }
         guard checksum.value == block.checksum else {
             throw DFSError(.checksumMismatch, "block \(block.blockID) from \(connection.name) has checksum \(checksum.value), expected \(block.checksum)")
+        }
+    }
+
+    /// Writes a file's bytes to `output` in order, one block at a time, as they arrive and are
+    /// verified: for `dfs cat`. Memory stays at one frame whatever the size.
+    public func stream(_ path: DFSPath, to output: @escaping @Sendable ([UInt8]) async throws -> Void) async throws {
+        let file = try await stat(path)
+        guard file.info.type == .file else {
+            throw DFSError(.isADirectory, "\(path) is a folder")
+        }
+        let hasher = Mutex(SHA256())
+        for block in file.blocks {
+            // Bytes already written from a replica that failed midway are not written again.
+            let written = Mutex(0)
+            try await readBlock(block, of: path) { offset, bytes in
+                let already = written.withLock { $0 }
+                let end = offset + bytes.count
+                guard end > already else { return }
+                let fresh = Array(bytes[(already - offset)...])
+                hasher.withLock { $0.update(data: fresh) }
+                try await output(fresh)
+                written.withLock { $0 = end }
+            }
+        }
+        // Every piece was checked on arrival; the whole-file digest catches a wrong block list.
+        let digest = FileDigest.hex(hasher.withLock { $0.finalize() })
+        if let expected = file.info.sha256, expected != digest {
+            throw DFSError(.checksumMismatch, "\(path) streamed with SHA-256 \(digest), expected \(expected)")
         }
     }
 }

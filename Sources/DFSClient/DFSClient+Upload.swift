@@ -118,6 +118,7 @@ extension DFSClient {
             checksum.update(chunk)
             try await connection.send(BlockData(checksums: BlockData.checksums(of: chunk)), payload: chunk, timeout: timeouts.request)
             sent += count
+            progress?(count)
         }
         let (reply, _) = try await connection.readReply(WriteBlockOK.self, timeout: timeouts.request)
         guard reply.blockID == request.blockID, reply.length == request.length, !reply.stored.isEmpty else {
@@ -132,10 +133,16 @@ extension DFSClient {
     /// Runs `body` for block indexes 0..<count, at most ``Limits/blocksInFlight`` at once,
     /// and returns the results in index order. The first failure cancels the rest.
     func forEachBlock<T: Sendable>(count: Int, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> [T] {
+        try await forEach(count: count, inFlight: Limits.blocksInFlight, body)
+    }
+
+    /// Runs `body` for indexes 0..<count, at most `inFlight` at once, and returns the results
+    /// in index order. The first failure cancels the rest.
+    func forEach<T: Sendable>(count: Int, inFlight: Int, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> [T] {
         try await withThrowingTaskGroup(of: (Int, T).self) { group in
             var results = [T?](repeating: nil, count: count)
             var next = 0
-            while next < min(count, Limits.blocksInFlight) {
+            while next < min(count, inFlight) {
                 let index = next
                 group.addTask { (index, try await body(index)) }
                 next += 1

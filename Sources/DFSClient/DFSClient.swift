@@ -9,11 +9,14 @@ public final class DFSClient: Sendable {
     public let meta: Endpoint
     let pool: ConnectionPool
     let timeouts: Timeouts
+    /// Told how many bytes each transfer step moved (uploaded or downloaded), for progress.
+    public let progress: (@Sendable (Int) -> Void)?
 
-    public init(meta: Endpoint, timeouts: Timeouts = .standard) {
+    public init(meta: Endpoint, timeouts: Timeouts = .standard, progress: (@Sendable (Int) -> Void)? = nil) {
         self.meta = meta
         self.timeouts = timeouts
         self.pool = ConnectionPool(role: .client, timeouts: timeouts)
+        self.progress = progress
     }
 
     /// Closes pooled connections. The client can still be used afterwards.
@@ -33,13 +36,33 @@ public final class DFSClient: Sendable {
     /// Lists a folder, all pages. Listing a file gives that file alone.
     public func list(_ path: DFSPath) async throws -> (info: FileInfo, entries: [FileInfo]) {
         var entries: [FileInfo] = []
+        let info = try await listPages(path) { entries += $0 }
+        return (info, entries)
+    }
+
+    /// Lists a folder page by page, handing each page to `page` as it arrives, so a folder of
+    /// any size lists in bounded memory. Returns the listed path's own entry.
+    @discardableResult
+    public func listPages(_ path: DFSPath, _ page: ([FileInfo]) async throws -> Void) async throws -> FileInfo {
         var after: String?
         while true {
-            let page = try await metaRequest(List(path: path, after: after), expecting: ListOK.self)
-            entries += page.entries
-            guard page.more, let last = page.entries.last else { return (page.info, entries) }
+            let reply = try await metaRequest(List(path: path, after: after), expecting: ListOK.self)
+            try await page(reply.entries)
+            guard reply.more, let last = reply.entries.last else { return reply.info }
             after = last.path.name
         }
+    }
+
+    public func makeDirectory(_ path: DFSPath) async throws {
+        _ = try await metaRequest(MakeDirectory(path: path), expecting: OK.self)
+    }
+
+    public func move(_ source: DFSPath, to target: DFSPath) async throws {
+        _ = try await metaRequest(Move(source: source, target: target), expecting: OK.self)
+    }
+
+    public func remove(_ path: DFSPath, recursive: Bool) async throws {
+        _ = try await metaRequest(Remove(path: path, recursive: recursive), expecting: OK.self)
     }
 }
 

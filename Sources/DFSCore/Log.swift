@@ -36,7 +36,7 @@ public enum Log {
         guard lineLevel >= level else { return }
         let name = ["debug", "info", "warn", "error", "off"][lineLevel.rawValue]
         let stamp = Date().formatted(.iso8601)
-        FileHandle.standardError.write(Data("\(stamp) \(component) \(name): \(message())\n".utf8))
+        try? StandardStream.write(Array("\(stamp) \(component) \(name): \(message())\n".utf8), to: 2)
     }
 }
 

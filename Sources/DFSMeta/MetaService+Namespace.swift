@@ -5,6 +5,19 @@ extension MetaService {
     /// Namespace changes (make a folder, move, remove). Returns false for a frame type that
     /// is not one of them.
     func handleNamespace(_ frame: Frame, on connection: Connection) async throws -> Bool {
-        false
+        switch MessageType(rawValue: frame.type) {
+        case .makeDirectory:
+            try await store.makeDirectory(frame.decode(MakeDirectory.self).path, now: Self.now())
+        case .move:
+            let request = try frame.decode(Move.self)
+            try await store.move(request.source, to: request.target, now: Self.now())
+        case .remove:
+            let request = try frame.decode(Remove.self)
+            try await store.remove(request.path, recursive: request.recursive, now: Self.now())
+        default:
+            return false
+        }
+        try await connection.send(OK(), timeout: options.timeouts.request)
+        return true
     }
 }

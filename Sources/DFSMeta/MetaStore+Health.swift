@@ -111,8 +111,8 @@ extension MetaStore {
         var filter = ""
         var values: [SQLiteValue] = []
         if let path, !path.isRoot {
-            filter = " AND (files.path = ? OR substr(files.path, 1, ?) = ?)"
-            values += [.text(path.string), .int(path.string.utf8.count + 1), .text(path.string + "/")]
+            filter = " AND (files.path = ?1 OR substr(files.path, 1, length(?1) + 1) = ?1 || '/')"
+            values = [.text(path.string)]
         }
         let rows = try database.query(
             """
@@ -172,8 +172,8 @@ extension MetaStore {
     /// Files, blocks and bytes of complete files under `path`.
     public func counts(under path: DFSPath) throws(DFSError) -> (files: Int, blocks: Int, bytes: Int) {
         if path.isRoot { return try counts() }
-        let values: [SQLiteValue] = [.text(path.string), .int(path.string.utf8.count + 1), .text(path.string + "/")]
-        let filter = "files.complete = 1 AND (files.path = ? OR substr(files.path, 1, ?) = ?)"
+        let values: [SQLiteValue] = [.text(path.string)]
+        let filter = "files.complete = 1 AND (files.path = ?1 OR substr(files.path, 1, length(?1) + 1) = ?1 || '/')"
         let files = try database.query("SELECT count(*), coalesce(sum(size), 0) FROM files WHERE \(filter)", values) { ($0.int(0), $0.int(1)) }.first ?? (0, 0)
         let blocks = try database.query("SELECT count(*) FROM blocks JOIN files ON files.id = blocks.file_id WHERE \(filter)", values) { $0.int(0) }.first ?? 0
         return (files.0, blocks, files.1)

@@ -199,7 +199,7 @@ public actor MetaStore {
     }
 
     /// Deletes a file's row and blocks; their replicas go to `garbage` for the nodes to delete.
-    private func dropFile(_ fileID: Int64, now: Double) throws(DFSError) {
+    func dropFile(_ fileID: Int64, now: Double) throws(DFSError) {
         try database.run(
             """
             INSERT OR IGNORE INTO garbage(block_id, node_id, since)
@@ -231,6 +231,12 @@ public actor MetaStore {
         }
     }
 
+    /// Restarts a pending file's lease: an upload that keeps allocating blocks is alive,
+    /// however long the whole file takes. (`created` holds the lease's start.)
+    public func renewLease(fileID: Int64, now: Double) throws(DFSError) {
+        try database.run("UPDATE files SET created = ? WHERE id = ? AND complete = 0", [.real(now), .integer(fileID)])
+    }
+
     /// Abandons pending files created before `createdBefore`: their uploads died or gave up.
     /// Returns how many were dropped.
     @discardableResult
@@ -260,11 +266,11 @@ public actor MetaStore {
 
     // MARK: Reading the namespace
 
-    private func completeFileID(_ path: DFSPath) throws(DFSError) -> Int64? {
+    func completeFileID(_ path: DFSPath) throws(DFSError) -> Int64? {
         try database.query("SELECT id FROM files WHERE path = ? AND complete = 1", [.text(path.string)]) { $0.int64(0) }.first
     }
 
-    private func isFolder(_ path: DFSPath) throws(DFSError) -> Bool {
+    func isFolder(_ path: DFSPath) throws(DFSError) -> Bool {
         if path.isRoot { return true }
         return try !database.query("SELECT 1 FROM dirs WHERE path = ?", [.text(path.string)]) { $0.int(0) }.isEmpty
     }

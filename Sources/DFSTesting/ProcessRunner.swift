@@ -118,22 +118,27 @@ public final class ServerProcess: @unchecked Sendable {
 
     public var processIdentifier: Int32 { process.processIdentifier }
 
-    /// SIGTERM, then wait for the process to exit.
-    public func stop() {
-        output.fileHandleForReading.readabilityHandler = nil
+    /// SIGTERM, then wait for the process to exit; SIGKILL if it has not within `grace`.
+    /// Standard output keeps being drained meanwhile, so a last line never meets a full or
+    /// closed pipe.
+    public func stop(grace: Duration = .seconds(10)) {
         if process.isRunning {
             process.terminate()
         }
-        process.waitUntilExit()
+        let deadline = ContinuousClock.now + grace
+        while process.isRunning && ContinuousClock.now < deadline {
+            usleep(5_000)
+        }
+        kill()
     }
 
     /// SIGKILL: the process dies at once, as in a crash.
     public func kill() {
-        output.fileHandleForReading.readabilityHandler = nil
         if process.isRunning {
             Foundation.kill(process.processIdentifier, SIGKILL)
         }
         process.waitUntilExit()
+        output.fileHandleForReading.readabilityHandler = nil
     }
 
     deinit {
@@ -141,6 +146,7 @@ public final class ServerProcess: @unchecked Sendable {
             Foundation.kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
+        output.fileHandleForReading.readabilityHandler = nil
     }
 }
 

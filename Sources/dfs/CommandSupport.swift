@@ -1,4 +1,5 @@
 import ArgumentParser
+import DFSClient
 import DFSCore
 import Dispatch
 import Foundation
@@ -23,12 +24,17 @@ func reportingErrors(_ command: String, _ body: () async throws -> Void) async t
 }
 
 func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    try? StandardStream.write(Array((line + "\n").utf8), to: 2)
 }
 
-/// Prints a line to standard output at once, so a script reading a pipe sees it.
+/// Prints a line to standard output at once, so a script reading a pipe sees it. When the
+/// reader has gone (`dfs ls -R ... | head`), the process ends quietly, as Unix tools do.
 func printNow(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    do {
+        try StandardStream.write(Array((line + "\n").utf8), to: 1)
+    } catch {
+        exit(error is StandardStream.Closed ? 141 : 1)
+    }
 }
 
 /// Waits until the process gets SIGINT or SIGTERM.
@@ -87,5 +93,56 @@ struct DurationArgument: ExpressibleByArgument {
         if milliseconds % 60_000 == 0 && milliseconds >= 60_000 { return "\(milliseconds / 60_000)m" }
         if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
         return "\(milliseconds)ms"
+    }
+}
+
+/// Cluster paths on the command line: `HOST:PORT:PATH`, or `dfs:PATH` when the environment
+/// variable `DFS_META` names the meta server (`DFS_META=127.0.0.1:8000 dfs ls dfs:/docs`).
+enum Locations {
+    static let prefix = "dfs:"
+
+    /// The cluster location `text` names, or nil when it is a local path.
+    static func remote(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RemoteLocation? {
+        if text.hasPrefix(prefix) {
+            guard let meta = environment["DFS_META"], !meta.isEmpty else {
+                throw DFSError(.invalidArgument, "\(text) needs DFS_META=HOST:PORT in the environment (or write HOST:PORT:PATH)")
+            }
+            let endpoint = try Endpoint(parsing: meta)
+            let pathText = String(text.dropFirst(prefix.count))
+            return RemoteLocation(endpoint: endpoint, path: pathText.isEmpty ? .root : try DFSPath(pathText))
+        }
+        return try RemoteLocation.parse(text)
+    }
+
+    /// A location that must be in the cluster.
+    static func required(_ text: String) throws -> RemoteLocation {
+        guard let remote = try remote(text) else {
+            throw DFSError(.invalidArgument, "'\(text)' is not a cluster path; write HOST:PORT:PATH (for example localhost:8000:docs/a.pdf) or, with DFS_META set, dfs:/docs/a.pdf")
+        }
+        return remote
+    }
+
+    /// Several locations that must all be on one cluster.
+    static func requiredOnOneCluster(_ texts: [String]) throws -> [RemoteLocation] {
+        let locations = try texts.map(required)
+        if let first = locations.first, let other = locations.first(where: { $0.endpoint != first.endpoint }) {
+            throw DFSError(.invalidArgument, "\(other.endpoint) and \(first.endpoint) are different clusters; name one meta server")
+        }
+        return locations
+    }
+}
+
+extension DFSClient {
+    /// Closes the client's connections however `body` ends.
+    static func using<T>(_ meta: Endpoint, progress: (@Sendable (Int) -> Void)? = nil, _ body: (DFSClient) async throws -> T) async throws -> T {
+        let client = DFSClient(meta: meta, progress: progress)
+        do {
+            let result = try await body(client)
+            await client.close()
+            return result
+        } catch {
+            await client.close()
+            throw error
+        }
     }
 }

@@ -6,31 +6,45 @@ import Foundation
 struct CopyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cp",
-        abstract: "Copy a file into or out of the cluster.",
+        abstract: "Copy a file or a folder tree into or out of the cluster.",
         discussion: """
-            One side is local, the other is HOST:PORT:PATH (the leading / of PATH is optional).
+            One side is local, the other is in the cluster: HOST:PORT:PATH (the leading / of
+            PATH is optional), or dfs:PATH when DFS_META=HOST:PORT is set.
             Examples:
               dfs cp ./report.pdf localhost:8000:docs/report.pdf     (upload)
               dfs cp localhost:8000:docs/report.pdf ./report.pdf     (download)
-            An upload replaces a file of the same path; a download goes into a folder if the
-            target is one. Write ./NAME for a local file whose name has colons.
+              dfs cp -r ./project localhost:8000:backup/             (a folder tree)
+              DFS_META=localhost:8000 dfs cp -r dfs:/backup/project ./restored
+            As cp does: a target that is an existing folder gets the source inside it under
+            its own name; otherwise the target is the copy's new name. An upload replaces a
+            file of the same path unless -n is given. A progress line is drawn on standard
+            error when it is a terminal. Write ./NAME for a local file whose name has colons.
             """
     )
 
-    @Argument(help: "The file to copy: a local path or HOST:PORT:PATH.")
+    @Argument(help: "What to copy: a local path or a cluster path.")
     var source: String
 
-    @Argument(help: "Where to copy it: a local path or HOST:PORT:PATH.")
+    @Argument(help: "Where to copy it: a local path or a cluster path.")
     var target: String
+
+    @Flag(name: [.customShort("r"), .customShort("R"), .long], help: "Copy a folder and everything in it.")
+    var recursive = false
+
+    @Flag(name: [.customShort("n"), .long], help: "Never replace an existing file (skip it).")
+    var noClobber = false
+
+    @Flag(name: [.customShort("q"), .long], help: "Draw no progress line.")
+    var quiet = false
+
+    @Flag(name: [.customShort("v"), .long], help: "Print each file as it is copied.")
+    var verbose = false
 
     @Option(help: "Block size of an upload (64MiB, 512KiB, 4096, ...).")
     var blockSize: SizeArgument = SizeArgument(bytes: 64 * 1024 * 1024)
 
     @Option(help: "Replicas per block of an upload (default: the meta server's).")
     var replication: Int?
-
-    @Flag(name: [.customShort("n"), .long], help: "Never replace an existing file.")
-    var noClobber = false
 
     func validate() throws {
         guard (Limits.blockBytesMin...Limits.blockBytesMax).contains(blockSize.bytes) else {
@@ -43,46 +57,129 @@ struct CopyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors("cp") {
-            let remoteSource = try RemoteLocation.parse(source)
-            let remoteTarget = try RemoteLocation.parse(target)
+            let remoteSource = try Locations.remote(source)
+            let remoteTarget = try Locations.remote(target)
+            let progress = ProgressReporter(enabled: !quiet && isatty(STDERR_FILENO) == 1)
+            defer { progress.finish() }
             switch (remoteSource, remoteTarget) {
             case (nil, let remote?):
-                try await upload(remote)
-            case (let remote?, nil):
-                let client = DFSClient(meta: remote.endpoint)
-                defer { Task { await client.close() } }
-                if FileManager.default.fileExists(atPath: target), noClobber, !isFolder(target) {
-                    throw DFSError(.alreadyExists, "\(target) exists and -n was given")
+                try await DFSClient.using(remote.endpoint, progress: progress.add) { client in
+                    try await upload(remote, client: client, progress: progress)
                 }
-                try await client.download(remote.path, to: target)
+            case (let remote?, nil):
+                try await DFSClient.using(remote.endpoint, progress: progress.add) { client in
+                    try await download(remote, client: client, progress: progress)
+                }
             default:
                 throw DFSError(.invalidArgument, """
                     exactly one side must be in the cluster; copy with
-                      dfs cp LOCAL-FILE HOST:PORT:PATH   (upload)
-                      dfs cp HOST:PORT:PATH LOCAL-FILE   (download)
+                      dfs cp LOCAL-PATH HOST:PORT:PATH   (upload)
+                      dfs cp HOST:PORT:PATH LOCAL-PATH   (download)
                     """)
             }
         }
     }
 
-    private func upload(_ remote: RemoteLocation) async throws {
-        let client = DFSClient(meta: remote.endpoint)
-        defer { Task { await client.close() } }
-        var path = remote.path
-        let localName = URL(fileURLWithPath: source).lastPathComponent
-        // As cp does: a target that is a folder, or written with a trailing slash, gets the
-        // file inside it under its own name.
-        if target.hasSuffix("/") || remote.path.isRoot {
-            path = try remote.path.appending(localName)
-        } else if let existing = try? await client.stat(remote.path), existing.info.type == .dir {
-            path = try remote.path.appending(localName)
-        }
-        let options = UploadOptions(blockBytes: blockSize.bytes, replication: replication, overwrite: !noClobber)
-        try await client.upload(localPath: source, to: path, options: options)
+    private var uploadOptions: UploadOptions {
+        UploadOptions(blockBytes: blockSize.bytes, replication: replication, overwrite: !noClobber)
     }
 
-    private func isFolder(_ path: String) -> Bool {
+    private func upload(_ remote: RemoteLocation, client: DFSClient, progress: ProgressReporter) async throws {
+        let sourceIsFolder = try localKind(source)
+        if sourceIsFolder && !recursive {
+            throw DFSError(.isADirectory, "\(source) is a folder; copy it with cp -r")
+        }
+        let localName = URL(fileURLWithPath: source).standardizedFileURL.lastPathComponent
+        // As cp does: an existing folder (or a target written with a trailing /) gets the
+        // source inside it under its own name.
+        var path = remote.path
+        let existing = try await existingType(remote.path, client: client)
+        if existing == .dir || (existing == nil && target.hasSuffix("/")) {
+            path = try remote.path.appending(localName)
+        }
+        if sourceIsFolder {
+            if try await existingType(path, client: client) == .file {
+                throw DFSError(.notADirectory, "\(path) is a file; a folder cannot be copied onto it")
+            }
+            let result = try await client.uploadTree(localFolder: source, to: path, options: uploadOptions, events: events(progress))
+            report(result)
+        } else {
+            progress.expect(try localSize(source))
+            do {
+                try await client.upload(localPath: source, to: path, options: uploadOptions)
+            } catch let error as DFSError where error.code == .alreadyExists && noClobber {
+                throw DFSError(.alreadyExists, "\(path) exists and -n was given")
+            }
+            if verbose { printVerbose(source, path.string, progress) }
+        }
+    }
+
+    private func download(_ remote: RemoteLocation, client: DFSClient, progress: ProgressReporter) async throws {
+        let file = try await client.stat(remote.path)
+        var localTarget = target
+        if localIsFolder(target) || target.hasSuffix("/") {
+            let name = remote.path.isRoot ? "" : remote.path.name
+            localTarget = URL(fileURLWithPath: target).appendingPathComponent(name).path
+        }
+        if file.info.type == .dir {
+            guard recursive else { throw DFSError(.isADirectory, "\(remote.path) is a folder; copy it with cp -r") }
+            let result = try await client.downloadTree(remote.path, to: localTarget, overwrite: !noClobber, events: events(progress))
+            report(result)
+            return
+        }
+        if FileManager.default.fileExists(atPath: localTarget), noClobber {
+            throw DFSError(.alreadyExists, "\(localTarget) exists and -n was given")
+        }
+        progress.expect(file.info.size)
+        try await client.download(remote.path, to: localTarget)
+        if verbose { printVerbose(remote.path.string, localTarget, progress) }
+    }
+
+    private func events(_ progress: ProgressReporter) -> TreeCopyEvents {
+        var events = TreeCopyEvents()
+        events.planned = { _, bytes in progress.expect(bytes) }
+        if verbose {
+            events.copied = { source, target in printVerbose(source, target, progress) }
+        }
+        return events
+    }
+
+    private func report(_ result: TreeCopyResult) {
+        guard verbose else { return }
+        let skipped = result.skipped > 0 ? ", \(result.skipped) skipped (they exist and -n was given)" : ""
+        printNow("\(result.files) files, \(ByteSize.format(result.bytes))\(skipped)")
+    }
+
+    private func existingType(_ path: DFSPath, client: DFSClient) async throws -> EntryType? {
+        do {
+            return try await client.stat(path).info.type
+        } catch let error as DFSError where error.code == .notFound {
+            return nil
+        }
+    }
+
+    /// True for a folder, false for a file; an error for anything else.
+    private func localKind(_ path: String) throws -> Bool {
+        var folder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &folder) else {
+            throw DFSError(.notFound, "no such local file or folder: \(path)")
+        }
+        return folder.boolValue
+    }
+
+    private func localSize(_ path: String) throws -> Int {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        return (attributes?[.size] as? NSNumber)?.intValue ?? 0
+    }
+
+    private func localIsFolder(_ path: String) -> Bool {
         var folder: ObjCBool = false
         return FileManager.default.fileExists(atPath: path, isDirectory: &folder) && folder.boolValue
     }
+}
+
+/// `cp -v`'s line for one file, printed over the progress line.
+private func printVerbose(_ source: String, _ target: String, _ progress: ProgressReporter) {
+    progress.clearLine()
+    printNow("\(source) -> \(target)")
 }

@@ -16,7 +16,7 @@ struct FsckCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "HOST:PORT or HOST:PORT:PATH.")
+    @Argument(help: "HOST:PORT, HOST:PORT:PATH or dfs:PATH.")
     var location: String
 
     @Flag(help: "Print one JSON object.")
@@ -25,9 +25,7 @@ struct FsckCommand: AsyncParsableCommand {
     func run() async throws {
         var healthy = false
         try await reportingErrors("fsck") {
-            guard let remote = try RemoteLocation.parse(location) else {
-                throw DFSError(.invalidArgument, "'\(location)' is not HOST:PORT[:PATH], for example localhost:8000")
-            }
+            let remote = try Locations.required(location)
             let client = DFSClient(meta: remote.endpoint)
             defer { Task { await client.close() } }
             let report = try await client.fsck(remote.path)

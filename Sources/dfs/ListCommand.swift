@@ -9,57 +9,116 @@ struct ListCommand: AsyncParsableCommand {
         abstract: "List a folder of the cluster.",
         discussion: """
             Examples:
-              dfs ls localhost:8000            (the root folder)
-              dfs ls -l localhost:8000:docs
-              dfs ls -R localhost:8000:/
+              dfs ls localhost:8000                  (the root folder)
+              dfs ls -lh localhost:8000:docs
+              dfs ls -lR localhost:8000:/
+              dfs ls --json localhost:8000:docs | jq '.[].path'
+              DFS_META=localhost:8000 dfs ls dfs:/docs
+            -l shows type, replication, size, modification time (UTC) and name. --json prints one
+            array of objects with path, type ("file" or "dir"), size, mtime (seconds since
+            1970), replication (0 for a folder) and, for files, blockSize and sha256.
+            Entries are printed as they arrive, page by page, whatever the folder's size.
             """
     )
 
-    @Argument(help: "HOST:PORT or HOST:PORT:PATH.")
+    @Argument(help: "HOST:PORT, HOST:PORT:PATH or dfs:PATH.")
     var location: String
 
     @Flag(name: .customShort("l"), help: "Show type, replication, size and modification time.")
     var long = false
 
-    @Flag(name: .customShort("R"), help: "List folders recursively.")
+    @Flag(name: .customShort("h"), help: "With -l, sizes as 1.5 MiB instead of bytes.")
+    var humanSizes = false
+
+    @Flag(name: .customShort("R"), help: "List folders recursively, with full paths.")
     var recursive = false
+
+    @Flag(help: "Print a JSON array of entries.")
+    var json = false
+
+    struct Entry: Encodable {
+        var path: String
+        var type: String
+        var size: Int
+        var mtime: Double
+        var replication: Int
+        var blockSize: Int?
+        var sha256: String?
+    }
 
     func run() async throws {
         try await reportingErrors("ls") {
-            guard let remote = try RemoteLocation.parse(location) else {
-                throw DFSError(.invalidArgument, "'\(location)' is not HOST:PORT[:PATH], for example localhost:8000:docs")
+            let remote = try Locations.required(location)
+            let printer = Printer(json: json, render: render)
+            try await DFSClient.using(remote.endpoint) { client in
+                let info = try await client.listPages(remote.path) { page in
+                    for entry in page { printer.emit(entry, name: recursive ? entry.path.string : entry.path.name) }
+                    if recursive { try await walk(page, client: client, printer: printer) }
+                }
+                if info.type == .file { printer.emit(info, name: recursive ? info.path.string : info.path.name) }
             }
-            let client = DFSClient(meta: remote.endpoint)
-            defer { Task { await client.close() } }
-            try await list(remote.path, client: client, showFullPath: recursive)
+            printer.finish()
         }
     }
 
-    private func list(_ path: DFSPath, client: DFSClient, showFullPath: Bool) async throws {
-        let (info, entries) = try await client.list(path)
-        if info.type == .file {
-            printNow(format(info, name: showFullPath ? info.path.string : info.path.name))
-            return
-        }
-        for entry in entries {
-            printNow(format(entry, name: showFullPath ? entry.path.string : entry.path.name))
-        }
-        if recursive {
-            for entry in entries where entry.type == .dir {
-                try await list(entry.path, client: client, showFullPath: true)
+    /// Lists each folder of `page` and everything under it, depth first.
+    private func walk(_ page: [FileInfo], client: DFSClient, printer: Printer) async throws {
+        for folder in page where folder.type == .dir {
+            try await client.listPages(folder.path) { entries in
+                for entry in entries { printer.emit(entry, name: entry.path.string) }
+                try await walk(entries, client: client, printer: printer)
             }
         }
     }
 
-    private func format(_ entry: FileInfo, name: String) -> String {
+    /// Prints entries as text lines or as elements of one JSON array, as they come.
+    final class Printer {
+        let json: Bool
+        let render: (FileInfo, String) -> String
+        var count = 0
+
+        init(json: Bool, render: @escaping (FileInfo, String) -> String) {
+            self.json = json
+            self.render = render
+        }
+
+        func emit(_ entry: FileInfo, name: String) {
+            if json {
+                printNow((count == 0 ? "[" : ",") + ListCommand.jsonText(entry))
+            } else {
+                printNow(render(entry, name))
+            }
+            count += 1
+        }
+
+        func finish() {
+            if json { printNow(count == 0 ? "[]" : "]") }
+        }
+    }
+
+    private func render(_ entry: FileInfo, name: String) -> String {
         let shownName = entry.type == .dir ? name + "/" : name
-        let size = String(entry.size)
-        let paddedSize = String(repeating: " ", count: max(0, 12 - size.count)) + size
-        guard long else { return "\(paddedSize)  \(shownName)" }
+        guard long else { return shownName }
         let type = entry.type == .dir ? "dir " : "file"
         let replication = entry.type == .dir ? "-" : String(entry.replication)
-        let date = Date(timeIntervalSince1970: entry.mtime)
-        let stamp = date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeSeparator(.colon))
-        return "\(type)  \(replication)  \(paddedSize)  \(stamp)  \(shownName)"
+        let size = humanSizes ? ByteSize.format(entry.size) : String(entry.size)
+        let paddedSize = String(repeating: " ", count: max(0, 12 - size.count)) + size
+        return "\(type)  \(replication)  \(paddedSize)  \(Self.stamp(entry.mtime))  \(shownName)"
+    }
+
+    /// `2026-11-25 19:04:05`, UTC.
+    static func stamp(_ mtime: Double) -> String {
+        let date = Date(timeIntervalSince1970: mtime)
+        return date.formatted(.iso8601.year().month().day().dateSeparator(.dash).dateTimeSeparator(.space).time(includingFractionalSeconds: false).timeSeparator(.colon))
+    }
+
+    static func jsonText(_ entry: FileInfo) -> String {
+        let isFile = entry.type == .file
+        let view = Entry(
+            path: entry.path.string, type: entry.type.rawValue, size: entry.size, mtime: entry.mtime,
+            replication: isFile ? entry.replication : 0, blockSize: isFile ? entry.blockBytes : nil, sha256: entry.sha256)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(view)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }

@@ -14,7 +14,7 @@ struct StatCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "HOST:PORT:PATH.")
+    @Argument(help: "HOST:PORT:PATH or dfs:PATH.")
     var location: String
 
     @Flag(help: "Print one JSON object.")
@@ -22,9 +22,7 @@ struct StatCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors("stat") {
-            guard let remote = try RemoteLocation.parse(location) else {
-                throw DFSError(.invalidArgument, "'\(location)' is not HOST:PORT:PATH, for example localhost:8000:docs/a.pdf")
-            }
+            let remote = try Locations.required(location)
             let client = DFSClient(meta: remote.endpoint)
             defer { Task { await client.close() } }
             let file = try await client.stat(remote.path)

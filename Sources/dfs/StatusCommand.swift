@@ -14,14 +14,18 @@ struct StatusCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "The meta server, HOST:PORT.")
-    var endpoint: Endpoint
+    @Argument(help: "The meta server, HOST:PORT (default: $DFS_META).")
+    var endpoint: Endpoint?
 
     @Flag(help: "Print one JSON object with a `nodes` array and `totals`.")
     var json = false
 
     func run() async throws {
         try await reportingErrors("status") {
+            let fromEnvironment = ProcessInfo.processInfo.environment["DFS_META"].flatMap { try? Endpoint(parsing: $0) }
+            guard let endpoint = endpoint ?? fromEnvironment else {
+                throw DFSError(.invalidArgument, "name the meta server: dfs status HOST:PORT, or set DFS_META=HOST:PORT")
+            }
             let client = DFSClient(meta: endpoint)
             defer { Task { await client.close() } }
             let status = try await client.status()

@@ -182,7 +182,7 @@ import Testing
         defer { local.remove() }
         let old = try local.writeRandomFile("old", count: 100_000, seed: 38)
         try local.writeRandomFile("new", count: 256 * Self.mebibyte, seed: 39)
-        try await withCluster(configure: { $0.pendingLease = .seconds(3) }) { cluster in
+        try await withCluster(configure: { $0.pendingLease = .seconds(5) }) { cluster in
             let path = try DFSPath("/doc")
             try await cluster.client.upload(localPath: local.path("old"), to: path)
             let blocksBefore = cluster.dataServers.compactMap { $0?.store.blockCount }.reduce(0, +)
@@ -202,7 +202,7 @@ import Testing
             #expect(stat.info.size == 100_000)
             try await cluster.client.download(path, to: local.path("out"))
             #expect(try Self.read(local.path("out")) == old)
-            try await eventually("the lease dropped the abandoned upload") {
+            try await eventually(timeout: .seconds(30), "the lease dropped the abandoned upload") {
                 try await cluster.meta.service.pendingFileCount() == 0
             }
         }

@@ -1,0 +1,136 @@
+import DFSCore
+import DFSNet
+import Foundation
+
+/// What a tree copy did.
+public struct TreeCopyResult: Sendable, Equatable {
+    /// Files copied.
+    public var files = 0
+    /// Files left alone because the target had them and overwriting was off.
+    public var skipped = 0
+    /// Bytes of the copied files.
+    public var bytes = 0
+    public init() {}
+}
+
+/// Hooks a tree copy calls: once with the plan, then per file as each is done.
+public struct TreeCopyEvents: Sendable {
+    /// Files and bytes about to be copied, before the first byte moves.
+    public var planned: @Sendable (_ files: Int, _ bytes: Int) -> Void = { _, _ in }
+    /// A file is copied: its source and target, as text.
+    public var copied: @Sendable (_ source: String, _ target: String) -> Void = { _, _ in }
+    public init() {}
+}
+
+extension DFSClient {
+    /// Files of a tree copied at once.
+    public static let filesInFlight = 4
+
+    /// Copies a local folder tree to `target` (created with its parents), keeping its shape:
+    /// several files at once, empty folders too. With `options.overwrite` false, files the
+    /// cluster already has are skipped. Symbolic links and other special files are skipped.
+    @discardableResult
+    public func uploadTree(
+        localFolder: String, to target: DFSPath, options: UploadOptions, events: TreeCopyEvents = TreeCopyEvents()
+    ) async throws -> TreeCopyResult {
+        let root = URL(fileURLWithPath: localFolder).standardizedFileURL
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isFolder), isFolder.boolValue else {
+            throw DFSError(.notADirectory, "\(localFolder) is not a folder")
+        }
+        let keys: [URLResourceKey] = [.isDirectoryKey, .isRegularFileKey, .fileSizeKey]
+        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: keys) else {
+            throw DFSError(.notFound, "cannot read folder \(localFolder)")
+        }
+        try await makeDirectory(target)
+        var files: [(local: String, remote: DFSPath, size: Int)] = []
+        for case let url as URL in walker {
+            let relative = url.standardizedFileURL.path.dropFirst(root.path.count).split(separator: "/").map(String.init)
+            var remote = target
+            for name in relative { remote = try remote.appending(name) }
+            let values = try url.resourceValues(forKeys: Set(keys))
+            if values.isDirectory == true {
+                try await makeDirectory(remote)
+            } else if values.isRegularFile == true {
+                files.append((url.path, remote, values.fileSize ?? 0))
+            }
+        }
+        let list = files
+        events.planned(list.count, list.reduce(0) { $0 + $1.size })
+        let outcomes = try await forEach(count: list.count, inFlight: Self.filesInFlight) { index -> Bool in
+            let file = list[index]
+            do {
+                try await self.upload(localPath: file.local, to: file.remote, options: options)
+            } catch let error as DFSError where error.code == .alreadyExists && !options.overwrite {
+                return false
+            }
+            events.copied(file.local, file.remote.string)
+            return true
+        }
+        return Self.result(outcomes, sizes: list.map(\.size))
+    }
+
+    /// Copies the folder tree at `source` into the local folder `localFolder` (created if
+    /// needed), several files at once. With `overwrite` false, existing local files are kept.
+    @discardableResult
+    public func downloadTree(
+        _ source: DFSPath, to localFolder: String, overwrite: Bool = true, events: TreeCopyEvents = TreeCopyEvents()
+    ) async throws -> TreeCopyResult {
+        var files: [(remote: DFSPath, local: String, size: Int)] = []
+        var skipped = 0
+        var folders: [(DFSPath, URL)] = [(source, URL(fileURLWithPath: localFolder))]
+        while let (remote, local) = folders.popLast() {
+            try createLocalFolder(local)
+            let info = try await listPages(remote) { page in
+                for entry in page {
+                    let child = local.appendingPathComponent(entry.path.name)
+                    if entry.type == .dir {
+                        folders.append((entry.path, child))
+                    } else if overwrite || !FileManager.default.fileExists(atPath: child.path) {
+                        files.append((entry.path, child.path, entry.size))
+                    } else {
+                        skipped += 1
+                    }
+                }
+            }
+            guard info.type == .dir else { throw DFSError(.notADirectory, "\(remote) is a file, not a folder") }
+        }
+        let list = files
+        events.planned(list.count, list.reduce(0) { $0 + $1.size })
+        let outcomes = try await forEach(count: list.count, inFlight: Self.filesInFlight) { index -> Bool in
+            let file = list[index]
+            try await self.download(file.remote, to: file.local)
+            events.copied(file.remote.string, file.local)
+            return true
+        }
+        var result = Self.result(outcomes, sizes: list.map(\.size))
+        result.skipped += skipped
+        return result
+    }
+
+    private func createLocalFolder(_ url: URL) throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) {
+            guard isFolder.boolValue else { throw DFSError(.notADirectory, "\(url.path) is a file, not a folder") }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        } catch {
+            throw DFSError(.ioError, "cannot create folder \(url.path): \(error.localizedDescription)")
+        }
+    }
+
+    private static func result(_ outcomes: [Bool], sizes: [Int]) -> TreeCopyResult {
+        var result = TreeCopyResult()
+        for (copied, size) in zip(outcomes, sizes) {
+            if copied {
+                result.files += 1
+                result.bytes += size
+            } else {
+                result.skipped += 1
+            }
+        }
+        return result
+    }
+}
