@@ -41,6 +41,7 @@ let package = Package(
         .testTarget(name: "DFSNetTests", dependencies: ["DFSCore", "DFSNet"]),
         .testTarget(name: "DFSMetaTests", dependencies: ["DFSCore", "DFSMeta"]),
         .testTarget(name: "DFSDataTests", dependencies: ["DFSCore", "DFSData"]),
+        .testTarget(name: "DFSClientTests", dependencies: ["DFSCore", "DFSClient"]),
         .testTarget(name: "ClusterTests", dependencies: ["DFSCore", "DFSNet", "DFSClient", "DFSTesting"]),
     ]
 )

@@ -87,6 +87,9 @@ extension DFSClient {
                     try await self.receiveBlock(block, from: connection, consume)
                 }
                 return
+            } catch let failure as ConsumerFailure {
+                // Our side failed (a full disk, a closed pipe): another replica would not help.
+                throw failure.underlying
             } catch {
                 let error = DFSError.wrap(error)
                 failures.append("\(replica.address): \(error.message)")
@@ -121,7 +124,11 @@ extension DFSClient {
             }
             try data.verify(frame.payload, what: "block \(block.blockID) from \(connection.name)")
             checksum.update(frame.payload)
-            try await consume(received, frame.payload)
+            do {
+                try await consume(received, frame.payload)
+            } catch {
+                throw ConsumerFailure(underlying: error)
+            }
             received += frame.payload.count
         }
         guard checksum.value == block.checksum else {
@@ -156,4 +163,9 @@ extension DFSClient {
             throw DFSError(.checksumMismatch, "\(path) streamed with SHA-256 \(digest), expected \(expected)")
         }
     }
+}
+
+/// An error of whoever takes a block's bytes, not of the replica that sent them.
+private struct ConsumerFailure: Error {
+    var underlying: any Error
 }

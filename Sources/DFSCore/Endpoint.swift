@@ -52,5 +52,25 @@ public struct RemoteLocation: Hashable, Sendable, CustomStringConvertible {
         return RemoteLocation(endpoint: endpoint, path: path)
     }
 
+    /// The short form `dfs:PATH`, which takes the meta server from `DFS_META`.
+    public static let shortPrefix = "dfs:"
+
+    /// Parses `HOST:PORT:PATH`, `HOST:PORT`, or `dfs:PATH` with the meta server named by
+    /// `DFS_META` in `environment`. Returns nil for text of neither shape: a local path.
+    public static func parse(_ text: String, environment: [String: String]) throws(DFSError) -> RemoteLocation? {
+        guard text.hasPrefix(shortPrefix) else { return try parse(text) }
+        guard let meta = environment["DFS_META"], !meta.isEmpty else {
+            throw DFSError(.invalidArgument, "\(text) needs DFS_META=HOST:PORT in the environment (or write HOST:PORT:PATH)")
+        }
+        let endpoint: Endpoint
+        do {
+            endpoint = try Endpoint(parsing: meta)
+        } catch {
+            throw DFSError(.invalidArgument, "DFS_META: \(error.message)")
+        }
+        let pathText = String(text.dropFirst(shortPrefix.count))
+        return RemoteLocation(endpoint: endpoint, path: pathText.isEmpty ? .root : try DFSPath(pathText))
+    }
+
     public var description: String { "\(endpoint):\(path)" }
 }

@@ -1,4 +1,5 @@
 import DFSCore
+import Dispatch
 import Foundation
 
 /// Runs the built `dfs` binary as a user would, for command-line tests.
@@ -24,50 +25,67 @@ public enum DFSBinary {
 
     /// Runs `dfs arguments...` to the end, killing it if it takes longer than `timeout`.
     public static func run(_ arguments: [String], timeout: Duration = .seconds(60), environment: [String: String] = [:]) async throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["DFS_LOG"] = env["DFS_LOG"] ?? "warn"
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        let outputData = Mutex(Data())
-        let errorData = Mutex(Data())
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            outputData.withLock { $0.append(data) }
-        }
-        errors.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            errorData.withLock { $0.append(data) }
-        }
-        try process.run()
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now >= deadline {
-                process.terminate()
-                process.waitUntilExit()
-                throw DFSError(.timeout, "dfs \(arguments.joined(separator: " ")) did not finish within \(timeout)")
+        return try await Subprocess.run(path, arguments, environment: env, timeout: timeout)
+    }
+}
+
+/// Runs any program to its end with its output captured. The waiting happens on threads of
+/// its own: never on the few that run the in-process servers' tasks, nor on Dispatch's
+/// pool, whose width the servers' disk work needs.
+public enum Subprocess {
+    /// Runs blocking `work` on a new thread and awaits its result.
+    static func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Result { try work() })
             }
-            try await Task.sleep(for: .milliseconds(5))
+            thread.start()
         }
-        process.waitUntilExit()
-        output.fileHandleForReading.readabilityHandler = nil
-        errors.fileHandleForReading.readabilityHandler = nil
-        // Whatever is left in the pipes after exit.
-        let restOut = output.fileHandleForReading.readDataToEndOfFile()
-        let restErr = errors.fileHandleForReading.readDataToEndOfFile()
-        outputData.withLock { $0.append(restOut) }
-        errorData.withLock { $0.append(restErr) }
-        return Result(
-            status: process.terminationStatus,
-            standardOutput: String(decoding: outputData.withLock { $0 }, as: UTF8.self),
-            standardError: String(decoding: errorData.withLock { $0 }, as: UTF8.self))
+    }
+
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Duration = .seconds(60)
+    ) async throws -> DFSBinary.Result {
+        try await onOwnThread {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            if let environment { process.environment = environment }
+            let output = Pipe()
+            let errors = Pipe()
+            process.standardOutput = output
+            process.standardError = errors
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            let timedOut = Mutex(false)
+            let killer = DispatchWorkItem {
+                timedOut.withLock { $0 = true }
+                Foundation.kill(process.processIdentifier, SIGKILL)
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeout.components.seconds * 1000)), execute: killer)
+            // Both pipes are drained at once, so a chatty child never blocks on a full one.
+            let errorData = Mutex(Data())
+            let errorsDone = DispatchSemaphore(value: 0)
+            Thread {
+                let data = errors.fileHandleForReading.readDataToEndOfFile()
+                errorData.withLock { $0 = data }
+                errorsDone.signal()
+            }.start()
+            let outputData = output.fileHandleForReading.readDataToEndOfFile()
+            errorsDone.wait()
+            process.waitUntilExit()
+            killer.cancel()
+            if timedOut.withLock({ $0 }) {
+                throw DFSError(.timeout, "\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
+            }
+            return DFSBinary.Result(
+                status: process.terminationStatus,
+                standardOutput: String(decoding: outputData, as: UTF8.self),
+                standardError: String(decoding: errorData.withLock { $0 }, as: UTF8.self))
+        }
     }
 }
 
@@ -121,13 +139,13 @@ public final class ServerProcess: @unchecked Sendable {
     /// SIGTERM, then wait for the process to exit; SIGKILL if it has not within `grace`.
     /// Standard output keeps being drained meanwhile, so a last line never meets a full or
     /// closed pipe.
-    public func stop(grace: Duration = .seconds(10)) {
+    public func stop(grace: Duration = .seconds(10)) async {
         if process.isRunning {
             process.terminate()
         }
         let deadline = ContinuousClock.now + grace
         while process.isRunning && ContinuousClock.now < deadline {
-            usleep(5_000)
+            try? await Task.sleep(for: .milliseconds(5))
         }
         kill()
     }

@@ -99,19 +99,9 @@ struct DurationArgument: ExpressibleByArgument {
 /// Cluster paths on the command line: `HOST:PORT:PATH`, or `dfs:PATH` when the environment
 /// variable `DFS_META` names the meta server (`DFS_META=127.0.0.1:8000 dfs ls dfs:/docs`).
 enum Locations {
-    static let prefix = "dfs:"
-
     /// The cluster location `text` names, or nil when it is a local path.
-    static func remote(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RemoteLocation? {
-        if text.hasPrefix(prefix) {
-            guard let meta = environment["DFS_META"], !meta.isEmpty else {
-                throw DFSError(.invalidArgument, "\(text) needs DFS_META=HOST:PORT in the environment (or write HOST:PORT:PATH)")
-            }
-            let endpoint = try Endpoint(parsing: meta)
-            let pathText = String(text.dropFirst(prefix.count))
-            return RemoteLocation(endpoint: endpoint, path: pathText.isEmpty ? .root : try DFSPath(pathText))
-        }
-        return try RemoteLocation.parse(text)
+    static func remote(_ text: String) throws -> RemoteLocation? {
+        try RemoteLocation.parse(text, environment: ProcessInfo.processInfo.environment)
     }
 
     /// A location that must be in the cluster.

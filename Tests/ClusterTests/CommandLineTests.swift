@@ -14,8 +14,10 @@ import Testing
             let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
             let upload = try await DFSBinary.run(["cp", "--block-size", "1MiB", local.path("report.pdf"), "\(meta):docs/report.pdf"])
             #expect(upload.status == 0, "\(upload.standardError)")
-            let list = try await DFSBinary.run(["ls", "\(meta):docs"])
-            #expect(list.status == 0)
+            let names = try await DFSBinary.run(["ls", "\(meta):docs"])
+            #expect(names.status == 0)
+            #expect(names.standardOutput == "report.pdf\n")
+            let list = try await DFSBinary.run(["ls", "-l", "\(meta):docs"])
             #expect(list.standardOutput.contains("report.pdf"))
             #expect(list.standardOutput.contains("2500000"))
             let long = try await DFSBinary.run(["ls", "-l", "\(meta):/"])
@@ -89,9 +91,9 @@ import Testing
         defer { local.remove() }
         let original = try local.writeRandomFile("in", count: 3_000_000, seed: 33)
         let meta = try await ServerProcess(["serve-meta", "--host", "127.0.0.1", "--port", "0", "--db", local.path("meta.db"), "--heartbeat", "200ms"])
-        defer { meta.stop() }
+        defer { meta.kill() }
         var nodes: [ServerProcess] = []
-        defer { nodes.forEach { $0.stop() } }
+        defer { nodes.forEach { $0.kill() } }
         for index in 0..<3 {
             nodes.append(try await ServerProcess([
                 "serve-data", "--listen", "127.0.0.1:0", "--meta", meta.endpoint.description, "--dir", local.path("data\(index)"),
@@ -127,9 +129,9 @@ import Testing
         defer { local.remove() }
         try local.writeRandomFile("in", count: 40 * 1024 * 1024 + 3, seed: 44)
         let meta = try await ServerProcess(["serve-meta", "--host", "127.0.0.1", "--port", "0", "--db", local.path("meta.db"), "--heartbeat", "200ms"])
-        defer { meta.stop() }
+        defer { meta.kill() }
         var nodes: [ServerProcess] = []
-        defer { nodes.forEach { $0.stop() } }
+        defer { nodes.forEach { $0.kill() } }
         for index in 0..<3 {
             nodes.append(try await ServerProcess([
                 "serve-data", "--listen", "127.0.0.1:0", "--meta", meta.endpoint.description, "--dir", local.path("data\(index)"),
@@ -172,14 +174,7 @@ import Testing
 
         let download = try await DFSBinary.run(["cp", "\(endpoint):/data/big.bin", local.path("out.bin")])
         #expect(download.status == 0, "\(download.standardError)")
-        let sum = Process()
-        sum.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        sum.arguments = [local.path("out.bin")]
-        let pipe = Pipe()
-        sum.standardOutput = pipe
-        try sum.run()
-        sum.waitUntilExit()
-        let line = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let line = try await Subprocess.run("/usr/bin/sha256sum", [local.path("out.bin")]).standardOutput
         #expect(line.hasPrefix(recorded + " "))
         #expect(try Data(contentsOf: URL(fileURLWithPath: local.path("out.bin"))) == Data(contentsOf: URL(fileURLWithPath: local.path("in"))))
     }
@@ -195,9 +190,9 @@ import Testing
             ["serve-meta", "--host", "127.0.0.1", "--port", String(port), "--db", local.path("meta.db"), "--heartbeat", "200ms", "--dead-after", "2s"]
         }
         var meta = try await ServerProcess(metaArguments(0))
-        defer { meta.stop() }
+        defer { meta.kill() }
         var nodes: [ServerProcess] = []
-        defer { nodes.forEach { $0.stop() } }
+        defer { nodes.forEach { $0.kill() } }
         for index in 0..<4 {
             nodes.append(try await ServerProcess([
                 "serve-data", "--listen", "127.0.0.1:0", "--meta", meta.endpoint.description, "--dir", local.path("data\(index)"),

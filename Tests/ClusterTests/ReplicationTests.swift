@@ -72,14 +72,7 @@ import Testing
         try local.writeRandomFile("f", count: 1_234_567, seed: 33)
         try await withCluster { cluster in
             let info = try await cluster.client.upload(localPath: local.path("f"), to: try DFSPath("/h"), options: UploadOptions(blockBytes: 65536))
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-            process.arguments = [local.path("f")]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            try process.run()
-            process.waitUntilExit()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let output = try await Subprocess.run("/usr/bin/sha256sum", [local.path("f")]).standardOutput
             #expect(info.sha256 != nil)
             #expect(output.hasPrefix(info.sha256 ?? "missing"))
         }

@@ -54,3 +54,40 @@ import Testing
         #expect(try RemoteLocation.parse("localhost:8000:docs/document.pdf")?.description == "localhost:8000:/docs/document.pdf")
     }
 }
+
+/// `dfs:PATH` with the meta server from `DFS_META`.
+@Suite struct ShortRemoteLocationTests {
+    let environment = ["DFS_META": "127.0.0.1:8000"]
+
+    @Test func shortFormTakesTheMetaServerFromTheEnvironment() throws {
+        let location = try #require(try RemoteLocation.parse("dfs:/docs/a.pdf", environment: environment))
+        #expect(location.endpoint == Endpoint(host: "127.0.0.1", port: 8000))
+        #expect(location.path == (try DFSPath("/docs/a.pdf")))
+    }
+
+    @Test(arguments: ["dfs:", "dfs:/", "dfs://"])
+    func shortFormAloneIsTheRoot(text: String) throws {
+        #expect(try RemoteLocation.parse(text, environment: environment)?.path == .root)
+    }
+
+    @Test func shortFormWithoutTheVariableSaysWhatIsMissing() {
+        let error = #expect(throws: DFSError.self) { try RemoteLocation.parse("dfs:/a", environment: [:]) }
+        #expect(error?.message.contains("DFS_META=HOST:PORT") == true)
+    }
+
+    @Test func badVariableIsNamed() {
+        let error = #expect(throws: DFSError.self) { try RemoteLocation.parse("dfs:/a", environment: ["DFS_META": "nonsense"]) }
+        #expect(error?.message.hasPrefix("DFS_META:") == true)
+    }
+
+    @Test func fullFormAndLocalPathsIgnoreTheVariable() throws {
+        #expect(try RemoteLocation.parse("host:9:/x", environment: environment)?.endpoint == Endpoint(host: "host", port: 9))
+        #expect(try RemoteLocation.parse("./dfs:/x", environment: environment) == nil)
+        #expect(try RemoteLocation.parse("notes.txt", environment: environment) == nil)
+    }
+
+    @Test func badPathInShortFormIsRejected() {
+        let error = #expect(throws: DFSError.self) { try RemoteLocation.parse("dfs:/a/../b", environment: environment) }
+        #expect(error?.message.contains("..") == true)
+    }
+}
