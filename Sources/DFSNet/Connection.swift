@@ -226,7 +226,9 @@ public actor Connection {
         }
     }
 
-    /// One writev(2) of what is left of header and payload after `offset` bytes.
+    /// One sendmsg(2) of what is left of header and payload after `offset` bytes, with
+    /// MSG_NOSIGNAL: a peer that has gone away is an error here, never a SIGPIPE that would
+    /// kill whichever process (a test runner, an embedding program) did not ignore it.
     private func writeSome(header: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, offset: Int) throws -> Int {
         var vectors: [iovec] = []
         if offset < header.count {
@@ -237,7 +239,12 @@ public actor Connection {
             vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: payload.baseAddress! + payloadOffset), iov_len: payload.count - payloadOffset))
         }
         while true {
-            let result = writev(fd, vectors, Int32(vectors.count))
+            let result = vectors.withUnsafeMutableBufferPointer { buffer -> Int in
+                var message = msghdr()
+                message.msg_iov = buffer.baseAddress
+                message.msg_iovlen = buffer.count
+                return sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
+            }
             if result >= 0 { return result }
             switch errno {
             case EINTR: continue

@@ -237,6 +237,31 @@ import Testing
         }
     }
 
+    /// More entries than one reply carries: the listing arrives in pages, in name order.
+    @Test func largeFolderListsCompletelyAcrossPages() async throws {
+        try await withCluster(dataNodes: 1) { cluster in
+            let count = 2 * Limits.listEntriesMax + 150
+            let names = (0..<count).map { String(format: "entry-%05d", $0) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for slice in stride(from: 0, to: count, by: count / 8 + 1) {
+                    group.addTask {
+                        for name in names[slice..<min(count, slice + count / 8 + 1)] {
+                            try await cluster.client.makeDirectory(try DFSPath("/big/\(name)"))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
+            let result = try await Self.run(["ls", "\(meta):/big"])
+            #expect(result.status == 0)
+            #expect(result.standardOutput.split(separator: "\n").map(String.init) == names.map { $0 + "/" })
+            let json = try await Self.run(["ls", "--json", "\(meta):/big"])
+            let decoded = try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [[String: Any]]
+            #expect(decoded?.count == count)
+        }
+    }
+
     @Test func statShowsTypeSizeBlocksAndJSON() async throws {
         let local = try TempFolder()
         defer { local.remove() }
@@ -318,6 +343,11 @@ import Testing
             let help = try await Self.run([command, "--help"])
             #expect(help.status == 0, "\(command)")
             #expect(help.standardOutput.contains("dfs \(command) "), "\(command) --help shows an example")
+        }
+        for shell in ["bash", "zsh", "fish"] {
+            let script = try await Self.run(["--generate-completion-script", shell])
+            #expect(script.status == 0)
+            #expect(script.standardOutput.contains("mkdir"), "\(shell) completion knows the subcommands")
         }
     }
 }
