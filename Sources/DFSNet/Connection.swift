@@ -33,8 +33,13 @@ public actor Connection {
     private var writeArmed = false
     private var readWaiter: CheckedContinuation<Void, any Error>?
     private var writeWaiter: CheckedContinuation<Void, any Error>?
-    /// Distinguishes one wait from the next, so a late timer cannot end a newer wait.
-    private var waitGeneration: UInt64 = 0
+    /// Distinguish one wait from the next in each direction, so a late timer cannot end a
+    /// newer wait, and a writer's waits never disarm a reader's deadline (nor the reverse).
+    private var readGeneration: UInt64 = 0
+    private var writeGeneration: UInt64 = 0
+    /// One reader and one writer at a time; others queue in order instead of interleaving.
+    private var readTurn = Turn()
+    private var writeTurn = Turn()
     /// A source fired while nobody waited. Linux's sources behave as edge-triggered: the event
     /// will not come again, so the next waiter must not wait for it and tries the call instead.
     private var readReady = false
@@ -73,6 +78,8 @@ public actor Connection {
     /// closed in the middle of one, when the frame breaks a limit, or when the whole frame did
     /// not arrive before `deadline`.
     public func readFrame(before deadline: ContinuousClock.Instant) async throws -> Frame? {
+        await takeTurn(reading: true)
+        defer { endTurn(reading: true) }
         while true {
             if let frame = try decoder.nextFrame() { return frame }
             if sawEndOfStream {
@@ -127,7 +134,6 @@ public actor Connection {
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                precondition(readWaiter == nil, "two readers on one connection")
                 readWaiter = continuation
                 if !readArmed {
                     readArmed = true
@@ -137,7 +143,7 @@ public actor Connection {
             }
         } onCancel: {
             executor.queue.async { [self] in
-                self.assumeIsolated { $0.failWaiters(DFSError(.timeout, "operation on \(name) was cancelled")) }
+                self.assumeIsolated { $0.failWaiter(reading: true, DFSError(.timeout, "operation on \(name) was cancelled")) }
             }
         }
     }
@@ -200,30 +206,50 @@ public actor Connection {
     }
 
     private func write(header: [UInt8], payloadArray: [UInt8], deadline: ContinuousClock.Instant) async throws {
+        await takeTurn(reading: false)
+        defer { endTurn(reading: false) }
         var offset = 0
         let total = header.count + payloadArray.count
-        while offset < total {
-            try checkOpen()
-            let sent = try header.withUnsafeBytes { headerBytes in
-                try payloadArray.withUnsafeBytes { payloadBytes in
-                    try writeSome(header: headerBytes, payload: payloadBytes, offset: offset)
+        do {
+            while offset < total {
+                try checkOpen()
+                let sent = try header.withUnsafeBytes { headerBytes in
+                    try payloadArray.withUnsafeBytes { payloadBytes in
+                        try writeSome(header: headerBytes, payload: payloadBytes, offset: offset)
+                    }
                 }
+                offset += sent
+                if offset < total { try await waitUntilWritable(deadline: deadline) }
             }
-            offset += sent
-            if offset < total { try await waitUntilWritable(deadline: deadline) }
+        } catch {
+            abandonPartialFrame(sent: offset)
+            throw error
         }
     }
 
     private func write(header: [UInt8], payload: UnsafeRawBufferPointer?, deadline: ContinuousClock.Instant) async throws {
+        await takeTurn(reading: false)
+        defer { endTurn(reading: false) }
         var offset = 0
         let payloadBytes = payload ?? UnsafeRawBufferPointer(start: nil, count: 0)
         let total = header.count + payloadBytes.count
-        while offset < total {
-            try checkOpen()
-            let sent = try header.withUnsafeBytes { try writeSome(header: $0, payload: payloadBytes, offset: offset) }
-            offset += sent
-            if offset < total { try await waitUntilWritable(deadline: deadline) }
+        do {
+            while offset < total {
+                try checkOpen()
+                let sent = try header.withUnsafeBytes { try writeSome(header: $0, payload: payloadBytes, offset: offset) }
+                offset += sent
+                if offset < total { try await waitUntilWritable(deadline: deadline) }
+            }
+        } catch {
+            abandonPartialFrame(sent: offset)
+            throw error
         }
+    }
+
+    /// A frame cut off midway leaves the stream out of step: nothing sent after it could be
+    /// parsed, so the connection is closed.
+    private func abandonPartialFrame(sent: Int) {
+        if sent > 0 { close() }
     }
 
     /// One sendmsg(2) of what is left of header and payload after `offset` bytes, with
@@ -284,7 +310,6 @@ public actor Connection {
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                precondition(writeWaiter == nil, "two writers on one connection")
                 writeWaiter = continuation
                 if !writeArmed {
                     writeArmed = true
@@ -294,7 +319,7 @@ public actor Connection {
             }
         } onCancel: {
             executor.queue.async { [self] in
-                self.assumeIsolated { $0.failWaiters(DFSError(.timeout, "operation on \(name) was cancelled")) }
+                self.assumeIsolated { $0.failWaiter(reading: false, DFSError(.timeout, "operation on \(name) was cancelled")) }
             }
         }
     }
@@ -330,13 +355,19 @@ public actor Connection {
     // MARK: Timeouts, closing
 
     private func scheduleTimeout(deadline: ContinuousClock.Instant, reading: Bool) {
-        waitGeneration &+= 1
-        let generation = waitGeneration
+        let generation: UInt64
+        if reading {
+            readGeneration &+= 1
+            generation = readGeneration
+        } else {
+            writeGeneration &+= 1
+            generation = writeGeneration
+        }
         let remaining = ContinuousClock.now.duration(to: deadline)
         let nanoseconds = max(0, remaining.components.seconds) * 1_000_000_000 + max(0, remaining.components.attoseconds / 1_000_000_000)
         executor.queue.asyncAfter(deadline: .now() + .nanoseconds(Int(min(nanoseconds, Int64(Int32.max) * 1000)))) { [self] in
             self.assumeIsolated { connection in
-                guard connection.waitGeneration == generation else { return }
+                guard (reading ? connection.readGeneration : connection.writeGeneration) == generation else { return }
                 let error = DFSError(.timeout, "\(connection.name) did not respond in time")
                 if reading, let waiter = connection.readWaiter {
                     connection.readWaiter = nil
@@ -346,6 +377,35 @@ public actor Connection {
                     waiter.resume(throwing: error)
                 }
             }
+        }
+    }
+
+    private func failWaiter(reading: Bool, _ error: DFSError) {
+        if reading, let waiter = readWaiter {
+            readWaiter = nil
+            waiter.resume(throwing: error)
+        } else if !reading, let waiter = writeWaiter {
+            writeWaiter = nil
+            waiter.resume(throwing: error)
+        }
+    }
+
+    private func takeTurn(reading: Bool) async {
+        if reading ? readTurn.take() : writeTurn.take() { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            if reading {
+                readTurn.waiting.append(continuation)
+            } else {
+                writeTurn.waiting.append(continuation)
+            }
+        }
+    }
+
+    private func endTurn(reading: Bool) {
+        if reading {
+            readTurn.pass()
+        } else {
+            writeTurn.pass()
         }
     }
 
@@ -404,4 +464,26 @@ final class ScratchBuffer: @unchecked Sendable {
     let bytes: UnsafeMutableRawBufferPointer
     init(byteCount: Int) { bytes = .allocate(byteCount: byteCount, alignment: 16) }
     deinit { bytes.deallocate() }
+}
+
+/// Who may read (or write) a connection: one task at a time, the others in arrival order.
+struct Turn {
+    var busy = false
+    var waiting: [CheckedContinuation<Void, Never>] = []
+
+    /// Takes the turn if it is free.
+    mutating func take() -> Bool {
+        if busy { return false }
+        busy = true
+        return true
+    }
+
+    /// Hands the turn to the next waiter, or frees it.
+    mutating func pass() {
+        if waiting.isEmpty {
+            busy = false
+        } else {
+            waiting.removeFirst().resume()
+        }
+    }
 }

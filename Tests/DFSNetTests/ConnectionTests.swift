@@ -95,6 +95,63 @@ import Testing
         await listener.close()
     }
 
+    /// A reader's deadline holds while a writer on the same connection keeps waiting for
+    /// room (as a pipeline node reads acknowledgements while it forwards data).
+    @Test func readDeadlineHoldsWhileAWriterWaits() async throws {
+        let listener = try Listener(host: "127.0.0.1", port: 0, component: "test")
+        await listener.start { _ in try? await Task.sleep(for: .seconds(30)) }
+        let connection = try await Connection.connect(to: listener.endpoint, timeout: .seconds(5))
+        let writer = Task {
+            let payload = [UInt8](repeating: 1, count: 1 << 20)
+            for _ in 0..<256 {
+                try await connection.send(BlockData(checksums: []), payload: payload, timeout: .seconds(20))
+            }
+        }
+        let started = ContinuousClock.now
+        let outcome = try await withThrowingTaskGroup(of: String.self) { group in
+            group.addTask {
+                do {
+                    _ = try await connection.readFrame(timeout: .milliseconds(400))
+                    return "read a frame"
+                } catch let error as DFSError {
+                    return error.code == .timeout ? "timed out" : error.message
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(8))
+                return "still waiting after 8 s"
+            }
+            let first = try await group.next()!
+            group.cancelAll()
+            return first
+        }
+        #expect(outcome == "timed out")
+        #expect(ContinuousClock.now - started < .seconds(8))
+        writer.cancel()
+        await connection.close()
+        _ = await writer.result
+        await listener.close()
+    }
+
+    /// Two tasks sending on one connection at once take turns: every frame arrives whole.
+    @Test func concurrentSendersTakeTurns() async throws {
+        let server = try await Self.echoServer()
+        let connection = try await Connection.open(to: server.endpoint, role: .client, timeout: .seconds(5))
+        let payload = [UInt8](repeating: 9, count: 3 << 20)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask { try await connection.send(BlockData(checksums: []), payload: payload, timeout: .seconds(20)) }
+            }
+            try await group.waitForAll()
+        }
+        for _ in 0..<4 {
+            let (_, frame) = try await connection.readReply(BlockData.self, timeout: .seconds(20))
+            #expect(frame.payload == payload)
+        }
+        await connection.close()
+        await server.close()
+    }
+
     @Test func silentPeerMakesReadTimeOut() async throws {
         let listener = try Listener(host: "127.0.0.1", port: 0, component: "test")
         await listener.start { _ in try? await Task.sleep(for: .seconds(30)) }
