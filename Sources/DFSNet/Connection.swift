@@ -163,7 +163,7 @@ public actor Connection {
 
     // MARK: Writing
 
-    /// Sends a message, with `payload` as its raw payload, in one `writev` when the kernel has room.
+    /// Sends a message, with `payload` as its raw payload, in one `sendmsg` when the kernel has room.
     /// Suspends while the kernel's buffer is full; throws if no progress is made before `deadline`.
     public func send<M: Message>(_ message: M, payload: UnsafeRawBufferPointer? = nil, timeout: Duration) async throws {
         let header = try FrameEncoder.encode(message, payloadBytes: payload?.count ?? 0)
