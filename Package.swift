@@ -20,8 +20,9 @@ let package = Package(
         .target(name: "CCRC32C"),
         // Pure code: limits, errors, messages, framing, paths, sizes, checksums. No sockets, no files.
         .target(name: "DFSCore", dependencies: ["CCRC32C"]),
-        // Non-blocking TCP on Dispatch sources, bridged to async/await.
-        .target(name: "DFSNet", dependencies: ["DFSCore"]),
+        // Non-blocking TCP on Dispatch sources, bridged to async/await; the cluster secret's
+        // handshake and block tokens (HMAC-SHA256 from swift-crypto).
+        .target(name: "DFSNet", dependencies: ["DFSCore", .product(name: "Crypto", package: "swift-crypto")]),
         // serve-meta: namespace, nodes, placement, in SQLite.
         .target(name: "DFSMeta", dependencies: ["DFSCore", "DFSNet", "CSQLite"]),
         // serve-data: block store on local disk, registration, heartbeats.

@@ -108,7 +108,7 @@ extension DFSClient {
     private func receiveBlock(
         _ block: BlockLocation, from connection: Connection, _ consume: @Sendable (Int, [UInt8]) async throws -> Void
     ) async throws {
-        let reply = try await connection.request(ReadBlock(blockID: block.blockID), expecting: ReadBlockOK.self, timeout: timeouts.request)
+        let reply = try await connection.request(ReadBlock(blockID: block.blockID, token: block.token), expecting: ReadBlockOK.self, timeout: timeouts.request)
         guard reply.length == block.length, reply.blockLength == block.length else {
             throw DFSError(.checksumMismatch, "replica has \(reply.blockLength) bytes, expected \(block.length)")
         }

@@ -85,7 +85,7 @@ extension DFSClient {
             do {
                 let reply = try await pool.withConnection(to: first.address) { connection in
                     try await self.sendBlock(
-                        WriteBlock(blockID: allocation.blockID, length: length, pipeline: Array(allocation.targets.dropFirst())),
+                        WriteBlock(blockID: allocation.blockID, length: length, pipeline: Array(allocation.targets.dropFirst()), token: allocation.token),
                         source: source, offset: offset, on: connection)
                 }
                 let stored = allocation.targets.map(\.nodeID).filter { reply.stored.contains($0) }

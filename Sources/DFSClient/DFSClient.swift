@@ -12,10 +12,10 @@ public final class DFSClient: Sendable {
     /// Told how many bytes each transfer step moved (uploaded or downloaded), for progress.
     public let progress: (@Sendable (Int) -> Void)?
 
-    public init(meta: Endpoint, timeouts: Timeouts = .standard, progress: (@Sendable (Int) -> Void)? = nil) {
+    public init(meta: Endpoint, timeouts: Timeouts = .standard, secret: ClusterSecret? = nil, progress: (@Sendable (Int) -> Void)? = nil) {
         self.meta = meta
         self.timeouts = timeouts
-        self.pool = ConnectionPool(role: .client, timeouts: timeouts)
+        self.pool = ConnectionPool(role: .client, timeouts: timeouts, secret: secret)
         self.progress = progress
     }
 

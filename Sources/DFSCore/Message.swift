@@ -7,6 +7,8 @@ public protocol Message: Codable, Sendable {
 public enum MessageType: String, Codable, Sendable, CaseIterable {
     // Every connection
     case hello, helloOK, error, ok
+    // Proof of the cluster secret, right after hello, when the server has one
+    case auth
     // Data node to meta server
     case registerNode, registerNodeOK, heartbeat, heartbeatOK
     // Client to meta server
@@ -36,10 +38,13 @@ public struct Hello: Message {
     public var protocolVersion: Int
     public var role: PeerRole
     public var software: String
-    public init(role: PeerRole) {
+    /// A fresh random challenge for the server, when the cluster may have a secret.
+    public var nonce: String?
+    public init(role: PeerRole, nonce: String? = nil) {
         self.protocolVersion = DFSCore.protocolVersion
         self.role = role
         self.software = "dfs"
+        self.nonce = nonce
     }
 }
 
@@ -48,10 +53,26 @@ public struct HelloOK: Message {
     public static let type = MessageType.helloOK
     public var protocolVersion: Int
     public var role: PeerRole
-    public init(role: PeerRole) {
+    /// True when the server has a cluster secret: the client must send `auth` next.
+    public var authRequired: Bool?
+    /// The server's fresh random challenge for the client.
+    public var nonce: String?
+    /// The server's proof that it knows the secret too: HMAC over both nonces.
+    public var proof: String?
+    public init(role: PeerRole, authRequired: Bool? = nil, nonce: String? = nil, proof: String? = nil) {
         self.protocolVersion = DFSCore.protocolVersion
         self.role = role
+        self.authRequired = authRequired
+        self.nonce = nonce
+        self.proof = proof
     }
+}
+
+/// The client's proof that it knows the cluster secret: HMAC over both nonces.
+public struct Auth: Message {
+    public static let type = MessageType.auth
+    public var proof: String
+    public init(proof: String) { self.proof = proof }
 }
 
 /// The answer to a request that failed. The connection stays usable unless the frame was bad.

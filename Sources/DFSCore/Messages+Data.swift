@@ -5,10 +5,14 @@ public struct WriteBlock: Message {
     public var length: Int
     /// The nodes after this one in the write pipeline, which this node forwards the block to.
     public var pipeline: [NodeAddress]
-    public init(blockID: BlockID, length: Int, pipeline: [NodeAddress] = []) {
+    /// The meta server's permission to write this block, when the cluster has a secret;
+    /// forwarded unchanged down the pipeline.
+    public var token: String?
+    public init(blockID: BlockID, length: Int, pipeline: [NodeAddress] = [], token: String? = nil) {
         self.blockID = blockID
         self.length = length
         self.pipeline = pipeline
+        self.token = token
     }
 }
 
@@ -40,10 +44,13 @@ public struct ReadBlock: Message {
     public var blockID: BlockID
     public var offset: Int
     public var length: Int?
-    public init(blockID: BlockID, offset: Int = 0, length: Int? = nil) {
+    /// The meta server's permission to read this block, when the cluster has a secret.
+    public var token: String?
+    public init(blockID: BlockID, offset: Int = 0, length: Int? = nil, token: String? = nil) {
         self.blockID = blockID
         self.offset = offset
         self.length = length
+        self.token = token
     }
 }
 

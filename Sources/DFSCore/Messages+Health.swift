@@ -34,9 +34,12 @@ public struct BlockReport: Message {
 public struct CopyBlockCommand: Codable, Hashable, Sendable {
     public var blockID: BlockID
     public var target: NodeAddress
-    public init(blockID: BlockID, target: NodeAddress) {
+    /// Lets the source write the block to the target, when the cluster has a secret.
+    public var token: String?
+    public init(blockID: BlockID, target: NodeAddress, token: String? = nil) {
         self.blockID = blockID
         self.target = target
+        self.token = token
     }
 }
 

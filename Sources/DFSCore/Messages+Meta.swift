@@ -137,9 +137,12 @@ public struct AllocateBlockOK: Message {
     public var blockID: BlockID
     /// Where to write the block, first node first; distinct nodes, most free space first.
     public var targets: [NodeAddress]
-    public init(blockID: BlockID, targets: [NodeAddress]) {
+    /// Lets the holder write this block to the targets, when the cluster has a secret.
+    public var token: String?
+    public init(blockID: BlockID, targets: [NodeAddress], token: String? = nil) {
         self.blockID = blockID
         self.targets = targets
+        self.token = token
     }
 }
 
@@ -226,12 +229,15 @@ public struct BlockLocation: Codable, Hashable, Sendable {
     public var checksum: UInt32
     /// Good replicas; corrupt ones are left out.
     public var replicas: [NodeAddress]
-    public init(blockID: BlockID, blockIndex: Int, length: Int, checksum: UInt32 = 0, replicas: [NodeAddress]) {
+    /// Lets the holder read this block from its nodes, when the cluster has a secret.
+    public var token: String?
+    public init(blockID: BlockID, blockIndex: Int, length: Int, checksum: UInt32 = 0, replicas: [NodeAddress], token: String? = nil) {
         self.blockID = blockID
         self.blockIndex = blockIndex
         self.length = length
         self.checksum = checksum
         self.replicas = replicas
+        self.token = token
     }
 }
 

@@ -18,6 +18,9 @@ public final class DataServer: Sendable {
         /// How long to wait between attempts to reach a meta server that is down.
         public var retryInterval: Duration = .seconds(1)
         public var timeouts: Timeouts = .standard
+        /// When set, every connection must prove it knows the secret, and block reads and
+        /// writes need a token the meta server signed with it.
+        public var secret: ClusterSecret?
         /// How often to send heartbeats; nil: what the meta server suggests when the node registers.
         public var heartbeatInterval: Duration?
         /// How often to send the full block list, besides after each registration.
@@ -59,7 +62,7 @@ public final class DataServer: Sendable {
         self.store = store
         self.listener = listener
         self.endpoint = listener.endpoint
-        self.pool = ConnectionPool(role: .dataNode, timeouts: options.timeouts)
+        self.pool = ConnectionPool(role: .dataNode, timeouts: options.timeouts, secret: options.secret)
     }
 
     /// Opens the folder, starts listening and starts registering with the meta server.
@@ -68,7 +71,7 @@ public final class DataServer: Sendable {
         let listener = try Listener(host: options.listen.host, port: options.listen.port, component: component)
         let server = DataServer(options: options, store: store, listener: listener)
         await listener.start { [server] connection in
-            await FrameServer.serve(connection, role: .dataNode, component: component, timeouts: options.timeouts) { frame, connection in
+            await FrameServer.serve(connection, role: .dataNode, component: component, timeouts: options.timeouts, secret: options.secret) { frame, connection in
                 try await server.handle(frame, on: connection)
             }
         }
@@ -82,6 +85,10 @@ public final class DataServer: Sendable {
 
     /// True once the meta server has accepted this node's registration.
     public var isRegistered: Bool { registered.withLock { $0 } }
+
+    /// Why the last attempt to reach the meta server failed; nil after a success.
+    public var lastMetaError: DFSError? { metaError.withLock { $0 } }
+    private let metaError = Mutex<DFSError?>(nil)
 
     /// Stops serving and reporting. Blocks already stored stay in the folder.
     public func stop() async {
@@ -107,6 +114,18 @@ public final class DataServer: Sendable {
 
     // MARK: Requests
 
+    /// With a cluster secret, a block is read or written only with the meta server's token
+    /// for exactly that block and operation: knowing a block id is not enough.
+    private func checkToken(_ token: String?, _ blockID: BlockID, _ operation: BlockAccess) throws {
+        guard let secret = options.secret else { return }
+        do {
+            try secret.checkBlockToken(token, blockID, operation, now: Date().timeIntervalSince1970)
+        } catch {
+            Log.warn(Self.component, "refused \(operation.rawValue) of block \(blockID): \(error.message)")
+            throw error
+        }
+    }
+
     private func handle(_ frame: Frame, on connection: Connection) async throws {
         switch frame.type {
         case MessageType.writeBlock.rawValue:
@@ -129,6 +148,7 @@ public final class DataServer: Sendable {
         guard request.pipeline.count < Limits.replicationMax else {
             throw DFSError(.invalidArgument, "pipeline of \(request.pipeline.count) nodes is longer than \(Limits.replicationMax)")
         }
+        try checkToken(request.token, request.blockID, .write)
         let writer = try store.makeWriter(for: request.blockID, length: request.length)
         defer {
             if writer.writtenBytes < request.length { writer.abort() }
@@ -204,9 +224,9 @@ public final class DataServer: Sendable {
     }
 
     private func openDownstream(_ next: NodeAddress, request: WriteBlock) async throws -> Connection {
-        let connection = try await Connection.open(to: next.address, role: .dataNode, timeout: options.timeouts.connect)
+        let connection = try await Connection.open(to: next.address, role: .dataNode, timeout: options.timeouts.connect, secret: options.secret)
         do {
-            let forwarded = WriteBlock(blockID: request.blockID, length: request.length, pipeline: Array(request.pipeline.dropFirst()))
+            let forwarded = WriteBlock(blockID: request.blockID, length: request.length, pipeline: Array(request.pipeline.dropFirst()), token: request.token)
             try await connection.send(forwarded, timeout: options.timeouts.request)
             return connection
         } catch {
@@ -220,6 +240,7 @@ public final class DataServer: Sendable {
     /// piece against the stored checksums before it leaves: a corrupt replica is refused with
     /// `checksumMismatch`, never served, and reported to the meta server.
     private func readBlock(_ request: ReadBlock, on connection: Connection) async throws {
+        try checkToken(request.token, request.blockID, .read)
         let (fd, blockLength) = try store.openForReading(request.blockID)
         defer { close(fd) }
         let stored = try storedChecksums(request.blockID, length: blockLength)
@@ -304,6 +325,7 @@ public final class DataServer: Sendable {
                 let interval = options.heartbeatInterval ?? suggested
                 try await sendFullReport()
                 registered.withLock { $0 = true }
+                metaError.withLock { $0 = nil }
                 loggedFailure = false
                 try await heartbeatUntilForgotten(interval: interval)
             } catch is CancellationError {
@@ -311,8 +333,10 @@ public final class DataServer: Sendable {
             } catch {
                 registered.withLock { $0 = false }
                 if Task.isCancelled { return }
+                let failure = DFSError.wrap(error)
+                metaError.withLock { $0 = failure }
                 if !loggedFailure {
-                    Log.warn(Self.component, "cannot reach meta server \(options.meta): \(DFSError.wrap(error).message); retrying every \(options.retryInterval)")
+                    Log.warn(Self.component, "cannot reach meta server \(options.meta): \(failure.message); retrying every \(options.retryInterval)")
                     loggedFailure = true
                 }
                 try? await Task.sleep(for: options.retryInterval)
@@ -404,9 +428,9 @@ public final class DataServer: Sendable {
         defer { close(fd) }
         let stored = try storedChecksums(command.blockID, length: blockLength)
         let timeout = options.timeouts.request
-        let connection = try await Connection.open(to: command.target.address, role: .dataNode, timeout: options.timeouts.connect)
+        let connection = try await Connection.open(to: command.target.address, role: .dataNode, timeout: options.timeouts.connect, secret: options.secret)
         defer { Task { await connection.close() } }
-        try await connection.send(WriteBlock(blockID: command.blockID, length: blockLength), timeout: timeout)
+        try await connection.send(WriteBlock(blockID: command.blockID, length: blockLength, token: command.token), timeout: timeout)
         var sent = 0
         while sent < blockLength {
             try Task.checkCancellation()

@@ -22,6 +22,11 @@ public final class MetaServer: Sendable {
         /// How often the repair loop looks for blocks with too few or too many replicas.
         public var repairInterval: Duration = .seconds(1)
         public var timeouts: Timeouts = .standard
+        /// When set, every connection must prove it knows the secret, and block tokens are
+        /// signed with it.
+        public var secret: ClusterSecret?
+        /// How long a block token stays good: long enough for a large file's transfer.
+        public var blockTokenLifetime: Duration = .seconds(10 * 3600)
 
         public init(listen: Endpoint, databasePath: String) {
             self.listen = listen
@@ -55,7 +60,7 @@ public final class MetaServer: Sendable {
         let listener = try Listener(host: options.listen.host, port: options.listen.port, component: component)
         let server = MetaServer(options: options, service: service, listener: listener)
         await listener.start { connection in
-            await FrameServer.serve(connection, role: .metaServer, component: component, timeouts: options.timeouts) { frame, connection in
+            await FrameServer.serve(connection, role: .metaServer, component: component, timeouts: options.timeouts, secret: options.secret) { frame, connection in
                 try await service.handle(frame, on: connection)
             }
         }

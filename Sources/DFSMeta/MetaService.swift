@@ -69,6 +69,7 @@ public actor MetaService {
             let blocks = found.blocks.map { block in
                 var ordered = block
                 ordered.replicas = block.replicas.filter { live.contains($0.nodeID) } + block.replicas.filter { !live.contains($0.nodeID) }
+                ordered.token = blockToken(block.blockID, .read)
                 return ordered
             }
             try await connection.send(GetFileOK(info: found.info, blocks: blocks), timeout: timeout)
@@ -129,7 +130,11 @@ public actor MetaService {
             Log.warn(MetaServer.component, "node \(request.nodeID) found corrupt blocks: \(request.corrupt.prefix(20).map(\.description).joined(separator: ", "))")
         }
         let garbage = try await store.takeGarbage(nodeID: request.nodeID, limit: 1000, now: now)
-        let copies = repairs.takeCommands(for: request.nodeID)
+        let copies = repairs.takeCommands(for: request.nodeID).map { command in
+            var signed = command
+            signed.token = blockToken(command.blockID, .write)
+            return signed
+        }
         return HeartbeatOK(registerAgain: false, deleteBlocks: garbage, copyBlocks: copies)
     }
 
@@ -188,7 +193,13 @@ public actor MetaService {
         let addresses = Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, $0.address) })
         for nodeID in chosen { reservedBytes[nodeID, default: 0] += layout.blockBytes }
         return AllocateBlockOK(
-            blockID: blockID, targets: chosen.map { NodeAddress(nodeID: $0, address: addresses[$0]!) })
+            blockID: blockID, targets: chosen.map { NodeAddress(nodeID: $0, address: addresses[$0]!) },
+            token: blockToken(blockID, .write))
+    }
+
+    /// A token for `operation` on `blockID`, when the cluster has a secret.
+    nonisolated func blockToken(_ blockID: BlockID, _ operation: BlockAccess) -> String? {
+        options.secret?.blockToken(blockID, operation, expires: Self.now() + seconds(options.blockTokenLifetime))
     }
 }
 

@@ -46,13 +46,27 @@ extension Connection {
         throw lastError
     }
 
-    /// Connects and says hello: the first exchange on every connection.
-    public static func open(to endpoint: Endpoint, role: PeerRole, timeout: Duration) async throws -> Connection {
+    /// Connects and says hello: the first exchange on every connection. When the server has
+    /// a cluster secret, both sides prove they know it before anything else is said.
+    public static func open(to endpoint: Endpoint, role: PeerRole, timeout: Duration, secret: ClusterSecret? = nil) async throws -> Connection {
         let connection = try await connect(to: endpoint, timeout: timeout)
         do {
-            let reply = try await connection.request(Hello(role: role), expecting: HelloOK.self, timeout: timeout)
+            let clientNonce = ClusterSecret.nonce()
+            let reply = try await connection.request(Hello(role: role, nonce: clientNonce), expecting: HelloOK.self, timeout: timeout)
             guard reply.protocolVersion == protocolVersion else {
                 throw DFSError(.protocolError, "\(endpoint) speaks protocol version \(reply.protocolVersion); this dfs speaks \(protocolVersion)")
+            }
+            if reply.authRequired == true {
+                guard let secret else {
+                    throw DFSError(.unauthorized, "\(endpoint) needs the cluster secret: set DFS_SECRET or pass --secret-file")
+                }
+                guard let serverNonce = reply.nonce, let serverProof = reply.proof,
+                    secret.checkServerProof(serverProof, clientNonce: clientNonce, serverNonce: serverNonce)
+                else {
+                    throw DFSError(.unauthorized, "\(endpoint) has a different cluster secret")
+                }
+                let proof = secret.clientProof(clientNonce: clientNonce, serverNonce: serverNonce)
+                _ = try await connection.request(Auth(proof: proof), expecting: OK.self, timeout: timeout)
             }
             return connection
         } catch {

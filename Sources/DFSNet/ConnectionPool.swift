@@ -8,11 +8,14 @@ public actor ConnectionPool {
     private var idle: [Endpoint: [Connection]] = [:]
     public nonisolated let role: PeerRole
     public nonisolated let timeouts: Timeouts
+    /// Proven to every server that asks, on each new connection.
+    public nonisolated let secret: ClusterSecret?
     private let idleMax: Int
 
-    public init(role: PeerRole, timeouts: Timeouts = .standard, idleMax: Int = Limits.idleConnectionsPerEndpointMax) {
+    public init(role: PeerRole, timeouts: Timeouts = .standard, secret: ClusterSecret? = nil, idleMax: Int = Limits.idleConnectionsPerEndpointMax) {
         self.role = role
         self.timeouts = timeouts
+        self.secret = secret
         self.idleMax = idleMax
     }
 
@@ -41,7 +44,7 @@ public actor ConnectionPool {
         do {
             return try await use(connection, endpoint: endpoint, send).get()
         } catch let error as DFSError where reused && error.code == .connectionFailed {
-            let fresh = try await Connection.open(to: endpoint, role: role, timeout: timeouts.connect)
+            let fresh = try await Connection.open(to: endpoint, role: role, timeout: timeouts.connect, secret: secret)
             return try await use(fresh, endpoint: endpoint, send).get()
         }
     }
@@ -65,7 +68,7 @@ public actor ConnectionPool {
             if await !connection.isStale() { return (connection, true) }
             await connection.close()
         }
-        return (try await Connection.open(to: endpoint, role: role, timeout: timeouts.connect), false)
+        return (try await Connection.open(to: endpoint, role: role, timeout: timeouts.connect, secret: secret), false)
     }
 
     private func checkIn(_ connection: Connection, endpoint: Endpoint) async {

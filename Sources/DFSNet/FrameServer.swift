@@ -12,15 +12,23 @@ public enum FrameServer {
         role: PeerRole,
         component: String,
         timeouts: Timeouts,
+        secret: ClusterSecret? = nil,
         handle: (Frame, Connection) async throws -> Void
     ) async {
         do {
-            guard let first = try await connection.readFrame(timeout: timeouts.handshake) else { return }
+            // The whole handshake, proof included, must fit in one deadline: a peer that
+            // connects and says nothing, or trickles, loses its slot.
+            let deadline = ContinuousClock.now + timeouts.handshake
+            guard let first = try await connection.readFrame(before: deadline) else { return }
             let hello = try first.decode(Hello.self)
             guard hello.protocolVersion == protocolVersion else {
                 throw DFSError(.protocolError, "protocol version \(hello.protocolVersion) is not supported; this server speaks \(protocolVersion)")
             }
-            try await connection.send(HelloOK(role: role), timeout: timeouts.request)
+            if let secret {
+                try await authenticate(connection, hello: hello, secret: secret, role: role, deadline: deadline)
+            } else {
+                try await connection.send(HelloOK(role: role), timeout: timeouts.request)
+            }
         } catch {
             await reject(connection, error: DFSError.wrap(error), component: component, timeouts: timeouts)
             return
@@ -55,9 +63,38 @@ public enum FrameServer {
         }
     }
 
+    /// Challenges the peer: it must answer with an HMAC of both nonces under the secret.
+    private static func authenticate(
+        _ connection: Connection, hello: Hello, secret: ClusterSecret, role: PeerRole, deadline: ContinuousClock.Instant
+    ) async throws {
+        guard let clientNonce = hello.nonce, (16...128).contains(clientNonce.utf8.count) else {
+            throw DFSError(.unauthorized, "this server needs the cluster secret; set DFS_SECRET or pass --secret-file")
+        }
+        let serverNonce = ClusterSecret.nonce()
+        let reply = HelloOK(
+            role: role, authRequired: true, nonce: serverNonce,
+            proof: secret.serverProof(clientNonce: clientNonce, serverNonce: serverNonce))
+        try await connection.send(reply, timeout: ContinuousClock.now.duration(to: deadline))
+        guard let frame = try await connection.readFrame(before: deadline) else {
+            throw DFSError(.connectionFailed, "\(connection.peer) left during the handshake")
+        }
+        guard frame.type == MessageType.auth.rawValue else {
+            throw DFSError(.unauthorized, "this server needs the cluster secret before '\(frame.type.prefix(40))'; set DFS_SECRET or pass --secret-file")
+        }
+        let auth = try frame.decode(Auth.self)
+        guard secret.checkClientProof(auth.proof, clientNonce: clientNonce, serverNonce: serverNonce) else {
+            throw DFSError(.unauthorized, "wrong cluster secret")
+        }
+        try await connection.send(OK(), timeout: ContinuousClock.now.duration(to: deadline))
+    }
+
     /// Logs why a connection ends and, when the socket still works, tells the peer.
     private static func reject(_ connection: Connection, error: DFSError, component: String, timeouts: Timeouts) async {
-        Log.info(component, "closing connection from \(connection.peer): \(error.message)")
+        if error.code == .unauthorized {
+            Log.warn(component, "refused \(connection.peer): \(error.message)")
+        } else {
+            Log.info(component, "closing connection from \(connection.peer): \(error.message)")
+        }
         if error.code != .connectionFailed {
             try? await connection.send(ErrorMessage(error), timeout: .seconds(1))
         }

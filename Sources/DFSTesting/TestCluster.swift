@@ -44,7 +44,8 @@ public final class TestCluster: @unchecked Sendable {
         self.meta = meta
         self.metaOptions = options
         self.dataServers = []
-        self.client = DFSClient(meta: meta.endpoint)
+        // A cluster configured with a secret gives it to its client and its data nodes.
+        self.client = DFSClient(meta: meta.endpoint, secret: options.secret)
     }
 
     public func dataFolder(_ index: Int) -> String {
@@ -60,6 +61,7 @@ public final class TestCluster: @unchecked Sendable {
         options.retryInterval = .milliseconds(50)
         // Many clusters run at once in a test run; scrubbing is turned on by the tests of it.
         options.scrubBytesPerSecond = 0
+        options.secret = metaOptions.secret
         configureData(&options)
         configure(&options)
         let server = try await DataServer.start(options)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DFSClient
 import DFSCore
+import DFSNet
 import Dispatch
 import Foundation
 
@@ -122,10 +123,24 @@ enum Locations {
     }
 }
 
+/// `--secret-file`, or `DFS_SECRET`: the cluster secret, which every subcommand takes.
+struct SecretOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "A file holding the cluster secret (default: the DFS_SECRET environment variable).",
+        discussion: "When the servers have a secret, every connection must prove it knows it.", valueName: "path"))
+    var secretFile: String?
+
+    func load() throws -> ClusterSecret? {
+        try ClusterSecret.load(file: secretFile, environment: ProcessInfo.processInfo.environment)
+    }
+}
+
 extension DFSClient {
     /// Closes the client's connections however `body` ends.
-    static func using<T>(_ meta: Endpoint, progress: (@Sendable (Int) -> Void)? = nil, _ body: (DFSClient) async throws -> T) async throws -> T {
-        let client = DFSClient(meta: meta, progress: progress)
+    static func using<T>(
+        _ meta: Endpoint, secret: SecretOptions, progress: (@Sendable (Int) -> Void)? = nil, _ body: (DFSClient) async throws -> T
+    ) async throws -> T {
+        let client = DFSClient(meta: meta, secret: try secret.load(), progress: progress)
         do {
             let result = try await body(client)
             await client.close()
@@ -134,5 +149,15 @@ extension DFSClient {
             await client.close()
             throw error
         }
+    }
+}
+
+/// A server that listens beyond loopback with no secret lets anyone on the network read,
+/// write and delete: say so at start.
+func warnIfExposed(host: String, secret: ClusterSecret?, command: String) {
+    guard secret == nil else { return }
+    let loopback = host == "127.0.0.1" || host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    if !loopback {
+        printError("dfs \(command): warning: listening on \(host.isEmpty ? "every interface" : host) without a cluster secret: anyone who can reach this port can read, write and delete data; set DFS_SECRET or pass --secret-file")
     }
 }

@@ -22,6 +22,8 @@ struct CopyCommand: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup var security: SecretOptions
+
     @Argument(help: "What to copy: a local path or a cluster path.")
     var source: String
 
@@ -63,11 +65,11 @@ struct CopyCommand: AsyncParsableCommand {
             defer { progress.finish() }
             switch (remoteSource, remoteTarget) {
             case (nil, let remote?):
-                try await DFSClient.using(remote.endpoint, progress: progress.add) { client in
+                try await DFSClient.using(remote.endpoint, secret: security, progress: progress.add) { client in
                     try await upload(remote, client: client, progress: progress)
                 }
             case (let remote?, nil):
-                try await DFSClient.using(remote.endpoint, progress: progress.add) { client in
+                try await DFSClient.using(remote.endpoint, secret: security, progress: progress.add) { client in
                     try await download(remote, client: client, progress: progress)
                 }
             default:

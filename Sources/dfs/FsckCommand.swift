@@ -16,6 +16,8 @@ struct FsckCommand: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup var security: SecretOptions
+
     @Argument(help: "HOST:PORT, HOST:PORT:PATH or dfs:PATH.")
     var location: String
 
@@ -26,7 +28,7 @@ struct FsckCommand: AsyncParsableCommand {
         var healthy = false
         try await reportingErrors("fsck") {
             let remote = try Locations.required(location)
-            let client = DFSClient(meta: remote.endpoint)
+            let client = DFSClient(meta: remote.endpoint, secret: try security.load())
             defer { Task { await client.close() } }
             let report = try await client.fsck(remote.path)
             healthy = report.healthy

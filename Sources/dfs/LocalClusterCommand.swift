@@ -15,6 +15,8 @@ struct LocalClusterCommand: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup var security: SecretOptions
+
     @Option(help: "Folder for the database and the nodes' blocks.")
     var dir: String = "./dfs-local"
 
@@ -46,12 +48,16 @@ struct LocalClusterCommand: AsyncParsableCommand {
                 listen: Endpoint(host: host, port: port), databasePath: root.appendingPathComponent("meta.db").path)
             metaOptions.defaultReplication = replication
             metaOptions.heartbeatInterval = .seconds(1)
+            let secret = try security.load()
+            metaOptions.secret = secret
+            warnIfExposed(host: host, secret: secret, command: "local-cluster")
             let meta = try await MetaServer.start(metaOptions)
             var dataServers: [DataServer] = []
             for index in 1...nodes {
                 let folder = root.appendingPathComponent("data\(index)").path
                 var options = DataServer.Options(listen: Endpoint(host: host, port: 0), meta: meta.endpoint, folder: folder)
                 options.retryInterval = .milliseconds(200)
+                options.secret = secret
                 dataServers.append(try await DataServer.start(options))
             }
             let endpoint = "\(host == "" ? "127.0.0.1" : host):\(meta.endpoint.port)"

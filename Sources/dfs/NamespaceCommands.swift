@@ -20,6 +20,8 @@ struct MakeDirectoryCommand: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup var security: SecretOptions
+
     @Flag(name: .customShort("p"), help: "Accepted for familiarity: parents are always created.")
     var parents = false
 
@@ -33,7 +35,7 @@ struct MakeDirectoryCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors("mkdir") {
             let remotes = try Locations.requiredOnOneCluster(locations)
-            try await DFSClient.using(remotes[0].endpoint) { client in
+            try await DFSClient.using(remotes[0].endpoint, secret: security) { client in
                 for remote in remotes { try await client.makeDirectory(remote.path) }
             }
         }
@@ -53,6 +55,8 @@ struct RemoveCommand: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup var security: SecretOptions
+
     @Flag(name: [.customShort("r"), .customShort("R"), .long], help: "Remove folders and everything in them.")
     var recursive = false
 
@@ -70,7 +74,7 @@ struct RemoveCommand: AsyncParsableCommand {
         try await reportingErrors("rm") {
             let remotes = try Locations.requiredOnOneCluster(locations)
             var failures: [DFSError] = []
-            try await DFSClient.using(remotes[0].endpoint) { client in
+            try await DFSClient.using(remotes[0].endpoint, secret: security) { client in
                 for remote in remotes {
                     do {
                         try await client.remove(remote.path, recursive: recursive)
@@ -104,6 +108,8 @@ struct MoveCommand: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup var security: SecretOptions
+
     @Argument(help: "What to move: HOST:PORT:PATH or dfs:PATH.")
     var source: String
 
@@ -113,7 +119,7 @@ struct MoveCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors("mv") {
             let remotes = try Locations.requiredOnOneCluster([source, target])
-            try await DFSClient.using(remotes[0].endpoint) { client in
+            try await DFSClient.using(remotes[0].endpoint, secret: security) { client in
                 try await client.move(remotes[0].path, to: remotes[1].path)
             }
         }
@@ -132,6 +138,8 @@ struct CatCommand: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup var security: SecretOptions
+
     @Argument(help: "HOST:PORT:PATH or dfs:PATH, one or more.")
     var locations: [String]
 
@@ -142,7 +150,7 @@ struct CatCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors("cat") {
             let remotes = try Locations.requiredOnOneCluster(locations)
-            try await DFSClient.using(remotes[0].endpoint) { client in
+            try await DFSClient.using(remotes[0].endpoint, secret: security) { client in
                 for remote in remotes {
                     do {
                         try await client.stream(remote.path) { bytes in try StandardStream.write(bytes, to: 1) }

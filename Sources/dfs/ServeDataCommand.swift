@@ -14,6 +14,8 @@ struct ServeDataCommand: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup var security: SecretOptions
+
     @Option(help: "[HOST]:PORT to listen on; ':6771' means every interface.")
     var listen: Endpoint = Endpoint(host: "", port: 6771)
 
@@ -37,6 +39,8 @@ struct ServeDataCommand: AsyncParsableCommand {
             var options = DataServer.Options(listen: listen, meta: meta, folder: dir, advertiseHost: advertise)
             options.heartbeatInterval = heartbeat?.duration
             options.scrubBytesPerSecond = scrubRate.bytes
+            options.secret = try security.load()
+            warnIfExposed(host: listen.host, secret: options.secret, command: "serve-data")
             let server = try await DataServer.start(options)
             printNow("dfs serve-data: listening on \(server.endpoint)")
             await waitForTerminationSignal()

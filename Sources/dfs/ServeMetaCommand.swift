@@ -13,6 +13,8 @@ struct ServeMetaCommand: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup var security: SecretOptions
+
     @Option(help: "TCP port to listen on (0 picks a free one).")
     var port: Int = 8000
 
@@ -58,6 +60,8 @@ struct ServeMetaCommand: AsyncParsableCommand {
             options.orphanGrace = orphanGrace.duration
             options.repairCopiesPerNode = repairPerNode
             options.repairInterval = min(options.heartbeatInterval, .seconds(1))
+            options.secret = try security.load()
+            warnIfExposed(host: host, secret: options.secret, command: "serve-meta")
             let server = try await MetaServer.start(options)
             printNow("dfs serve-meta: listening on \(server.endpoint)")
             await waitForTerminationSignal()

@@ -14,6 +14,8 @@ struct StatCommand: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup var security: SecretOptions
+
     @Argument(help: "HOST:PORT:PATH or dfs:PATH.")
     var location: String
 
@@ -23,7 +25,7 @@ struct StatCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors("stat") {
             let remote = try Locations.required(location)
-            let client = DFSClient(meta: remote.endpoint)
+            let client = DFSClient(meta: remote.endpoint, secret: try security.load())
             defer { Task { await client.close() } }
             let file = try await client.stat(remote.path)
             if json {

@@ -14,6 +14,8 @@ struct StatusCommand: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup var security: SecretOptions
+
     @Argument(help: "The meta server, HOST:PORT (default: $DFS_META).")
     var endpoint: Endpoint?
 
@@ -26,7 +28,7 @@ struct StatusCommand: AsyncParsableCommand {
             guard let endpoint = endpoint ?? fromEnvironment else {
                 throw DFSError(.invalidArgument, "name the meta server: dfs status HOST:PORT, or set DFS_META=HOST:PORT")
             }
-            let client = DFSClient(meta: endpoint)
+            let client = DFSClient(meta: endpoint, secret: try security.load())
             defer { Task { await client.close() } }
             let status = try await client.status()
             if json {

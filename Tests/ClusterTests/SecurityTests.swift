@@ -1,0 +1,223 @@
+import DFSClient
+import DFSCore
+import DFSData
+import DFSMeta
+import DFSNet
+import DFSTesting
+import Foundation
+import Testing
+
+/// A cluster with a secret: who gets in, who does not, and what a block id alone is worth.
+@Suite struct SecurityTests {
+    static let secretText = "correct horse battery staple 42"
+    static let secret = try! ClusterSecret(secretText)
+    static let otherSecret = try! ClusterSecret("another cluster's secret text")
+
+    static func secured(_ options: inout MetaServer.Options) {
+        options.secret = secret
+    }
+
+    static func expectUnauthorized(_ what: String, _ body: () async throws -> Void) async {
+        do {
+            try await body()
+            Issue.record("\(what) was let in")
+        } catch let error as DFSError {
+            #expect(error.code == .unauthorized, "\(what): \(error.message)")
+        } catch {
+            Issue.record("\(what): \(error)")
+        }
+    }
+
+    @Test func rightSecretWorksEndToEnd() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        let bytes = try local.writeRandomFile("f", count: 3 * 1024 * 1024 + 5, seed: 61)
+        try await withCluster(configure: Self.secured) { cluster in
+            let path = try DFSPath("/secret/f")
+            try await cluster.client.upload(localPath: local.path("f"), to: path, options: UploadOptions(blockBytes: 1024 * 1024))
+            try await cluster.client.download(path, to: local.path("back"))
+            #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: local.path("back")))) == bytes)
+            let stat = try await cluster.client.stat(path)
+            #expect(stat.blocks.allSatisfy { $0.token != nil && $0.replicas.count == 3 })
+        }
+    }
+
+    @Test func clientsWithoutOrWithAWrongSecretAreRefused() async throws {
+        try await withCluster(dataNodes: 1, configure: Self.secured) { cluster in
+            let node = try #require(cluster.dataServers.first??.endpoint)
+            for endpoint in [cluster.metaEndpoint, node] {
+                await Self.expectUnauthorized("no secret at \(endpoint)") {
+                    _ = try await Connection.open(to: endpoint, role: .client, timeout: .seconds(5))
+                }
+                await Self.expectUnauthorized("wrong secret at \(endpoint)") {
+                    _ = try await Connection.open(to: endpoint, role: .client, timeout: .seconds(5), secret: Self.otherSecret)
+                }
+                let good = try await Connection.open(to: endpoint, role: .client, timeout: .seconds(5), secret: Self.secret)
+                await good.close()
+            }
+            let stranger = DFSClient(meta: cluster.metaEndpoint)
+            defer { Task { await stranger.close() } }
+            await Self.expectUnauthorized("a client without the secret") { _ = try await stranger.list(.root) }
+        }
+    }
+
+    /// The server refuses a wrong proof itself (not only a client that gives up), before any
+    /// other message, and closes the connection.
+    @Test func wrongProofAndSkippedProofAreRefusedByTheServer() async throws {
+        try await withCluster(dataNodes: 1, configure: Self.secured) { cluster in
+            for endpoint in Self.servers(cluster) {
+                let (connection, serverNonce, clientNonce) = try await Self.startHandshake(endpoint)
+                let wrong = Self.otherSecret.clientProof(clientNonce: clientNonce, serverNonce: serverNonce)
+                let reply = try await connection.requestResult(Auth(proof: wrong), expecting: OK.self, timeout: .seconds(5))
+                #expect(Self.code(reply) == .unauthorized)
+                #expect(try await connection.readFrame(timeout: .seconds(5)) == nil, "closed after the refusal")
+                await connection.close()
+
+                let (skipping, _, _) = try await Self.startHandshake(endpoint)
+                let skipped = try await skipping.requestResult(List(path: .root), expecting: ListOK.self, timeout: .seconds(5))
+                #expect(Self.code(skipped) == .unauthorized)
+                await skipping.close()
+            }
+        }
+    }
+
+    /// A proof recorded from one connection is worth nothing on the next: the server's nonce
+    /// is fresh every time.
+    @Test func replayedHandshakeIsRefused() async throws {
+        try await withCluster(dataNodes: 1, configure: Self.secured) { cluster in
+            let (first, serverNonce, clientNonce) = try await Self.startHandshake(cluster.metaEndpoint)
+            let recorded = Self.secret.clientProof(clientNonce: clientNonce, serverNonce: serverNonce)
+            let accepted = try await first.requestResult(Auth(proof: recorded), expecting: OK.self, timeout: .seconds(5))
+            #expect(Self.code(accepted) == nil, "the genuine exchange passes")
+            await first.close()
+
+            let (replay, newServerNonce, _) = try await Self.startHandshake(cluster.metaEndpoint, clientNonce: clientNonce)
+            #expect(newServerNonce != serverNonce)
+            let replayed = try await replay.requestResult(Auth(proof: recorded), expecting: OK.self, timeout: .seconds(5))
+            #expect(Self.code(replayed) == .unauthorized)
+            await replay.close()
+        }
+    }
+
+    @Test func dataNodeWithAWrongSecretCannotJoin() async throws {
+        try await withCluster(dataNodes: 1, configure: Self.secured) { cluster in
+            let intruder = try await cluster.addDataNode { $0.secret = Self.otherSecret }
+            try await eventually("the intruder was refused") {
+                intruder.lastMetaError?.code == .unauthorized
+            }
+            #expect(!intruder.isRegistered)
+            #expect(try await cluster.meta.service.liveNodeCount() == 1)
+            let withoutSecret = try await cluster.addDataNode { $0.secret = nil }
+            try await eventually("the node without a secret was refused") {
+                withoutSecret.lastMetaError?.code == .unauthorized
+            }
+            #expect(try await cluster.meta.service.liveNodeCount() == 1)
+        }
+    }
+
+    /// Knowing a block id is not enough: a data node serves a block only with the meta
+    /// server's token for that block and that operation, before it expires.
+    @Test func blockAccessNeedsTheRightToken() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        try local.writeRandomFile("f", count: 200_000, seed: 62)
+        try await withCluster(dataNodes: 1, configure: Self.secured) { cluster in
+            try await cluster.client.upload(localPath: local.path("f"), to: try DFSPath("/a"))
+            try await cluster.client.upload(localPath: local.path("f"), to: try DFSPath("/b"))
+            let block = try #require(try await cluster.client.stat(try DFSPath("/a")).blocks.first)
+            let other = try #require(try await cluster.client.stat(try DFSPath("/b")).blocks.first)
+            let node = try #require(cluster.dataServers.first??.endpoint)
+            let connection = try await Connection.open(to: node, role: .client, timeout: .seconds(5), secret: Self.secret)
+            defer { Task { await connection.close() } }
+            let now = Date().timeIntervalSince1970
+            let refused: [(String, String?)] = [
+                ("no token", nil),
+                ("an expired token", Self.secret.blockToken(block.blockID, .read, expires: now - 5)),
+                ("another block's token", other.token),
+                ("a write token", Self.secret.blockToken(block.blockID, .write, expires: now + 60)),
+                ("a token signed with another secret", Self.otherSecret.blockToken(block.blockID, .read, expires: now + 60)),
+                ("garbage", "1.read.99999999999.not-a-mac"),
+            ]
+            for (what, token) in refused {
+                let result = try await connection.requestResult(
+                    ReadBlock(blockID: block.blockID, token: token), expecting: ReadBlockOK.self, timeout: .seconds(5))
+                #expect(Self.code(result) == .unauthorized, "read with \(what)")
+            }
+            let write = try await connection.requestResult(
+                WriteBlock(blockID: BlockID(block.blockID.rawValue + 1000), length: 10, token: block.token),
+                expecting: WriteBlockOK.self, timeout: .seconds(5))
+            #expect(Self.code(write) == .unauthorized, "a read token for one block does not write another")
+            let good = try await connection.requestResult(
+                ReadBlock(blockID: block.blockID, token: block.token), expecting: ReadBlockOK.self, timeout: .seconds(5))
+            #expect(Self.code(good) == nil)
+        }
+    }
+
+    /// Repair copies travel node to node with the meta server's write token.
+    @Test func repairWorksWithASecret() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        try local.writeRandomFile("f", count: 300_000, seed: 63)
+        try await withCluster(dataNodes: 3, configure: { options in
+            Self.secured(&options)
+            options.heartbeatInterval = .milliseconds(100)
+            options.deadAfter = .seconds(2)
+            options.repairInterval = .milliseconds(100)
+        }) { cluster in
+            let path = try DFSPath("/r")
+            try await cluster.client.upload(localPath: local.path("f"), to: path, options: UploadOptions(replication: 2))
+            let holders = try await cluster.client.stat(path).blocks[0].replicas.map(\.nodeID)
+            let index = try #require(cluster.dataServers.firstIndex { $0?.store.nodeID == holders[0] })
+            await cluster.stopDataNode(index)
+            try await eventually(timeout: .seconds(20), "the block copied to the third node") {
+                let replicas = try await cluster.client.stat(path).blocks[0].replicas.map(\.nodeID)
+                return replicas.filter { cluster.dataServer($0) != nil }.count == 2
+            }
+        }
+    }
+
+    @Test func commandLineUsesDFSSecretAndSecretFile() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        try Data("\(Self.secretText)\n".utf8).write(to: URL(fileURLWithPath: local.path("secret")))
+        try Data("not the one we need here\n".utf8).write(to: URL(fileURLWithPath: local.path("wrong")))
+        try await withCluster(dataNodes: 1, configure: Self.secured) { cluster in
+            let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
+            let refused = try await DFSBinary.run(["ls", meta])
+            #expect(refused.status == 1)
+            #expect(refused.standardError.contains("needs the cluster secret"), "\(refused.standardError)")
+            let wrong = try await DFSBinary.run(["ls", "--secret-file", local.path("wrong"), meta])
+            #expect(wrong.status == 1)
+            #expect(wrong.standardError.contains("different cluster secret"), "\(wrong.standardError)")
+            let fromFile = try await DFSBinary.run(["cp", "--secret-file", local.path("secret"), "--replication", "1", local.path("secret"), "\(meta):/s"])
+            #expect(fromFile.status == 0, "\(fromFile.standardError)")
+            let fromEnvironment = try await DFSBinary.run(["cat", "\(meta):/s"], environment: ["DFS_SECRET": Self.secretText])
+            #expect(fromEnvironment.status == 0, "\(fromEnvironment.standardError)")
+            #expect(fromEnvironment.standardOutput == Self.secretText + "\n")
+            let short = try await DFSBinary.run(["ls", meta], environment: ["DFS_SECRET": "short"])
+            #expect(short.status == 1)
+            #expect(short.standardError.contains("at least 16 bytes"))
+        }
+    }
+
+    // MARK: Helpers
+
+    static func servers(_ cluster: TestCluster) -> [Endpoint] {
+        [cluster.metaEndpoint] + cluster.dataServers.compactMap { $0?.endpoint }
+    }
+
+    /// Says hello by hand and returns the server's challenge.
+    static func startHandshake(
+        _ endpoint: Endpoint, clientNonce: String = ClusterSecret.nonce()
+    ) async throws -> (Connection, serverNonce: String, clientNonce: String) {
+        let connection = try await Connection.connect(to: endpoint, timeout: .seconds(5))
+        let reply = try await connection.request(Hello(role: .client, nonce: clientNonce), expecting: HelloOK.self, timeout: .seconds(5))
+        #expect(reply.authRequired == true)
+        return (connection, try #require(reply.nonce), clientNonce)
+    }
+
+    static func code<T>(_ result: Result<T, DFSError>) -> DFSError.Code? {
+        if case .failure(let error) = result { return error.code }
+        return nil
+    }
+}
