@@ -28,6 +28,10 @@ public enum Limits {
     public static let listEntriesMax = 1000
     /// Blocks in one file. With the largest block this is a petabyte.
     public static let blocksPerFileMax = 1_000_000
+    /// Requests a server works on per connection at once: one. A client that sends more
+    /// without waiting for replies finds them waiting in the kernel's buffers, whose full
+    /// window stops it (no queue grows in the server).
+    public static let requestsInFlightPerConnection = 1
     /// Blocks of one file a client writes or reads at once.
     public static let blocksInFlight = 4
 }

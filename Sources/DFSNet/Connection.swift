@@ -92,6 +92,30 @@ public actor Connection {
         }
     }
 
+    /// Waits up to `idle` for the next frame to begin; once its first byte is here, the rest
+    /// must follow within `frame`. A server reads requests this way: a quiet client may stay
+    /// a while, but one that trickles a frame byte by byte is cut off.
+    public func readFrame(idle: Duration, frame: Duration) async throws -> Frame? {
+        await takeTurn(reading: true)
+        defer { endTurn(reading: true) }
+        var deadline = ContinuousClock.now + idle
+        var frameStarted = false
+        while true {
+            if let frame = try decoder.nextFrame() { return frame }
+            if sawEndOfStream {
+                if decoder.bufferedBytes == 0 { return nil }
+                throw DFSError(.connectionFailed, "\(name) closed the connection in the middle of a frame (\(decoder.bufferedBytes) bytes received, \(decoder.bytesWanted) more expected)")
+            }
+            try checkOpen()
+            if !frameStarted && decoder.bufferedBytes > 0 {
+                frameStarted = true
+                deadline = min(deadline, .now + frame)
+            }
+            if try readAvailable() { continue }
+            try await waitUntilReadable(deadline: deadline)
+        }
+    }
+
     /// Reads the next frame, which must come within `timeout`.
     public func readFrame(timeout: Duration) async throws -> Frame? {
         try await readFrame(before: .now + timeout)

@@ -36,7 +36,7 @@ public enum FrameServer {
         while true {
             let frame: Frame
             do {
-                guard let next = try await connection.readFrame(timeout: timeouts.idle) else { return }
+                guard let next = try await connection.readFrame(idle: timeouts.idle, frame: timeouts.request) else { return }
                 frame = next
             } catch {
                 await reject(connection, error: DFSError.wrap(error), component: component, timeouts: timeouts)

@@ -23,6 +23,42 @@ import Testing
         [cluster.metaEndpoint] + cluster.dataServers.compactMap { $0?.endpoint }
     }
 
+    /// A peer that sends a request one byte at a time is cut off once the request deadline
+    /// passes, long before the idle timeout, and the slot is freed.
+    @Test func tricklingPeerIsCutOffAtTheRequestDeadline() async throws {
+        var timeouts = Timeouts()
+        timeouts.request = .seconds(1)
+        timeouts.idle = .seconds(60)
+        try await withCluster(dataNodes: 1, configure: { $0.timeouts = timeouts }, configureData: { $0.timeouts = timeouts }) { cluster in
+            for endpoint in Self.allServers(cluster) {
+                let connection = try await Connection.open(to: endpoint, role: .client, timeout: .seconds(5))
+                let header = Array(#"{"type":"list","body":{"path":"/"}}"#.utf8)
+                let frame = [0, 0, 0, UInt8(header.count)] + header
+                let started = ContinuousClock.now
+                var cutOff = false
+                for byte in frame {
+                    do {
+                        try await connection.sendRaw([byte], timeout: .seconds(5))
+                    } catch {
+                        cutOff = true
+                        break
+                    }
+                    // A byte every 200 ms; the reply, if any, says why the server gave up.
+                    if let reply = try? await connection.readFrame(timeout: .milliseconds(200)) {
+                        #expect(try reply.decode(ErrorMessage.self).error.code == .timeout)
+                        cutOff = true
+                        break
+                    }
+                    if await connection.isClosed { cutOff = true; break }
+                }
+                #expect(cutOff, "\(endpoint) let a peer trickle a whole request")
+                #expect(ContinuousClock.now - started < .seconds(20))
+                await connection.close()
+            }
+            try await Self.roundTrip(cluster, name: "after-trickle")
+        }
+    }
+
     @Test func peerThatConnectsAndClosesWithoutAByteIsHarmless() async throws {
         try await withCluster { cluster in
             for endpoint in Self.allServers(cluster) {
