@@ -25,6 +25,9 @@ public final class DataServer: Sendable {
         public var heartbeatInterval: Duration?
         /// How often to send the full block list, besides after each registration.
         public var fullReportInterval: Duration = .seconds(600)
+        /// Free disk space the node keeps for everyone else: below it, new blocks are
+        /// refused and the node reports no room, so placement skips it.
+        public var reserveBytes = 256 * 1024 * 1024
         /// Bytes per second the scrubber reads to re-verify stored blocks; 0 turns it off.
         public var scrubBytesPerSecond = 16 * 1024 * 1024
         /// Rest between scrub passes.
@@ -149,6 +152,11 @@ public final class DataServer: Sendable {
             throw DFSError(.invalidArgument, "pipeline of \(request.pipeline.count) nodes is longer than \(Limits.replicationMax)")
         }
         try checkToken(request.token, request.blockID, .write)
+        let available = availableBytes
+        guard request.length <= available else {
+            Log.warn(Self.component, "refused block \(request.blockID) of \(request.length) bytes: only \(ByteSize.format(available)) free above the reserve")
+            throw DFSError(.unavailable, "data node \(store.nodeID) is full: \(ByteSize.format(available)) free above its reserve of \(ByteSize.format(options.reserveBytes)), block \(request.blockID) needs \(ByteSize.format(request.length))")
+        }
         let writer = try store.makeWriter(for: request.blockID, length: request.length)
         defer {
             if writer.writtenBytes < request.length { writer.abort() }
@@ -344,10 +352,17 @@ public final class DataServer: Sendable {
         }
     }
 
+    /// Free bytes new blocks may use: the file system's free space less the reserve.
+    var availableBytes: Int { max(0, store.freeBytes - options.reserveBytes) }
+
+    /// What the node offers: its blocks plus the space it may still fill. A full node reports
+    /// capacity equal to used, and placement passes it by.
+    private var capacityBytes: Int { store.usedBytes + availableBytes }
+
     private func register() async throws -> Duration {
         let request = RegisterNode(
             nodeID: store.nodeID, host: options.advertiseHost ?? advertisedListenHost, port: endpoint.port,
-            capacityBytes: store.usedBytes + store.freeBytes, usedBytes: store.usedBytes, blockCount: store.blockCount)
+            capacityBytes: capacityBytes, usedBytes: store.usedBytes, blockCount: store.blockCount)
         let reply = try await pool.request(request, to: options.meta, expecting: RegisterNodeOK.self)
         Log.info(Self.component, "registered with meta server \(options.meta) as \(reply.address)")
         return .milliseconds(max(50, reply.heartbeatMilliseconds))
@@ -385,7 +400,7 @@ public final class DataServer: Sendable {
             }
             let changes = store.takeChanges(limit: Heartbeat.changesMax)
             let beat = Heartbeat(
-                nodeID: store.nodeID, capacityBytes: store.usedBytes + store.freeBytes, usedBytes: store.usedBytes,
+                nodeID: store.nodeID, capacityBytes: capacityBytes, usedBytes: store.usedBytes,
                 blockCount: store.blockCount, copiesInFlight: copies.withLock { $0.count },
                 added: changes.added, deleted: changes.deleted, corrupt: changes.corrupt)
             let reply: HeartbeatOK

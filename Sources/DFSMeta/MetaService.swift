@@ -183,9 +183,13 @@ public actor MetaService {
                 nodeID: node.id,
                 freeBytes: node.capacityBytes - node.usedBytes - reservedBytes[node.id, default: 0])
         }
-        let chosen = Placement.choose(count: layout.replication, from: candidates, excluding: Set(request.excludeNodes))
+        let chosen = Placement.choose(
+            count: layout.replication, from: candidates, excluding: Set(request.excludeNodes), neededBytes: layout.blockBytes)
         guard !chosen.isEmpty else {
-            let reason = nodes.isEmpty ? "no data node is registered and alive" : "every live data node was excluded"
+            let excluded = Set(request.excludeNodes)
+            let reason = nodes.isEmpty ? "no data node is registered and alive"
+                : nodes.allSatisfy({ excluded.contains($0.id) }) ? "every live data node was excluded"
+                : "no live data node has room for a \(ByteSize.format(layout.blockBytes)) block (full, or below its reserve)"
             throw DFSError(.unavailable, "cannot place block \(request.blockIndex): \(reason); start one with `dfs serve-data --meta HOST:PORT`")
         }
         let blockID = try await store.addBlock(fileID: request.fileID, blockIndex: request.blockIndex)

@@ -34,11 +34,15 @@ struct ServeDataCommand: AsyncParsableCommand {
     @Option(help: "Bytes per second the scrubber reads to re-verify stored blocks; 0 turns it off.")
     var scrubRate: SizeArgument = SizeArgument(bytes: 16 * 1024 * 1024)
 
+    @Option(help: "Free disk space to leave alone: below it the node takes no new blocks.")
+    var reserve: SizeArgument = SizeArgument(bytes: 256 * 1024 * 1024)
+
     func run() async throws {
         try await reportingErrors("serve-data") {
             var options = DataServer.Options(listen: listen, meta: meta, folder: dir, advertiseHost: advertise)
             options.heartbeatInterval = heartbeat?.duration
             options.scrubBytesPerSecond = scrubRate.bytes
+            options.reserveBytes = reserve.bytes
             options.secret = try security.load()
             warnIfExposed(host: listen.host, secret: options.secret, command: "serve-data")
             let server = try await DataServer.start(options)

@@ -275,6 +275,12 @@ import Testing
         #expect(Placement.choose(count: 3, from: [], excluding: []).isEmpty)
     }
 
+    @Test func nodesWithoutRoomForTheBlockAreSkipped() {
+        #expect(Placement.choose(count: 4, from: candidates, excluding: [], neededBytes: 150) == ["b", "c", "d"].map { NodeID($0) })
+        let full = PlacementCandidate(nodeID: NodeID("full"), freeBytes: 0)
+        #expect(Placement.choose(count: 1, from: [full], excluding: []).isEmpty)
+    }
+
     @Test func duplicateCandidatesAreChosenOnce() {
         let twice = [candidates[0], candidates[0]]
         #expect(Placement.choose(count: 2, from: twice, excluding: []) == [NodeID("a")])
