@@ -10,7 +10,7 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     // Proof of the cluster secret, right after hello, when the server has one
     case auth
     // Data node to meta server
-    case registerNode, registerNodeOK, heartbeat, heartbeatOK
+    case registerNode, registerNodeOK, heartbeat, heartbeatOK, nodeLeaving
     // Client to meta server
     case createFile, createFileOK, allocateBlock, allocateBlockOK, completeFile, abandonFile
     case getFile, getFileOK, list, listOK, reportBadReplica

@@ -53,7 +53,11 @@ public struct NodeStatus: Codable, Hashable, Sendable {
     public var blocks: Int
     /// Seconds since the last heartbeat; -1 when none has come since the meta server started.
     public var lastHeartbeatAge: Double
-    public init(id: NodeID, address: Endpoint, alive: Bool, capacity: Int, used: Int, blocks: Int, lastHeartbeatAge: Double) {
+    /// True while a node that said it was leaving (a planned stop) is away: its blocks are
+    /// not copied elsewhere until the leave grace runs out.
+    public var leaving: Bool?
+    public init(id: NodeID, address: Endpoint, alive: Bool, capacity: Int, used: Int, blocks: Int, lastHeartbeatAge: Double, leaving: Bool? = nil) {
+        self.leaving = leaving
         self.id = id
         self.address = address
         self.alive = alive
@@ -151,4 +155,12 @@ public struct FsckOK: Message {
 
     /// Most files with problems listed in one reply.
     public static let listed = 1000
+}
+
+/// A data node stopping on purpose (SIGTERM, a planned restart) tells the meta server, which
+/// then places no new blocks on it and, for the leave grace, copies none of its blocks.
+public struct NodeLeaving: Message {
+    public static let type = MessageType.nodeLeaving
+    public var nodeID: NodeID
+    public init(nodeID: NodeID) { self.nodeID = nodeID }
 }

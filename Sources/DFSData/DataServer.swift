@@ -94,7 +94,46 @@ public final class DataServer: Sendable {
     private let metaError = Mutex<DFSError?>(nil)
 
     /// Stops serving and reporting. Blocks already stored stay in the folder.
-    public func stop() async {
+    /// A planned stop: tells the meta server the node is leaving (so it places no new
+    /// blocks here and copies none of this node's blocks elsewhere for its leave grace),
+    /// lets requests under way finish for up to `grace`, then stops.
+    public func leave(grace: Duration = .seconds(5)) async {
+        // Heartbeats stop first, so none can arrive after the goodbye.
+        await stopTask(reporter)
+        let request = NodeLeaving(nodeID: store.nodeID)
+        let pool = self.pool
+        let meta = options.meta
+        // At most a few seconds: a meta server that is down must not hold up the stop.
+        let told = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { (try? await pool.request(request, to: meta, expecting: OK.self)) != nil }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(5))
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        if told {
+            Log.info(Self.component, "told meta server \(meta) that node \(store.nodeID) is leaving")
+        } else {
+            Log.warn(Self.component, "could not tell meta server \(meta) that node \(store.nodeID) is leaving; it will count the node dead")
+        }
+        await stop(grace: grace)
+    }
+
+    private func stopTask(_ holder: Mutex<Task<Void, Never>?>) async {
+        let task = holder.withLock { task in
+            defer { task = nil }
+            return task
+        }
+        task?.cancel()
+        await task?.value
+    }
+
+    /// Stops serving and reporting, as a crash would look from outside (no goodbye).
+    /// Requests under way get `grace` to finish. Blocks already stored stay in the folder.
+    public func stop(grace: Duration = .zero) async {
         let task = reporter.withLock { task in
             defer { task = nil }
             return task
@@ -111,7 +150,7 @@ public final class DataServer: Sendable {
             copy.cancel()
             await copy.value
         }
-        await listener.close()
+        await listener.close(grace: grace)
         await pool.closeAll()
     }
 

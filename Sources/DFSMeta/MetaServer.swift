@@ -17,6 +17,9 @@ public final class MetaServer: Sendable {
         public var pendingLease: Duration = .seconds(3600)
         /// A block a node reports that no file owns is deleted after this long.
         public var orphanGrace: Duration = .seconds(600)
+        /// How long a node that announced a planned stop may stay away before its blocks are
+        /// copied elsewhere, as they would be for a dead node.
+        public var leaveGrace: Duration = .seconds(600)
         /// Repair copies one node sends or receives at once, so repair never starves clients.
         public var repairCopiesPerNode = 2
         /// How often the repair loop looks for blocks with too few or too many replicas.
@@ -69,14 +72,16 @@ public final class MetaServer: Sendable {
         return server
     }
 
-    public func stop() async {
+    /// Stops: no new connections; requests under way get `grace` to finish, then every
+    /// connection is closed.
+    public func stop(grace: Duration = .zero) async {
         let task = housekeeping.withLock { task in
             defer { task = nil }
             return task
         }
         task?.cancel()
         await task?.value
-        await listener.close()
+        await listener.close(grace: grace)
     }
 
     /// Background upkeep, until the server stops: abandoned uploads are dropped, and blocks

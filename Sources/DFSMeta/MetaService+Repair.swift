@@ -12,8 +12,10 @@ extension MetaService {
         let now = Self.now()
         // Right after a start, every node looks silent; wait until each has had its chance.
         guard isRepairing else { return }
+        defer { countRepairPass() }
         let live = try await liveNodes()
-        let unhealthy = try await store.unhealthyBlocks(live: Set(live.map(\.id)))
+        // Replicas on a node away on a planned stop still count, for its leave grace.
+        let unhealthy = try await store.unhealthyBlocks(live: Set(live.map(\.id)).union(recentlyLeft()))
         let byID = Dictionary(unhealthy.map { ($0.blockID, $0) }, uniquingKeysWith: { first, _ in first })
         repairs.settle(now: now) { blockID in byID[blockID].map { Set($0.holders) } }
         let limit = max(1, options.repairCopiesPerNode)
@@ -56,11 +58,13 @@ extension MetaService {
     func status() async throws -> StatusOK {
         let now = Self.now()
         let since = liveSince
+        let away = recentlyLeft()
         let nodes = try await knownNodes().map { node in
             NodeStatus(
                 id: node.id, address: node.address, alive: node.lastHeartbeat >= since, capacity: node.capacityBytes,
                 used: node.usedBytes, blocks: node.blockCount,
-                lastHeartbeatAge: node.lastHeartbeat.isFinite ? max(0, now - node.lastHeartbeat) : -1)
+                lastHeartbeatAge: node.lastHeartbeat.isFinite ? max(0, now - node.lastHeartbeat) : -1,
+                leaving: away.contains(node.id) ? true : nil)
         }
         return StatusOK(nodes: nodes, totals: try await totals(under: .root).totals)
     }

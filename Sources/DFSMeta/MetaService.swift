@@ -17,6 +17,10 @@ public actor MetaService {
     private var registry: [NodeID: NodeRecord]?
     /// Repair state: copies queued for each source node, copies under way, per-node load.
     var repairs = RepairState()
+    /// Nodes that announced a planned stop, and when.
+    private var leaving: [NodeID: Double] = [:]
+    /// Passes of the repair loop so far (for tests and logs).
+    public private(set) var repairPasses = 0
     /// Blocks seen so far in each node's full report, until its last page arrives.
     private var reportsInProgress: [NodeID: (reportID: UInt64, blocks: Set<BlockID>)] = [:]
     /// When this server started: until nodes have had time to send heartbeats, none is
@@ -37,6 +41,9 @@ public actor MetaService {
             try await connection.send(register(frame.decode(RegisterNode.self), peer: connection.peer), timeout: timeout)
         case .heartbeat:
             try await connection.send(heartbeat(frame.decode(Heartbeat.self)), timeout: timeout)
+        case .nodeLeaving:
+            try await nodeLeaving(frame.decode(NodeLeaving.self))
+            try await connection.send(OK(), timeout: timeout)
         case .createFile:
             try await connection.send(createFile(frame.decode(CreateFile.self)), timeout: timeout)
         case .allocateBlock:
@@ -105,6 +112,7 @@ public actor MetaService {
         _ = try await knownNodes()
         registry?[record.id] = record
         reservedBytes[request.nodeID] = 0
+        leaving[request.nodeID] = nil
         Log.info(MetaServer.component, "node \(request.nodeID) registered at \(address)")
         return RegisterNodeOK(address: address, heartbeatMilliseconds: milliseconds(options.heartbeatInterval))
     }
@@ -117,7 +125,9 @@ public actor MetaService {
         record.capacityBytes = max(0, request.capacityBytes)
         record.usedBytes = max(0, request.usedBytes)
         record.blockCount = max(0, request.blockCount)
-        record.lastHeartbeat = now
+        // A heartbeat sent just before a goodbye does not bring the node back; only a new
+        // registration does.
+        if leaving[request.nodeID] == nil { record.lastHeartbeat = now }
         registry?[record.id] = record
         guard request.added.count + request.deleted.count + request.corrupt.count <= 3 * Heartbeat.changesMax else {
             throw DFSError(.tooLarge, "a heartbeat carries at most \(Heartbeat.changesMax) changes of each kind")
@@ -229,6 +239,26 @@ extension MetaService {
     public func liveNodeCount() async throws -> Int {
         try await liveNodes().count
     }
+
+    /// A planned stop: the node gets no new blocks at once, and its replicas still count for
+    /// repair until the leave grace runs out, so a restart causes no copying.
+    private func nodeLeaving(_ request: NodeLeaving) async throws {
+        guard var record = try await knownNodes().first(where: { $0.id == request.nodeID }) else {
+            throw DFSError(.notFound, "node \(request.nodeID) is not registered")
+        }
+        record.lastHeartbeat = -.infinity
+        registry?[record.id] = record
+        leaving[request.nodeID] = Self.now()
+        Log.info(MetaServer.component, "node \(request.nodeID) is leaving; its blocks stay counted for \(options.leaveGrace)")
+    }
+
+    /// Nodes away on a planned stop whose leave grace has not run out.
+    func recentlyLeft() -> Set<NodeID> {
+        let since = Self.now() - seconds(options.leaveGrace)
+        return Set(leaving.filter { $0.value >= since }.keys)
+    }
+
+    func countRepairPass() { repairPasses += 1 }
 
     /// A node is live while its last heartbeat is within `deadAfter`.
     var liveSince: Double { Self.now() - seconds(options.deadAfter) }

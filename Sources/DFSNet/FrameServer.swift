@@ -42,8 +42,10 @@ public enum FrameServer {
                 await reject(connection, error: DFSError.wrap(error), component: component, timeouts: timeouts)
                 return
             }
+            guard await connection.beginRequest() else { return }
             do {
                 try await handle(frame, connection)
+                guard await connection.endRequest() else { return }
             } catch let error as DFSError where error.code != .connectionFailed && error.code != .timeout {
                 // The request failed, not the connection: say why and serve the next one.
                 if error.code == .internalError || error.code == .ioError {
@@ -54,9 +56,11 @@ public enum FrameServer {
                 } catch {
                     return
                 }
+                guard await connection.endRequest() else { return }
                 // After a broken frame the stream may be out of step: better to start afresh.
                 if error.code == .protocolError { return }
             } catch {
+                _ = await connection.endRequest()
                 Log.info(component, "connection from \(connection.peer) ended: \(DFSError.wrap(error).message)")
                 return
             }

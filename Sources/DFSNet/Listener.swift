@@ -109,7 +109,9 @@ public actor Listener {
     }
 
     /// Stops accepting and closes every connection, then waits for their handlers to end.
-    public func close() async {
+    /// With a `grace`, connections waiting for their next request close at once, and those
+    /// in the middle of one get up to `grace` to finish it.
+    public func close(grace: Duration = .zero) async {
         guard !closed else { return }
         closed = true
         if let source {
@@ -123,6 +125,13 @@ public actor Listener {
         }
         let connections = Array(active.values)
         let running = Array(tasks.values)
+        if grace > .zero {
+            for connection in connections { await connection.drain() }
+            let deadline = ContinuousClock.now + grace
+            while !tasks.isEmpty && ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
         for connection in connections { await connection.close() }
         for task in running {
             task.cancel()

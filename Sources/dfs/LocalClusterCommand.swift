@@ -71,8 +71,8 @@ struct LocalClusterCommand: AsyncParsableCommand {
                 """)
             await waitForTerminationSignal()
             printNow("dfs local-cluster: stopping")
-            for server in dataServers { await server.stop() }
-            await meta.stop()
+            for server in dataServers { await server.leave(grace: .seconds(5)) }
+            await meta.stop(grace: .seconds(5))
         }
     }
 }

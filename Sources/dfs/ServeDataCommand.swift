@@ -48,7 +48,8 @@ struct ServeDataCommand: AsyncParsableCommand {
             let server = try await DataServer.start(options)
             printNow("dfs serve-data: listening on \(server.endpoint)")
             await waitForTerminationSignal()
-            await server.stop()
+            printError("dfs serve-data: stopping; requests under way get 5 s to finish")
+            await server.leave(grace: .seconds(5))
         }
     }
 }

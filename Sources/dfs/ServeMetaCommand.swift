@@ -39,6 +39,9 @@ struct ServeMetaCommand: AsyncParsableCommand {
     @Option(help: "A block a node holds that no file owns is deleted after this long.")
     var orphanGrace: DurationArgument = DurationArgument(.seconds(600))
 
+    @Option(help: "How long a node stopped on purpose may stay away before its blocks are copied elsewhere.")
+    var leaveGrace: DurationArgument = DurationArgument(.seconds(600))
+
     @Option(help: "Repair copies one node sends or receives at once.")
     var repairPerNode: Int = 2
 
@@ -58,6 +61,7 @@ struct ServeMetaCommand: AsyncParsableCommand {
             options.deadAfter = deadAfter.duration
             options.pendingLease = pendingLease.duration
             options.orphanGrace = orphanGrace.duration
+            options.leaveGrace = leaveGrace.duration
             options.repairCopiesPerNode = repairPerNode
             options.repairInterval = min(options.heartbeatInterval, .seconds(1))
             options.secret = try security.load()
@@ -65,7 +69,8 @@ struct ServeMetaCommand: AsyncParsableCommand {
             let server = try await MetaServer.start(options)
             printNow("dfs serve-meta: listening on \(server.endpoint)")
             await waitForTerminationSignal()
-            await server.stop()
+            printError("dfs serve-meta: stopping; requests under way get 5 s to finish")
+            await server.stop(grace: .seconds(5))
         }
     }
 }
