@@ -3,7 +3,7 @@ SWIFT ?= swift
 CLUSTER_DIR ?= ./.dfs-local
 PORT ?= 8000
 
-.PHONY: all build release deps test run lint fmt clean
+.PHONY: all build release deps test run fuzz lint fmt clean
 
 all: build
 
@@ -32,6 +32,19 @@ test: deps
 # A meta server on port $(PORT) and three data nodes, all under $(CLUSTER_DIR); Ctrl-C stops.
 run: release
 	.build/release/dfs local-cluster --dir $(CLUSTER_DIR) --port $(PORT) --nodes 3
+
+# libFuzzer on the frame and message decoders (Tests/Fuzz), for FUZZ_TIME seconds. Built with
+# swiftc directly: libFuzzer brings its own main, which a SwiftPM executable cannot take.
+FUZZ_TIME ?= 30
+FUZZ_DIR = .build/fuzz
+fuzz: deps
+	mkdir -p $(FUZZ_DIR)/corpus
+	clang -c -O1 -fsanitize=fuzzer-no-link -I Sources/CCRC32C/include Sources/CCRC32C/crc32c.c -o $(FUZZ_DIR)/crc32c.o
+	printf 'module CCRC32C {\n  header "%s/Sources/CCRC32C/include/crc32c.h"\n  export *\n}\n' "$(CURDIR)" > $(FUZZ_DIR)/module.modulemap
+	$(SWIFT)c -sanitize=fuzzer -parse-as-library -O -module-name DFSCore \
+		-Xcc -fmodule-map-file=$(FUZZ_DIR)/module.modulemap \
+		Sources/DFSCore/*.swift Tests/Fuzz/FrameFuzz.swift $(FUZZ_DIR)/crc32c.o -o $(FUZZ_DIR)/dfs-fuzz-frames
+	$(FUZZ_DIR)/dfs-fuzz-frames -max_total_time=$(FUZZ_TIME) -max_len=65536 -print_final_stats=1 $(FUZZ_DIR)/corpus Tests/Fuzz/seeds
 
 lint:
 	$(SWIFT) format lint --recursive Sources Tests
