@@ -96,13 +96,22 @@ extension DFSClient {
                 // pipeline never got the data, through no fault of their own.
                 let missing = allocation.targets.map(\.nodeID).filter { !stored.contains($0) }
                 excluded += reply.failed.isEmpty ? missing : reply.failed
-            } catch let error as DFSError where error.code == .connectionFailed || error.code == .timeout || error.code == .ioError {
+            } catch let error as DFSError where Self.isNodeFailure(error) {
                 excluded.append(first.nodeID)
                 lastError = error
             }
         }
         if let best { return best }
         throw lastError ?? DFSError(.unavailable, "could not store block \(blockIndex)")
+    }
+
+    /// Errors after which another node may well succeed: the node is down, slow, full, or
+    /// stored something wrong. A request the cluster would refuse anywhere is not retried.
+    static func isNodeFailure(_ error: DFSError) -> Bool {
+        switch error.code {
+        case .connectionFailed, .timeout, .ioError, .unavailable, .checksumMismatch, .internalError: true
+        default: false
+        }
     }
 
     /// Streams a block in frames of whole 64 KiB pieces, each with its checksums, and checks

@@ -28,6 +28,9 @@ public final class DataServer: Sendable {
         /// Free disk space the node keeps for everyone else: below it, new blocks are
         /// refused and the node reports no room, so placement skips it.
         public var reserveBytes = 256 * 1024 * 1024
+        /// For failure tests: the free space the node tells the meta server it has, whatever
+        /// the disk says, so that placement picks a node that will refuse the block.
+        public var reportedFreeBytes: Int?
         /// Bytes per second the scrubber reads to re-verify stored blocks; 0 turns it off.
         public var scrubBytesPerSecond = 16 * 1024 * 1024
         /// Rest between scrub passes.
@@ -171,7 +174,16 @@ public final class DataServer: Sendable {
     private func handle(_ frame: Frame, on connection: Connection) async throws {
         switch frame.type {
         case MessageType.writeBlock.rawValue:
-            try await writeBlock(frame.decode(WriteBlock.self), on: connection)
+            let request = try frame.decode(WriteBlock.self)
+            do {
+                try await writeBlock(request, on: connection)
+            } catch let error as DFSError where error.code != .connectionFailed && error.code != .timeout {
+                // The sender streams the block right behind its request: after a refusal those
+                // frames cannot be read as requests, so the connection ends after the reply.
+                try? await connection.send(ErrorMessage(error), timeout: .seconds(1))
+                await connection.close()
+                throw DFSError(.connectionFailed, "write of block \(request.blockID) refused: \(error.message)")
+            }
         case MessageType.readBlock.rawValue:
             try await readBlock(frame.decode(ReadBlock.self), on: connection)
         default:
@@ -396,7 +408,7 @@ public final class DataServer: Sendable {
 
     /// What the node offers: its blocks plus the space it may still fill. A full node reports
     /// capacity equal to used, and placement passes it by.
-    private var capacityBytes: Int { store.usedBytes + availableBytes }
+    private var capacityBytes: Int { store.usedBytes + (options.reportedFreeBytes ?? availableBytes) }
 
     private func register() async throws -> Duration {
         let request = RegisterNode(

@@ -42,6 +42,30 @@ import Testing
         }
     }
 
+    /// A node that filled up after the meta server last heard from it: placement picks it,
+    /// it refuses the block, and the client's pipeline recovery writes the block elsewhere.
+    @Test func uploadMovesOnFromANodeThatTurnsOutFull() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        let original = try local.writeRandomFile("f", count: 5 * 65536, seed: 83)
+        try await withCluster(dataNodes: 2) { cluster in
+            let full = try await cluster.addDataNode { options in
+                options.reserveBytes = Int.max / 2
+                options.reportedFreeBytes = Int.max / 4
+            }
+            try await cluster.waitForLiveNodes(3)
+            let path = try DFSPath("/moved-on")
+            try await cluster.client.upload(localPath: local.path("f"), to: path, options: UploadOptions(blockBytes: 65536, replication: 2))
+            let blocks = try await cluster.client.stat(path).blocks
+            #expect(blocks.count == 5)
+            #expect(blocks.allSatisfy { $0.replicas.count == 2 && !$0.replicas.contains { $0.nodeID == full.store.nodeID } })
+            #expect(full.store.blockCount == 0)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: full.store.root.appendingPathComponent("tmp").path).isEmpty, "nothing half-written left")
+            try await cluster.client.download(path, to: local.path("back"))
+            #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: local.path("back")))) == original)
+        }
+    }
+
     @Test func clusterOfFullNodesSaysSo() async throws {
         let local = try TempFolder()
         defer { local.remove() }
