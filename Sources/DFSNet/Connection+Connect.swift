@@ -51,27 +51,36 @@ extension Connection {
     public static func open(to endpoint: Endpoint, role: PeerRole, timeout: Duration, secret: ClusterSecret? = nil) async throws -> Connection {
         let connection = try await connect(to: endpoint, timeout: timeout)
         do {
-            let clientNonce = ClusterSecret.nonce()
-            let reply = try await connection.request(Hello(role: role, nonce: clientNonce), expecting: HelloOK.self, timeout: timeout)
-            guard reply.protocolVersion == protocolVersion else {
-                throw DFSError(.protocolError, "\(endpoint) speaks protocol version \(reply.protocolVersion); this dfs speaks \(protocolVersion)")
-            }
-            if reply.authRequired == true {
-                guard let secret else {
-                    throw DFSError(.unauthorized, "\(endpoint) needs the cluster secret: set DFS_SECRET or pass --secret-file")
-                }
-                guard let serverNonce = reply.nonce, let serverProof = reply.proof,
-                    secret.checkServerProof(serverProof, clientNonce: clientNonce, serverNonce: serverNonce)
-                else {
-                    throw DFSError(.unauthorized, "\(endpoint) has a different cluster secret")
-                }
-                let proof = secret.clientProof(clientNonce: clientNonce, serverNonce: serverNonce)
-                _ = try await connection.request(Auth(proof: proof), expecting: OK.self, timeout: timeout)
-            }
+            try await connection.sayHello(role: role, endpoint: endpoint, timeout: timeout, secret: secret)
             return connection
         } catch {
             await connection.close()
             throw error
         }
+    }
+
+    /// The client side of the handshake: `hello`, and `auth` when the server asks for it.
+    private func sayHello(role: PeerRole, endpoint: Endpoint, timeout: Duration, secret: ClusterSecret?) async throws {
+        let clientNonce = ClusterSecret.nonce()
+        let reply = try await request(Hello(role: role, nonce: clientNonce), expecting: HelloOK.self, timeout: timeout)
+        guard reply.protocolVersion == protocolVersion else {
+            throw DFSError(.protocolError, "\(endpoint) speaks protocol version \(reply.protocolVersion); this dfs speaks \(protocolVersion)")
+        }
+        guard reply.authRequired == true else { return }
+        let proof = try Self.proof(answering: reply, clientNonce: clientNonce, secret: secret, endpoint: endpoint)
+        _ = try await request(Auth(proof: proof), expecting: OK.self, timeout: timeout)
+    }
+
+    /// Checks the server's proof and makes ours.
+    private static func proof(answering reply: HelloOK, clientNonce: String, secret: ClusterSecret?, endpoint: Endpoint) throws -> String {
+        guard let secret else {
+            throw DFSError(.unauthorized, "\(endpoint) needs the cluster secret: set DFS_SECRET or pass --secret-file")
+        }
+        guard let serverNonce = reply.nonce, let serverProof = reply.proof,
+            secret.checkServerProof(serverProof, clientNonce: clientNonce, serverNonce: serverNonce)
+        else {
+            throw DFSError(.unauthorized, "\(endpoint) has a different cluster secret")
+        }
+        return secret.clientProof(clientNonce: clientNonce, serverNonce: serverNonce)
     }
 }

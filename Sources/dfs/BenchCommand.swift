@@ -1,0 +1,335 @@
+import ArgumentParser
+import DFSClient
+import DFSCore
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure dfs against this machine's disk and a local copy, in one run.",
+        discussion: """
+            Starts a meta server and three data nodes as processes on 127.0.0.1 in a temp
+            folder, measures the baselines (dd with fsync, cp, cp -r, ls -l, stat) and dfs
+            doing the same work, prints a table with ratios, and cleans up.
+            Examples:
+              dfs bench                     (1 GiB files, 10,000 small files, a 10 GiB upload)
+              dfs bench --quick             (64 MiB, 500 files, 256 MiB)
+              dfs bench --json bench.json
+            """
+    )
+
+    @Flag(help: "A short run: 64 MiB files, 500 small files, a 256 MiB memory run.")
+    var quick = false
+
+    @Option(help: "Size of the file written and read.")
+    var size: SizeArgument?
+
+    @Option(help: "Number of 4 KiB files copied with cp -r.")
+    var files: Int?
+
+    @Option(help: "Size of the upload whose peak memory is measured.")
+    var bigSize: SizeArgument?
+
+    @Option(help: "Folder for the cluster and the test files (default: the system's temp folder).")
+    var dir: String?
+
+    @Option(help: "Also write the results as JSON to this file.")
+    var json: String?
+
+    func validate() throws {
+        if let files, !(1...1_000_000).contains(files) { throw ValidationError("--files must be 1 to 1000000") }
+    }
+
+    func run() async throws {
+        try await reportingErrors("bench") {
+            let fileBytes = size?.bytes ?? (quick ? 64 << 20 : 1 << 30)
+            let smallFiles = files ?? (quick ? 500 : 10_000)
+            let bigBytes = bigSize?.bytes ?? (quick ? 256 << 20 : 10 << 30)
+            let root = URL(fileURLWithPath: dir ?? NSTemporaryDirectory()).appendingPathComponent("dfs-bench-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            let bench = Bench(root: root, fileBytes: fileBytes, smallFiles: smallFiles, bigBytes: bigBytes)
+            defer { bench.cleanUp() }
+            let results = try await bench.run()
+            printNow(Bench.table(results, bench: bench))
+            if let json {
+                try Bench.json(results, bench: bench).write(to: URL(fileURLWithPath: json))
+            }
+        }
+    }
+}
+
+/// One line of the benchmark's table.
+struct BenchResult: Encodable {
+    var name: String
+    var value: Double
+    var unit: String
+    var baselineName: String?
+    var baseline: Double?
+    /// dfs against the baseline, oriented so that higher is better.
+    var ratio: Double?
+    var goal: String
+    var met: Bool?
+}
+
+final class Bench {
+    let root: URL
+    let fileBytes: Int
+    let smallFiles: Int
+    let bigBytes: Int
+    let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+    private var servers: [pid_t] = []
+    private var metaEndpoint = ""
+
+    init(root: URL, fileBytes: Int, smallFiles: Int, bigBytes: Int) {
+        self.root = root
+        self.fileBytes = fileBytes
+        self.smallFiles = smallFiles
+        self.bigBytes = bigBytes
+    }
+
+    func path(_ name: String) -> String { root.appendingPathComponent(name).path }
+
+    static func mib(_ bytes: Int, _ seconds: Double) -> Double { Double(bytes) / 1_048_576 / max(seconds, 1e-6) }
+
+    func run() async throws -> [BenchResult] {
+        var results: [BenchResult] = []
+        progress("writing a \(ByteSize.format(fileBytes)) test file and \(smallFiles) small files")
+        try writeRandomFile(path("source"), bytes: fileBytes)
+        try writeSmallFiles(path("small"), count: smallFiles)
+
+        // Baselines: this machine's disk and a local copy.
+        progress("baselines: dd, cp, cp -r, ls -l, stat")
+        let dd = try checked(ChildProcess.run(["/bin/dd", "if=\(path("source"))", "of=\(path("dd.out"))", "bs=1M", "conv=fsync", "status=none"]), "dd")
+        let ddRate = Self.mib(fileBytes, dd.seconds)
+        unlink(path("dd.out"))
+        let cp = try checked(ChildProcess.run(["/bin/cp", path("source"), path("cp.out")]), "cp")
+        let cpRate = Self.mib(fileBytes, cp.seconds)
+        unlink(path("cp.out"))
+        let cpTree = try checked(ChildProcess.run(["/bin/cp", "-r", path("small"), path("small.copy")]), "cp -r")
+        let cpTreeRate = Double(smallFiles) / cpTree.seconds
+        let ls = try checked(ChildProcess.run(["/bin/ls", "-l", path("small")]), "ls -l")
+        let localStat = try statLocal(path("small"), count: smallFiles)
+
+        progress("starting a meta server and three data nodes")
+        try await startCluster()
+        let meta = metaEndpoint
+
+        progress("dfs: uploads, download, cp -r, ls -l, stat")
+        let r1 = try checked(ChildProcess.run([executable, "cp", "-q", "--replication", "1", path("source"), "\(meta):/bench/r1"]), "dfs cp (R=1)")
+        let r3 = try checked(ChildProcess.run([executable, "cp", "-q", "--replication", "3", path("source"), "\(meta):/bench/r3"]), "dfs cp (R=3)")
+        let read = try checked(ChildProcess.run([executable, "cp", "-q", "\(meta):/bench/r1", path("read.out")]), "dfs cp (download)")
+        unlink(path("read.out"))
+        let tree = try checked(ChildProcess.run([executable, "cp", "-q", "-r", "--replication", "1", path("small"), "\(meta):/small"]), "dfs cp -r")
+        let list = try checked(ChildProcess.run([executable, "ls", "-l", "\(meta):/small"]), "dfs ls -l")
+        let listed = list.output.split(separator: "\n").count
+        guard listed == smallFiles else {
+            throw DFSError(.internalError, "dfs ls -l listed \(listed) entries, expected \(smallFiles)")
+        }
+        let remoteStat = try await statRemote(count: smallFiles)
+
+        progress("peak memory while uploading \(ByteSize.format(bigBytes))")
+        try makeSparseFile(path("big"), bytes: bigBytes)
+        let big = try checked(ChildProcess.run([executable, "cp", "-q", "--replication", "1", path("big"), "\(meta):/bench/big"]), "dfs cp (big)")
+        unlink(path("big"))
+        let serverPeaks = servers.map { ChildProcess.peakBytes(of: $0) }
+        let peak = ([big.peakBytes] + serverPeaks).max() ?? 0
+
+        let sizeText = ByteSize.format(fileBytes)
+        let r1Rate = Self.mib(fileBytes, r1.seconds)
+        let r3Rate = Self.mib(fileBytes, r3.seconds)
+        let readRate = Self.mib(fileBytes, read.seconds)
+        let treeRate = Double(smallFiles) / tree.seconds
+        results.append(BenchResult(
+            name: "write \(sizeText), R=1", value: r1Rate, unit: "MiB/s", baselineName: "dd conv=fsync",
+            baseline: ddRate, ratio: r1Rate / ddRate, goal: "≥ 0.8 × dd", met: r1Rate >= 0.8 * ddRate))
+        results.append(BenchResult(
+            name: "write \(sizeText), R=3", value: r3Rate, unit: "MiB/s", baselineName: "dd conv=fsync / 3",
+            baseline: ddRate / 3, ratio: r3Rate / (ddRate / 3), goal: "≥ 0.8 × dd/3", met: r3Rate >= 0.8 * ddRate / 3))
+        results.append(BenchResult(
+            name: "read \(sizeText)", value: readRate, unit: "MiB/s", baselineName: "local cp",
+            baseline: cpRate, ratio: readRate / cpRate, goal: "≥ 0.5 × cp", met: readRate >= 0.5 * cpRate))
+        results.append(BenchResult(
+            name: "create \(smallFiles) × 4 KiB (cp -r, R=1)", value: treeRate, unit: "files/s", baselineName: "local cp -r",
+            baseline: cpTreeRate, ratio: treeRate / cpTreeRate, goal: "≥ 2500 files/s", met: treeRate >= 2500))
+        results.append(BenchResult(
+            name: "ls -l of \(smallFiles) files", value: list.seconds, unit: "s", baselineName: "local ls -l",
+            baseline: ls.seconds, ratio: ls.seconds / list.seconds, goal: "≤ 0.25 s", met: list.seconds <= 0.25))
+        results.append(BenchResult(
+            name: "stat of \(smallFiles) files (client library)", value: Double(smallFiles) / remoteStat, unit: "files/s",
+            baselineName: "local stat(2)", baseline: Double(smallFiles) / localStat,
+            ratio: localStat / remoteStat, goal: "-", met: nil))
+        results.append(BenchResult(
+            name: "peak memory, \(ByteSize.format(bigBytes)) upload", value: Double(peak) / 1_048_576, unit: "MiB",
+            baselineName: "client \(big.peakBytes >> 20) MiB, servers " + serverPeaks.map { "\($0 >> 20)" }.joined(separator: "/") + " MiB",
+            baseline: nil, ratio: nil, goal: "≤ 128 MiB each", met: peak <= 128 << 20))
+        return results
+    }
+
+    // MARK: Cluster
+
+    private func startCluster() async throws {
+        let metaOutput = path("meta.out")
+        servers.append(try ChildProcess.start(
+            [executable, "serve-meta", "--host", "127.0.0.1", "--port", "0", "--db", path("meta.db"), "--heartbeat", "1s"],
+            outputPath: metaOutput))
+        let endpoint = try await listeningEndpoint(metaOutput)
+        metaEndpoint = endpoint.description
+        for index in 0..<3 {
+            servers.append(try ChildProcess.start(
+                [executable, "serve-data", "--listen", "127.0.0.1:0", "--meta", metaEndpoint, "--dir", path("data\(index)")],
+                outputPath: path("data\(index).out")))
+        }
+        let client = DFSClient(meta: endpoint)
+        defer { Task { await client.close() } }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try await client.status().nodes.filter(\.alive).count < 3 {
+            guard ContinuousClock.now < deadline else { throw DFSError(.timeout, "the data nodes did not register within 30 s") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    private func listeningEndpoint(_ outputPath: String) async throws -> Endpoint {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let text = try? String(contentsOfFile: outputPath, encoding: .utf8), let range = text.range(of: "listening on "),
+                let line = text[range.upperBound...].split(separator: "\n").first, text[range.upperBound...].contains("\n")
+            {
+                return try Endpoint(parsing: String(line))
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw DFSError(.timeout, "the meta server did not start within 30 s")
+    }
+
+    func cleanUp() {
+        // Data nodes first, so each can say goodbye to a meta server that is still there.
+        for pid in servers.reversed() { ChildProcess.stop(pid) }
+        servers = []
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    // MARK: Work
+
+    private func checked(_ run: ChildRun, _ what: String) throws -> ChildRun {
+        guard run.status == 0 else { throw DFSError(.internalError, "\(what) failed with status \(run.status)") }
+        return run
+    }
+
+    private func progress(_ text: String) {
+        printError("dfs bench: \(text)")
+    }
+
+    private func writeRandomFile(_ path: String, bytes: Int) throws {
+        guard let handle = FileHandle(forWritingAtPath: path) ?? {
+            FileManager.default.createFile(atPath: path, contents: nil)
+            return FileHandle(forWritingAtPath: path)
+        }() else { throw DFSError(.ioError, "cannot create \(path)") }
+        defer { try? handle.close() }
+        var state: UInt64 = 0x1234_5678
+        var chunk = [UInt64](repeating: 0, count: 1 << 17)
+        var written = 0
+        while written < bytes {
+            for index in chunk.indices {
+                state &+= 0x9E37_79B9_7F4A_7C15
+                var mixed = (state ^ (state >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+                chunk[index] = mixed ^ (mixed >> 31)
+            }
+            let count = min(chunk.count * 8, bytes - written)
+            try chunk.withUnsafeBytes { try handle.write(contentsOf: Data($0.prefix(count))) }
+            written += count
+        }
+    }
+
+    private func writeSmallFiles(_ folder: String, count: Int) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let content = Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        for index in 0..<count {
+            let name = String(format: "f%06d", index)
+            guard FileManager.default.createFile(atPath: "\(folder)/\(name)", contents: content) else {
+                throw DFSError(.ioError, "cannot create \(folder)/\(name)")
+            }
+        }
+    }
+
+    /// A file of `bytes` with no blocks on disk: reading it costs nothing, so the memory run
+    /// measures dfs alone.
+    private func makeSparseFile(_ path: String, bytes: Int) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0, ftruncate(fd, off_t(bytes)) == 0 else { throw DFSError(.ioError, "cannot create \(path)") }
+        close(fd)
+    }
+
+    private func statLocal(_ folder: String, count: Int) throws -> Double {
+        let started = ContinuousClock.now
+        var info = stat()
+        for index in 0..<count {
+            guard stat("\(folder)/\(String(format: "f%06d", index))", &info) == 0 else {
+                throw DFSError(.ioError, "stat failed in \(folder)")
+            }
+        }
+        return Self.seconds(ContinuousClock.now - started)
+    }
+
+    private func statRemote(count: Int) async throws -> Double {
+        let client = DFSClient(meta: try Endpoint(parsing: metaEndpoint))
+        defer { Task { await client.close() } }
+        let started = ContinuousClock.now
+        for index in 0..<count {
+            _ = try await client.stat(try DFSPath("/small/\(String(format: "f%06d", index))"))
+        }
+        return Self.seconds(ContinuousClock.now - started)
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    // MARK: Output
+
+    static func table(_ results: [BenchResult], bench: Bench) -> String {
+        func number(_ value: Double, _ unit: String) -> String {
+            let digits = value >= 100 ? 0 : value >= 10 ? 1 : value >= 1 ? 2 : 3
+            return String(format: "%.\(digits)f \(unit)", value)
+        }
+        var rows = [["measure", "dfs", "baseline", "ratio", "goal", "met"]]
+        for result in results {
+            let baseline = result.baseline.map { "\(result.baselineName ?? "") \(number($0, result.unit))" } ?? (result.baselineName ?? "")
+            rows.append([
+                result.name, number(result.value, result.unit), baseline,
+                result.ratio.map { String(format: "%.2f", $0) } ?? "-", result.goal,
+                result.met.map { $0 ? "yes" : "NO" } ?? "-",
+            ])
+        }
+        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        let lines = rows.map { row in
+            zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+        }
+        let header = "dfs bench \(Date().formatted(.iso8601)): 3 data nodes on 127.0.0.1, \(ProcessInfo.processInfo.activeProcessorCount) cores, "
+            + "\(ByteSize.format(Int(ProcessInfo.processInfo.physicalMemory))) memory; ratio = dfs ÷ baseline, higher is better"
+        return ([header] + lines).joined(separator: "\n")
+    }
+
+    static func json(_ results: [BenchResult], bench: Bench) throws -> Data {
+        struct Report: Encodable {
+            var date: String
+            var cores: Int
+            var memoryBytes: UInt64
+            var fileBytes: Int
+            var smallFiles: Int
+            var bigBytes: Int
+            var results: [BenchResult]
+        }
+        let report = Report(
+            date: Date().formatted(.iso8601), cores: ProcessInfo.processInfo.activeProcessorCount,
+            memoryBytes: ProcessInfo.processInfo.physicalMemory, fileBytes: bench.fileBytes, smallFiles: bench.smallFiles,
+            bigBytes: bench.bigBytes, results: results)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(report)
+    }
+}
