@@ -3,7 +3,7 @@ SWIFT ?= swift
 CLUSTER_DIR ?= ./.dfs-local
 PORT ?= 8000
 
-.PHONY: all build release deps test run fuzz lint fmt clean
+.PHONY: all build release deps test run bench fuzz lint fmt clean
 
 all: build
 
@@ -32,6 +32,12 @@ test: deps
 # A meta server on port $(PORT) and three data nodes, all under $(CLUSTER_DIR); Ctrl-C stops.
 run: release
 	.build/release/dfs local-cluster --dir $(CLUSTER_DIR) --port $(PORT) --nodes 3
+
+# dfs against this machine's limits: a cluster of processes in a temp folder, baselines and
+# dfs side by side (BENCH_ARGS=--quick for a short run, --json FILE to keep the numbers).
+BENCH_ARGS ?=
+bench: release
+	.build/release/dfs bench $(BENCH_ARGS)
 
 # libFuzzer on the frame and message decoders (Tests/Fuzz), for FUZZ_TIME seconds. Built with
 # swiftc directly: libFuzzer brings its own main, which a SwiftPM executable cannot take.

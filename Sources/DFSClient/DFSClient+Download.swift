@@ -11,8 +11,8 @@ extension DFSClient {
     /// Reads `path` into a local file.
     ///
     /// Blocks are read in parallel into a temp file beside the target, each from the first
-    /// replica that serves it whole; the temp file is fsynced and renamed over the target only
-    /// when every byte has arrived. On failure no local file is left behind. When `localPath`
+    /// replica that serves it whole; the temp file is renamed over the target only when every
+    /// byte has arrived and its SHA-256 matches. On failure no local file is left behind. When `localPath`
     /// is an existing folder, the file goes inside it under its own name, as `cp` does.
     @discardableResult
     public func download(_ path: DFSPath, to localPath: String) async throws -> FileInfo {
@@ -42,20 +42,21 @@ extension DFSClient {
             }
             let blockOffsets = offsets
             let progress = self.progress
+            // The last check: the bytes written, read back in order (from the page cache, as a
+            // rule, and while later blocks still arrive), are the file the cluster recorded.
+            // Only then does the copy take the target's name. Like cp, a download is not
+            // fsynced: the cluster holds the durable copy, and the rename keeps a half-written
+            // file from ever having the name.
+            let digester = SequentialDigest(file: sink, ranges: zip(offsets, file.blocks).map { ($0, $1.length) })
             _ = try await forEachBlock(count: file.blocks.count) { blockIndex in
                 let start = blockOffsets[blockIndex]
                 try await self.readBlock(file.blocks[blockIndex], of: path) { offset, bytes in
                     try await BlockingIO.run { try sink.write(bytes, at: start + offset) }
                     progress?(bytes.count)
                 }
+                try await digester.finished(blockIndex)
             }
-            // The last check: the bytes on disk, read back in order, are the file the cluster
-            // recorded. Only then does the copy take the target's name.
-            let size = file.info.size
-            let digest = try await BlockingIO.run { () throws -> String in
-                try sink.sync()
-                return try FileDigest.sha256(of: sink, size: size)
-            }
+            let digest = try await digester.digest()
             if let expected = file.info.sha256, expected != digest {
                 throw DFSError(.checksumMismatch, "\(path): the copy's SHA-256 is \(digest), the cluster recorded \(expected)")
             }

@@ -41,15 +41,18 @@ public final class DFSClient: Sendable {
     }
 
     /// Lists a folder page by page, handing each page to `page` as it arrives, so a folder of
-    /// any size lists in bounded memory. Returns the listed path's own entry.
+    /// any size lists in bounded memory. The meta server streams the pages without waiting
+    /// for a request per page, so its work overlaps the caller's. Returns the listed path's
+    /// own entry.
     @discardableResult
     public func listPages(_ path: DFSPath, _ page: ([FileInfo]) async throws -> Void) async throws -> FileInfo {
-        var after: String?
-        while true {
-            let reply = try await metaRequest(List(path: path, after: after), expecting: ListOK.self)
-            try await page(reply.entries)
-            guard reply.more, let last = reply.entries.last else { return reply.info }
-            after = last.path.name
+        try await pool.withConnection(to: meta) { connection in
+            try await connection.send(List(path: path, stream: true), timeout: self.timeouts.request)
+            while true {
+                let (reply, _) = try await connection.readReply(ListOK.self, timeout: self.timeouts.request)
+                try await page(reply.entries)
+                if !reply.more { return reply.info }
+            }
         }
     }
 

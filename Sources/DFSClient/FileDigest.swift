@@ -1,5 +1,6 @@
 import Crypto
 import DFSCore
+import DFSNet
 
 /// Whole-file digests, as `sha256sum` prints them.
 enum FileDigest {
@@ -25,5 +26,49 @@ enum FileDigest {
             text.append(digits[Int(byte & 0x0f)])
         }
         return String(decoding: text, as: UTF8.self)
+    }
+}
+
+/// SHA-256 of a file being downloaded in parallel blocks, computed in file order as the
+/// blocks arrive: each block is hashed (read back from the page cache) as soon as every block
+/// before it is done, while later blocks are still on the wire. Runs on a queue of its own,
+/// off the cooperative pool.
+actor SequentialDigest {
+    private let executor = QueueExecutor(label: "dfs.download-digest")
+    nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    private let file: LocalFile
+    private let ranges: [(offset: Int, length: Int)]
+    private var done: [Bool]
+    private var next = 0
+    private var hasher = SHA256()
+
+    init(file: LocalFile, ranges: [(offset: Int, length: Int)]) {
+        self.file = file
+        self.ranges = ranges
+        self.done = Array(repeating: false, count: ranges.count)
+    }
+
+    /// Block `index` is written whole; hashes every block now contiguous from the start.
+    func finished(_ index: Int) throws {
+        done[index] = true
+        while next < ranges.count, done[next] {
+            let (offset, length) = ranges[next]
+            var position = 0
+            while position < length {
+                let count = min(4 * Limits.chunkBytes, length - position)
+                hasher.update(data: try file.read(at: offset + position, count: count))
+                position += count
+            }
+            next += 1
+        }
+    }
+
+    /// The digest, once every block is finished.
+    func digest() throws -> String {
+        guard next == ranges.count else {
+            throw DFSError(.internalError, "digest asked for after \(next) of \(ranges.count) blocks")
+        }
+        return FileDigest.hex(hasher.finalize())
     }
 }

@@ -259,10 +259,14 @@ public struct List: Message {
     /// Start after this name; nil for the first page.
     public var after: String?
     public var limit: Int
-    public init(path: DFSPath, after: String? = nil, limit: Int = Limits.listEntriesMax) {
+    /// Send every page, one `listOK` after another, without waiting for a request per page;
+    /// the last has `more` false. The reader's pace (TCP's window) holds the sender back.
+    public var stream: Bool?
+    public init(path: DFSPath, after: String? = nil, limit: Int = Limits.listEntriesMax, stream: Bool? = nil) {
         self.path = path
         self.after = after
         self.limit = limit
+        self.stream = stream
     }
 }
 

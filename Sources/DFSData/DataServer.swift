@@ -316,8 +316,8 @@ public final class DataServer: Sendable {
         while sent < length {
             try Task.checkCancellation()
             let count = min(Limits.chunkBytes, length - sent)
-            let bytes = try await readVerified(request.blockID, fd: fd, offset: request.offset + sent, count: count, stored: stored)
-            try await connection.send(BlockData(checksums: BlockData.checksums(of: bytes)), payload: bytes, timeout: timeout)
+            let (bytes, checksums) = try await readVerifiedPieces(request.blockID, fd: fd, offset: request.offset + sent, count: count, stored: stored)
+            try await connection.send(BlockData(checksums: checksums), payload: bytes, timeout: timeout)
             sent += count
         }
     }
@@ -338,7 +338,12 @@ public final class DataServer: Sendable {
 
     /// Reads `count` bytes at `offset` (a multiple of 64 KiB), checking every whole piece
     /// they touch against the stored checksums. A mismatch is reported and thrown.
-    private func readVerified(_ blockID: BlockID, fd: Int32, offset: Int, count: Int, stored: ChecksumFile) async throws -> [UInt8] {
+    /// Reads `count` bytes at `offset` (a multiple of 64 KiB) and checks every piece against
+    /// the checksums stored beside the block. Returns the bytes with the checksums of their
+    /// pieces, ready to send: the verified stored values, so nothing is computed twice.
+    private func readVerifiedPieces(
+        _ blockID: BlockID, fd: Int32, offset: Int, count: Int, stored: ChecksumFile
+    ) async throws -> (bytes: [UInt8], checksums: [UInt32]) {
         let pieceStart = offset / Limits.checksumChunkBytes
         let readCount = min(stored.blockLength - offset, (count + Limits.checksumChunkBytes - 1) / Limits.checksumChunkBytes * Limits.checksumChunkBytes)
         var bytes = try await BlockingIO.run { try Self.readChunk(fd: fd, offset: offset, count: readCount) }
@@ -350,8 +355,12 @@ public final class DataServer: Sendable {
             store.reportCorrupt(blockID)
             throw DFSError(.checksumMismatch, "block \(blockID) on node \(store.nodeID) is corrupt near offset \(offset)")
         }
-        if readCount > count { bytes.removeLast(readCount - count) }
-        return bytes
+        if readCount > count {
+            // A range that ends inside a piece: the cut piece needs its own checksum.
+            bytes.removeLast(readCount - count)
+            return (bytes, BlockData.checksums(of: bytes))
+        }
+        return (bytes, actual)
     }
 
     /// pread(2) exactly `count` bytes; a block file shorter than its index says is an error.
@@ -501,8 +510,8 @@ public final class DataServer: Sendable {
         while sent < blockLength {
             try Task.checkCancellation()
             let count = min(Limits.chunkBytes, blockLength - sent)
-            let bytes = try await readVerified(command.blockID, fd: fd, offset: sent, count: count, stored: stored)
-            try await connection.send(BlockData(checksums: BlockData.checksums(of: bytes)), payload: bytes, timeout: timeout)
+            let (bytes, checksums) = try await readVerifiedPieces(command.blockID, fd: fd, offset: sent, count: count, stored: stored)
+            try await connection.send(BlockData(checksums: checksums), payload: bytes, timeout: timeout)
             sent += count
         }
         let (reply, _) = try await connection.readReply(WriteBlockOK.self, timeout: timeout)
@@ -535,7 +544,7 @@ public final class DataServer: Sendable {
                     var offset = 0
                     while offset < length {
                         let count = min(Limits.chunkBytes, length - offset)
-                        _ = try await readVerified(block.blockID, fd: fd, offset: offset, count: count, stored: stored)
+                        _ = try await readVerifiedPieces(block.blockID, fd: fd, offset: offset, count: count, stored: stored)
                         offset += count
                         // Sleep off the time these bytes are owed at the allowed rate.
                         let owed = Double(offset) / rate - (ContinuousClock.now - started).seconds

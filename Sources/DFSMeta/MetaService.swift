@@ -82,7 +82,13 @@ public actor MetaService {
             try await connection.send(GetFileOK(info: found.info, blocks: blocks), timeout: timeout)
         case .list:
             let request = try frame.decode(List.self)
-            try await connection.send(store.list(path: request.path, after: request.after, limit: request.limit), timeout: timeout)
+            var after = request.after
+            while true {
+                let page = try await store.list(path: request.path, after: after, limit: request.limit)
+                try await connection.send(page, timeout: timeout)
+                guard request.stream == true, page.more, let last = page.entries.last else { break }
+                after = last.path.name
+            }
         default:
             if try await handleNamespace(frame, on: connection) { return }
             throw DFSError(.protocolError, "the meta server does not serve '\(frame.type)' messages")

@@ -338,8 +338,34 @@ import Testing
         }
     }
 
+    /// `dfs bench` end to end, small: a cluster of processes, every measure, a table, JSON.
+    @Test func benchRunsEndToEndAndPrintsItsTable() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        let result = try await DFSBinary.run(
+            ["bench", "--quick", "--size", "4MiB", "--files", "40", "--big-size", "8MiB", "--dir", local.url.path, "--json", local.path("bench.json")],
+            timeout: .seconds(120))
+        #expect(result.status == 0, "\(result.standardError)")
+        for measure in ["write 4.0 MiB, R=1", "write 4.0 MiB, R=3", "read 4.0 MiB", "create 40 × 4 KiB", "ls -l of 40 files", "stat of 40 files", "peak memory"] {
+            #expect(result.standardOutput.contains(measure), "\(measure) in the table")
+        }
+        #expect(result.standardOutput.contains("dd conv=fsync"))
+        struct Report: Decodable {
+            struct Line: Decodable {
+                var name: String
+                var value: Double
+            }
+            var results: [Line]
+        }
+        let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: local.path("bench.json"))))
+        #expect(report.results.count == 7)
+        #expect(report.results.allSatisfy { $0.value > 0 })
+        // It cleaned up after itself: only the JSON is left.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: local.url.path) == ["bench.json"])
+    }
+
     @Test func everySubcommandHelpHasAnExample() async throws {
-        for command in ["cp", "ls", "mkdir", "mv", "rm", "cat", "stat", "status", "fsck", "serve-meta", "serve-data", "local-cluster"] {
+        for command in ["cp", "ls", "mkdir", "mv", "rm", "cat", "stat", "status", "fsck", "serve-meta", "serve-data", "local-cluster", "bench"] {
             let help = try await Self.run([command, "--help"])
             #expect(help.status == 0, "\(command)")
             #expect(help.standardOutput.contains("dfs \(command) "), "\(command) --help shows an example")
