@@ -23,8 +23,9 @@ public struct TreeCopyEvents: Sendable {
 }
 
 extension DFSClient {
-    /// Files of a tree copied at once.
-    public static let filesInFlight = 4
+    /// Files of a tree copied at once: enough to keep every node busy with small files, few
+    /// enough that large ones (each with its own blocks in flight) stay within memory.
+    public static let filesInFlight = 8
 
     /// Copies a local folder tree to `target` (created with its parents), keeping its shape:
     /// several files at once, empty folders too. With `options.overwrite` false, files the
