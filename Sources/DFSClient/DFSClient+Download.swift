@@ -159,7 +159,7 @@ extension DFSClient {
             }
         }
         // Every piece was checked on arrival; the whole-file digest catches a wrong block list.
-        let digest = FileDigest.hex(hasher.withLock { $0.finalize() })
+        let digest = Hex.encode(hasher.withLock { $0.finalize() })
         if let expected = file.info.sha256, expected != digest {
             throw DFSError(.checksumMismatch, "\(path) streamed with SHA-256 \(digest), expected \(expected)")
         }

@@ -15,17 +15,7 @@ enum FileDigest {
             hasher.update(data: bytes)
             offset += count
         }
-        return hex(hasher.finalize())
-    }
-
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        for byte in digest {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: text, as: UTF8.self)
+        return Hex.encode(hasher.finalize())
     }
 }
 
@@ -69,6 +59,6 @@ actor SequentialDigest {
         guard next == ranges.count else {
             throw DFSError(.internalError, "digest asked for after \(next) of \(ranges.count) blocks")
         }
-        return FileDigest.hex(hasher.finalize())
+        return Hex.encode(hasher.finalize())
     }
 }

@@ -17,10 +17,8 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     // Namespace changes, client to meta server
     case makeDirectory, move, remove
     // Cluster health: block reports from data nodes, reports for operators
-    case blockReport, blockReceived, status, statusOK, fsck, fsckOK
-    // Node to node: copy a block on the meta server's command
-    case copyBlock
-    // Client (or an upstream data node) to data node
+    case blockReport, status, statusOK, fsck, fsckOK
+    // Client, upstream data node or repairing data node to data node
     case writeBlock, writeBlockOK, readBlock, readBlockOK, blockData
 }
 
@@ -87,3 +85,14 @@ public struct OK: Message {
     public static let type = MessageType.ok
     public init() {}
 }
+
+/// Every message of the protocol, one per ``MessageType`` (a test keeps the two in step):
+/// for tools and fuzzers that try a frame as each kind.
+public let allMessageTypes: [any Message.Type] = [
+    Hello.self, HelloOK.self, Auth.self, ErrorMessage.self, OK.self, RegisterNode.self, RegisterNodeOK.self,
+    Heartbeat.self, HeartbeatOK.self, NodeLeaving.self, CreateFile.self, CreateFileOK.self, AllocateBlock.self,
+    AllocateBlockOK.self, CompleteFile.self, AbandonFile.self, GetFile.self, GetFileOK.self, List.self, ListOK.self,
+    ReportBadReplica.self, MakeDirectory.self, Move.self, Remove.self, BlockReport.self, StatusRequest.self,
+    StatusOK.self, FsckRequest.self, FsckOK.self, WriteBlock.self, WriteBlockOK.self, ReadBlock.self, ReadBlockOK.self,
+    BlockData.self,
+]

@@ -51,7 +51,7 @@ public struct ClusterSecret: Sendable {
     /// A fresh random nonce, as 32 hex digits.
     public static func nonce() -> String {
         var generator = SystemRandomNumberGenerator()
-        return hex((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        return Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
     /// HMAC-SHA256 of the parts, each prefixed with its length so no two lists collide.
@@ -61,7 +61,7 @@ public struct ClusterSecret: Sendable {
             message.append(contentsOf: "\(part.utf8.count):".utf8)
             message.append(contentsOf: part.utf8)
         }
-        return Self.hex(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: keyBytes)))
+        return Hex.encode(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: keyBytes)))
     }
 
     /// Compares a received MAC with the expected one in constant time.
@@ -122,16 +122,6 @@ public struct ClusterSecret: Sendable {
         guard let expires = Double(parts[2]), expires >= now else {
             throw DFSError(.unauthorized, "the block token for block \(blockID) has expired; ask the meta server again")
         }
-    }
-
-    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: text, as: UTF8.self)
     }
 }
 

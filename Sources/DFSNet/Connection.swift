@@ -82,36 +82,32 @@ public actor Connection {
     /// closed in the middle of one, when the frame breaks a limit, or when the whole frame did
     /// not arrive before `deadline`.
     public func readFrame(before deadline: ContinuousClock.Instant) async throws -> Frame? {
-        await takeTurn(reading: true)
-        defer { endTurn(reading: true) }
-        while true {
-            if let frame = try decoder.nextFrame() { return frame }
-            if sawEndOfStream {
-                if decoder.bufferedBytes == 0 { return nil }
-                throw DFSError(.connectionFailed, "\(name) closed the connection in the middle of a frame (\(decoder.bufferedBytes) bytes received, \(decoder.bytesWanted) more expected)")
-            }
-            try checkOpen()
-            if try readAvailable() { continue }
-            try await waitUntilReadable(deadline: deadline)
-        }
+        try await readFrame(until: deadline, frame: nil)
     }
 
     /// Waits up to `idle` for the next frame to begin; once its first byte is here, the rest
     /// must follow within `frame`. A server reads requests this way: a quiet client may stay
     /// a while, but one that trickles a frame byte by byte is cut off.
     public func readFrame(idle: Duration, frame: Duration) async throws -> Frame? {
+        try await readFrame(until: .now + idle, frame: frame)
+    }
+
+    /// The read loop: whole frames out of the decoder, bytes in from the socket until it
+    /// would block, then a wait. With `frame`, the deadline tightens to that long after the
+    /// frame's first byte.
+    private func readFrame(until start: ContinuousClock.Instant, frame: Duration?) async throws -> Frame? {
         await takeTurn(reading: true)
         defer { endTurn(reading: true) }
-        var deadline = ContinuousClock.now + idle
-        var frameStarted = false
+        var deadline = start
+        var frameStarted = frame == nil
         while true {
-            if let frame = try decoder.nextFrame() { return frame }
+            if let next = try decoder.nextFrame() { return next }
             if sawEndOfStream {
                 if decoder.bufferedBytes == 0 { return nil }
                 throw DFSError(.connectionFailed, "\(name) closed the connection in the middle of a frame (\(decoder.bufferedBytes) bytes received, \(decoder.bytesWanted) more expected)")
             }
             try checkOpen()
-            if !frameStarted && decoder.bufferedBytes > 0 {
+            if !frameStarted, let frame, decoder.bufferedBytes > 0 {
                 frameStarted = true
                 deadline = min(deadline, .now + frame)
             }

@@ -5,15 +5,6 @@ import Testing
 /// Generated and mutated frames through the decoder and every message decoder, in random
 /// chunk sizes. Seeded from DFS_FUZZ_SEED when set; the seed is in every failure message.
 @Suite struct DecoderFuzzTests {
-    static let messageTypes: [any Message.Type] = [
-        Hello.self, HelloOK.self, Auth.self, ErrorMessage.self, OK.self, RegisterNode.self, RegisterNodeOK.self,
-        Heartbeat.self, HeartbeatOK.self, CreateFile.self, CreateFileOK.self, AllocateBlock.self, AllocateBlockOK.self,
-        CompleteFile.self, AbandonFile.self, GetFile.self, GetFileOK.self, List.self, ListOK.self, ReportBadReplica.self,
-        BlockReport.self, StatusRequest.self, StatusOK.self, FsckRequest.self, FsckOK.self, NodeLeaving.self,
-        WriteBlock.self, WriteBlockOK.self, ReadBlock.self, ReadBlockOK.self, BlockData.self, MakeDirectory.self,
-        Move.self, Remove.self,
-    ]
-
     static let validFrames: [[UInt8]] = [
         #"{"type":"hello","body":{"protocolVersion":1,"role":"client","software":"dfs","nonce":"00112233445566778899aabbccddeeff"}}"#,
         #"{"type":"list","body":{"path":"/docs","after":"a","limit":10}}"#,
@@ -65,10 +56,17 @@ import Testing
                     }
                     guard let frame else { break }
                     framesDecoded += 1
-                    for type in Self.messageTypes { _ = try? frame.decode(type) }
+                    for type in allMessageTypes { _ = try? frame.decode(type) }
                 }
             }
         }
         #expect(framesDecoded > 500, "seed \(seed): the generator should produce many whole frames")
+    }
+
+    /// Every message type of the protocol has exactly one message in `allMessageTypes`.
+    @Test func allMessageTypesCoversEveryTypeOnce() {
+        let listed = allMessageTypes.map { $0.type }
+        #expect(Set(listed) == Set(MessageType.allCases))
+        #expect(listed.count == MessageType.allCases.count)
     }
 }

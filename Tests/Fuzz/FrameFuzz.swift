@@ -4,15 +4,6 @@
 // decoded as each message type. Errors are expected; a crash, a trap or a buffer beyond the
 // limits is a finding.
 
-let messageTypes: [any Message.Type] = [
-    Hello.self, HelloOK.self, Auth.self, ErrorMessage.self, OK.self, RegisterNode.self, RegisterNodeOK.self,
-    Heartbeat.self, HeartbeatOK.self, CreateFile.self, CreateFileOK.self, AllocateBlock.self, AllocateBlockOK.self,
-    CompleteFile.self, AbandonFile.self, GetFile.self, GetFileOK.self, List.self, ListOK.self, ReportBadReplica.self,
-    BlockReport.self, StatusRequest.self, StatusOK.self, FsckRequest.self, FsckOK.self, NodeLeaving.self,
-    WriteBlock.self, WriteBlockOK.self, ReadBlock.self, ReadBlockOK.self, BlockData.self, MakeDirectory.self,
-    Move.self, Remove.self,
-]
-
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzFrames(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     guard let start, count > 0 else { return 0 }
@@ -28,7 +19,7 @@ public func fuzzFrames(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         precondition(decoder.bufferedBytes <= 4 + Limits.headerBytesMax + Limits.payloadBytesMax + chunk, "decoder buffer beyond its limits")
         while true {
             guard let frame = try? decoder.nextFrame() else { break }
-            for type in messageTypes { _ = try? frame.decode(type) }
+            for type in allMessageTypes { _ = try? frame.decode(type) }
             if let data = try? frame.decode(BlockData.self) { try? data.verify(Array(frame.payload), what: "fuzz input") }
         }
     }
