@@ -146,6 +146,12 @@ public actor MetaService {
             Log.warn(MetaServer.component, "node \(request.nodeID) found corrupt blocks: \(request.corrupt.prefix(20).map(\.description).joined(separator: ", "))")
         }
         let garbage = try await store.takeGarbage(nodeID: request.nodeID, limit: 1000, now: now)
+        // The node was there for the whole exchange: when a busy disk makes the commit above
+        // slow, its next heartbeat comes late through no fault of its own.
+        if leaving[request.nodeID] == nil, var current = registry?[request.nodeID] {
+            current.lastHeartbeat = max(current.lastHeartbeat, Self.now())
+            registry?[request.nodeID] = current
+        }
         let copies = repairs.takeCommands(for: request.nodeID).map { command in
             var signed = command
             signed.token = blockToken(command.blockID, .write)

@@ -14,7 +14,7 @@ import Testing
 @Suite(.serialized) struct GracefulStopTests {
     static func fast(_ options: inout MetaServer.Options) {
         options.heartbeatInterval = .milliseconds(100)
-        options.deadAfter = .seconds(2)
+        options.deadAfter = .seconds(3)
         options.repairInterval = .milliseconds(100)
     }
 
@@ -36,7 +36,7 @@ import Testing
             let passes = await cluster.meta.service.repairPasses
             let leftAt = ContinuousClock.now
             try await eventually("ten repair passes after the node would count as dead") {
-                await cluster.meta.service.repairPasses >= passes + 10 && ContinuousClock.now - leftAt > .seconds(3)
+                await cluster.meta.service.repairPasses >= passes + 10 && ContinuousClock.now - leftAt > .seconds(4)
             }
             let others = cluster.dataServers.enumerated().filter { $0.offset != index }.compactMap { $0.element?.store.blockCount }.reduce(0, +)
             #expect(others + cluster.dataServers[index]!.store.blockCount == blocksBefore, "no block was copied")

@@ -164,7 +164,7 @@ import Testing
         try await withCluster(dataNodes: 3, configure: { options in
             Self.secured(&options)
             options.heartbeatInterval = .milliseconds(100)
-            options.deadAfter = .seconds(2)
+            options.deadAfter = .seconds(3)
             options.repairInterval = .milliseconds(100)
         }) { cluster in
             let path = try DFSPath("/r")
