@@ -214,8 +214,7 @@ public actor MetaService {
                 : "no live data node has room for a \(ByteSize.format(layout.blockBytes)) block (full, or below its reserve)"
             throw DFSError(.unavailable, "cannot place block \(request.blockIndex): \(reason); start one with `dfs serve-data --meta HOST:PORT`")
         }
-        let blockID = try await store.addBlock(fileID: request.fileID, blockIndex: request.blockIndex)
-        try await store.renewLease(fileID: request.fileID, now: Self.now())
+        let blockID = try await store.addBlock(fileID: request.fileID, blockIndex: request.blockIndex, now: Self.now())
         let addresses = Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, $0.address) })
         for nodeID in chosen { reservedBytes[nodeID, default: 0] += layout.blockBytes }
         return AllocateBlockOK(

@@ -115,15 +115,20 @@ public actor MetaStore {
         return layout
     }
 
-    /// Adds a block to a pending file and returns its new, never-reused id.
-    public func addBlock(fileID: Int64, blockIndex: Int) throws(DFSError) -> BlockID {
+    /// Adds a block to a pending file and returns its new, never-reused id. With `now`, the
+    /// file's lease restarts in the same transaction (one commit, one fsync).
+    public func addBlock(fileID: Int64, blockIndex: Int, now: Double? = nil) throws(DFSError) -> BlockID {
         guard (0..<Limits.blocksPerFileMax).contains(blockIndex) else {
             throw DFSError(.invalidArgument, "block index \(blockIndex) is outside 0..<\(Limits.blocksPerFileMax)")
         }
-        _ = try pendingFileLayout(fileID: fileID)
-        try database.run(
-            "INSERT INTO blocks(file_id, block_index, length) VALUES(?, ?, 0)", [.integer(fileID), .int(blockIndex)])
-        return BlockID(UInt64(database.lastInsertedRowID))
+        return try database.transaction { () throws(DFSError) -> BlockID in
+            _ = try pendingFileLayout(fileID: fileID)
+            try database.run(
+                "INSERT INTO blocks(file_id, block_index, length) VALUES(?, ?, 0)", [.integer(fileID), .int(blockIndex)])
+            let blockID = BlockID(UInt64(database.lastInsertedRowID))
+            if let now { try renewLease(fileID: fileID, now: now) }
+            return blockID
+        }
     }
 
     /// Makes a pending file visible with the blocks the client stored, in one transaction,

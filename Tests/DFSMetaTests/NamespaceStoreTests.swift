@@ -179,4 +179,11 @@ import Testing
         #expect(try await type("/ünter") == nil)
         #expect(try await type("/überall/x") == .file)
     }
+
+    @Test func allocatingABlockRenewsThePendingFilesLease() async throws {
+        let fileID = try await store.createFile(path: try DFSPath("/slow"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
+        _ = try await store.addBlock(fileID: fileID, blockIndex: 0, now: 100)
+        #expect(try await store.expirePendingFiles(createdBefore: 50, now: 120) == 0, "the lease restarted at 100")
+        #expect(try await store.expirePendingFiles(createdBefore: 150, now: 160) == 1)
+    }
 }
