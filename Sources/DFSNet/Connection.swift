@@ -28,7 +28,9 @@ public actor Connection {
     /// of growing the decoder's buffer by a whole read size on every call.
     private let scratch = ScratchBuffer(byteCount: 256 * 1024)
     private let readSource: any DispatchSourceRead
-    private let writeSource: any DispatchSourceWrite
+    /// Made on the first write that finds the kernel's buffer full: most connections never
+    /// need one, and fewer sources mean less work for Dispatch's event loop.
+    private var writeSource: (any DispatchSourceWrite)?
     private var readArmed = false
     private var writeArmed = false
     private var readWaiter: CheckedContinuation<Void, any Error>?
@@ -49,7 +51,7 @@ public actor Connection {
     private var busy = false
     /// The server is stopping: finish the request under way, take no other.
     private var draining = false
-    private var sourcesOpen = 2
+    private var sourcesOpen = 1
     public private(set) var isClosed = false
 
     /// Takes ownership of a connected, non-blocking socket.
@@ -59,19 +61,23 @@ public actor Connection {
         self.name = name ?? peer.description
         executor = QueueExecutor(label: "dfs.connection")
         let read = DispatchSource.makeReadSource(fileDescriptor: fd, queue: executor.queue)
-        let write = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: executor.queue)
         readSource = read
-        writeSource = write
         // Handlers capture self strongly; the cycle is broken in the cancel handlers.
         read.setEventHandler { [self] in self.assumeIsolated { $0.readable() } }
-        write.setEventHandler { [self] in self.assumeIsolated { $0.writable() } }
         read.setCancelHandler { [self] in self.assumeIsolated { $0.sourceCancelled() } }
-        write.setCancelHandler { [self] in self.assumeIsolated { $0.sourceCancelled() } }
-        // Sources start disarmed: activated, then suspended until a reader or writer waits.
+        // The read source starts disarmed: activated, then suspended until a reader waits.
         read.activate()
         read.suspend()
+    }
+
+    /// The write source, made armed (activated, not suspended) for a writer about to wait.
+    private func makeArmedWriteSource() -> any DispatchSourceWrite {
+        let write = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: executor.queue)
+        write.setEventHandler { [self] in self.assumeIsolated { $0.writable() } }
+        write.setCancelHandler { [self] in self.assumeIsolated { $0.sourceCancelled() } }
+        sourcesOpen += 1
         write.activate()
-        write.suspend()
+        return write
     }
 
     // MARK: Reading
@@ -312,6 +318,9 @@ public actor Connection {
     /// with a poll(2) between them.
     private func waitUntilWritable(deadline: ContinuousClock.Instant) async throws {
         while true {
+            // Closed meanwhile (the actor is re-entered between slices): the fd may already be
+            // someone else's, so neither poll it nor give it a source.
+            try checkOpen()
             var request = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
             if poll(&request, 1, 0) > 0 { return }
             try Task.checkCancellation()
@@ -337,7 +346,11 @@ public actor Connection {
                 writeWaiter = continuation
                 if !writeArmed {
                     writeArmed = true
-                    writeSource.resume()
+                    if let writeSource {
+                        writeSource.resume()
+                    } else {
+                        writeSource = makeArmedWriteSource()
+                    }
                 }
                 scheduleTimeout(deadline: deadline, reading: false)
             }
@@ -349,7 +362,7 @@ public actor Connection {
     }
 
     private func writable() {
-        if writeArmed {
+        if writeArmed, let writeSource {
             writeArmed = false
             writeSource.suspend()
         }
@@ -482,12 +495,14 @@ public actor Connection {
             readArmed = true
             readSource.resume()
         }
-        if !writeArmed {
-            writeArmed = true
-            writeSource.resume()
-        }
         readSource.cancel()
-        writeSource.cancel()
+        if let writeSource {
+            if !writeArmed {
+                writeArmed = true
+                writeSource.resume()
+            }
+            writeSource.cancel()
+        }
     }
 
     /// True when the peer has closed its side or sent bytes nobody asked for: a pooled
