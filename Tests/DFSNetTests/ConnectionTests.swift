@@ -138,16 +138,24 @@ import Testing
         let server = try await Self.echoServer()
         let connection = try await Connection.open(to: server.endpoint, role: .client, timeout: .seconds(5))
         let payload = [UInt8](repeating: 9, count: 3 << 20)
+        // The echoes are read while the frames go out: a peer that only writes would fill
+        // both sides' buffers and stall the echo server.
+        let reader = Task {
+            var echoed: [[UInt8]] = []
+            for _ in 0..<4 {
+                let (_, frame) = try await connection.readReply(BlockData.self, timeout: .seconds(20))
+                echoed.append(frame.payload)
+            }
+            return echoed
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<4 {
                 group.addTask { try await connection.send(BlockData(checksums: []), payload: payload, timeout: .seconds(20)) }
             }
             try await group.waitForAll()
         }
-        for _ in 0..<4 {
-            let (_, frame) = try await connection.readReply(BlockData.self, timeout: .seconds(20))
-            #expect(frame.payload == payload)
-        }
+        let echoed = try await reader.value
+        #expect(echoed.count == 4 && echoed.allSatisfy { $0 == payload })
         await connection.close()
         await server.close()
     }
