@@ -97,11 +97,11 @@ import Testing
             for endpoint in Self.allServers(cluster) {
                 let connection = try await Connection.connect(to: endpoint, timeout: .seconds(5))
                 try await connection.sendRaw([0xFF, 0xFF, 0xFF, 0xFF], timeout: .seconds(5))
-                let reply = try #require(try await connection.readFrame(timeout: .seconds(5)))
+                let reply = try #require(try await connection.readFrame(timeout: .seconds(15)))
                 let error = try reply.decode(ErrorMessage.self).error
                 #expect(error.code == .tooLarge)
                 // Then the server closes: the next read sees the end of the stream.
-                #expect(try await connection.readFrame(timeout: .seconds(5)) == nil)
+                #expect(try await connection.readFrame(timeout: .seconds(15)) == nil)
                 await connection.close()
             }
             try await Self.roundTrip(cluster, name: "after-huge-length")
@@ -114,7 +114,7 @@ import Testing
                 let connection = try await Connection.connect(to: endpoint, timeout: .seconds(5))
                 let junk = Array("this is not json".utf8)
                 try await connection.sendRaw([0, 0, 0, UInt8(junk.count)] + junk, timeout: .seconds(5))
-                let reply = try #require(try await connection.readFrame(timeout: .seconds(5)))
+                let reply = try #require(try await connection.readFrame(timeout: .seconds(15)))
                 #expect(try reply.decode(ErrorMessage.self).error.code == .protocolError)
                 await connection.close()
             }
@@ -126,7 +126,7 @@ import Testing
             let connection = try await Connection.connect(to: cluster.metaEndpoint, timeout: .seconds(5))
             defer { Task { await connection.close() } }
             try await connection.send(List(path: .root), timeout: .seconds(5))
-            let reply = try #require(try await connection.readFrame(timeout: .seconds(5)))
+            let reply = try #require(try await connection.readFrame(timeout: .seconds(15)))
             #expect(try reply.decode(ErrorMessage.self).error.code == .protocolError)
         }
     }
@@ -137,7 +137,7 @@ import Testing
                 let connection = try await Connection.open(to: endpoint, role: .client, timeout: .seconds(5))
                 let header = Array(#"{"type":"launchRockets","body":{}}"#.utf8)
                 try await connection.sendRaw([0, 0, 0, UInt8(header.count)] + header, timeout: .seconds(5))
-                let reply = try #require(try await connection.readFrame(timeout: .seconds(5)))
+                let reply = try #require(try await connection.readFrame(timeout: .seconds(15)))
                 let error = try reply.decode(ErrorMessage.self).error
                 #expect(error.code == .protocolError)
                 #expect(error.message.contains("launchRockets"))
@@ -196,7 +196,7 @@ import Testing
         for _ in 0..<2 { held.append(try await Connection.connect(to: listener.endpoint, timeout: .seconds(5))) }
         try await eventually("two connections accepted") { await listener.connectionCount == 2 }
         let third = try await Connection.connect(to: listener.endpoint, timeout: .seconds(5))
-        let reply = try #require(try await third.readFrame(timeout: .seconds(5)))
+        let reply = try #require(try await third.readFrame(timeout: .seconds(15)))
         let error = try reply.decode(ErrorMessage.self).error
         #expect(error.code == .unavailable)
         await third.close()

@@ -25,10 +25,15 @@ import Testing
         try await withCluster(dataNodes: 3, configure: Self.fast) { cluster in
             let path = try DFSPath("/planned")
             try await cluster.client.upload(localPath: local.path("f"), to: path, options: UploadOptions(blockBytes: 65536, replication: 2))
+            // Every block on its two nodes first (a loaded machine may have made the upload
+            // leave one short, which repair then fixes: that copy is not the one we look for).
+            try await eventually(timeout: .seconds(20), "repair running and every block fully replicated") {
+                guard await cluster.meta.service.isRepairing, try await cluster.client.fsck().healthy else { return false }
+                return cluster.dataServers.compactMap { $0?.store.blockCount }.reduce(0, +) == 8
+            }
             let holder = try #require(try await cluster.client.stat(path).blocks.first?.replicas.first?.nodeID)
             let index = try #require(cluster.dataServers.firstIndex { $0?.store.nodeID == holder })
             let blocksBefore = cluster.dataServers.compactMap { $0?.store.blockCount }.reduce(0, +)
-            try await eventually("repair running") { await cluster.meta.service.isRepairing }
             await cluster.dataServers[index]!.leave(grace: .seconds(1))
             let node = try #require(try await cluster.client.status().nodes.first { $0.id == holder })
             #expect(!node.alive && node.leaving == true)
