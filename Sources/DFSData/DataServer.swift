@@ -283,7 +283,7 @@ public final class DataServer: Sendable {
     }
 
     private func openDownstream(_ next: NodeAddress, request: WriteBlock) async throws -> Connection {
-        let connection = try await Connection.open(to: next.address, role: .dataNode, timeout: options.timeouts.connect, secret: options.secret)
+        let connection = try await Connection.open(to: next.address, role: .dataNode, timeout: options.timeouts.connect, handshake: options.timeouts.handshake, secret: options.secret)
         do {
             let forwarded = WriteBlock(blockID: request.blockID, length: request.length, pipeline: Array(request.pipeline.dropFirst()), token: request.token)
             try await connection.send(forwarded, timeout: options.timeouts.request)
@@ -503,7 +503,7 @@ public final class DataServer: Sendable {
         defer { close(fd) }
         let stored = try storedChecksums(command.blockID, length: blockLength)
         let timeout = options.timeouts.request
-        let connection = try await Connection.open(to: command.target.address, role: .dataNode, timeout: options.timeouts.connect, secret: options.secret)
+        let connection = try await Connection.open(to: command.target.address, role: .dataNode, timeout: options.timeouts.connect, handshake: options.timeouts.handshake, secret: options.secret)
         defer { Task { await connection.close() } }
         try await connection.send(WriteBlock(blockID: command.blockID, length: blockLength, token: command.token), timeout: timeout)
         var sent = 0

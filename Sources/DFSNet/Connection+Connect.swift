@@ -48,10 +48,14 @@ extension Connection {
 
     /// Connects and says hello: the first exchange on every connection. When the server has
     /// a cluster secret, both sides prove they know it before anything else is said.
-    public static func open(to endpoint: Endpoint, role: PeerRole, timeout: Duration, secret: ClusterSecret? = nil) async throws -> Connection {
+    /// `timeout` bounds the TCP connect; `handshake` (default: the same) bounds each
+    /// message of the hello exchange, which a busy server may take longer to answer.
+    public static func open(
+        to endpoint: Endpoint, role: PeerRole, timeout: Duration, handshake: Duration? = nil, secret: ClusterSecret? = nil
+    ) async throws -> Connection {
         let connection = try await connect(to: endpoint, timeout: timeout)
         do {
-            try await connection.sayHello(role: role, endpoint: endpoint, timeout: timeout, secret: secret)
+            try await connection.sayHello(role: role, endpoint: endpoint, timeout: handshake ?? timeout, secret: secret)
             return connection
         } catch {
             await connection.close()

@@ -44,7 +44,7 @@ public actor ConnectionPool {
         do {
             return try await use(connection, endpoint: endpoint, send).get()
         } catch let error as DFSError where reused && error.code == .connectionFailed {
-            let fresh = try await Connection.open(to: endpoint, role: role, timeout: timeouts.connect, secret: secret)
+            let fresh = try await Connection.open(to: endpoint, role: role, timeout: timeouts.connect, handshake: timeouts.handshake, secret: secret)
             return try await use(fresh, endpoint: endpoint, send).get()
         }
     }
@@ -68,7 +68,7 @@ public actor ConnectionPool {
             if await !connection.isStale() { return (connection, true) }
             await connection.close()
         }
-        return (try await Connection.open(to: endpoint, role: role, timeout: timeouts.connect, secret: secret), false)
+        return (try await Connection.open(to: endpoint, role: role, timeout: timeouts.connect, handshake: timeouts.handshake, secret: secret), false)
     }
 
     private func checkIn(_ connection: Connection, endpoint: Endpoint) async {

@@ -31,14 +31,14 @@ import Testing
         timeouts.idle = .seconds(60)
         try await withCluster(dataNodes: 1, configure: { $0.timeouts = timeouts }, configureData: { $0.timeouts = timeouts }) { cluster in
             for endpoint in Self.allServers(cluster) {
-                let connection = try await Connection.open(to: endpoint, role: .client, timeout: .seconds(5))
+                let connection = try await Connection.open(to: endpoint, role: .client, timeout: .seconds(20))
                 let header = Array(#"{"type":"list","body":{"path":"/"}}"#.utf8)
                 let frame = [0, 0, 0, UInt8(header.count)] + header
                 let started = ContinuousClock.now
                 var cutOff = false
                 for byte in frame {
                     do {
-                        try await connection.sendRaw([byte], timeout: .seconds(5))
+                        try await connection.sendRaw([byte], timeout: .seconds(20))
                     } catch {
                         cutOff = true
                         break
@@ -62,7 +62,7 @@ import Testing
     @Test func peerThatConnectsAndClosesWithoutAByteIsHarmless() async throws {
         try await withCluster { cluster in
             for endpoint in Self.allServers(cluster) {
-                let connection = try await Connection.connect(to: endpoint, timeout: .seconds(5))
+                let connection = try await Connection.connect(to: endpoint, timeout: .seconds(20))
                 await connection.close()
             }
             try await Self.roundTrip(cluster, name: "after-close")
@@ -72,9 +72,9 @@ import Testing
     @Test func peerThatAnnouncesMoreBytesThanItSendsIsCutOff() async throws {
         try await withCluster { cluster in
             for endpoint in Self.allServers(cluster) {
-                let connection = try await Connection.connect(to: endpoint, timeout: .seconds(5))
+                let connection = try await Connection.connect(to: endpoint, timeout: .seconds(20))
                 // A header of 100 bytes is announced; 10 arrive, then the peer closes.
-                try await connection.sendRaw([0, 0, 0, 100] + Array(repeating: UInt8(ascii: "{"), count: 10), timeout: .seconds(5))
+                try await connection.sendRaw([0, 0, 0, 100] + Array(repeating: UInt8(ascii: "{"), count: 10), timeout: .seconds(20))
                 await connection.close()
             }
             try await Self.roundTrip(cluster, name: "after-short-frame")
@@ -85,7 +85,7 @@ import Testing
         try await withCluster { cluster in
             var silent: [Connection] = []
             for endpoint in Self.allServers(cluster) {
-                silent.append(try await Connection.connect(to: endpoint, timeout: .seconds(5)))
+                silent.append(try await Connection.connect(to: endpoint, timeout: .seconds(20)))
             }
             try await Self.roundTrip(cluster, name: "beside-silent")
             for connection in silent { await connection.close() }
@@ -95,8 +95,8 @@ import Testing
     @Test func oversizedFrameLengthGetsAnErrorFrameThenClose() async throws {
         try await withCluster(dataNodes: 1) { cluster in
             for endpoint in Self.allServers(cluster) {
-                let connection = try await Connection.connect(to: endpoint, timeout: .seconds(5))
-                try await connection.sendRaw([0xFF, 0xFF, 0xFF, 0xFF], timeout: .seconds(5))
+                let connection = try await Connection.connect(to: endpoint, timeout: .seconds(20))
+                try await connection.sendRaw([0xFF, 0xFF, 0xFF, 0xFF], timeout: .seconds(20))
                 let reply = try #require(try await connection.readFrame(timeout: .seconds(15)))
                 let error = try reply.decode(ErrorMessage.self).error
                 #expect(error.code == .tooLarge)
@@ -111,9 +111,9 @@ import Testing
     @Test func invalidJSONHeaderGetsProtocolError() async throws {
         try await withCluster(dataNodes: 1) { cluster in
             for endpoint in Self.allServers(cluster) {
-                let connection = try await Connection.connect(to: endpoint, timeout: .seconds(5))
+                let connection = try await Connection.connect(to: endpoint, timeout: .seconds(20))
                 let junk = Array("this is not json".utf8)
-                try await connection.sendRaw([0, 0, 0, UInt8(junk.count)] + junk, timeout: .seconds(5))
+                try await connection.sendRaw([0, 0, 0, UInt8(junk.count)] + junk, timeout: .seconds(20))
                 let reply = try #require(try await connection.readFrame(timeout: .seconds(15)))
                 #expect(try reply.decode(ErrorMessage.self).error.code == .protocolError)
                 await connection.close()
@@ -123,9 +123,9 @@ import Testing
 
     @Test func requestBeforeHelloIsRefused() async throws {
         try await withCluster(dataNodes: 1) { cluster in
-            let connection = try await Connection.connect(to: cluster.metaEndpoint, timeout: .seconds(5))
+            let connection = try await Connection.connect(to: cluster.metaEndpoint, timeout: .seconds(20))
             defer { Task { await connection.close() } }
-            try await connection.send(List(path: .root), timeout: .seconds(5))
+            try await connection.send(List(path: .root), timeout: .seconds(20))
             let reply = try #require(try await connection.readFrame(timeout: .seconds(15)))
             #expect(try reply.decode(ErrorMessage.self).error.code == .protocolError)
         }
@@ -134,9 +134,9 @@ import Testing
     @Test func unknownMessageTypeGetsAnErrorNotACrash() async throws {
         try await withCluster(dataNodes: 1) { cluster in
             for endpoint in Self.allServers(cluster) {
-                let connection = try await Connection.open(to: endpoint, role: .client, timeout: .seconds(5))
+                let connection = try await Connection.open(to: endpoint, role: .client, timeout: .seconds(20))
                 let header = Array(#"{"type":"launchRockets","body":{}}"#.utf8)
-                try await connection.sendRaw([0, 0, 0, UInt8(header.count)] + header, timeout: .seconds(5))
+                try await connection.sendRaw([0, 0, 0, UInt8(header.count)] + header, timeout: .seconds(20))
                 let reply = try #require(try await connection.readFrame(timeout: .seconds(15)))
                 let error = try reply.decode(ErrorMessage.self).error
                 #expect(error.code == .protocolError)
@@ -150,8 +150,8 @@ import Testing
     @Test func readOfUnknownBlockIsNotFound() async throws {
         try await withCluster(dataNodes: 1) { cluster in
             let node = try #require(cluster.dataServers.first??.endpoint)
-            let connection = try await Connection.open(to: node, role: .client, timeout: .seconds(5))
-            let result = try await connection.requestResult(ReadBlock(blockID: BlockID(987_654)), expecting: ReadBlockOK.self, timeout: .seconds(5))
+            let connection = try await Connection.open(to: node, role: .client, timeout: .seconds(20))
+            let result = try await connection.requestResult(ReadBlock(blockID: BlockID(987_654)), expecting: ReadBlockOK.self, timeout: .seconds(20))
             guard case .failure(let error) = result else {
                 Issue.record("reading a block that does not exist succeeded")
                 return
@@ -193,9 +193,9 @@ import Testing
             _ = try? await connection.readFrame(timeout: .seconds(30))
         }
         var held: [Connection] = []
-        for _ in 0..<2 { held.append(try await Connection.connect(to: listener.endpoint, timeout: .seconds(5))) }
+        for _ in 0..<2 { held.append(try await Connection.connect(to: listener.endpoint, timeout: .seconds(20))) }
         try await eventually("two connections accepted") { await listener.connectionCount == 2 }
-        let third = try await Connection.connect(to: listener.endpoint, timeout: .seconds(5))
+        let third = try await Connection.connect(to: listener.endpoint, timeout: .seconds(20))
         let reply = try #require(try await third.readFrame(timeout: .seconds(15)))
         let error = try reply.decode(ErrorMessage.self).error
         #expect(error.code == .unavailable)

@@ -29,10 +29,10 @@ import Testing
             #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: local.path("back")))) == original)
 
             // Asked directly, it says why.
-            let connection = try await Connection.open(to: full.endpoint, role: .client, timeout: .seconds(5))
+            let connection = try await Connection.open(to: full.endpoint, role: .client, timeout: .seconds(20))
             defer { Task { await connection.close() } }
             let result = try await connection.requestResult(
-                WriteBlock(blockID: BlockID(999_999), length: 10), expecting: WriteBlockOK.self, timeout: .seconds(5))
+                WriteBlock(blockID: BlockID(999_999), length: 10), expecting: WriteBlockOK.self, timeout: .seconds(20))
             guard case .failure(let error) = result else {
                 Issue.record("a full node accepted a block")
                 return

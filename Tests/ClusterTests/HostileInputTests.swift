@@ -68,9 +68,9 @@ import Testing
         for endpoint in servers {
             for (what, bytes, needsHello) in Self.malformedInputs() {
                 let connection = needsHello
-                    ? try await Connection.open(to: endpoint, role: .client, timeout: .seconds(5))
-                    : try await Connection.connect(to: endpoint, timeout: .seconds(5))
-                try? await connection.sendRaw(bytes, timeout: .seconds(5))
+                    ? try await Connection.open(to: endpoint, role: .client, timeout: .seconds(20))
+                    : try await Connection.connect(to: endpoint, timeout: .seconds(20))
+                try? await connection.sendRaw(bytes, timeout: .seconds(20))
                 if what == "a truncated header" {
                     await connection.close()
                     continue
@@ -104,16 +104,16 @@ import Testing
                 }
             }
             let connection = round % 3 == 0
-                ? try await Connection.open(to: endpoint, role: .client, timeout: .seconds(5))
-                : try await Connection.connect(to: endpoint, timeout: .seconds(5))
-            try? await connection.sendRaw(bytes, timeout: .seconds(5))
+                ? try await Connection.open(to: endpoint, role: .client, timeout: .seconds(20))
+                : try await Connection.connect(to: endpoint, timeout: .seconds(20))
+            try? await connection.sendRaw(bytes, timeout: .seconds(20))
             await connection.close()
         }
 
         // Idle connections hold slots but stop nobody else.
         var idle: [Connection] = []
         for index in 0..<300 {
-            idle.append(try await Connection.connect(to: servers[index % 2], timeout: .seconds(5)))
+            idle.append(try await Connection.connect(to: servers[index % 2], timeout: .seconds(20)))
         }
         let upload = try await DFSBinary.run(["cp", "--replication", "1", local.path("in"), "\(meta.endpoint):/h/again"])
         #expect(upload.status == 0, "seed \(seed): \(upload.standardError)")

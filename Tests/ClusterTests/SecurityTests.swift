@@ -47,7 +47,7 @@ import Testing
             let node = try #require(cluster.dataServers.first??.endpoint)
             for endpoint in [cluster.metaEndpoint, node] {
                 await Self.expectUnauthorized("no secret at \(endpoint)") {
-                    _ = try await Connection.open(to: endpoint, role: .client, timeout: .seconds(5))
+                    _ = try await Connection.open(to: endpoint, role: .client, timeout: .seconds(20))
                 }
                 await Self.expectUnauthorized("wrong secret at \(endpoint)") {
                     _ = try await Connection.open(to: endpoint, role: .client, timeout: .seconds(5), secret: Self.otherSecret)
@@ -68,13 +68,13 @@ import Testing
             for endpoint in Self.servers(cluster) {
                 let (connection, serverNonce, clientNonce) = try await Self.startHandshake(endpoint)
                 let wrong = Self.otherSecret.clientProof(clientNonce: clientNonce, serverNonce: serverNonce)
-                let reply = try await connection.requestResult(Auth(proof: wrong), expecting: OK.self, timeout: .seconds(5))
+                let reply = try await connection.requestResult(Auth(proof: wrong), expecting: OK.self, timeout: .seconds(20))
                 #expect(Self.code(reply) == .unauthorized)
-                #expect(try await connection.readFrame(timeout: .seconds(5)) == nil, "closed after the refusal")
+                #expect(try await connection.readFrame(timeout: .seconds(20)) == nil, "closed after the refusal")
                 await connection.close()
 
                 let (skipping, _, _) = try await Self.startHandshake(endpoint)
-                let skipped = try await skipping.requestResult(List(path: .root), expecting: ListOK.self, timeout: .seconds(5))
+                let skipped = try await skipping.requestResult(List(path: .root), expecting: ListOK.self, timeout: .seconds(20))
                 #expect(Self.code(skipped) == .unauthorized)
                 await skipping.close()
             }
@@ -87,13 +87,13 @@ import Testing
         try await withCluster(dataNodes: 1, configure: Self.secured) { cluster in
             let (first, serverNonce, clientNonce) = try await Self.startHandshake(cluster.metaEndpoint)
             let recorded = Self.secret.clientProof(clientNonce: clientNonce, serverNonce: serverNonce)
-            let accepted = try await first.requestResult(Auth(proof: recorded), expecting: OK.self, timeout: .seconds(5))
+            let accepted = try await first.requestResult(Auth(proof: recorded), expecting: OK.self, timeout: .seconds(20))
             #expect(Self.code(accepted) == nil, "the genuine exchange passes")
             await first.close()
 
             let (replay, newServerNonce, _) = try await Self.startHandshake(cluster.metaEndpoint, clientNonce: clientNonce)
             #expect(newServerNonce != serverNonce)
-            let replayed = try await replay.requestResult(Auth(proof: recorded), expecting: OK.self, timeout: .seconds(5))
+            let replayed = try await replay.requestResult(Auth(proof: recorded), expecting: OK.self, timeout: .seconds(20))
             #expect(Self.code(replayed) == .unauthorized)
             await replay.close()
         }
@@ -140,18 +140,18 @@ import Testing
             ]
             for (what, token) in refused {
                 let result = try await connection.requestResult(
-                    ReadBlock(blockID: block.blockID, token: token), expecting: ReadBlockOK.self, timeout: .seconds(5))
+                    ReadBlock(blockID: block.blockID, token: token), expecting: ReadBlockOK.self, timeout: .seconds(20))
                 #expect(Self.code(result) == .unauthorized, "read with \(what)")
             }
             let good = try await connection.requestResult(
-                ReadBlock(blockID: block.blockID, token: block.token), expecting: ReadBlockOK.self, timeout: .seconds(5))
+                ReadBlock(blockID: block.blockID, token: block.token), expecting: ReadBlockOK.self, timeout: .seconds(20))
             #expect(Self.code(good) == nil)
             // A refused write ends its connection (the block's data would follow the request).
             let writer = try await Connection.open(to: node, role: .client, timeout: .seconds(5), secret: Self.secret)
             defer { Task { await writer.close() } }
             let write = try await writer.requestResult(
                 WriteBlock(blockID: BlockID(block.blockID.rawValue + 1000), length: 10, token: block.token),
-                expecting: WriteBlockOK.self, timeout: .seconds(5))
+                expecting: WriteBlockOK.self, timeout: .seconds(20))
             #expect(Self.code(write) == .unauthorized, "a read token for one block does not write another")
         }
     }
@@ -213,8 +213,8 @@ import Testing
     static func startHandshake(
         _ endpoint: Endpoint, clientNonce: String = ClusterSecret.nonce()
     ) async throws -> (Connection, serverNonce: String, clientNonce: String) {
-        let connection = try await Connection.connect(to: endpoint, timeout: .seconds(5))
-        let reply = try await connection.request(Hello(role: .client, nonce: clientNonce), expecting: HelloOK.self, timeout: .seconds(5))
+        let connection = try await Connection.connect(to: endpoint, timeout: .seconds(20))
+        let reply = try await connection.request(Hello(role: .client, nonce: clientNonce), expecting: HelloOK.self, timeout: .seconds(20))
         #expect(reply.authRequired == true)
         return (connection, try #require(reply.nonce), clientNonce)
     }

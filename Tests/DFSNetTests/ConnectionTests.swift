@@ -16,9 +16,9 @@ import Testing
                 case MessageType.list.rawValue:
                     let request = try frame.decode(List.self)
                     let info = FileInfo(path: request.path, type: .dir, size: 0, mtime: 0, replication: 1, blockBytes: 4096)
-                    try await connection.send(ListOK(info: info, entries: [], more: false), timeout: .seconds(5))
+                    try await connection.send(ListOK(info: info, entries: [], more: false), timeout: .seconds(20))
                 case MessageType.blockData.rawValue:
-                    try await connection.send(BlockData(checksums: BlockData.checksums(of: frame.payload)), payload: frame.payload, timeout: .seconds(5))
+                    try await connection.send(BlockData(checksums: BlockData.checksums(of: frame.payload)), payload: frame.payload, timeout: .seconds(20))
                 default:
                     throw DFSError(.notFound, "nothing here")
                 }
@@ -29,8 +29,8 @@ import Testing
 
     @Test func requestAndReplyRoundTrip() async throws {
         let server = try await Self.echoServer()
-        let connection = try await Connection.open(to: server.endpoint, role: .client, timeout: .seconds(5))
-        let reply = try await connection.request(List(path: try DFSPath("/a/b")), expecting: ListOK.self, timeout: .seconds(5))
+        let connection = try await Connection.open(to: server.endpoint, role: .client, timeout: .seconds(20))
+        let reply = try await connection.request(List(path: try DFSPath("/a/b")), expecting: ListOK.self, timeout: .seconds(20))
         #expect(reply.info.path == (try DFSPath("/a/b")))
         await connection.close()
         await server.close()
@@ -38,7 +38,7 @@ import Testing
 
     @Test func payloadsOfManySizesComeBackIntact() async throws {
         let server = try await Self.echoServer()
-        let connection = try await Connection.open(to: server.endpoint, role: .client, timeout: .seconds(5))
+        let connection = try await Connection.open(to: server.endpoint, role: .client, timeout: .seconds(20))
         for size in [0, 1, 4095, 65536, 1 << 20, Limits.payloadBytesMax] {
             let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ size) }
             try await connection.send(BlockData(checksums: []), payload: payload, timeout: .seconds(10))
@@ -51,14 +51,14 @@ import Testing
 
     @Test func errorReplyLeavesTheConnectionUsable() async throws {
         let server = try await Self.echoServer()
-        let connection = try await Connection.open(to: server.endpoint, role: .client, timeout: .seconds(5))
-        let result = try await connection.requestResult(GetFile(path: .root), expecting: GetFileOK.self, timeout: .seconds(5))
+        let connection = try await Connection.open(to: server.endpoint, role: .client, timeout: .seconds(20))
+        let result = try await connection.requestResult(GetFile(path: .root), expecting: GetFileOK.self, timeout: .seconds(20))
         guard case .failure(let error) = result else {
             Issue.record("expected an error reply")
             return
         }
         #expect(error.code == .notFound)
-        let reply = try await connection.request(List(path: .root), expecting: ListOK.self, timeout: .seconds(5))
+        let reply = try await connection.request(List(path: .root), expecting: ListOK.self, timeout: .seconds(20))
         #expect(reply.info.path == .root)
         await connection.close()
         await server.close()
@@ -74,7 +74,7 @@ import Testing
             // Never read; hold the connection until the test ends.
             try? await Task.sleep(for: .seconds(30))
         }
-        let writer = try await Connection.connect(to: listener.endpoint, timeout: .seconds(5))
+        let writer = try await Connection.connect(to: listener.endpoint, timeout: .seconds(20))
         let payload = [UInt8](repeating: 7, count: 1 << 20)
         var sentFrames = 0
         var stopped = false
@@ -100,7 +100,7 @@ import Testing
     @Test func readDeadlineHoldsWhileAWriterWaits() async throws {
         let listener = try Listener(host: "127.0.0.1", port: 0, component: "test")
         await listener.start { _ in try? await Task.sleep(for: .seconds(30)) }
-        let connection = try await Connection.connect(to: listener.endpoint, timeout: .seconds(5))
+        let connection = try await Connection.connect(to: listener.endpoint, timeout: .seconds(20))
         let writer = Task {
             let payload = [UInt8](repeating: 1, count: 1 << 20)
             for _ in 0..<256 {
@@ -136,7 +136,7 @@ import Testing
     /// Two tasks sending on one connection at once take turns: every frame arrives whole.
     @Test func concurrentSendersTakeTurns() async throws {
         let server = try await Self.echoServer()
-        let connection = try await Connection.open(to: server.endpoint, role: .client, timeout: .seconds(5))
+        let connection = try await Connection.open(to: server.endpoint, role: .client, timeout: .seconds(20))
         let payload = [UInt8](repeating: 9, count: 3 << 20)
         // The echoes are read while the frames go out: a peer that only writes would fill
         // both sides' buffers and stall the echo server.
@@ -163,7 +163,7 @@ import Testing
     @Test func silentPeerMakesReadTimeOut() async throws {
         let listener = try Listener(host: "127.0.0.1", port: 0, component: "test")
         await listener.start { _ in try? await Task.sleep(for: .seconds(30)) }
-        let connection = try await Connection.connect(to: listener.endpoint, timeout: .seconds(5))
+        let connection = try await Connection.connect(to: listener.endpoint, timeout: .seconds(20))
         let started = ContinuousClock.now
         let error = await #expect(throws: DFSError.self) {
             _ = try await connection.readFrame(timeout: .milliseconds(200))
@@ -177,7 +177,7 @@ import Testing
     @Test func cancellingAReaderEndsItsWait() async throws {
         let listener = try Listener(host: "127.0.0.1", port: 0, component: "test")
         await listener.start { _ in try? await Task.sleep(for: .seconds(30)) }
-        let connection = try await Connection.connect(to: listener.endpoint, timeout: .seconds(5))
+        let connection = try await Connection.connect(to: listener.endpoint, timeout: .seconds(20))
         let reader = Task { try await connection.readFrame(timeout: .seconds(60)) }
         reader.cancel()
         let outcome = await reader.result
@@ -208,7 +208,7 @@ import Testing
         await server.start { connection in
             await FrameServer.serve(connection, role: .metaServer, component: "test", timeouts: .standard) { frame, connection in
                 let info = FileInfo(path: .root, type: .dir, size: 0, mtime: 0, replication: 1, blockBytes: 4096)
-                try await connection.send(ListOK(info: info, entries: [], more: false), timeout: .seconds(5))
+                try await connection.send(ListOK(info: info, entries: [], more: false), timeout: .seconds(20))
             }
         }
         let reply = try await pool.request(List(path: .root), to: server.endpoint, expecting: ListOK.self)
@@ -219,11 +219,11 @@ import Testing
 
     @Test func wrongProtocolVersionIsRefused() async throws {
         let server = try await Self.echoServer()
-        let connection = try await Connection.connect(to: server.endpoint, timeout: .seconds(5))
+        let connection = try await Connection.connect(to: server.endpoint, timeout: .seconds(20))
         var hello = Hello(role: .client)
         hello.protocolVersion = 99
-        try await connection.send(hello, timeout: .seconds(5))
-        let reply = try #require(try await connection.readFrame(timeout: .seconds(5)))
+        try await connection.send(hello, timeout: .seconds(20))
+        let reply = try #require(try await connection.readFrame(timeout: .seconds(20)))
         let error = try reply.decode(ErrorMessage.self).error
         #expect(error.code == .protocolError)
         #expect(error.message.contains("99"))
