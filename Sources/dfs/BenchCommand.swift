@@ -54,7 +54,7 @@ struct BenchCommand: AsyncParsableCommand {
             let bench = Bench(root: root, fileBytes: fileBytes, smallFiles: smallFiles, bigBytes: bigBytes)
             defer { bench.cleanUp() }
             let results = try await bench.run()
-            printNow(Bench.table(results, bench: bench))
+            printNow(Bench.table(results))
             if let json {
                 try Bench.json(results, bench: bench).write(to: URL(fileURLWithPath: json))
             }
@@ -224,10 +224,9 @@ final class Bench {
     }
 
     private func writeRandomFile(_ path: String, bytes: Int) throws {
-        guard let handle = FileHandle(forWritingAtPath: path) ?? {
-            FileManager.default.createFile(atPath: path, contents: nil)
-            return FileHandle(forWritingAtPath: path)
-        }() else { throw DFSError(.ioError, "cannot create \(path)") }
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw DFSError(.ioError, "cannot create \(path)")
+        }
         defer { try? handle.close() }
         var state: UInt64 = 0x1234_5678
         var chunk = [UInt64](repeating: 0, count: 1 << 17)
@@ -291,7 +290,7 @@ final class Bench {
 
     // MARK: Output
 
-    static func table(_ results: [BenchResult], bench: Bench) -> String {
+    static func table(_ results: [BenchResult]) -> String {
         func number(_ value: Double, _ unit: String) -> String {
             let digits = value >= 100 ? 0 : value >= 10 ? 1 : value >= 1 ? 2 : 3
             return String(format: "%.\(digits)f \(unit)", value)
