@@ -125,6 +125,7 @@ public final class DataServer: Sendable {
         await stop(grace: grace)
     }
 
+    /// Cancels the task `holder` keeps, if any, and waits for it to end.
     private func stopTask(_ holder: Mutex<Task<Void, Never>?>) async {
         let task = holder.withLock { task in
             defer { task = nil }
@@ -137,18 +138,8 @@ public final class DataServer: Sendable {
     /// Stops serving and reporting, as a crash would look from outside (no goodbye).
     /// Requests under way get `grace` to finish. Blocks already stored stay in the folder.
     public func stop(grace: Duration = .zero) async {
-        let task = reporter.withLock { task in
-            defer { task = nil }
-            return task
-        }
-        task?.cancel()
-        await task?.value
-        let scrub = scrubber.withLock { task in
-            defer { task = nil }
-            return task
-        }
-        scrub?.cancel()
-        await scrub?.value
+        await stopTask(reporter)
+        await stopTask(scrubber)
         for copy in copies.withLock({ Array($0.values) }) {
             copy.cancel()
             await copy.value

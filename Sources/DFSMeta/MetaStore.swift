@@ -238,7 +238,7 @@ public actor MetaStore {
 
     /// Restarts a pending file's lease: an upload that keeps allocating blocks is alive,
     /// however long the whole file takes. (`created` holds the lease's start.)
-    public func renewLease(fileID: Int64, now: Double) throws(DFSError) {
+    func renewLease(fileID: Int64, now: Double) throws(DFSError) {
         try database.run("UPDATE files SET created = ? WHERE id = ? AND complete = 0", [.real(now), .integer(fileID)])
     }
 

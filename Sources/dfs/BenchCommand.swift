@@ -327,8 +327,6 @@ final class Bench {
             date: Date().formatted(.iso8601), cores: ProcessInfo.processInfo.activeProcessorCount,
             memoryBytes: ProcessInfo.processInfo.physicalMemory, fileBytes: bench.fileBytes, smallFiles: bench.smallFiles,
             bigBytes: bench.bigBytes, results: results)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(report)
+        return try makeJSONEncoder(pretty: true).encode(report)
     }
 }

@@ -161,3 +161,16 @@ func warnIfExposed(host: String, secret: ClusterSecret?, command: String) {
         printError("dfs \(command): warning: listening on \(host.isEmpty ? "every interface" : host) without a cluster secret: anyone who can reach this port can read, write and delete data; set DFS_SECRET or pass --secret-file")
     }
 }
+
+/// The encoder behind every `--json`: sorted keys and slashes as they are, so scripts and
+/// people get the same stable text.
+func makeJSONEncoder(pretty: Bool = false) -> JSONEncoder {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+    return encoder
+}
+
+/// One line of JSON for `value`.
+func jsonText<T: Encodable>(_ value: T, encoder: JSONEncoder = makeJSONEncoder()) throws -> String {
+    String(decoding: try encoder.encode(value), as: UTF8.self)
+}

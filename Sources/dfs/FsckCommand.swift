@@ -33,9 +33,7 @@ struct FsckCommand: AsyncParsableCommand {
             let report = try await client.fsck(remote.path)
             healthy = report.healthy
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                printNow(String(decoding: try encoder.encode(report.view), as: UTF8.self))
+                printNow(try jsonText(report.view))
                 return
             }
             for file in report.files {

@@ -78,6 +78,8 @@ struct ListCommand: AsyncParsableCommand {
     final class Printer {
         let json: Bool
         let render: (FileInfo, String) -> String
+        /// One encoder for the whole listing, not one per entry.
+        private let encoder = makeJSONEncoder()
         var count = 0
         private var pending: [String] = []
 
@@ -88,7 +90,7 @@ struct ListCommand: AsyncParsableCommand {
 
         func emit(_ entry: FileInfo, name: String) {
             if json {
-                pending.append((count == 0 ? "[" : ",") + ListCommand.jsonText(entry))
+                pending.append((count == 0 ? "[" : ",") + ListCommand.entryJSON(entry, encoder: encoder))
             } else {
                 pending.append(render(entry, name))
             }
@@ -128,13 +130,11 @@ struct ListCommand: AsyncParsableCommand {
         return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) \(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
     }
 
-    static func jsonText(_ entry: FileInfo) -> String {
+    static func entryJSON(_ entry: FileInfo, encoder: JSONEncoder) -> String {
         let isFile = entry.type == .file
         let view = Entry(
             path: entry.path.string, type: entry.type.rawValue, size: entry.size, mtime: entry.mtime,
             replication: isFile ? entry.replication : 0, blockSize: isFile ? entry.blockBytes : nil, sha256: entry.sha256)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(view)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return (try? jsonText(view, encoder: encoder)) ?? "{}"
     }
 }

@@ -64,9 +64,7 @@ struct StatCommand: AsyncParsableCommand {
                 JSONView.Block(id: $0.blockID.rawValue, index: $0.blockIndex, length: $0.length, crc32c: $0.checksum,
                                replicas: $0.replicas.map(\.address.description))
             })
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(view), as: UTF8.self)
+        return try jsonText(view)
     }
 
     static func text(_ file: GetFileOK) -> String {

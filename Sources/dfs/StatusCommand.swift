@@ -32,9 +32,7 @@ struct StatusCommand: AsyncParsableCommand {
             defer { Task { await client.close() } }
             let status = try await client.status()
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                printNow(String(decoding: try encoder.encode(JSONView(status)), as: UTF8.self))
+                printNow(try jsonText(JSONView(status)))
                 return
             }
             printNow("NODE                                  ADDRESS                STATE  CAPACITY     USED         BLOCKS  HEARTBEAT")
