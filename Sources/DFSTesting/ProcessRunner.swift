@@ -36,6 +36,15 @@ public enum DFSBinary {
 /// its own: never on the few that run the in-process servers' tasks, nor on Dispatch's
 /// pool, whose width the servers' disk work needs.
 public enum Subprocess {
+    private static let launching = Mutex(())
+
+    /// Starts `process`, one launch at a time: Foundation's `Process.run()` is not safe to
+    /// call from several threads at once on Linux (it crashed copying its arguments while
+    /// other launches ran).
+    public static func launch(_ process: Process) throws {
+        try launching.withLock { _ in try process.run() }
+    }
+
     /// Runs blocking `work` on a new thread and awaits its result.
     static func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
@@ -59,7 +68,7 @@ public enum Subprocess {
             process.standardOutput = output
             process.standardError = errors
             process.standardInput = FileHandle.nullDevice
-            try process.run()
+            try Subprocess.launch(process)
             let timedOut = Mutex(false)
             let killer = DispatchWorkItem {
                 timedOut.withLock { $0 = true }
@@ -112,7 +121,7 @@ public final class ServerProcess: @unchecked Sendable {
             let data = handle.availableData
             lines.withLock { $0.append(data) }
         }
-        try process.run()
+        try Subprocess.launch(process)
         let deadline = ContinuousClock.now + timeout
         var found: Endpoint?
         while found == nil {

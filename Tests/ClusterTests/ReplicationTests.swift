@@ -183,7 +183,7 @@ import Testing
             process.executableURL = URL(fileURLWithPath: DFSBinary.path)
             process.arguments = ["cp", "--block-size", "1MiB", local.path("new"), "127.0.0.1:\(cluster.metaEndpoint.port):/doc"]
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try Subprocess.launch(process)
             // Kill it once some of its blocks are stored, long before 256 MiB are.
             try await eventually("the new upload stored some blocks") {
                 cluster.dataServers.compactMap { $0?.store.blockCount }.reduce(0, +) >= blocksBefore + 6
