@@ -38,8 +38,12 @@ extension DFSClient {
         guard blockCount <= Limits.blocksPerFileMax else {
             throw DFSError(.tooLarge, "\(localPath) needs \(blockCount) blocks; the limit is \(Limits.blocksPerFileMax); use a larger --block-size")
         }
+        // A file of one block gets that block's allocation with its creation: one request
+        // and one commit fewer, which is most of the cost of a small file.
         let created = try await metaRequest(
-            CreateFile(path: path, replication: options.replication, blockBytes: options.blockBytes, overwrite: options.overwrite),
+            CreateFile(
+                path: path, replication: options.replication, blockBytes: options.blockBytes, overwrite: options.overwrite,
+                allocateFirstBlock: blockCount == 1 ? true : nil),
             expecting: CreateFileOK.self)
         do {
             // The file's SHA-256 is computed in one sequential pass beside the parallel block writes.
@@ -49,15 +53,16 @@ extension DFSClient {
                 let length = min(options.blockBytes, size - offset)
                 return try await self.writeBlock(
                     fileID: created.fileID, blockIndex: blockIndex, source: source, offset: offset, length: length,
-                    replication: created.replication)
+                    replication: created.replication, allocated: blockIndex == 0 ? created.firstBlock : nil)
             }
             let sha256 = try await digest
-            try await metaRequest(CompleteFile(fileID: created.fileID, size: size, sha256: sha256, blocks: blocks), expecting: OK.self)
+            let completed = try await metaRequest(
+                CompleteFile(fileID: created.fileID, size: size, sha256: sha256, blocks: blocks), expecting: CompleteFileOK.self)
+            return completed.info
         } catch {
             _ = try? await metaRequest(AbandonFile(fileID: created.fileID), expecting: OK.self)
             throw error
         }
-        return try await stat(path).info
     }
 
     /// Writes one block through a pipeline of nodes.
@@ -66,18 +71,25 @@ extension DFSClient {
     /// new id, to nodes the meta server picks without the failed ones. After three attempts the
     /// best one is kept: a block on fewer nodes than asked is under-replicated, not lost.
     private func writeBlock(
-        fileID: Int64, blockIndex: Int, source: LocalFile, offset: Int, length: Int, replication: Int
+        fileID: Int64, blockIndex: Int, source: LocalFile, offset: Int, length: Int, replication: Int,
+        allocated: AllocateBlockOK? = nil
     ) async throws -> CommittedBlock {
         var excluded: [NodeID] = []
         var best: CommittedBlock?
         var lastError: (any Error)?
+        var preallocated = allocated
         for _ in 0..<3 {
             let allocation: AllocateBlockOK
-            do {
-                allocation = try await metaRequest(
-                    AllocateBlock(fileID: fileID, blockIndex: blockIndex, excludeNodes: excluded), expecting: AllocateBlockOK.self)
-            } catch let error as DFSError where error.code == .unavailable && best != nil {
-                break
+            if let given = preallocated {
+                allocation = given
+                preallocated = nil
+            } else {
+                do {
+                    allocation = try await metaRequest(
+                        AllocateBlock(fileID: fileID, blockIndex: blockIndex, excludeNodes: excluded), expecting: AllocateBlockOK.self)
+                } catch let error as DFSError where error.code == .unavailable && best != nil {
+                    break
+                }
             }
             guard let first = allocation.targets.first else {
                 throw DFSError(.unavailable, "no data node is available to store the file")

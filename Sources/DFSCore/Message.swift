@@ -12,7 +12,7 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     // Data node to meta server
     case registerNode, registerNodeOK, heartbeat, heartbeatOK, nodeLeaving
     // Client to meta server
-    case createFile, createFileOK, allocateBlock, allocateBlockOK, completeFile, abandonFile
+    case createFile, createFileOK, allocateBlock, allocateBlockOK, completeFile, completeFileOK, abandonFile
     case getFile, getFileOK, list, listOK, reportBadReplica
     // Namespace changes, client to meta server
     case makeDirectory, move, remove
@@ -23,7 +23,7 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
 }
 
 /// The version of this protocol. A peer that speaks another one is refused in `hello`.
-public let protocolVersion = 1
+public let protocolVersion = 2
 
 /// What a peer is, announced in `hello`.
 public enum PeerRole: String, Codable, Sendable {
@@ -91,7 +91,7 @@ public struct OK: Message {
 public let allMessageTypes: [any Message.Type] = [
     Hello.self, HelloOK.self, Auth.self, ErrorMessage.self, OK.self, RegisterNode.self, RegisterNodeOK.self,
     Heartbeat.self, HeartbeatOK.self, NodeLeaving.self, CreateFile.self, CreateFileOK.self, AllocateBlock.self,
-    AllocateBlockOK.self, CompleteFile.self, AbandonFile.self, GetFile.self, GetFileOK.self, List.self, ListOK.self,
+    AllocateBlockOK.self, CompleteFile.self, CompleteFileOK.self, AbandonFile.self, GetFile.self, GetFileOK.self, List.self, ListOK.self,
     ReportBadReplica.self, MakeDirectory.self, Move.self, Remove.self, BlockReport.self, StatusRequest.self,
     StatusOK.self, FsckRequest.self, FsckOK.self, WriteBlock.self, WriteBlockOK.self, ReadBlock.self, ReadBlockOK.self,
     BlockData.self,

@@ -100,11 +100,15 @@ public struct CreateFile: Message {
     public var blockBytes: Int
     /// When false, an existing file at the path is an `alreadyExists` error.
     public var overwrite: Bool
-    public init(path: DFSPath, replication: Int?, blockBytes: Int, overwrite: Bool) {
+    /// True: also allocate block 0 in the same step (a file that fits in one block then
+    /// needs no `allocateBlock`). Absent means false.
+    public var allocateFirstBlock: Bool?
+    public init(path: DFSPath, replication: Int?, blockBytes: Int, overwrite: Bool, allocateFirstBlock: Bool? = nil) {
         self.path = path
         self.replication = replication
         self.blockBytes = blockBytes
         self.overwrite = overwrite
+        self.allocateFirstBlock = allocateFirstBlock
     }
 }
 
@@ -112,9 +116,12 @@ public struct CreateFileOK: Message {
     public static let type = MessageType.createFileOK
     public var fileID: Int64
     public var replication: Int
-    public init(fileID: Int64, replication: Int) {
+    /// Block 0's allocation, when `allocateFirstBlock` asked for it.
+    public var firstBlock: AllocateBlockOK?
+    public init(fileID: Int64, replication: Int, firstBlock: AllocateBlockOK? = nil) {
         self.fileID = fileID
         self.replication = replication
+        self.firstBlock = firstBlock
     }
 }
 
@@ -178,6 +185,13 @@ public struct CompleteFile: Message {
         self.sha256 = sha256
         self.blocks = blocks
     }
+}
+
+/// The answer to `completeFile`: the file as it now stands, so a writer needs no `getFile`.
+public struct CompleteFileOK: Message {
+    public static let type = MessageType.completeFileOK
+    public var info: FileInfo
+    public init(info: FileInfo) { self.info = info }
 }
 
 /// Drops a pending file the client gave up on; its blocks become garbage.

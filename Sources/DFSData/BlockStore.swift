@@ -1,3 +1,4 @@
+import CSystem
 import DFSCore
 import Foundation
 
@@ -12,14 +13,18 @@ import Foundation
 /// - `blocks/XY/blk_<16 hex digits>`: one file per block, spread over 256 folders by the id's
 ///   low byte so no folder grows huge, with `blk_<16 hex digits>.crc` beside it holding the
 ///   block's checksums (``ChecksumFile``);
-/// - `tmp/`: blocks being written. A block is written there, fsynced, then renamed into
-///   `blocks/`, and the folder fsynced: a crash leaves a temp file (removed at the next
-///   start), never a block file that claims bytes it does not hold.
+/// - `tmp/`: blocks being written. A block and its checksum file are written there, flushed,
+///   renamed into `blocks/`, and the names flushed (for many blocks at once, see
+///   ``makeDurable(_:)``): a crash leaves temp files (removed at the next start), never a
+///   block file that claims bytes it does not hold.
 ///
 /// No path is ever built from a peer's text: only from a `BlockID`'s number.
 public final class BlockStore: Sendable {
     public let root: URL
     public let nodeID: NodeID
+    /// The node's folder, open for syncfs(2).
+    private let rootFD: Int32
+    private let syncer: Batcher<StagedBlock, Void>
     private let index = Mutex<[BlockID: BlockSummary]>([:])
     /// Changes not yet told to the meta server; heartbeats carry them.
     private let changes = Mutex(PendingChanges())
@@ -44,7 +49,17 @@ public final class BlockStore: Sendable {
             throw DFSError(.ioError, "cannot use data folder \(folder): \(error.localizedDescription)")
         }
         nodeID = try BlockStore.loadOrCreateNodeID(root: root)
+        let fd = open(root.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw DFSError(.ioError, "cannot open data folder \(folder): \(String(cString: strerror(errno)))")
+        }
+        rootFD = fd
+        syncer = Batcher(label: "dfs.block-sync") { blocks in BlockStore.makeDurable(blocks, rootFD: fd) }
         index.withLock { $0 = scan() }
+    }
+
+    deinit {
+        close(rootFD)
     }
 
     private static func loadOrCreateNodeID(root: URL) throws -> NodeID {
@@ -57,10 +72,23 @@ public final class BlockStore: Sendable {
             return id
         }
         let id = NodeID(UUID().uuidString.lowercased())
-        do {
-            try Data((id.rawValue + "\n").utf8).write(to: file, options: .atomic)
-        } catch {
-            throw DFSError(.ioError, "cannot write \(file.path): \(error.localizedDescription)")
+        // Written beside its final name, flushed, then renamed: the id must survive a crash,
+        // and a half-written one must never be read.
+        let temp = file.path + ".tmp"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let bytes = Array((id.rawValue + "\n").utf8)
+        let written = fd < 0 ? -1 : bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fd >= 0 && written == bytes.count && fsync(fd) == 0
+        let reason = String(cString: strerror(errno))
+        if fd >= 0 { close(fd) }
+        guard synced, rename(temp, file.path) == 0 else {
+            unlink(temp)
+            throw DFSError(.ioError, "cannot write \(file.path): \(synced ? String(cString: strerror(errno)) : reason)")
+        }
+        let folder = open(root.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folder >= 0 {
+            fsync(folder)
+            close(folder)
         }
         return id
     }
@@ -111,20 +139,48 @@ public final class BlockStore: Sendable {
         shardFolder(blockID).appendingPathComponent(blockID.fileName + ".crc")
     }
 
-    /// Writes a block's checksum file through a temp file, fsynced, then renamed into place.
-    func writeChecksumFile(_ checksums: ChecksumFile, for blockID: BlockID, tempURL: URL) throws {
-        let fd = open(tempURL.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    /// Writes a block's checksum file to a temp path; ``makeDurable(_:)`` flushes and renames it.
+    func writeChecksumFile(_ checksums: ChecksumFile, for blockID: BlockID, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw DFSError(.ioError, "cannot create checksum file: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         let bytes = checksums.encoded()
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count, fsync(fd) == 0 else {
-            unlink(tempURL.path)
-            throw DFSError(.ioError, "cannot write checksum file of block \(blockID): \(String(cString: strerror(errno)))")
+        guard written == bytes.count else {
+            let reason = written < 0 ? String(cString: strerror(errno)) : "short write"
+            unlink(path)
+            throw DFSError(.ioError, "cannot write checksum file of block \(blockID): \(reason)")
         }
-        guard rename(tempURL.path, checksumURL(blockID).path) == 0 else {
-            throw DFSError(.ioError, "cannot store checksum file of block \(blockID): \(String(cString: strerror(errno)))")
+    }
+
+    /// Flushes a finished block and its checksum file, renames both into place and flushes
+    /// the names: the block is on disk when this returns.
+    ///
+    /// Blocks that finish while a flush runs share the next one (a group commit): one
+    /// syncfs(2) before the renames and one after, for the whole batch, instead of three
+    /// fsyncs per block. A block's name never reaches the disk before its bytes do.
+    func makeDurable(_ block: StagedBlock) async throws {
+        try await syncer.submit(block)
+    }
+
+    private static func makeDurable(_ blocks: [StagedBlock], rootFD: Int32) -> [Result<Void, DFSError>] {
+        func syncAll() -> DFSError? {
+            if dfs_syncfs(rootFD) == 0 { return nil }
+            return DFSError(.ioError, "cannot sync the block folder: \(String(cString: strerror(errno)))")
         }
+        if let error = syncAll() { return blocks.map { _ in .failure(error) } }
+        var results: [Result<Void, DFSError>] = blocks.map { block in
+            // The checksum file first: a block file is only ever in place with its checksums.
+            guard rename(block.checksumTemp, block.checksumPath) == 0 else {
+                return .failure(DFSError(.ioError, "cannot store checksum file of block \(block.blockID): \(String(cString: strerror(errno)))"))
+            }
+            guard rename(block.blockTemp, block.blockPath) == 0 else {
+                return .failure(DFSError(.ioError, "cannot store block \(block.blockID): \(String(cString: strerror(errno)))"))
+            }
+            return .success(())
+        }
+        if let error = syncAll() { results = blocks.map { _ in .failure(error) } }
+        return results
     }
 
     /// A block's stored checksums.
@@ -228,4 +284,13 @@ public final class BlockStore: Sendable {
             pending.deleted.append(blockID)
         }
     }
+}
+
+/// A finished block in temp files, waiting for the group sync to make it durable and visible.
+struct StagedBlock: Sendable {
+    let blockID: BlockID
+    let blockTemp: String
+    let checksumTemp: String
+    let blockPath: String
+    let checksumPath: String
 }

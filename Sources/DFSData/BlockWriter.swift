@@ -1,4 +1,5 @@
 import DFSCore
+import DFSNet
 import Foundation
 
 #if canImport(Glibc)
@@ -62,14 +63,27 @@ public final class BlockWriter: @unchecked Sendable {
         writtenBytes += bytes.count
     }
 
-    /// fsync(2)s the data, writes the checksum file, renames both into place (checksums
-    /// first) and fsyncs the folder, so the block survives a crash from the moment this returns.
-    public func commit() throws {
+    /// Makes the block durable and visible: from the moment this returns it survives a crash.
+    ///
+    /// The data and a checksum file are written to temp files, then the store's group sync
+    /// flushes them, renames both into place (checksums first) and flushes the names, for
+    /// every block that finished at about the same time at once.
+    public func commit() async throws {
+        let staged = try await BlockingIO.run { try self.stage() }
+        do {
+            try await store.makeDurable(staged)
+        } catch {
+            unlink(staged.blockTemp)
+            unlink(staged.checksumTemp)
+            throw error
+        }
+        store.didStore(blockID, length: writtenBytes, checksum: checksum)
+    }
+
+    /// Closes the data file and writes the checksum file beside it, both still temp files.
+    private func stage() throws -> StagedBlock {
         guard writtenBytes == expectedLength else {
             throw DFSError(.invalidArgument, "block \(blockID) got \(writtenBytes) of \(expectedLength) bytes")
-        }
-        guard fsync(fd) == 0 else {
-            throw DFSError(.ioError, "cannot sync block \(blockID): \(String(cString: strerror(errno)))")
         }
         close(fd)
         fd = -1
@@ -78,17 +92,11 @@ public final class BlockWriter: @unchecked Sendable {
             throw DFSError(.ioError, "cannot create \(folder.path): \(String(cString: strerror(errno)))")
         }
         let checksums = ChecksumFile(blockLength: writtenBytes, blockChecksum: checksum, chunkChecksums: chunkChecksums)
-        try store.writeChecksumFile(checksums, for: blockID, tempURL: tempURL.appendingPathExtension("crc"))
-        // A block file is only ever in place with its checksum file beside it.
-        guard rename(tempURL.path, store.blockURL(blockID).path) == 0 else {
-            throw DFSError(.ioError, "cannot store block \(blockID): \(String(cString: strerror(errno)))")
-        }
-        let folderFD = open(folder.path, O_RDONLY | O_DIRECTORY)
-        if folderFD >= 0 {
-            fsync(folderFD)
-            close(folderFD)
-        }
-        store.didStore(blockID, length: writtenBytes, checksum: checksum)
+        let checksumTemp = tempURL.appendingPathExtension("crc").path
+        try store.writeChecksumFile(checksums, for: blockID, to: checksumTemp)
+        return StagedBlock(
+            blockID: blockID, blockTemp: tempURL.path, checksumTemp: checksumTemp,
+            blockPath: store.blockURL(blockID).path, checksumPath: store.checksumURL(blockID).path)
     }
 
     /// Throws the partial block away.

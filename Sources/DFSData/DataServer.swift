@@ -237,7 +237,7 @@ public final class DataServer: Sendable {
                 }
             }
         }
-        try await BlockingIO.run { try writer.commit() }
+        try await writer.commit()
         var stored = [store.nodeID]
         if let next = downstream {
             do {

@@ -17,7 +17,7 @@ extension MetaService {
         default:
             return false
         }
-        try await connection.send(OK(), timeout: options.timeouts.request)
+        try await reply(OK(), on: connection)
         return true
     }
 }

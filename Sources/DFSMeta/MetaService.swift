@@ -34,40 +34,46 @@ public actor MetaService {
 
     static func now() -> Double { Date().timeIntervalSince1970 }
 
+    /// Sends a reply once every change committed so far is on disk: the group commit's
+    /// wait. Requests that arrive meanwhile share the next disk flush.
+    func reply<M: Message>(_ message: M, on connection: Connection) async throws {
+        try await store.waitUntilDurable()
+        try await connection.send(message, timeout: options.timeouts.request)
+    }
+
     func handle(_ frame: Frame, on connection: Connection) async throws {
-        let timeout = options.timeouts.request
         switch MessageType(rawValue: frame.type) {
         case .registerNode:
-            try await connection.send(register(frame.decode(RegisterNode.self), peer: connection.peer), timeout: timeout)
+            try await reply(register(frame.decode(RegisterNode.self), peer: connection.peer), on: connection)
         case .heartbeat:
-            try await connection.send(heartbeat(frame.decode(Heartbeat.self)), timeout: timeout)
+            try await reply(heartbeat(frame.decode(Heartbeat.self)), on: connection)
         case .nodeLeaving:
             try await nodeLeaving(frame.decode(NodeLeaving.self))
-            try await connection.send(OK(), timeout: timeout)
+            try await reply(OK(), on: connection)
         case .createFile:
-            try await connection.send(createFile(frame.decode(CreateFile.self)), timeout: timeout)
+            try await reply(createFile(frame.decode(CreateFile.self)), on: connection)
         case .allocateBlock:
-            try await connection.send(allocateBlock(frame.decode(AllocateBlock.self)), timeout: timeout)
+            try await reply(allocateBlock(frame.decode(AllocateBlock.self)), on: connection)
         case .completeFile:
             let request = try frame.decode(CompleteFile.self)
-            try await store.completeFile(fileID: request.fileID, size: request.size, sha256: request.sha256, blocks: request.blocks, now: Self.now())
-            try await connection.send(OK(), timeout: timeout)
+            let info = try await store.completeFile(fileID: request.fileID, size: request.size, sha256: request.sha256, blocks: request.blocks, now: Self.now())
+            try await reply(CompleteFileOK(info: info), on: connection)
         case .abandonFile:
             try await store.abandonFile(fileID: frame.decode(AbandonFile.self).fileID)
-            try await connection.send(OK(), timeout: timeout)
+            try await reply(OK(), on: connection)
         case .reportBadReplica:
             let report = try frame.decode(ReportBadReplica.self)
             if try await store.markReplicaCorrupt(blockID: report.blockID, nodeID: report.nodeID, now: Self.now()) {
                 Log.warn(MetaServer.component, "replica of block \(report.blockID) on node \(report.nodeID) is bad: \(report.reason.prefix(200))")
             }
-            try await connection.send(OK(), timeout: timeout)
+            try await reply(OK(), on: connection)
         case .blockReport:
             try await blockReport(frame.decode(BlockReport.self))
-            try await connection.send(OK(), timeout: timeout)
+            try await reply(OK(), on: connection)
         case .status:
-            try await connection.send(status(), timeout: timeout)
+            try await reply(status(), on: connection)
         case .fsck:
-            try await connection.send(fsck(frame.decode(FsckRequest.self).path), timeout: timeout)
+            try await reply(fsck(frame.decode(FsckRequest.self).path), on: connection)
         case .getFile:
             let found = try await store.getFile(path: frame.decode(GetFile.self).path)
             // Replicas on live nodes first: a reader tries them in order. Replicas on silent
@@ -79,13 +85,13 @@ public actor MetaService {
                 ordered.token = blockToken(block.blockID, .read)
                 return ordered
             }
-            try await connection.send(GetFileOK(info: found.info, blocks: blocks), timeout: timeout)
+            try await reply(GetFileOK(info: found.info, blocks: blocks), on: connection)
         case .list:
             let request = try frame.decode(List.self)
             var after = request.after
             while true {
                 let page = try await store.list(path: request.path, after: after, limit: request.limit)
-                try await connection.send(page, timeout: timeout)
+                try await reply(page, on: connection)
                 guard request.stream == true, page.more, let last = page.entries.last else { break }
                 after = last.path.name
             }
@@ -189,37 +195,56 @@ public actor MetaService {
         guard (Limits.blockBytesMin...Limits.blockBytesMax).contains(request.blockBytes) else {
             throw DFSError(.invalidArgument, "block size \(request.blockBytes) is outside \(Limits.blockBytesMin)...\(Limits.blockBytesMax)")
         }
-        let fileID = try await store.createFile(
+        guard request.allocateFirstBlock == true else {
+            let fileID = try await store.createFile(
+                path: request.path, replication: replication, blockBytes: request.blockBytes,
+                overwrite: request.overwrite, now: Self.now())
+            return CreateFileOK(fileID: fileID, replication: replication)
+        }
+        let placement = try await place(replication: replication, blockBytes: request.blockBytes, blockIndex: 0, excluding: [])
+        let created = try await store.createFileWithFirstBlock(
             path: request.path, replication: replication, blockBytes: request.blockBytes,
             overwrite: request.overwrite, now: Self.now())
-        return CreateFileOK(fileID: fileID, replication: replication)
+        return CreateFileOK(
+            fileID: created.fileID, replication: replication,
+            firstBlock: allocated(created.blockID, on: placement, blockBytes: request.blockBytes))
+    }
+
+    private func allocateBlock(_ request: AllocateBlock) async throws -> AllocateBlockOK {
+        let layout = try await store.pendingFileLayout(fileID: request.fileID)
+        let placement = try await place(
+            replication: layout.replication, blockBytes: layout.blockBytes, blockIndex: request.blockIndex,
+            excluding: Set(request.excludeNodes))
+        let blockID = try await store.addBlock(fileID: request.fileID, blockIndex: request.blockIndex, now: Self.now())
+        return allocated(blockID, on: placement, blockBytes: layout.blockBytes)
     }
 
     /// Picks nodes for a new block: live ones, most free space first, never an excluded one.
     /// With fewer live nodes than the replication factor, the block goes to those there are.
-    private func allocateBlock(_ request: AllocateBlock) async throws -> AllocateBlockOK {
-        let layout = try await store.pendingFileLayout(fileID: request.fileID)
+    private func place(
+        replication: Int, blockBytes: Int, blockIndex: Int, excluding excluded: Set<NodeID>
+    ) async throws -> [NodeAddress] {
         let nodes = try await liveNodes()
         let candidates = nodes.map { node in
             PlacementCandidate(
                 nodeID: node.id,
                 freeBytes: node.capacityBytes - node.usedBytes - reservedBytes[node.id, default: 0])
         }
-        let chosen = Placement.choose(
-            count: layout.replication, from: candidates, excluding: Set(request.excludeNodes), neededBytes: layout.blockBytes)
+        let chosen = Placement.choose(count: replication, from: candidates, excluding: excluded, neededBytes: blockBytes)
         guard !chosen.isEmpty else {
-            let excluded = Set(request.excludeNodes)
             let reason = nodes.isEmpty ? "no data node is registered and alive"
                 : nodes.allSatisfy({ excluded.contains($0.id) }) ? "every live data node was excluded"
-                : "no live data node has room for a \(ByteSize.format(layout.blockBytes)) block (full, or below its reserve)"
-            throw DFSError(.unavailable, "cannot place block \(request.blockIndex): \(reason); start one with `dfs serve-data --meta HOST:PORT`")
+                : "no live data node has room for a \(ByteSize.format(blockBytes)) block (full, or below its reserve)"
+            throw DFSError(.unavailable, "cannot place block \(blockIndex): \(reason); start one with `dfs serve-data --meta HOST:PORT`")
         }
-        let blockID = try await store.addBlock(fileID: request.fileID, blockIndex: request.blockIndex, now: Self.now())
         let addresses = Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, $0.address) })
-        for nodeID in chosen { reservedBytes[nodeID, default: 0] += layout.blockBytes }
-        return AllocateBlockOK(
-            blockID: blockID, targets: chosen.map { NodeAddress(nodeID: $0, address: addresses[$0]!) },
-            token: blockToken(blockID, .write))
+        return chosen.map { NodeAddress(nodeID: $0, address: addresses[$0]!) }
+    }
+
+    /// The reply for a block stored in the database: its targets get its room reserved.
+    private func allocated(_ blockID: BlockID, on targets: [NodeAddress], blockBytes: Int) -> AllocateBlockOK {
+        for target in targets { reservedBytes[target.nodeID, default: 0] += blockBytes }
+        return AllocateBlockOK(blockID: blockID, targets: targets, token: blockToken(blockID, .write))
     }
 
     /// A token for `operation` on `blockID`, when the cluster has a secret.

@@ -34,11 +34,29 @@ public actor MetaStore {
         if path != ":memory:" {
             _ = try database.query("PRAGMA journal_mode=WAL") { $0.text(0) }
         }
-        // FULL: a commit is on disk before the client hears of it. NORMAL in WAL mode could
-        // lose the last commits on power loss, and a client would have been told they held.
-        try database.execute("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000")
+        // NORMAL: commits append to the log without an fsync; `sync` makes them durable,
+        // many at a time, before any reply tells a client about them.
+        try database.execute("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000")
         try MetaSchema.migrate(database)
+        if path != ":memory:" {
+            let sync = CommitSync(databasePath: path)
+            database.onCommit = { sync.noteCommit() }
+            // Opening may have migrated the schema; the first reply makes that durable too.
+            sync.noteCommit()
+            self.sync = sync
+        } else {
+            sync = nil
+        }
         self.database = database
+    }
+
+    /// Group commit; nil for a database in memory.
+    private nonisolated let sync: CommitSync?
+
+    /// Returns once every change committed so far is on disk. The server calls it before
+    /// each reply, so nothing a client is told can be lost to a crash.
+    public nonisolated func waitUntilDurable() async throws {
+        try await sync?.waitUntilDurable()
     }
 
     public var schemaVersion: Int {
@@ -79,21 +97,41 @@ public actor MetaStore {
 
     /// Starts a pending file, invisible until ``completeFile(fileID:size:blocks:now:)``.
     public func createFile(path: DFSPath, replication: Int, blockBytes: Int, overwrite: Bool, now: Double) throws(DFSError) -> Int64 {
-        guard !path.isRoot else { throw DFSError(.invalidPath, "/ is the root folder, not a file path") }
-        return try database.transaction { () throws(DFSError) -> Int64 in
-            try checkFileCanGo(at: path)
-            if !overwrite, try completeFileID(path) != nil {
-                throw DFSError(.alreadyExists, "\(path) already exists")
-            }
-            try database.run(
-                """
-                INSERT INTO files(path, parent, name, size, mtime, replication, block_bytes, complete, created)
-                VALUES(?, ?, ?, 0, ?, ?, ?, 0, ?)
-                """,
-                [.text(path.string), .text(path.parent!.string), .text(path.name), .real(now), .int(replication),
-                 .int(blockBytes), .real(now)])
-            return database.lastInsertedRowID
+        try database.transaction { () throws(DFSError) -> Int64 in
+            try insertPendingFile(path: path, replication: replication, blockBytes: blockBytes, overwrite: overwrite, now: now)
         }
+    }
+
+    /// Starts a pending file and allocates its block 0, in one transaction: the whole meta
+    /// side of writing a file that fits in one block, but for ``completeFile(fileID:size:sha256:blocks:now:)``.
+    public func createFileWithFirstBlock(
+        path: DFSPath, replication: Int, blockBytes: Int, overwrite: Bool, now: Double
+    ) throws(DFSError) -> (fileID: Int64, blockID: BlockID) {
+        try database.transaction { () throws(DFSError) -> (fileID: Int64, blockID: BlockID) in
+            let fileID = try insertPendingFile(path: path, replication: replication, blockBytes: blockBytes, overwrite: overwrite, now: now)
+            return (fileID, try insertBlock(fileID: fileID, blockIndex: 0))
+        }
+    }
+
+    private func insertPendingFile(path: DFSPath, replication: Int, blockBytes: Int, overwrite: Bool, now: Double) throws(DFSError) -> Int64 {
+        guard !path.isRoot else { throw DFSError(.invalidPath, "/ is the root folder, not a file path") }
+        try checkFileCanGo(at: path)
+        if !overwrite, try completeFileID(path) != nil {
+            throw DFSError(.alreadyExists, "\(path) already exists")
+        }
+        try database.run(
+            """
+            INSERT INTO files(path, parent, name, size, mtime, replication, block_bytes, complete, created)
+            VALUES(?, ?, ?, 0, ?, ?, ?, 0, ?)
+            """,
+            [.text(path.string), .text(path.parent!.string), .text(path.name), .real(now), .int(replication),
+             .int(blockBytes), .real(now)])
+        return database.lastInsertedRowID
+    }
+
+    private func insertBlock(fileID: Int64, blockIndex: Int) throws(DFSError) -> BlockID {
+        try database.run("INSERT INTO blocks(file_id, block_index, length) VALUES(?, ?, 0)", [.integer(fileID), .int(blockIndex)])
+        return BlockID(UInt64(database.lastInsertedRowID))
     }
 
     /// A file may go at `path` when no folder is there and no file is at any folder above it.
@@ -123,9 +161,7 @@ public actor MetaStore {
         }
         return try database.transaction { () throws(DFSError) -> BlockID in
             _ = try pendingFileLayout(fileID: fileID)
-            try database.run(
-                "INSERT INTO blocks(file_id, block_index, length) VALUES(?, ?, 0)", [.integer(fileID), .int(blockIndex)])
-            let blockID = BlockID(UInt64(database.lastInsertedRowID))
+            let blockID = try insertBlock(fileID: fileID, blockIndex: blockIndex)
             if let now { try renewLease(fileID: fileID, now: now) }
             return blockID
         }
@@ -133,11 +169,12 @@ public actor MetaStore {
 
     /// Makes a pending file visible with the blocks the client stored, in one transaction,
     /// replacing an older file of the same path.
-    public func completeFile(fileID: Int64, size: Int, sha256: String? = nil, blocks: [CommittedBlock], now: Double) throws(DFSError) {
+    @discardableResult
+    public func completeFile(fileID: Int64, size: Int, sha256: String? = nil, blocks: [CommittedBlock], now: Double) throws(DFSError) -> FileInfo {
         if let sha256, sha256.utf8.count != 64 || !sha256.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) {
             throw DFSError(.invalidArgument, "SHA-256 '\(sha256.prefix(80))' is not 64 lower-case hex digits")
         }
-        try database.transaction { () throws(DFSError) in
+        return try database.transaction { () throws(DFSError) -> FileInfo in
             guard let file = try database.query(
                 "SELECT path, block_bytes FROM files WHERE id = ? AND complete = 0", [.integer(fileID)],
                 row: { ($0.text(0), $0.int(1)) }).first
@@ -188,6 +225,10 @@ public actor MetaStore {
             }
             try database.run("UPDATE files SET complete = 1, size = ?, mtime = ?, sha256 = ? WHERE id = ?",
                              [.int(size), .real(now), sha256.map { .text($0) } ?? .null, .integer(fileID)])
+            guard let (_, info) = try completeFile(path) else {
+                throw DFSError(.internalError, "\(path) is not readable right after it was completed")
+            }
+            return info
         }
     }
 

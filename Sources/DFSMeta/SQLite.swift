@@ -8,6 +8,9 @@ final class SQLiteDatabase {
     private var handle: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]
     let path: String
+    /// Called after each commit that may have changed the database: a transaction's COMMIT,
+    /// or a writing statement run outside one.
+    var onCommit: (() -> Void)?
 
     init(path: String) throws(DFSError) {
         self.path = path
@@ -33,6 +36,7 @@ final class SQLiteDatabase {
     /// Runs SQL that returns no rows (one or several statements).
     func execute(_ sql: String) throws(DFSError) {
         guard sqlite3_exec(handle, sql, nil, nil, nil) == SQLITE_OK else { throw error("cannot run \(sql.prefix(60))") }
+        if sqlite3_get_autocommit(handle) != 0 { onCommit?() }
     }
 
     /// The cached prepared statement for `sql`, reset and ready to bind.
@@ -63,6 +67,11 @@ final class SQLiteDatabase {
         }
     }
 
+    /// A writing statement outside a transaction commits on its own.
+    private func noteIfCommitted(_ statement: SQLiteStatement) {
+        if !statement.isReadOnly && sqlite3_get_autocommit(handle) != 0 { onCommit?() }
+    }
+
     var changes: Int { Int(sqlite3_changes(handle)) }
     var lastInsertedRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
@@ -72,6 +81,7 @@ final class SQLiteDatabase {
         try statement.bind(values)
         var rows: [T] = []
         while try statement.step() { rows.append(row(statement)) }
+        noteIfCommitted(statement)
         return rows
     }
 
@@ -81,6 +91,7 @@ final class SQLiteDatabase {
         let statement = try self.statement(sql)
         try statement.bind(values)
         while try statement.step() {}
+        noteIfCommitted(statement)
         return changes
     }
 }
@@ -106,6 +117,7 @@ final class SQLiteStatement {
     }
 
     func finalize() { sqlite3_finalize(raw) }
+    var isReadOnly: Bool { sqlite3_stmt_readonly(raw) != 0 }
 
     func reset() {
         sqlite3_reset(raw)

@@ -160,7 +160,7 @@ import Testing
             let stray = BlockID(UInt64(1) << 60)
             let writer = try server.store.makeWriter(for: stray, length: 3)
             try writer.append([1, 2, 3], checksums: BlockData(checksums: BlockData.checksums(of: [1, 2, 3])))
-            try writer.commit()
+            try await writer.commit()
             try await eventually("the meta server learned of the stray block") {
                 try await cluster.meta.service.deferredGarbage(nodeID: server.store.nodeID).contains(stray)
             }

@@ -18,7 +18,7 @@ import Testing
         try writer.append(bytes, checksums: BlockData(checksums: BlockData.checksums(of: bytes)))
     }
 
-    @Test func committedBlockIsReadableAndSurvivesReopen() throws {
+    @Test func committedBlockIsReadableAndSurvivesReopen() async throws {
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
         let size = 65536 + 10_000
@@ -26,7 +26,7 @@ import Testing
         let writer = try store.makeWriter(for: BlockID(42), length: bytes.count)
         try append(Array(bytes[0..<65536]), to: writer)
         try append(Array(bytes[65536...]), to: writer)
-        try writer.commit()
+        try await writer.commit()
         #expect(store.length(of: BlockID(42)) == size)
         #expect(store.blockCount == 1)
         #expect(store.usedBytes == size)
@@ -44,12 +44,12 @@ import Testing
         #expect(checksums.chunkChecksums == BlockData.checksums(of: bytes))
     }
 
-    @Test func blockFileIsNamedByIDInAShardFolder() throws {
+    @Test func blockFileIsNamedByIDInAShardFolder() async throws {
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
         let writer = try store.makeWriter(for: BlockID(0x1234), length: 1)
         try append([9], to: writer)
-        try writer.commit()
+        try await writer.commit()
         #expect(FileManager.default.fileExists(atPath: folder + "/blocks/34/blk_0000000000001234"))
     }
 
@@ -64,12 +64,12 @@ import Testing
         #expect(throws: DFSError.self) { try store.openForReading(BlockID(7)) }
     }
 
-    @Test func shortBlockCannotBeCommitted() throws {
+    @Test func shortBlockCannotBeCommitted() async throws {
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
         let writer = try store.makeWriter(for: BlockID(8), length: 65536 + 100)
         try append([UInt8](repeating: 1, count: 65536), to: writer)
-        let error = #expect(throws: DFSError.self) { try writer.commit() }
+        let error = await #expect(throws: DFSError.self) { try await writer.commit() }
         #expect(error?.message.contains("65536 of 65636") == true)
         #expect(store.length(of: BlockID(8)) == nil)
     }
@@ -92,12 +92,12 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/tmp").isEmpty)
     }
 
-    @Test func deletedBlockIsGone() throws {
+    @Test func deletedBlockIsGone() async throws {
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
         let writer = try store.makeWriter(for: BlockID(5), length: 3)
         try append([1, 2, 3], to: writer)
-        try writer.commit()
+        try await writer.commit()
         store.delete(BlockID(5))
         #expect(store.length(of: BlockID(5)) == nil)
         #expect(!FileManager.default.fileExists(atPath: folder + "/blocks/05/blk_0000000000000005"))
@@ -126,12 +126,12 @@ import Testing
         writer.abort()
     }
 
-    @Test func blockWithoutChecksumFileIsDroppedAtStart() throws {
+    @Test func blockWithoutChecksumFileIsDroppedAtStart() async throws {
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
         let writer = try store.makeWriter(for: BlockID(13), length: 3)
         try append([1, 2, 3], to: writer)
-        try writer.commit()
+        try await writer.commit()
         unlink(folder + "/blocks/0d/blk_000000000000000d.crc")
         let reopened = try BlockStore(folder: folder)
         #expect(reopened.length(of: BlockID(13)) == nil)
@@ -147,6 +147,47 @@ import Testing
         wrongCount[23] = 3
         #expect(throws: DFSError.self) { try ChecksumFile(decoding: wrongCount) }
         #expect(throws: DFSError.self) { try ChecksumFile(decoding: Array("nonsense".utf8)) }
+    }
+
+    /// Blocks committed at the same time share the group sync; each is stored whole, under
+    /// its own name, and survives a reopen. No temp file is left behind.
+    @Test func concurrentCommitsAreAllDurableAndVisible() async throws {
+        defer { cleanUp() }
+        let store = try BlockStore(folder: folder)
+        let count = 64
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    let bytes = (0..<(100 + index)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ index) }
+                    let writer = try store.makeWriter(for: BlockID(UInt64(1000 + index)), length: bytes.count)
+                    try self.append(bytes, to: writer)
+                    try await writer.commit()
+                }
+            }
+            try await group.waitForAll()
+        }
+        let reopened = try BlockStore(folder: folder)
+        for index in 0..<count {
+            let blockID = BlockID(UInt64(1000 + index))
+            #expect(reopened.length(of: blockID) == 100 + index)
+            let stored = try reopened.checksums(of: blockID)
+            let bytes = (0..<(100 + index)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ index) }
+            var expected = CRC32C()
+            expected.update(bytes)
+            #expect(stored.blockChecksum == expected.value)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/tmp").isEmpty)
+    }
+
+    /// The node id is written in the node's own folder and nowhere else.
+    @Test func nodeIDIsWrittenInPlaceWithNoTempFileLeft() throws {
+        defer { cleanUp() }
+        let store = try BlockStore(folder: folder)
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        #expect(names == ["blocks", "node-id", "tmp"])
+        let text = try String(contentsOfFile: folder + "/node-id", encoding: .utf8)
+        #expect(text == store.nodeID.rawValue + "\n")
+        #expect(try BlockStore(folder: folder).nodeID == store.nodeID)
     }
 
     @Test func corruptNodeIDFileIsAClearError() throws {
