@@ -24,6 +24,8 @@ final class CommitSync: Sendable {
         var synced: UInt64 = 0
         /// A sync failed: what is in the log may not be on disk, and no later sync proves it.
         var failure: DFSError?
+        /// Disk flushes so far.
+        var passes = 0
     }
 
     private let counts = Mutex(Counts())
@@ -60,6 +62,11 @@ final class CommitSync: Sendable {
         counts.withLock { $0.committed += 1 }
     }
 
+    /// Commits counted, commits on disk, and disk flushes so far.
+    var progress: (committed: UInt64, synced: UInt64, passes: Int) {
+        counts.withLock { ($0.committed, $0.synced, $0.passes) }
+    }
+
     /// Returns once everything committed before the call is on disk.
     func waitUntilDurable() async throws {
         let pending = try counts.withLock { counts -> Bool in
@@ -93,7 +100,9 @@ final class CommitSync: Sendable {
         }
         counts.withLock { counts in
             switch result {
-            case .success: counts.synced = max(counts.synced, target)
+            case .success:
+                counts.synced = max(counts.synced, target)
+                counts.passes += 1
             case .failure(let error): counts.failure = counts.failure ?? error
             }
         }

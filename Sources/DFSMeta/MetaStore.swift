@@ -51,7 +51,7 @@ public actor MetaStore {
     }
 
     /// Group commit; nil for a database in memory.
-    private nonisolated let sync: CommitSync?
+    nonisolated let sync: CommitSync?
 
     /// Returns once every change committed so far is on disk. The server calls it before
     /// each reply, so nothing a client is told can be lost to a crash.
