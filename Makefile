@@ -3,7 +3,7 @@ SWIFT ?= swift
 CLUSTER_DIR ?= ./.dfs-local
 PORT ?= 8000
 
-.PHONY: all build release deps test run bench fuzz lint fmt clean
+.PHONY: all build release deps test run bench bench-scale fuzz lint fmt clean
 
 all: build
 
@@ -38,6 +38,10 @@ run: release
 BENCH_ARGS ?=
 bench: release
 	.build/release/dfs bench $(BENCH_ARGS)
+
+# The meta server with 1,000,000 files: list and stat against a namespace of 1,000.
+bench-scale: release
+	.build/release/dfs bench --scale $(BENCH_ARGS)
 
 # libFuzzer on the frame and message decoders (Tests/Fuzz), for FUZZ_TIME seconds. Built with
 # swiftc directly: libFuzzer brings its own main, which a SwiftPM executable cannot take.

@@ -19,6 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
               dfs bench                     (1 GiB files, 10,000 small files, a 10 GiB upload)
               dfs bench --quick             (64 MiB, 500 files, 256 MiB)
               dfs bench --json bench.json
+              dfs bench --scale             (the meta server with 1,000,000 files)
             """
     )
 
@@ -34,6 +35,12 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Size of the upload whose peak memory is measured.")
     var bigSize: SizeArgument?
 
+    @Flag(help: "Measure the meta server at scale instead: list and stat among 1,000,000 files against 1,000.")
+    var scale = false
+
+    @Option(help: "Number of files in the --scale namespace.")
+    var scaleFiles: Int?
+
     @Option(help: "Folder for the cluster and the test files (default: the system's temp folder).")
     var dir: String?
 
@@ -42,6 +49,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let files, !(1...1_000_000).contains(files) { throw ValidationError("--files must be 1 to 1000000") }
+        if let scaleFiles, !(10_000...10_000_000).contains(scaleFiles) {
+            throw ValidationError("--scale-files must be 10000 to 10000000")
+        }
     }
 
     func run() async throws {
@@ -51,6 +61,13 @@ struct BenchCommand: AsyncParsableCommand {
             let bigBytes = bigSize?.bytes ?? (quick ? 256 << 20 : 10 << 30)
             let root = URL(fileURLWithPath: dir ?? NSTemporaryDirectory()).appendingPathComponent("dfs-bench-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            if scale {
+                defer { try? FileManager.default.removeItem(at: root) }
+                let results = try await ScaleBench(root: root, totalFiles: scaleFiles ?? 1_000_000).run()
+                printNow(Bench.table(results, setup: "a meta server on 127.0.0.1"))
+                if let json { try makeJSONEncoder(pretty: true).encode(results).write(to: URL(fileURLWithPath: json)) }
+                return
+            }
             let bench = Bench(root: root, fileBytes: fileBytes, smallFiles: smallFiles, bigBytes: bigBytes)
             defer { bench.cleanUp() }
             let results = try await bench.run()
@@ -193,6 +210,11 @@ final class Bench {
     }
 
     private func listeningEndpoint(_ outputPath: String) async throws -> Endpoint {
+        try await Self.listeningEndpoint(outputPath)
+    }
+
+    /// The endpoint a server process printed it listens on.
+    static func listeningEndpoint(_ outputPath: String) async throws -> Endpoint {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             if let text = try? String(contentsOfFile: outputPath, encoding: .utf8), let range = text.range(of: "listening on "),
@@ -290,7 +312,7 @@ final class Bench {
 
     // MARK: Output
 
-    static func table(_ results: [BenchResult]) -> String {
+    static func table(_ results: [BenchResult], setup: String = "3 data nodes on 127.0.0.1") -> String {
         func number(_ value: Double, _ unit: String) -> String {
             let digits = value >= 100 ? 0 : value >= 10 ? 1 : value >= 1 ? 2 : 3
             return String(format: "%.\(digits)f \(unit)", value)
@@ -308,7 +330,7 @@ final class Bench {
         let lines = rows.map { row in
             zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
         }
-        let header = "dfs bench \(Date().formatted(.iso8601)): 3 data nodes on 127.0.0.1, \(ProcessInfo.processInfo.activeProcessorCount) cores, "
+        let header = "dfs bench \(Date().formatted(.iso8601)): \(setup), \(ProcessInfo.processInfo.activeProcessorCount) cores, "
             + "\(ByteSize.format(Int(ProcessInfo.processInfo.physicalMemory))) memory; ratio = dfs ÷ baseline, higher is better"
         return ([header] + lines).joined(separator: "\n")
     }

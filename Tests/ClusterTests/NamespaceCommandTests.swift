@@ -364,6 +364,27 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: local.url.path) == ["bench.json"])
     }
 
+    /// `dfs bench --scale`, small: two imported namespaces, each served by a meta server
+    /// process, listed and stat'ed; a table, JSON, and nothing left behind.
+    @Test func scaleBenchRunsEndToEnd() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        let result = try await DFSBinary.run(
+            ["bench", "--scale", "--scale-files", "10000", "--dir", local.url.path, "--json", local.path("scale.json")],
+            timeout: .seconds(120))
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.contains("list with details, per entry: 1000-entry folder, 10000 files"))
+        #expect(result.standardOutput.contains("stat, 10000 files"))
+        struct Line: Decodable {
+            var value: Double
+            var baseline: Double
+        }
+        let lines = try JSONDecoder().decode([Line].self, from: Data(contentsOf: URL(fileURLWithPath: local.path("scale.json"))))
+        #expect(lines.count == 2)
+        #expect(lines.allSatisfy { $0.value > 0 && $0.baseline > 0 })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: local.url.path) == ["scale.json"])
+    }
+
     @Test func everySubcommandHelpHasAnExample() async throws {
         for command in ["cp", "ls", "mkdir", "mv", "rm", "cat", "stat", "status", "fsck", "serve-meta", "serve-data", "local-cluster", "bench"] {
             let help = try await Self.run([command, "--help"])
