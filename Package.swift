@@ -18,8 +18,6 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // CRC32C with the SSE4.2 instruction where the CPU has it, tables elsewhere.
         .target(name: "CCRC32C"),
-        // System calls Swift's Glibc module does not declare (syncfs).
-        .target(name: "CSystem"),
         // Pure code: limits, errors, messages, framing, paths, sizes, checksums. No sockets, no files.
         .target(name: "DFSCore", dependencies: ["CCRC32C"]),
         // Non-blocking TCP on Dispatch sources, bridged to async/await; the cluster secret's
@@ -28,7 +26,7 @@ let package = Package(
         // serve-meta: namespace, nodes, placement, in SQLite.
         .target(name: "DFSMeta", dependencies: ["DFSCore", "DFSNet", "CSQLite"]),
         // serve-data: block store on local disk, registration, heartbeats.
-        .target(name: "DFSData", dependencies: ["DFSCore", "DFSNet", "CSystem"]),
+        .target(name: "DFSData", dependencies: ["DFSCore", "DFSNet"]),
         // Upload, download, list: used by the command line and by tests.
         .target(name: "DFSClient", dependencies: ["DFSCore", "DFSNet", .product(name: "Crypto", package: "swift-crypto")]),
         // An in-process cluster for tests.

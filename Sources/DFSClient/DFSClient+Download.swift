@@ -123,8 +123,8 @@ extension DFSClient {
             guard frame.payload.count <= block.length - received else {
                 throw DFSError(.protocolError, "\(connection.name) sent more than the block's \(block.length) bytes")
             }
-            try data.verify(frame.payload, what: "block \(block.blockID) from \(connection.name)")
-            checksum.update(frame.payload)
+            let frameChecksum = try data.verify(frame.payload, what: "block \(block.blockID) from \(connection.name)")
+            checksum.append(checksum: frameChecksum, length: frame.payload.count)
             do {
                 try await consume(received, frame.payload)
             } catch {

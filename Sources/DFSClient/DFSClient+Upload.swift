@@ -136,8 +136,11 @@ extension DFSClient {
             let count = min(Limits.chunkBytes, request.length - sent)
             let position = offset + sent
             let chunk = try await BlockingIO.run { try source.read(at: position, count: count) }
-            checksum.update(chunk)
-            try await connection.send(BlockData(checksums: BlockData.checksums(of: chunk)), payload: chunk, timeout: timeouts.request)
+            let pieces = BlockData.checksums(of: chunk)
+            for (index, piece) in pieces.enumerated() {
+                checksum.append(checksum: piece, length: min(Limits.checksumChunkBytes, count - index * Limits.checksumChunkBytes))
+            }
+            try await connection.send(BlockData(checksums: pieces), payload: chunk, timeout: timeouts.request)
             sent += count
             progress?(count)
         }

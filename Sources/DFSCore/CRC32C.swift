@@ -26,5 +26,11 @@ public struct CRC32C: Sendable {
         bytes.withUnsafeBytes { dfs_crc32c_extend_portable(0, $0.baseAddress, $0.count) }
     }
 
+    /// Extends this checksum by a following piece of `length` bytes whose own checksum is
+    /// `next`, without reading the piece again.
+    public mutating func append(checksum next: UInt32, length: Int) {
+        value = dfs_crc32c_combine(value, next, length)
+    }
+
     public static var usesHardware: Bool { dfs_crc32c_hardware_available() != 0 }
 }

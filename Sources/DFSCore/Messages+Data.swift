@@ -92,12 +92,19 @@ public struct BlockData: Message {
         payload.withUnsafeBytes { checksums(of: $0) }
     }
 
-    /// Throws `checksumMismatch` unless `payload`'s pieces have these checksums.
-    public func verify(_ payload: [UInt8], what: @autoclosure () -> String) throws(DFSError) {
+    /// Throws `checksumMismatch` unless `payload`'s pieces have these checksums. Returns
+    /// the checksum of the whole payload, combined from its pieces'.
+    @discardableResult
+    public func verify(_ payload: [UInt8], what: @autoclosure () -> String) throws(DFSError) -> UInt32 {
         let actual = Self.checksums(of: payload)
         guard actual == checksums else {
             let piece = zip(actual, checksums).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(actual.count, checksums.count)
             throw DFSError(.checksumMismatch, "\(what()): checksum mismatch in piece \(piece) of a \(payload.count)-byte frame")
         }
+        var whole = CRC32C()
+        for (index, checksum) in actual.enumerated() {
+            whole.append(checksum: checksum, length: min(Limits.checksumChunkBytes, payload.count - index * Limits.checksumChunkBytes))
+        }
+        return whole.value
     }
 }

@@ -1,4 +1,3 @@
-import CSystem
 import DFSCore
 import Foundation
 
@@ -14,7 +13,7 @@ import Foundation
 ///   low byte so no folder grows huge, with `blk_<16 hex digits>.crc` beside it holding the
 ///   block's checksums (``ChecksumFile``);
 /// - `tmp/`: blocks being written. A block and its checksum file are written there, flushed,
-///   renamed into `blocks/`, and the names flushed (for many blocks at once, see
+///   renamed into `blocks/`, and the folder flushed (for many blocks at once, see
 ///   ``makeDurable(_:)``): a crash leaves temp files (removed at the next start), never a
 ///   block file that claims bytes it does not hold.
 ///
@@ -22,8 +21,6 @@ import Foundation
 public final class BlockStore: Sendable {
     public let root: URL
     public let nodeID: NodeID
-    /// The node's folder, open for syncfs(2).
-    private let rootFD: Int32
     private let syncer: Batcher<StagedBlock, Void>
     private let index = Mutex<[BlockID: BlockSummary]>([:])
     /// Changes not yet told to the meta server; heartbeats carry them.
@@ -49,17 +46,8 @@ public final class BlockStore: Sendable {
             throw DFSError(.ioError, "cannot use data folder \(folder): \(error.localizedDescription)")
         }
         nodeID = try BlockStore.loadOrCreateNodeID(root: root)
-        let fd = open(root.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw DFSError(.ioError, "cannot open data folder \(folder): \(String(cString: strerror(errno)))")
-        }
-        rootFD = fd
-        syncer = Batcher(label: "dfs.block-sync") { blocks in BlockStore.makeDurable(blocks, rootFD: fd) }
+        syncer = Batcher(label: "dfs.block-sync") { blocks in BlockStore.makeDurable(blocks) }
         index.withLock { $0 = scan() }
-    }
-
-    deinit {
-        close(rootFD)
     }
 
     private static func loadOrCreateNodeID(root: URL) throws -> NodeID {
@@ -139,47 +127,93 @@ public final class BlockStore: Sendable {
         shardFolder(blockID).appendingPathComponent(blockID.fileName + ".crc")
     }
 
-    /// Writes a block's checksum file to a temp path; ``makeDurable(_:)`` flushes and renames it.
-    func writeChecksumFile(_ checksums: ChecksumFile, for blockID: BlockID, to path: String) throws {
+    /// Writes a block's checksum file to a temp path and returns it still open;
+    /// ``makeDurable(_:)`` flushes, renames and closes it.
+    func writeChecksumFile(_ checksums: ChecksumFile, for blockID: BlockID, to path: String) throws -> Int32 {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw DFSError(.ioError, "cannot create checksum file: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
         let bytes = checksums.encoded()
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == bytes.count else {
             let reason = written < 0 ? String(cString: strerror(errno)) : "short write"
+            close(fd)
             unlink(path)
             throw DFSError(.ioError, "cannot write checksum file of block \(blockID): \(reason)")
         }
+        return fd
     }
 
     /// Flushes a finished block and its checksum file, renames both into place and flushes
-    /// the names: the block is on disk when this returns.
+    /// their folder: the block is on disk when this returns. Closes the staged files.
     ///
-    /// Blocks that finish while a flush runs share the next one (a group commit): one
-    /// syncfs(2) before the renames and one after, for the whole batch, instead of three
-    /// fsyncs per block. A block's name never reaches the disk before its bytes do.
+    /// Blocks that finish while a flush runs share the next pass (a group commit): all their
+    /// files are flushed at once, in parallel, so the file system joins them into one journal
+    /// commit; then every rename; then each folder touched, once. Only the files of these
+    /// blocks are flushed, never the whole file system. A block's name never reaches the
+    /// disk before its bytes.
     func makeDurable(_ block: StagedBlock) async throws {
         try await syncer.submit(block)
     }
 
-    private static func makeDurable(_ blocks: [StagedBlock], rootFD: Int32) -> [Result<Void, DFSError>] {
-        func syncAll() -> DFSError? {
-            if dfs_syncfs(rootFD) == 0 { return nil }
-            return DFSError(.ioError, "cannot sync the block folder: \(String(cString: strerror(errno)))")
+    private static let flushQueue = DispatchQueue(label: "dfs.block-flush", attributes: .concurrent)
+
+    /// fsync(2) (or fdatasync) of each descriptor at once; the errno of each, 0 for success.
+    private static func flushAll(_ descriptors: [Int32], data: Bool) -> [Int32] {
+        let results = Mutex([Int32](repeating: 0, count: descriptors.count))
+        let group = DispatchGroup()
+        for (index, fd) in descriptors.enumerated() {
+            flushQueue.async(group: group) {
+                var code: Int32 = 0
+                while (data ? fdatasync(fd) : fsync(fd)) != 0 {
+                    if errno == EINTR { continue }
+                    code = errno
+                    break
+                }
+                results.withLock { $0[index] = code }
+            }
         }
-        if let error = syncAll() { return blocks.map { _ in .failure(error) } }
-        var results: [Result<Void, DFSError>] = blocks.map { block in
+        group.wait()
+        return results.withLock { $0 }
+    }
+
+    private static func makeDurable(_ blocks: [StagedBlock]) -> [Result<Void, DFSError>] {
+        func failure(_ block: StagedBlock, _ what: String, _ code: Int32) -> Result<Void, DFSError> {
+            .failure(DFSError(.ioError, "cannot \(what) block \(block.blockID): \(String(cString: strerror(code)))"))
+        }
+        let flushed = flushAll(blocks.flatMap { [$0.blockFD, $0.checksumFD] }, data: true)
+        for block in blocks {
+            close(block.blockFD)
+            close(block.checksumFD)
+        }
+        var results: [Result<Void, DFSError>] = blocks.enumerated().map { index, block in
+            if flushed[2 * index] != 0 { return failure(block, "sync", flushed[2 * index]) }
+            if flushed[2 * index + 1] != 0 { return failure(block, "sync the checksum file of", flushed[2 * index + 1]) }
             // The checksum file first: a block file is only ever in place with its checksums.
             guard rename(block.checksumTemp, block.checksumPath) == 0 else {
-                return .failure(DFSError(.ioError, "cannot store checksum file of block \(block.blockID): \(String(cString: strerror(errno)))"))
+                return failure(block, "store the checksum file of", errno)
             }
-            guard rename(block.blockTemp, block.blockPath) == 0 else {
-                return .failure(DFSError(.ioError, "cannot store block \(block.blockID): \(String(cString: strerror(errno)))"))
-            }
+            guard rename(block.blockTemp, block.blockPath) == 0 else { return failure(block, "store", errno) }
             return .success(())
         }
-        if let error = syncAll() { results = blocks.map { _ in .failure(error) } }
+        let folders = Array(Set(blocks.map { ($0.blockPath as NSString).deletingLastPathComponent }))
+        let descriptors = folders.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        let synced = flushAll(descriptors.filter { $0 >= 0 }, data: false)
+        var failedFolders: [String: Int32] = [:]
+        var next = 0
+        for (folder, fd) in zip(folders, descriptors) {
+            if fd < 0 {
+                failedFolders[folder] = errno
+                continue
+            }
+            if synced[next] != 0 { failedFolders[folder] = synced[next] }
+            next += 1
+            close(fd)
+        }
+        for (index, block) in blocks.enumerated() {
+            if case .success = results[index], let code = failedFolders[(block.blockPath as NSString).deletingLastPathComponent] {
+                results[index] = failure(block, "sync the folder of", code)
+            }
+        }
         return results
     }
 
@@ -289,6 +323,9 @@ public final class BlockStore: Sendable {
 /// A finished block in temp files, waiting for the group sync to make it durable and visible.
 struct StagedBlock: Sendable {
     let blockID: BlockID
+    /// Open descriptors of the two temp files; the group sync closes them.
+    let blockFD: Int32
+    let checksumFD: Int32
     let blockTemp: String
     let checksumTemp: String
     let blockPath: String

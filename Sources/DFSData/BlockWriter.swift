@@ -45,7 +45,7 @@ public final class BlockWriter: @unchecked Sendable {
         guard writtenBytes + bytes.count == expectedLength || bytes.count % Limits.checksumChunkBytes == 0 else {
             throw DFSError(.protocolError, "block \(blockID) frame of \(bytes.count) bytes is not a whole number of 64 KiB pieces")
         }
-        try checksums.verify(bytes, what: "block \(blockID) at offset \(writtenBytes)")
+        let frameChecksum = try checksums.verify(bytes, what: "block \(blockID) at offset \(writtenBytes)")
         try bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
@@ -57,8 +57,8 @@ public final class BlockWriter: @unchecked Sendable {
                 }
                 offset += result
             }
-            blockChecksum.update(raw)
         }
+        blockChecksum.append(checksum: frameChecksum, length: bytes.count)
         chunkChecksums += checksums.checksums
         writtenBytes += bytes.count
     }
@@ -66,7 +66,7 @@ public final class BlockWriter: @unchecked Sendable {
     /// Makes the block durable and visible: from the moment this returns it survives a crash.
     ///
     /// The data and a checksum file are written to temp files, then the store's group sync
-    /// flushes them, renames both into place (checksums first) and flushes the names, for
+    /// flushes them, renames both into place (checksums first) and flushes the folder, for
     /// every block that finished at about the same time at once.
     public func commit() async throws {
         let staged = try await BlockingIO.run { try self.stage() }
@@ -85,17 +85,26 @@ public final class BlockWriter: @unchecked Sendable {
         guard writtenBytes == expectedLength else {
             throw DFSError(.invalidArgument, "block \(blockID) got \(writtenBytes) of \(expectedLength) bytes")
         }
-        close(fd)
-        fd = -1
         let folder = store.shardFolder(blockID)
-        if mkdir(folder.path, 0o755) != 0 && errno != EEXIST {
-            throw DFSError(.ioError, "cannot create \(folder.path): \(String(cString: strerror(errno)))")
+        if mkdir(folder.path, 0o755) != 0 {
+            guard errno == EEXIST else {
+                throw DFSError(.ioError, "cannot create \(folder.path): \(String(cString: strerror(errno)))")
+            }
+        } else {
+            // A new shard folder: its name in blocks/ must reach the disk too.
+            let parent = open(folder.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if parent >= 0 {
+                fsync(parent)
+                close(parent)
+            }
         }
         let checksums = ChecksumFile(blockLength: writtenBytes, blockChecksum: checksum, chunkChecksums: chunkChecksums)
         let checksumTemp = tempURL.appendingPathExtension("crc").path
-        try store.writeChecksumFile(checksums, for: blockID, to: checksumTemp)
+        let checksumFD = try store.writeChecksumFile(checksums, for: blockID, to: checksumTemp)
+        let blockFD = fd
+        fd = -1
         return StagedBlock(
-            blockID: blockID, blockTemp: tempURL.path, checksumTemp: checksumTemp,
+            blockID: blockID, blockFD: blockFD, checksumFD: checksumFD, blockTemp: tempURL.path, checksumTemp: checksumTemp,
             blockPath: store.blockURL(blockID).path, checksumPath: store.checksumURL(blockID).path)
     }
 

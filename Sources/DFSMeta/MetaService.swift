@@ -44,9 +44,20 @@ public actor MetaService {
     func handle(_ frame: Frame, on connection: Connection) async throws {
         switch MessageType(rawValue: frame.type) {
         case .registerNode:
-            try await reply(register(frame.decode(RegisterNode.self), peer: connection.peer), on: connection)
+            // A registration lost to a crash costs nothing: the node is told to register
+            // again. Not waiting for the disk keeps liveness independent of its speed.
+            try await connection.send(register(frame.decode(RegisterNode.self), peer: connection.peer), timeout: options.timeouts.request)
         case .heartbeat:
-            try await reply(heartbeat(frame.decode(Heartbeat.self)), on: connection)
+            let answer = try await heartbeat(frame.decode(Heartbeat.self))
+            if answer.deleteBlocks.isEmpty && answer.copyBlocks.isEmpty {
+                // Liveness and block counts only: nothing in it depends on what is not yet
+                // on disk, and a slow disk must not make a node look dead.
+                try await connection.send(answer, timeout: options.timeouts.request)
+            } else {
+                // Deleting a replica is safe only once the change that made it garbage (a
+                // file replaced or removed) can no longer be lost.
+                try await reply(answer, on: connection)
+            }
         case .nodeLeaving:
             try await nodeLeaving(frame.decode(NodeLeaving.self))
             try await reply(OK(), on: connection)

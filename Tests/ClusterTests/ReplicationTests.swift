@@ -175,7 +175,7 @@ import Testing
         defer { local.remove() }
         let old = try local.writeRandomFile("old", count: 100_000, seed: 38)
         try local.writeRandomFile("new", count: 256 * Self.mebibyte, seed: 39)
-        try await withCluster(configure: { $0.pendingLease = .seconds(5) }) { cluster in
+        try await withCluster(configure: { $0.pendingLease = .seconds(10) }) { cluster in
             let path = try DFSPath("/doc")
             try await cluster.client.upload(localPath: local.path("old"), to: path)
             let blocksBefore = cluster.dataServers.compactMap { $0?.store.blockCount }.reduce(0, +)

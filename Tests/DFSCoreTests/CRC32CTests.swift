@@ -34,4 +34,31 @@ import Testing
         pieces.update(Array(bytes[1234...]))
         #expect(pieces.value == CRC32C.checksum(bytes))
     }
+
+    /// The interleaved hardware path (4 KiB and up) agrees with the table code at lengths
+    /// around every boundary it has: the three-way split, the 8-byte words, the tail.
+    @Test func interleavedPathAgreesAtEveryBoundary() {
+        let bytes = (0..<300_000).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 11) }
+        for length in [4095, 4096, 4097, 4103, 4104, 4119, 65536, 65537, 65536 * 3 + 5, 299_990] {
+            for start in [0, 1, 5] {
+                let slice = Array(bytes[start..<(start + length)])
+                #expect(CRC32C.checksum(slice) == CRC32C.portableChecksum(slice), "length \(length) at \(start)")
+            }
+        }
+    }
+
+    /// Combining two checksums gives the checksum of the two pieces back to back, for empty,
+    /// short and long second pieces, as a block's checksum is built from its 64 KiB pieces.
+    @Test func combiningEqualsOnePass() throws {
+        let bytes = (0..<200_000).map { UInt8(truncatingIfNeeded: ($0 &* 40_503) >> 3) }
+        for split in [0, 1, 100, 65536, 131_072, 199_999, 200_000] {
+            var combined = CRC32C()
+            combined.update(Array(bytes[..<split]))
+            let second = Array(bytes[split...])
+            combined.append(checksum: CRC32C.checksum(second), length: second.count)
+            #expect(combined.value == CRC32C.checksum(bytes), "split at \(split)")
+        }
+        let data = BlockData(checksums: BlockData.checksums(of: bytes))
+        #expect(try data.verify(bytes, what: "test") == CRC32C.checksum(bytes))
+    }
 }

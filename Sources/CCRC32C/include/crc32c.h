@@ -10,6 +10,9 @@ uint32_t dfs_crc32c_extend(uint32_t crc, const void *bytes, size_t length);
 /// The same, always with the portable table code; for tests and CPUs without SSE4.2.
 uint32_t dfs_crc32c_extend_portable(uint32_t crc, const void *bytes, size_t length);
 
+/// The CRC32C of A followed by B, from crc1 = CRC32C(A), crc2 = CRC32C(B) and B's length.
+uint32_t dfs_crc32c_combine(uint32_t crc1, uint32_t crc2, size_t length2);
+
 /// 1 when the hardware instruction is used, else 0.
 int dfs_crc32c_hardware_available(void);
 #endif
