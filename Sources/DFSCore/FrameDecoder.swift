@@ -92,6 +92,28 @@ public struct FrameDecoder: Sendable {
         return Frame(type: frame.type, header: frame.header, payload: payload)
     }
 
+    /// The payload size of the frame whose header has arrived and whose payload has not
+    /// yet all arrived; nil when no frame is under way.
+    public var pendingPayloadBytes: Int? { pending?.payloadBytes }
+
+    /// Hands the frame under way to a caller that reads its payload itself: copies the
+    /// payload bytes already buffered to the front of `payload` (which must hold the whole
+    /// payload) and returns the frame's type, header and how many bytes were copied. The
+    /// decoder then expects the next frame.
+    public mutating func takePendingFrame(into payload: UnsafeMutableRawBufferPointer) -> (type: String, header: [UInt8], copied: Int) {
+        guard let frame = pending else { preconditionFailure("no frame is under way") }
+        precondition(payload.count >= frame.payloadBytes)
+        let copied = min(bufferedBytes, frame.payloadBytes)
+        buffer.withUnsafeBytes { raw in
+            if copied > 0 {
+                payload.baseAddress!.copyMemory(from: raw.baseAddress! + readIndex, byteCount: copied)
+            }
+        }
+        readIndex += copied
+        pending = nil
+        return (frame.type, frame.header, copied)
+    }
+
     private struct Head: Decodable {
         var type: String
         var payload: Int?

@@ -117,9 +117,43 @@ public actor Connection {
                 frameStarted = true
                 deadline = min(deadline, .now + frame)
             }
+            if let payloadBytes = decoder.pendingPayloadBytes, payloadBytes >= Self.directPayloadMin {
+                return try await readPayloadDirectly(payloadBytes, deadline: deadline)
+            }
             if try readAvailable() { continue }
             try await waitUntilReadable(deadline: deadline)
         }
+    }
+
+    /// Payloads this large are read from the socket straight into their own array, instead
+    /// of through the scratch buffer and the decoder's buffer: two copies fewer per byte.
+    static let directPayloadMin = 64 * 1024
+
+    /// Reads the rest of the frame under way, whose header has arrived, into a new array.
+    private func readPayloadDirectly(_ payloadBytes: Int, deadline: ContinuousClock.Instant) async throws -> Frame {
+        var payload = [UInt8](repeating: 0, count: payloadBytes)
+        let (type, header, copied) = payload.withUnsafeMutableBytes { decoder.takePendingFrame(into: $0) }
+        var filled = copied
+        while filled < payloadBytes {
+            try checkOpen()
+            let count = payload.withUnsafeMutableBytes { raw in
+                Glibc.read(fd, raw.baseAddress! + filled, payloadBytes - filled)
+            }
+            if count > 0 {
+                filled += count
+                continue
+            }
+            if count == 0 {
+                sawEndOfStream = true
+                throw DFSError(.connectionFailed, "\(name) closed the connection in the middle of a frame (\(filled) of \(payloadBytes) payload bytes received)")
+            }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: try await waitUntilReadable(deadline: deadline)
+            case let code: throw DFSError(.connectionFailed, "connection to \(name) failed: \(Socket.describe(code))")
+            }
+        }
+        return Frame(type: type, header: header, payload: payload)
     }
 
     /// Reads the next frame, which must come within `timeout`.
