@@ -23,9 +23,12 @@ public struct TreeCopyEvents: Sendable {
 }
 
 extension DFSClient {
-    /// Files of a tree copied at once: enough to keep every node busy with small files, few
-    /// enough that large ones (each with its own blocks in flight) stay within memory.
-    public static let filesInFlight = 8
+    /// Files of a tree copied at once, counted in weights: a file of one block weighs 1, a
+    /// larger one (with up to ``Limits/blocksInFlight`` blocks in flight of its own) weighs 4.
+    /// So 32 small files go at once, enough to fill the servers' group commits, but only 8
+    /// large ones, which keeps memory where it was.
+    public static let filesInFlight = 32
+    static let largeFileWeight = 4
 
     /// Copies a local folder tree to `target` (created with its parents), keeping its shape:
     /// several files at once, empty folders too. With `options.overwrite` false, files the
@@ -58,9 +61,13 @@ extension DFSClient {
         }
         let list = files
         events.planned(list.count, list.reduce(0) { $0 + $1.size })
+        let budget = InFlightBudget(capacity: Self.filesInFlight)
         let outcomes = try await forEach(count: list.count, inFlight: Self.filesInFlight) { index -> Bool in
             let file = list[index]
+            let weight = file.size <= options.blockBytes ? 1 : Self.largeFileWeight
+            await budget.acquire(weight)
             do {
+                defer { Task { await budget.release(weight) } }
                 try await self.upload(localPath: file.local, to: file.remote, options: options)
             } catch let error as DFSError where error.code == .alreadyExists && !options.overwrite {
                 return false
@@ -98,8 +105,12 @@ extension DFSClient {
         }
         let list = files
         events.planned(list.count, list.reduce(0) { $0 + $1.size })
+        let budget = InFlightBudget(capacity: Self.filesInFlight)
         let outcomes = try await forEach(count: list.count, inFlight: Self.filesInFlight) { index -> Bool in
             let file = list[index]
+            let weight = file.size <= Limits.chunkBytes ? 1 : Self.largeFileWeight
+            await budget.acquire(weight)
+            defer { Task { await budget.release(weight) } }
             try await self.download(file.remote, to: file.local)
             events.copied(file.remote.string, file.local)
             return true
@@ -133,5 +144,31 @@ extension DFSClient {
             }
         }
         return result
+    }
+}
+
+/// A counting semaphore with weights: tasks take units, waiting in arrival order until
+/// there are enough, and give them back when done.
+actor InFlightBudget {
+    private var available: Int
+    private var waiting: [(weight: Int, continuation: CheckedContinuation<Void, Never>)] = []
+
+    init(capacity: Int) { available = capacity }
+
+    func acquire(_ weight: Int) async {
+        if waiting.isEmpty && available >= weight {
+            available -= weight
+            return
+        }
+        await withCheckedContinuation { waiting.append((weight, $0)) }
+    }
+
+    func release(_ weight: Int) {
+        available += weight
+        while let first = waiting.first, available >= first.weight {
+            available -= first.weight
+            waiting.removeFirst()
+            first.continuation.resume()
+        }
     }
 }

@@ -23,7 +23,7 @@ public enum Limits {
     /// Connections one server holds; the next is refused with an error frame.
     public static let connectionsMax = 1024
     /// Idle connections a client keeps per endpoint for reuse.
-    public static let idleConnectionsPerEndpointMax = 16
+    public static let idleConnectionsPerEndpointMax = 32
     /// Entries in one `list` reply; longer folders are paged.
     public static let listEntriesMax = 1000
     /// Blocks in one file. With the largest block this is a petabyte.
