@@ -157,19 +157,27 @@ public final class BlockStore: Sendable {
 
     private static let flushQueue = DispatchQueue(label: "dfs.block-flush", attributes: .concurrent)
 
-    /// fsync(2) (or fdatasync) of each descriptor at once; the errno of each, 0 for success.
+    /// Threads one pass flushes with at most: enough for the file system to gather the
+    /// flushes into one journal commit, few enough not to crowd out everything else.
+    private static let flushThreadsMax = 8
+
+    /// fsync(2) (or fdatasync) of every descriptor, several at once; the errno of each, 0
+    /// for success.
     private static func flushAll(_ descriptors: [Int32], data: Bool) -> [Int32] {
         let results = Mutex([Int32](repeating: 0, count: descriptors.count))
         let group = DispatchGroup()
-        for (index, fd) in descriptors.enumerated() {
+        let lanes = min(flushThreadsMax, descriptors.count)
+        for lane in 0..<lanes {
             flushQueue.async(group: group) {
-                var code: Int32 = 0
-                while (data ? fdatasync(fd) : fsync(fd)) != 0 {
-                    if errno == EINTR { continue }
-                    code = errno
-                    break
+                for index in stride(from: lane, to: descriptors.count, by: lanes) {
+                    var code: Int32 = 0
+                    while (data ? fdatasync(descriptors[index]) : fsync(descriptors[index])) != 0 {
+                        if errno == EINTR { continue }
+                        code = errno
+                        break
+                    }
+                    results.withLock { $0[index] = code }
                 }
-                results.withLock { $0[index] = code }
             }
         }
         group.wait()

@@ -26,6 +26,7 @@ public enum DFSBinary {
     /// Runs `dfs arguments...` to the end, killing it if it takes longer than `timeout`.
     public static func run(_ arguments: [String], timeout: Duration = .seconds(60), environment: [String: String] = [:]) async throws -> Result {
         var env = ProcessInfo.processInfo.environment
+        env["DFS_PARENT_PID"] = String(getpid())
         env["DFS_LOG"] = env["DFS_LOG"] ?? "warn"
         for (key, value) in environment { env[key] = value }
         return try await Subprocess.run(path, arguments, environment: env, timeout: timeout)
@@ -112,6 +113,8 @@ public final class ServerProcess: @unchecked Sendable {
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["DFS_LOG"] = env["DFS_LOG"] ?? "warn"
+        // If the test run dies, the server stops by itself.
+        env["DFS_PARENT_PID"] = String(getpid())
         process.environment = env
         output = Pipe()
         process.standardOutput = output

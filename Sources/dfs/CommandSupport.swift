@@ -38,25 +38,54 @@ func printNow(_ line: String) {
     }
 }
 
-/// Waits until the process gets SIGINT or SIGTERM.
+/// The process this one must not outlive, when a harness names it in `DFS_PARENT_PID` (test
+/// runs do): a server whose test run was killed then stops instead of running on.
+enum ParentWatch {
+    nonisolated(unsafe) private(set) static var parent: pid_t?
+
+    /// Reads `DFS_PARENT_PID` once, at start, and takes it out of the environment: processes
+    /// this one starts have another parent.
+    static func capture() {
+        if let text = getenv("DFS_PARENT_PID") {
+            parent = pid_t(String(cString: text))
+            unsetenv("DFS_PARENT_PID")
+        }
+    }
+}
+
+/// Waits until the process gets SIGINT or SIGTERM, or (see ``ParentWatch``) its parent is gone.
 func waitForTerminationSignal() async {
     signal(SIGINT, SIG_IGN)
     signal(SIGTERM, SIG_IGN)
     let queue = DispatchQueue(label: "dfs.signals")
-    let box = Mutex<[any DispatchSourceSignal]>([])
+    let box = Mutex<[any DispatchSourceProtocol]>([])
+    let watched = ParentWatch.parent
     await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
         let once = Mutex(false)
+        let fire = {
+            let first = once.withLock { fired in
+                defer { fired = true }
+                return !fired
+            }
+            if first { continuation.resume() }
+        }
         for number in [SIGINT, SIGTERM] {
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler {
-                let first = once.withLock { fired in
-                    defer { fired = true }
-                    return !fired
-                }
-                if first { continuation.resume() }
-            }
+            source.setEventHandler(handler: fire)
             source.activate()
             box.withLock { $0.append(source) }
+        }
+        if let watched {
+            let timer = DispatchSource.makeTimerSource(queue: queue)
+            timer.schedule(deadline: .now(), repeating: .milliseconds(250))
+            timer.setEventHandler {
+                if getppid() != watched {
+                    printError("dfs: the process that started this one is gone; stopping")
+                    fire()
+                }
+            }
+            timer.activate()
+            box.withLock { $0.append(timer) }
         }
     }
     box.withLock { sources in sources.forEach { $0.cancel() } }

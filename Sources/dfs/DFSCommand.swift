@@ -28,6 +28,7 @@ struct DFSCommand: AsyncParsableCommand {
     static func main() async {
         // A peer that closes its socket must give us an error from send(2), not kill the process.
         signal(SIGPIPE, SIG_IGN)
+        ParentWatch.capture()
         await main(nil)
     }
 }

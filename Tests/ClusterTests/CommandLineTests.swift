@@ -31,6 +31,28 @@ import Testing
         }
     }
 
+    /// A server started with DFS_PARENT_PID (as every test starts one) stops once that
+    /// process is gone, so a killed test run leaves no server behind.
+    @Test func serverStopsWhenItsParentIsGone() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        // The shell starts the server in the background and exits at once: the server is orphaned.
+        let script = "DFS_PARENT_PID=$$ '\(DFSBinary.path)' serve-meta --host 127.0.0.1 --port 0 --db '\(local.path("meta.db"))' "
+            + "> '\(local.path("out"))' 2>&1 & echo $! > '\(local.path("pid"))'"
+        let shell = try await Subprocess.run("/bin/sh", ["-c", script], timeout: .seconds(20))
+        #expect(shell.status == 0)
+        let pid = try #require(Int32(String(contentsOfFile: local.path("pid"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        func running() -> Bool {
+            // A zombie waiting for its new parent to reap it has stopped running.
+            guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return false }
+            return !status.contains("State:\tZ")
+        }
+        try await eventually(timeout: .seconds(20), "the orphaned server stopped") { !running() }
+        if running() { kill(pid, SIGKILL) }
+        let output = try String(contentsOfFile: local.path("out"), encoding: .utf8)
+        #expect(output.contains("the process that started this one is gone"), "\(output)")
+    }
+
     @Test func copyNeedsExactlyOneRemoteSide() async throws {
         let result = try await DFSBinary.run(["cp", "a.txt", "b.txt"])
         #expect(result.status != 0)
