@@ -18,11 +18,13 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // CRC32C with the SSE4.2 instruction where the CPU has it, tables elsewhere.
         .target(name: "CCRC32C"),
+        // epoll and accept4, which the Glibc module does not export.
+        .target(name: "CNetShims"),
         // Pure code: limits, errors, messages, framing, paths, sizes, checksums. No sockets, no files.
         .target(name: "DFSCore", dependencies: ["CCRC32C"]),
         // Non-blocking TCP on Dispatch sources, bridged to async/await; the cluster secret's
         // handshake and block tokens (HMAC-SHA256 from swift-crypto).
-        .target(name: "DFSNet", dependencies: ["DFSCore", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "DFSNet", dependencies: ["DFSCore", "CNetShims", .product(name: "Crypto", package: "swift-crypto")]),
         // serve-meta: namespace, nodes, placement, in SQLite.
         .target(name: "DFSMeta", dependencies: ["DFSCore", "DFSNet", "CSQLite"]),
         // serve-data: block store on local disk, registration, heartbeats.

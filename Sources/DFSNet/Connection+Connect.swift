@@ -15,12 +15,11 @@ extension Connection {
         var lastError = DFSError(.connectionFailed, "cannot connect to \(endpoint): no address")
         let deadline = ContinuousClock.now + timeout
         for candidate in addresses {
-            let fd = socket(candidate.family, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(candidate.family, Socket.streamType, 0)
             guard fd >= 0 else {
                 lastError = DFSError(.connectionFailed, "cannot connect to \(endpoint): \(Socket.describe(errno))")
                 continue
             }
-            Socket.makeNonBlocking(fd)
             Socket.setNoDelay(fd)
             var address = candidate.address
             let result = withUnsafePointer(to: &address) {
@@ -33,7 +32,14 @@ extension Connection {
                 continue
             }
             let peer = Socket.endpoint(from: candidate.address) ?? endpoint
-            let connection = Connection(fd: fd, peer: peer, name: endpoint.description)
+            let connection: Connection
+            do {
+                connection = try Connection(fd: fd, peer: peer, name: endpoint.description)
+            } catch let error as DFSError {
+                Glibc.close(fd)
+                lastError = error
+                continue
+            }
             do {
                 if code == EINPROGRESS { try await connection.finishConnect(deadline: deadline) }
                 return connection

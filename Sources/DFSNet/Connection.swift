@@ -1,3 +1,4 @@
+import CNetShims
 import DFSCore
 import Dispatch
 import Foundation
@@ -13,6 +14,15 @@ import Foundation
 /// block. The read source is armed only while a reader waits, so a slow reader leaves the
 /// bytes in the kernel, whose full buffer closes the TCP window: the sender is stopped, no
 /// buffer grows. A writer waits the same way for room in the kernel's send buffer.
+///
+/// The sources do not watch the socket itself but a watcher: an epoll descriptor of its own
+/// per direction (see `dfs_epoll_watching`), readable exactly while the socket is readable
+/// (or writable), has failed or has hung up. Dispatch's Linux event loop mishandles a hang-up
+/// (EPOLLHUP, which a peer's reset raises) on a descriptor it watches: it unregisters the
+/// source from a worker thread while its manager thread still walks the same bookkeeping,
+/// a race that freed its records under it and crashed the process. A watcher reports only
+/// "readable", never a hang-up, so that path is never taken; and each source has a
+/// descriptor of its own, so no Dispatch record is ever shared by a reader and a writer.
 public actor Connection {
     private let executor: QueueExecutor
     nonisolated public var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
@@ -29,8 +39,9 @@ public actor Connection {
     private let scratch = ScratchBuffer(byteCount: 256 * 1024)
     private let readSource: any DispatchSourceRead
     /// Made on the first write that finds the kernel's buffer full: most connections never
-    /// need one, and fewer sources mean less work for Dispatch's event loop.
-    private var writeSource: (any DispatchSourceWrite)?
+    /// need one, and fewer sources mean less work for Dispatch's event loop. It is a read
+    /// source on the write watcher, which is readable when the socket has room.
+    private var writeSource: (any DispatchSourceRead)?
     private var readArmed = false
     private var writeArmed = false
     private var readWaiter: CheckedContinuation<Void, any Error>?
@@ -54,27 +65,40 @@ public actor Connection {
     private var sourcesOpen = 1
     public private(set) var isClosed = false
 
-    /// Takes ownership of a connected, non-blocking socket.
-    init(fd: Int32, peer: Endpoint, name: String? = nil) {
+    /// Takes ownership of a connected, non-blocking socket. Throws (and leaves the socket to
+    /// the caller) when no descriptor is left for the read watcher.
+    init(fd: Int32, peer: Endpoint, name: String? = nil) throws {
+        let name = name ?? peer.description
+        let watcher = try Self.watch(fd, forOutput: false, name: name)
         self.fd = fd
         self.peer = peer
-        self.name = name ?? peer.description
+        self.name = name
         executor = QueueExecutor(label: "dfs.connection")
-        let read = DispatchSource.makeReadSource(fileDescriptor: fd, queue: executor.queue)
+        let read = DispatchSource.makeReadSource(fileDescriptor: watcher, queue: executor.queue)
         readSource = read
         // Handlers capture self strongly; the cycle is broken in the cancel handlers.
         read.setEventHandler { [self] in self.assumeIsolated { $0.readable() } }
-        read.setCancelHandler { [self] in self.assumeIsolated { $0.sourceCancelled() } }
+        read.setCancelHandler { [self] in self.assumeIsolated { $0.sourceCancelled(watcher: watcher) } }
         // The read source starts disarmed: activated, then suspended until a reader waits.
         read.activate()
         read.suspend()
     }
 
-    /// The write source, made armed (activated, not suspended) for a writer about to wait.
-    private func makeArmedWriteSource() -> any DispatchSourceWrite {
-        let write = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: executor.queue)
+    /// A new epoll descriptor that watches `fd` in one direction, for one Dispatch source.
+    private static func watch(_ fd: Int32, forOutput: Bool, name: String) throws -> Int32 {
+        let watcher = dfs_epoll_watching(fd, forOutput ? 1 : 0)
+        guard watcher >= 0 else {
+            throw DFSError(.connectionFailed, "cannot watch the connection to \(name): \(Socket.describe(errno))")
+        }
+        return watcher
+    }
+
+    /// The write source on a new write watcher, made armed (activated, not suspended) for a
+    /// writer about to wait.
+    private func makeArmedWriteSource(watcher: Int32) -> any DispatchSourceRead {
+        let write = DispatchSource.makeReadSource(fileDescriptor: watcher, queue: executor.queue)
         write.setEventHandler { [self] in self.assumeIsolated { $0.writable() } }
-        write.setCancelHandler { [self] in self.assumeIsolated { $0.sourceCancelled() } }
+        write.setCancelHandler { [self] in self.assumeIsolated { $0.sourceCancelled(watcher: watcher) } }
         sourcesOpen += 1
         write.activate()
         return write
@@ -347,9 +371,9 @@ public actor Connection {
 
     /// Waits until the socket can take more bytes, or has failed (the next write then says how).
     ///
-    /// A socket that fails (refused, reset by the peer) may raise only an error condition,
-    /// which the write source does not always report; so the wait is cut into short slices,
-    /// with a poll(2) between them.
+    /// A socket that fails (refused, reset by the peer) may raise only an error condition.
+    /// The write watcher reports it, but the wait is still cut into short slices, with a
+    /// poll(2) between them, so a missed event costs at most a slice.
     private func waitUntilWritable(deadline: ContinuousClock.Instant) async throws {
         while true {
             // Closed meanwhile (the actor is re-entered between slices): the fd may already be
@@ -375,6 +399,8 @@ public actor Connection {
             writeReady = false
             return
         }
+        // The watcher is made before the wait, where failing to make it can be thrown.
+        let newWatcher = writeSource == nil ? try Self.watch(fd, forOutput: true, name: name) : nil
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 writeWaiter = continuation
@@ -382,8 +408,8 @@ public actor Connection {
                     writeArmed = true
                     if let writeSource {
                         writeSource.resume()
-                    } else {
-                        writeSource = makeArmedWriteSource()
+                    } else if let newWatcher {
+                        writeSource = makeArmedWriteSource(watcher: newWatcher)
                     }
                 }
                 scheduleTimeout(deadline: deadline, reading: false)
@@ -549,7 +575,14 @@ public actor Connection {
         return true
     }
 
-    private func sourceCancelled() {
+    /// The descriptors Dispatch watches for this connection: the watchers, never the socket.
+    func watchedDescriptors() -> [Int32] {
+        [Int32(readSource.handle)] + (writeSource.map { [Int32($0.handle)] } ?? [])
+    }
+
+    /// A source is gone: its watcher is closed, and the socket with the last one.
+    private func sourceCancelled(watcher: Int32) {
+        Glibc.close(watcher)
         sourcesOpen -= 1
         if sourcesOpen == 0 { Glibc.close(fd) }
     }

@@ -1,3 +1,4 @@
+import CNetShims
 import DFSCore
 import Dispatch
 import Foundation
@@ -52,8 +53,9 @@ public actor Listener {
         while !closed {
             var storage = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            // Non-blocking and close-on-exec from the start.
             let client = withUnsafeMutablePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(fd, $0, &length) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { dfs_accept_nonblocking(fd, $0, &length) }
             }
             if client < 0 {
                 switch errno {
@@ -67,15 +69,20 @@ public actor Listener {
                     return
                 }
             }
-            // Linux does not pass O_NONBLOCK from the listening socket to accepted ones.
-            Socket.makeNonBlocking(client)
             Socket.setNoDelay(client)
             let peer = Socket.endpoint(from: storage) ?? Endpoint(host: "unknown", port: 0)
             if active.count >= connectionsMax {
                 refuse(client, peer: peer)
                 continue
             }
-            let connection = Connection(fd: client, peer: peer)
+            let connection: Connection
+            do {
+                connection = try Connection(fd: client, peer: peer)
+            } catch {
+                Log.warn(component, "cannot serve a connection from \(peer): \(DFSError.wrap(error).message)")
+                Glibc.close(client)
+                continue
+            }
             let key = ObjectIdentifier(connection)
             active[key] = connection
             let handler = self.handler!

@@ -12,11 +12,10 @@ enum Socket {
         String(cString: strerror(code)).lowercased()
     }
 
-    /// fcntl(F_SETFL, O_NONBLOCK)
-    static func makeNonBlocking(_ fd: Int32) {
-        let flags = fcntl(fd, F_GETFL)
-        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
-    }
+    /// The type for socket(2): TCP, non-blocking from the start, and close-on-exec (a
+    /// process we spawn must not inherit our sockets, which would keep ports and connections
+    /// open after we close them).
+    static let streamType = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
 
     /// setsockopt(TCP_NODELAY): frames are written whole, so Nagle's delay only adds latency.
     static func setNoDelay(_ fd: Int32) {
@@ -104,7 +103,7 @@ enum Socket {
         let addresses = try resolve(host: bindHost, port: port, passive: true)
         var lastError: Int32 = 0
         for candidate in addresses {
-            let fd = socket(candidate.family, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(candidate.family, streamType, 0)
             guard fd >= 0 else {
                 lastError = errno
                 continue
@@ -116,7 +115,6 @@ enum Socket {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, candidate.length) }
             }
             if bound == 0, Glibc.listen(fd, backlog) == 0 {
-                makeNonBlocking(fd)
                 return fd
             }
             lastError = errno

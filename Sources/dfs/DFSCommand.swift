@@ -29,6 +29,20 @@ struct DFSCommand: AsyncParsableCommand {
         // A peer that closes its socket must give us an error from send(2), not kill the process.
         signal(SIGPIPE, SIG_IGN)
         ParentWatch.capture()
+        raiseDescriptorLimit()
         await main(nil)
+    }
+
+    /// A connection holds up to three descriptors (its socket and a watcher per direction),
+    /// so the usual soft limit of 1024 would run out well before `Limits.connectionsMax`
+    /// connections: raise it towards the hard limit.
+    static func raiseDescriptorLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let wanted = min(limit.rlim_max, 65536)
+        if limit.rlim_cur < wanted {
+            limit.rlim_cur = wanted
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
     }
 }

@@ -95,6 +95,76 @@ import Testing
         await listener.close()
     }
 
+    /// A peer's reset raises a hang-up (EPOLLHUP) on the socket. Dispatch's Linux event loop
+    /// handles a hang-up on a descriptor it watches by unregistering the source from a worker
+    /// thread while its manager thread still uses the same records, which crashed servers now
+    /// and then. So no source may watch the socket itself: each watches an epoll descriptor
+    /// of its own, which never reports a hang-up; and a reset still ends a waiting reader and
+    /// a waiting writer at once.
+    @Test func sourcesWatchEpollDescriptorsAndAResetEndsBothWaits() async throws {
+        let listener = try Listener(host: "127.0.0.1", port: 0, component: "test")
+        let accepted = Mutex<Connection?>(nil)
+        await listener.start { connection in
+            accepted.withLock { $0 = connection }
+            try? await Task.sleep(for: .seconds(30))
+        }
+        // The peer: a plain blocking socket that reads nothing and then resets.
+        let peer = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(listener.endpoint.port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(peer, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(connected == 0)
+        var server: Connection?
+        for _ in 0..<500 where server == nil {
+            server = accepted.withLock { $0 }
+            if server == nil { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        let connection = try #require(server)
+
+        func outcome(_ body: @escaping @Sendable () async throws -> Void) -> Task<String, Never> {
+            Task {
+                do {
+                    try await body()
+                    return "no error"
+                } catch let error as DFSError {
+                    return error.code == .connectionFailed ? "failed" : "\(error.code): \(error.message)"
+                } catch {
+                    return "\(error)"
+                }
+            }
+        }
+        let reader = outcome { _ = try await connection.readFrame(timeout: .seconds(20)) }
+        let writer = outcome {
+            let payload = [UInt8](repeating: 3, count: 1 << 20)
+            for _ in 0..<256 { try await connection.send(BlockData(checksums: []), payload: payload, timeout: .seconds(20)) }
+        }
+        // Both wait: the writer on a full send buffer, so its source exists too.
+        var watched: [Int32] = []
+        for _ in 0..<500 where watched.count < 2 {
+            watched = await connection.watchedDescriptors()
+            if watched.count < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(watched.count == 2)
+        for descriptor in watched {
+            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(descriptor)")) ?? "?"
+            #expect(target == "anon_inode:[eventpoll]", "descriptor \(descriptor) is \(target)")
+        }
+
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(peer, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        Glibc.close(peer)
+        let started = ContinuousClock.now
+        #expect(await reader.value == "failed")
+        #expect(await writer.value == "failed")
+        #expect(ContinuousClock.now - started < .seconds(10))
+        await connection.close()
+        await listener.close()
+    }
+
     /// A reader's deadline holds while a writer on the same connection keeps waiting for
     /// room (as a pipeline node reads acknowledgements while it forwards data).
     @Test func readDeadlineHoldsWhileAWriterWaits() async throws {

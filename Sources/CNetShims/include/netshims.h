@@ -1,0 +1,13 @@
+#ifndef DFS_NETSHIMS_H
+#define DFS_NETSHIMS_H
+#include <sys/socket.h>
+
+/// A close-on-exec epoll instance that watches `fd`, level-triggered, for input
+/// (`for_output` 0) or for room to write (`for_output` 1). The instance is readable exactly
+/// while `fd` is ready that way, has an error or has hung up, but it never reports a hang-up
+/// itself. Returns the new descriptor, or -1 with errno set.
+int dfs_epoll_watching(int fd, int for_output);
+
+/// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC, which the Glibc module does not export.
+int dfs_accept_nonblocking(int fd, struct sockaddr *address, socklen_t *length);
+#endif

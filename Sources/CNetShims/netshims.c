@@ -1,0 +1,23 @@
+#define _GNU_SOURCE
+#include "netshims.h"
+
+#include <errno.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+int dfs_epoll_watching(int fd, int for_output) {
+    int watcher = epoll_create1(EPOLL_CLOEXEC);
+    if (watcher < 0) return -1;
+    struct epoll_event event = { .events = for_output ? EPOLLOUT : EPOLLIN, .data = { .fd = fd } };
+    if (epoll_ctl(watcher, EPOLL_CTL_ADD, fd, &event) != 0) {
+        int saved = errno;
+        close(watcher);
+        errno = saved;
+        return -1;
+    }
+    return watcher;
+}
+
+int dfs_accept_nonblocking(int fd, struct sockaddr *address, socklen_t *length) {
+    return accept4(fd, address, length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
