@@ -33,21 +33,114 @@ public enum DFSBinary {
     }
 }
 
+/// A child process started with posix_spawn(3), its output going to files.
+///
+/// Not Foundation's `Process`: on Linux its `run()` lists the parent's open descriptors into
+/// a buffer sized before other threads open more, and a test run full of sockets crashed
+/// it. posix_spawn takes no such list (every descriptor dfs opens is close-on-exec), and
+/// no pipe is read through a Dispatch source.
+public final class SpawnedProcess: @unchecked Sendable {
+    public enum TerminationReason: Sendable { case exit, uncaughtSignal }
+
+    public let processIdentifier: pid_t
+    private let state = Mutex<Int32?>(nil)
+
+    /// Starts `executable` with `arguments`; standard input is /dev/null, standard output and
+    /// error go to the files named (created or truncated), or to /dev/null; with
+    /// `inheritStandardError`, standard error is this process's own.
+    public init(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+        outputPath: String? = nil, errorPath: String? = nil, inheritStandardError: Bool = false
+    ) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        if !inheritStandardError {
+            posix_spawn_file_actions_addopen(&actions, 2, errorPath ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        }
+        // The child starts with no signal blocked and the usual dispositions, whatever the
+        // spawning thread had (Dispatch's threads block signals).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for number in [SIGPIPE, SIGTERM, SIGINT, SIGHUP] { sigaddset(&defaults, number) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let variables = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+        var argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        var envp = variables.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, &argv, &envp)
+        guard result == 0 else {
+            throw DFSError(.internalError, "cannot start \(executable): \(String(cString: strerror(result)))")
+        }
+        processIdentifier = pid
+    }
+
+    /// The raw wait status once the process has ended and been reaped.
+    private func reap(blocking: Bool) -> Int32? {
+        state.withLock { status in
+            if status != nil { return status }
+            var raw: Int32 = 0
+            while true {
+                let result = waitpid(processIdentifier, &raw, blocking ? 0 : WNOHANG)
+                if result == processIdentifier {
+                    status = raw
+                    break
+                }
+                if result < 0 && errno == EINTR { continue }
+                break
+            }
+            return status
+        }
+    }
+
+    public var isRunning: Bool { reap(blocking: false) == nil }
+
+    /// Blocks the calling thread until the process has ended.
+    public func waitUntilExit() { _ = reap(blocking: true) }
+
+    public var terminationReason: TerminationReason {
+        guard let raw = reap(blocking: false) else { return .exit }
+        return (raw & 0x7f) == 0 ? .exit : .uncaughtSignal
+    }
+
+    /// The exit status, or the signal's number when a signal ended it.
+    public var terminationStatus: Int32 {
+        guard let raw = reap(blocking: false) else { return 0 }
+        return (raw & 0x7f) == 0 ? (raw >> 8) & 0xff : raw & 0x7f
+    }
+
+    /// SIGTERM.
+    public func terminate() {
+        if isRunning { kill(processIdentifier, SIGTERM) }
+    }
+
+    deinit {
+        if isRunning {
+            kill(processIdentifier, SIGKILL)
+            waitUntilExit()
+        }
+    }
+}
+
 /// Runs any program to its end with its output captured. The waiting happens on threads of
 /// its own: never on the few that run the in-process servers' tasks, nor on Dispatch's
 /// pool, whose width the servers' disk work needs.
 public enum Subprocess {
-    private static let launching = Mutex(())
-
-    /// Starts `process`, one launch at a time: Foundation's `Process.run()` is not safe to
-    /// call from several threads at once on Linux (it crashed copying its arguments while
-    /// other launches ran).
-    public static func launch(_ process: Process) throws {
-        try launching.withLock { _ in try process.run() }
-    }
-
     /// Runs blocking `work` on a new thread and awaits its result.
-    static func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    public static func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 continuation.resume(with: Result { try work() })
@@ -56,89 +149,79 @@ public enum Subprocess {
         }
     }
 
+    /// A fresh path for a child's output, in the temp folder.
+    static func outputPath(_ what: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("dfs-child-\(UUID().uuidString.prefix(12)).\(what)").path
+    }
+
     public static func run(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Duration = .seconds(60)
     ) async throws -> DFSBinary.Result {
         try await onOwnThread {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-            if let environment { process.environment = environment }
-            let output = Pipe()
-            let errors = Pipe()
-            process.standardOutput = output
-            process.standardError = errors
-            process.standardInput = FileHandle.nullDevice
-            try Subprocess.launch(process)
+            let outputPath = Subprocess.outputPath("out")
+            let errorPath = Subprocess.outputPath("err")
+            defer {
+                unlink(outputPath)
+                unlink(errorPath)
+            }
+            let process = try SpawnedProcess(
+                executable, arguments, environment: environment, outputPath: outputPath, errorPath: errorPath)
             let timedOut = Mutex(false)
             let killer = DispatchWorkItem {
                 timedOut.withLock { $0 = true }
-                Foundation.kill(process.processIdentifier, SIGKILL)
+                kill(process.processIdentifier, SIGKILL)
             }
             DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeout.components.seconds * 1000)), execute: killer)
-            // Both pipes are drained at once, so a chatty child never blocks on a full one.
-            let errorData = Mutex(Data())
-            let errorsDone = DispatchSemaphore(value: 0)
-            Thread {
-                let data = errors.fileHandleForReading.readDataToEndOfFile()
-                errorData.withLock { $0 = data }
-                errorsDone.signal()
-            }.start()
-            let outputData = output.fileHandleForReading.readDataToEndOfFile()
-            errorsDone.wait()
             process.waitUntilExit()
             killer.cancel()
             if timedOut.withLock({ $0 }) {
                 throw DFSError(.timeout, "\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
             }
+            let output = FileManager.default.contents(atPath: outputPath) ?? Data()
+            let errors = FileManager.default.contents(atPath: errorPath) ?? Data()
             return DFSBinary.Result(
-                status: process.terminationStatus,
-                standardOutput: String(decoding: outputData, as: UTF8.self),
-                standardError: String(decoding: errorData.withLock { $0 }, as: UTF8.self))
+                status: process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus,
+                standardOutput: String(decoding: output, as: UTF8.self),
+                standardError: String(decoding: errors, as: UTF8.self))
         }
     }
 }
 
 /// A `dfs` server started as its own process; stopped by ``stop()``.
 public final class ServerProcess: @unchecked Sendable {
-    public let process: Process
+    public let process: SpawnedProcess
     /// The address the server printed in its `listening on HOST:PORT` line.
     public let endpoint: Endpoint
-    private let output: Pipe
+    private let outputPath: String
 
     /// Starts `dfs arguments...` and waits until it prints where it listens.
     public init(_ arguments: [String], timeout: Duration = .seconds(20)) async throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: DFSBinary.path)
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["DFS_LOG"] = env["DFS_LOG"] ?? "warn"
         // If the test run dies, the server stops by itself.
         env["DFS_PARENT_PID"] = String(getpid())
-        process.environment = env
-        output = Pipe()
-        process.standardOutput = output
-        process.standardInput = FileHandle.nullDevice
-        let lines = Mutex(Data())
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            lines.withLock { $0.append(data) }
-        }
-        try Subprocess.launch(process)
+        let outputPath = Subprocess.outputPath("server")
+        self.outputPath = outputPath
+        // Standard error (logs) is the test run's, as before; standard output goes to a file
+        // that is read for the `listening on` line.
+        let process = try SpawnedProcess(DFSBinary.path, arguments, environment: env, outputPath: outputPath, inheritStandardError: true)
+        self.process = process
         let deadline = ContinuousClock.now + timeout
         var found: Endpoint?
         while found == nil {
-            let text = String(decoding: lines.withLock { $0 }, as: UTF8.self)
+            let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
             if let range = text.range(of: "listening on ") {
                 let rest = text[range.upperBound...].prefix { !$0.isNewline && !$0.isWhitespace }
                 if text[range.upperBound...].contains("\n") { found = try Endpoint(parsing: String(rest)) }
             }
             if found != nil { break }
             if !process.isRunning {
+                unlink(outputPath)
                 throw DFSError(.internalError, "dfs \(arguments.joined(separator: " ")) exited with \(process.terminationStatus) before listening")
             }
             if ContinuousClock.now >= deadline {
-                process.terminate()
+                Foundation.kill(process.processIdentifier, SIGKILL)
+                unlink(outputPath)
                 throw DFSError(.timeout, "dfs \(arguments.joined(separator: " ")) did not start listening within \(timeout)")
             }
             try await Task.sleep(for: .milliseconds(10))
@@ -149,12 +232,8 @@ public final class ServerProcess: @unchecked Sendable {
     public var processIdentifier: Int32 { process.processIdentifier }
 
     /// SIGTERM, then wait for the process to exit; SIGKILL if it has not within `grace`.
-    /// Standard output keeps being drained meanwhile, so a last line never meets a full or
-    /// closed pipe.
     public func stop(grace: Duration = .seconds(10)) async {
-        if process.isRunning {
-            process.terminate()
-        }
+        process.terminate()
         let deadline = ContinuousClock.now + grace
         while process.isRunning && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(5))
@@ -168,7 +247,7 @@ public final class ServerProcess: @unchecked Sendable {
             Foundation.kill(process.processIdentifier, SIGKILL)
         }
         process.waitUntilExit()
-        output.fileHandleForReading.readabilityHandler = nil
+        unlink(outputPath)
     }
 
     deinit {
@@ -176,7 +255,7 @@ public final class ServerProcess: @unchecked Sendable {
             Foundation.kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        output.fileHandleForReading.readabilityHandler = nil
+        unlink(outputPath)
     }
 }
 

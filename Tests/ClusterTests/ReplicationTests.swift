@@ -179,17 +179,14 @@ import Testing
             let path = try DFSPath("/doc")
             try await cluster.client.upload(localPath: local.path("old"), to: path)
             let blocksBefore = cluster.dataServers.compactMap { $0?.store.blockCount }.reduce(0, +)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: DFSBinary.path)
-            process.arguments = ["cp", "--block-size", "1MiB", local.path("new"), "127.0.0.1:\(cluster.metaEndpoint.port):/doc"]
-            process.standardError = FileHandle.nullDevice
-            try Subprocess.launch(process)
+            let process = try SpawnedProcess(
+                DFSBinary.path, ["cp", "--block-size", "1MiB", local.path("new"), "127.0.0.1:\(cluster.metaEndpoint.port):/doc"])
             // Kill it once some of its blocks are stored, long before 256 MiB are.
             try await eventually("the new upload stored some blocks") {
                 cluster.dataServers.compactMap { $0?.store.blockCount }.reduce(0, +) >= blocksBefore + 6
             }
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            try await Subprocess.onOwnThread { process.waitUntilExit() }
             #expect(process.terminationReason == .uncaughtSignal)
             let stat = try await cluster.client.stat(path)
             #expect(stat.info.size == 100_000)

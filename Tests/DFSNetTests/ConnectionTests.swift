@@ -157,10 +157,9 @@ import Testing
         var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
         setsockopt(peer, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
         Glibc.close(peer)
-        let started = ContinuousClock.now
+        // Both end with the connection's failure, not with their 20 s deadline (a timeout).
         #expect(await reader.value == "failed")
         #expect(await writer.value == "failed")
-        #expect(ContinuousClock.now - started < .seconds(10))
         await connection.close()
         await listener.close()
     }
