@@ -67,6 +67,11 @@ final class CommitSync: Sendable {
         counts.withLock { ($0.committed, $0.synced, $0.passes) }
     }
 
+    /// True when every commit so far is on disk (or a sync failed: the wait then throws).
+    var isCaughtUp: Bool {
+        counts.withLock { $0.failure == nil && $0.synced >= $0.committed }
+    }
+
     /// Returns once everything committed before the call is on disk.
     func waitUntilDurable() async throws {
         let pending = try counts.withLock { counts -> Bool in

@@ -37,7 +37,7 @@ public actor MetaService {
     /// Sends a reply once every change committed so far is on disk: the group commit's
     /// wait. Requests that arrive meanwhile share the next disk flush.
     func reply<M: Message>(_ message: M, on connection: Connection) async throws {
-        try await store.waitUntilDurable()
+        if !store.isDurable { try await store.waitUntilDurable() }
         try await connection.send(message, timeout: options.timeouts.request)
     }
 

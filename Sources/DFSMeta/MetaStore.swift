@@ -59,6 +59,9 @@ public actor MetaStore {
         try await sync?.waitUntilDurable()
     }
 
+    /// True when nothing committed is waiting for the disk: a reply may go at once.
+    public nonisolated var isDurable: Bool { sync?.isCaughtUp ?? true }
+
     public var schemaVersion: Int {
         get throws(DFSError) { try database.query("PRAGMA user_version") { $0.int(0) }.first ?? 0 }
     }
