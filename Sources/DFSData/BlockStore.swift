@@ -12,10 +12,11 @@ import Foundation
 /// - `blocks/XY/blk_<16 hex digits>`: one file per block, spread over 256 folders by the id's
 ///   low byte so no folder grows huge, with `blk_<16 hex digits>.crc` beside it holding the
 ///   block's checksums (``ChecksumFile``);
-/// - `tmp/`: blocks being written. A block and its checksum file are written there, flushed,
-///   renamed into `blocks/`, and the folder flushed (for many blocks at once, see
-///   ``makeDurable(_:)``): a crash leaves temp files (removed at the next start), never a
-///   block file that claims bytes it does not hold.
+/// - `blocks/XY/tmp-blk_…`: blocks being written, each in its shard folder. A block and its
+///   checksum file are written there, flushed, renamed to their names, and the folder
+///   flushed (for many blocks at once, see ``makeDurable(_:)``): a crash leaves temp files
+///   (removed at the next start), never a block file that claims bytes it does not hold;
+/// - `tmp/`: where older versions wrote blocks; emptied at start.
 ///
 /// No path is ever built from a peer's text: only from a `BlockID`'s number.
 public final class BlockStore: Sendable {
@@ -91,6 +92,10 @@ public final class BlockStore: Sendable {
         for shard in (try? manager.contentsOfDirectory(atPath: blocks.path)) ?? [] {
             let folder = blocks.appendingPathComponent(shard)
             let names = Set((try? manager.contentsOfDirectory(atPath: folder.path)) ?? [])
+            // Temp files are writes that never finished; no one will finish them now.
+            for name in names where name.hasPrefix(Self.tempPrefix) {
+                unlink(folder.appendingPathComponent(name).path)
+            }
             for name in names where name.hasPrefix("blk_") {
                 let file = folder.appendingPathComponent(name).path
                 if name.hasSuffix(".crc") {
@@ -287,12 +292,29 @@ public final class BlockStore: Sendable {
         index.withLock { $0[blockID]?.length }
     }
 
-    /// Starts writing a block into a temp file.
+    /// Starts writing a block into a temp file in its own shard folder: the final rename
+    /// stays within one folder, and new files spread over the shards' folders instead of all
+    /// being made in one (where the file system's search for a free inode grew slow).
     public func makeWriter(for blockID: BlockID, length: Int) throws -> BlockWriter {
-        let temp = root.appendingPathComponent("tmp")
-            .appendingPathComponent("\(blockID.fileName).\(UInt32.random(in: 0...UInt32.max))")
+        let folder = shardFolder(blockID)
+        if mkdir(folder.path, 0o755) != 0 {
+            guard errno == EEXIST else {
+                throw DFSError(.ioError, "cannot create \(folder.path): \(String(cString: strerror(errno)))")
+            }
+        } else {
+            // A new shard folder: its name in blocks/ must reach the disk too.
+            let parent = open(folder.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if parent >= 0 {
+                fsync(parent)
+                close(parent)
+            }
+        }
+        let temp = folder.appendingPathComponent("\(Self.tempPrefix)\(blockID.fileName).\(UInt32.random(in: 0...UInt32.max))")
         return try BlockWriter(store: self, blockID: blockID, expectedLength: length, tempURL: temp)
     }
+
+    /// Names of blocks (and their checksum files) still being written start with this.
+    static let tempPrefix = "tmp-"
 
     /// Records a block that a writer has made durable.
     func didStore(_ blockID: BlockID, length: Int, checksum: UInt32) {

@@ -85,19 +85,6 @@ public final class BlockWriter: @unchecked Sendable {
         guard writtenBytes == expectedLength else {
             throw DFSError(.invalidArgument, "block \(blockID) got \(writtenBytes) of \(expectedLength) bytes")
         }
-        let folder = store.shardFolder(blockID)
-        if mkdir(folder.path, 0o755) != 0 {
-            guard errno == EEXIST else {
-                throw DFSError(.ioError, "cannot create \(folder.path): \(String(cString: strerror(errno)))")
-            }
-        } else {
-            // A new shard folder: its name in blocks/ must reach the disk too.
-            let parent = open(folder.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if parent >= 0 {
-                fsync(parent)
-                close(parent)
-            }
-        }
         let checksums = ChecksumFile(blockLength: writtenBytes, blockChecksum: checksum, chunkChecksums: chunkChecksums)
         let checksumTemp = tempURL.appendingPathExtension("crc").path
         let checksumFD = try store.writeChecksumFile(checksums, for: blockID, to: checksumTemp)

@@ -60,7 +60,10 @@ import Testing
             #expect(blocks.count == 5)
             #expect(blocks.allSatisfy { $0.replicas.count == 2 && !$0.replicas.contains { $0.nodeID == full.store.nodeID } })
             #expect(full.store.blockCount == 0)
-            #expect(try FileManager.default.contentsOfDirectory(atPath: full.store.root.appendingPathComponent("tmp").path).isEmpty, "nothing half-written left")
+            // Nothing half-written left: no file at all under blocks/ (temp files included).
+            let blocksFolder = full.store.root.appendingPathComponent("blocks").path
+            let leftovers = ((try? FileManager.default.subpathsOfDirectory(atPath: blocksFolder)) ?? []).filter { $0.contains("blk_") }
+            #expect(leftovers.isEmpty, "nothing half-written left: \(leftovers)")
             try await cluster.client.download(path, to: local.path("back"))
             #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: local.path("back")))) == original)
         }

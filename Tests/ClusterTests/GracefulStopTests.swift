@@ -94,8 +94,13 @@ import Testing
         async let upload = DFSBinary.run(["cp", "--replication", "1", "--block-size", "4MiB", local.path("big"), "\(meta.endpoint):/second"])
         // Stop the node once the second upload has reached it.
         try await eventually(timeout: .seconds(20), "the second upload under way") {
-            (try? FileManager.default.contentsOfDirectory(atPath: local.path("data/tmp")).isEmpty == false) ?? false
-                || ((try? FileManager.default.contentsOfDirectory(atPath: local.path("data/blocks")).count) ?? 0) > 40
+            // A block being written is a temp file in its shard folder.
+            let blocks = local.path("data/blocks")
+            let shards = (try? FileManager.default.contentsOfDirectory(atPath: blocks)) ?? []
+            let writing = shards.contains { shard in
+                ((try? FileManager.default.contentsOfDirectory(atPath: blocks + "/" + shard)) ?? []).contains { $0.hasPrefix("tmp-") }
+            }
+            return writing || shards.count > 40
         }
         let started = ContinuousClock.now
         kill(node.processIdentifier, SIGTERM)

@@ -177,6 +177,30 @@ import Testing
             #expect(stored.blockChecksum == expected.value)
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/tmp").isEmpty)
+        for shard in try FileManager.default.contentsOfDirectory(atPath: folder + "/blocks") {
+            let names = try FileManager.default.contentsOfDirectory(atPath: folder + "/blocks/" + shard)
+            #expect(!names.contains { $0.hasPrefix("tmp-") }, "temp files left in \(shard): \(names)")
+        }
+    }
+
+    /// A write that never finished (its temp files in the shard folder) is gone at start;
+    /// stored blocks beside it stay.
+    @Test func unfinishedWriteInAShardFolderIsRemovedAtStart() async throws {
+        defer { cleanUp() }
+        let store = try BlockStore(folder: folder)
+        let done = try store.makeWriter(for: BlockID(0x21), length: 3)
+        try append([1, 2, 3], to: done)
+        try await done.commit()
+        let unfinished = try store.makeWriter(for: BlockID(0x121), length: 3)
+        try append([4, 5, 6], to: unfinished)
+        // The process dies here: the temp file stays.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/blocks/21").contains { $0.hasPrefix("tmp-") })
+        let reopened = try BlockStore(folder: folder)
+        #expect(reopened.length(of: BlockID(0x21)) == 3)
+        #expect(reopened.length(of: BlockID(0x121)) == nil)
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder + "/blocks/21").sorted()
+        #expect(names == ["blk_0000000000000021", "blk_0000000000000021.crc"])
+        unfinished.abort()
     }
 
     /// The node id is written in the node's own folder and nowhere else.
