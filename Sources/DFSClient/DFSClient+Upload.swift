@@ -137,9 +137,7 @@ extension DFSClient {
             let position = offset + sent
             let chunk = try await BlockingIO.run { try source.read(at: position, count: count) }
             let pieces = BlockData.checksums(of: chunk)
-            for (index, piece) in pieces.enumerated() {
-                checksum.append(checksum: piece, length: min(Limits.checksumChunkBytes, count - index * Limits.checksumChunkBytes))
-            }
+            checksum.append(checksum: BlockData.combined(pieces, length: count), length: count)
             try await connection.send(BlockData(checksums: pieces), payload: chunk, timeout: timeouts.request)
             sent += count
             progress?(count)

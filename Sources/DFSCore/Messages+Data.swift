@@ -101,9 +101,14 @@ public struct BlockData: Message {
             let piece = zip(actual, checksums).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(actual.count, checksums.count)
             throw DFSError(.checksumMismatch, "\(what()): checksum mismatch in piece \(piece) of a \(payload.count)-byte frame")
         }
+        return Self.combined(actual, length: payload.count)
+    }
+
+    /// The checksum of a payload of `length` bytes from its pieces' checksums.
+    public static func combined(_ pieces: [UInt32], length: Int) -> UInt32 {
         var whole = CRC32C()
-        for (index, checksum) in actual.enumerated() {
-            whole.append(checksum: checksum, length: min(Limits.checksumChunkBytes, payload.count - index * Limits.checksumChunkBytes))
+        for (index, checksum) in pieces.enumerated() {
+            whole.append(checksum: checksum, length: min(Limits.checksumChunkBytes, length - index * Limits.checksumChunkBytes))
         }
         return whole.value
     }

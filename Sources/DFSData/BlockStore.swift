@@ -74,11 +74,7 @@ public final class BlockStore: Sendable {
             unlink(temp)
             throw DFSError(.ioError, "cannot write \(file.path): \(synced ? String(cString: strerror(errno)) : reason)")
         }
-        let folder = open(root.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if folder >= 0 {
-            fsync(folder)
-            close(folder)
-        }
+        syncFolder(root.path)
         return id
     }
 
@@ -208,19 +204,19 @@ public final class BlockStore: Sendable {
             guard rename(block.blockTemp, block.blockPath) == 0 else { return failure(block, "store", errno) }
             return .success(())
         }
-        let folders = Array(Set(blocks.map { ($0.blockPath as NSString).deletingLastPathComponent }))
-        let descriptors = folders.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-        let synced = flushAll(descriptors.filter { $0 >= 0 }, data: false)
         var failedFolders: [String: Int32] = [:]
-        var next = 0
-        for (folder, fd) in zip(folders, descriptors) {
+        var opened: [(folder: String, fd: Int32)] = []
+        for folder in Set(blocks.map { ($0.blockPath as NSString).deletingLastPathComponent }) {
+            let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             if fd < 0 {
                 failedFolders[folder] = errno
-                continue
+            } else {
+                opened.append((folder, fd))
             }
-            if synced[next] != 0 { failedFolders[folder] = synced[next] }
-            next += 1
-            close(fd)
+        }
+        for (entry, code) in zip(opened, flushAll(opened.map(\.fd), data: false)) {
+            close(entry.fd)
+            if code != 0 { failedFolders[entry.folder] = code }
         }
         for (index, block) in blocks.enumerated() {
             if case .success = results[index], let code = failedFolders[(block.blockPath as NSString).deletingLastPathComponent] {
@@ -303,11 +299,7 @@ public final class BlockStore: Sendable {
             }
         } else {
             // A new shard folder: its name in blocks/ must reach the disk too.
-            let parent = open(folder.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if parent >= 0 {
-                fsync(parent)
-                close(parent)
-            }
+            syncFolder(folder.deletingLastPathComponent().path)
         }
         let temp = folder.appendingPathComponent("\(Self.tempPrefix)\(blockID.fileName).\(UInt32.random(in: 0...UInt32.max))")
         return try BlockWriter(store: self, blockID: blockID, expectedLength: length, tempURL: temp)
@@ -360,4 +352,13 @@ struct StagedBlock: Sendable {
     let checksumTemp: String
     let blockPath: String
     let checksumPath: String
+}
+
+/// fsync(2) of a folder, so the names in it reach the disk; best effort.
+func syncFolder(_ path: String) {
+    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if fd >= 0 {
+        fsync(fd)
+        close(fd)
+    }
 }

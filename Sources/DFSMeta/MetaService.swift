@@ -35,9 +35,10 @@ public actor MetaService {
     static func now() -> Double { Date().timeIntervalSince1970 }
 
     /// Sends a reply once every change committed so far is on disk: the group commit's
-    /// wait. Requests that arrive meanwhile share the next disk flush.
-    func reply<M: Message>(_ message: M, on connection: Connection) async throws {
-        if !store.isDurable { try await store.waitUntilDurable() }
+    /// wait. Requests that arrive meanwhile share the next disk flush. With `durable` false
+    /// (a reply that promises nothing the disk holds) it goes at once.
+    func reply<M: Message>(_ message: M, on connection: Connection, durable: Bool = true) async throws {
+        if durable && !store.isDurable { try await store.waitUntilDurable() }
         try await connection.send(message, timeout: options.timeouts.request)
     }
 
@@ -46,18 +47,13 @@ public actor MetaService {
         case .registerNode:
             // A registration lost to a crash costs nothing: the node is told to register
             // again. Not waiting for the disk keeps liveness independent of its speed.
-            try await connection.send(register(frame.decode(RegisterNode.self), peer: connection.peer), timeout: options.timeouts.request)
+            try await reply(register(frame.decode(RegisterNode.self), peer: connection.peer), on: connection, durable: false)
         case .heartbeat:
+            // Liveness and block counts need no disk, and a slow disk must not make a node
+            // look dead; but deleting a replica is safe only once the change that made it
+            // garbage (a file replaced or removed) can no longer be lost.
             let answer = try await heartbeat(frame.decode(Heartbeat.self))
-            if answer.deleteBlocks.isEmpty && answer.copyBlocks.isEmpty {
-                // Liveness and block counts only: nothing in it depends on what is not yet
-                // on disk, and a slow disk must not make a node look dead.
-                try await connection.send(answer, timeout: options.timeouts.request)
-            } else {
-                // Deleting a replica is safe only once the change that made it garbage (a
-                // file replaced or removed) can no longer be lost.
-                try await reply(answer, on: connection)
-            }
+            try await reply(answer, on: connection, durable: !answer.deleteBlocks.isEmpty || !answer.copyBlocks.isEmpty)
         case .nodeLeaving:
             try await nodeLeaving(frame.decode(NodeLeaving.self))
             try await reply(OK(), on: connection)

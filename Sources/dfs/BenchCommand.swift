@@ -250,16 +250,11 @@ final class Bench {
             throw DFSError(.ioError, "cannot create \(path)")
         }
         defer { try? handle.close() }
-        var state: UInt64 = 0x1234_5678
+        var generator = SplitMix(seed: 0x1234_5678)
         var chunk = [UInt64](repeating: 0, count: 1 << 17)
         var written = 0
         while written < bytes {
-            for index in chunk.indices {
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var mixed = (state ^ (state >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-                chunk[index] = mixed ^ (mixed >> 31)
-            }
+            for index in chunk.indices { chunk[index] = generator.next() }
             let count = min(chunk.count * 8, bytes - written)
             try chunk.withUnsafeBytes { try handle.write(contentsOf: Data($0.prefix(count))) }
             written += count
