@@ -30,7 +30,7 @@ let package = Package(
         // serve-data: block store on local disk, registration, heartbeats.
         .target(name: "DFSData", dependencies: ["DFSCore", "DFSNet"]),
         // Upload, download, list: used by the command line and by tests.
-        .target(name: "DFSClient", dependencies: ["DFSCore", "DFSNet", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "DFSClient", dependencies: ["DFSCore", "DFSNet", "CNetShims", .product(name: "Crypto", package: "swift-crypto")]),
         // An in-process cluster for tests.
         .target(name: "DFSTesting", dependencies: ["DFSCore", "DFSNet", "DFSMeta", "DFSData", "DFSClient"]),
         .executableTarget(

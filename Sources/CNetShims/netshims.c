@@ -2,6 +2,7 @@
 #include "netshims.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -20,4 +21,8 @@ int dfs_epoll_watching(int fd, int for_output) {
 
 int dfs_accept_nonblocking(int fd, struct sockaddr *address, socklen_t *length) {
     return accept4(fd, address, length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+int dfs_reserve_space(int fd, long long length) {
+    return fallocate(fd, 0, 0, (off_t)length);
 }

@@ -82,7 +82,8 @@ extension DFSClient {
     /// needed), several files at once. With `overwrite` false, existing local files are kept.
     @discardableResult
     public func downloadTree(
-        _ source: DFSPath, to localFolder: String, overwrite: Bool = true, events: TreeCopyEvents = TreeCopyEvents()
+        _ source: DFSPath, to localFolder: String, overwrite: Bool = true, verifySHA256: Bool = false,
+        events: TreeCopyEvents = TreeCopyEvents()
     ) async throws -> TreeCopyResult {
         var files: [(remote: DFSPath, local: String, size: Int)] = []
         var skipped = 0
@@ -111,7 +112,7 @@ extension DFSClient {
             let weight = file.size <= Limits.chunkBytes ? 1 : Self.largeFileWeight
             await budget.acquire(weight)
             defer { Task { await budget.release(weight) } }
-            try await self.download(file.remote, to: file.local)
+            try await self.download(file.remote, to: file.local, verifySHA256: verifySHA256)
             events.copied(file.remote.string, file.local)
             return true
         }

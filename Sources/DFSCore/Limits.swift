@@ -7,6 +7,9 @@ public enum Limits {
     public static let payloadBytesMax = 4 * 1024 * 1024
     /// Size of the payload chunks a sender cuts block data into.
     public static let chunkBytes = 1024 * 1024
+    /// Size of the payloads a data node sends a block's bytes to a reader in: a whole number
+    /// of checksum pieces, and fewer frames (fewer wake-ups on both sides) than writes use.
+    public static let readFrameBytes = 4 * 1024 * 1024
     /// Block data is checksummed (CRC32C) in pieces of this size: small enough that a bad
     /// sector spoils little, large enough that the checksums are 1/16384 of the data.
     public static let checksumChunkBytes = 64 * 1024

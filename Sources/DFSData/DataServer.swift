@@ -286,9 +286,12 @@ public final class DataServer: Sendable {
         }
     }
 
-    /// Streams a range of a block in frames of at most ``Limits/chunkBytes``, checking each
-    /// piece against the stored checksums before it leaves: a corrupt replica is refused with
-    /// `checksumMismatch`, never served, and reported to the meta server.
+    /// Streams a range of a block in frames of at most ``Limits/readFrameBytes``, each with
+    /// the stored checksums of its pieces. Whole pieces go from the page cache to the socket
+    /// by sendfile(2), unread by this process: the reader checks every piece against the
+    /// checksums that come with it (as HDFS readers do), reports a mismatch to the meta
+    /// server and reads another replica. A range that ends inside a piece has its last piece
+    /// read and checked here, since that piece needs a checksum of its own.
     private func readBlock(_ request: ReadBlock, on connection: Connection) async throws {
         try checkToken(request.token, request.blockID, .read)
         let (fd, blockLength) = try store.openForReading(request.blockID)
@@ -303,12 +306,32 @@ public final class DataServer: Sendable {
         }
         let timeout = options.timeouts.request
         try await connection.send(ReadBlockOK(blockID: request.blockID, blockLength: blockLength, length: length), timeout: timeout)
+        let piece = Limits.checksumChunkBytes
         var sent = 0
         while sent < length {
             try Task.checkCancellation()
-            let count = min(Limits.chunkBytes, length - sent)
-            let (bytes, checksums) = try await readVerifiedPieces(request.blockID, fd: fd, offset: request.offset + sent, count: count, stored: stored)
-            try await connection.send(BlockData(checksums: checksums), payload: bytes, timeout: timeout)
+            let offset = request.offset + sent
+            let count = min(Limits.readFrameBytes, length - sent)
+            if count % piece != 0 && offset + count < blockLength {
+                // The range ends inside a piece: read, check and checksum it here.
+                let (bytes, checksums) = try await readVerifiedPieces(request.blockID, fd: fd, offset: offset, count: count, stored: stored)
+                try await connection.send(BlockData(checksums: checksums), payload: bytes, timeout: timeout)
+            } else {
+                let first = offset / piece
+                let pieces = (count + piece - 1) / piece
+                guard first + pieces <= stored.chunkChecksums.count else {
+                    store.reportCorrupt(request.blockID)
+                    throw DFSError(.checksumMismatch, "block \(request.blockID) on node \(store.nodeID) has fewer checksums than pieces")
+                }
+                let checksums = Array(stored.chunkChecksums[first..<(first + pieces)])
+                do {
+                    try await connection.send(BlockData(checksums: checksums), file: fd, offset: offset, count: count, timeout: timeout)
+                } catch let error as DFSError where error.code == .ioError {
+                    // The block file is shorter than its checksums say.
+                    store.reportCorrupt(request.blockID)
+                    throw error
+                }
+            }
             sent += count
         }
     }

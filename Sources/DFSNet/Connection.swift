@@ -155,7 +155,8 @@ public actor Connection {
 
     /// Reads the rest of the frame under way, whose header has arrived, into a new array.
     private func readPayloadDirectly(_ payloadBytes: Int, deadline: ContinuousClock.Instant) async throws -> Frame {
-        var payload = [UInt8](repeating: 0, count: payloadBytes)
+        // Not zeroed first: every byte is overwritten by the read below before anyone sees it.
+        var payload = [UInt8](unsafeUninitializedCapacity: payloadBytes) { _, initialized in initialized = payloadBytes }
         let (type, header, copied) = payload.withUnsafeMutableBytes { decoder.takePendingFrame(into: $0) }
         var filled = copied
         while filled < payloadBytes {
@@ -265,6 +266,65 @@ public actor Connection {
         try await write(header: header, payloadArray: payload, deadline: .now + timeout)
     }
 
+    /// Sends a message whose payload is `count` bytes of the file `file` from `offset`,
+    /// copied by the kernel from its page cache to the socket (sendfile(2)): the bytes never
+    /// pass through this process. Throws `ioError` when the file ends early; the frame is
+    /// then cut off and the connection closed.
+    public func send<M: Message>(_ message: M, file: Int32, offset: Int, count: Int, timeout: Duration) async throws {
+        let header = try FrameEncoder.encode(message, payloadBytes: count)
+        let deadline = ContinuousClock.now + timeout
+        await takeTurn(reading: false)
+        defer { endTurn(reading: false) }
+        var sent = 0
+        let total = header.count + count
+        do {
+            while sent < total {
+                try checkOpen()
+                let progress: Int
+                if sent < header.count {
+                    progress = try header.withUnsafeBytes { headerBytes in
+                        try writeSome(header: headerBytes, payload: UnsafeRawBufferPointer(start: nil, count: 0), offset: sent, more: count > 0)
+                    }
+                } else {
+                    progress = try sendSome(file: file, offset: offset + sent - header.count, count: total - sent)
+                }
+                sent += progress
+                if sent < total && progress == 0 { try await waitUntilWritable(deadline: deadline) }
+            }
+        } catch {
+            abandonPartialFrame(sent: sent)
+            throw error
+        }
+    }
+
+    /// sendfile(2) has no MSG_NOSIGNAL: a peer gone away would raise SIGPIPE, whose default
+    /// action ends the process. Ignored once, unless the program already chose a handler.
+    private static let sigpipeIgnored: Void = {
+        var current = sigaction()
+        if sigaction(SIGPIPE, nil, &current) == 0, current.__sigaction_handler.sa_handler == nil {
+            signal(SIGPIPE, SIG_IGN)
+        }
+    }()
+
+    /// One sendfile(2) of up to `count` bytes; 0 when the socket's buffer is full.
+    private func sendSome(file: Int32, offset: Int, count: Int) throws -> Int {
+        Self.sigpipeIgnored
+        while true {
+            var position = off_t(offset)
+            let result = sendfile(fd, file, &position, count)
+            if result > 0 { return result }
+            if result == 0 {
+                throw DFSError(.ioError, "file ended \(count) bytes early while being sent to \(name)")
+            }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return 0
+            case let code:
+                throw DFSError(.connectionFailed, "connection to \(name) lost: \(Socket.describe(code))")
+            }
+        }
+    }
+
     /// Sends bytes as they are, frame or not: for tools and tests that speak to a server
     /// the way a broken or hostile peer would.
     public func sendRaw(_ bytes: [UInt8], timeout: Duration) async throws {
@@ -343,7 +403,7 @@ public actor Connection {
     /// One sendmsg(2) of what is left of header and payload after `offset` bytes, with
     /// MSG_NOSIGNAL: a peer that has gone away is an error here, never a SIGPIPE that would
     /// kill whichever process (a test runner, an embedding program) did not ignore it.
-    private func writeSome(header: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, offset: Int) throws -> Int {
+    private func writeSome(header: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, offset: Int, more: Bool = false) throws -> Int {
         var vectors: [iovec] = []
         if offset < header.count {
             vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: header.baseAddress! + offset), iov_len: header.count - offset))
@@ -357,7 +417,7 @@ public actor Connection {
                 var message = msghdr()
                 message.msg_iov = buffer.baseAddress
                 message.msg_iovlen = buffer.count
-                return sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
+                return sendmsg(fd, &message, Int32(MSG_NOSIGNAL) | (more ? Int32(MSG_MORE) : 0))
             }
             if result >= 0 { return result }
             switch errno {

@@ -42,6 +42,11 @@ struct CopyCommand: AsyncParsableCommand {
     @Flag(name: [.customShort("v"), .long], help: "Print each file as it is copied.")
     var verbose = false
 
+    @Flag(help: ArgumentHelp(
+        "Read each downloaded copy back and compare its SHA-256 with the one recorded at upload.",
+        discussion: "Every download is checked piece by piece (CRC32C) against the checksums computed at upload; this adds a whole-file SHA-256 on top, at about twice the CPU."))
+    var verify = false
+
     @Option(help: "Block size of an upload (64MiB, 512KiB, 4096, ...).")
     var blockSize: SizeArgument = SizeArgument(bytes: 64 * 1024 * 1024)
 
@@ -125,7 +130,7 @@ struct CopyCommand: AsyncParsableCommand {
         }
         if file.info.type == .dir {
             guard recursive else { throw DFSError(.isADirectory, "\(remote.path) is a folder; copy it with cp -r") }
-            let result = try await client.downloadTree(remote.path, to: localTarget, overwrite: !noClobber, events: events(progress))
+            let result = try await client.downloadTree(remote.path, to: localTarget, overwrite: !noClobber, verifySHA256: verify, events: events(progress))
             report(result)
             return
         }
@@ -133,7 +138,7 @@ struct CopyCommand: AsyncParsableCommand {
             throw DFSError(.alreadyExists, "\(localTarget) exists and -n was given")
         }
         progress.expect(file.info.size)
-        try await client.download(remote.path, to: localTarget)
+        try await client.download(remote.path, to: localTarget, verifySHA256: verify)
         if verbose { printVerbose(remote.path.string, localTarget, progress) }
     }
 

@@ -4,6 +4,10 @@ import Testing
 
 @testable import DFSNet
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The transport on loopback: frames, backpressure, deadlines, the pool.
 @Suite struct ConnectionTests {
     /// A server that answers each `list` with a `listOK` naming the path, and each
@@ -46,6 +50,31 @@ import Testing
             #expect(frame.payload == payload, "size \(size)")
         }
         await connection.close()
+        await server.close()
+    }
+
+    /// Payloads sent from a file (sendfile) arrive as the file's bytes; a file that ends
+    /// before the frame does is an error, and the frame cut short closes the connection.
+    @Test func filePayloadsArriveIntactAndAShortFileClosesTheConnection() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-sendfile-\(UUID().uuidString.prefix(8))").path
+        let contents = (0..<(5 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ ($0 >> 11)) }
+        try Data(contents).write(to: URL(fileURLWithPath: path))
+        defer { unlink(path) }
+        let file = open(path, O_RDONLY)
+        try #require(file >= 0)
+        defer { close(file) }
+        let server = try await Self.echoServer()
+        let connection = try await Connection.open(to: server.endpoint, role: .client, timeout: .seconds(20))
+        for (offset, count) in [(0, 0), (0, 1), (100, 65536), (0, Limits.payloadBytesMax), (1 << 20, 4 << 20), ((5 << 20) - 3, 3)] {
+            try await connection.send(BlockData(checksums: []), file: file, offset: offset, count: count, timeout: .seconds(10))
+            let (_, frame) = try await connection.readReply(BlockData.self, timeout: .seconds(10))
+            #expect(frame.payload == Array(contents[offset..<(offset + count)]), "\(count) bytes at \(offset)")
+        }
+        let error = await #expect(throws: DFSError.self) {
+            try await connection.send(BlockData(checksums: []), file: file, offset: (5 << 20) - 10, count: 100, timeout: .seconds(10))
+        }
+        #expect(error?.code == .ioError)
+        #expect(await connection.isClosed)
         await server.close()
     }
 

@@ -10,4 +10,9 @@ int dfs_epoll_watching(int fd, int for_output);
 
 /// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC, which the Glibc module does not export.
 int dfs_accept_nonblocking(int fd, struct sockaddr *address, socklen_t *length);
+
+/// fallocate(2) with mode 0: reserves `length` bytes from 0 without writing them. Returns 0,
+/// or -1 with errno set (EOPNOTSUPP where the file system cannot; glibc's posix_fallocate
+/// would then write zeros instead, which this never does).
+int dfs_reserve_space(int fd, long long length);
 #endif
