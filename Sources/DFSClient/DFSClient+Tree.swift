@@ -29,6 +29,8 @@ extension DFSClient {
     /// large ones, which keeps memory where it was.
     public static let filesInFlight = 32
     static let largeFileWeight = 4
+    /// A batch of small files weighs 8: four batches (up to 256 files) in flight at once.
+    static let batchWeight = 4
 
     /// Copies a local folder tree to `target` (created with its parents), keeping its shape:
     /// several files at once, empty folders too. With `options.overwrite` false, files the
@@ -47,7 +49,7 @@ extension DFSClient {
             throw DFSError(.notFound, "cannot read folder \(localFolder)")
         }
         try await makeDirectory(target)
-        var files: [(local: String, remote: DFSPath, size: Int)] = []
+        var files: [TreeFile] = []
         for case let url as URL in walker {
             let relative = url.standardizedFileURL.path.dropFirst(root.path.count).split(separator: "/").map(String.init)
             var remote = target
@@ -56,26 +58,43 @@ extension DFSClient {
             if values.isDirectory == true {
                 try await makeDirectory(remote)
             } else if values.isRegularFile == true {
-                files.append((url.path, remote, values.fileSize ?? 0))
+                files.append(TreeFile(local: url.path, remote: remote, size: values.fileSize ?? 0))
             }
         }
         let list = files
         events.planned(list.count, list.reduce(0) { $0 + $1.size })
+        // Small files travel in batches (three requests per batch); the others one by one.
+        let (batches, singles) = Self.batches(of: list, blockBytes: options.blockBytes)
+        let units = batches + singles.map { [$0] }
         let budget = InFlightBudget(capacity: Self.filesInFlight)
-        let outcomes = try await forEach(count: list.count, inFlight: Self.filesInFlight) { index -> Bool in
-            let file = list[index]
-            let weight = file.size <= options.blockBytes ? 1 : Self.largeFileWeight
+        let outcomes = try await forEach(count: units.count, inFlight: Self.filesInFlight) { unit -> [Bool] in
+            let indexes = units[unit]
+            let isBatch = unit < batches.count
+            let weight = isBatch ? Self.batchWeight : list[indexes[0]].size <= options.blockBytes ? 1 : Self.largeFileWeight
             await budget.acquire(weight)
-            do {
-                defer { Task { await budget.release(weight) } }
-                try await self.upload(localPath: file.local, to: file.remote, options: options)
-            } catch let error as DFSError where error.code == .alreadyExists && !options.overwrite {
-                return false
+            defer { Task { await budget.release(weight) } }
+            let copied: [Bool]
+            if isBatch {
+                copied = try await self.uploadBatch(indexes.map { list[$0] }, options: options)
+            } else {
+                let file = list[indexes[0]]
+                do {
+                    try await self.upload(localPath: file.local, to: file.remote, options: options)
+                    copied = [true]
+                } catch let error as DFSError where error.code == .alreadyExists && !options.overwrite {
+                    copied = [false]
+                }
             }
-            events.copied(file.local, file.remote.string)
-            return true
+            for (index, done) in zip(indexes, copied) where done {
+                events.copied(list[index].local, list[index].remote.string)
+            }
+            return copied
         }
-        return Self.result(outcomes, sizes: list.map(\.size))
+        var copied = [Bool](repeating: false, count: list.count)
+        for (indexes, results) in zip(units, outcomes) {
+            for (index, done) in zip(indexes, results) { copied[index] = done }
+        }
+        return Self.result(copied, sizes: list.map(\.size))
     }
 
     /// Copies the folder tree at `source` into the local folder `localFolder` (created if

@@ -35,6 +35,13 @@ public enum Limits {
     /// without waiting for replies finds them waiting in the kernel's buffers, whose full
     /// window stops it (no queue grows in the server).
     public static let requestsInFlightPerConnection = 1
+    /// Files in one `createFiles` or `completeFiles` request, and blocks in one
+    /// `writeBlocks`: enough to share one commit and one flush among many small files,
+    /// few enough that a batch's header stays far below ``headerBytesMax`` (64 paths of at
+    /// most 4 KiB).
+    public static let filesPerBatchMax = 64
+    /// Largest file a tree copy sends in a batch with others; larger ones go one by one.
+    public static let batchedFileBytesMax = 256 * 1024
     /// Blocks of one file a client writes or reads at once.
     public static let blocksInFlight = 4
 }

@@ -14,16 +14,19 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     // Client to meta server
     case createFile, createFileOK, allocateBlock, allocateBlockOK, completeFile, completeFileOK, abandonFile
     case getFile, getFileOK, list, listOK, reportBadReplica
+    // Batches of small files, client to meta server
+    case createFiles, createFilesOK, completeFiles, completeFilesOK
     // Namespace changes, client to meta server
     case makeDirectory, move, remove
     // Cluster health: block reports from data nodes, reports for operators
     case blockReport, status, statusOK, fsck, fsckOK
     // Client, upstream data node or repairing data node to data node
     case writeBlock, writeBlockOK, readBlock, readBlockOK, blockData
+    case writeBlocks, writeBlocksOK
 }
 
 /// The version of this protocol. A peer that speaks another one is refused in `hello`.
-public let protocolVersion = 2
+public let protocolVersion = 3
 
 /// What a peer is, announced in `hello`.
 public enum PeerRole: String, Codable, Sendable {

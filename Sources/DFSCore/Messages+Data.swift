@@ -37,6 +37,54 @@ public struct WriteBlockOK: Message {
     }
 }
 
+/// One block of a ``WriteBlocks`` batch.
+public struct BatchBlock: Codable, Hashable, Sendable {
+    public var blockID: BlockID
+    public var length: Int
+    /// CRC32C of each 64 KiB piece of the block, in order.
+    public var checksums: [UInt32]
+    /// The meta server's permission to write this block, when the cluster has a secret.
+    public var token: String?
+    public init(blockID: BlockID, length: Int, checksums: [UInt32], token: String? = nil) {
+        self.blockID = blockID
+        self.length = length
+        self.checksums = checksums
+        self.token = token
+    }
+}
+
+/// Writes several whole small blocks at once: the frame's payload is their bytes, one after
+/// another in the order of `blocks` (at most ``Limits/payloadBytesMax`` in all, at most
+/// ``Limits/filesPerBatchMax`` blocks). The node stores all of them or none, forwards the
+/// same request to the rest of `pipeline`, and answers `writeBlocksOK` once every block is on
+/// disk here. For many small files this is one request and one group flush instead of one
+/// of each per block.
+public struct WriteBlocks: Message {
+    public static let type = MessageType.writeBlocks
+    public var blocks: [BatchBlock]
+    public var pipeline: [NodeAddress]
+    public init(blocks: [BatchBlock], pipeline: [NodeAddress] = []) {
+        self.blocks = blocks
+        self.pipeline = pipeline
+    }
+}
+
+/// Every block of the batch is on disk (fsynced) on the nodes in `stored`.
+public struct WriteBlocksOK: Message {
+    public static let type = MessageType.writeBlocksOK
+    /// CRC32C of each whole block as this node stored it, in the request's order.
+    public var checksums: [UInt32]
+    /// Every node that stored the whole batch, this one first.
+    public var stored: [NodeID]
+    /// Pipeline nodes after this one that failed.
+    public var failed: [NodeID]
+    public init(checksums: [UInt32], stored: [NodeID], failed: [NodeID] = []) {
+        self.checksums = checksums
+        self.stored = stored
+        self.failed = failed
+    }
+}
+
 /// Asks for `length` bytes of a block from `offset`; nil length means to the end. The offset
 /// is a multiple of ``Limits/checksumChunkBytes``, so every piece sent can be verified.
 public struct ReadBlock: Message {

@@ -22,7 +22,9 @@ import Foundation
 public final class BlockStore: Sendable {
     public let root: URL
     public let nodeID: NodeID
-    private let syncer: Batcher<StagedBlock, Void>
+    /// Each request is a group of blocks that succeed or fail together as far as their
+    /// writer is concerned (one block, or one `writeBlocks` batch); a pass serves many groups.
+    private let syncer: Batcher<[StagedBlock], [Result<Void, DFSError>]>
     private let index = Mutex<[BlockID: BlockSummary]>([:])
     /// Changes not yet told to the meta server; heartbeats carry them.
     private let changes = Mutex(PendingChanges())
@@ -47,7 +49,14 @@ public final class BlockStore: Sendable {
             throw DFSError(.ioError, "cannot use data folder \(folder): \(error.localizedDescription)")
         }
         nodeID = try BlockStore.loadOrCreateNodeID(root: root)
-        syncer = Batcher(label: "dfs.block-sync") { blocks in BlockStore.makeDurable(blocks) }
+        syncer = Batcher(label: "dfs.block-sync") { groups in
+            let results = BlockStore.makeDurable(groups.flatMap { $0 })
+            var start = 0
+            return groups.map { group in
+                defer { start += group.count }
+                return .success(Array(results[start..<(start + group.count)]))
+            }
+        }
         index.withLock { $0 = scan() }
     }
 
@@ -152,8 +161,8 @@ public final class BlockStore: Sendable {
     /// commit; then every rename; then each folder touched, once. Only the files of these
     /// blocks are flushed, never the whole file system. A block's name never reaches the
     /// disk before its bytes.
-    func makeDurable(_ block: StagedBlock) async throws {
-        try await syncer.submit(block)
+    func makeDurable(_ blocks: [StagedBlock]) async throws -> [Result<Void, DFSError>] {
+        try await syncer.submit(blocks)
     }
 
     private static let flushQueue = DispatchQueue(label: "dfs.block-flush", attributes: .concurrent)

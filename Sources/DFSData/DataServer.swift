@@ -177,6 +177,11 @@ public final class DataServer: Sendable {
             }
         case MessageType.readBlock.rawValue:
             try await readBlock(frame.decode(ReadBlock.self), on: connection)
+        case MessageType.writeBlocks.rawValue:
+            // The blocks travel in the request's own payload: a refusal leaves the
+            // connection in step, and the error reply is all the sender needs.
+            let reply = try await writeBlocks(frame.decode(WriteBlocks.self), payload: frame.payload)
+            try await connection.send(reply, timeout: options.timeouts.request)
         default:
             throw DFSError(.protocolError, "a data node does not serve '\(frame.type)' messages")
         }
@@ -258,6 +263,95 @@ public final class DataServer: Sendable {
         try await connection.send(
             WriteBlockOK(blockID: request.blockID, length: request.length, checksum: writer.checksum, stored: stored, failed: failed),
             timeout: timeout)
+    }
+
+    /// Stores a batch of whole small blocks that arrived in one frame: every block is checked
+    /// against its piece checksums, written, and flushed in one pass of the group sync, while
+    /// the same request goes on to the next node of the pipeline. All or nothing on this
+    /// node: a block that fails fails the batch (blocks already stored are left to the meta
+    /// server, which frees what no file keeps).
+    private func writeBlocks(_ request: WriteBlocks, payload: [UInt8]) async throws -> WriteBlocksOK {
+        guard !request.blocks.isEmpty, request.blocks.count <= Limits.filesPerBatchMax else {
+            throw DFSError(.invalidArgument, "a batch holds 1 to \(Limits.filesPerBatchMax) blocks, not \(request.blocks.count)")
+        }
+        guard request.pipeline.count < Limits.replicationMax else {
+            throw DFSError(.invalidArgument, "pipeline of \(request.pipeline.count) nodes is longer than \(Limits.replicationMax)")
+        }
+        var total = 0
+        for block in request.blocks {
+            guard block.length >= 1, block.length <= payload.count - total else {
+                throw DFSError(.invalidArgument, "block \(block.blockID) of \(block.length) bytes does not fit in the batch's \(payload.count)-byte payload")
+            }
+            total += block.length
+        }
+        guard total == payload.count else {
+            throw DFSError(.invalidArgument, "the batch's blocks hold \(total) bytes, its payload \(payload.count)")
+        }
+        guard Set(request.blocks.map(\.blockID)).count == request.blocks.count else {
+            throw DFSError(.invalidArgument, "a batch names a block twice")
+        }
+        for block in request.blocks { try checkToken(block.token, block.blockID, .write) }
+        let available = availableBytes
+        guard total <= available else {
+            Log.warn(Self.component, "refused a batch of \(request.blocks.count) blocks: only \(ByteSize.format(available)) free above the reserve")
+            throw DFSError(.unavailable, "data node \(store.nodeID) is full: \(ByteSize.format(available)) free above its reserve of \(ByteSize.format(options.reserveBytes)), the batch needs \(ByteSize.format(total))")
+        }
+        try await dieIfPlanned(adding: payload.count)
+        // The next node works on the batch while this one does.
+        let forwarding = request.pipeline.first.map { next in
+            Task { await self.forward(request, payload: payload, to: next) }
+        }
+        let store = self.store
+        let writers = try await BlockingIO.run { () throws -> [BlockWriter] in
+            var writers: [BlockWriter] = []
+            do {
+                var offset = 0
+                for block in request.blocks {
+                    let writer = try store.makeWriter(for: block.blockID, length: block.length)
+                    writers.append(writer)
+                    try writer.append(Array(payload[offset..<(offset + block.length)]), checksums: BlockData(checksums: block.checksums))
+                    offset += block.length
+                }
+            } catch {
+                for writer in writers { writer.abort() }
+                throw error
+            }
+            return writers
+        }
+        do {
+            try await BlockWriter.commit(writers)
+        } catch {
+            forwarding?.cancel()
+            throw error
+        }
+        let checksums = writers.map(\.checksum)
+        var stored = [store.nodeID]
+        var failed: [NodeID] = []
+        if let forwarding, let next = request.pipeline.first {
+            if let reply = await forwarding.value, reply.checksums == checksums {
+                stored += reply.stored
+                failed += reply.failed
+            } else {
+                failed.append(next.nodeID)
+            }
+        }
+        return WriteBlocksOK(checksums: checksums, stored: stored, failed: failed)
+    }
+
+    /// Sends a batch on to the next node of its pipeline; nil when that node fails.
+    private func forward(_ request: WriteBlocks, payload: [UInt8], to next: NodeAddress) async -> WriteBlocksOK? {
+        do {
+            let connection = try await Connection.open(
+                to: next.address, role: .dataNode, timeout: options.timeouts.connect, handshake: options.timeouts.handshake, secret: options.secret)
+            defer { Task { await connection.close() } }
+            let forwarded = WriteBlocks(blocks: request.blocks, pipeline: Array(request.pipeline.dropFirst()))
+            try await connection.send(forwarded, payload: payload, timeout: options.timeouts.request)
+            let (reply, _) = try await connection.readReply(WriteBlocksOK.self, timeout: options.timeouts.request)
+            return reply
+        } catch {
+            Log.warn(Self.component, "pipeline to \(next.address) failed for a batch of \(request.blocks.count) blocks: \(DFSError.wrap(error).message)")
+            return nil
+        }
     }
 
     private func dieIfPlanned(adding bytes: Int) async throws {

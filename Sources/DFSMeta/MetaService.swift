@@ -65,6 +65,20 @@ public actor MetaService {
             let request = try frame.decode(CompleteFile.self)
             let info = try await store.completeFile(fileID: request.fileID, size: request.size, sha256: request.sha256, blocks: request.blocks, now: Self.now())
             try await reply(CompleteFileOK(info: info), on: connection)
+        case .createFiles:
+            try await reply(createFiles(frame.decode(CreateFiles.self)), on: connection)
+        case .completeFiles:
+            let request = try frame.decode(CompleteFiles.self)
+            guard request.files.count <= Limits.filesPerBatchMax else {
+                throw DFSError(.tooLarge, "a batch holds at most \(Limits.filesPerBatchMax) files, not \(request.files.count)")
+            }
+            let results = try await store.completeFiles(request.files, now: Self.now())
+            try await reply(CompleteFilesOK(files: results.map { result in
+                switch result {
+                case .success(let info): CompletedFile(info: info)
+                case .failure(let error): CompletedFile(error: error)
+                }
+            }), on: connection)
         case .abandonFile:
             try await store.abandonFile(fileID: frame.decode(AbandonFile.self).fileID)
             try await reply(OK(), on: connection)
@@ -215,6 +229,45 @@ public actor MetaService {
         return CreateFileOK(
             fileID: created.fileID, replication: replication,
             firstBlock: allocated(created.blockID, on: placement, blockBytes: request.blockBytes))
+    }
+
+    /// A batch of small files: every block goes to the same nodes, chosen once for the
+    /// batch's bytes, so one `writeBlocks` stores them all.
+    private func createFiles(_ request: CreateFiles) async throws -> CreateFilesOK {
+        let replication = request.replication ?? options.defaultReplication
+        guard (1...Limits.replicationMax).contains(replication) else {
+            throw DFSError(.invalidArgument, "replication \(replication) is outside 1...\(Limits.replicationMax)")
+        }
+        guard (Limits.blockBytesMin...Limits.blockBytesMax).contains(request.blockBytes) else {
+            throw DFSError(.invalidArgument, "block size \(request.blockBytes) is outside \(Limits.blockBytesMin)...\(Limits.blockBytesMax)")
+        }
+        guard request.files.count <= Limits.filesPerBatchMax else {
+            throw DFSError(.tooLarge, "a batch holds at most \(Limits.filesPerBatchMax) files, not \(request.files.count)")
+        }
+        for file in request.files where !(0...request.blockBytes).contains(file.size) {
+            throw DFSError(.invalidArgument, "\(file.path) has \(file.size) bytes; a batched file fits in one block of \(request.blockBytes)")
+        }
+        let bytes = request.files.reduce(0) { $0 + $1.size }
+        let targets = bytes > 0 ? try await place(replication: replication, blockBytes: bytes, blockIndex: 0, excluding: []) : []
+        let created = try await store.createFiles(
+            request.files, replication: replication, blockBytes: request.blockBytes, overwrite: request.overwrite, now: Self.now())
+        // A batch is placed like one block: its targets get a block's room reserved, so
+        // consecutive batches spread over the nodes as consecutive blocks do.
+        for target in targets { reservedBytes[target.nodeID, default: 0] += max(bytes, request.blockBytes) }
+        var files: [CreatedFile] = []
+        for result in created {
+            switch result {
+            case .success(let made):
+                if let blockID = made.blockID {
+                    files.append(CreatedFile(fileID: made.fileID, blockID: blockID, token: blockToken(blockID, .write)))
+                } else {
+                    files.append(CreatedFile(fileID: made.fileID))
+                }
+            case .failure(let error):
+                files.append(CreatedFile(error: error))
+            }
+        }
+        return CreateFilesOK(replication: replication, targets: targets, files: files)
     }
 
     private func allocateBlock(_ request: AllocateBlock) async throws -> AllocateBlockOK {

@@ -116,6 +116,29 @@ public actor MetaStore {
         }
     }
 
+    /// Starts the pending files of a batch, each with its block 0 unless it is empty, in one
+    /// transaction. A file that cannot be created (it exists and `overwrite` is false, a folder
+    /// is in the way) fails alone; the others are created.
+    public func createFiles(
+        _ files: [NewFile], replication: Int, blockBytes: Int, overwrite: Bool, now: Double
+    ) throws(DFSError) -> [Result<(fileID: Int64, blockID: BlockID?), DFSError>] {
+        try database.transaction { () throws(DFSError) -> [Result<(fileID: Int64, blockID: BlockID?), DFSError>] in
+            var results: [Result<(fileID: Int64, blockID: BlockID?), DFSError>] = []
+            for file in files {
+                do {
+                    let created = try database.savepoint { () throws(DFSError) -> (fileID: Int64, blockID: BlockID?) in
+                        let fileID = try insertPendingFile(path: file.path, replication: replication, blockBytes: blockBytes, overwrite: overwrite, now: now)
+                        return (fileID, file.size > 0 ? try insertBlock(fileID: fileID, blockIndex: 0) : nil)
+                    }
+                    results.append(.success(created))
+                } catch {
+                    results.append(.failure(DFSError.wrap(error)))
+                }
+            }
+            return results
+        }
+    }
+
     private func insertPendingFile(path: DFSPath, replication: Int, blockBytes: Int, overwrite: Bool, now: Double) throws(DFSError) -> Int64 {
         guard !path.isRoot else { throw DFSError(.invalidPath, "/ is the root folder, not a file path") }
         try checkFileCanGo(at: path)
@@ -174,10 +197,34 @@ public actor MetaStore {
     /// replacing an older file of the same path.
     @discardableResult
     public func completeFile(fileID: Int64, size: Int, sha256: String? = nil, blocks: [CommittedBlock], now: Double) throws(DFSError) -> FileInfo {
+        try database.transaction { () throws(DFSError) -> FileInfo in
+            try completePendingFile(fileID: fileID, size: size, sha256: sha256, blocks: blocks, now: now)
+        }
+    }
+
+    /// Completes the files of a batch in one transaction; each fails alone.
+    public func completeFiles(_ files: [CompleteFile], now: Double) throws(DFSError) -> [Result<FileInfo, DFSError>] {
+        try database.transaction { () throws(DFSError) -> [Result<FileInfo, DFSError>] in
+            var results: [Result<FileInfo, DFSError>] = []
+            for file in files {
+                do {
+                    results.append(.success(try database.savepoint { () throws(DFSError) -> FileInfo in
+                        try completePendingFile(fileID: file.fileID, size: file.size, sha256: file.sha256, blocks: file.blocks, now: now)
+                    }))
+                } catch {
+                    results.append(.failure(DFSError.wrap(error)))
+                }
+            }
+            return results
+        }
+    }
+
+    /// The inside of ``completeFile(fileID:size:sha256:blocks:now:)``, in a transaction begun by the caller.
+    private func completePendingFile(fileID: Int64, size: Int, sha256: String?, blocks: [CommittedBlock], now: Double) throws(DFSError) -> FileInfo {
         if let sha256, sha256.utf8.count != 64 || !sha256.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) {
             throw DFSError(.invalidArgument, "SHA-256 '\(sha256.prefix(80))' is not 64 lower-case hex digits")
         }
-        return try database.transaction { () throws(DFSError) -> FileInfo in
+        do {
             guard let file = try database.query(
                 "SELECT path, block_bytes FROM files WHERE id = ? AND complete = 0", [.integer(fileID)],
                 row: { ($0.text(0), $0.int(1)) }).first

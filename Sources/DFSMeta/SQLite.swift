@@ -67,6 +67,21 @@ final class SQLiteDatabase {
         }
     }
 
+    /// Runs `body` inside a transaction as a unit of its own: when it throws, what it changed
+    /// is undone and the transaction goes on (a batch whose entries fail one by one).
+    func savepoint<T>(_ body: () throws(DFSError) -> T) throws(DFSError) -> T {
+        try execute("SAVEPOINT entry")
+        do {
+            let result = try body()
+            try execute("RELEASE entry")
+            return result
+        } catch {
+            try execute("ROLLBACK TO entry")
+            try execute("RELEASE entry")
+            throw error
+        }
+    }
+
     /// A writing statement outside a transaction commits on its own.
     private func noteIfCommitted(_ statement: SQLiteStatement) {
         if !statement.isReadOnly && sqlite3_get_autocommit(handle) != 0 { onCommit?() }
