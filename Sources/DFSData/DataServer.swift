@@ -91,6 +91,8 @@ public final class DataServer: Sendable {
 
     /// True once the meta server has accepted this node's registration.
     public var isRegistered: Bool { registered.withLock { $0 } }
+    /// Block bytes received so far, counted only when `dieAfterReceivingBytes` is set (tests).
+    public var plannedDeathBytes: Int { receivedBytes.withLock { $0 } }
 
     /// Why the last attempt to reach the meta server failed; nil after a success.
     public var lastMetaError: DFSError? { metaError.withLock { $0 } }
