@@ -24,12 +24,13 @@ public struct TreeCopyEvents: Sendable {
 
 extension DFSClient {
     /// Files of a tree copied at once, counted in weights: a file of one block weighs 1, a
-    /// larger one (with up to ``Limits/blocksInFlight`` blocks in flight of its own) weighs 4.
-    /// So 32 small files go at once, enough to fill the servers' group commits, but only 8
-    /// large ones, which keeps memory where it was.
+    /// larger one (with up to ``Limits/blocksInFlight`` blocks in flight of its own) weighs 4,
+    /// a batch of small files (an upload's) weighs 4. So 32 small downloads go at once, enough
+    /// to fill the servers' group commits, 8 batches of uploads, but only 8 large files,
+    /// which keeps memory where it was.
     public static let filesInFlight = 32
     static let largeFileWeight = 4
-    /// A batch of small files weighs 8: four batches (up to 256 files) in flight at once.
+    /// A batch of small files weighs 4: eight batches (up to 512 files, 32 MiB) in flight.
     static let batchWeight = 4
 
     /// Copies a local folder tree to `target` (created with its parents), keeping its shape:

@@ -97,5 +97,5 @@ public let allMessageTypes: [any Message.Type] = [
     AllocateBlockOK.self, CompleteFile.self, CompleteFileOK.self, AbandonFile.self, GetFile.self, GetFileOK.self, List.self, ListOK.self,
     ReportBadReplica.self, MakeDirectory.self, Move.self, Remove.self, BlockReport.self, StatusRequest.self,
     StatusOK.self, FsckRequest.self, FsckOK.self, WriteBlock.self, WriteBlockOK.self, ReadBlock.self, ReadBlockOK.self,
-    BlockData.self,
+    BlockData.self, CreateFiles.self, CreateFilesOK.self, CompleteFiles.self, CompleteFilesOK.self, WriteBlocks.self, WriteBlocksOK.self,
 ]
