@@ -268,10 +268,9 @@ public final class DataServer: Sendable {
     }
 
     /// Stores a batch of whole small blocks that arrived in one frame: every block is checked
-    /// against its piece checksums, written, and flushed in one pass of the group sync, while
-    /// the same request goes on to the next node of the pipeline. All or nothing on this
-    /// node: a block that fails fails the batch (blocks already stored are left to the meta
-    /// server, which frees what no file keeps).
+    /// against its piece checksums and the batch is written as one pack (one file, one flush,
+    /// one rename, in a pass of the group sync), while the same request goes on to the next
+    /// node of the pipeline. All or nothing on this node.
     private func writeBlocks(_ request: WriteBlocks, payload: [UInt8]) async throws -> WriteBlocksOK {
         guard !request.blocks.isEmpty, request.blocks.count <= Limits.filesPerBatchMax else {
             throw DFSError(.invalidArgument, "a batch holds 1 to \(Limits.filesPerBatchMax) blocks, not \(request.blocks.count)")
@@ -292,6 +291,9 @@ public final class DataServer: Sendable {
         guard Set(request.blocks.map(\.blockID)).count == request.blocks.count else {
             throw DFSError(.invalidArgument, "a batch names a block twice")
         }
+        if let present = request.blocks.first(where: { self.store.length(of: $0.blockID) != nil }) {
+            throw DFSError(.alreadyExists, "block \(present.blockID) is already on node \(store.nodeID)")
+        }
         for block in request.blocks { try checkToken(block.token, block.blockID, .write) }
         let available = availableBytes
         guard total <= available else {
@@ -303,30 +305,14 @@ public final class DataServer: Sendable {
         let forwarding = request.pipeline.first.map { next in
             Task { await self.forward(request, payload: payload, to: next) }
         }
-        let store = self.store
-        let writers = try await BlockingIO.run { () throws -> [BlockWriter] in
-            var writers: [BlockWriter] = []
-            do {
-                var offset = 0
-                for block in request.blocks {
-                    let writer = try store.makeWriter(for: block.blockID, length: block.length)
-                    writers.append(writer)
-                    try writer.append(Array(payload[offset..<(offset + block.length)]), checksums: BlockData(checksums: block.checksums))
-                    offset += block.length
-                }
-            } catch {
-                for writer in writers { writer.abort() }
-                throw error
-            }
-            return writers
-        }
+        let entries: [PackFile.Entry]
         do {
-            try await BlockWriter.commit(writers)
+            entries = try await store.storePack(request.blocks, payload: payload)
         } catch {
             forwarding?.cancel()
             throw error
         }
-        let checksums = writers.map(\.checksum)
+        let checksums = entries.map(\.checksum)
         var stored = [store.nodeID]
         var failed: [NodeID] = []
         if let forwarding, let next = request.pipeline.first {
@@ -390,8 +376,9 @@ public final class DataServer: Sendable {
     /// read and checked here, since that piece needs a checksum of its own.
     private func readBlock(_ request: ReadBlock, on connection: Connection) async throws {
         try checkToken(request.token, request.blockID, .read)
-        let (fd, blockLength) = try store.openForReading(request.blockID)
-        defer { close(fd) }
+        let source = try store.openForReading(request.blockID)
+        defer { close(source.fd) }
+        let blockLength = source.length
         let stored = try storedChecksums(request.blockID, length: blockLength)
         guard request.offset >= 0, request.offset <= blockLength, request.offset % Limits.checksumChunkBytes == 0 else {
             throw DFSError(.invalidArgument, "offset \(request.offset) is not a multiple of 64 KiB inside block \(request.blockID) of \(blockLength) bytes")
@@ -410,7 +397,7 @@ public final class DataServer: Sendable {
             let count = min(Limits.readFrameBytes, length - sent)
             if count % piece != 0 && offset + count < blockLength {
                 // The range ends inside a piece: read, check and checksum it here.
-                let (bytes, checksums) = try await readVerifiedPieces(request.blockID, fd: fd, offset: offset, count: count, stored: stored)
+                let (bytes, checksums) = try await readVerifiedPieces(request.blockID, source: source, offset: offset, count: count, stored: stored)
                 try await connection.send(BlockData(checksums: checksums), payload: bytes, timeout: timeout)
             } else {
                 let first = offset / piece
@@ -421,7 +408,7 @@ public final class DataServer: Sendable {
                 }
                 let checksums = Array(stored.chunkChecksums[first..<(first + pieces)])
                 do {
-                    try await connection.send(BlockData(checksums: checksums), file: fd, offset: offset, count: count, timeout: timeout)
+                    try await connection.send(BlockData(checksums: checksums), file: source.fd, offset: source.offset + offset, count: count, timeout: timeout)
                 } catch let error as DFSError where error.code == .ioError {
                     // The block file is shorter than its checksums say.
                     store.reportCorrupt(request.blockID)
@@ -452,11 +439,13 @@ public final class DataServer: Sendable {
     /// the checksums stored beside the block. Returns the bytes with the checksums of their
     /// pieces, ready to send: the verified stored values, so nothing is computed twice.
     private func readVerifiedPieces(
-        _ blockID: BlockID, fd: Int32, offset: Int, count: Int, stored: ChecksumFile
+        _ blockID: BlockID, source: BlockSource, offset: Int, count: Int, stored: ChecksumFile
     ) async throws -> (bytes: [UInt8], checksums: [UInt32]) {
+        let fd = source.fd
+        let start = source.offset + offset
         let pieceStart = offset / Limits.checksumChunkBytes
         let readCount = min(stored.blockLength - offset, (count + Limits.checksumChunkBytes - 1) / Limits.checksumChunkBytes * Limits.checksumChunkBytes)
-        var bytes = try await BlockingIO.run { try Self.readChunk(fd: fd, offset: offset, count: readCount) }
+        var bytes = try await BlockingIO.run { try Self.readChunk(fd: fd, offset: start, count: readCount) }
         let actual = BlockData.checksums(of: bytes)
         guard pieceStart + actual.count <= stored.chunkChecksums.count,
             actual == Array(stored.chunkChecksums[pieceStart..<(pieceStart + actual.count)])
@@ -609,8 +598,9 @@ public final class DataServer: Sendable {
     /// Sends a block to another node, verifying every piece on the way out; the target
     /// verifies it again as it arrives and reports the block to the meta server.
     private func copy(_ command: CopyBlockCommand) async throws {
-        let (fd, blockLength) = try store.openForReading(command.blockID)
-        defer { close(fd) }
+        let source = try store.openForReading(command.blockID)
+        defer { close(source.fd) }
+        let blockLength = source.length
         let stored = try storedChecksums(command.blockID, length: blockLength)
         let timeout = options.timeouts.request
         let connection = try await Connection.open(to: command.target.address, role: .dataNode, timeout: options.timeouts.connect, handshake: options.timeouts.handshake, secret: options.secret)
@@ -620,7 +610,7 @@ public final class DataServer: Sendable {
         while sent < blockLength {
             try Task.checkCancellation()
             let count = min(Limits.chunkBytes, blockLength - sent)
-            let (bytes, checksums) = try await readVerifiedPieces(command.blockID, fd: fd, offset: sent, count: count, stored: stored)
+            let (bytes, checksums) = try await readVerifiedPieces(command.blockID, source: source, offset: sent, count: count, stored: stored)
             try await connection.send(BlockData(checksums: checksums), payload: bytes, timeout: timeout)
             sent += count
         }
@@ -648,13 +638,14 @@ public final class DataServer: Sendable {
                 guard !Task.isCancelled else { return }
                 let started = ContinuousClock.now
                 do {
-                    let (fd, length) = try store.openForReading(block.blockID)
-                    defer { close(fd) }
+                    let source = try store.openForReading(block.blockID)
+                    defer { close(source.fd) }
+                    let length = source.length
                     let stored = try storedChecksums(block.blockID, length: length)
                     var offset = 0
                     while offset < length {
                         let count = min(Limits.chunkBytes, length - offset)
-                        _ = try await readVerifiedPieces(block.blockID, fd: fd, offset: offset, count: count, stored: stored)
+                        _ = try await readVerifiedPieces(block.blockID, source: source, offset: offset, count: count, stored: stored)
                         offset += count
                         // Sleep off the time these bytes are owed at the allowed rate.
                         let owed = Double(offset) / rate - (ContinuousClock.now - started).seconds

@@ -34,10 +34,10 @@ import Testing
         let reopened = try BlockStore(folder: folder)
         #expect(reopened.nodeID == store.nodeID)
         #expect(reopened.length(of: BlockID(42)) == size)
-        let (fd, length) = try reopened.openForReading(BlockID(42))
-        defer { close(fd) }
-        #expect(length == size)
-        #expect(try DataServer.readChunk(fd: fd, offset: 0, count: length) == bytes)
+        let source = try reopened.openForReading(BlockID(42))
+        defer { close(source.fd) }
+        #expect(source.length == size && source.offset == 0)
+        #expect(try DataServer.readChunk(fd: source.fd, offset: 0, count: source.length) == bytes)
         let checksums = try reopened.checksums(of: BlockID(42))
         #expect(checksums.blockLength == size)
         #expect(checksums.blockChecksum == CRC32C.checksum(bytes))

@@ -1,0 +1,149 @@
+import DFSCore
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A pack: the small blocks of one `writeBlocks` batch in one file, for a store that would
+/// otherwise make two files (two inodes, two flushes, two renames) per 4 KiB block.
+///
+/// Packs live in `blocks/packs/`, named `pack_<first block id, 16 hex digits>_<8 random hex
+/// digits>`, and are written whole and never changed: a temp file (`tmp-pack_…`), flushed,
+/// renamed into place, the folder flushed; so a pack with its name is complete. Layout:
+///
+/// ```
+/// block data, one block after another
+/// footer: "DFSK" | version: UInt32 = 1 | count: UInt32
+///         | per block: id: UInt64 | offset: UInt64 | length: UInt64 | CRC32C: UInt32
+///                      | piece count: UInt32 | one CRC32C per 64 KiB piece: UInt32 each
+/// trailer: footer length: UInt32 | CRC32C of the footer: UInt32 | "DFSK"   (all big-endian)
+/// ```
+///
+/// A pack's space is freed when its last block is deleted. Until then the ids of its deleted
+/// blocks are appended to `pack_….dead` beside it (not flushed: a tombstone lost to a power
+/// cut only brings back a block the meta server no longer owns, and it is deleted again),
+/// and skipped at start.
+enum PackFile {
+    static let magic: [UInt8] = Array("DFSK".utf8)
+    static let deadSuffix = ".dead"
+    static let trailerBytes = 12
+    static let namePrefix = "pack_"
+
+    /// One block inside a pack.
+    struct Entry: Equatable, Sendable {
+        var blockID: BlockID
+        var offset: Int
+        var length: Int
+        var checksum: UInt32
+        var pieces: [UInt32]
+    }
+
+    /// The footer and trailer for `entries`.
+    static func footer(_ entries: [Entry]) -> [UInt8] {
+        var footer = magic
+        append(UInt32(1), to: &footer)
+        append(UInt32(entries.count), to: &footer)
+        for entry in entries {
+            append(entry.blockID.rawValue, to: &footer)
+            append(UInt64(entry.offset), to: &footer)
+            append(UInt64(entry.length), to: &footer)
+            append(entry.checksum, to: &footer)
+            append(UInt32(entry.pieces.count), to: &footer)
+            for piece in entry.pieces { append(piece, to: &footer) }
+        }
+        var crc = CRC32C()
+        footer.withUnsafeBytes { crc.update($0) }
+        var trailer: [UInt8] = []
+        append(UInt32(footer.count), to: &trailer)
+        append(crc.value, to: &trailer)
+        trailer += magic
+        return footer + trailer
+    }
+
+    /// Reads and checks a pack's footer. Throws `checksumMismatch` for a damaged one.
+    static func entries(of fd: Int32, size: Int) throws(DFSError) -> [Entry] {
+        guard size >= trailerBytes else { throw damaged("shorter than its trailer") }
+        let trailer = try read(fd, at: size - trailerBytes, count: trailerBytes)
+        guard Array(trailer[8..<12]) == magic else { throw damaged("no trailer") }
+        let footerLength = Int(read32(trailer, 0))
+        guard footerLength >= 12, footerLength <= size - trailerBytes else { throw damaged("footer length \(footerLength)") }
+        let dataEnd = size - trailerBytes - footerLength
+        let footer = try read(fd, at: dataEnd, count: footerLength)
+        var crc = CRC32C()
+        footer.withUnsafeBytes { crc.update($0) }
+        guard crc.value == read32(trailer, 4), Array(footer[0..<4]) == magic, read32(footer, 4) == 1 else {
+            throw damaged("footer checksum")
+        }
+        let count = Int(read32(footer, 8))
+        var entries: [Entry] = []
+        var position = 12
+        for _ in 0..<count {
+            guard position + 32 <= footer.count else { throw damaged("entry past the footer") }
+            let id = read64(footer, position)
+            let offset = read64(footer, position + 8)
+            let length = read64(footer, position + 16)
+            let checksum = read32(footer, position + 24)
+            let pieceCount = Int(read32(footer, position + 28))
+            position += 32
+            guard offset <= UInt64(dataEnd), length >= 1, length <= UInt64(dataEnd) - offset,
+                pieceCount == (Int(length) + Limits.checksumChunkBytes - 1) / Limits.checksumChunkBytes,
+                position + 4 * pieceCount <= footer.count
+            else { throw damaged("entry of block \(id)") }
+            let pieces = (0..<pieceCount).map { read32(footer, position + 4 * $0) }
+            position += 4 * pieceCount
+            entries.append(Entry(blockID: BlockID(id), offset: Int(offset), length: Int(length), checksum: checksum, pieces: pieces))
+        }
+        guard position == footer.count else { throw damaged("footer longer than its entries") }
+        return entries
+    }
+
+    /// Appends a deleted block's id to a pack's list of dead blocks (8 bytes, big-endian).
+    static func noteDead(_ blockID: BlockID, at path: String) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        var bytes: [UInt8] = []
+        append(blockID.rawValue, to: &bytes)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+
+    /// The ids in a list of dead blocks; a torn last entry is ignored.
+    static func deadBlocks(at path: String) -> Set<BlockID> {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        let bytes = [UInt8](data)
+        return Set(stride(from: 0, to: bytes.count - 7, by: 8).map { BlockID(read64(bytes, $0)) })
+    }
+
+    private static func damaged(_ what: String) -> DFSError {
+        DFSError(.checksumMismatch, "pack is damaged (\(what))")
+    }
+
+    private static func read(_ fd: Int32, at offset: Int, count: Int) throws(DFSError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
+        guard got == count else { throw damaged("cannot read \(count) bytes at \(offset)") }
+        return bytes
+    }
+
+    private static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    private static func read32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
+        bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    private static func read64(_ bytes: [UInt8], _ offset: Int) -> UInt64 {
+        bytes[offset..<(offset + 8)].reduce(0) { $0 << 8 | UInt64($1) }
+    }
+}
+
+/// Where a block's bytes are: a file of its own from offset 0, or a range of a pack.
+public struct BlockSource: Sendable {
+    /// Open for reading; the caller closes it.
+    public let fd: Int32
+    /// Where the block starts in the file.
+    public let offset: Int
+    public let length: Int
+}

@@ -1,0 +1,146 @@
+import DFSCore
+import Foundation
+import Testing
+
+@testable import DFSData
+
+/// Small blocks stored together in packs: written whole, read by offset, found again at
+/// start, and freed with their last block.
+@Suite struct PackStoreTests {
+    let folder: String
+
+    init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-packs-\(UUID().uuidString.prefix(8))").path
+    }
+
+    func cleanUp() { try? FileManager.default.removeItem(atPath: folder) }
+
+    /// A batch of blocks with their bytes: sizes 1, 4096, 70,000 (two pieces) and 10 bytes.
+    func batch(from first: UInt64) -> (blocks: [BatchBlock], payload: [UInt8], contents: [[UInt8]]) {
+        let contents = [1, 4096, 70_000, 10].enumerated().map { index, size in
+            (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index &+ Int(first)) }
+        }
+        let blocks = contents.enumerated().map { index, bytes in
+            BatchBlock(blockID: BlockID(first + UInt64(index)), length: bytes.count, checksums: BlockData.checksums(of: bytes))
+        }
+        return (blocks, contents.flatMap { $0 }, contents)
+    }
+
+    func read(_ store: BlockStore, _ blockID: BlockID) throws -> [UInt8] {
+        let source = try store.openForReading(blockID)
+        defer { close(source.fd) }
+        return try DataServer.readChunk(fd: source.fd, offset: source.offset, count: source.length)
+    }
+
+    func packNames() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder + "/blocks/packs")) ?? []).sorted()
+    }
+
+    @Test func aBatchIsOnePackReadableByOffsetAndFoundAgainAtStart() async throws {
+        defer { cleanUp() }
+        let store = try BlockStore(folder: folder)
+        let (blocks, payload, contents) = batch(from: 100)
+        let entries = try await store.storePack(blocks, payload: payload)
+        #expect(entries.map(\.offset) == [0, 1, 4097, 74_097])
+        #expect(packNames().count == 1)
+        #expect(packNames().first?.hasPrefix("pack_0000000000000064_") == true)
+        for (block, bytes) in zip(blocks, contents) {
+            #expect(try read(store, block.blockID) == bytes)
+            let checksums = try store.checksums(of: block.blockID)
+            #expect(checksums.chunkChecksums == block.checksums)
+            #expect(checksums.blockLength == bytes.count)
+        }
+        #expect(store.blockCount == 4)
+        #expect(store.usedBytes == payload.count)
+        #expect(store.takeChanges(limit: 100).added.map(\.blockID) == blocks.map(\.blockID))
+
+        let reopened = try BlockStore(folder: folder)
+        #expect(reopened.blockCount == 4)
+        for (block, bytes) in zip(blocks, contents) {
+            #expect(try read(reopened, block.blockID) == bytes)
+            #expect(reopened.summaries.first { $0.blockID == block.blockID }?.checksum == BlockData.combined(block.checksums, length: bytes.count))
+        }
+    }
+
+    @Test func aBlockThatDoesNotMatchItsChecksumsFailsTheWholeBatch() async throws {
+        defer { cleanUp() }
+        let store = try BlockStore(folder: folder)
+        var (blocks, payload, _) = batch(from: 200)
+        blocks[2].checksums[1] ^= 0x10
+        let error = await #expect(throws: DFSError.self) { try await store.storePack(blocks, payload: payload) }
+        #expect(error?.code == .checksumMismatch)
+        #expect(store.blockCount == 0)
+        #expect(packNames().isEmpty, "no pack and no temp file is left")
+    }
+
+    @Test func aPackGoesWithItsLastBlockAndDeletionsInsideOneLastAcrossRestarts() async throws {
+        defer { cleanUp() }
+        let store = try BlockStore(folder: folder)
+        let first = batch(from: 300)
+        let second = batch(from: 400)
+        _ = try await store.storePack(first.blocks, payload: first.payload)
+        _ = try await store.storePack(second.blocks, payload: second.payload)
+        #expect(packNames().count == 2)
+        for block in first.blocks { store.delete(block.blockID) }
+        #expect(packNames().count == 1, "the first pack went with its last block")
+        store.delete(second.blocks[0].blockID)
+        #expect(packNames().filter { !$0.hasSuffix(".dead") }.count == 1)
+        #expect(throws: DFSError.self) { try store.openForReading(second.blocks[0].blockID) }
+        #expect(try read(store, second.blocks[1].blockID) == second.contents[1])
+        #expect(store.blockCount == 3)
+        // A deletion inside a pack is kept in its list of dead blocks: after a restart the
+        // block stays deleted.
+        #expect(packNames().contains { $0.hasSuffix(".dead") })
+        let reopened = try BlockStore(folder: folder)
+        #expect(reopened.blockCount == 3)
+        #expect(reopened.length(of: second.blocks[0].blockID) == nil)
+        for block in second.blocks.dropFirst() { reopened.delete(block.blockID) }
+        #expect(packNames().isEmpty, "the last delete took the pack and its list")
+    }
+
+    @Test func unfinishedAndDamagedPacksAreHandledAtStart() async throws {
+        defer { cleanUp() }
+        let store = try BlockStore(folder: folder)
+        let (blocks, payload, contents) = batch(from: 500)
+        _ = try await store.storePack(blocks, payload: payload)
+        let other = batch(from: 600)
+        _ = try await store.storePack(other.blocks, payload: other.payload)
+        let packs = folder + "/blocks/packs/"
+        // A pack being written when the node stopped.
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: packs + "tmp-pack_00000000000000ff_00000000"))
+        // A flipped byte in the second pack's footer.
+        let damaged = try #require(packNames().first { $0.hasPrefix("pack_0000000000000258_") })
+        let handle = try #require(FileHandle(forUpdatingAtPath: packs + damaged))
+        let size = try handle.seekToEnd()
+        try handle.seek(toOffset: size - 20)
+        let byte = try #require(try handle.read(upToCount: 1)?.first)
+        try handle.seek(toOffset: size - 20)
+        try handle.write(contentsOf: Data([byte ^ 1]))
+        try handle.close()
+
+        let reopened = try BlockStore(folder: folder)
+        #expect(reopened.blockCount == 4, "the damaged pack's blocks are missing, the good pack's are there")
+        for (block, bytes) in zip(blocks, contents) { #expect(try read(reopened, block.blockID) == bytes) }
+        let names = packNames()
+        #expect(!names.contains { $0.hasPrefix("tmp-") })
+        #expect(names.contains("bad-" + damaged))
+    }
+
+    @Test func aPackFooterRoundTripsAndRejectsEveryTruncation() throws {
+        defer { cleanUp() }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let entries = [
+            PackFile.Entry(blockID: BlockID(7), offset: 0, length: 5, checksum: 9, pieces: [9]),
+            PackFile.Entry(blockID: BlockID(8), offset: 5, length: 70_000, checksum: 11, pieces: [1, 2]),
+        ]
+        let bytes = [UInt8](repeating: 0xAB, count: 70_005) + PackFile.footer(entries)
+        let path = folder + "/pack"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let fd = open(path, O_RDONLY)
+        defer { close(fd) }
+        #expect(try PackFile.entries(of: fd, size: bytes.count) == entries)
+        for cut in [0, 1, 11, 12, 40, bytes.count - 1] {
+            #expect(throws: DFSError.self, "\(cut) bytes") { try PackFile.entries(of: fd, size: cut) }
+        }
+    }
+}
