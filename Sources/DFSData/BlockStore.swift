@@ -34,7 +34,14 @@ public final class BlockStore: Sendable {
 
     struct PackIndex: Sendable {
         var locations: [BlockID: (pack: String, entry: PackFile.Entry)] = [:]
-        var live: [String: Int] = [:]
+        /// The live blocks of each pack.
+        var members: [String: Set<BlockID>] = [:]
+        /// The bytes of block data each pack holds, live or deleted.
+        var dataBytes: [String: Int] = [:]
+
+        func liveBytes(_ pack: String) -> Int {
+            (members[pack] ?? []).reduce(0) { $0 + (locations[$1]?.entry.length ?? 0) }
+        }
     }
     /// Changes not yet told to the meta server; heartbeats carry them.
     private let changes = Mutex(PendingChanges())
@@ -152,17 +159,20 @@ public final class BlockStore: Sendable {
             fstat(fd, &info)
             do {
                 let entries = try PackFile.entries(of: fd, size: Int(info.st_size))
-                var live = 0
+                var members = Set<BlockID>()
+                // A block found twice (a compaction cut short before it removed the old
+                // pack) is taken from the first pack read; the other copy is dead weight.
                 for entry in entries where found[entry.blockID] == nil && !dead.contains(entry.blockID) {
                     found[entry.blockID] = BlockSummary(blockID: entry.blockID, length: entry.length, checksum: entry.checksum)
                     packIndex.locations[entry.blockID] = (name, entry)
-                    live += 1
+                    members.insert(entry.blockID)
                 }
-                if live == 0 {
+                if members.isEmpty {
                     unlink(path)
                     unlink(path + PackFile.deadSuffix)
                 } else {
-                    packIndex.live[name] = live
+                    packIndex.members[name] = members
+                    packIndex.dataBytes[name] = entries.reduce(0) { $0 + $1.length }
                 }
             } catch {
                 // Renamed into place only when whole: damage came later. Kept aside for a
@@ -245,9 +255,81 @@ public final class BlockStore: Sendable {
     func didStorePack(_ name: String, entries: [PackFile.Entry]) {
         packs.withLock { index in
             for entry in entries { index.locations[entry.blockID] = (name, entry) }
-            index.live[name, default: 0] += entries.count
+            index.members[name] = Set(entries.map(\.blockID))
+            index.dataBytes[name] = entries.reduce(0) { $0 + $1.length }
         }
         for entry in entries { didStore(entry.blockID, length: entry.length, checksum: entry.checksum) }
+    }
+
+    /// Packs whose deleted blocks hold at least half their bytes.
+    public var packsToCompact: [String] {
+        packs.withLock { index in
+            index.members.keys.filter { index.liveBytes($0) * 2 <= index.dataBytes[$0, default: 0] }.sorted()
+        }
+    }
+
+    /// Rewrites every pack whose deleted blocks hold at least half its bytes, with its live
+    /// blocks only, and removes the old one: the space of deleted packed blocks comes back.
+    /// A pack that cannot be rewritten (a block in it has rotted, the disk is full) stays.
+    public func compactPacks() async {
+        for pack in packsToCompact {
+            do {
+                try await compact(pack)
+            } catch {
+                Log.warn("data", "cannot compact \(pack): \(DFSError.wrap(error).message)")
+            }
+        }
+    }
+
+    /// One pack's compaction: its live blocks are read, checked and written as a new pack
+    /// (flushed and renamed like any); then, under the lock readers take, the blocks still
+    /// live move to it and the old pack goes. A crash in between leaves both packs, and the
+    /// first one read at start wins.
+    private func compact(_ pack: String) async throws {
+        let entries = packs.withLock { index in
+            (index.members[pack] ?? []).compactMap { index.locations[$0]?.entry }.sorted { $0.offset < $1.offset }
+        }
+        guard !entries.isEmpty else { return }
+        let path = packsFolder.appendingPathComponent(pack).path
+        let (blocks, payload) = try await BlockingIO.run { () throws -> ([BatchBlock], [UInt8]) in
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw DFSError(.ioError, "cannot open \(pack): \(String(cString: strerror(errno)))") }
+            defer { close(fd) }
+            var payload: [UInt8] = []
+            for entry in entries { payload += try DataServer.readChunk(fd: fd, offset: entry.offset, count: entry.length) }
+            return (entries.map { BatchBlock(blockID: $0.blockID, length: $0.length, checksums: $0.pieces) }, payload)
+        }
+        let written = try await BlockingIO.run { try self.writePack(blocks, payload: payload) }
+        do {
+            try await makeDurable([written.staged]).first?.get()
+        } catch {
+            unlink(written.staged.blockTemp)
+            throw error
+        }
+        let newPath = packsFolder.appendingPathComponent(written.name).path
+        packs.withLock { index in
+            var moved = Set<BlockID>()
+            for entry in written.entries {
+                if index.members[pack]?.contains(entry.blockID) == true {
+                    index.locations[entry.blockID] = (written.name, entry)
+                    moved.insert(entry.blockID)
+                } else {
+                    // Deleted while the new pack was written.
+                    PackFile.noteDead(entry.blockID, at: newPath + PackFile.deadSuffix)
+                }
+            }
+            index.members[pack] = nil
+            index.dataBytes[pack] = nil
+            if moved.isEmpty {
+                unlink(newPath)
+                unlink(newPath + PackFile.deadSuffix)
+            } else {
+                index.members[written.name] = moved
+                index.dataBytes[written.name] = payload.count
+            }
+            unlink(path)
+            unlink(path + PackFile.deadSuffix)
+        }
     }
 
     /// Where a block's bytes are on disk: its file, or its pack and offset (for tests and tools).
@@ -494,10 +576,11 @@ public final class BlockStore: Sendable {
         _ = index.withLock { $0.removeValue(forKey: blockID) }
         let emptied = packs.withLock { index -> String? in
             guard let (pack, _) = index.locations.removeValue(forKey: blockID) else { return nil }
-            let live = index.live[pack, default: 1] - 1
-            index.live[pack] = live > 0 ? live : nil
+            index.members[pack]?.remove(blockID)
             let path = packsFolder.appendingPathComponent(pack).path
-            if live <= 0 {
+            if index.members[pack]?.isEmpty ?? true {
+                index.members[pack] = nil
+                index.dataBytes[pack] = nil
                 unlink(path)
                 unlink(path + PackFile.deadSuffix)
             } else {

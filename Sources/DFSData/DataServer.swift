@@ -57,6 +57,8 @@ public final class DataServer: Sendable {
     private let registered = Mutex(false)
     private let receivedBytes = Mutex(0)
     private let copies = Mutex<[UInt64: Task<Void, Never>]>([:])
+    /// The pack compaction under way, if any (at most one at a time).
+    private let compaction = Mutex<Task<Void, Never>?>(nil)
     private let scrubber = Mutex<Task<Void, Never>?>(nil)
     /// Every block the scrubber has verified since start (for tests and logs).
     public let scrubbedBlocks = Mutex(0)
@@ -146,6 +148,7 @@ public final class DataServer: Sendable {
             copy.cancel()
             await copy.value
         }
+        if let running = compaction.withLock({ $0 }) { await running.value }
         await listener.close(grace: grace)
         await pool.closeAll()
     }
@@ -574,11 +577,26 @@ public final class DataServer: Sendable {
                 return
             }
             for blockID in reply.deleteBlocks { store.delete(blockID) }
+            if !reply.deleteBlocks.isEmpty { startCompaction() }
             for command in reply.copyBlocks.prefix(64) { startCopy(command) }
         }
     }
 
     // MARK: Copies for repair
+
+    /// Rewrites packs that deletions left at least half empty, in the background, one
+    /// compaction at a time.
+    private func startCompaction() {
+        guard !store.packsToCompact.isEmpty else { return }
+        let store = self.store
+        compaction.withLock { running in
+            guard running == nil else { return }
+            running = Task { [compaction] in
+                await store.compactPacks()
+                compaction.withLock { $0 = nil }
+            }
+        }
+    }
 
     private func startCopy(_ command: CopyBlockCommand) {
         let key = UInt64.random(in: 0...UInt64.max)

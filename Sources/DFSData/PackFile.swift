@@ -20,7 +20,8 @@ import Foundation
 /// trailer: footer length: UInt32 | CRC32C of the footer: UInt32 | "DFSK"   (all big-endian)
 /// ```
 ///
-/// A pack's space is freed when its last block is deleted. Until then the ids of its deleted
+/// A pack goes with its last block, or is compacted once half its bytes are dead
+/// (``BlockStore/compactPacks()``). Until then the ids of its deleted
 /// blocks are appended to `pack_….dead` beside it (not flushed: a tombstone lost to a power
 /// cut only brings back a block the meta server no longer owns, and it is deleted again),
 /// and skipped at start.

@@ -166,6 +166,42 @@ import Testing
         options.orphanGrace = .seconds(2)
     }
 
+    /// Most files of a tree are removed: the nodes delete their packed blocks as the meta
+    /// server tells them, and rewrite the packs left mostly empty, which frees the space;
+    /// the files that stay read back the same.
+    @Test func removedFilesFreeTheirPacksSpace() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        let tree = local.url.appendingPathComponent("tree")
+        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
+        var originals: [[UInt8]] = []
+        for index in 0..<60 {
+            originals.append(try local.writeRandomFile("tree/f\(index)", count: 20_000, seed: UInt64(1700 + index)))
+        }
+        try await withCluster(dataNodes: 1, configure: Self.fast) { cluster in
+            try await cluster.client.uploadTree(localFolder: tree.path, to: try DFSPath("/t"), options: UploadOptions(replication: 1))
+            let server = try #require(cluster.dataServers.first ?? nil)
+            let packs = server.store.root.path + "/blocks/packs"
+            func packBytes() -> Int {
+                ((try? FileManager.default.contentsOfDirectory(atPath: packs)) ?? []).reduce(0) { total, name in
+                    total + ((try? FileManager.default.attributesOfItem(atPath: packs + "/" + name)[.size] as? Int) ?? 0)
+                }
+            }
+            let before = packBytes()
+            #expect(before >= 60 * 20_000)
+            for index in 0..<60 where index % 4 != 0 {
+                try await cluster.client.remove(try DFSPath("/t/f\(index)"), recursive: false)
+            }
+            try await eventually(timeout: .seconds(20), "the removed blocks are deleted and their packs rewritten") {
+                server.store.blockCount == 15 && server.store.packsToCompact.isEmpty && packBytes() < before / 2
+            }
+            for index in stride(from: 0, to: 60, by: 4) {
+                try await cluster.client.download(try DFSPath("/t/f\(index)"), to: local.path("out\(index)"))
+                #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: local.path("out\(index)")))) == originals[index])
+            }
+        }
+    }
+
     /// Small files land in packs; every node restarts and still serves them; then a byte of
     /// one packed replica rots: the scrubber finds it, the meta server has the block copied
     /// from a good replica (read out of its pack) and the bad one deleted.

@@ -33,6 +33,10 @@ import Testing
     }
 
     func packNames() -> [String] {
+        allPackFiles().filter { !$0.hasSuffix(".dead") }
+    }
+
+    func allPackFiles() -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: folder + "/blocks/packs")) ?? []).sorted()
     }
 
@@ -70,7 +74,7 @@ import Testing
         let error = await #expect(throws: DFSError.self) { try await store.storePack(blocks, payload: payload) }
         #expect(error?.code == .checksumMismatch)
         #expect(store.blockCount == 0)
-        #expect(packNames().isEmpty, "no pack and no temp file is left")
+        #expect(allPackFiles().isEmpty, "no pack and no temp file is left")
     }
 
     @Test func aPackGoesWithItsLastBlockAndDeletionsInsideOneLastAcrossRestarts() async throws {
@@ -84,18 +88,65 @@ import Testing
         for block in first.blocks { store.delete(block.blockID) }
         #expect(packNames().count == 1, "the first pack went with its last block")
         store.delete(second.blocks[0].blockID)
-        #expect(packNames().filter { !$0.hasSuffix(".dead") }.count == 1)
+        #expect(packNames().count == 1)
         #expect(throws: DFSError.self) { try store.openForReading(second.blocks[0].blockID) }
         #expect(try read(store, second.blocks[1].blockID) == second.contents[1])
         #expect(store.blockCount == 3)
         // A deletion inside a pack is kept in its list of dead blocks: after a restart the
         // block stays deleted.
-        #expect(packNames().contains { $0.hasSuffix(".dead") })
+        #expect(allPackFiles().contains { $0.hasSuffix(".dead") })
         let reopened = try BlockStore(folder: folder)
         #expect(reopened.blockCount == 3)
         #expect(reopened.length(of: second.blocks[0].blockID) == nil)
         for block in second.blocks.dropFirst() { reopened.delete(block.blockID) }
-        #expect(packNames().isEmpty, "the last delete took the pack and its list")
+        #expect(allPackFiles().isEmpty, "the last delete took the pack and its list")
+    }
+
+    /// A pack whose deleted blocks hold half its bytes or more is rewritten with its live
+    /// blocks only; they read back the same, before and after a restart.
+    @Test func aHalfDeadPackIsCompactedIntoANewOne() async throws {
+        defer { cleanUp() }
+        let store = try BlockStore(folder: folder)
+        let (blocks, payload, contents) = batch(from: 700)
+        _ = try await store.storePack(blocks, payload: payload)
+        let before = packNames()
+        store.delete(blocks[0].blockID)
+        #expect(store.packsToCompact.isEmpty, "1 byte of 74,107 is dead: not worth a rewrite")
+        store.delete(blocks[2].blockID)
+        #expect(store.packsToCompact == before, "70,001 of 74,107 bytes are dead")
+        await store.compactPacks()
+        let after = packNames()
+        #expect(after.count == 1 && after != before, "the old pack and its list of dead blocks are gone")
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: folder + "/blocks/packs/" + after[0])[.size] as? Int)
+        #expect(size < 4096 + 10 + 200, "only the live blocks' bytes and their footer are left")
+        #expect(store.packsToCompact.isEmpty)
+        for index in [1, 3] { #expect(try read(store, blocks[index].blockID) == contents[index]) }
+        #expect(store.blockCount == 2)
+        let reopened = try BlockStore(folder: folder)
+        #expect(reopened.blockCount == 2)
+        for index in [1, 3] { #expect(try read(reopened, blocks[index].blockID) == contents[index]) }
+        #expect(reopened.length(of: blocks[2].blockID) == nil)
+    }
+
+    /// A compaction cut short after the new pack was in place but before the old one went:
+    /// both are on disk, each block is found once, and nothing deleted comes back.
+    @Test func bothPacksOfAnUnfinishedCompactionReadAsOne() async throws {
+        defer { cleanUp() }
+        let store = try BlockStore(folder: folder)
+        let (blocks, payload, contents) = batch(from: 800)
+        _ = try await store.storePack(blocks, payload: payload)
+        let packs = folder + "/blocks/packs/"
+        let old = try #require(packNames().first)
+        try FileManager.default.copyItem(atPath: packs + old, toPath: packs + "keep")
+        store.delete(blocks[2].blockID)
+        await store.compactPacks()
+        // Put the old pack back beside the new one, as a crash before its removal would.
+        try FileManager.default.moveItem(atPath: packs + "keep", toPath: packs + old)
+        try Data(bytesOf: blocks[2].blockID).write(to: URL(fileURLWithPath: packs + old + ".dead"))
+        let reopened = try BlockStore(folder: folder)
+        #expect(reopened.blockCount == 3)
+        for index in [0, 1, 3] { #expect(try read(reopened, blocks[index].blockID) == contents[index]) }
+        #expect(reopened.length(of: blocks[2].blockID) == nil)
     }
 
     @Test func unfinishedAndDamagedPacksAreHandledAtStart() async throws {
@@ -121,7 +172,7 @@ import Testing
         let reopened = try BlockStore(folder: folder)
         #expect(reopened.blockCount == 4, "the damaged pack's blocks are missing, the good pack's are there")
         for (block, bytes) in zip(blocks, contents) { #expect(try read(reopened, block.blockID) == bytes) }
-        let names = packNames()
+        let names = allPackFiles()
         #expect(!names.contains { $0.hasPrefix("tmp-") })
         #expect(names.contains("bad-" + damaged))
     }
@@ -142,5 +193,12 @@ import Testing
         for cut in [0, 1, 11, 12, 40, bytes.count - 1] {
             #expect(throws: DFSError.self, "\(cut) bytes") { try PackFile.entries(of: fd, size: cut) }
         }
+    }
+}
+
+extension Data {
+    /// A block id as a list of dead blocks stores it: 8 bytes, big-endian.
+    init(bytesOf blockID: BlockID) {
+        self.init(Swift.withUnsafeBytes(of: blockID.rawValue.bigEndian) { Array($0) })
     }
 }
