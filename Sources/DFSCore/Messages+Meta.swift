@@ -382,6 +382,52 @@ public struct ListOK: Message {
         self.entries = entries
         self.more = more
     }
+
+    // Entries travel as rows, `[name, type, size, mtime, replication, blockBytes, sha256 or
+    // null]`, not as objects: a listing is thousands of them, and rows are about half the
+    // bytes and decode in about half the time (no keys to match). A name is one path
+    // component; the entry's path is the listed folder's path plus the name.
+    private enum CodingKeys: String, CodingKey { case info, entries, more }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        info = try container.decode(FileInfo.self, forKey: .info)
+        more = try container.decode(Bool.self, forKey: .more)
+        var rows = try container.nestedUnkeyedContainer(forKey: .entries)
+        var entries: [FileInfo] = []
+        entries.reserveCapacity(min(rows.count ?? 0, Limits.listEntriesMax))
+        while !rows.isAtEnd {
+            var row = try rows.nestedUnkeyedContainer()
+            let name = try row.decode(String.self)
+            let type = try row.decode(EntryType.self)
+            let size = try row.decode(Int.self)
+            let mtime = try row.decode(Double.self)
+            let replication = try row.decode(Int.self)
+            let blockBytes = try row.decode(Int.self)
+            let sha256 = try row.decodeNil() ? nil : try row.decode(String.self)
+            entries.append(FileInfo(
+                path: try info.path.appending(name), type: type, size: size, mtime: mtime, replication: replication,
+                blockBytes: blockBytes, sha256: sha256))
+        }
+        self.entries = entries
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(info, forKey: .info)
+        try container.encode(more, forKey: .more)
+        var rows = container.nestedUnkeyedContainer(forKey: .entries)
+        for entry in entries {
+            var row = rows.nestedUnkeyedContainer()
+            try row.encode(entry.path.name)
+            try row.encode(entry.type)
+            try row.encode(entry.size)
+            try row.encode(entry.mtime)
+            try row.encode(entry.replication)
+            try row.encode(entry.blockBytes)
+            if let sha256 = entry.sha256 { try row.encode(sha256) } else { try row.encodeNil() }
+        }
+    }
 }
 
 /// A client found a replica it could not use: a checksum mismatch, a short or missing block.

@@ -78,6 +78,24 @@ import Testing
         #expect(reply.more)
     }
 
+    /// Listing entries travel as rows of one name each: a row naming a path, a parent, or
+    /// too few fields is a decoding error, never an entry outside the listed folder.
+    @Test func listingRowsMustNameOneChildOfTheFolder() throws {
+        let folder = #"{"path":"/docs","type":"dir","size":0,"mtime":1,"replication":0,"blockBytes":0}"#
+        let good = #"{"type":"listOK","body":{"info":\#(folder),"more":false,"entries":[["a.pdf","file",42,2.5,3,4096,null]]}}"#
+        var decoder = FrameDecoder()
+        decoder.append(Self.rawFrame(good))
+        let reply = try #require(try decoder.nextFrame()).reply(ListOK.self)
+        #expect(reply.entries.map(\.path) == [try DFSPath("/docs/a.pdf")])
+        #expect(reply.entries.first?.sha256 == nil)
+        for row in [#"["../etc","file",1,1,1,4096,null]"#, #"["a/b","file",1,1,1,4096,null]"#, #"["","file",1,1,1,4096,null]"#,
+                    #"["a","file",1,1]"#, #"["a","link",1,1,1,4096,null]"#, #"{"path":"/docs/a"}"#] {
+            var decoder = FrameDecoder()
+            decoder.append(Self.rawFrame(#"{"type":"listOK","body":{"info":\#(folder),"more":false,"entries":[\#(row)]}}"#))
+            #expect(throws: DFSError.self, "\(row)") { _ = try decoder.nextFrame()?.reply(ListOK.self) }
+        }
+    }
+
     // MARK: - Streams
 
     @Test func byteAtATimeYieldsEachFrameExactlyWhenItsLastByteArrives() throws {
@@ -680,5 +698,14 @@ import Testing
         var decoder = FrameDecoder()
         decoder.append(bytes)
         return try #require(try decoder.nextFrame())
+    }
+}
+
+extension FrameDecoderTests {
+    /// A frame with `json` as its header, as a peer could send it.
+    static func rawFrame(_ json: String) -> [UInt8] {
+        let bytes = Array(json.utf8)
+        let length = UInt32(bytes.count)
+        return [UInt8(length >> 24), UInt8((length >> 16) & 0xff), UInt8((length >> 8) & 0xff), UInt8(length & 0xff)] + bytes
     }
 }
