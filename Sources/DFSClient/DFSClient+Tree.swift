@@ -2,6 +2,10 @@ import DFSCore
 import DFSNet
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What a tree copy did.
 public struct TreeCopyResult: Sendable, Equatable {
     /// Files copied.
@@ -45,21 +49,17 @@ extension DFSClient {
         guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isFolder), isFolder.boolValue else {
             throw DFSError(.notADirectory, "\(localFolder) is not a folder")
         }
-        let keys: [URLResourceKey] = [.isDirectoryKey, .isRegularFileKey, .fileSizeKey]
-        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: keys) else {
-            throw DFSError(.notFound, "cannot read folder \(localFolder)")
-        }
+        let rootPath = root.path
+        let tree = try await BlockingIO.run { try Self.localTree(rootPath) }
         try await makeDirectory(target)
         var files: [TreeFile] = []
-        for case let url as URL in walker {
-            let relative = url.standardizedFileURL.path.dropFirst(root.path.count).split(separator: "/").map(String.init)
+        for entry in tree {
             var remote = target
-            for name in relative { remote = try remote.appending(name) }
-            let values = try url.resourceValues(forKeys: Set(keys))
-            if values.isDirectory == true {
+            for name in entry.relative { remote = try remote.appending(name) }
+            if entry.isFolder {
                 try await makeDirectory(remote)
-            } else if values.isRegularFile == true {
-                files.append(TreeFile(local: url.path, remote: remote, size: values.fileSize ?? 0))
+            } else {
+                files.append(TreeFile(local: rootPath + "/" + entry.relative.joined(separator: "/"), remote: remote, size: entry.size))
             }
         }
         let list = files
@@ -139,6 +139,45 @@ extension DFSClient {
         var result = Self.result(outcomes, sizes: list.map(\.size))
         result.skipped += skipped
         return result
+    }
+
+    /// The tree under `folder`, depth first, each folder before what it holds, names sorted:
+    /// each entry's path relative to `folder`, whether it is a folder, and a file's size.
+    /// Symbolic links and special files are left out. One readdir(3) per folder and one
+    /// lstat(2) per entry (Foundation's enumerator with resource values cost about a third
+    /// of a small-file tree copy's CPU).
+    static func localTree(_ folder: String) throws -> [(relative: [String], isFolder: Bool, size: Int)] {
+        var entries: [(relative: [String], isFolder: Bool, size: Int)] = []
+        func visit(_ path: String, _ relative: [String]) throws {
+            guard let handle = opendir(path) else {
+                throw DFSError(.ioError, "cannot read folder \(path): \(String(cString: strerror(errno)).lowercased())")
+            }
+            var names: [String] = []
+            while let entry = readdir(handle) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                if name != "." && name != ".." { names.append(name) }
+            }
+            closedir(handle)
+            for name in names.sorted() {
+                let child = path + "/" + name
+                var info = Glibc.stat()
+                // Gone since the folder was read: nothing to copy.
+                guard lstat(child, &info) == 0 else { continue }
+                switch info.st_mode & S_IFMT {
+                case S_IFDIR:
+                    entries.append((relative + [name], true, 0))
+                    try visit(child, relative + [name])
+                case S_IFREG:
+                    entries.append((relative + [name], false, Int(info.st_size)))
+                default:
+                    continue
+                }
+            }
+        }
+        try visit(folder, [])
+        return entries
     }
 
     private func createLocalFolder(_ url: URL) throws {

@@ -263,12 +263,11 @@ public struct CompleteFiles: Message {
     public init(files: [CompleteFile]) { self.files = files }
 }
 
-/// One file of a ``CompleteFiles`` batch: the file as it now stands, or why it is not.
+/// One file of a ``CompleteFiles`` batch: nothing when it is complete (a batch's files are
+/// not described back, which would cost both sides more than the rest), or why it is not.
 public struct CompletedFile: Codable, Hashable, Sendable {
-    public var info: FileInfo?
     public var error: DFSError?
-    public init(info: FileInfo? = nil, error: DFSError? = nil) {
-        self.info = info
+    public init(error: DFSError? = nil) {
         self.error = error
     }
 }

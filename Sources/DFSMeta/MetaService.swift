@@ -75,7 +75,7 @@ public actor MetaService {
             let results = try await store.completeFiles(request.files, now: Self.now())
             try await reply(CompleteFilesOK(files: results.map { result in
                 switch result {
-                case .success(let info): CompletedFile(info: info)
+                case .success: CompletedFile()
                 case .failure(let error): CompletedFile(error: error)
                 }
             }), on: connection)

@@ -198,19 +198,24 @@ public actor MetaStore {
     @discardableResult
     public func completeFile(fileID: Int64, size: Int, sha256: String? = nil, blocks: [CommittedBlock], now: Double) throws(DFSError) -> FileInfo {
         try database.transaction { () throws(DFSError) -> FileInfo in
-            try completePendingFile(fileID: fileID, size: size, sha256: sha256, blocks: blocks, now: now)
+            guard let info = try completePendingFile(fileID: fileID, size: size, sha256: sha256, blocks: blocks, now: now, describe: true) else {
+                throw DFSError(.internalError, "file \(fileID) is not readable right after it was completed")
+            }
+            return info
         }
     }
 
-    /// Completes the files of a batch in one transaction; each fails alone.
-    public func completeFiles(_ files: [CompleteFile], now: Double) throws(DFSError) -> [Result<FileInfo, DFSError>] {
-        try database.transaction { () throws(DFSError) -> [Result<FileInfo, DFSError>] in
-            var results: [Result<FileInfo, DFSError>] = []
+    /// Completes the files of a batch in one transaction; each fails alone. The files are not
+    /// read back (a tree copy has no use for their descriptions).
+    public func completeFiles(_ files: [CompleteFile], now: Double) throws(DFSError) -> [Result<Void, DFSError>] {
+        try database.transaction { () throws(DFSError) -> [Result<Void, DFSError>] in
+            var results: [Result<Void, DFSError>] = []
             for file in files {
                 do {
-                    results.append(.success(try database.savepoint { () throws(DFSError) -> FileInfo in
-                        try completePendingFile(fileID: file.fileID, size: file.size, sha256: file.sha256, blocks: file.blocks, now: now)
-                    }))
+                    try database.savepoint { () throws(DFSError) in
+                        _ = try completePendingFile(fileID: file.fileID, size: file.size, sha256: file.sha256, blocks: file.blocks, now: now, describe: false)
+                    }
+                    results.append(.success(()))
                 } catch {
                     results.append(.failure(DFSError.wrap(error)))
                 }
@@ -220,7 +225,9 @@ public actor MetaStore {
     }
 
     /// The inside of ``completeFile(fileID:size:sha256:blocks:now:)``, in a transaction begun by the caller.
-    private func completePendingFile(fileID: Int64, size: Int, sha256: String?, blocks: [CommittedBlock], now: Double) throws(DFSError) -> FileInfo {
+    private func completePendingFile(
+        fileID: Int64, size: Int, sha256: String?, blocks: [CommittedBlock], now: Double, describe: Bool
+    ) throws(DFSError) -> FileInfo? {
         if let sha256, sha256.utf8.count != 64 || !sha256.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) {
             throw DFSError(.invalidArgument, "SHA-256 '\(sha256.prefix(80))' is not 64 lower-case hex digits")
         }
@@ -275,6 +282,7 @@ public actor MetaStore {
             }
             try database.run("UPDATE files SET complete = 1, size = ?, mtime = ?, sha256 = ? WHERE id = ?",
                              [.int(size), .real(now), sha256.map { .text($0) } ?? .null, .integer(fileID)])
+            guard describe else { return nil }
             guard let (_, info) = try completeFile(path) else {
                 throw DFSError(.internalError, "\(path) is not readable right after it was completed")
             }

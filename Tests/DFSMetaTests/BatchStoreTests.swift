@@ -36,8 +36,10 @@ import Testing
                 blocks: file.blockID.map { [CommittedBlock(blockID: $0, blockIndex: 0, length: size, checksum: UInt32(index), nodes: [node])] } ?? [])
         }
         let completed = try await store.completeFiles(completions, now: 6)
-        let infos = try completed.map { try $0.get() }
-        #expect(infos.map(\.size) == [10, 0, 4096])
+        for result in completed { try result.get() }
+        var sizes: [Int] = []
+        for name in ["a", "b", "c"] { sizes.append(try await store.getFile(path: try DFSPath("/d/\(name)")).info.size) }
+        #expect(sizes == [10, 0, 4096])
         #expect(try await names("/d") == ["a", "b", "c"])
         let c = try await store.getFile(path: try DFSPath("/d/c"))
         #expect(c.blocks.map(\.checksum) == [2])
