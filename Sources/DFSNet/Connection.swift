@@ -338,12 +338,16 @@ public actor Connection {
         try await requestResult(request, expecting: Reply.self, timeout: timeout).get()
     }
 
-    /// Sends a request and reads its reply. Failures of the connection are thrown; an error
+    /// Sends a request (with `payload` as its frame's payload) and reads its reply. Failures of the connection are thrown; an error
     /// the peer replied with is returned, since the connection is still in step after it.
     public func requestResult<Request: Message, Reply: Message>(
-        _ request: Request, expecting: Reply.Type, timeout: Duration
+        _ request: Request, payload: [UInt8] = [], expecting: Reply.Type, timeout: Duration
     ) async throws -> Result<Reply, DFSError> {
-        try await send(request, timeout: timeout)
+        if payload.isEmpty {
+            try await send(request, timeout: timeout)
+        } else {
+            try await send(request, payload: payload, timeout: timeout)
+        }
         guard let frame = try await readFrame(timeout: timeout) else {
             throw DFSError(.connectionFailed, "\(name) closed the connection before replying")
         }

@@ -42,6 +42,54 @@ import Testing
         }
     }
 
+    /// A tree upload's batches carry a write token per block, forwarded down the pipeline;
+    /// a batch in which one block lacks its own write token is refused whole.
+    @Test func batchesOfSmallFilesNeedATokenPerBlock() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        let tree = local.url.appendingPathComponent("tree")
+        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
+        var originals: [[UInt8]] = []
+        for index in 0..<20 {
+            originals.append(try local.writeRandomFile("tree/f\(index)", count: 1000 + index, seed: UInt64(6300 + index)))
+        }
+        try await withCluster(configure: Self.secured) { cluster in
+            let result = try await cluster.client.uploadTree(localFolder: tree.path, to: try DFSPath("/t"), options: UploadOptions(replication: 3))
+            #expect(result.files == 20)
+            try await cluster.client.download(try DFSPath("/t/f7"), to: local.path("back"))
+            #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: local.path("back")))) == originals[7])
+            #expect(try await cluster.client.stat(try DFSPath("/t/f7")).blocks.first?.replicas.count == 3)
+
+            let server = try #require(cluster.dataServers.first ?? nil)
+            let connection = try await Connection.open(to: server.endpoint, role: .client, timeout: .seconds(5), secret: Self.secret)
+            defer { Task { await connection.close() } }
+            let bytes = [UInt8](repeating: 9, count: 100)
+            let now = Date().timeIntervalSince1970
+            func block(_ id: UInt64, _ token: String?) -> BatchBlock {
+                BatchBlock(blockID: BlockID(id), length: bytes.count, checksums: BlockData.checksums(of: bytes), token: token)
+            }
+            let good = Self.secret.blockToken(BlockID(900_001), .write, expires: now + 60)
+            let refused: [(String, String?)] = [
+                ("no token", nil),
+                ("another block's token", good),
+                ("a read token", Self.secret.blockToken(BlockID(900_002), .read, expires: now + 60)),
+                ("an expired token", Self.secret.blockToken(BlockID(900_002), .write, expires: now - 5)),
+            ]
+            for (what, token) in refused {
+                let reply = try await connection.requestResult(
+                    WriteBlocks(blocks: [block(900_001, good), block(900_002, token)]), payload: bytes + bytes,
+                    expecting: WriteBlocksOK.self, timeout: .seconds(20))
+                #expect(Self.code(reply) == .unauthorized, "a batch with \(what)")
+            }
+            #expect(server.store.length(of: BlockID(900_001)) == nil)
+            let accepted = try await connection.requestResult(
+                WriteBlocks(blocks: [block(900_001, good), block(900_002, Self.secret.blockToken(BlockID(900_002), .write, expires: now + 60))]),
+                payload: bytes + bytes, expecting: WriteBlocksOK.self, timeout: .seconds(20))
+            #expect(Self.code(accepted) == nil)
+            #expect(server.store.length(of: BlockID(900_002)) == bytes.count)
+        }
+    }
+
     @Test func clientsWithoutOrWithAWrongSecretAreRefused() async throws {
         try await withCluster(dataNodes: 1, configure: Self.secured) { cluster in
             let node = try #require(cluster.dataServers.first??.endpoint)
