@@ -210,8 +210,8 @@ public final class BlockStore: Sendable {
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw DFSError(.ioError, "cannot create a pack: \(String(cString: strerror(errno)))") }
         do {
-            try Self.writeAll(fd, payload, what: "pack")
-            try Self.writeAll(fd, PackFile.footer(entries), what: "pack")
+            try Self.writeAll(fd, payload, what: "a pack")
+            try Self.writeAll(fd, PackFile.footer(entries), what: "a pack")
         } catch {
             close(fd)
             unlink(temp)
@@ -223,14 +223,15 @@ public final class BlockStore: Sendable {
         return (staged, name, entries)
     }
 
-    private static func writeAll(_ fd: Int32, _ bytes: [UInt8], what: String) throws {
+    /// write(2) every byte; `what` names the file in the error.
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], what: String) throws {
         try bytes.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {
                 let result = write(fd, raw.baseAddress! + done, raw.count - done)
                 if result < 0 {
                     if errno == EINTR { continue }
-                    throw DFSError(.ioError, "cannot write a \(what): \(errno == ENOSPC ? "disk full" : String(cString: strerror(errno)))")
+                    throw DFSError(.ioError, "cannot write \(what): \(errno == ENOSPC ? "disk full" : String(cString: strerror(errno)))")
                 }
                 done += result
             }
@@ -240,6 +241,13 @@ public final class BlockStore: Sendable {
     /// Stores a batch of blocks as one pack: written, checked, flushed in a pass of the group
     /// sync, renamed into place, recorded. Returns the blocks as stored.
     func storePack(_ blocks: [BatchBlock], payload: [UInt8]) async throws -> [PackFile.Entry] {
+        let (name, entries) = try await writeDurablePack(blocks, payload: payload)
+        didStorePack(name, entries: entries)
+        return entries
+    }
+
+    /// A new pack of these blocks, checked, flushed and renamed into place; not yet recorded.
+    private func writeDurablePack(_ blocks: [BatchBlock], payload: [UInt8]) async throws -> (name: String, entries: [PackFile.Entry]) {
         let written = try await BlockingIO.run { try self.writePack(blocks, payload: payload) }
         do {
             try await makeDurable([written.staged]).first?.get()
@@ -247,8 +255,7 @@ public final class BlockStore: Sendable {
             unlink(written.staged.blockTemp)
             throw error
         }
-        didStorePack(written.name, entries: written.entries)
-        return written.entries
+        return (written.name, written.entries)
     }
 
     /// Records the blocks of a pack that the group sync has made durable.
@@ -299,13 +306,7 @@ public final class BlockStore: Sendable {
             for entry in entries { payload += try DataServer.readChunk(fd: fd, offset: entry.offset, count: entry.length) }
             return (entries.map { BatchBlock(blockID: $0.blockID, length: $0.length, checksums: $0.pieces) }, payload)
         }
-        let written = try await BlockingIO.run { try self.writePack(blocks, payload: payload) }
-        do {
-            try await makeDurable([written.staged]).first?.get()
-        } catch {
-            unlink(written.staged.blockTemp)
-            throw error
-        }
+        let written = try await writeDurablePack(blocks, payload: payload)
         let newPath = packsFolder.appendingPathComponent(written.name).path
         packs.withLock { index in
             var moved = Set<BlockID>()

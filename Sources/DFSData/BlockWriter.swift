@@ -46,18 +46,7 @@ public final class BlockWriter: @unchecked Sendable {
             throw DFSError(.protocolError, "block \(blockID) frame of \(bytes.count) bytes is not a whole number of 64 KiB pieces")
         }
         let frameChecksum = try checksums.verify(bytes, what: "block \(blockID) at offset \(writtenBytes)")
-        try bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let result = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    let reason = errno == ENOSPC ? "disk full" : String(cString: strerror(errno))
-                    throw DFSError(.ioError, "cannot write block \(blockID): \(reason)")
-                }
-                offset += result
-            }
-        }
+        try BlockStore.writeAll(fd, bytes, what: "block \(blockID)")
         blockChecksum.append(checksum: frameChecksum, length: bytes.count)
         chunkChecksums += checksums.checksums
         writtenBytes += bytes.count

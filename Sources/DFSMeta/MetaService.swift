@@ -208,14 +208,21 @@ public actor MetaService {
         }
     }
 
-    private func createFile(_ request: CreateFile) async throws -> CreateFileOK {
-        let replication = request.replication ?? options.defaultReplication
+    /// The replication a new file gets (the default when none is asked for), once it and the
+    /// block size are checked against the limits.
+    private func replication(_ asked: Int?, blockBytes: Int) throws -> Int {
+        let replication = asked ?? options.defaultReplication
         guard (1...Limits.replicationMax).contains(replication) else {
             throw DFSError(.invalidArgument, "replication \(replication) is outside 1...\(Limits.replicationMax)")
         }
-        guard (Limits.blockBytesMin...Limits.blockBytesMax).contains(request.blockBytes) else {
-            throw DFSError(.invalidArgument, "block size \(request.blockBytes) is outside \(Limits.blockBytesMin)...\(Limits.blockBytesMax)")
+        guard (Limits.blockBytesMin...Limits.blockBytesMax).contains(blockBytes) else {
+            throw DFSError(.invalidArgument, "block size \(blockBytes) is outside \(Limits.blockBytesMin)...\(Limits.blockBytesMax)")
         }
+        return replication
+    }
+
+    private func createFile(_ request: CreateFile) async throws -> CreateFileOK {
+        let replication = try replication(request.replication, blockBytes: request.blockBytes)
         guard request.allocateFirstBlock == true else {
             let fileID = try await store.createFile(
                 path: request.path, replication: replication, blockBytes: request.blockBytes,
@@ -234,13 +241,7 @@ public actor MetaService {
     /// A batch of small files: every block goes to the same nodes, chosen once for the
     /// batch's bytes, so one `writeBlocks` stores them all.
     private func createFiles(_ request: CreateFiles) async throws -> CreateFilesOK {
-        let replication = request.replication ?? options.defaultReplication
-        guard (1...Limits.replicationMax).contains(replication) else {
-            throw DFSError(.invalidArgument, "replication \(replication) is outside 1...\(Limits.replicationMax)")
-        }
-        guard (Limits.blockBytesMin...Limits.blockBytesMax).contains(request.blockBytes) else {
-            throw DFSError(.invalidArgument, "block size \(request.blockBytes) is outside \(Limits.blockBytesMin)...\(Limits.blockBytesMax)")
-        }
+        let replication = try replication(request.replication, blockBytes: request.blockBytes)
         guard request.files.count <= Limits.filesPerBatchMax else {
             throw DFSError(.tooLarge, "a batch holds at most \(Limits.filesPerBatchMax) files, not \(request.files.count)")
         }
