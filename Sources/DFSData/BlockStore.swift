@@ -277,15 +277,21 @@ public final class BlockStore: Sendable {
 
     /// Rewrites every pack whose deleted blocks hold at least half its bytes, with its live
     /// blocks only, and removes the old one: the space of deleted packed blocks comes back.
-    /// A pack that cannot be rewritten (a block in it has rotted, the disk is full) stays.
-    public func compactPacks() async {
-        for pack in packsToCompact {
+    /// Packs are looked for again after each one, so deletions made meanwhile count too. A
+    /// pack that cannot be rewritten (a block in it has rotted, the disk is full) stays, and
+    /// is returned with those in `skipping`.
+    @discardableResult
+    public func compactPacks(skipping: Set<String> = []) async -> Set<String> {
+        var failed = skipping
+        while let pack = packsToCompact.first(where: { !failed.contains($0) }) {
             do {
                 try await compact(pack)
             } catch {
+                failed.insert(pack)
                 Log.warn("data", "cannot compact \(pack): \(DFSError.wrap(error).message)")
             }
         }
+        return failed
     }
 
     /// One pack's compaction: its live blocks are read, checked and written as a new pack

@@ -592,8 +592,19 @@ public final class DataServer: Sendable {
         compaction.withLock { running in
             guard running == nil else { return }
             running = Task { [compaction] in
-                await store.compactPacks()
-                compaction.withLock { $0 = nil }
+                // Deletions that come after the last look (their own start found this task
+                // running) are taken by another round; packs that cannot be compacted are not
+                // tried again here.
+                var failed = Set<String>()
+                while true {
+                    failed = await store.compactPacks(skipping: failed)
+                    let done = compaction.withLock { running -> Bool in
+                        guard store.packsToCompact.allSatisfy({ failed.contains($0) }) else { return false }
+                        running = nil
+                        return true
+                    }
+                    if done { return }
+                }
             }
         }
     }
