@@ -169,7 +169,7 @@ extension DFSClient {
     }
 
     /// One file of a tree on its own: true when copied, false when skipped as existing.
-    private func uploadOne(_ file: TreeFile, options: UploadOptions) async throws -> Bool {
+    func uploadOne(_ file: TreeFile, options: UploadOptions) async throws -> Bool {
         do {
             try await upload(localPath: file.local, to: file.remote, options: options)
             return true

@@ -74,18 +74,9 @@ extension DFSClient {
             let weight = isBatch ? Self.batchWeight : list[indexes[0]].size <= options.blockBytes ? 1 : Self.largeFileWeight
             await budget.acquire(weight)
             defer { Task { await budget.release(weight) } }
-            let copied: [Bool]
-            if isBatch {
-                copied = try await self.uploadBatch(indexes.map { list[$0] }, options: options)
-            } else {
-                let file = list[indexes[0]]
-                do {
-                    try await self.upload(localPath: file.local, to: file.remote, options: options)
-                    copied = [true]
-                } catch let error as DFSError where error.code == .alreadyExists && !options.overwrite {
-                    copied = [false]
-                }
-            }
+            let copied = isBatch
+                ? try await self.uploadBatch(indexes.map { list[$0] }, options: options)
+                : [try await self.uploadOne(list[indexes[0]], options: options)]
             for (index, done) in zip(indexes, copied) where done {
                 events.copied(list[index].local, list[index].remote.string)
             }

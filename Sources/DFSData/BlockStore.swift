@@ -25,9 +25,8 @@ import Foundation
 public final class BlockStore: Sendable {
     public let root: URL
     public let nodeID: NodeID
-    /// Each request is a group of blocks that succeed or fail together as far as their
-    /// writer is concerned (one block, or one `writeBlocks` batch); a pass serves many groups.
-    private let syncer: Batcher<[StagedBlock], [Result<Void, DFSError>]>
+    /// Flushes finished blocks and packs, many in one pass (see ``makeDurable(_:)``).
+    private let syncer: Batcher<StagedBlock, Void>
     private let index = Mutex<[BlockID: BlockSummary]>([:])
     /// Blocks stored in packs, and how many live blocks each pack still holds.
     private let packs = Mutex(PackIndex())
@@ -70,14 +69,7 @@ public final class BlockStore: Sendable {
             throw DFSError(.ioError, "cannot use data folder \(folder): \(error.localizedDescription)")
         }
         nodeID = try BlockStore.loadOrCreateNodeID(root: root)
-        syncer = Batcher(label: "dfs.block-sync") { groups in
-            let results = BlockStore.makeDurable(groups.flatMap { $0 })
-            var start = 0
-            return groups.map { group in
-                defer { start += group.count }
-                return .success(Array(results[start..<(start + group.count)]))
-            }
-        }
+        syncer = Batcher(label: "dfs.block-sync") { blocks in BlockStore.makeDurable(blocks) }
         index.withLock { $0 = scan() }
     }
 
@@ -194,6 +186,9 @@ public final class BlockStore: Sendable {
         var offset = 0
         try payload.withUnsafeBytes { raw in
             for block in blocks {
+                guard block.length >= 1, block.length <= raw.count - offset else {
+                    throw DFSError(.invalidArgument, "block \(block.blockID) of \(block.length) bytes does not fit in the batch's \(raw.count)-byte payload")
+                }
                 let bytes = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + block.length)])
                 let actual = BlockData.checksums(of: bytes)
                 guard actual == block.checksums else {
@@ -250,7 +245,7 @@ public final class BlockStore: Sendable {
     private func writeDurablePack(_ blocks: [BatchBlock], payload: [UInt8]) async throws -> (name: String, entries: [PackFile.Entry]) {
         let written = try await BlockingIO.run { try self.writePack(blocks, payload: payload) }
         do {
-            try await makeDurable([written.staged]).first?.get()
+            try await makeDurable(written.staged)
         } catch {
             unlink(written.staged.blockTemp)
             throw error
@@ -385,8 +380,8 @@ public final class BlockStore: Sendable {
     /// commit; then every rename; then each folder touched, once. Only the files of these
     /// blocks are flushed, never the whole file system. A block's name never reaches the
     /// disk before its bytes.
-    func makeDurable(_ blocks: [StagedBlock]) async throws -> [Result<Void, DFSError>] {
-        try await syncer.submit(blocks)
+    func makeDurable(_ block: StagedBlock) async throws {
+        try await syncer.submit(block)
     }
 
     private static let flushQueue = DispatchQueue(label: "dfs.block-flush", attributes: .concurrent)

@@ -58,53 +58,15 @@ public final class BlockWriter: @unchecked Sendable {
     /// flushes them, renames both into place (checksums first) and flushes the folder, for
     /// every block that finished at about the same time at once.
     public func commit() async throws {
-        try await Self.commit([self])
-    }
-
-    /// Commits several finished blocks in one pass of the store's group sync. Every block
-    /// that reached the disk is recorded; the first failure, if any, is thrown.
-    public static func commit(_ writers: [BlockWriter]) async throws {
-        guard let store = writers.first?.store else { return }
-        let staged = try await BlockingIO.run { () throws -> [StagedBlock] in
-            var staged: [StagedBlock] = []
-            do {
-                for writer in writers { staged.append(try writer.stage()) }
-            } catch {
-                for block in staged { Self.discard(block) }
-                throw error
-            }
-            return staged
-        }
-        let results: [Result<Void, DFSError>]
+        let staged = try await BlockingIO.run { try self.stage() }
         do {
-            results = try await store.makeDurable(staged)
+            try await store.makeDurable(staged)
         } catch {
-            for block in staged {
-                unlink(block.blockTemp)
-                unlink(block.checksumTemp)
-            }
+            unlink(staged.blockTemp)
+            unlink(staged.checksumTemp)
             throw error
         }
-        var firstError: DFSError?
-        for (writer, (block, result)) in zip(writers, zip(staged, results)) {
-            switch result {
-            case .success: store.didStore(writer.blockID, length: writer.writtenBytes, checksum: writer.checksum)
-            case .failure(let error):
-                unlink(block.blockTemp)
-                unlink(block.checksumTemp)
-                firstError = firstError ?? error
-            }
-        }
-        if let firstError { throw firstError }
-    }
-
-    /// A staged block that will not be stored: its temp files go (the group sync was never
-    /// asked, so its descriptors are still open).
-    private static func discard(_ block: StagedBlock) {
-        close(block.blockFD)
-        close(block.checksumFD)
-        unlink(block.blockTemp)
-        unlink(block.checksumTemp)
+        store.didStore(blockID, length: writtenBytes, checksum: checksum)
     }
 
     /// Closes the data file and writes the checksum file beside it, both still temp files.

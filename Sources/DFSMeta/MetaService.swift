@@ -69,9 +69,7 @@ public actor MetaService {
             try await reply(createFiles(frame.decode(CreateFiles.self)), on: connection)
         case .completeFiles:
             let request = try frame.decode(CompleteFiles.self)
-            guard request.files.count <= Limits.filesPerBatchMax else {
-                throw DFSError(.tooLarge, "a batch holds at most \(Limits.filesPerBatchMax) files, not \(request.files.count)")
-            }
+            try Self.checkBatch(request.files.count)
             let results = try await store.completeFiles(request.files, now: Self.now())
             try await reply(CompleteFilesOK(files: results.map { result in
                 switch result {
@@ -221,6 +219,12 @@ public actor MetaService {
         return replication
     }
 
+    static func checkBatch(_ count: Int) throws {
+        guard count <= Limits.filesPerBatchMax else {
+            throw DFSError(.tooLarge, "a batch holds at most \(Limits.filesPerBatchMax) files, not \(count)")
+        }
+    }
+
     private func createFile(_ request: CreateFile) async throws -> CreateFileOK {
         let replication = try replication(request.replication, blockBytes: request.blockBytes)
         guard request.allocateFirstBlock == true else {
@@ -242,9 +246,7 @@ public actor MetaService {
     /// batch's bytes, so one `writeBlocks` stores them all.
     private func createFiles(_ request: CreateFiles) async throws -> CreateFilesOK {
         let replication = try replication(request.replication, blockBytes: request.blockBytes)
-        guard request.files.count <= Limits.filesPerBatchMax else {
-            throw DFSError(.tooLarge, "a batch holds at most \(Limits.filesPerBatchMax) files, not \(request.files.count)")
-        }
+        try Self.checkBatch(request.files.count)
         for file in request.files where !(0...request.blockBytes).contains(file.size) {
             throw DFSError(.invalidArgument, "\(file.path) has \(file.size) bytes; a batched file fits in one block of \(request.blockBytes)")
         }

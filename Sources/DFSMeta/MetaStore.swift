@@ -198,8 +198,9 @@ public actor MetaStore {
     @discardableResult
     public func completeFile(fileID: Int64, size: Int, sha256: String? = nil, blocks: [CommittedBlock], now: Double) throws(DFSError) -> FileInfo {
         try database.transaction { () throws(DFSError) -> FileInfo in
-            guard let info = try completePendingFile(fileID: fileID, size: size, sha256: sha256, blocks: blocks, now: now, describe: true) else {
-                throw DFSError(.internalError, "file \(fileID) is not readable right after it was completed")
+            let path = try completePendingFile(fileID: fileID, size: size, sha256: sha256, blocks: blocks, now: now)
+            guard let (_, info) = try completeFile(path) else {
+                throw DFSError(.internalError, "\(path) is not readable right after it was completed")
             }
             return info
         }
@@ -213,7 +214,7 @@ public actor MetaStore {
             for file in files {
                 do {
                     try database.savepoint { () throws(DFSError) in
-                        _ = try completePendingFile(fileID: file.fileID, size: file.size, sha256: file.sha256, blocks: file.blocks, now: now, describe: false)
+                        _ = try completePendingFile(fileID: file.fileID, size: file.size, sha256: file.sha256, blocks: file.blocks, now: now)
                     }
                     results.append(.success(()))
                 } catch {
@@ -224,70 +225,65 @@ public actor MetaStore {
         }
     }
 
-    /// The inside of ``completeFile(fileID:size:sha256:blocks:now:)``, in a transaction begun by the caller.
+    /// The inside of ``completeFile(fileID:size:sha256:blocks:now:)``, in a transaction begun
+    /// by the caller. Returns the file's path.
     private func completePendingFile(
-        fileID: Int64, size: Int, sha256: String?, blocks: [CommittedBlock], now: Double, describe: Bool
-    ) throws(DFSError) -> FileInfo? {
+        fileID: Int64, size: Int, sha256: String?, blocks: [CommittedBlock], now: Double
+    ) throws(DFSError) -> DFSPath {
         if let sha256, sha256.utf8.count != 64 || !sha256.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) {
             throw DFSError(.invalidArgument, "SHA-256 '\(sha256.prefix(80))' is not 64 lower-case hex digits")
         }
-        do {
-            guard let file = try database.query(
-                "SELECT path, block_bytes FROM files WHERE id = ? AND complete = 0", [.integer(fileID)],
-                row: { ($0.text(0), $0.int(1)) }).first
-            else { throw DFSError(.notFound, "no pending file with id \(fileID); start the upload again") }
-            let path = try DFSPath(file.0)
-            let blockBytes = file.1
-            let owned = Set(try database.query("SELECT id FROM blocks WHERE file_id = ?", [.integer(fileID)]) { BlockID(UInt64($0.int64(0))) })
-            var total = 0
-            for (position, block) in blocks.enumerated() {
-                guard block.blockIndex == position else {
-                    throw DFSError(.invalidArgument, "block \(position) of \(path) is missing (got index \(block.blockIndex))")
-                }
-                guard owned.contains(block.blockID) else {
-                    throw DFSError(.invalidArgument, "block \(block.blockID) does not belong to \(path)")
-                }
-                guard (1...blockBytes).contains(block.length) else {
-                    throw DFSError(.invalidArgument, "block \(position) of \(path) has length \(block.length); it must be 1 to \(blockBytes)")
-                }
-                guard !block.nodes.isEmpty else {
-                    throw DFSError(.invalidArgument, "block \(position) of \(path) is stored on no node")
-                }
-                total += block.length
+        guard let file = try database.query(
+            "SELECT path, block_bytes FROM files WHERE id = ? AND complete = 0", [.integer(fileID)],
+            row: { ($0.text(0), $0.int(1)) }).first
+        else { throw DFSError(.notFound, "no pending file with id \(fileID); start the upload again") }
+        let path = try DFSPath(file.0)
+        let blockBytes = file.1
+        let owned = Set(try database.query("SELECT id FROM blocks WHERE file_id = ?", [.integer(fileID)]) { BlockID(UInt64($0.int64(0))) })
+        var total = 0
+        for (position, block) in blocks.enumerated() {
+            guard block.blockIndex == position else {
+                throw DFSError(.invalidArgument, "block \(position) of \(path) is missing (got index \(block.blockIndex))")
             }
-            guard total == size else {
-                throw DFSError(.invalidArgument, "the blocks of \(path) hold \(total) bytes, not \(size)")
+            guard owned.contains(block.blockID) else {
+                throw DFSError(.invalidArgument, "block \(block.blockID) does not belong to \(path)")
             }
-            for block in blocks {
-                try database.run("UPDATE blocks SET length = ?, block_index = ?, checksum = ? WHERE id = ?",
-                                 [.int(block.length), .int(block.blockIndex), .integer(Int64(block.checksum)),
-                                  .integer(Int64(block.blockID.rawValue))])
-                for node in Set(block.nodes) {
-                    try database.run("INSERT OR IGNORE INTO replicas(block_id, node_id) VALUES(?, ?)",
-                                     [.integer(Int64(block.blockID.rawValue)), .text(node.rawValue)])
-                }
+            guard (1...blockBytes).contains(block.length) else {
+                throw DFSError(.invalidArgument, "block \(position) of \(path) has length \(block.length); it must be 1 to \(blockBytes)")
             }
-            // Blocks allocated but not kept (a retried block got a new id) belong to nobody.
-            let kept = Set(blocks.map(\.blockID))
-            for blockID in owned where !kept.contains(blockID) {
-                try dropBlock(blockID, now: now)
+            guard !block.nodes.isEmpty else {
+                throw DFSError(.invalidArgument, "block \(position) of \(path) is stored on no node")
             }
-            try checkFileCanGo(at: path)
-            if let older = try completeFileID(path) {
-                try dropFile(older, now: now)
-            }
-            for ancestor in path.ancestors {
-                try database.run("INSERT OR IGNORE INTO dirs(path, parent, name, mtime) VALUES(?, ?, ?, ?)",
-                                 [.text(ancestor.string), .text(ancestor.parent!.string), .text(ancestor.name), .real(now)])
-            }
-            try database.run("UPDATE files SET complete = 1, size = ?, mtime = ?, sha256 = ? WHERE id = ?",
-                             [.int(size), .real(now), sha256.map { .text($0) } ?? .null, .integer(fileID)])
-            guard describe else { return nil }
-            guard let (_, info) = try completeFile(path) else {
-                throw DFSError(.internalError, "\(path) is not readable right after it was completed")
-            }
-            return info
+            total += block.length
         }
+        guard total == size else {
+            throw DFSError(.invalidArgument, "the blocks of \(path) hold \(total) bytes, not \(size)")
+        }
+        for block in blocks {
+            try database.run("UPDATE blocks SET length = ?, block_index = ?, checksum = ? WHERE id = ?",
+                             [.int(block.length), .int(block.blockIndex), .integer(Int64(block.checksum)),
+                              .integer(Int64(block.blockID.rawValue))])
+            for node in Set(block.nodes) {
+                try database.run("INSERT OR IGNORE INTO replicas(block_id, node_id) VALUES(?, ?)",
+                                 [.integer(Int64(block.blockID.rawValue)), .text(node.rawValue)])
+            }
+        }
+        // Blocks allocated but not kept (a retried block got a new id) belong to nobody.
+        let kept = Set(blocks.map(\.blockID))
+        for blockID in owned where !kept.contains(blockID) {
+            try dropBlock(blockID, now: now)
+        }
+        try checkFileCanGo(at: path)
+        if let older = try completeFileID(path) {
+            try dropFile(older, now: now)
+        }
+        for ancestor in path.ancestors {
+            try database.run("INSERT OR IGNORE INTO dirs(path, parent, name, mtime) VALUES(?, ?, ?, ?)",
+                             [.text(ancestor.string), .text(ancestor.parent!.string), .text(ancestor.name), .real(now)])
+        }
+        try database.run("UPDATE files SET complete = 1, size = ?, mtime = ?, sha256 = ? WHERE id = ?",
+                         [.int(size), .real(now), sha256.map { .text($0) } ?? .null, .integer(fileID)])
+        return path
     }
 
     /// Drops a pending file the client gave up on.
