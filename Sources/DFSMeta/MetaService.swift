@@ -11,6 +11,10 @@ public actor MetaService {
     /// Bytes promised to each node by allocations since its last heartbeat, so consecutive
     /// blocks spread over nodes instead of all going to the emptiest one.
     private var reservedBytes: [NodeID: Int] = [:]
+    /// Placements so far, and each node's count when it was last chosen: nodes of similar
+    /// room take turns (see `Placement.choose`).
+    private var placements: UInt64 = 0
+    private var lastChosen: [NodeID: UInt64] = [:]
     /// Every registered node with its latest heartbeat, kept in memory: a heartbeat is a
     /// liveness signal, not a namespace change, and is not worth an fsync. The database keeps
     /// what a registration says; after a restart, nodes count as silent until they speak.
@@ -282,7 +286,8 @@ public actor MetaService {
         return allocated(blockID, on: placement, blockBytes: layout.blockBytes)
     }
 
-    /// Picks nodes for a new block: live ones, most free space first, never an excluded one.
+    /// Picks nodes for a new block: live ones with room, those of similar room in turns, never
+    /// an excluded one.
     /// With fewer live nodes than the replication factor, the block goes to those there are.
     private func place(
         replication: Int, blockBytes: Int, blockIndex: Int, excluding excluded: Set<NodeID>
@@ -291,9 +296,14 @@ public actor MetaService {
         let candidates = nodes.map { node in
             PlacementCandidate(
                 nodeID: node.id,
-                freeBytes: node.capacityBytes - node.usedBytes - reservedBytes[node.id, default: 0])
+                freeBytes: node.capacityBytes - node.usedBytes - reservedBytes[node.id, default: 0],
+                lastChosen: lastChosen[node.id, default: 0])
         }
         let chosen = Placement.choose(count: replication, from: candidates, excluding: excluded, neededBytes: blockBytes)
+        for node in chosen {
+            placements += 1
+            lastChosen[node] = placements
+        }
         guard !chosen.isEmpty else {
             let reason = nodes.isEmpty ? "no data node is registered and alive"
                 : nodes.allSatisfy({ excluded.contains($0.id) }) ? "every live data node was excluded"

@@ -281,6 +281,42 @@ import Testing
         #expect(Placement.choose(count: 1, from: [full], excluding: []).isEmpty)
     }
 
+    @Test func nodesOfSimilarRoomTakeTurns() {
+        // Free space within 10% of the most counts as equal: the node chosen longest ago goes
+        // first, whatever its exact free space.
+        var nodes = [
+            PlacementCandidate(nodeID: NodeID("a"), freeBytes: 1000),
+            PlacementCandidate(nodeID: NodeID("b"), freeBytes: 950),
+            PlacementCandidate(nodeID: NodeID("c"), freeBytes: 920),
+        ]
+        var counter: UInt64 = 0
+        var uses: [NodeID: Int] = [:]
+        for round in 0..<6 {
+            let chosen = Placement.choose(count: 2, from: nodes, excluding: [])
+            #expect(chosen.count == 2)
+            if round == 0 { #expect(chosen == ["a", "b"].map { NodeID($0) }) }
+            if round == 1 { #expect(chosen == ["c", "a"].map { NodeID($0) }) }
+            for node in chosen {
+                counter += 1
+                uses[node, default: 0] += 1
+                nodes = nodes.map { $0.nodeID == node ? PlacementCandidate(nodeID: node, freeBytes: $0.freeBytes, lastChosen: counter) : $0 }
+            }
+        }
+        #expect(uses.values.sorted() == [4, 4, 4])
+    }
+
+    @Test func markedlyFullerNodesComeAfterTheRoomyOnes() {
+        let nodes = [
+            PlacementCandidate(nodeID: NodeID("a"), freeBytes: 1000, lastChosen: 9),
+            PlacementCandidate(nodeID: NodeID("b"), freeBytes: 950, lastChosen: 8),
+            PlacementCandidate(nodeID: NodeID("c"), freeBytes: 800, lastChosen: 0),
+            PlacementCandidate(nodeID: NodeID("d"), freeBytes: 850, lastChosen: 1),
+        ]
+        // c and d were chosen longer ago but have markedly less room: the roomy pair goes
+        // first, the one chosen longer ago leading; then the others by free space.
+        #expect(Placement.choose(count: 4, from: nodes, excluding: []) == ["b", "a", "d", "c"].map { NodeID($0) })
+    }
+
     @Test func duplicateCandidatesAreChosenOnce() {
         let twice = [candidates[0], candidates[0]]
         #expect(Placement.choose(count: 2, from: twice, excluding: []) == [NodeID("a")])
