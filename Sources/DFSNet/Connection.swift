@@ -112,20 +112,28 @@ public actor Connection {
     /// closed in the middle of one, when the frame breaks a limit, or when the whole frame did
     /// not arrive before `deadline`.
     public func readFrame(before deadline: ContinuousClock.Instant) async throws -> Frame? {
-        try await readFrame(until: deadline, frame: nil)
+        try await readFrame(until: deadline, frame: nil, reusing: nil)
+    }
+
+    /// Reads the next whole frame within `timeout`; a large payload goes into `spare` (a
+    /// payload read earlier and no longer needed) when it has the room. A reader that takes
+    /// many large frames in turn reuses one buffer: memory the process has not touched yet
+    /// costs a page fault per page to fill, several times the copy itself on some machines.
+    public func readFrame(timeout: Duration, reusing spare: consuming [UInt8]?) async throws -> Frame? {
+        try await readFrame(until: .now + timeout, frame: nil, reusing: spare)
     }
 
     /// Waits up to `idle` for the next frame to begin; once its first byte is here, the rest
     /// must follow within `frame`. A server reads requests this way: a quiet client may stay
     /// a while, but one that trickles a frame byte by byte is cut off.
     public func readFrame(idle: Duration, frame: Duration) async throws -> Frame? {
-        try await readFrame(until: .now + idle, frame: frame)
+        try await readFrame(until: .now + idle, frame: frame, reusing: nil)
     }
 
     /// The read loop: whole frames out of the decoder, bytes in from the socket until it
     /// would block, then a wait. With `frame`, the deadline tightens to that long after the
     /// frame's first byte.
-    private func readFrame(until start: ContinuousClock.Instant, frame: Duration?) async throws -> Frame? {
+    private func readFrame(until start: ContinuousClock.Instant, frame: Duration?, reusing spare: consuming [UInt8]?) async throws -> Frame? {
         await takeTurn(reading: true)
         defer { endTurn(reading: true) }
         var deadline = start
@@ -142,7 +150,7 @@ public actor Connection {
                 deadline = min(deadline, .now + frame)
             }
             if let payloadBytes = decoder.pendingPayloadBytes, payloadBytes >= Self.directPayloadMin {
-                return try await readPayloadDirectly(payloadBytes, deadline: deadline)
+                return try await readPayloadDirectly(payloadBytes, deadline: deadline, into: spare)
             }
             if try readAvailable() { continue }
             try await waitUntilReadable(deadline: deadline)
@@ -153,10 +161,26 @@ public actor Connection {
     /// of through the scratch buffer and the decoder's buffer: two copies fewer per byte.
     static let directPayloadMin = 64 * 1024
 
-    /// Reads the rest of the frame under way, whose header has arrived, into a new array.
-    private func readPayloadDirectly(_ payloadBytes: Int, deadline: ContinuousClock.Instant) async throws -> Frame {
-        // Not zeroed first: every byte is overwritten by the read below before anyone sees it.
-        var payload = [UInt8](unsafeUninitializedCapacity: payloadBytes) { _, initialized in initialized = payloadBytes }
+    /// Reads the rest of the frame under way, whose header has arrived, into `spare` when it
+    /// is large enough, else into a new array.
+    private func readPayloadDirectly(
+        _ payloadBytes: Int, deadline: ContinuousClock.Instant, into spare: consuming [UInt8]?
+    ) async throws -> Frame {
+        var payload: [UInt8]
+        if var reused = spare.take(), reused.capacity >= payloadBytes {
+            // Only the length changes (a shorter payload drops bytes, a longer one adds zeros
+            // up to the capacity); the bytes are overwritten below. Were the array still shared,
+            // the first write would copy it, so reuse is never visible to its other holder.
+            if reused.count > payloadBytes {
+                reused.removeLast(reused.count - payloadBytes)
+            } else if reused.count < payloadBytes {
+                reused.append(contentsOf: repeatElement(0, count: payloadBytes - reused.count))
+            }
+            payload = reused
+        } else {
+            // Not zeroed first: every byte is overwritten by the read below before anyone sees it.
+            payload = [UInt8](unsafeUninitializedCapacity: payloadBytes) { _, initialized in initialized = payloadBytes }
+        }
         let (type, header, copied) = payload.withUnsafeMutableBytes { decoder.takePendingFrame(into: $0) }
         var filled = copied
         while filled < payloadBytes {

@@ -53,6 +53,33 @@ import Testing
         await server.close()
     }
 
+    /// A reader that hands each payload back for the next frame gets every payload intact,
+    /// whether the next is longer, shorter or larger than the spare; a spare someone else
+    /// still holds is left as it was.
+    @Test func reusedPayloadBuffersCarryEachFrameIntact() async throws {
+        let server = try await Self.echoServer()
+        let connection = try await Connection.open(to: server.endpoint, role: .client, timeout: .seconds(20))
+        var spare: [UInt8]?
+        var kept: [[UInt8]] = []
+        for (round, size) in [1 << 20, 1 << 20, 70_000, 1 << 20, 3 << 20, 65536, 200_000].enumerated() {
+            let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ round) }
+            try await connection.send(BlockData(checksums: []), payload: payload, timeout: .seconds(10))
+            guard let frame = try await connection.readFrame(timeout: .seconds(10), reusing: spare.take()) else {
+                Issue.record("no reply in round \(round)")
+                break
+            }
+            #expect(frame.payload == payload, "round \(round), \(size) bytes")
+            if round == 3 {
+                // Still held here: the next frame must not be written into these bytes.
+                kept.append(frame.payload)
+            }
+            spare = frame.payload
+        }
+        #expect(kept.first == (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 3) })
+        await connection.close()
+        await server.close()
+    }
+
     /// Payloads sent from a file (sendfile) arrive as the file's bytes; a file that ends
     /// before the frame does is an error, and the frame cut short closes the connection.
     @Test func filePayloadsArriveIntactAndAShortFileClosesTheConnection() async throws {
