@@ -129,9 +129,15 @@ final class Bench {
 
         // Baselines: this machine's disk and a local copy.
         progress("baselines: dd, cp -r, ls -l, stat")
-        let dd = try checked(ChildProcess.run(["/bin/dd", "if=\(path("source"))", "of=\(path("dd.out"))", "bs=1M", "conv=fsync", "status=none"]), "dd")
-        let ddRate = Self.mib(fileBytes, dd.seconds)
-        unlink(path("dd.out"))
+        // The disk's rate is the better of two dd block sizes: on some virtual machines
+        // 64 KiB writes fill the page cache much faster than 1 MiB ones (see PERFORMANCE.md).
+        var ddRate = 0.0
+        for blockSize in ["1M", "64K"] {
+            let dd = try checked(ChildProcess.run(
+                ["/bin/dd", "if=\(path("source"))", "of=\(path("dd.out"))", "bs=\(blockSize)", "conv=fsync", "status=none"]), "dd")
+            ddRate = max(ddRate, Self.mib(fileBytes, dd.seconds))
+            unlink(path("dd.out"))
+        }
         let cpTree = try checked(ChildProcess.run(["/bin/cp", "-r", path("small"), path("small.copy")]), "cp -r")
         let cpTreeRate = Double(smallFiles) / cpTree.seconds
         let ls = try checked(ChildProcess.run(["/bin/ls", "-l", path("small")]), "ls -l")
