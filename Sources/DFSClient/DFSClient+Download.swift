@@ -187,30 +187,3 @@ extension DFSClient {
 private struct ConsumerFailure: Error {
     var underlying: any Error
 }
-
-/// Frame payloads a transfer has finished with, kept for its next frames (at most `limit`,
-/// one per block in flight). Filling memory the process has not touched costs a page fault
-/// per page, several times the copy itself on some machines; a download that reuses its
-/// buffers touches a few MiB of new memory instead of about a tenth of the file.
-final class PayloadBuffers: Sendable {
-    private let spares: Mutex<[[UInt8]]>
-    private let limit: Int
-
-    init(limit: Int) {
-        self.limit = limit
-        spares = Mutex([])
-    }
-
-    /// A spare payload, or nil when none is left (the reader then allocates one).
-    func take() -> [UInt8]? {
-        spares.withLock { $0.popLast() }
-    }
-
-    /// Keeps `buffer` for a later frame, unless enough are kept already.
-    func give(_ buffer: consuming [UInt8]?) {
-        guard let buffer else { return }
-        spares.withLock { spares in
-            if spares.count < limit { spares.append(buffer) }
-        }
-    }
-}

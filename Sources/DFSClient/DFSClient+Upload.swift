@@ -132,15 +132,18 @@ extension DFSClient {
         try await connection.send(request, timeout: timeouts.request)
         var sent = 0
         var checksum = CRC32C()
+        // Each frame's buffer, once sent, takes the next one (see PayloadBuffers).
+        let spare = SpareBuffer()
         while sent < request.length {
             let count = min(Limits.chunkBytes, request.length - sent)
             let position = offset + sent
-            let chunk = try await BlockingIO.run { try source.read(at: position, count: count) }
+            let chunk = try await BlockingIO.run { try source.read(at: position, count: count, reusing: spare.bytes.take()) }
             let pieces = BlockData.checksums(of: chunk)
             checksum.append(checksum: BlockData.combined(pieces, length: count), length: count)
             try await connection.send(BlockData(checksums: pieces), payload: chunk, timeout: timeouts.request)
             sent += count
             progress?(count)
+            spare.bytes = chunk
         }
         let (reply, _) = try await connection.readReply(WriteBlockOK.self, timeout: timeouts.request)
         guard reply.blockID == request.blockID, reply.length == request.length, !reply.stored.isEmpty else {
@@ -180,4 +183,11 @@ extension DFSClient {
             return results.map { $0! }
         }
     }
+}
+
+/// One buffer handed between a task and the blocking-I/O thread it reads on, so that the
+/// array moves instead of being shared (a shared array would be copied on its next write).
+/// Used by one task at a time.
+private final class SpareBuffer: @unchecked Sendable {
+    var bytes: [UInt8]?
 }

@@ -9,11 +9,13 @@ enum FileDigest {
         var hasher = SHA256()
         let total = size ?? file.size
         var offset = 0
+        var spare: [UInt8]?
         while offset < total {
             let count = min(4 * Limits.chunkBytes, total - offset)
-            let bytes = try file.read(at: offset, count: count)
+            let bytes = try file.read(at: offset, count: count, reusing: spare.take())
             hasher.update(data: bytes)
             offset += count
+            spare = bytes
         }
         return Hex.encode(hasher.finalize())
     }

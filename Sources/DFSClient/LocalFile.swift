@@ -1,5 +1,6 @@
 import CNetShims
 import DFSCore
+import DFSNet
 import Foundation
 
 #if canImport(Glibc)
@@ -61,6 +62,23 @@ final class LocalFile: @unchecked Sendable {
     /// into the page cache took 1.9-2.6 s in 4 MiB writes, 1.2 s in 1 MiB, 0.6-0.9 s in
     /// 64 KiB (local `cp` 0.55 s); 16 KiB writes were slower again (1.2 s).
     static let writeChunkBytes = 64 * 1024
+
+    /// ``read(at:count:)`` into `spare` when it has the room.
+    func read(at offset: Int, count: Int, reusing spare: consuming [UInt8]?) throws -> [UInt8] {
+        guard var buffer = PayloadBuffers.resized(spare, to: count) else { return try read(at: offset, count: count) }
+        try buffer.withUnsafeMutableBytes { raw in
+            var done = 0
+            while done < count {
+                let result = pread(fd, raw.baseAddress! + done, count - done, off_t(offset + done))
+                if result < 0 && errno == EINTR { continue }
+                guard result > 0 else {
+                    throw DFSError(.ioError, "\(path) changed while being read (ended at \(offset + done) bytes)")
+                }
+                done += result
+            }
+        }
+        return buffer
+    }
 
     /// pwrite(2) every byte at `offset`, at most ``writeChunkBytes`` per call.
     func write(_ bytes: [UInt8], at offset: Int) throws {

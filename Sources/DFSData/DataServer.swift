@@ -56,6 +56,9 @@ public final class DataServer: Sendable {
     private let reporter = Mutex<Task<Void, Never>?>(nil)
     private let registered = Mutex(false)
     private let receivedBytes = Mutex(0)
+    /// Frame buffers of finished block writes, for the next ones: at most one per block
+    /// write the node usually has under way.
+    private let payloadBuffers = PayloadBuffers(limit: Limits.blocksInFlight)
     private let copies = Mutex<[UInt64: Task<Void, Never>]>([:])
     /// The pack compaction under way, if any (at most one at a time).
     private let compaction = Mutex<Task<Void, Never>?>(nil)
@@ -228,8 +231,12 @@ public final class DataServer: Sendable {
             }
         }
         let timeout = options.timeouts.request
+        // Each frame's buffer, once written and forwarded, takes the next one; the last goes
+        // back to the node's spares for the next block.
+        var spare = payloadBuffers.take()
+        defer { payloadBuffers.give(spare.take()) }
         while writer.writtenBytes < request.length {
-            guard let frame = try await connection.readFrame(timeout: timeout) else {
+            guard let frame = try await connection.readFrame(timeout: timeout, reusing: spare.take()) else {
                 throw DFSError(.connectionFailed, "\(connection.peer) closed the connection after \(writer.writtenBytes) of \(request.length) bytes of block \(request.blockID)")
             }
             let data = try frame.decode(BlockData.self)
@@ -246,6 +253,7 @@ public final class DataServer: Sendable {
                     failed.append(request.pipeline[0].nodeID)
                 }
             }
+            spare = payload
         }
         try await writer.commit()
         var stored = [store.nodeID]

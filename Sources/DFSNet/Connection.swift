@@ -166,21 +166,9 @@ public actor Connection {
     private func readPayloadDirectly(
         _ payloadBytes: Int, deadline: ContinuousClock.Instant, into spare: consuming [UInt8]?
     ) async throws -> Frame {
-        var payload: [UInt8]
-        if var reused = spare.take(), reused.capacity >= payloadBytes {
-            // Only the length changes (a shorter payload drops bytes, a longer one adds zeros
-            // up to the capacity); the bytes are overwritten below. Were the array still shared,
-            // the first write would copy it, so reuse is never visible to its other holder.
-            if reused.count > payloadBytes {
-                reused.removeLast(reused.count - payloadBytes)
-            } else if reused.count < payloadBytes {
-                reused.append(contentsOf: repeatElement(0, count: payloadBytes - reused.count))
-            }
-            payload = reused
-        } else {
-            // Not zeroed first: every byte is overwritten by the read below before anyone sees it.
-            payload = [UInt8](unsafeUninitializedCapacity: payloadBytes) { _, initialized in initialized = payloadBytes }
-        }
+        // Not zeroed first: every byte is overwritten by the read below before anyone sees it.
+        var payload = PayloadBuffers.resized(spare, to: payloadBytes)
+            ?? [UInt8](unsafeUninitializedCapacity: payloadBytes) { _, initialized in initialized = payloadBytes }
         let (type, header, copied) = payload.withUnsafeMutableBytes { decoder.takePendingFrame(into: $0) }
         var filled = copied
         while filled < payloadBytes {
