@@ -43,16 +43,28 @@ final class LocalFile: @unchecked Sendable {
     /// pread(2) exactly `count` bytes at `offset`.
     func read(at offset: Int, count: Int) throws -> [UInt8] {
         try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            var done = 0
-            while done < count {
-                let result = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset + done))
-                if result < 0 && errno == EINTR { continue }
-                guard result > 0 else {
-                    throw DFSError(.ioError, "\(path) changed while being read (ended at \(offset + done) bytes)")
-                }
-                done += result
-            }
+            try readAll(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
             initialized = count
+        }
+    }
+
+    /// ``read(at:count:)`` into `spare` when it has the room.
+    func read(at offset: Int, count: Int, reusing spare: consuming [UInt8]?) throws -> [UInt8] {
+        guard var buffer = PayloadBuffers.resized(spare, to: count) else { return try read(at: offset, count: count) }
+        try buffer.withUnsafeMutableBytes { try readAll(into: $0, at: offset) }
+        return buffer
+    }
+
+    /// Fills `buffer` with the bytes at `offset`; the file ending first is an error.
+    private func readAll(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
+        var done = 0
+        while done < buffer.count {
+            let result = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            if result < 0 && errno == EINTR { continue }
+            guard result > 0 else {
+                throw DFSError(.ioError, "\(path) changed while being read (ended at \(offset + done) bytes)")
+            }
+            done += result
         }
     }
 
@@ -62,23 +74,6 @@ final class LocalFile: @unchecked Sendable {
     /// into the page cache took 1.9-2.6 s in 4 MiB writes, 1.2 s in 1 MiB, 0.6-0.9 s in
     /// 64 KiB (local `cp` 0.55 s); 16 KiB writes were slower again (1.2 s).
     static let writeChunkBytes = 64 * 1024
-
-    /// ``read(at:count:)`` into `spare` when it has the room.
-    func read(at offset: Int, count: Int, reusing spare: consuming [UInt8]?) throws -> [UInt8] {
-        guard var buffer = PayloadBuffers.resized(spare, to: count) else { return try read(at: offset, count: count) }
-        try buffer.withUnsafeMutableBytes { raw in
-            var done = 0
-            while done < count {
-                let result = pread(fd, raw.baseAddress! + done, count - done, off_t(offset + done))
-                if result < 0 && errno == EINTR { continue }
-                guard result > 0 else {
-                    throw DFSError(.ioError, "\(path) changed while being read (ended at \(offset + done) bytes)")
-                }
-                done += result
-            }
-        }
-        return buffer
-    }
 
     /// pwrite(2) every byte at `offset`, at most ``writeChunkBytes`` per call.
     func write(_ bytes: [UInt8], at offset: Int) throws {
