@@ -68,19 +68,12 @@ final class LocalFile: @unchecked Sendable {
         }
     }
 
-    /// The most one pwrite(2) call hands the kernel. The page cache sizes its pages (folios)
-    /// by the write: a 4 MiB write takes memory in blocks of up to 2 MiB, which a virtual
-    /// machine's guest has often handed back to its host and must fault in again. Writing 1 GiB
-    /// into the page cache took 1.9-2.6 s in 4 MiB writes, 1.2 s in 1 MiB, 0.6-0.9 s in
-    /// 64 KiB (local `cp` 0.55 s); 16 KiB writes were slower again (1.2 s).
-    static let writeChunkBytes = 64 * 1024
-
-    /// pwrite(2) every byte at `offset`, at most ``writeChunkBytes`` per call.
+    /// pwrite(2) every byte at `offset`, at most ``Limits/pageCacheWriteBytes`` per call.
     func write(_ bytes: [UInt8], at offset: Int) throws {
         try bytes.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {
-                let count = min(raw.count - done, Self.writeChunkBytes)
+                let count = min(raw.count - done, Limits.pageCacheWriteBytes)
                 let result = pwrite(fd, raw.baseAddress! + done, count, off_t(offset + done))
                 if result < 0 {
                     if errno == EINTR { continue }

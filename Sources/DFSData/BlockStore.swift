@@ -218,13 +218,13 @@ public final class BlockStore: Sendable {
         return (staged, name, entries)
     }
 
-    /// write(2) every byte; `what` names the file in the error.
-    /// write(2)s all of `bytes`, at most ``writeChunkBytes`` per call.
+    /// write(2) every byte, at most ``Limits/pageCacheWriteBytes`` per call; `what` names the
+    /// file in the error.
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], what: String) throws {
         try bytes.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {
-                let result = write(fd, raw.baseAddress! + done, min(raw.count - done, writeChunkBytes))
+                let result = write(fd, raw.baseAddress! + done, min(raw.count - done, Limits.pageCacheWriteBytes))
                 if result < 0 {
                     if errno == EINTR { continue }
                     throw DFSError(.ioError, "cannot write \(what): \(errno == ENOSPC ? "disk full" : String(cString: strerror(errno)))")
@@ -233,12 +233,6 @@ public final class BlockStore: Sendable {
             }
         }
     }
-
-    /// The most one write(2) call hands the kernel. The page cache sizes its pages by the
-    /// write, and on virtual machines that hand freed memory back to their host, large pages
-    /// must often be faulted in again: `dd conv=fsync` of 1 GiB took 4.3-4.5 s in 4 MiB
-    /// writes, 3.0-3.1 s in 1 MiB and 2.4-2.6 s in 64 KiB ones here.
-    static let writeChunkBytes = 64 * 1024
 
     /// Stores a batch of blocks as one pack: written, checked, flushed in a pass of the group
     /// sync, renamed into place, recorded. Returns the blocks as stored.

@@ -373,11 +373,14 @@ final class Bench {
         var lines = rows.map { row in
             zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
         }
+        func list(_ values: [Double]) -> String {
+            values.map { number($0, "").trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
+        }
         for result in results {
             guard let runs = result.runs, runs.count > 1 else { continue }
-            var line = "\(result.name): every round, dfs " + runs.map { number($0, "") }.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
+            var line = "\(result.name): every round, dfs " + list(runs)
             if let baselineRuns = result.baselineRuns {
-                line += "; \(result.baselineName ?? "baseline") " + baselineRuns.map { number($0, "").trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
+                line += "; \(result.baselineName ?? "baseline") " + list(baselineRuns)
             }
             lines.append(line + " \(result.unit)")
         }
