@@ -28,7 +28,7 @@ let package = Package(
         // serve-meta: namespace, nodes, placement, in SQLite.
         .target(name: "DFSMeta", dependencies: ["DFSCore", "DFSNet", "CSQLite"]),
         // serve-data: block store on local disk, registration, heartbeats.
-        .target(name: "DFSData", dependencies: ["DFSCore", "DFSNet"]),
+        .target(name: "DFSData", dependencies: ["DFSCore", "DFSNet", "CNetShims"]),
         // Upload, download, list: used by the command line and by tests.
         .target(name: "DFSClient", dependencies: ["DFSCore", "DFSNet", "CNetShims", .product(name: "Crypto", package: "swift-crypto")]),
         // An in-process cluster for tests.

@@ -26,3 +26,7 @@ int dfs_accept_nonblocking(int fd, struct sockaddr *address, socklen_t *length) 
 int dfs_reserve_space(int fd, long long length) {
     return fallocate(fd, 0, 0, (off_t)length);
 }
+
+int dfs_start_writeback(int fd, long long offset, long long length) {
+    return sync_file_range(fd, (off_t)offset, (off_t)length, SYNC_FILE_RANGE_WRITE);
+}

@@ -17,6 +17,9 @@ public enum Limits {
     /// 64 KiB (local `cp` 0.55 s) and 1.2 s in 16 KiB; with fsync, 4.3-4.5 s in 4 MiB writes,
     /// 3.0-3.1 s in 1 MiB and 2.4-2.6 s in 64 KiB.
     public static let pageCacheWriteBytes = 64 * 1024
+    /// A data node starts writing a block to the device after every this many bytes received
+    /// (without waiting), so the fsync at the block's end has little left to do.
+    public static let writebackWindowBytes = 8 * 1024 * 1024
     /// Block data is checksummed (CRC32C) in pieces of this size: small enough that a bad
     /// sector spoils little, large enough that the checksums are 1/16384 of the data.
     public static let checksumChunkBytes = 64 * 1024

@@ -1,3 +1,4 @@
+import CNetShims
 import DFSCore
 import DFSNet
 import Foundation
@@ -47,9 +48,22 @@ public final class BlockWriter: @unchecked Sendable {
         }
         let frameChecksum = try checksums.verify(bytes, what: "block \(blockID) at offset \(writtenBytes)")
         try BlockStore.writeAll(fd, bytes, what: "block \(blockID)")
+        startWriteback(from: writtenBytes, to: writtenBytes + bytes.count)
         blockChecksum.append(checksum: frameChecksum, length: bytes.count)
         chunkChecksums += checksums.checksums
         writtenBytes += bytes.count
+    }
+
+    /// Hands every writeback window completed by the bytes `start..<end` to the device now,
+    /// without waiting: the block then reaches the disk while it is still arriving, and the
+    /// flush at its end (and the device's queue) has little left to do. Without this, all of
+    /// a block's bytes waited for that flush. Only a hint: a failure here shows in the flush.
+    private func startWriteback(from start: Int, to end: Int) {
+        let window = Limits.writebackWindowBytes
+        let first = start / window
+        let last = end / window
+        guard last > first else { return }
+        _ = dfs_start_writeback(fd, Int64(first * window), Int64((last - first) * window))
     }
 
     /// Makes the block durable and visible: from the moment this returns it survives a crash.

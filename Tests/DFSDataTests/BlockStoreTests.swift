@@ -44,6 +44,30 @@ import Testing
         #expect(checksums.chunkChecksums == BlockData.checksums(of: bytes))
     }
 
+    /// Frames that cross writeback windows (started early, see `Limits.writebackWindowBytes`)
+    /// leave every byte where it belongs.
+    @Test func blockSpanningSeveralWritebackWindowsIsStoredWhole() async throws {
+        defer { cleanUp() }
+        let store = try BlockStore(folder: folder)
+        let size = 2 * Limits.writebackWindowBytes + 5 * 65536 + 123
+        let random = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
+        defer { try? random.close() }
+        let bytes = [UInt8](try #require(try random.read(upToCount: size)))
+        try #require(bytes.count == size)
+        let writer = try store.makeWriter(for: BlockID(43), length: size)
+        var offset = 0
+        while offset < size {
+            let count = min(3 * 65536, size - offset)
+            try append(Array(bytes[offset..<(offset + count)]), to: writer)
+            offset += count
+        }
+        try await writer.commit()
+        let source = try store.openForReading(BlockID(43))
+        defer { close(source.fd) }
+        #expect(try DataServer.readChunk(fd: source.fd, offset: 0, count: source.length) == bytes)
+        #expect(try store.checksums(of: BlockID(43)).blockChecksum == CRC32C.checksum(bytes))
+    }
+
     @Test func blockFileIsNamedByIDInAShardFolder() async throws {
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)

@@ -15,4 +15,9 @@ int dfs_accept_nonblocking(int fd, struct sockaddr *address, socklen_t *length);
 /// or -1 with errno set (EOPNOTSUPP where the file system cannot; glibc's posix_fallocate
 /// would then write zeros instead, which this never does).
 int dfs_reserve_space(int fd, long long length);
+
+/// sync_file_range(2) with SYNC_FILE_RANGE_WRITE: starts writing the range's dirty pages to
+/// the device without waiting for them and without flushing the device's cache, so it makes
+/// nothing durable. Returns 0, or -1 with errno set.
+int dfs_start_writeback(int fd, long long offset, long long length);
 #endif
