@@ -145,7 +145,7 @@ extension DFSClient {
         let completions = pending.map { index, file in
             let bytes = contents[index]!
             return CompleteFile(
-                fileID: file.fileID!, size: bytes.count, sha256: Hex.encode(SHA256.hash(data: bytes)),
+                fileID: file.fileID!, size: bytes.count, sha256: options.sha256 ? Hex.encode(SHA256.hash(data: bytes)) : nil,
                 blocks: blockOf[index].map { [$0] } ?? [])
         }
         let completed = try await metaRequest(CompleteFiles(files: completions), expecting: CompleteFilesOK.self)

@@ -15,12 +15,13 @@ extension DFSClient {
     /// byte has arrived and checked. Every 64 KiB piece is checked against the checksum stored
     /// with it, and every block against the checksum the meta server recorded, which the
     /// uploader computed from its own bytes: the chain of CRC32Cs runs end to end. With
-    /// `verifySHA256`, the copy is also read back and its SHA-256 compared with the one
-    /// recorded at upload (about twice the CPU of the rest of a download, so asked for, not
-    /// done by default). On failure no local file is left behind. When `localPath` is an
-    /// existing folder, the file goes inside it under its own name, as `cp` does.
+    /// `verify`, the copy is also read back and its CRC32C compared with the whole file's,
+    /// and its SHA-256 with the one recorded at upload, if any (a SHA-256 costs about twice
+    /// the CPU of the rest of a download, so this is asked for, not done by default). On
+    /// failure no local file is left behind. When `localPath` is an existing folder, the
+    /// file goes inside it under its own name, as `cp` does.
     @discardableResult
-    public func download(_ path: DFSPath, to localPath: String, verifySHA256: Bool = false) async throws -> FileInfo {
+    public func download(_ path: DFSPath, to localPath: String, verify: Bool = false) async throws -> FileInfo {
         let file = try await stat(path)
         guard file.info.type == .file else {
             throw DFSError(.isADirectory, "\(path) is a folder; copy a file")
@@ -48,12 +49,14 @@ extension DFSClient {
             }
             let blockOffsets = offsets
             let progress = self.progress
-            // With verifySHA256, the last check: the bytes written, read back in order (from
-            // the page cache, as a rule, and while later blocks still arrive), are the file the
-            // cluster recorded. Only then does the copy take the target's name. Like cp, a
-            // download is not fsynced: the cluster holds the durable copy, and the rename keeps
-            // a half-written file from ever having the name.
-            let digester = verifySHA256 ? SequentialDigest(file: sink, ranges: zip(offsets, file.blocks).map { ($0, $1.length) }) : nil
+            // With verify, the last check: the bytes written, read back in order (from the page
+            // cache, as a rule, and while later blocks still arrive), are the file the cluster
+            // recorded. Only then does the copy take the target's name. Like cp, a download is
+            // not fsynced: the cluster holds the durable copy, and the rename keeps a
+            // half-written file from ever having the name.
+            let digester = verify
+                ? SequentialDigest(file: sink, ranges: zip(offsets, file.blocks).map { ($0, $1.length) }, sha256: file.info.sha256 != nil)
+                : nil
             let buffers = PayloadBuffers(limit: Limits.blocksInFlight)
             _ = try await forEachBlock(count: file.blocks.count) { blockIndex in
                 let start = blockOffsets[blockIndex]
@@ -65,9 +68,7 @@ extension DFSClient {
             }
             if let digester {
                 let digest = try await digester.digest()
-                if let expected = file.info.sha256, expected != digest {
-                    throw DFSError(.checksumMismatch, "\(path): the copy's SHA-256 is \(digest), the cluster recorded \(expected)")
-                }
+                try Self.check(path, "copy", crc32c: digest.crc32c, sha256: digest.sha256, against: file.info)
             }
             fchmod(sink.fd, 0o644)
             sink.close()
@@ -160,7 +161,8 @@ extension DFSClient {
         guard file.info.type == .file else {
             throw DFSError(.isADirectory, "\(path) is a folder")
         }
-        let hasher = Mutex(SHA256())
+        let hasher = Mutex(file.info.sha256 != nil ? SHA256() : nil)
+        let crc = Mutex(CRC32C())
         let buffers = PayloadBuffers(limit: 1)
         for block in file.blocks {
             // Bytes already written from a replica that failed midway are not written again.
@@ -170,15 +172,25 @@ extension DFSClient {
                 let end = offset + bytes.count
                 guard end > already else { return }
                 let fresh = Array(bytes[(already - offset)...])
-                hasher.withLock { $0.update(data: fresh) }
+                crc.withLock { $0.update(fresh) }
+                hasher.withLock { $0?.update(data: fresh) }
                 try await output(fresh)
                 written.withLock { $0 = end }
             }
         }
-        // Every piece was checked on arrival; the whole-file digest catches a wrong block list.
-        let digest = Hex.encode(hasher.withLock { $0.finalize() })
-        if let expected = file.info.sha256, expected != digest {
-            throw DFSError(.checksumMismatch, "\(path) streamed with SHA-256 \(digest), expected \(expected)")
+        // Every piece was checked on arrival; the whole-file checksums catch a wrong block list.
+        let sha256 = hasher.withLock { $0.map { Hex.encode($0.finalize()) } }
+        try Self.check(path, "stream", crc32c: crc.withLock { $0.value }, sha256: sha256, against: file.info)
+    }
+
+    /// Compares a copy's whole-file checksums with those the cluster recorded, where it
+    /// recorded them.
+    static func check(_ path: DFSPath, _ what: String, crc32c: UInt32, sha256: String?, against info: FileInfo) throws {
+        if let expected = info.crc32c, expected != crc32c {
+            throw DFSError(.checksumMismatch, "\(path): the \(what)'s CRC32C is \(Hex.crc32c(crc32c)), the cluster recorded \(Hex.crc32c(expected))")
+        }
+        if let expected = info.sha256, let sha256, expected != sha256 {
+            throw DFSError(.checksumMismatch, "\(path): the \(what)'s SHA-256 is \(sha256), the cluster recorded \(expected)")
         }
     }
 }

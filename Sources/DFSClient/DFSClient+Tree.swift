@@ -93,7 +93,7 @@ extension DFSClient {
     /// needed), several files at once. With `overwrite` false, existing local files are kept.
     @discardableResult
     public func downloadTree(
-        _ source: DFSPath, to localFolder: String, overwrite: Bool = true, verifySHA256: Bool = false,
+        _ source: DFSPath, to localFolder: String, overwrite: Bool = true, verify: Bool = false,
         events: TreeCopyEvents = TreeCopyEvents()
     ) async throws -> TreeCopyResult {
         var files: [(remote: DFSPath, local: String, size: Int)] = []
@@ -123,7 +123,7 @@ extension DFSClient {
             let weight = file.size <= Limits.chunkBytes ? 1 : Self.largeFileWeight
             await budget.acquire(weight)
             defer { Task { await budget.release(weight) } }
-            try await self.download(file.remote, to: file.local, verifySHA256: verifySHA256)
+            try await self.download(file.remote, to: file.local, verify: verify)
             events.copied(file.remote.string, file.local)
             return true
         }

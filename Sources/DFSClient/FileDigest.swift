@@ -21,10 +21,11 @@ enum FileDigest {
     }
 }
 
-/// SHA-256 of a file being downloaded in parallel blocks, computed in file order as the
-/// blocks arrive: each block is hashed (read back from the page cache) as soon as every block
-/// before it is done, while later blocks are still on the wire. Runs on a queue of its own,
-/// off the cooperative pool.
+/// Whole-file checksums of a file being downloaded in parallel blocks, computed in file
+/// order as the blocks arrive: each block is read back (from the page cache, as a rule) as
+/// soon as every block before it is done, while later blocks are still on the wire. The
+/// CRC32C always; the SHA-256 when asked for. Runs on a queue of its own, off the
+/// cooperative pool.
 actor SequentialDigest {
     private let executor = QueueExecutor(label: "dfs.download-digest")
     nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
@@ -33,12 +34,14 @@ actor SequentialDigest {
     private let ranges: [(offset: Int, length: Int)]
     private var done: [Bool]
     private var next = 0
-    private var hasher = SHA256()
+    private var crc = CRC32C()
+    private var hasher: SHA256?
 
-    init(file: LocalFile, ranges: [(offset: Int, length: Int)]) {
+    init(file: LocalFile, ranges: [(offset: Int, length: Int)], sha256: Bool) {
         self.file = file
         self.ranges = ranges
         self.done = Array(repeating: false, count: ranges.count)
+        hasher = sha256 ? SHA256() : nil
     }
 
     /// Block `index` is written whole; hashes every block now contiguous from the start.
@@ -49,18 +52,20 @@ actor SequentialDigest {
             var position = 0
             while position < length {
                 let count = min(4 * Limits.chunkBytes, length - position)
-                hasher.update(data: try file.read(at: offset + position, count: count))
+                let bytes = try file.read(at: offset + position, count: count)
+                crc.update(bytes)
+                hasher?.update(data: bytes)
                 position += count
             }
             next += 1
         }
     }
 
-    /// The digest, once every block is finished.
-    func digest() throws -> String {
+    /// The checksums, once every block is finished.
+    func digest() throws -> (crc32c: UInt32, sha256: String?) {
         guard next == ranges.count else {
             throw DFSError(.internalError, "digest asked for after \(next) of \(ranges.count) blocks")
         }
-        return Hex.encode(hasher.finalize())
+        return (crc.value, hasher.map { Hex.encode($0.finalize()) })
     }
 }

@@ -176,7 +176,7 @@ public struct CompleteFile: Message {
     public static let type = MessageType.completeFile
     public var fileID: Int64
     public var size: Int
-    /// SHA-256 of the whole file, lower-case hex, as `sha256sum` prints it.
+    /// SHA-256 of the whole file, lower-case hex, as `sha256sum` prints it; optional.
     public var sha256: String?
     public var blocks: [CommittedBlock]
     public init(fileID: Int64, size: Int, sha256: String?, blocks: [CommittedBlock]) {
@@ -306,9 +306,16 @@ public struct FileInfo: Codable, Hashable, Sendable {
     public var mtime: Double
     public var replication: Int
     public var blockBytes: Int
-    /// SHA-256 of a file's bytes, lower-case hex; nil for folders.
+    /// SHA-256 of a file's bytes, lower-case hex, when the writer asked for one (it costs
+    /// the writer about as much CPU as the rest of the upload); nil for folders.
     public var sha256: String?
-    public init(path: DFSPath, type: EntryType, size: Int, mtime: Double, replication: Int, blockBytes: Int, sha256: String? = nil) {
+    /// CRC32C of the whole file, combined by the meta server from its blocks' checksums when
+    /// the file is completed; nil for folders (and files written before dfs recorded it).
+    public var crc32c: UInt32?
+    public init(
+        path: DFSPath, type: EntryType, size: Int, mtime: Double, replication: Int, blockBytes: Int, sha256: String? = nil,
+        crc32c: UInt32? = nil
+    ) {
         self.path = path
         self.type = type
         self.size = size
@@ -316,6 +323,7 @@ public struct FileInfo: Codable, Hashable, Sendable {
         self.replication = replication
         self.blockBytes = blockBytes
         self.sha256 = sha256
+        self.crc32c = crc32c
     }
 }
 
@@ -383,7 +391,7 @@ public struct ListOK: Message {
     }
 
     // Entries travel as rows, `[name, type, size, mtime, replication, blockBytes, sha256 or
-    // null]`, not as objects: a listing is thousands of them, and rows are about half the
+    // null, crc32c or null]` (the last may be missing), not as objects: a listing is thousands of them, and rows are about half the
     // bytes and decode in about half the time (no keys to match). A name is one path
     // component; the entry's path is the listed folder's path plus the name.
     private enum CodingKeys: String, CodingKey { case info, entries, more }
@@ -404,9 +412,10 @@ public struct ListOK: Message {
             let replication = try row.decode(Int.self)
             let blockBytes = try row.decode(Int.self)
             let sha256 = try row.decodeNil() ? nil : try row.decode(String.self)
+            let crc32c = try row.isAtEnd || row.decodeNil() ? nil : try row.decode(UInt32.self)
             entries.append(FileInfo(
                 path: try info.path.appending(name), type: type, size: size, mtime: mtime, replication: replication,
-                blockBytes: blockBytes, sha256: sha256))
+                blockBytes: blockBytes, sha256: sha256, crc32c: crc32c))
         }
         self.entries = entries
     }
@@ -425,6 +434,7 @@ public struct ListOK: Message {
             try row.encode(entry.replication)
             try row.encode(entry.blockBytes)
             if let sha256 = entry.sha256 { try row.encode(sha256) } else { try row.encodeNil() }
+            if let crc32c = entry.crc32c { try row.encode(crc32c) } else { try row.encodeNil() }
         }
     }
 }

@@ -42,6 +42,10 @@ enum MetaSchema {
         ALTER TABLE replicas ADD COLUMN corrupt INTEGER NOT NULL DEFAULT 0;
         CREATE INDEX files_pending ON files(created) WHERE complete = 0;
         """,
+        // Version 3: a file's CRC32C, combined from its blocks' when it is completed.
+        """
+        ALTER TABLE files ADD COLUMN crc32c INTEGER;
+        """,
     ]
 
     static var version: Int { migrations.count }

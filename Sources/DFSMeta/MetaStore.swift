@@ -241,6 +241,7 @@ public actor MetaStore {
         let blockBytes = file.1
         let owned = Set(try database.query("SELECT id FROM blocks WHERE file_id = ?", [.integer(fileID)]) { BlockID(UInt64($0.int64(0))) })
         var total = 0
+        var wholeFile = CRC32C()
         for (position, block) in blocks.enumerated() {
             guard block.blockIndex == position else {
                 throw DFSError(.invalidArgument, "block \(position) of \(path) is missing (got index \(block.blockIndex))")
@@ -255,6 +256,7 @@ public actor MetaStore {
                 throw DFSError(.invalidArgument, "block \(position) of \(path) is stored on no node")
             }
             total += block.length
+            wholeFile.append(checksum: block.checksum, length: block.length)
         }
         guard total == size else {
             throw DFSError(.invalidArgument, "the blocks of \(path) hold \(total) bytes, not \(size)")
@@ -281,8 +283,8 @@ public actor MetaStore {
             try database.run("INSERT OR IGNORE INTO dirs(path, parent, name, mtime) VALUES(?, ?, ?, ?)",
                              [.text(ancestor.string), .text(ancestor.parent!.string), .text(ancestor.name), .real(now)])
         }
-        try database.run("UPDATE files SET complete = 1, size = ?, mtime = ?, sha256 = ? WHERE id = ?",
-                         [.int(size), .real(now), sha256.map { .text($0) } ?? .null, .integer(fileID)])
+        try database.run("UPDATE files SET complete = 1, size = ?, mtime = ?, sha256 = ?, crc32c = ? WHERE id = ?",
+                         [.int(size), .real(now), sha256.map { .text($0) } ?? .null, .integer(Int64(wholeFile.value)), .integer(fileID)])
         return path
     }
 
@@ -375,13 +377,14 @@ public actor MetaStore {
         return try !database.query("SELECT 1 FROM dirs WHERE path = ?", [.text(path.string)]) { $0.int(0) }.isEmpty
     }
 
-    private static let fileColumns = "id, path, size, mtime, replication, block_bytes, sha256"
+    private static let fileColumns = "id, path, size, mtime, replication, block_bytes, sha256, crc32c"
 
     private static func fileInfo(_ row: SQLiteStatement) -> (Int64, FileInfo)? {
         guard let path = try? DFSPath(row.text(1)) else { return nil }
         return (row.int64(0), FileInfo(path: path, type: .file, size: row.int(2), mtime: row.double(3),
                                       replication: row.int(4), blockBytes: row.int(5),
-                                      sha256: row.isNull(6) ? nil : row.text(6)))
+                                      sha256: row.isNull(6) ? nil : row.text(6),
+                                      crc32c: row.isNull(7) ? nil : UInt32(truncatingIfNeeded: row.int64(7))))
     }
 
     private func folderInfo(_ path: DFSPath) throws(DFSError) -> FileInfo? {

@@ -16,7 +16,8 @@ struct ListCommand: AsyncParsableCommand {
               DFS_META=localhost:8000 dfs ls dfs:/docs
             -l shows type, replication, size, modification time (UTC) and name. --json prints one
             array of objects with path, type ("file" or "dir"), size, mtime (seconds since
-            1970), replication (0 for a folder) and, for files, blockSize and sha256.
+            1970), replication (0 for a folder) and, for files, blockSize, crc32c (of the
+            whole file, a number) and sha256 (when recorded with cp --sha256).
             Entries are printed as they arrive, page by page, whatever the folder's size.
             """
     )
@@ -45,6 +46,7 @@ struct ListCommand: AsyncParsableCommand {
         var mtime: Double
         var replication: Int
         var blockSize: Int?
+        var crc32c: UInt32?
         var sha256: String?
     }
 
@@ -134,7 +136,8 @@ struct ListCommand: AsyncParsableCommand {
         let isFile = entry.type == .file
         let view = Entry(
             path: entry.path.string, type: entry.type.rawValue, size: entry.size, mtime: entry.mtime,
-            replication: isFile ? entry.replication : 0, blockSize: isFile ? entry.blockBytes : nil, sha256: entry.sha256)
+            replication: isFile ? entry.replication : 0, blockSize: isFile ? entry.blockBytes : nil,
+            crc32c: entry.crc32c, sha256: entry.sha256)
         return (try? jsonText(view, encoder: encoder)) ?? "{}"
     }
 }

@@ -50,6 +50,7 @@ struct StatCommand: AsyncParsableCommand {
         var mtime: Double
         var replication: Int?
         var blockSize: Int?
+        var crc32c: UInt32?
         var sha256: String?
         var blocks: [Block]
     }
@@ -59,8 +60,8 @@ struct StatCommand: AsyncParsableCommand {
         let isFile = info.type == .file
         let view = JSONView(
             path: info.path.string, type: info.type.rawValue, size: info.size, mtime: info.mtime,
-            replication: isFile ? info.replication : nil, blockSize: isFile ? info.blockBytes : nil, sha256: info.sha256,
-            blocks: file.blocks.map {
+            replication: isFile ? info.replication : nil, blockSize: isFile ? info.blockBytes : nil, crc32c: info.crc32c,
+            sha256: info.sha256, blocks: file.blocks.map {
                 JSONView.Block(id: $0.blockID.rawValue, index: $0.blockIndex, length: $0.length, crc32c: $0.checksum,
                                replicas: $0.replicas.map(\.address.description))
             })
@@ -77,6 +78,7 @@ struct StatCommand: AsyncParsableCommand {
             "modified:     \(mtime)",
             "replication:  \(info.replication)",
             "block size:   \(ByteSize.format(info.blockBytes))",
+            "crc32c:       \(info.crc32c.map(Hex.crc32c) ?? "-")",
             "sha256:       \(info.sha256 ?? "-")",
             "blocks:       \(file.blocks.count)",
         ]

@@ -102,27 +102,34 @@ import Testing
         }
     }
 
-    /// `verifySHA256` reads the copy back and compares it with the SHA-256 recorded at upload.
-    /// Here the record is made wrong behind the meta server's back (every block still checks):
-    /// only that comparison can notice, and the download fails without leaving a file.
-    @Test func verifySHA256ComparesTheCopyWithTheRecordedDigest() async throws {
+    /// `verify` reads the copy back and compares it with the whole-file checksums recorded:
+    /// the CRC32C, and the SHA-256 when the upload asked for one. Here each record in turn is
+    /// made wrong behind the meta server's back (every block still checks): only that
+    /// comparison can notice, and the download fails without leaving a file.
+    @Test(arguments: ["crc32c", "sha256"])
+    func verifyComparesTheCopyWithTheRecordedChecksums(_ column: String) async throws {
         let local = try TempFolder()
         defer { local.remove() }
         let original = try local.writeRandomFile("f", count: 2 * Self.mebibyte + 77, seed: 73)
         try await withCluster(dataNodes: 1) { cluster in
             let path = try DFSPath("/f")
-            try await cluster.client.upload(localPath: local.path("f"), to: path, options: UploadOptions(blockBytes: Self.mebibyte, replication: 1))
-            try await cluster.client.download(path, to: local.path("checked"), verifySHA256: true)
+            let info = try await cluster.client.upload(
+                localPath: local.path("f"), to: path, options: UploadOptions(blockBytes: Self.mebibyte, replication: 1, sha256: column == "sha256"))
+            #expect(info.crc32c == CRC32C.checksum(original))
+            #expect((info.sha256 != nil) == (column == "sha256"))
+            try await cluster.client.download(path, to: local.path("checked"), verify: true)
             #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: local.path("checked")))) == original)
 
             let database = try SQLiteDatabase(path: cluster.folder.appendingPathComponent("meta.db").path)
             try database.execute("PRAGMA busy_timeout = 10000")
-            let changed = try database.run("UPDATE files SET sha256 = ? WHERE name = 'f'", [.text(String(repeating: "0", count: 64))])
+            let wrong: SQLiteValue = column == "sha256" ? .text(String(repeating: "0", count: 64)) : .integer(Int64(info.crc32c! ^ 1))
+            let changed = try database.run("UPDATE files SET \(column) = ? WHERE name = 'f'", [wrong])
             #expect(changed == 1)
             let error = await #expect(throws: DFSError.self) {
-                try await cluster.client.download(path, to: local.path("out"), verifySHA256: true)
+                try await cluster.client.download(path, to: local.path("out"), verify: true)
             }
             #expect(error?.code == .checksumMismatch)
+            #expect(error?.message.contains(column == "sha256" ? "SHA-256" : "CRC32C") == true)
             #expect(!FileManager.default.fileExists(atPath: local.path("out")))
             // Without the comparison the blocks' own checksums pass: the bytes are right.
             try await cluster.client.download(path, to: local.path("out"))

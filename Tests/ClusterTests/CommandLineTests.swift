@@ -139,6 +139,7 @@ import Testing
         }
         var size: Int
         var replication: Int?
+        var crc32c: UInt32?
         var sha256: String?
         var blocks: [Block]
     }
@@ -166,7 +167,7 @@ import Testing
             let view = try JSONDecoder().decode(StatView.self, from: Data(try await DFSBinary.run(["stat", "--json", "\(endpoint):/probe"]).standardOutput.utf8))
             return view.blocks.allSatisfy { $0.replicas.count == 3 }
         }
-        let upload = try await DFSBinary.run(["cp", "--replication", "3", "--block-size", "4MiB", local.path("in"), "\(endpoint):/data/big.bin"])
+        let upload = try await DFSBinary.run(["cp", "--replication", "3", "--block-size", "4MiB", "--sha256", local.path("in"), "\(endpoint):/data/big.bin"])
         #expect(upload.status == 0, "\(upload.standardError)")
         let statOutput = try await DFSBinary.run(["stat", "--json", "\(endpoint):/data/big.bin"])
         let view = try JSONDecoder().decode(StatView.self, from: Data(statOutput.standardOutput.utf8))

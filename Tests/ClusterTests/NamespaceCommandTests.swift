@@ -74,7 +74,7 @@ import Testing
         try await withCluster(dataNodes: 1) { cluster in
             let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
             #expect(try await Self.run(["cp", "-r", "--replication", "1", local.path("tree"), "\(meta):/t"]).status == 0)
-            let original = try await cluster.client.stat(try DFSPath("/t/dir0/sub0/file1.txt")).info.sha256
+            let original = try #require(try await cluster.client.stat(try DFSPath("/t/dir0/sub0/file1.txt")).info.crc32c)
             try local.writeRandomFile("tree/dir0/sub0/file1.txt", count: 123, seed: 1234)
             try local.writeRandomFile("tree/added.txt", count: 10, seed: 5)
             let again = try await Self.run(["cp", "-r", "-n", "-v", local.path("tree"), "\(meta):/t"])
@@ -83,7 +83,7 @@ import Testing
             #expect(try await cluster.client.stat(try DFSPath("/t/tree/added.txt")).info.size == 10)
             let intoSame = try await Self.run(["cp", "-r", "-n", "-v", local.path("tree") + "/", "\(meta):/t/"])
             #expect(intoSame.status == 0)
-            #expect(try await cluster.client.stat(try DFSPath("/t/dir0/sub0/file1.txt")).info.sha256 == original)
+            #expect(try await cluster.client.stat(try DFSPath("/t/dir0/sub0/file1.txt")).info.crc32c == original)
             #expect(intoSame.standardOutput.contains("skipped"), "\(intoSame.standardOutput)")
             // Without -n the file is replaced.
             let file = try await Self.run(["cp", local.path("tree/dir0/sub0/file1.txt"), "\(meta):/t/dir0/sub0/file1.txt"])
@@ -205,13 +205,14 @@ import Testing
         try Self.writeTree(in: local, "tree")
         try await withCluster(dataNodes: 1) { cluster in
             let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
-            #expect(try await Self.run(["cp", "-r", "--replication", "1", local.path("tree"), "\(meta):/t"]).status == 0)
+            #expect(try await Self.run(["cp", "-r", "--sha256", "--replication", "1", local.path("tree"), "\(meta):/t"]).status == 0)
             struct Entry: Decodable {
                 var path: String
                 var type: String
                 var size: Int
                 var mtime: Double
                 var replication: Int
+                var crc32c: UInt32?
                 var sha256: String?
             }
             let result = try await Self.run(["ls", "--json", "\(meta):/t/dir1/sub2"])
@@ -221,6 +222,8 @@ import Testing
             #expect(entries.map(\.path) == expected.map(\.path.string))
             #expect(entries.map(\.size) == expected.map(\.size))
             #expect(entries.allSatisfy { $0.type == "file" && $0.replication == 1 && $0.sha256?.count == 64 && $0.mtime > 0 })
+            #expect(entries.map(\.crc32c) == expected.map(\.crc32c))
+            #expect(entries.allSatisfy { $0.crc32c != nil })
 
             let recursive = try await Self.run(["ls", "--json", "-R", "\(meta):/t"])
             let all = try JSONDecoder().decode([Entry].self, from: Data(recursive.standardOutput.utf8))
@@ -265,18 +268,27 @@ import Testing
     @Test func statShowsTypeSizeBlocksAndJSON() async throws {
         let local = try TempFolder()
         defer { local.remove() }
-        try local.writeRandomFile("f", count: 2 * 1024 * 1024 + 1, seed: 11)
+        let bytes = try local.writeRandomFile("f", count: 2 * 1024 * 1024 + 1, seed: 11)
         try await withCluster(dataNodes: 2) { cluster in
             let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
             #expect(try await Self.run(["cp", "--block-size", "1MiB", "--replication", "2", local.path("f"), "\(meta):/d/f"]).status == 0)
             let text = try await Self.run(["stat", "\(meta):/d/f"])
             #expect(text.standardOutput.contains("type:         file"))
             #expect(text.standardOutput.contains("blocks:       3"))
+            #expect(text.standardOutput.contains("crc32c:       \(Hex.crc32c(CRC32C.checksum(bytes)))"), "\(text.standardOutput)")
+            #expect(text.standardOutput.contains("sha256:       -"))
+            // --sha256 is for uploads, --verify for downloads; the other way round is refused.
+            let misplaced = try await Self.run(["cp", "--sha256", "\(meta):/d/f", local.path("back")])
+            #expect(misplaced.status != 0 && misplaced.standardError.contains("--verify"), "\(misplaced.standardError)")
+            let verifiedUpload = try await Self.run(["cp", "--verify", local.path("f"), "\(meta):/d/g"])
+            #expect(verifiedUpload.status != 0 && verifiedUpload.standardError.contains("--verify checks downloads"))
+            #expect(!FileManager.default.fileExists(atPath: local.path("back")))
             let json = try await Self.run(["stat", "--json", "\(meta):/d/f"])
             let object = try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any]
             #expect(object?["path"] as? String == "/d/f")
             #expect(object?["type"] as? String == "file")
             #expect(object?["size"] as? Int == 2 * 1024 * 1024 + 1)
+            #expect((object?["crc32c"] as? NSNumber)?.uint32Value == CRC32C.checksum(bytes))
             let blocks = object?["blocks"] as? [[String: Any]]
             #expect(blocks?.count == 3)
             #expect(blocks?.allSatisfy { ($0["replicas"] as? [String])?.count == 2 } == true)
@@ -346,7 +358,7 @@ import Testing
             ["bench", "--quick", "--size", "4MiB", "--files", "40", "--big-size", "8MiB", "--dir", local.url.path, "--json", local.path("bench.json")],
             timeout: .seconds(120))
         #expect(result.status == 0, "\(result.standardError)")
-        for measure in ["write 4.0 MiB, R=1", "write 4.0 MiB, R=3", "read 4.0 MiB", "create 40 × 4 KiB", "ls -l of 40 files", "stat of 40 files", "peak memory"] {
+        for measure in ["write 4.0 MiB, R=1", "write 4.0 MiB, R=3", "write 4.0 MiB, R=1, with --sha256", "read 4.0 MiB", "create 40 × 4 KiB", "ls -l of 40 files", "stat of 40 files", "peak memory"] {
             #expect(result.standardOutput.contains(measure), "\(measure) in the table")
         }
         #expect(result.standardOutput.contains("dd conv=fsync"))
@@ -358,7 +370,7 @@ import Testing
             var results: [Line]
         }
         let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: local.path("bench.json"))))
-        #expect(report.results.count == 7)
+        #expect(report.results.count == 8)
         #expect(report.results.allSatisfy { $0.value > 0 })
         // It cleaned up after itself: only the JSON is left.
         #expect(try FileManager.default.contentsOfDirectory(atPath: local.url.path) == ["bench.json"])

@@ -66,15 +66,24 @@ import Testing
         }
     }
 
-    @Test func sha256OfTheCopyMatchesWhatTheClusterRecorded() async throws {
+    /// The whole-file checksums the cluster records are those of the local file: the CRC32C
+    /// (combined from 19 blocks' own) always, the SHA-256 (as sha256sum prints it) when asked.
+    @Test func wholeFileChecksumsMatchTheLocalFile() async throws {
         let local = try TempFolder()
         defer { local.remove() }
-        try local.writeRandomFile("f", count: 1_234_567, seed: 33)
+        let bytes = try local.writeRandomFile("f", count: 1_234_567, seed: 33)
         try await withCluster { cluster in
-            let info = try await cluster.client.upload(localPath: local.path("f"), to: try DFSPath("/h"), options: UploadOptions(blockBytes: 65536))
+            let info = try await cluster.client.upload(
+                localPath: local.path("f"), to: try DFSPath("/h"), options: UploadOptions(blockBytes: 65536, sha256: true))
             let output = try await Subprocess.run("/usr/bin/sha256sum", [local.path("f")]).standardOutput
             #expect(info.sha256 != nil)
             #expect(output.hasPrefix(info.sha256 ?? "missing"))
+            #expect(info.crc32c == CRC32C.checksum(bytes))
+            #expect(try await cluster.client.stat(try DFSPath("/h")).blocks.count == 19)
+
+            let plain = try await cluster.client.upload(localPath: local.path("f"), to: try DFSPath("/plain"), options: UploadOptions(blockBytes: 65536))
+            #expect(plain.sha256 == nil)
+            #expect(plain.crc32c == CRC32C.checksum(bytes))
         }
     }
 

@@ -40,6 +40,24 @@ import Testing
         #expect(found.blocks[0].replicas[0].address == Endpoint(host: "127.0.0.1", port: 7001))
     }
 
+    /// A file's CRC32C is combined from its blocks' at completion: the same as the CRC32C
+    /// of the blocks' bytes one after the other.
+    @Test func wholeFileChecksumIsCombinedFromTheBlocks() async throws {
+        let parts: [[UInt8]] = [Array(repeating: 7, count: 4096), (0..<4096).map { UInt8(truncatingIfNeeded: $0) }, [1, 2, 3]]
+        let fileID = try await store.createFile(path: try DFSPath("/c"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
+        var committed: [CommittedBlock] = []
+        for (index, part) in parts.enumerated() {
+            let blockID = try await store.addBlock(fileID: fileID, blockIndex: index)
+            committed.append(CommittedBlock(blockID: blockID, blockIndex: index, length: part.count, checksum: CRC32C.checksum(part), nodes: [node]))
+        }
+        let info = try await store.completeFile(fileID: fileID, size: 8195, blocks: committed, now: 2)
+        #expect(info.crc32c == CRC32C.checksum(parts.flatMap { $0 }))
+        #expect(try await store.list(path: .root, after: nil, limit: 10).entries.first?.crc32c == info.crc32c)
+        // An empty file has the CRC32C of no bytes.
+        let empty = try await store.createFile(path: try DFSPath("/e"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
+        #expect(try await store.completeFile(fileID: empty, size: 0, blocks: [], now: 2).crc32c == 0)
+    }
+
     @Test func pendingFileIsInvisible() async throws {
         let fileID = try await store.createFile(path: try DFSPath("/p"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
         _ = try await store.addBlock(fileID: fileID, blockIndex: 0)
