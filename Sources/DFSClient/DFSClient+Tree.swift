@@ -206,6 +206,9 @@ actor InFlightBudget {
 
     init(capacity: Int) { available = capacity }
 
+    /// Takers waiting for units.
+    var waiterCount: Int { waiting.count }
+
     func acquire(_ weight: Int) async {
         if waiting.isEmpty && available >= weight {
             available -= weight
