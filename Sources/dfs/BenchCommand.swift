@@ -14,7 +14,8 @@ struct BenchCommand: AsyncParsableCommand {
         discussion: """
             Starts a meta server and three data nodes as processes on 127.0.0.1 in a temp
             folder, measures the baselines (dd with fsync, cp, cp -r, ls -l, stat) and dfs
-            doing the same work, prints a table with ratios, and cleans up.
+            doing the same work, prints a table with ratios, and cleans up. The full run
+            takes about 4 minutes and needs about 26 GiB of free disk (it checks first).
             Examples:
               dfs bench                     (1 GiB files, 10,000 small files, a 10 GiB upload)
               dfs bench --quick             (64 MiB, 500 files, 256 MiB)
@@ -70,6 +71,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
             let bench = Bench(root: root, fileBytes: fileBytes, smallFiles: smallFiles, bigBytes: bigBytes, quick: quick)
             defer { bench.cleanUp() }
+            try bench.checkFreeSpace()
             let results = try await bench.run()
             printNow(Bench.table(results))
             if let json {
@@ -158,7 +160,8 @@ final class Bench {
                 let seconds = try await afterWarmUp(
                     ["/bin/dd", "if=\(path("source"))", "of=\(path("dd.out"))", "bs=\(blockSize)", "conv=fsync", "status=none"], "dd",
                     output: path("dd.out"))
-                if Self.mib(fileBytes, seconds) > best.rate { best = (Self.mib(fileBytes, seconds), blockSize) }
+                let rate = Self.mib(fileBytes, seconds)
+                if rate > best.rate { best = (rate, blockSize) }
             }
             ddBlockSizes = [best.blockSize]
             ddRuns.append(best.rate)
@@ -274,6 +277,29 @@ final class Bench {
             try await Task.sleep(for: .milliseconds(20))
         }
         throw DFSError(.timeout, "the meta server did not start within 30 s")
+    }
+
+    /// Bytes the run writes at most: the test file and its copies (dd's, the warm-up's, the
+    /// download's), every round's uploads at R=1 and R=3 and the `--sha256` one, the small
+    /// files three times (source, local copy, cluster) and the memory run's upload.
+    /// Saturates at Int.max rather than overflow on absurd sizes.
+    var diskBytesNeeded: Int {
+        let bytes = Double(fileBytes) * Double(4 + 4 * rounds) + Double(smallFiles) * 4096 * 3 + Double(bigBytes)
+        return bytes >= Double(Int.max) ? Int.max : Int(bytes)
+    }
+
+    /// Fails before anything starts when the folder's file system cannot hold the run: a
+    /// disk that fills up halfway would end it with a confusing error, and fill the disk.
+    func checkFreeSpace() throws {
+        var stats = statvfs()
+        guard statvfs(root.path, &stats) == 0 else { return }
+        let free = Int(stats.f_bavail) * Int(stats.f_frsize)
+        guard free >= diskBytesNeeded else {
+            throw DFSError(.unavailable, """
+                the benchmark writes up to \(ByteSize.format(diskBytesNeeded)) in \(root.deletingLastPathComponent().path), \
+                which has \(ByteSize.format(free)) free; use --dir elsewhere, or a smaller --size or --big-size
+                """)
+        }
     }
 
     func cleanUp() {

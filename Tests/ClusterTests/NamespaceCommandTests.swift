@@ -376,6 +376,17 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: local.url.path) == ["bench.json"])
     }
 
+    /// A run the disk cannot hold is refused before it starts, with what it needs and has.
+    @Test func benchWithoutRoomForItsFilesStopsBeforeStarting() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        let result = try await DFSBinary.run(
+            ["bench", "--quick", "--files", "10", "--big-size", "1000000TiB", "--dir", local.url.path], timeout: .seconds(60))
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("free; use --dir elsewhere"), "\(result.standardError)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: local.url.path).isEmpty)
+    }
+
     /// `dfs bench --scale`, small: two imported namespaces, each served by a meta server
     /// process, listed and stat'ed; a table, JSON, and nothing left behind.
     @Test func scaleBenchRunsEndToEnd() async throws {
