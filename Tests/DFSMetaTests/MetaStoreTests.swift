@@ -245,6 +245,33 @@ import Testing
         }
     }
 
+    /// A database written before files had a CRC32C (schema 2) opens, is brought to the
+    /// current schema, and keeps its files: an old file shows no CRC32C (and keeps its
+    /// SHA-256), a file completed afterwards gets one.
+    @Test func schemaTwoDatabaseIsMigratedAndKeepsItsFiles() async throws {
+        try await withFolder { folder in
+            let path = folder + "/v2.db"
+            let digest = String(repeating: "ab", count: 32)
+            do {
+                let database = try SQLiteDatabase(path: path)
+                for step in 0..<2 { try database.execute(MetaSchema.migrations[step]) }
+                try database.execute("PRAGMA user_version = 2")
+                try database.run(
+                    """
+                    INSERT INTO files(path, parent, name, size, mtime, replication, block_bytes, complete, created, sha256)
+                    VALUES('/old', '/', 'old', 0, 5, 1, 4096, 1, 5, ?)
+                    """, [.text(digest)])
+            }
+            let store = try MetaStore(path: path)
+            #expect(try await store.schemaVersion == MetaSchema.version)
+            let old = try await store.getFile(path: try DFSPath("/old")).info
+            #expect(old.crc32c == nil)
+            #expect(old.sha256 == digest)
+            let fileID = try await store.createFile(path: try DFSPath("/new"), replication: 1, blockBytes: 4096, overwrite: true, now: 6)
+            #expect(try await store.completeFile(fileID: fileID, size: 0, blocks: [], now: 7).crc32c == 0)
+        }
+    }
+
     @Test func newerSchemaIsRefused() async throws {
         try await withFolder { folder in
             let path = folder + "/future.db"
