@@ -255,6 +255,8 @@ public final class DataServer: Sendable {
             }
             spare = payload
         }
+        // The last buffer is free for other blocks while this one is flushed.
+        payloadBuffers.give(spare.take())
         try await writer.commit()
         var stored = [store.nodeID]
         if let next = downstream {
