@@ -15,6 +15,6 @@ public enum Hex {
 extension Hex {
     /// A CRC32C as 8 hex digits, most significant first (as `crc32c` tools print it).
     public static func crc32c(_ value: UInt32) -> String {
-        encode([UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff)])
+        withUnsafeBytes(of: value.bigEndian) { encode($0) }
     }
 }

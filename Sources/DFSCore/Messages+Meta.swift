@@ -391,9 +391,10 @@ public struct ListOK: Message {
     }
 
     // Entries travel as rows, `[name, type, size, mtime, replication, blockBytes, sha256 or
-    // null, crc32c or null]` (the last may be missing), not as objects: a listing is thousands of them, and rows are about half the
-    // bytes and decode in about half the time (no keys to match). A name is one path
-    // component; the entry's path is the listed folder's path plus the name.
+    // null, crc32c or null]` (the last may be missing), not as objects: a listing is
+    // thousands of them, and rows are about half the bytes and decode in about half the time
+    // (no keys to match). A name is one path component; the entry's path is the listed
+    // folder's path plus the name.
     private enum CodingKeys: String, CodingKey { case info, entries, more }
 
     public init(from decoder: any Decoder) throws {
