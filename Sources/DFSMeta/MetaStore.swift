@@ -265,9 +265,17 @@ public actor MetaStore {
             try database.run("UPDATE blocks SET length = ?, block_index = ?, checksum = ? WHERE id = ?",
                              [.int(block.length), .int(block.blockIndex), .integer(Int64(block.checksum)),
                               .integer(Int64(block.blockID.rawValue))])
-            for node in Set(block.nodes) {
-                try database.run("INSERT OR IGNORE INTO replicas(block_id, node_id) VALUES(?, ?)",
-                                 [.integer(Int64(block.blockID.rawValue)), .text(node.rawValue)])
+            let id = Int64(block.blockID.rawValue)
+            // Copies reported while the file was pending on nodes the client does not name
+            // (a pipeline that failed after the node stored the block) are not vouched for.
+            let named = Set(block.nodes)
+            let reported = try database.query("SELECT node_id FROM replicas WHERE block_id = ?", [.integer(id)]) { NodeID($0.text(0)) }
+            for node in reported where !named.contains(node) {
+                try database.run("DELETE FROM replicas WHERE block_id = ? AND node_id = ?", [.integer(id), .text(node.rawValue)])
+                try database.run("INSERT OR IGNORE INTO garbage(block_id, node_id, since) VALUES(?, ?, ?)", [.integer(id), .text(node.rawValue), .real(now)])
+            }
+            for node in named {
+                try database.run("INSERT OR IGNORE INTO replicas(block_id, node_id) VALUES(?, ?)", [.integer(id), .text(node.rawValue)])
             }
         }
         // Blocks allocated but not kept (a retried block got a new id) belong to nobody.

@@ -206,6 +206,40 @@ import Testing
         await #expect(throws: DFSError.self) { try await store.getFile(path: try DFSPath("/gone")) }
     }
 
+    /// A node reports a block of an upload that is then abandoned (or whose lease runs out):
+    /// the copy is deleted with the file, not kept until the node's next full block report.
+    @Test func copiesOfAnAbandonedUploadAreDeleted() async throws {
+        let fileID = try await store.createFile(path: try DFSPath("/gone"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
+        let blockID = try await store.addBlock(fileID: fileID, blockIndex: 0)
+        try await store.applyBlockChanges(
+            nodeID: node, added: [BlockSummary(blockID: blockID, length: 10, checksum: 1)], deleted: [], corrupt: [], now: 2, orphanGrace: 600)
+        try await store.abandonFile(fileID: fileID)
+        #expect(try await store.takeGarbage(nodeID: node, limit: 10) == [blockID])
+        // The same for a lease that ran out.
+        let expiring = try await store.createFile(path: try DFSPath("/late"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
+        let late = try await store.addBlock(fileID: expiring, blockIndex: 0)
+        try await store.applyBlockChanges(
+            nodeID: other, added: [BlockSummary(blockID: late, length: 10, checksum: 1)], deleted: [], corrupt: [], now: 2, orphanGrace: 600)
+        #expect(try await store.expirePendingFiles(createdBefore: 5, now: 5) == 1)
+        #expect(try await store.takeGarbage(nodeID: other, limit: 10, now: 6) == [late])
+    }
+
+    /// A copy reported while the file was pending, on a node the writer does not name when it
+    /// completes the file (its pipeline failed there), is not kept as a replica.
+    @Test func completionKeepsOnlyTheCopiesItsWriterNames() async throws {
+        let fileID = try await store.createFile(path: try DFSPath("/f"), replication: 2, blockBytes: 4096, overwrite: true, now: 1)
+        let blockID = try await store.addBlock(fileID: fileID, blockIndex: 0)
+        for reporter in [node, other] {
+            try await store.applyBlockChanges(
+                nodeID: reporter, added: [BlockSummary(blockID: blockID, length: 10, checksum: 7)], deleted: [], corrupt: [], now: 2, orphanGrace: 600)
+        }
+        try await store.completeFile(
+            fileID: fileID, size: 10, blocks: [CommittedBlock(blockID: blockID, blockIndex: 0, length: 10, checksum: 7, nodes: [node])], now: 3)
+        #expect(try await store.getFile(path: try DFSPath("/f")).blocks[0].replicas.map(\.nodeID) == [node])
+        #expect(try await store.takeGarbage(nodeID: other, limit: 10, now: 4) == [blockID])
+        #expect(try await store.takeGarbage(nodeID: node, limit: 10, now: 4).isEmpty)
+    }
+
     @Test func heartbeatOfUnknownNodeAsksItToRegister() async throws {
         #expect(try await store.heartbeat(NodeID("stranger"), capacityBytes: 1, usedBytes: 0, blockCount: 0, now: 5) == false)
         #expect(try await store.heartbeat(node, capacityBytes: 2000, usedBytes: 10, blockCount: 1, now: 5) == true)
