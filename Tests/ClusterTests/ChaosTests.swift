@@ -131,11 +131,20 @@ import Testing
                 }
                 while ContinuousClock.now < faultsEnd {
                     try await pause(500...2000)
-                    if generator.next() % 10 < 3 {
+                    switch generator.next() % 10 {
+                    case 0, 1:
                         cluster.killMeta()
                         try await pause(200...1500)
                         try await cluster.startMeta()
-                    } else {
+                    case 2:
+                        // The meta server and a node at once, as when a shared host fails.
+                        let node = Int(generator.next() % UInt64(cluster.nodeCount))
+                        cluster.killMeta()
+                        cluster.killNode(node)
+                        try await pause(200...1500)
+                        try await cluster.startMeta()
+                        try await cluster.startNode(node)
+                    default:
                         let node = Int(generator.next() % UInt64(cluster.nodeCount))
                         cluster.killNode(node)
                         try await pause(200...1500)
