@@ -95,8 +95,7 @@ extension DFSClient {
                 preallocated = nil
             } else {
                 do {
-                    allocation = try await metaRequest(
-                        AllocateBlock(fileID: fileID, blockIndex: blockIndex, excludeNodes: excluded), expecting: AllocateBlockOK.self)
+                    allocation = try await allocateBlock(fileID: fileID, blockIndex: blockIndex, excluding: excluded)
                 } catch let error as DFSError where error.code == .unavailable && best != nil {
                     break
                 }
@@ -105,7 +104,7 @@ extension DFSClient {
                 throw DFSError(.unavailable, "no data node is available to store the file")
             }
             do {
-                let reply = try await pool.withConnection(to: first.address) { connection in
+                let reply = try await pool.withConnection(to: first.address, handshake: timeouts.stall) { connection in
                     try await self.sendBlock(
                         WriteBlock(blockID: allocation.blockID, length: length, pipeline: Array(allocation.targets.dropFirst()), token: allocation.token),
                         source: source, offset: offset, on: connection, sending: sending)
@@ -118,9 +117,11 @@ extension DFSClient {
                 // pipeline never got the data, through no fault of their own.
                 let missing = allocation.targets.map(\.nodeID).filter { !stored.contains($0) }
                 excluded += reply.failed.isEmpty ? missing : reply.failed
+                await notePipelineFailure(reply.failed, blockID: allocation.blockID, nil)
             } catch let error as DFSError where Self.isNodeFailure(error) {
                 excluded.append(first.nodeID)
                 lastError = error
+                await notePipelineFailure([first.nodeID], blockID: allocation.blockID, error)
             }
         }
         if let best { return best }
@@ -143,9 +144,12 @@ extension DFSClient {
     ) async throws -> WriteBlockOK {
         await sending.acquire(1)
         var checksum = CRC32C()
+        // The first node must take every frame, and answer at the end, within its stall time
+        // (longer the more nodes follow it, see `Timeouts.stall(behind:)`).
+        let stall = timeouts.stall(behind: request.pipeline.count + 1)
         do {
             try Task.checkCancellation()
-            try await connection.send(request, timeout: timeouts.request)
+            try await connection.send(request, timeout: stall)
             var sent = 0
             // Each frame's buffer, once sent, takes the next one (see PayloadBuffers).
             let spare = SpareBuffer()
@@ -155,7 +159,7 @@ extension DFSClient {
                 let chunk = try await BlockingIO.run { try source.read(at: position, count: count, reusing: spare.bytes.take()) }
                 let pieces = BlockData.checksums(of: chunk)
                 checksum.append(checksum: BlockData.combined(pieces, length: count), length: count)
-                try await connection.send(BlockData(checksums: pieces), payload: chunk, timeout: timeouts.request)
+                try await connection.send(BlockData(checksums: pieces), payload: chunk, timeout: stall)
                 sent += count
                 progress?(count)
                 spare.bytes = chunk
@@ -165,7 +169,8 @@ extension DFSClient {
             throw error
         }
         await sending.release(1)
-        let (reply, _) = try await connection.readReply(WriteBlockOK.self, timeout: timeouts.request)
+        // Nodes flushing the block send progress frames meanwhile, for up to a request's time.
+        let reply = try await connection.readWriteBlockReply(request.blockID, stall: stall, deadline: .now + timeouts.request + stall)
         guard reply.blockID == request.blockID, reply.length == request.length, !reply.stored.isEmpty else {
             throw DFSError(.protocolError, "\(connection.name) acknowledged block \(reply.blockID) (\(reply.length) bytes), not \(request.blockID)")
         }
