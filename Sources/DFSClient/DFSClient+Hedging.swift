@@ -39,6 +39,9 @@ extension DFSClient {
         defer {
             timer?.cancel()
             sink.finish()
+            // Whatever the outcome, no read may consume once this returns: the consumer may
+            // be gone (a download that failed has closed its file).
+            race.close()
         }
 
         func startNext() {
@@ -145,9 +148,11 @@ extension DFSClient {
             ReportSlowNode(nodeID: node, reason: String(reason.prefix(ReportSlowNode.reasonBytesMax))), expecting: OK.self)
     }
 
-    /// Notes a pipeline failure: a node that timed out, or that a pipeline node named in
-    /// `failed`, is avoided and reported. A refused connection (a node that is down) is left
-    /// to the meta server's liveness, which notices it on its own.
+    /// Notes a pipeline failure: the first node, when it timed out, or the nodes a pipeline
+    /// node named in `failed` (the client cannot tell why those failed; a hung node is the
+    /// likely case now that refusals are rare), is avoided and reported. A first node that
+    /// refused the connection (a node that is down) is left to the meta server's liveness,
+    /// which notices it on its own.
     func notePipelineFailure(_ nodes: [NodeID], blockID: BlockID, _ error: DFSError?) async {
         if let error, error.code != .timeout { return }
         for node in nodes {
@@ -204,6 +209,13 @@ final class HedgeRace: Sendable {
     func reset() {
         winner.withLock { $0 = nil }
     }
+
+    /// Nobody may win from now on: the block read is over.
+    func close() {
+        winner.withLock { $0 = Self.closed }
+    }
+
+    private static let closed = -1
 }
 
 /// A read that found another already won: it stops without consuming anything.

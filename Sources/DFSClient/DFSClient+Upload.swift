@@ -47,11 +47,12 @@ extension DFSClient {
             throw DFSError(.tooLarge, "\(localPath) needs \(blockCount) blocks; the limit is \(Limits.blocksPerFileMax); use a larger --block-size")
         }
         // A file of one block gets that block's allocation with its creation: one request
-        // and one commit fewer, which is most of the cost of a small file.
+        // and one commit fewer, which is most of the cost of a small file. Not while this
+        // client avoids nodes: `createFile` cannot exclude them, `allocateBlock` can.
         let created = try await metaRequest(
             CreateFile(
                 path: path, replication: options.replication, blockBytes: options.blockBytes, overwrite: options.overwrite,
-                allocateFirstBlock: blockCount == 1 ? true : nil),
+                allocateFirstBlock: blockCount == 1 && avoidance.nodes.isEmpty ? true : nil),
             expecting: CreateFileOK.self)
         do {
             // A SHA-256, when asked for, is computed in one sequential pass beside the parallel

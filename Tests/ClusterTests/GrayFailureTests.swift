@@ -1,9 +1,10 @@
-import DFSClient
 import DFSCore
 import DFSNet
 import DFSTesting
 import Foundation
 import Testing
+
+@testable import DFSClient
 
 #if canImport(Glibc)
     import Glibc
@@ -133,5 +134,38 @@ import Testing
         try await eventually(timeout: .seconds(60), "fsck healthy") { try await client.fsck().healthy }
         let after = try await client.stat(first).blocks.map { Set($0.replicas.map(\.nodeID)) }
         #expect(after == before)
+    }
+
+    /// A block whose first replica is on a hung node (it accepts, never answers) is read from
+    /// the second well before the stall time: the hedge starts after the hedging delay, only
+    /// the winner's bytes are consumed, and the hung node is then avoided by the client.
+    @Test func aHedgedReadWinsOnTheNextReplicaAndOnlyTheWinnerConsumes() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        let original = try local.writeRandomFile("f", count: 3 * 1024 * 1024 + 123, seed: 29)
+        let silent = try SilentListener()
+        try await withCluster(dataNodes: 1) { cluster in
+            let path = try DFSPath("/hedged")
+            try await cluster.client.upload(localPath: local.path("f"), to: path, options: UploadOptions(blockBytes: 4 * 1024 * 1024, replication: 1))
+            var block = try #require(try await cluster.client.stat(path).blocks.first)
+            let hung = NodeAddress(nodeID: NodeID("hung-node"), address: silent.endpoint)
+            block.replicas = [hung] + block.replicas
+            let client = DFSClient(meta: cluster.metaEndpoint)
+            defer { Task { [client] in await client.close() } }
+            let received = Mutex([UInt8]())
+            let started = ContinuousClock.now
+            try await client.readBlock(block, of: path, buffers: PayloadBuffers(limit: 1)) { offset, bytes in
+                received.withLock { all in
+                    #expect(offset == all.count, "bytes consumed out of order or twice")
+                    all += bytes
+                }
+            }
+            let elapsed = ContinuousClock.now - started
+            #expect(elapsed < client.timeouts.stall, "the read took \(elapsed): it waited for the hung replica")
+            #expect(received.withLock { $0 } == original)
+            // The losing read runs on until its stall time, then the node is avoided.
+            try await eventually(timeout: .seconds(10), "the hung node is avoided") { client.avoidance.nodes.contains(hung.nodeID) }
+            #expect(client.avoidance.ordered(block.replicas).last == hung)
+        }
     }
 }

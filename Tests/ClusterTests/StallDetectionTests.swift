@@ -68,7 +68,9 @@ import Testing
         await #expect(throws: DFSError.self) {
             try await pool.withConnection(to: silent.endpoint, handshake: .milliseconds(500)) { _ in }
         }
-        #expect(ContinuousClock.now - started < .seconds(3))
+        // Well under the 10 s default; not much tighter, since resolving the address waits
+        // for a thread of the blocking-I/O pool, which other tests' flushes may hold.
+        #expect(ContinuousClock.now - started < .seconds(8))
     }
 
     /// A pipeline whose next node is hung before the first byte (it never answers hello):
