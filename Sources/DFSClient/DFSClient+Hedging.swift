@@ -160,6 +160,35 @@ extension DFSClient {
         }
     }
 
+    /// Runs `body`, one block's write through `targets`, and abandons it as soon as this
+    /// client comes to avoid one of them: another block found that node hung, so this one,
+    /// stuck behind it too, is written again elsewhere at once instead of waiting out its own
+    /// stall time (a block allocated just before the first stall was detected would
+    /// otherwise add a second stall to the upload). Nodes avoided already when the block
+    /// started (placed there because nothing else was left) do not count.
+    func abandoningIfAvoided<T: Sendable>(_ targets: [NodeID], _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let avoidedBefore = avoidance.nodes
+        let avoidance = self.avoidance
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                // A look every 100 ms costs a lock and a set lookup per target; a hung node
+                // costs seconds.
+                while true {
+                    try await Task.sleep(for: .milliseconds(100))
+                    let avoided = avoidance.nodes.subtracting(avoidedBefore)
+                    let hung = targets.filter { avoided.contains($0) }
+                    if !hung.isEmpty { throw BlockAbandoned(nodes: hung) }
+                }
+            }
+            defer { group.cancelAll() }
+            guard let result = try await group.next() ?? nil else {
+                throw CancellationError()
+            }
+            return result
+        }
+    }
+
     /// `allocateBlock` without the nodes this client avoids, besides `excluded`; when that
     /// leaves no node, without only `excluded`: an avoided node is better than none.
     func allocateBlock(fileID: Int64, blockIndex: Int, excluding excluded: [NodeID]) async throws -> AllocateBlockOK {
@@ -216,6 +245,14 @@ final class HedgeRace: Sendable {
     }
 
     private static let closed = -1
+}
+
+/// A block write given up because one of its nodes was found hung by another block.
+struct BlockAbandoned: Error {
+    var nodes: [NodeID]
+    var error: DFSError {
+        DFSError(.timeout, "nodes \(nodes.map(\.description).joined(separator: ", ")) were found hung while the block was written")
+    }
 }
 
 /// A read that found another already won: it stops without consuming anything.

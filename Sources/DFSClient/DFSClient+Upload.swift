@@ -105,10 +105,12 @@ extension DFSClient {
                 throw DFSError(.unavailable, "no data node is available to store the file")
             }
             do {
-                let reply = try await pool.withConnection(to: first.address, handshake: timeouts.stall) { connection in
-                    try await self.sendBlock(
-                        WriteBlock(blockID: allocation.blockID, length: length, pipeline: Array(allocation.targets.dropFirst()), token: allocation.token),
-                        source: source, offset: offset, on: connection, sending: sending)
+                let reply = try await abandoningIfAvoided(allocation.targets.map(\.nodeID)) {
+                    try await self.pool.withConnection(to: first.address, handshake: self.timeouts.stall) { connection in
+                        try await self.sendBlock(
+                            WriteBlock(blockID: allocation.blockID, length: length, pipeline: Array(allocation.targets.dropFirst()), token: allocation.token),
+                            source: source, offset: offset, on: connection, sending: sending)
+                    }
                 }
                 let stored = allocation.targets.map(\.nodeID).filter { reply.stored.contains($0) }
                 let block = CommittedBlock(blockID: allocation.blockID, blockIndex: blockIndex, length: length, checksum: reply.checksum, nodes: stored)
@@ -119,6 +121,9 @@ extension DFSClient {
                 let missing = allocation.targets.map(\.nodeID).filter { !stored.contains($0) }
                 excluded += reply.failed.isEmpty ? missing : reply.failed
                 await notePipelineFailure(reply.failed, blockID: allocation.blockID, nil)
+            } catch let abandoned as BlockAbandoned {
+                excluded += abandoned.nodes
+                lastError = abandoned.error
             } catch let error as DFSError where Self.isNodeFailure(error) {
                 excluded.append(first.nodeID)
                 lastError = error
