@@ -656,7 +656,10 @@ public final class DataServer: Sendable {
         let blockLength = source.length
         let stored = try storedChecksums(command.blockID, length: blockLength)
         let timeout = options.timeouts.request
-        let connection = try await Connection.open(to: command.target.address, role: .dataNode, timeout: options.timeouts.connect, handshake: options.timeouts.handshake, secret: options.secret)
+        // A hung target never answers hello: the copy gives up within the stall time.
+        let stall = options.timeouts.stall
+        let connection = try await Connection.open(
+            to: command.target.address, role: .dataNode, timeout: min(options.timeouts.connect, stall), handshake: stall, secret: options.secret)
         defer { Task { await connection.close() } }
         try await connection.send(WriteBlock(blockID: command.blockID, length: blockLength, token: command.token), timeout: timeout)
         var sent = 0
@@ -667,7 +670,7 @@ public final class DataServer: Sendable {
             try await connection.send(BlockData(checksums: checksums), payload: bytes, timeout: timeout)
             sent += count
         }
-        let reply = try await connection.readWriteBlockReply(command.blockID, stall: options.timeouts.stall, deadline: .now + timeout)
+        let reply = try await connection.readWriteBlockReply(command.blockID, stall: stall, deadline: .now + timeout)
         guard reply.checksum == stored.blockChecksum else {
             throw DFSError(.checksumMismatch, "\(command.target.address) stored block \(command.blockID) with another checksum")
         }
