@@ -84,44 +84,40 @@ extension DFSClient {
     }
 
     /// Reads one block from the first replica that serves all of it intact, handing each
-    /// verified piece to `consume` with its offset in the block. A replica that serves wrong
-    /// bytes, or says it does not have the block, is reported to the meta server. When a
-    /// replica fails midway, the next one is read from the start and `consume` sees the early
-    /// bytes again: consumers that cannot take them twice skip them.
+    /// verified piece to `consume` with its offset in the block; a replica slow to start is
+    /// hedged with another (see ``readHedged(_:buffers:_:failed:)``). A replica that serves
+    /// wrong bytes, or says it does not have the block, is reported to the meta server. When
+    /// a replica fails midway, the next one is read from the start and `consume` sees the
+    /// early bytes again: consumers that cannot take them twice skip them.
     func readBlock(
         _ block: BlockLocation, of path: DFSPath, buffers: PayloadBuffers,
         _ consume: @escaping @Sendable (Int, [UInt8]) async throws -> Void
     ) async throws {
         var failures: [String] = []
-        for replica in block.replicas {
-            do {
-                try await pool.withConnection(to: replica.address) { connection in
-                    try await self.receiveBlock(block, from: connection, buffers: buffers, consume)
-                }
-                return
-            } catch let failure as ConsumerFailure {
-                // Our side failed (a full disk, a closed pipe): another replica would not help.
-                throw failure.underlying
-            } catch {
-                let error = DFSError.wrap(error)
-                failures.append("\(replica.address): \(error.message)")
-                if error.code == .checksumMismatch || error.code == .notFound {
-                    _ = try? await metaRequest(
-                        ReportBadReplica(blockID: block.blockID, nodeID: replica.nodeID, reason: error.message), expecting: OK.self)
-                }
+        // A failure of `consume` (our side: a full disk, a closed pipe) is thrown as it is:
+        // another replica would not help.
+        let read = try await readHedged(block, buffers: buffers, consume) { replica, error in
+            failures.append("\(replica.address): \(error.message)")
+            if error.code == .checksumMismatch || error.code == .notFound {
+                _ = try? await metaRequest(
+                    ReportBadReplica(blockID: block.blockID, nodeID: replica.nodeID, reason: error.message), expecting: OK.self)
             }
         }
+        if read { return }
         let reasons = failures.isEmpty ? "no replica is known" : failures.joined(separator: "; ")
         throw DFSError(.unavailable, "cannot read block \(block.blockIndex) (id \(block.blockID)) of \(path): \(reasons)")
     }
 
     /// Receives a block, checking every piece against the checksums that come with it and the
     /// whole block against the checksum the meta server recorded.
-    private func receiveBlock(
+    func receiveBlock(
         _ block: BlockLocation, from connection: Connection, buffers: PayloadBuffers,
         _ consume: @Sendable (Int, [UInt8]) async throws -> Void
     ) async throws {
-        let reply = try await connection.request(ReadBlock(blockID: block.blockID, token: block.token), expecting: ReadBlockOK.self, timeout: timeouts.request)
+        // A node that does not answer, or stops sending, for its stall time is hung: the read
+        // fails over to another replica in seconds, not after a whole request's timeout.
+        let stall = timeouts.stall
+        let reply = try await connection.request(ReadBlock(blockID: block.blockID, token: block.token), expecting: ReadBlockOK.self, timeout: stall)
         guard reply.length == block.length, reply.blockLength == block.length else {
             throw DFSError(.checksumMismatch, "replica has \(reply.blockLength) bytes, expected \(block.length)")
         }
@@ -132,7 +128,7 @@ extension DFSClient {
         var spare = buffers.take()
         defer { buffers.give(spare.take()) }
         while received < block.length {
-            guard let frame = try await connection.readFrame(timeout: timeouts.request, reusing: spare.take()) else {
+            guard let frame = try await connection.readFrame(timeout: stall, reusing: spare.take()) else {
                 throw DFSError(.connectionFailed, "\(connection.name) closed the connection after \(received) of \(block.length) bytes")
             }
             let data = try frame.reply(BlockData.self)
@@ -196,6 +192,6 @@ extension DFSClient {
 }
 
 /// An error of whoever takes a block's bytes, not of the replica that sent them.
-private struct ConsumerFailure: Error {
+struct ConsumerFailure: Error {
     var underlying: any Error
 }

@@ -47,11 +47,12 @@ extension DFSClient {
             throw DFSError(.tooLarge, "\(localPath) needs \(blockCount) blocks; the limit is \(Limits.blocksPerFileMax); use a larger --block-size")
         }
         // A file of one block gets that block's allocation with its creation: one request
-        // and one commit fewer, which is most of the cost of a small file.
+        // and one commit fewer, which is most of the cost of a small file. Not while this
+        // client avoids nodes: `createFile` cannot exclude them, `allocateBlock` can.
         let created = try await metaRequest(
             CreateFile(
                 path: path, replication: options.replication, blockBytes: options.blockBytes, overwrite: options.overwrite,
-                allocateFirstBlock: blockCount == 1 ? true : nil),
+                allocateFirstBlock: blockCount == 1 && avoidance.nodes.isEmpty ? true : nil),
             expecting: CreateFileOK.self)
         do {
             // A SHA-256, when asked for, is computed in one sequential pass beside the parallel
@@ -95,8 +96,7 @@ extension DFSClient {
                 preallocated = nil
             } else {
                 do {
-                    allocation = try await metaRequest(
-                        AllocateBlock(fileID: fileID, blockIndex: blockIndex, excludeNodes: excluded), expecting: AllocateBlockOK.self)
+                    allocation = try await allocateBlock(fileID: fileID, blockIndex: blockIndex, excluding: excluded)
                 } catch let error as DFSError where error.code == .unavailable && best != nil {
                     break
                 }
@@ -105,10 +105,12 @@ extension DFSClient {
                 throw DFSError(.unavailable, "no data node is available to store the file")
             }
             do {
-                let reply = try await pool.withConnection(to: first.address) { connection in
-                    try await self.sendBlock(
-                        WriteBlock(blockID: allocation.blockID, length: length, pipeline: Array(allocation.targets.dropFirst()), token: allocation.token),
-                        source: source, offset: offset, on: connection, sending: sending)
+                let reply = try await abandoningIfAvoided(allocation.targets.map(\.nodeID)) {
+                    try await self.pool.withConnection(to: first.address, handshake: self.timeouts.stall) { connection in
+                        try await self.sendBlock(
+                            WriteBlock(blockID: allocation.blockID, length: length, pipeline: Array(allocation.targets.dropFirst()), token: allocation.token),
+                            source: source, offset: offset, on: connection, sending: sending)
+                    }
                 }
                 let stored = allocation.targets.map(\.nodeID).filter { reply.stored.contains($0) }
                 let block = CommittedBlock(blockID: allocation.blockID, blockIndex: blockIndex, length: length, checksum: reply.checksum, nodes: stored)
@@ -118,9 +120,14 @@ extension DFSClient {
                 // pipeline never got the data, through no fault of their own.
                 let missing = allocation.targets.map(\.nodeID).filter { !stored.contains($0) }
                 excluded += reply.failed.isEmpty ? missing : reply.failed
+                await notePipelineFailure(reply.failed, blockID: allocation.blockID, nil)
+            } catch let abandoned as BlockAbandoned {
+                excluded += abandoned.nodes
+                lastError = abandoned.error
             } catch let error as DFSError where Self.isNodeFailure(error) {
                 excluded.append(first.nodeID)
                 lastError = error
+                await notePipelineFailure([first.nodeID], blockID: allocation.blockID, error)
             }
         }
         if let best { return best }
@@ -143,9 +150,12 @@ extension DFSClient {
     ) async throws -> WriteBlockOK {
         await sending.acquire(1)
         var checksum = CRC32C()
+        // The first node must take every frame, and answer at the end, within its stall time
+        // (longer the more nodes follow it, see `Timeouts.stall(behind:)`).
+        let stall = timeouts.stall(behind: request.pipeline.count + 1)
         do {
             try Task.checkCancellation()
-            try await connection.send(request, timeout: timeouts.request)
+            try await connection.send(request, timeout: stall)
             var sent = 0
             // Each frame's buffer, once sent, takes the next one (see PayloadBuffers).
             let spare = SpareBuffer()
@@ -155,7 +165,7 @@ extension DFSClient {
                 let chunk = try await BlockingIO.run { try source.read(at: position, count: count, reusing: spare.bytes.take()) }
                 let pieces = BlockData.checksums(of: chunk)
                 checksum.append(checksum: BlockData.combined(pieces, length: count), length: count)
-                try await connection.send(BlockData(checksums: pieces), payload: chunk, timeout: timeouts.request)
+                try await connection.send(BlockData(checksums: pieces), payload: chunk, timeout: stall)
                 sent += count
                 progress?(count)
                 spare.bytes = chunk
@@ -165,7 +175,8 @@ extension DFSClient {
             throw error
         }
         await sending.release(1)
-        let (reply, _) = try await connection.readReply(WriteBlockOK.self, timeout: timeouts.request)
+        // Nodes flushing the block send progress frames meanwhile, for up to a request's time.
+        let reply = try await connection.readWriteBlockReply(request.blockID, stall: stall, deadline: .now + timeouts.request + stall)
         guard reply.blockID == request.blockID, reply.length == request.length, !reply.stored.isEmpty else {
             throw DFSError(.protocolError, "\(connection.name) acknowledged block \(reply.blockID) (\(reply.length) bytes), not \(request.blockID)")
         }

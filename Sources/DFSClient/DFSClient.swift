@@ -11,12 +11,15 @@ public final class DFSClient: Sendable {
     let timeouts: Timeouts
     /// Told how many bytes each transfer step moved (uploaded or downloaded), for progress.
     public let progress: (@Sendable (Int) -> Void)?
+    /// Data nodes seen to time out, avoided by every later transfer; the hedging delay.
+    let avoidance: NodeAvoidance
 
     public init(meta: Endpoint, timeouts: Timeouts = .standard, secret: ClusterSecret? = nil, progress: (@Sendable (Int) -> Void)? = nil) {
         self.meta = meta
         self.timeouts = timeouts
         self.pool = ConnectionPool(role: .client, timeouts: timeouts, secret: secret)
         self.progress = progress
+        self.avoidance = NodeAvoidance(stall: timeouts.stall)
     }
 
     /// Closes pooled connections. The client can still be used afterwards.

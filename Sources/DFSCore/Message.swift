@@ -23,10 +23,13 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     // Client, upstream data node or repairing data node to data node
     case writeBlock, writeBlockOK, readBlock, readBlockOK, blockData
     case writeBlocks, writeBlocksOK
+    // Gray failures: a client names a node that stopped answering; a pipeline node shows it
+    // is alive while it flushes a block and waits for the nodes after it
+    case reportSlowNode, writeBlockProgress
 }
 
 /// The version of this protocol. A peer that speaks another one is refused in `hello`.
-public let protocolVersion = 3
+public let protocolVersion = 4
 
 /// What a peer is, announced in `hello`.
 public enum PeerRole: String, Codable, Sendable {
@@ -98,4 +101,5 @@ public let allMessageTypes: [any Message.Type] = [
     ReportBadReplica.self, MakeDirectory.self, Move.self, Remove.self, BlockReport.self, StatusRequest.self,
     StatusOK.self, FsckRequest.self, FsckOK.self, WriteBlock.self, WriteBlockOK.self, ReadBlock.self, ReadBlockOK.self,
     BlockData.self, CreateFiles.self, CreateFilesOK.self, CompleteFiles.self, CompleteFilesOK.self, WriteBlocks.self, WriteBlocksOK.self,
+    ReportSlowNode.self, WriteBlockProgress.self,
 ]

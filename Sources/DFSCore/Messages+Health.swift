@@ -56,8 +56,15 @@ public struct NodeStatus: Codable, Hashable, Sendable {
     /// True while a node that said it was leaving (a planned stop) is away: its blocks are
     /// not copied elsewhere until the leave grace runs out.
     public var leaving: Bool?
-    public init(id: NodeID, address: Endpoint, alive: Bool, capacity: Int, used: Int, blocks: Int, lastHeartbeatAge: Double, leaving: Bool? = nil) {
+    /// True while a client's `reportSlowNode` holds: the node gets no new blocks unless
+    /// needed and its replicas are listed last, until it answers again.
+    public var slow: Bool?
+    public init(
+        id: NodeID, address: Endpoint, alive: Bool, capacity: Int, used: Int, blocks: Int, lastHeartbeatAge: Double, leaving: Bool? = nil,
+        slow: Bool? = nil
+    ) {
         self.leaving = leaving
+        self.slow = slow
         self.id = id
         self.address = address
         self.alive = alive

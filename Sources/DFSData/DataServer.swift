@@ -231,6 +231,9 @@ public final class DataServer: Sendable {
             }
         }
         let timeout = options.timeouts.request
+        // The next node must take each frame, and answer at the end, within its stall time
+        // (longer the more nodes follow it): a hung node is named in `failed` in seconds.
+        let downstreamStall = options.timeouts.stall(behind: request.pipeline.count)
         // Each frame's buffer, once written and forwarded, takes the next one; the last goes
         // back to the node's spares for the next block.
         var spare = payloadBuffers.take()
@@ -245,7 +248,7 @@ public final class DataServer: Sendable {
             try await BlockingIO.run { try writer.append(payload, checksums: data) }
             if let next = downstream {
                 do {
-                    try await next.send(data, payload: payload, timeout: timeout)
+                    try await next.send(data, payload: payload, timeout: downstreamStall)
                 } catch {
                     Log.warn(Self.component, "pipeline to \(next.name) failed for block \(request.blockID): \(DFSError.wrap(error).message)")
                     await next.close()
@@ -257,21 +260,26 @@ public final class DataServer: Sendable {
         }
         // The last buffer is free for other blocks while this one is flushed.
         payloadBuffers.give(spare.take())
-        try await writer.commit()
         var stored = [store.nodeID]
-        if let next = downstream {
+        // While the block is flushed here and the nodes after this one answer, the upstream
+        // hears progress every second: a slow flush is not a hung node.
+        let next = downstream
+        let answered = try await connection.sendingProgress(
+            for: request.blockID, every: options.timeouts.progressInterval, limit: timeout, timeout: options.timeouts.stall
+        ) { () async throws -> (stored: [NodeID], failed: [NodeID]) in
+            try await writer.commit()
+            guard let next else { return ([], []) }
             do {
-                let (reply, _) = try await next.readReply(WriteBlockOK.self, timeout: timeout)
-                if reply.checksum == writer.checksum {
-                    stored += reply.stored
-                    failed += reply.failed
-                } else {
-                    failed.append(request.pipeline[0].nodeID)
-                }
+                let reply = try await next.readWriteBlockReply(request.blockID, stall: downstreamStall, deadline: .now + timeout)
+                if reply.checksum == writer.checksum { return (reply.stored, reply.failed) }
             } catch {
                 Log.warn(Self.component, "pipeline to \(next.name) failed for block \(request.blockID): \(DFSError.wrap(error).message)")
-                failed.append(request.pipeline[0].nodeID)
             }
+            return ([], [request.pipeline[0].nodeID])
+        }
+        stored += answered.stored
+        failed += answered.failed
+        if let next {
             await next.close()
             downstream = nil
         }
@@ -342,8 +350,10 @@ public final class DataServer: Sendable {
     /// Sends a batch on to the next node of its pipeline; nil when that node fails.
     private func forward(_ request: WriteBlocks, payload: [UInt8], to next: NodeAddress) async -> WriteBlocksOK? {
         do {
+            // A hung node never answers hello: its stall time bounds the wait.
+            let stall = options.timeouts.stall(behind: request.pipeline.count)
             let connection = try await Connection.open(
-                to: next.address, role: .dataNode, timeout: options.timeouts.connect, handshake: options.timeouts.handshake, secret: options.secret)
+                to: next.address, role: .dataNode, timeout: min(options.timeouts.connect, stall), handshake: stall, secret: options.secret)
             defer { Task { await connection.close() } }
             let forwarded = WriteBlocks(blocks: request.blocks, pipeline: Array(request.pipeline.dropFirst()))
             try await connection.send(forwarded, payload: payload, timeout: options.timeouts.request)
@@ -369,10 +379,14 @@ public final class DataServer: Sendable {
     }
 
     private func openDownstream(_ next: NodeAddress, request: WriteBlock) async throws -> Connection {
-        let connection = try await Connection.open(to: next.address, role: .dataNode, timeout: options.timeouts.connect, handshake: options.timeouts.handshake, secret: options.secret)
+        // A hung node accepts the connection but never answers hello: its stall time, not
+        // the handshake's 10 s, bounds the wait.
+        let stall = options.timeouts.stall(behind: request.pipeline.count)
+        let connection = try await Connection.open(
+            to: next.address, role: .dataNode, timeout: min(options.timeouts.connect, stall), handshake: stall, secret: options.secret)
         do {
             let forwarded = WriteBlock(blockID: request.blockID, length: request.length, pipeline: Array(request.pipeline.dropFirst()), token: request.token)
-            try await connection.send(forwarded, timeout: options.timeouts.request)
+            try await connection.send(forwarded, timeout: stall)
             return connection
         } catch {
             Log.warn(Self.component, "cannot forward block \(request.blockID) to \(next.address): \(DFSError.wrap(error).message)")
@@ -642,7 +656,10 @@ public final class DataServer: Sendable {
         let blockLength = source.length
         let stored = try storedChecksums(command.blockID, length: blockLength)
         let timeout = options.timeouts.request
-        let connection = try await Connection.open(to: command.target.address, role: .dataNode, timeout: options.timeouts.connect, handshake: options.timeouts.handshake, secret: options.secret)
+        // A hung target never answers hello: the copy gives up within the stall time.
+        let stall = options.timeouts.stall
+        let connection = try await Connection.open(
+            to: command.target.address, role: .dataNode, timeout: min(options.timeouts.connect, stall), handshake: stall, secret: options.secret)
         defer { Task { await connection.close() } }
         try await connection.send(WriteBlock(blockID: command.blockID, length: blockLength, token: command.token), timeout: timeout)
         var sent = 0
@@ -653,7 +670,7 @@ public final class DataServer: Sendable {
             try await connection.send(BlockData(checksums: checksums), payload: bytes, timeout: timeout)
             sent += count
         }
-        let (reply, _) = try await connection.readReply(WriteBlockOK.self, timeout: timeout)
+        let reply = try await connection.readWriteBlockReply(command.blockID, stall: stall, deadline: .now + timeout)
         guard reply.checksum == stored.blockChecksum else {
             throw DFSError(.checksumMismatch, "\(command.target.address) stored block \(command.blockID) with another checksum")
         }

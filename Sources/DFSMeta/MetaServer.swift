@@ -28,6 +28,9 @@ public final class MetaServer: Sendable {
         /// When set, every connection must prove it knows the secret, and block tokens are
         /// signed with it.
         public var secret: ClusterSecret?
+        /// How long a node reported slow by a client (`reportSlowNode`) stays out of placement
+        /// at least: its mark ends at its first heartbeat after this (see `SlowNodes`).
+        public var slowNodePenalty: Duration = .seconds(10)
         /// How long a block token stays good: long enough for a large file's transfer.
         public var blockTokenLifetime: Duration = .seconds(10 * 3600)
 

@@ -64,7 +64,7 @@ extension MetaService {
                 id: node.id, address: node.address, alive: node.lastHeartbeat >= since, capacity: node.capacityBytes,
                 used: node.usedBytes, blocks: node.blockCount,
                 lastHeartbeatAge: node.lastHeartbeat.isFinite ? max(0, now - node.lastHeartbeat) : -1,
-                leaving: away.contains(node.id) ? true : nil)
+                leaving: away.contains(node.id) ? true : nil, slow: slowNodes.contains(node.id) ? true : nil)
         }
         return StatusOK(nodes: nodes, totals: try await totals(under: .root).totals)
     }

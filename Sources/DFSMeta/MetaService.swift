@@ -23,6 +23,8 @@ public actor MetaService {
     var repairs = RepairState()
     /// Nodes that announced a planned stop, and when.
     private var leaving: [NodeID: Double] = [:]
+    /// Nodes clients reported hung, until they answer again (see `SlowNodes`).
+    var slowNodes: SlowNodes
     /// Passes of the repair loop so far (for tests and logs).
     public private(set) var repairPasses = 0
     /// Blocks seen so far in each node's full report, until its last page arrives.
@@ -34,6 +36,7 @@ public actor MetaService {
     init(store: MetaStore, options: MetaServer.Options) {
         self.store = store
         self.options = options
+        self.slowNodes = SlowNodes(penalty: options.slowNodePenalty)
     }
 
     static func now() -> Double { Date().timeIntervalSince1970 }
@@ -90,6 +93,10 @@ public actor MetaService {
                 Log.warn(MetaServer.component, "replica of block \(report.blockID) on node \(report.nodeID) is bad: \(report.reason.prefix(200))")
             }
             try await reply(OK(), on: connection)
+        case .reportSlowNode:
+            // A hint kept in memory, like heartbeats: nothing to wait for on disk.
+            try await reportSlowNode(frame.decode(ReportSlowNode.self))
+            try await reply(OK(), on: connection, durable: false)
         case .blockReport:
             try await blockReport(frame.decode(BlockReport.self))
             try await reply(OK(), on: connection)
@@ -105,6 +112,7 @@ public actor MetaService {
             let blocks = found.blocks.map { block in
                 var ordered = block
                 ordered.replicas = block.replicas.filter { live.contains($0.nodeID) } + block.replicas.filter { !live.contains($0.nodeID) }
+                ordered.replicas = slowNodes.demoting(ordered.replicas)
                 ordered.token = blockToken(block.blockID, .read)
                 return ordered
             }
@@ -148,6 +156,7 @@ public actor MetaService {
         registry?[record.id] = record
         reservedBytes[request.nodeID] = 0
         leaving[request.nodeID] = nil
+        slowNodes.forget(request.nodeID)
         Log.info(MetaServer.component, "node \(request.nodeID) registered at \(address)")
         return RegisterNodeOK(address: address, heartbeatMilliseconds: milliseconds(options.heartbeatInterval))
     }
@@ -186,6 +195,7 @@ public actor MetaService {
             signed.token = blockToken(command.blockID, .write)
             return signed
         }
+        heardFromPossiblySlowNode(request.nodeID, now: now)
         return HeartbeatOK(registerAgain: false, deleteBlocks: garbage, copyBlocks: copies)
     }
 
@@ -299,7 +309,7 @@ public actor MetaService {
                 freeBytes: node.capacityBytes - node.usedBytes - reservedBytes[node.id, default: 0],
                 lastChosen: lastChosen[node.id, default: 0])
         }
-        let chosen = Placement.choose(count: replication, from: candidates, excluding: excluded, neededBytes: blockBytes)
+        let chosen = Placement.choose(count: replication, from: candidates, excluding: excluded, avoiding: slowNodes.nodes, neededBytes: blockBytes)
         for node in chosen {
             placements += 1
             lastChosen[node] = placements

@@ -19,11 +19,14 @@ public actor ConnectionPool {
         self.idleMax = idleMax
     }
 
-    /// Runs `body` with a connection to `endpoint` that nobody else uses meanwhile.
+    /// Runs `body` with a connection to `endpoint` that nobody else uses meanwhile. A new
+    /// connection's hello must be answered within `handshake` (default: the pool's
+    /// handshake timeout); data nodes are given their stall time, so a hung one is found
+    /// in seconds.
     public nonisolated func withConnection<T: Sendable>(
-        to endpoint: Endpoint, _ body: (Connection) async throws -> T
+        to endpoint: Endpoint, handshake: Duration? = nil, _ body: (Connection) async throws -> T
     ) async throws -> T {
-        let (connection, _) = try await checkOut(endpoint)
+        let (connection, _) = try await checkOut(endpoint, handshake: handshake)
         return try await use(connection, endpoint: endpoint, body)
     }
 
@@ -62,13 +65,16 @@ public actor ConnectionPool {
         }
     }
 
-    private func checkOut(_ endpoint: Endpoint) async throws -> (Connection, reused: Bool) {
+    private func checkOut(_ endpoint: Endpoint, handshake: Duration? = nil) async throws -> (Connection, reused: Bool) {
         while var list = idle[endpoint], let connection = list.popLast() {
             idle[endpoint] = list
             if await !connection.isStale() { return (connection, true) }
             await connection.close()
         }
-        return (try await Connection.open(to: endpoint, role: role, timeout: timeouts.connect, handshake: timeouts.handshake, secret: secret), false)
+        let connection = try await Connection.open(
+            to: endpoint, role: role, timeout: min(timeouts.connect, handshake ?? timeouts.connect),
+            handshake: handshake ?? timeouts.handshake, secret: secret)
+        return (connection, false)
     }
 
     private func checkIn(_ connection: Connection, endpoint: Endpoint) async {

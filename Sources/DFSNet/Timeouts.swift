@@ -9,6 +9,28 @@ public struct Timeouts: Sendable {
     public var idle: Duration = .seconds(300)
     /// A new connection must say hello within this time.
     public var handshake: Duration = .seconds(10)
+    /// A data node in a block transfer that makes no progress for this long is hung: no
+    /// frame taken or sent, no hello answered, no acknowledgement or progress frame. A
+    /// stopped process (a stuck disk, a swapping machine, SIGSTOP) still has its kernel
+    /// accept connections and buffer a few MiB, so only the lack of progress tells. Healthy
+    /// nodes answer hello and move a frame in milliseconds, and send a progress frame every
+    /// ``progressInterval`` while they flush: 3 s is many times what they need on a loaded
+    /// machine, and short next to the 60 s a whole request may take.
+    public var stall: Duration = .seconds(3)
+    /// Added to ``stall`` for every further node behind the one waited on, so that in a
+    /// pipeline the node nearest a hung one gives up first and names it: the nodes before it
+    /// are blocked behind it (their frames wait in full buffers) for up to its own stall
+    /// time, and must not give up on it meanwhile (HDFS adds 5 s per node for the same reason).
+    public var stallPerNode: Duration = .seconds(1)
+    /// How often a pipeline node sends `writeBlockProgress` upstream while it flushes a block
+    /// and waits for the nodes after it: well within ``stall``.
+    public var progressInterval: Duration = .seconds(1)
+
+    /// How long to wait for progress from a data node that heads a pipeline of `nodes` nodes
+    /// (itself and those after it): the nearer a node is to the end, the sooner it is given up.
+    public func stall(behind nodes: Int) -> Duration {
+        stall + stallPerNode * max(0, min(nodes, 64) - 1)
+    }
 
     public init() {}
 

@@ -45,6 +45,9 @@ struct ServeMetaCommand: AsyncParsableCommand {
     @Option(help: "Repair copies one node sends or receives at once.")
     var repairPerNode: Int = 2
 
+    @Option(help: "A node a client reported slow gets no new blocks for at least this long, until a heartbeat after it.")
+    var slowPenalty: DurationArgument = DurationArgument(.seconds(10))
+
     func validate() throws {
         guard (1...64).contains(repairPerNode) else { throw ValidationError("--repair-per-node must be 1 to 64") }
         guard (0...65535).contains(port) else { throw ValidationError("--port \(port) is not a port number (0 to 65535)") }
@@ -63,6 +66,7 @@ struct ServeMetaCommand: AsyncParsableCommand {
             options.orphanGrace = orphanGrace.duration
             options.leaveGrace = leaveGrace.duration
             options.repairCopiesPerNode = repairPerNode
+            options.slowNodePenalty = slowPenalty.duration
             options.repairInterval = min(options.heartbeatInterval, .seconds(1))
             options.secret = try security.load()
             warnIfExposed(host: host, secret: options.secret, command: "serve-meta")

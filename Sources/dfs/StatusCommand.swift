@@ -40,7 +40,7 @@ struct StatusCommand: AsyncParsableCommand {
                 let columns = [
                     node.id.rawValue.padding(toLength: 37, withPad: " ", startingAt: 0),
                     node.address.description.padding(toLength: 22, withPad: " ", startingAt: 0),
-                    (node.alive ? "alive" : node.leaving == true ? "LEFT" : "DEAD").padding(toLength: 6, withPad: " ", startingAt: 0),
+                    (node.alive ? (node.slow == true ? "SLOW" : "alive") : node.leaving == true ? "LEFT" : "DEAD").padding(toLength: 6, withPad: " ", startingAt: 0),
                     ByteSize.format(node.capacity).padding(toLength: 12, withPad: " ", startingAt: 0),
                     ByteSize.format(node.used).padding(toLength: 12, withPad: " ", startingAt: 0),
                     String(node.blocks).padding(toLength: 7, withPad: " ", startingAt: 0),
@@ -69,6 +69,8 @@ struct StatusCommand: AsyncParsableCommand {
             var lastHeartbeatAge: Double
             /// Stopped on purpose and not back yet; its blocks are not copied meanwhile.
             var leaving: Bool
+            /// A client reported it hung; it gets no new blocks until it answers again.
+            var slow: Bool
         }
         var nodes: [Node]
         var totals: HealthTotals
@@ -76,7 +78,8 @@ struct StatusCommand: AsyncParsableCommand {
         init(_ status: StatusOK) {
             nodes = status.nodes.map {
                 Node(id: $0.id.rawValue, address: $0.address.description, alive: $0.alive, capacity: $0.capacity,
-                     used: $0.used, blocks: $0.blocks, lastHeartbeatAge: $0.lastHeartbeatAge, leaving: $0.leaving == true)
+                     used: $0.used, blocks: $0.blocks, lastHeartbeatAge: $0.lastHeartbeatAge, leaving: $0.leaving == true,
+                     slow: $0.slow == true)
             }
             totals = status.totals
         }
