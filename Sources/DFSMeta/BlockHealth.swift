@@ -74,15 +74,18 @@ public struct BlockHealth: Sendable, Hashable {
     /// replica goes only once the block has its full number of trusted replicas on live
     /// nodes, so the repair loop copies from a good one first; never the last copy of
     /// anything. One exception keeps small clusters healing: when every node that could take
-    /// a copy (`placeable`) already holds a replica of the block, no copy can be made until a
-    /// corrupt one makes room, so with at least one trusted replica and no copy under way the
-    /// corrupt ones on those nodes go, and the repair loop copies the block back there.
+    /// a copy (`placeable`) already holds a replica of the block and the block needs one, no
+    /// copy can be made until a corrupt one makes room, so with at least one trusted replica
+    /// and no copy under way the corrupt ones on those nodes go, and the repair loop copies
+    /// the block back there.
     public func corruptReplicasToDelete(placeable: Set<NodeID>, copiesUnderWay: Int) -> [NodeID] {
         let waiting = replicas.filter { $0.corrupt && !$0.queuedForDeletion }
         guard !waiting.isEmpty else { return [] }
         let trusted = trustedLive.count
         if trusted >= replication { return waiting.map(\.nodeID) }
-        guard trusted >= 1, copiesUnderWay == 0, !placeable.isEmpty, placeable.isSubset(of: Set(holders)) else { return [] }
+        guard trusted >= 1, goodLive.count < replication, copiesUnderWay == 0, !placeable.isEmpty,
+            placeable.isSubset(of: Set(holders))
+        else { return [] }
         return waiting.filter { placeable.contains($0.nodeID) }.map(\.nodeID)
     }
 }

@@ -63,7 +63,8 @@ import Testing
             // The old code deleted the reported files within a heartbeat or two (100 ms each).
             for _ in 0..<10 {
                 try await Self.waitForRepairPasses(3, in: cluster)
-                #expect(Self.blockFilesOnEveryNode(cluster, blocks), "a reported replica was deleted")
+                let kept = Self.blockFilesOnEveryNode(cluster, blocks)
+                #expect(kept, "a reported replica was deleted")
             }
             let listed = try await cluster.client.stat(path).blocks
             #expect(listed.map { Set($0.replicas.map(\.nodeID)) } == blocks.map { Set($0.replicas.map(\.nodeID)) })
@@ -75,6 +76,88 @@ import Testing
             }
             #expect(Self.blockFilesOnEveryNode(cluster, blocks))
             #expect(cluster.dataServers.compactMap { $0?.store.blockCount }.reduce(0, +) == 8)
+        }
+    }
+
+    /// The path of a block's file on a node (blocks of a plain upload are not in packs).
+    static func blockFile(_ server: DataServer, _ blockID: BlockID) -> String {
+        server.store.root.appendingPathComponent("blocks")
+            .appendingPathComponent(String(format: "%02x", Int(blockID.rawValue & 0xff)))
+            .appendingPathComponent(blockID.fileName).path
+    }
+
+    /// True when `server` holds an intact copy of `block` on disk.
+    static func holdsIntactCopy(_ server: DataServer, _ block: BlockLocation) -> Bool {
+        FileManager.default.contents(atPath: blockFile(server, block.blockID)).map { CRC32C.checksum([UInt8]($0)) == block.checksum } ?? false
+    }
+
+    /// A replica whose bytes really rotted is still found (the reader reports it, its node
+    /// confirms it), and it is deleted only after a new copy made the block whole elsewhere.
+    @Test func genuinelyCorruptReplicaIsReplacedBeforeItIsDeleted() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        let original = try local.writeRandomFile("f", count: 2 * Self.mebibyte + 7, seed: 132)
+        try await withCluster(dataNodes: 4, configure: HealingTests.fast) { cluster in
+            let path = try DFSPath("/rotten")
+            try await cluster.client.upload(localPath: local.path("f"), to: path, options: UploadOptions(blockBytes: Self.mebibyte, replication: 3))
+            try await eventually("healthy after the upload") { try await cluster.client.fsck().healthy }
+            try await eventually("the repair loop is running") { await cluster.meta.service.isRepairing }
+            let block = try #require(try await cluster.client.stat(path).blocks.first)
+            let badNode = try #require(block.replicas.first?.nodeID)
+            let bad = try #require(cluster.dataServer(badNode))
+            try ReplicationTests.corrupt(bad, block.blockID, at: 5000)
+            // The reader tries the bad copy first, fails its check, reports it and reads another.
+            try await cluster.client.download(path, to: local.path("out"))
+            #expect(try HealingTests.read(local.path("out")) == original)
+            var intactElsewhereWhenGone: Int?
+            try await eventually(timeout: .seconds(30), "the corrupt copy is replaced and gone") {
+                let badCopyGone = !FileManager.default.fileExists(atPath: Self.blockFile(bad, block.blockID)) || Self.holdsIntactCopy(bad, block)
+                if badCopyGone, intactElsewhereWhenGone == nil {
+                    intactElsewhereWhenGone = cluster.dataServers.compactMap { $0 }
+                        .filter { $0.store.nodeID != badNode && Self.holdsIntactCopy($0, block) }.count
+                }
+                let replicas = try await cluster.client.stat(path).blocks.first?.replicas ?? []
+                return badCopyGone && replicas.count == 3
+            }
+            #expect(intactElsewhereWhenGone == 3, "the corrupt copy went before the block had three intact copies elsewhere")
+            // The node reports the deletion in its next heartbeat; then the record goes too.
+            try await eventually("healthy, with no corrupt or suspect replica left") {
+                let report = try await cluster.client.fsck()
+                return report.healthy && report.totals.corruptReplicas == 0 && report.totals.suspectReplicas == 0
+            }
+            try await cluster.checkReplicasExist(path)
+        }
+    }
+
+    /// The only copy of a block is damaged: it is confirmed corrupt, fsck says `corrupt` (its
+    /// bytes exist) rather than `missing`, and it is never deleted.
+    @Test func corruptLastReplicaIsNeverDeleted() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        try local.writeRandomFile("f", count: Self.mebibyte + 3, seed: 133)
+        try await withCluster(dataNodes: 2, configure: HealingTests.fast) { cluster in
+            let path = try DFSPath("/only")
+            try await cluster.client.upload(localPath: local.path("f"), to: path, options: UploadOptions(blockBytes: Self.mebibyte, replication: 1))
+            try await eventually("the repair loop is running") { await cluster.meta.service.isRepairing }
+            let block = try #require(try await cluster.client.stat(path).blocks.first)
+            let holderID = try #require(block.replicas.first?.nodeID)
+            let holder = try #require(cluster.dataServer(holderID))
+            try ReplicationTests.corrupt(holder, block.blockID, at: 70_000)
+            await #expect(throws: DFSError.self) { try await cluster.client.download(path, to: local.path("out")) }
+            try await eventually("its node confirms the copy corrupt") {
+                try await cluster.client.fsck().totals.corrupt == 1
+            }
+            try await Self.waitForRepairPasses(20, in: cluster)
+            #expect(holder.store.length(of: block.blockID) == block.length)
+            #expect(FileManager.default.fileExists(atPath: Self.blockFile(holder, block.blockID)))
+            let report = try await cluster.client.fsck()
+            #expect(!report.healthy)
+            #expect(report.totals.missing == 0 && report.totals.corrupt == 1 && report.totals.corruptReplicas == 1)
+            #expect(report.files.first?.problems.map(\.kind) == [.corrupt])
+            let cli = try await DFSBinary.run(["fsck", "127.0.0.1:\(cluster.metaEndpoint.port)"])
+            #expect(cli.status == 1)
+            #expect(cli.standardOutput.contains("block 0 (id \(block.blockID)) corrupt: 0 of 1 replicas, 1 corrupt"))
+            #expect(cli.standardOutput.contains("missing: 0, corrupt: 1, corrupt replicas: 1, suspect replicas: 0"))
         }
     }
 }
