@@ -82,17 +82,28 @@ public struct HealthTotals: Codable, Hashable, Sendable {
     public var bytes: Int
     /// Blocks with fewer good replicas on live nodes than their file asks for, but at least one.
     public var underReplicated: Int
-    /// Blocks with no good replica on a live node.
+    /// Blocks with no replica on a live node at all: their bytes are out of reach.
     public var missing: Int
-    /// Blocks with at least one replica known to be corrupt.
+    /// Blocks whose only replicas on live nodes are corrupt: their bytes exist, but bad.
     public var corrupt: Int
-    public init(files: Int, blocks: Int, bytes: Int, underReplicated: Int, missing: Int, corrupt: Int) {
+    /// Replicas their own node confirmed bad, waiting until their block has its good replicas
+    /// elsewhere before they are deleted. Absent from servers older than protocol 4.
+    public var corruptReplicas: Int?
+    /// Replicas a client reported bad whose node has not yet re-verified them; they still
+    /// count as good. Absent from servers older than protocol 4.
+    public var suspectReplicas: Int?
+    public init(
+        files: Int, blocks: Int, bytes: Int, underReplicated: Int, missing: Int, corrupt: Int,
+        corruptReplicas: Int? = nil, suspectReplicas: Int? = nil
+    ) {
         self.files = files
         self.blocks = blocks
         self.bytes = bytes
         self.underReplicated = underReplicated
         self.missing = missing
         self.corrupt = corrupt
+        self.corruptReplicas = corruptReplicas
+        self.suspectReplicas = suspectReplicas
     }
 }
 
@@ -121,20 +132,34 @@ public struct FsckRequest: Message {
 /// A block that does not have its file's number of good replicas on live nodes.
 public struct BlockProblem: Codable, Hashable, Sendable {
     public enum Kind: String, Codable, Sendable {
-        case underReplicated, missing, corrupt
+        /// Fewer good replicas on live nodes than the file asks for, but at least one.
+        case underReplicated
+        /// No replica on a live node.
+        case missing
+        /// No good replica on a live node, but corrupt ones: the bytes exist, damaged.
+        case corrupt
     }
     public var blockIndex: Int
     public var blockID: BlockID
     public var kind: Kind
-    /// Good replicas on live nodes.
+    /// Good replicas on live nodes (suspect ones included: a report is only a hint).
     public var goodReplicas: Int
     public var expectedReplicas: Int
-    public init(blockIndex: Int, blockID: BlockID, kind: Kind, goodReplicas: Int, expectedReplicas: Int) {
+    /// Replicas confirmed bad by their node, kept until the block is whole elsewhere.
+    public var corruptReplicas: Int?
+    /// Replicas a client reported that their node has not yet re-verified.
+    public var suspectReplicas: Int?
+    public init(
+        blockIndex: Int, blockID: BlockID, kind: Kind, goodReplicas: Int, expectedReplicas: Int,
+        corruptReplicas: Int? = nil, suspectReplicas: Int? = nil
+    ) {
         self.blockIndex = blockIndex
         self.blockID = blockID
         self.kind = kind
         self.goodReplicas = goodReplicas
         self.expectedReplicas = expectedReplicas
+        self.corruptReplicas = corruptReplicas
+        self.suspectReplicas = suspectReplicas
     }
 }
 

@@ -55,11 +55,16 @@ public struct Heartbeat: Message {
     public var added: [BlockSummary]
     /// Blocks deleted since the last heartbeat.
     public var deleted: [BlockID]
-    /// Blocks this node found corrupt (scrubber or a failed read).
+    /// Blocks this node found corrupt (scrubber, a failed read, or a re-verification the
+    /// meta server asked for): the only word that condemns a replica.
     public var corrupt: [BlockID]
+    /// Blocks the meta server asked this node to re-verify (`verifyBlocks`) whose every piece
+    /// matched its stored checksum, with the length and checksum the node holds: the meta
+    /// server clears the suspicion when they match its record. Absent when there are none.
+    public var verified: [BlockSummary]?
     public init(
         nodeID: NodeID, capacityBytes: Int, usedBytes: Int, blockCount: Int, copiesInFlight: Int = 0,
-        added: [BlockSummary] = [], deleted: [BlockID] = [], corrupt: [BlockID] = []
+        added: [BlockSummary] = [], deleted: [BlockID] = [], corrupt: [BlockID] = [], verified: [BlockSummary]? = nil
     ) {
         self.nodeID = nodeID
         self.capacityBytes = capacityBytes
@@ -69,6 +74,7 @@ public struct Heartbeat: Message {
         self.added = added
         self.deleted = deleted
         self.corrupt = corrupt
+        self.verified = verified
     }
 
     /// Most block changes one heartbeat carries; the rest wait for the next.
@@ -84,11 +90,21 @@ public struct HeartbeatOK: Message {
     public var deleteBlocks: [BlockID]
     /// Blocks the node should copy to other nodes.
     public var copyBlocks: [CopyBlockCommand]
-    public init(registerAgain: Bool, deleteBlocks: [BlockID], copyBlocks: [CopyBlockCommand] = []) {
+    /// Blocks a client reported bad on this node: the node re-reads each against its stored
+    /// checksums and answers in a later heartbeat, in `verified` or `corrupt` (or `deleted`
+    /// when it no longer has the block). At most ``verifyBlocksMax``; absent when none.
+    public var verifyBlocks: [BlockID]?
+    public init(registerAgain: Bool, deleteBlocks: [BlockID], copyBlocks: [CopyBlockCommand] = [], verifyBlocks: [BlockID]? = nil) {
         self.registerAgain = registerAgain
         self.deleteBlocks = deleteBlocks
         self.copyBlocks = copyBlocks
+        self.verifyBlocks = verifyBlocks
     }
+
+    /// Re-verifications asked for in one reply. A node re-reads one block at a time, at most
+    /// 64 MiB each; 16 keep a node busy for seconds at most per heartbeat, however many
+    /// reports a client sends, and the meta server asks again for any left unanswered.
+    public static let verifyBlocksMax = 16
 }
 
 /// Starts a pending file, invisible until `completeFile`.

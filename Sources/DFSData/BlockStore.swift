@@ -49,7 +49,9 @@ public final class BlockStore: Sendable {
         public var added: [BlockSummary] = []
         public var deleted: [BlockID] = []
         public var corrupt: [BlockID] = []
-        public var isEmpty: Bool { added.isEmpty && deleted.isEmpty && corrupt.isEmpty }
+        /// Blocks re-verified at the meta server's request, every piece intact.
+        public var verified: [BlockSummary] = []
+        public var isEmpty: Bool { added.isEmpty && deleted.isEmpty && corrupt.isEmpty && verified.isEmpty }
     }
 
     public init(folder: String) throws {
@@ -478,10 +480,11 @@ public final class BlockStore: Sendable {
         changes.withLock { pending in
             let taken = PendingChanges(
                 added: Array(pending.added.prefix(limit)), deleted: Array(pending.deleted.prefix(limit)),
-                corrupt: Array(pending.corrupt.prefix(limit)))
+                corrupt: Array(pending.corrupt.prefix(limit)), verified: Array(pending.verified.prefix(limit)))
             pending.added.removeFirst(taken.added.count)
             pending.deleted.removeFirst(taken.deleted.count)
             pending.corrupt.removeFirst(taken.corrupt.count)
+            pending.verified.removeFirst(taken.verified.count)
             return taken
         }
     }
@@ -492,6 +495,7 @@ public final class BlockStore: Sendable {
             pending.added = taken.added + pending.added
             pending.deleted = taken.deleted + pending.deleted
             pending.corrupt = taken.corrupt + pending.corrupt
+            pending.verified = taken.verified + pending.verified
         }
     }
 
@@ -506,7 +510,26 @@ public final class BlockStore: Sendable {
     /// Records a block found corrupt, to be reported; reported once per block until deleted.
     public func reportCorrupt(_ blockID: BlockID) {
         changes.withLock { pending in
+            pending.verified.removeAll { $0.blockID == blockID }
             if !pending.corrupt.contains(blockID) { pending.corrupt.append(blockID) }
+        }
+    }
+
+    /// Records a block re-verified intact, to be reported; the latest outcome for a block wins.
+    public func reportVerified(_ summary: BlockSummary) {
+        changes.withLock { pending in
+            pending.corrupt.removeAll { $0 == summary.blockID }
+            pending.verified.removeAll { $0.blockID == summary.blockID }
+            pending.verified.append(summary)
+        }
+    }
+
+    /// Records that a block the meta server asked about is not here: reported as deleted, so
+    /// the meta server forgets the replica.
+    public func reportGone(_ blockID: BlockID) {
+        guard length(of: blockID) == nil else { return }
+        changes.withLock { pending in
+            if !pending.deleted.contains(blockID) { pending.deleted.append(blockID) }
         }
     }
 
@@ -598,6 +621,7 @@ public final class BlockStore: Sendable {
         changes.withLock { pending in
             pending.added.removeAll { $0.blockID == blockID }
             pending.corrupt.removeAll { $0 == blockID }
+            pending.verified.removeAll { $0.blockID == blockID }
             pending.deleted.append(blockID)
         }
     }

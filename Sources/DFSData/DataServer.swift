@@ -65,6 +65,8 @@ public final class DataServer: Sendable {
     private let scrubber = Mutex<Task<Void, Never>?>(nil)
     /// Every block the scrubber has verified since start (for tests and logs).
     public let scrubbedBlocks = Mutex(0)
+    /// Re-reads the blocks the meta server asks about after a client reported them.
+    public let verifier: BlockVerifier
 
     static let component = "data"
 
@@ -73,6 +75,7 @@ public final class DataServer: Sendable {
         self.store = store
         self.listener = listener
         self.endpoint = listener.endpoint
+        self.verifier = BlockVerifier(store: store)
         self.pool = ConnectionPool(role: .dataNode, timeouts: options.timeouts, secret: options.secret)
     }
 
@@ -147,6 +150,7 @@ public final class DataServer: Sendable {
     public func stop(grace: Duration = .zero) async {
         await stopTask(reporter)
         await stopTask(scrubber)
+        await verifier.stop()
         for copy in copies.withLock({ Array($0.values) }) {
             copy.cancel()
             await copy.value
@@ -588,7 +592,8 @@ public final class DataServer: Sendable {
             let beat = Heartbeat(
                 nodeID: store.nodeID, capacityBytes: capacityBytes, usedBytes: store.usedBytes,
                 blockCount: store.blockCount, copiesInFlight: copies.withLock { $0.count },
-                added: changes.added, deleted: changes.deleted, corrupt: changes.corrupt)
+                added: changes.added, deleted: changes.deleted, corrupt: changes.corrupt,
+                verified: changes.verified.isEmpty ? nil : changes.verified)
             let reply: HeartbeatOK
             do {
                 reply = try await pool.request(beat, to: options.meta, expecting: HeartbeatOK.self)
@@ -603,6 +608,7 @@ public final class DataServer: Sendable {
             for blockID in reply.deleteBlocks { store.delete(blockID) }
             if !reply.deleteBlocks.isEmpty { startCompaction() }
             for command in reply.copyBlocks.prefix(64) { startCopy(command) }
+            verifier.enqueue(Array((reply.verifyBlocks ?? []).prefix(HeartbeatOK.verifyBlocksMax)))
         }
     }
 

@@ -4,30 +4,48 @@ import Foundation
 extension MetaService {
     /// Copies that take longer than this are given up and scheduled again.
     static let copyTimeout: Double = 60
+    /// A node that has not answered a request to re-verify a replica within this is asked
+    /// again (its reply was lost, it restarted, or its queue was full). Re-reading one block
+    /// takes well under a second on a working disk.
+    static let verifyRetry: Double = 30
 
     /// One pass of the repair loop: blocks with too few good replicas on live nodes get
     /// copies scheduled (fewest replicas first, within each node's copy limit); blocks with
-    /// too many lose the extras.
+    /// too many lose the extras; corrupt replicas go once their block is whole elsewhere.
     func repair() async throws {
         let now = Self.now()
         // Right after a start, every node looks silent; wait until each has had its chance.
         guard isRepairing else { return }
         defer { countRepairPass() }
         let live = try await liveNodes()
+        let placeable = Set(live.map(\.id))
         // Replicas on a node away on a planned stop still count, for its leave grace.
-        let unhealthy = try await store.unhealthyBlocks(live: Set(live.map(\.id)).union(recentlyLeft()))
+        let counted = placeable.union(recentlyLeft())
+        let unhealthy = try await store.unhealthyBlocks(live: counted)
         let byID = Dictionary(unhealthy.map { ($0.blockID, $0) }, uniquingKeysWith: { first, _ in first })
         repairs.settle(now: now) { blockID in byID[blockID].map { Set($0.holders) } }
         let limit = max(1, options.repairCopiesPerNode)
-        for block in unhealthy.sorted(by: { $0.goodLive.count < $1.goodLive.count }) where !block.goodLive.isEmpty {
+        for block in unhealthy.sorted(by: { $0.goodLive.count < $1.goodLive.count }) {
             let underWay = repairs.targets(of: block.blockID)
+            if !block.corruptReplicasToDelete(placeable: placeable, copiesUnderWay: underWay.count).isEmpty {
+                let doomed = try await store.deleteCorruptReplicas(
+                    of: block.blockID, live: counted, placeable: placeable, copiesUnderWay: underWay.count, now: now)
+                for node in doomed {
+                    Log.info(MetaServer.component, "repair: block \(block.blockID) has \(block.trustedLive.count) trusted replicas of \(block.replication); deleting the corrupt one on \(node)")
+                }
+            }
+            guard !block.goodLive.isEmpty else { continue }
+            // Extras wait while any replica is suspect: the one kept might be the bad one.
             if block.goodLive.count > block.replication, underWay.isEmpty {
-                try await removeExtraReplicas(block, live: live, now: now)
+                if block.suspect.isEmpty { try await removeExtraReplicas(block, live: live, now: now) }
                 continue
             }
+            // Copy from a replica no one doubts when there is one; a suspect source checks
+            // every piece it sends, so a bad one fails the copy and is found out.
+            let sources = block.trustedLive.isEmpty ? block.goodLive : block.trustedLive
             var needed = block.replication - block.goodLive.count - underWay.count
             while needed > 0 {
-                guard let source = block.goodLive.filter({ repairs.load(of: $0) < limit }).min(by: { repairs.load(of: $0) < repairs.load(of: $1) })
+                guard let source = sources.filter({ repairs.load(of: $0) < limit }).min(by: { repairs.load(of: $0) < repairs.load(of: $1) })
                 else { break }
                 let excluded = Set(block.holders + repairs.targets(of: block.blockID))
                 let candidates = live
@@ -77,7 +95,8 @@ extension MetaService {
         for block in problems {
             byFile[block.fileID, default: []].append(
                 BlockProblem(blockIndex: block.blockIndex, blockID: block.blockID, kind: block.kind!,
-                             goodReplicas: block.goodLive.count, expectedReplicas: block.replication))
+                             goodReplicas: block.goodLive.count, expectedReplicas: block.replication,
+                             corruptReplicas: block.corrupt.count, suspectReplicas: block.suspect.count))
         }
         let listedIDs = Set(byFile.keys.sorted().prefix(FsckOK.listed))
         let paths = try await store.paths(of: listedIDs)
@@ -95,7 +114,9 @@ extension MetaService {
             files: counts.files, blocks: counts.blocks, bytes: counts.bytes,
             underReplicated: unhealthy.filter { $0.kind == .underReplicated }.count,
             missing: unhealthy.filter { $0.kind == .missing }.count,
-            corrupt: unhealthy.filter { $0.corruptCount > 0 }.count)
+            corrupt: unhealthy.filter { $0.kind == .corrupt }.count,
+            corruptReplicas: unhealthy.reduce(0) { $0 + $1.corrupt.count },
+            suspectReplicas: unhealthy.reduce(0) { $0 + $1.suspect.count })
         return (totals, unhealthy)
     }
 }

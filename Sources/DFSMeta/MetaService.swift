@@ -88,9 +88,10 @@ public actor MetaService {
             try await store.abandonFile(fileID: frame.decode(AbandonFile.self).fileID)
             try await reply(OK(), on: connection)
         case .reportBadReplica:
+            // A hint, never a verdict: the replica's own node re-reads it (`verifyBlocks`).
             let report = try frame.decode(ReportBadReplica.self)
-            if try await store.markReplicaCorrupt(blockID: report.blockID, nodeID: report.nodeID, now: Self.now()) {
-                Log.warn(MetaServer.component, "replica of block \(report.blockID) on node \(report.nodeID) is bad: \(report.reason.prefix(200))")
+            if try await store.markReplicaSuspect(blockID: report.blockID, nodeID: report.nodeID, now: Self.now()) {
+                Log.warn(MetaServer.component, "replica of block \(report.blockID) on node \(report.nodeID) reported bad (\(report.reason.prefix(200))); asking its node to re-verify it")
             }
             try await reply(OK(), on: connection)
         case .reportSlowNode:
@@ -173,13 +174,15 @@ public actor MetaService {
         // registration does.
         if leaving[request.nodeID] == nil { record.lastHeartbeat = now }
         registry?[record.id] = record
-        guard request.added.count + request.deleted.count + request.corrupt.count <= 3 * Heartbeat.changesMax else {
+        guard request.added.count + request.deleted.count + request.corrupt.count <= 3 * Heartbeat.changesMax,
+            (request.verified?.count ?? 0) <= Heartbeat.changesMax
+        else {
             throw DFSError(.tooLarge, "a heartbeat carries at most \(Heartbeat.changesMax) changes of each kind")
         }
         reservedBytes[request.nodeID] = 0
         try await store.applyBlockChanges(
             nodeID: request.nodeID, added: request.added, deleted: request.deleted, corrupt: request.corrupt,
-            now: now, orphanGrace: seconds(options.orphanGrace))
+            verified: request.verified ?? [], now: now, orphanGrace: seconds(options.orphanGrace))
         if !request.corrupt.isEmpty {
             Log.warn(MetaServer.component, "node \(request.nodeID) found corrupt blocks: \(request.corrupt.prefix(20).map(\.description).joined(separator: ", "))")
         }
@@ -195,8 +198,10 @@ public actor MetaService {
             signed.token = blockToken(command.blockID, .write)
             return signed
         }
+        let verify = try await store.takeVerifications(
+            nodeID: request.nodeID, limit: HeartbeatOK.verifyBlocksMax, now: now, retryAfter: Self.verifyRetry)
         heardFromPossiblySlowNode(request.nodeID, now: now)
-        return HeartbeatOK(registerAgain: false, deleteBlocks: garbage, copyBlocks: copies)
+        return HeartbeatOK(registerAgain: false, deleteBlocks: garbage, copyBlocks: copies, verifyBlocks: verify.isEmpty ? nil : verify)
     }
 
     /// One page of a node's full block list. Each page is reconciled as it comes; when the

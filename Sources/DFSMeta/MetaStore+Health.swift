@@ -1,32 +1,13 @@
 import DFSCore
 
-/// A block whose good replicas on live nodes are not what its file asks for, or that has a
-/// corrupt replica: the repair loop's and fsck's view of one block.
-public struct BlockHealth: Sendable, Hashable {
-    public var blockID: BlockID
-    public var fileID: Int64
-    public var blockIndex: Int
-    public var replication: Int
-    /// Nodes with a good replica whose heartbeats are recent.
-    public var goodLive: [NodeID]
-    /// Every node with a replica row, good or corrupt, alive or not.
-    public var holders: [NodeID]
-    public var corruptCount: Int
-
-    public var kind: BlockProblem.Kind? {
-        if goodLive.isEmpty { return .missing }
-        if goodLive.count < replication { return .underReplicated }
-        if corruptCount > 0 { return .corrupt }
-        return nil
-    }
-}
-
 extension MetaStore {
-    /// Applies what a data node says changed: blocks it stored, deleted, or found corrupt.
+    /// Applies what a data node says changed: blocks it stored, deleted, found corrupt, or
+    /// re-verified at the meta server's request.
     public func applyBlockChanges(
-        nodeID: NodeID, added: [BlockSummary], deleted: [BlockID], corrupt: [BlockID], now: Double, orphanGrace: Double
+        nodeID: NodeID, added: [BlockSummary], deleted: [BlockID], corrupt: [BlockID], verified: [BlockSummary] = [],
+        now: Double, orphanGrace: Double
     ) throws(DFSError) {
-        guard !added.isEmpty || !deleted.isEmpty || !corrupt.isEmpty else { return }
+        guard !added.isEmpty || !deleted.isEmpty || !corrupt.isEmpty || !verified.isEmpty else { return }
         try database.transaction { () throws(DFSError) in
             for blockID in deleted {
                 let id = Int64(blockID.rawValue)
@@ -34,10 +15,10 @@ extension MetaStore {
                 try database.run("DELETE FROM garbage WHERE block_id = ? AND node_id = ?", [.integer(id), .text(nodeID.rawValue)])
             }
             for blockID in corrupt {
-                let id = Int64(blockID.rawValue)
-                try database.run("UPDATE replicas SET corrupt = 1 WHERE block_id = ? AND node_id = ?", [.integer(id), .text(nodeID.rawValue)])
-                try database.run("INSERT OR REPLACE INTO garbage(block_id, node_id, since) VALUES(?, ?, ?)",
-                                 [.integer(id), .text(nodeID.rawValue), .real(now)])
+                try recordCorrupt(blockID, on: nodeID, now: now, orphanGrace: orphanGrace)
+            }
+            for summary in verified {
+                try recordVerified(summary, on: nodeID)
             }
             for summary in added {
                 try reconcile(summary, on: nodeID, now: now, orphanGrace: orphanGrace)
@@ -51,7 +32,8 @@ extension MetaStore {
     ///   file may be dropped and re-created meanwhile) is never cut short.
     /// - Its file is still pending: the copy is recorded, and `completeFile` keeps it only if
     ///   the client names its node.
-    /// - Length or checksum differ from the record: the replica is corrupt.
+    /// - Length or checksum differ from the record: the replica is corrupt (kept until the
+    ///   block has its good replicas elsewhere; see ``BlockHealth/corruptReplicasToDelete``).
     /// - Otherwise it is a good replica (a copy made by repair, or one forgotten).
     private func reconcile(_ summary: BlockSummary, on nodeID: NodeID, now: Double, orphanGrace: Double) throws(DFSError) {
         let id = Int64(summary.blockID.rawValue)
@@ -79,7 +61,6 @@ extension MetaStore {
         }
         if length != summary.length || checksum != summary.checksum {
             try database.run("INSERT OR REPLACE INTO replicas(block_id, node_id, corrupt) VALUES(?, ?, 1)", [.integer(id), node])
-            try database.run("INSERT OR REPLACE INTO garbage(block_id, node_id, since) VALUES(?, ?, ?)", [.integer(id), node, .real(now)])
             return
         }
         try database.run("INSERT OR IGNORE INTO replicas(block_id, node_id, corrupt) VALUES(?, ?, 0)", [.integer(id), node])
@@ -113,8 +94,8 @@ extension MetaStore {
         }
     }
 
-    /// Every block of a complete file (under `path`, if given) that is not exactly healthy.
-    /// Nodes in `live` count as alive.
+    /// Every block of a complete file (under `path`, if given) that is not exactly healthy or
+    /// has a corrupt or suspect replica. Nodes in `live` count as alive.
     public func unhealthyBlocks(live: Set<NodeID>, under path: DFSPath? = nil) throws(DFSError) -> [BlockHealth] {
         var filter = ""
         var values: [SQLiteValue] = []
@@ -122,38 +103,41 @@ extension MetaStore {
             filter = " AND (files.path = ?1 OR substr(files.path, 1, length(?1) + 1) = ?1 || '/')"
             values = [.text(path.string)]
         }
+        return try blockHealth(where: "files.complete = 1\(filter)", values, live: live, keeping: \.isNoteworthy)
+    }
+
+    /// The health of the blocks matching `condition` that `keeping` accepts, in block id
+    /// order. Blocks are judged one at a time as the rows arrive, so only those kept are held.
+    func blockHealth(
+        where condition: String, _ values: [SQLiteValue], live: Set<NodeID>, keeping: (BlockHealth) -> Bool = { _ in true }
+    ) throws(DFSError) -> [BlockHealth] {
         let rows = try database.query(
             """
-            SELECT blocks.id, blocks.file_id, blocks.block_index, files.replication, replicas.node_id, replicas.corrupt
+            SELECT blocks.id, blocks.file_id, blocks.block_index, files.replication, replicas.node_id, replicas.corrupt,
+                replicas.suspect IS NOT NULL,
+                replicas.corrupt = 1 AND EXISTS(
+                    SELECT 1 FROM garbage WHERE garbage.block_id = replicas.block_id AND garbage.node_id = replicas.node_id)
             FROM blocks JOIN files ON files.id = blocks.file_id
             LEFT JOIN replicas ON replicas.block_id = blocks.id
-            WHERE files.complete = 1\(filter)
+            WHERE \(condition)
             ORDER BY blocks.id
             """, values
         ) { row in
             (BlockID(UInt64(row.int64(0))), row.int64(1), row.int(2), row.int(3),
-             row.isNull(4) ? nil : NodeID(row.text(4)), row.int(5) == 1)
+             row.isNull(4) ? nil : ReplicaHealth(
+                nodeID: NodeID(row.text(4)), live: live.contains(NodeID(row.text(4))), corrupt: row.int(5) == 1,
+                suspect: row.int(6) == 1, queuedForDeletion: row.int(7) == 1))
         }
         var result: [BlockHealth] = []
         var current: BlockHealth?
-        func flush() {
-            if let block = current, block.kind != nil || block.goodLive.count > block.replication { result.append(block) }
-        }
-        for (blockID, fileID, index, replication, node, corrupt) in rows {
+        for (blockID, fileID, index, replication, replica) in rows {
             if current?.blockID != blockID {
-                flush()
-                current = BlockHealth(blockID: blockID, fileID: fileID, blockIndex: index, replication: replication,
-                                      goodLive: [], holders: [], corruptCount: 0)
+                if let block = current, keeping(block) { result.append(block) }
+                current = BlockHealth(blockID: blockID, fileID: fileID, blockIndex: index, replication: replication)
             }
-            guard let node else { continue }
-            current!.holders.append(node)
-            if corrupt {
-                current!.corruptCount += 1
-            } else if live.contains(node) {
-                current!.goodLive.append(node)
-            }
+            if let replica { current!.replicas.append(replica) }
         }
-        flush()
+        if let block = current, keeping(block) { result.append(block) }
         return result
     }
 

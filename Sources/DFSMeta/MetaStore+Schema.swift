@@ -46,6 +46,19 @@ enum MetaSchema {
         """
         ALTER TABLE files ADD COLUMN crc32c INTEGER;
         """,
+        // Version 4: a report is a hint. `suspect` is NULL for a replica no one doubts; for one
+        // a client reported, the time its node is next asked to re-verify it. `corrupt` now
+        // means its node confirmed it bad, and such a replica is deleted only once its block
+        // has its good replicas elsewhere. Earlier versions condemned replicas on a client's
+        // word and queued them for deletion at once: each gets a second look instead.
+        """
+        ALTER TABLE replicas ADD COLUMN suspect REAL;
+        CREATE INDEX replicas_suspect ON replicas(node_id, suspect) WHERE suspect IS NOT NULL;
+        DELETE FROM garbage WHERE EXISTS(
+            SELECT 1 FROM replicas
+            WHERE replicas.block_id = garbage.block_id AND replicas.node_id = garbage.node_id AND replicas.corrupt = 1);
+        UPDATE replicas SET corrupt = 0, suspect = 0 WHERE corrupt = 1;
+        """,
     ]
 
     static var version: Int { migrations.count }

@@ -326,21 +326,6 @@ public actor MetaStore {
         try database.run("DELETE FROM blocks WHERE id = ?", [.integer(id)])
     }
 
-    /// Marks a replica corrupt: it is no longer handed to readers, and its node is told to
-    /// delete it. Returns false when no such replica is recorded.
-    @discardableResult
-    public func markReplicaCorrupt(blockID: BlockID, nodeID: NodeID, now: Double) throws(DFSError) -> Bool {
-        try database.transaction { () throws(DFSError) -> Bool in
-            let id = Int64(blockID.rawValue)
-            guard try database.run("UPDATE replicas SET corrupt = 1 WHERE block_id = ? AND node_id = ? AND corrupt = 0",
-                                   [.integer(id), .text(nodeID.rawValue)]) == 1
-            else { return false }
-            try database.run("INSERT OR IGNORE INTO garbage(block_id, node_id, since) VALUES(?, ?, ?)",
-                             [.integer(id), .text(nodeID.rawValue), .real(now)])
-            return true
-        }
-    }
-
     /// Restarts a pending file's lease: an upload that keeps allocating blocks is alive,
     /// however long the whole file takes. (`created` holds the lease's start.)
     func renewLease(fileID: Int64, now: Double) throws(DFSError) {
@@ -408,6 +393,7 @@ public actor MetaStore {
     }
 
     /// A file with its blocks and their locations, or a folder. Pending files are invisible.
+    /// Replicas confirmed corrupt are left out; suspect ones come after the others.
     public func getFile(path: DFSPath) throws(DFSError) -> (info: FileInfo, blocks: [BlockLocation]) {
         if let folder = try folderInfo(path) { return (folder, []) }
         guard let (fileID, info) = try completeFile(path) else {
@@ -426,7 +412,8 @@ public actor MetaStore {
             """
             SELECT replicas.block_id, nodes.id, nodes.host, nodes.port FROM blocks
             JOIN replicas ON replicas.block_id = blocks.id JOIN nodes ON nodes.id = replicas.node_id
-            WHERE blocks.file_id = ? AND replicas.corrupt = 0 ORDER BY replicas.block_id, nodes.id
+            WHERE blocks.file_id = ? AND replicas.corrupt = 0
+            ORDER BY replicas.block_id, replicas.suspect IS NOT NULL, nodes.id
             """, [.integer(fileID)]
         ) { row in
             (BlockID(UInt64(row.int64(0))), NodeAddress(nodeID: NodeID(row.text(1)), address: Endpoint(host: row.text(2), port: row.int(3))))

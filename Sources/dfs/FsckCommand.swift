@@ -9,6 +9,10 @@ struct FsckCommand: AsyncParsableCommand {
         abstract: "Check that every block has its file's number of good replicas.",
         discussion: """
             Lists each file with under-replicated, corrupt or missing blocks, then totals.
+            A block is missing when no live node has it, corrupt when live nodes have only
+            damaged copies. Corrupt replicas wait for their block to be whole elsewhere before
+            they are deleted; suspect replicas were reported by a reader and are being
+            re-verified by their node (they still count as good).
             Exits 0 only when every block is healthy.
             Examples:
               dfs fsck localhost:8000
@@ -37,14 +41,17 @@ struct FsckCommand: AsyncParsableCommand {
                 return
             }
             for file in report.files {
-                let problems = file.problems.map {
-                    "block \($0.blockIndex) (id \($0.blockID)) \($0.kind.rawValue): \($0.goodReplicas) of \($0.expectedReplicas) replicas"
+                let problems = file.problems.map { problem in
+                    var text = "block \(problem.blockIndex) (id \(problem.blockID)) \(problem.kind.rawValue): \(problem.goodReplicas) of \(problem.expectedReplicas) replicas"
+                    if let corrupt = problem.corruptReplicas, corrupt > 0 { text += ", \(corrupt) corrupt" }
+                    if let suspect = problem.suspectReplicas, suspect > 0 { text += ", \(suspect) suspect" }
+                    return text
                 }
                 printNow("\(file.path): " + problems.joined(separator: "; "))
             }
             let totals = report.totals
             printNow("""
-                files: \(totals.files), blocks: \(totals.blocks), under-replicated: \(totals.underReplicated), missing: \(totals.missing), corrupt: \(totals.corrupt)
+                files: \(totals.files), blocks: \(totals.blocks), under-replicated: \(totals.underReplicated), missing: \(totals.missing), corrupt: \(totals.corrupt), corrupt replicas: \(totals.corruptReplicas ?? 0), suspect replicas: \(totals.suspectReplicas ?? 0)
                 status: \(report.healthy ? "HEALTHY" : "UNHEALTHY")
                 """)
         }

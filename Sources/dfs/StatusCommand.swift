@@ -54,6 +54,7 @@ struct StatusCommand: AsyncParsableCommand {
                 nodes: \(alive) alive, \(status.nodes.count - alive) dead
                 files: \(totals.files), blocks: \(totals.blocks), bytes: \(totals.bytes) (\(ByteSize.format(totals.bytes)))
                 under-replicated blocks: \(totals.underReplicated), missing blocks: \(totals.missing), corrupt blocks: \(totals.corrupt)
+                corrupt replicas: \(totals.corruptReplicas ?? 0), suspect replicas: \(totals.suspectReplicas ?? 0)
                 """)
         }
     }

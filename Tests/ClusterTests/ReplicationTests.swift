@@ -132,12 +132,17 @@ import Testing
     }
 
     /// Bytes flipped in the replica read first: the right bytes still come back, read from
-    /// another replica, and the bad one is reported and no longer handed out.
+    /// another replica; the bad one is reported, no longer handed out first, confirmed by its
+    /// node, and replaced. With three nodes and three replicas the only place for the new copy
+    /// is the bad one's node, so the bad copy goes first there (two intact ones remain).
     @Test func corruptReplicaIsSkippedAndReported() async throws {
         let local = try TempFolder()
         defer { local.remove() }
         let original = try local.writeRandomFile("f", count: 3 * Self.mebibyte, seed: 36)
-        try await withCluster { cluster in
+        try await withCluster(configure: { options in
+            options.deadAfter = .seconds(5)
+            options.repairInterval = .milliseconds(100)
+        }) { cluster in
             let path = try DFSPath("/corrupt")
             try await cluster.client.upload(localPath: local.path("f"), to: path, options: UploadOptions(blockBytes: Self.mebibyte))
             let before = try await cluster.client.stat(path)
@@ -151,9 +156,16 @@ import Testing
             #expect(try Self.read(local.path("out")) == original)
             let after = try await cluster.client.stat(path)
             for block in after.blocks {
-                #expect(!block.replicas.map(\.nodeID).contains(corrupted[block.blockID]!))
-                #expect(block.replicas.count == 2)
+                // Suspect (listed last) until its node confirms it bad, then not listed.
+                #expect(block.replicas.first?.nodeID != corrupted[block.blockID]!)
             }
+            try await eventually(timeout: .seconds(40), "every bad copy replaced by an intact one") {
+                try await cluster.client.stat(path).blocks.allSatisfy { block in
+                    block.replicas.count == 3
+                        && cluster.dataServer(corrupted[block.blockID]!).map { ReplicaReportTests.holdsIntactCopy($0, block) } == true
+                }
+            }
+            #expect(try await cluster.client.fsck().totals.corruptReplicas == 0)
         }
     }
 

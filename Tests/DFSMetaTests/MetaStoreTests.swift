@@ -306,6 +306,40 @@ import Testing
         }
     }
 
+    /// Version 3 condemned replicas on a client's word and queued them for deletion. After
+    /// the migration such a replica is suspect instead: listed for readers again, nothing
+    /// queued, and its node asked at once to re-verify it.
+    @Test func schemaThreeDatabaseIsMigratedAndItsCondemnedReplicasGetASecondLook() async throws {
+        try await withFolder { folder in
+            let path = folder + "/v3.db"
+            do {
+                let database = try SQLiteDatabase(path: path)
+                for step in 0..<3 { try database.execute(MetaSchema.migrations[step]) }
+                try database.execute("PRAGMA user_version = 3")
+                try database.execute(
+                    """
+                    INSERT INTO nodes(id, host, port, capacity, used, block_count, last_heartbeat) VALUES('node-a', '127.0.0.1', 7001, 1000, 0, 1, 1);
+                    INSERT INTO nodes(id, host, port, capacity, used, block_count, last_heartbeat) VALUES('node-b', '127.0.0.1', 7002, 1000, 0, 1, 1);
+                    INSERT INTO files(id, path, parent, name, size, mtime, replication, block_bytes, complete, created, crc32c)
+                    VALUES(1, '/old', '/', 'old', 10, 5, 2, 4096, 1, 5, 99);
+                    INSERT INTO blocks(id, file_id, block_index, length, checksum) VALUES(7, 1, 0, 10, 99);
+                    INSERT INTO replicas(block_id, node_id, corrupt) VALUES(7, 'node-a', 1);
+                    INSERT INTO replicas(block_id, node_id, corrupt) VALUES(7, 'node-b', 0);
+                    INSERT INTO garbage(block_id, node_id, since) VALUES(7, 'node-a', 5);
+                    INSERT INTO garbage(block_id, node_id, since) VALUES(8, 'node-b', 5);
+                    """)
+            }
+            let store = try MetaStore(path: path)
+            #expect(try await store.schemaVersion == 4)
+            let old = try await store.getFile(path: try DFSPath("/old"))
+            #expect(old.info.size == 10 && old.info.crc32c == 99)
+            #expect(old.blocks.first?.replicas.map(\.nodeID) == [NodeID("node-b"), NodeID("node-a")])
+            #expect(try await store.takeGarbage(nodeID: NodeID("node-a"), limit: 10).isEmpty)
+            #expect(try await store.takeGarbage(nodeID: NodeID("node-b"), limit: 10) == [BlockID(8)], "other garbage stays")
+            #expect(try await store.takeVerifications(nodeID: NodeID("node-a"), limit: 10, now: 1, retryAfter: 30) == [BlockID(7)])
+        }
+    }
+
     @Test func newerSchemaIsRefused() async throws {
         try await withFolder { folder in
             let path = folder + "/future.db"
