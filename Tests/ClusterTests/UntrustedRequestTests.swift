@@ -35,9 +35,9 @@ import Testing
 
             for block in [single, packed] {
                 let connection = try await Connection.open(to: node.endpoint, role: .client, timeout: .seconds(20))
-                let bytes = [UInt8](repeating: 0x41, count: 10)
-                try await connection.send(WriteBlock(blockID: block.blockID, length: bytes.count), timeout: .seconds(20))
-                try? await connection.send(BlockData(checksums: BlockData.checksums(of: bytes)), payload: bytes, timeout: .seconds(20))
+                // The request alone: data frames sent behind a refused request may reach a
+                // closed socket, whose reset can overtake the reply.
+                try await connection.send(WriteBlock(blockID: block.blockID, length: 10), timeout: .seconds(20))
                 let reply = try #require(try await connection.readFrame(timeout: .seconds(15)))
                 #expect(throws: DFSError.self) { try reply.reply(WriteBlockOK.self) }
                 #expect((try? reply.decode(ErrorMessage.self))?.error.code == .alreadyExists)
@@ -149,10 +149,8 @@ import Testing
             let node = try #require(cluster.dataServers[0]?.endpoint)
             let connection = try await Connection.open(to: node, role: .client, timeout: .seconds(20))
             defer { Task { await connection.close() } }
-            let bytes = [UInt8](repeating: 1, count: 10)
-            let data = try FrameEncoder.frame(BlockData(checksums: BlockData.checksums(of: bytes)), payload: bytes)
             try await connection.sendRaw(
-                Self.rawFrame(#"{"type":"writeBlock","body":{"blockID":4242,"length":-10,"pipeline":[]}}"#) + data, timeout: .seconds(20))
+                Self.rawFrame(#"{"type":"writeBlock","body":{"blockID":4242,"length":-10,"pipeline":[]}}"#), timeout: .seconds(20))
             let reply = try #require(try await connection.readFrame(timeout: .seconds(15)))
             #expect(try reply.decode(ErrorMessage.self).error.code == .invalidArgument)
             #expect(try await connection.readFrame(timeout: .seconds(15)) == nil)

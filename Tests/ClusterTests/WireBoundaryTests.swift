@@ -205,17 +205,22 @@ indirect enum RawJSON {
     }
 
     /// Sends one request on a fresh connection and returns the first frame back; nil when the
-    /// server closed without one. A `writeBlock` is followed by its data, as a client sends it.
+    /// server closed without one. A `writeBlock` the node does not refuse at once gets its
+    /// data (4 bytes), as a client sends it. (Data sent right behind a request that is then
+    /// refused would reach a closed socket, whose reset can overtake the reply.)
     static func exchange(_ endpoint: Endpoint, type: MessageType, body: RawJSON, payload: [UInt8]) async throws -> Frame? {
         let connection = try await Connection.open(to: endpoint, role: .client, timeout: .seconds(20))
         defer { Task { await connection.close() } }
-        var bytes = frame(type: type.rawValue, body: body, payload: payload)
-        if type == .writeBlock {
-            let data: [UInt8] = [1, 2, 3, 4]
-            bytes += try FrameEncoder.frame(BlockData(checksums: BlockData.checksums(of: data)), payload: data)
-        }
-        try await connection.sendRaw(bytes, timeout: .seconds(20))
+        try await connection.sendRaw(frame(type: type.rawValue, body: body, payload: payload), timeout: .seconds(20))
         do {
+            if type == .writeBlock {
+                do {
+                    return try await connection.readFrame(timeout: .milliseconds(1500))
+                } catch let error as DFSError where error.code == .timeout {
+                    let data: [UInt8] = [1, 2, 3, 4]
+                    try? await connection.send(BlockData(checksums: BlockData.checksums(of: data)), payload: data, timeout: .seconds(20))
+                }
+            }
             return try await connection.readFrame(timeout: .seconds(20))
         } catch let error as DFSError where error.code == .connectionFailed {
             return nil
