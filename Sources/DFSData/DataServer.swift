@@ -532,8 +532,11 @@ public final class DataServer: Sendable {
     var availableBytes: Int { max(0, store.freeBytes - options.reserveBytes) }
 
     /// What the node offers: its blocks plus the space it may still fill. A full node reports
-    /// capacity equal to used, and placement passes it by.
-    private var capacityBytes: Int { store.usedBytes + (options.reportedFreeBytes ?? availableBytes) }
+    /// capacity equal to used, and placement passes it by. At most ``Limits/nodeBytesMax``,
+    /// which the meta server refuses to exceed.
+    private var capacityBytes: Int {
+        min(Limits.nodeBytesMax, store.usedBytes + min(Limits.nodeBytesMax, options.reportedFreeBytes ?? availableBytes))
+    }
 
     private func register() async throws -> Duration {
         let request = RegisterNode(
