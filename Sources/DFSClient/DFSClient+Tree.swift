@@ -63,7 +63,7 @@ extension DFSClient {
             }
         }
         let list = files
-        events.planned(list.count, list.reduce(0) { $0 + $1.size })
+        events.planned(list.count, Self.total(list.map(\.size)))
         // Small files travel in batches (three requests per batch); the others one by one.
         let (batches, singles) = Self.batches(of: list, blockBytes: options.blockBytes)
         let units = batches + singles.map { [$0] }
@@ -116,7 +116,7 @@ extension DFSClient {
             guard info.type == .dir else { throw DFSError(.notADirectory, "\(remote) is a file, not a folder") }
         }
         let list = files
-        events.planned(list.count, list.reduce(0) { $0 + $1.size })
+        events.planned(list.count, Self.total(list.map(\.size)))
         let budget = InFlightBudget(capacity: Self.filesInFlight)
         let outcomes = try await forEach(count: list.count, inFlight: Self.filesInFlight) { index -> Bool in
             let file = list[index]
@@ -184,12 +184,21 @@ extension DFSClient {
         }
     }
 
+    /// The sum of sizes, at most `Int.max`: each size a server lists is at most
+    /// ``Limits/fileBytesMax``, but a tree may list more of them than an `Int` can add up.
+    static func total(_ sizes: [Int]) -> Int {
+        sizes.reduce(0) { sum, size in
+            let (added, overflow) = sum.addingReportingOverflow(size)
+            return overflow ? .max : added
+        }
+    }
+
     private static func result(_ outcomes: [Bool], sizes: [Int]) -> TreeCopyResult {
         var result = TreeCopyResult()
         for (copied, size) in zip(outcomes, sizes) {
             if copied {
                 result.files += 1
-                result.bytes += size
+                result.bytes = total([result.bytes, size])
             } else {
                 result.skipped += 1
             }

@@ -17,24 +17,44 @@ public struct Frame: Sendable {
         self.payload = payload
     }
 
-    /// Decodes the body as `M`, turning a wrong shape into a protocol error.
+    /// Decodes the body as `M` and checks its values (``Message/validate()``).
+    ///
+    /// A frame that is not well formed (bad JSON, a wrong shape: a missing field, a string
+    /// for a number, a number its field's type cannot hold) is a `protocolError`, after which
+    /// a server closes the connection. A well-formed frame with a value that its type or
+    /// `validate()` refuses (a path with `..`, a block id above ``Limits/blockIDMax``, a
+    /// negative length) throws that refusal's own error (`invalidPath`, `invalidArgument`,
+    /// `tooLarge`): the stream is still in step, so the connection can go on.
     public func decode<M: Message>(_: M.Type) throws(DFSError) -> M {
         guard type == M.type.rawValue else {
             throw DFSError(.protocolError, "expected a '\(M.type.rawValue)' message, got '\(type)'")
         }
+        let message: M
         do {
-            return try JSONCoding.decoder.decode(Body<M>.self, from: Data(header)).body
+            message = try JSONCoding.decoder.decode(Body<M>.self, from: Data(header)).body
+        } catch let refused as DFSError {
+            // Thrown by a type's own decoding (DFSPath, BlockID): a value, not the shape.
+            throw refused
         } catch {
             throw DFSError(.protocolError, "malformed '\(type)' message: \(Frame.describe(error))")
         }
+        try message.validate()
+        return message
     }
 
-    /// Decodes a reply: the expected message, or the error the peer sent instead.
+    /// Decodes a reply: the expected message, or the error the peer sent instead. A reply
+    /// with a value out of range is the server's fault, not the request's: it is a
+    /// `protocolError`, so the client drops the connection and does not take the error for a
+    /// verdict on what it asked.
     public func reply<M: Message>(_: M.Type) throws(DFSError) -> M {
         if type == MessageType.error.rawValue {
             throw try decode(ErrorMessage.self).error
         }
-        return try decode(M.self)
+        do {
+            return try decode(M.self)
+        } catch where error.code != .protocolError {
+            throw DFSError(.protocolError, "invalid reply: \(error.message)")
+        }
     }
 
     private struct Body<M: Decodable>: Decodable { var body: M }

@@ -4,8 +4,15 @@ public struct BlockID: RawRepresentable, Codable, Hashable, Comparable, Sendable
     public init(rawValue: UInt64) { self.rawValue = rawValue }
     public init(_ rawValue: UInt64) { self.rawValue = rawValue }
 
+    /// Decodes an id a peer sent. An id the meta server could never have assigned (above
+    /// ``Limits/blockIDMax``, beyond SQLite's signed integers) is refused here, as a value
+    /// (`invalidArgument`), so no handler ever converts one.
     public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(UInt64.self)
+        let rawValue = try decoder.singleValueContainer().decode(UInt64.self)
+        guard rawValue <= Limits.blockIDMax else {
+            throw DFSError(.invalidArgument, "block id \(rawValue) is above the largest block id, \(Limits.blockIDMax)")
+        }
+        self.rawValue = rawValue
     }
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()

@@ -41,6 +41,18 @@ public enum Limits {
     public static let listEntriesMax = 1000
     /// Blocks in one file. With the largest block this is a petabyte.
     public static let blocksPerFileMax = 1_000_000
+    /// Largest file: its most blocks of the largest size (about 2^50 bytes). Sums of a few
+    /// thousand such sizes still fit in an `Int`.
+    public static let fileBytesMax = blocksPerFileMax * blockBytesMax
+    /// Most space a data node may report (capacity, used): 2^60 bytes, an exabyte, far beyond
+    /// any one machine, and small enough that the meta server's sums and differences of a few
+    /// such values (free space less what is reserved) never overflow.
+    public static let nodeBytesMax = 1 << 60
+    /// Most blocks a data node may report holding, or copying: 2^40; a node full of the
+    /// smallest blocks (4 KiB) would hold 4 PiB.
+    public static let nodeBlocksMax = 1 << 40
+    /// Largest block id: SQLite's integers, where the meta server keeps them, are signed 64-bit.
+    public static let blockIDMax = UInt64(Int64.max)
     /// Requests a server works on per connection at once: one. A client that sends more
     /// without waiting for replies finds them waiting in the kernel's buffers, whose full
     /// window stops it (no queue grows in the server).

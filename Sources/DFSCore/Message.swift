@@ -1,6 +1,17 @@
 /// A message that travels as a frame's JSON body.
 public protocol Message: Codable, Sendable {
     static var type: MessageType { get }
+    /// Checks every number (and count) a peer chose against the range the receiver relies on:
+    /// ids the database can hold, offsets and lengths that are not negative and fit a block,
+    /// sizes and counts below their limits. ``Frame/decode(_:)`` calls it on every message
+    /// it decodes, so no handler sees, or does arithmetic on, a value out of range, and every
+    /// handler may change state knowing the whole request is valid.
+    func validate() throws(DFSError)
+}
+
+extension Message {
+    /// Messages with nothing to check beyond their types (see `Messages+Validation.swift`).
+    public func validate() throws(DFSError) {}
 }
 
 /// Every message type. The raw values are part of the protocol: never rename or reuse one.

@@ -86,7 +86,8 @@ public struct WriteBlocksOK: Message {
 }
 
 /// Asks for `length` bytes of a block from `offset`; nil length means to the end. The offset
-/// is a multiple of ``Limits/checksumChunkBytes``, so every piece sent can be verified.
+/// is a multiple of ``Limits/checksumChunkBytes``, so every piece sent can be verified; a
+/// request without one reads from the start.
 public struct ReadBlock: Message {
     public static let type = MessageType.readBlock
     public var blockID: BlockID
@@ -99,6 +100,16 @@ public struct ReadBlock: Message {
         self.offset = offset
         self.length = length
         self.token = token
+    }
+
+    private enum CodingKeys: String, CodingKey { case blockID, offset, length, token }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        blockID = try container.decode(BlockID.self, forKey: .blockID)
+        offset = try container.decodeIfPresent(Int.self, forKey: .offset) ?? 0
+        length = try container.decodeIfPresent(Int.self, forKey: .length)
+        token = try container.decodeIfPresent(String.self, forKey: .token)
     }
 }
 

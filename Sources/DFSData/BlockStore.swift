@@ -44,6 +44,9 @@ public final class BlockStore: Sendable {
     }
     /// Changes not yet told to the meta server; heartbeats carry them.
     private let changes = Mutex(PendingChanges())
+    /// Blocks being written now (by a `writeBlock` or a `writeBlocks`), so that a second
+    /// write of the same id is refused while the first is under way, not only once it is done.
+    private let writing = Mutex(Set<BlockID>())
 
     public struct PendingChanges: Sendable {
         public var added: [BlockSummary] = []
@@ -544,10 +547,41 @@ public final class BlockStore: Sendable {
         index.withLock { $0[blockID]?.length }
     }
 
+    /// Reserves block ids for a write: `alreadyExists` when one is stored here (as a file
+    /// or in a pack) or being written. A block is never written over: the meta server gives
+    /// every write a new id, and a second copy under an old one would replace good data, or
+    /// stay shadowed by the pack that holds the first. ``release(_:)`` ends the reservation.
+    public func claim(_ blockIDs: [BlockID]) throws(DFSError) {
+        let taken = writing.withLock { writing -> BlockID? in
+            if let taken = blockIDs.first(where: { writing.contains($0) || length(of: $0) != nil }) { return taken }
+            writing.formUnion(blockIDs)
+            return nil
+        }
+        if let taken {
+            throw DFSError(.alreadyExists, "block \(taken) is already on node \(nodeID)")
+        }
+    }
+
+    /// Ends a reservation made by ``claim(_:)``, once the blocks are recorded or given up.
+    public func release(_ blockIDs: [BlockID]) {
+        writing.withLock { $0.subtract(blockIDs) }
+    }
+
     /// Starts writing a block into a temp file in its own shard folder: the final rename
     /// stays within one folder, and new files spread over the shards' folders instead of all
-    /// being made in one (where the file system's search for a free inode grew slow).
+    /// being made in one (where the file system's search for a free inode grew slow). The
+    /// block's id is claimed (see ``claim(_:)``) until the writer is committed or dropped.
     public func makeWriter(for blockID: BlockID, length: Int) throws -> BlockWriter {
+        try claim([blockID])
+        do {
+            return try openWriter(for: blockID, length: length)
+        } catch {
+            release([blockID])
+            throw error
+        }
+    }
+
+    private func openWriter(for blockID: BlockID, length: Int) throws -> BlockWriter {
         let folder = shardFolder(blockID)
         if mkdir(folder.path, 0o755) != 0 {
             guard errno == EEXIST else {

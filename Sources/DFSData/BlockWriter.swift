@@ -81,6 +81,7 @@ public final class BlockWriter: @unchecked Sendable {
             throw error
         }
         store.didStore(blockID, length: writtenBytes, checksum: checksum)
+        store.release([blockID])
     }
 
     /// Closes the data file and writes the checksum file beside it, both still temp files.
@@ -112,5 +113,7 @@ public final class BlockWriter: @unchecked Sendable {
             close(fd)
             unlink(tempURL.path)
         }
+        // A writer never committed gives its block id back (a committed one already has).
+        store.release([blockID])
     }
 }

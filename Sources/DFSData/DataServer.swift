@@ -177,15 +177,15 @@ public final class DataServer: Sendable {
     private func handle(_ frame: Frame, on connection: Connection) async throws {
         switch frame.type {
         case MessageType.writeBlock.rawValue:
-            let request = try frame.decode(WriteBlock.self)
             do {
-                try await writeBlock(request, on: connection)
+                try await writeBlock(frame.decode(WriteBlock.self), on: connection)
             } catch let error as DFSError where error.code != .connectionFailed && error.code != .timeout {
-                // The sender streams the block right behind its request: after a refusal those
-                // frames cannot be read as requests, so the connection ends after the reply.
+                // The sender streams the block right behind its request: after a refusal (of
+                // a request with a bad value too) those frames cannot be read as requests, so
+                // the connection ends after the reply.
                 try? await connection.send(ErrorMessage(error), timeout: .seconds(1))
                 await connection.close()
-                throw DFSError(.connectionFailed, "write of block \(request.blockID) refused: \(error.message)")
+                throw DFSError(.connectionFailed, "write of a block refused: \(error.message)")
             }
         case MessageType.readBlock.rawValue:
             try await readBlock(frame.decode(ReadBlock.self), on: connection)
@@ -216,6 +216,7 @@ public final class DataServer: Sendable {
             Log.warn(Self.component, "refused block \(request.blockID) of \(request.length) bytes: only \(ByteSize.format(available)) free above the reserve")
             throw DFSError(.unavailable, "data node \(store.nodeID) is full: \(ByteSize.format(available)) free above its reserve of \(ByteSize.format(options.reserveBytes)), block \(request.blockID) needs \(ByteSize.format(request.length))")
         }
+        // Refused when the block is here already or being written (`alreadyExists`).
         let writer = try store.makeWriter(for: request.blockID, length: request.length)
         defer {
             if writer.writtenBytes < request.length { writer.abort() }
@@ -316,15 +317,16 @@ public final class DataServer: Sendable {
         guard Set(request.blocks.map(\.blockID)).count == request.blocks.count else {
             throw DFSError(.invalidArgument, "a batch names a block twice")
         }
-        if let present = request.blocks.first(where: { self.store.length(of: $0.blockID) != nil }) {
-            throw DFSError(.alreadyExists, "block \(present.blockID) is already on node \(store.nodeID)")
-        }
         for block in request.blocks { try checkToken(block.token, block.blockID, .write) }
         let available = availableBytes
         guard total <= available else {
             Log.warn(Self.component, "refused a batch of \(request.blocks.count) blocks: only \(ByteSize.format(available)) free above the reserve")
             throw DFSError(.unavailable, "data node \(store.nodeID) is full: \(ByteSize.format(available)) free above its reserve of \(ByteSize.format(options.reserveBytes)), the batch needs \(ByteSize.format(total))")
         }
+        // Refused when a block is here already or being written (`alreadyExists`).
+        let blockIDs = request.blocks.map(\.blockID)
+        try store.claim(blockIDs)
+        defer { store.release(blockIDs) }
         try await dieIfPlanned(adding: payload.count)
         // The next node works on the batch while this one does.
         let forwarding = request.pipeline.first.map { next in
@@ -414,8 +416,10 @@ public final class DataServer: Sendable {
         guard request.offset >= 0, request.offset <= blockLength, request.offset % Limits.checksumChunkBytes == 0 else {
             throw DFSError(.invalidArgument, "offset \(request.offset) is not a multiple of 64 KiB inside block \(request.blockID) of \(blockLength) bytes")
         }
+        // Both are in 0...blockBytesMax (ReadBlock.validate), and the offset is inside the
+        // block: nothing here can overflow.
         let length = request.length ?? (blockLength - request.offset)
-        guard length >= 0, request.offset + length <= blockLength else {
+        guard length >= 0, length <= blockLength - request.offset else {
             throw DFSError(.invalidArgument, "range \(request.offset)+\(length) is outside block \(request.blockID) of \(blockLength) bytes")
         }
         let timeout = options.timeouts.request
@@ -546,8 +550,11 @@ public final class DataServer: Sendable {
     var availableBytes: Int { max(0, store.freeBytes - options.reserveBytes) }
 
     /// What the node offers: its blocks plus the space it may still fill. A full node reports
-    /// capacity equal to used, and placement passes it by.
-    private var capacityBytes: Int { store.usedBytes + (options.reportedFreeBytes ?? availableBytes) }
+    /// capacity equal to used, and placement passes it by. At most ``Limits/nodeBytesMax``,
+    /// which the meta server refuses to exceed.
+    private var capacityBytes: Int {
+        min(Limits.nodeBytesMax, store.usedBytes + min(Limits.nodeBytesMax, options.reportedFreeBytes ?? availableBytes))
+    }
 
     private func register() async throws -> Duration {
         let request = RegisterNode(

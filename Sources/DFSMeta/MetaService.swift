@@ -147,6 +147,15 @@ public actor MetaService {
             host = peer.host
         }
         let address = Endpoint(host: host, port: request.port)
+        if let old = try await knownNodes().first(where: { $0.id == request.nodeID }), old.address != address,
+            old.lastHeartbeat >= liveSince
+        {
+            // Two processes with one node id (a copied data folder), or a node that moved
+            // before its old registration went silent. The record takes the new address, so
+            // clients, placement and repair copies go there from now on; the warning tells
+            // the operator that two processes may share an id.
+            Log.warn(MetaServer.component, "node \(request.nodeID) registered at \(address) while its registration at \(old.address) is alive; \(old.address) is no longer used for it")
+        }
         let record = NodeRecord(
             id: request.nodeID, address: address, capacityBytes: max(0, request.capacityBytes),
             usedBytes: max(0, request.usedBytes), blockCount: max(0, request.blockCount), lastHeartbeat: Self.now())
@@ -174,11 +183,6 @@ public actor MetaService {
         // registration does.
         if leaving[request.nodeID] == nil { record.lastHeartbeat = now }
         registry?[record.id] = record
-        guard request.added.count + request.deleted.count + request.corrupt.count <= 3 * Heartbeat.changesMax,
-            (request.verified?.count ?? 0) <= Heartbeat.changesMax
-        else {
-            throw DFSError(.tooLarge, "a heartbeat carries at most \(Heartbeat.changesMax) changes of each kind")
-        }
         reservedBytes[request.nodeID] = 0
         try await store.applyBlockChanges(
             nodeID: request.nodeID, added: request.added, deleted: request.deleted, corrupt: request.corrupt,
@@ -196,6 +200,9 @@ public actor MetaService {
         let copies = repairs.takeCommands(for: request.nodeID).map { command in
             var signed = command
             signed.token = blockToken(command.blockID, .write)
+            // The target's address as registered now: it may have registered again elsewhere
+            // since the copy was queued.
+            if let current = registry?[command.target.nodeID]?.address { signed.target.address = current }
             return signed
         }
         let verify = try await store.takeVerifications(
@@ -207,12 +214,19 @@ public actor MetaService {
     /// One page of a node's full block list. Each page is reconciled as it comes; when the
     /// last arrives, replicas the node no longer has are forgotten.
     private func blockReport(_ report: BlockReport) async throws {
-        guard report.blocks.count <= BlockReport.blocksPerPage else {
-            throw DFSError(.tooLarge, "a block report page carries at most \(BlockReport.blocksPerPage) blocks")
+        // Only a registered node's report is kept, in memory or in the database: anyone else
+        // could fill both with reports under made-up node ids. A node that gets this registers
+        // again (its report loop starts over), then reports.
+        guard try await knownNodes().contains(where: { $0.id == report.nodeID }) else {
+            throw DFSError(.notFound, "node \(report.nodeID.rawValue.prefix(80)) is not registered; it must register before it reports its blocks")
         }
         var progress = reportsInProgress[report.nodeID]
         if progress?.reportID != report.reportID { progress = (report.reportID, []) }
         progress!.blocks.formUnion(report.blocks.map(\.blockID))
+        guard progress!.blocks.count <= Limits.nodeBlocksMax else {
+            reportsInProgress[report.nodeID] = nil
+            throw DFSError(.tooLarge, "node \(report.nodeID) reported more than \(Limits.nodeBlocksMax) blocks")
+        }
         reportsInProgress[report.nodeID] = report.last ? nil : progress
         try await store.applyBlockChanges(
             nodeID: report.nodeID, added: report.blocks, deleted: [], corrupt: [], now: Self.now(),
@@ -275,7 +289,7 @@ public actor MetaService {
             request.files, replication: replication, blockBytes: request.blockBytes, overwrite: request.overwrite, now: Self.now())
         // A batch is placed like one block: its targets get a block's room reserved, so
         // consecutive batches spread over the nodes as consecutive blocks do.
-        for target in targets { reservedBytes[target.nodeID, default: 0] += max(bytes, request.blockBytes) }
+        for target in targets { reserve(max(bytes, request.blockBytes), on: target.nodeID) }
         var files: [CreatedFile] = []
         for result in created {
             switch result {
@@ -331,8 +345,14 @@ public actor MetaService {
 
     /// The reply for a block stored in the database: its targets get its room reserved.
     private func allocated(_ blockID: BlockID, on targets: [NodeAddress], blockBytes: Int) -> AllocateBlockOK {
-        for target in targets { reservedBytes[target.nodeID, default: 0] += blockBytes }
+        for target in targets { reserve(blockBytes, on: target.nodeID) }
         return AllocateBlockOK(blockID: blockID, targets: targets, token: blockToken(blockID, .write))
+    }
+
+    /// Counts bytes promised to a node until its next heartbeat; capped, so that however many
+    /// allocations come between two heartbeats, free space less reserve never overflows.
+    private func reserve(_ bytes: Int, on node: NodeID) {
+        reservedBytes[node] = min(Limits.nodeBytesMax, reservedBytes[node, default: 0] + bytes)
     }
 
     /// A token for `operation` on `blockID`, when the cluster has a secret.

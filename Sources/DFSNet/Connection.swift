@@ -366,7 +366,7 @@ public actor Connection {
         if frame.type == MessageType.error.rawValue {
             return .failure(try frame.decode(ErrorMessage.self).error)
         }
-        return .success(try frame.decode(Reply.self))
+        return .success(try frame.reply(Reply.self))
     }
 
     private func write(header: [UInt8], payloadArray: [UInt8], deadline: ContinuousClock.Instant) async throws {

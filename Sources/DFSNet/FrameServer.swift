@@ -4,8 +4,9 @@ import DFSCore
 ///
 /// The peer must open with `hello` in the protocol's version. Then each frame goes to
 /// `handle`, which replies on the connection. A `DFSError` thrown by `handle` is sent back
-/// as an error frame and the connection goes on; a frame that cannot be decoded, a peer that
-/// closes mid-frame or stays silent too long ends the connection, with one log line.
+/// as an error frame and the connection goes on (a request refused for a bad value while it
+/// was decoded too); a frame that is not well formed (`protocolError`), a peer that closes
+/// mid-frame or stays silent too long ends the connection, with one log line.
 public enum FrameServer {
     public static func serve(
         _ connection: Connection,

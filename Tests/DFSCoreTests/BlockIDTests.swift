@@ -40,9 +40,16 @@ import Testing
     }
 
     @Test func encodesAsAPlainNumber() throws {
-        let data = try JSONEncoder().encode([BlockID(UInt64.max)])
-        #expect(String(decoding: data, as: UTF8.self) == "[18446744073709551615]")
-        #expect(try JSONDecoder().decode([BlockID].self, from: data) == [BlockID(UInt64.max)])
+        let data = try JSONEncoder().encode([BlockID(UInt64(Int64.max))])
+        #expect(String(decoding: data, as: UTF8.self) == "[9223372036854775807]")
+        #expect(try JSONDecoder().decode([BlockID].self, from: data) == [BlockID(UInt64(Int64.max))])
+    }
+
+    /// The meta server keeps ids in SQLite's signed 64-bit integers; converting a larger one
+    /// trapped. Such an id is refused as a value when it is decoded.
+    @Test(arguments: ["[9223372036854775808]", "[18446744073709551615]"])
+    func rejectsIDAboveTheLargestTheDatabaseHolds(json: String) {
+        #expect(throws: DFSError.self) { try JSONDecoder().decode([BlockID].self, from: Data(json.utf8)) }
     }
 
     @Test(arguments: [#"[-1]"#, #"["7"]"#, #"[1.5]"#])

@@ -52,7 +52,7 @@ import Testing
         let path = try DFSPath("/docs/report 2024.pdf")
         var decoder = FrameDecoder()
         decoder.append(try FrameEncoder.frame(CreateFile(path: path, replication: nil, blockBytes: 1 << 20, overwrite: true)))
-        decoder.append(try FrameEncoder.frame(ReadBlock(blockID: BlockID(9), offset: 100, length: nil)))
+        decoder.append(try FrameEncoder.frame(ReadBlock(blockID: BlockID(9), offset: 131_072, length: nil)))
         decoder.append(try FrameEncoder.frame(ReadBlock(blockID: BlockID(9), offset: 0, length: 50)))
         let frames = try decoder.drainFrames()
         #expect(frames.count == 3)
@@ -62,7 +62,7 @@ import Testing
         #expect(create.blockBytes == 1 << 20)
         #expect(create.overwrite)
         let readToEnd = try frames[1].decode(ReadBlock.self)
-        #expect(readToEnd.offset == 100)
+        #expect(readToEnd.offset == 131_072)
         #expect(readToEnd.length == nil)
         #expect(try frames[2].decode(ReadBlock.self).length == 50)
     }
@@ -414,11 +414,13 @@ import Testing
         #expect(error?.message.hasPrefix("malformed 'hello' message: invalid value at 'body.role'") == true)
     }
 
-    @Test func decodingInvalidPathInBodyIsProtocolErrorSayingWhy() throws {
+    /// A well-formed frame with a path its type refuses is a bad value, not a bad frame: it
+    /// keeps `invalidPath`, as PROTOCOL.md promises (the connection can go on).
+    @Test func decodingInvalidPathInBodyIsInvalidPathSayingWhy() throws {
         let header = #"{"type":"getFile","body":{"path":"/a/../etc"}}"#
         let frame = try decodeOne(RawFrame.bytes(header: header))
         let error = #expect(throws: DFSError.self) { try frame.decode(GetFile.self) }
-        #expect(error?.code == .protocolError)
+        #expect(error?.code == .invalidPath)
         #expect(error?.message.contains("'..'") == true)
     }
 

@@ -194,6 +194,39 @@ import Testing
             #expect(throws: DFSError.self, "\(cut) bytes") { try PackFile.entries(of: fd, size: cut) }
         }
     }
+
+    /// A block is never written over: a second writer of a stored block, packed or not, or of
+    /// a block still being written, is refused, and the stored bytes stay as they were.
+    @Test func writerOfABlockAlreadyStoredOrBeingWrittenIsRefused() async throws {
+        defer { cleanUp() }
+        let store = try BlockStore(folder: folder)
+        let (blocks, payload, contents) = batch(from: 300)
+        _ = try await store.storePack(blocks, payload: payload)
+        let packed = #expect(throws: DFSError.self) { _ = try store.makeWriter(for: blocks[0].blockID, length: 3) }
+        #expect(packed?.code == .alreadyExists)
+        #expect(try read(store, blocks[0].blockID) == contents[0])
+
+        let bytes: [UInt8] = [1, 2, 3]
+        let first = try store.makeWriter(for: BlockID(900), length: 3)
+        let during = #expect(throws: DFSError.self) { _ = try store.makeWriter(for: BlockID(900), length: 3) }
+        #expect(during?.code == .alreadyExists)
+        #expect(throws: DFSError(.alreadyExists, "block 900 is already on node \(store.nodeID)")) { try store.claim([BlockID(901), BlockID(900)]) }
+        try first.append(bytes, checksums: BlockData(checksums: BlockData.checksums(of: bytes)))
+        try await first.commit()
+        let after = #expect(throws: DFSError.self) { _ = try store.makeWriter(for: BlockID(900), length: 3) }
+        #expect(after?.code == .alreadyExists)
+        #expect(try read(store, BlockID(900)) == bytes)
+
+        // A refused claim reserves nothing; a writer dropped unfinished gives its id back.
+        try store.claim([BlockID(901)])
+        store.release([BlockID(901)])
+        do {
+            let abandoned = try store.makeWriter(for: BlockID(902), length: 3)
+            abandoned.abort()
+        }
+        let again = try store.makeWriter(for: BlockID(902), length: 3)
+        again.abort()
+    }
 }
 
 extension Data {

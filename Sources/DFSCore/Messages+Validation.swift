@@ -1,0 +1,316 @@
+/// The range of every number a message carries, checked once, where the message is decoded
+/// (``Frame/decode(_:)`` calls ``Message/validate()``). Handlers, and the replies' readers,
+/// may then add, subtract and compare these values without checking them again: every bound
+/// here is small enough that the sums and differences they make fit in an `Int`.
+///
+/// A value out of range is `invalidArgument` (`tooLarge` for a list longer than its limit,
+/// as the meta server always answered); the frame was well formed, so the connection goes on.
+enum Check {
+    static func range(_ value: Int, _ range: ClosedRange<Int>, _ what: @autoclosure () -> String) throws(DFSError) {
+        guard range.contains(value) else {
+            throw DFSError(.invalidArgument, "\(what()) \(value) is outside \(range.lowerBound)...\(range.upperBound)")
+        }
+    }
+
+    static func count(_ count: Int, atMost limit: Int, _ what: @autoclosure () -> String, code: DFSError.Code = .tooLarge) throws(DFSError) {
+        guard count <= limit else {
+            throw DFSError(code, "\(what()) holds \(count) entries; the limit is \(limit)")
+        }
+    }
+
+    static func nodeSpace(capacityBytes: Int, usedBytes: Int, blockCount: Int) throws(DFSError) {
+        try range(capacityBytes, 0...Limits.nodeBytesMax, "capacityBytes")
+        try range(usedBytes, 0...Limits.nodeBytesMax, "usedBytes")
+        try range(blockCount, 0...Limits.nodeBlocksMax, "blockCount")
+    }
+
+    static func blockIndex(_ index: Int) throws(DFSError) {
+        try range(index, 0...(Limits.blocksPerFileMax - 1), "blockIndex")
+    }
+
+    static func pipeline(_ pipeline: [NodeAddress]) throws(DFSError) {
+        try count(pipeline.count, atMost: Limits.replicationMax - 1, "pipeline", code: .invalidArgument)
+        for node in pipeline { try node.validate() }
+    }
+
+    static func targets(_ targets: [NodeAddress]) throws(DFSError) {
+        try count(targets.count, atMost: Limits.replicationMax, "targets", code: .invalidArgument)
+        for node in targets { try node.validate() }
+    }
+
+    /// A replication a request asks for: absent (the server's default) or 1 to the limit.
+    static func replication(_ replication: Int?) throws(DFSError) {
+        if let replication { try range(replication, 1...Limits.replicationMax, "replication") }
+    }
+
+    static func blockBytes(_ blockBytes: Int) throws(DFSError) {
+        try range(blockBytes, Limits.blockBytesMin...Limits.blockBytesMax, "blockBytes")
+    }
+}
+
+// MARK: Addresses
+
+extension Endpoint {
+    /// An address one peer gives others to connect to: a port, and a host of 1 to 255 bytes.
+    public func validate() throws(DFSError) {
+        try Check.range(port, 1...65535, "port")
+        guard !host.isEmpty, host.utf8.count <= 255 else {
+            throw DFSError(.invalidArgument, "host '\(host.prefix(80))' is not 1 to 255 bytes")
+        }
+    }
+}
+
+extension NodeAddress {
+    public func validate() throws(DFSError) {
+        guard nodeID.isWellFormed else {
+            throw DFSError(.invalidArgument, "node id '\(nodeID.rawValue.prefix(80))' is not 1 to 64 letters, digits and '-'")
+        }
+        try address.validate()
+    }
+}
+
+// MARK: Data node to meta server
+
+extension RegisterNode {
+    public func validate() throws(DFSError) {
+        try Check.range(port, 1...65535, "port")
+        if let host, host.utf8.count > 255 {
+            throw DFSError(.invalidArgument, "host '\(host.prefix(80))...' is longer than 255 bytes")
+        }
+        try Check.nodeSpace(capacityBytes: capacityBytes, usedBytes: usedBytes, blockCount: blockCount)
+    }
+}
+
+extension RegisterNodeOK {
+    /// The longest heartbeat interval a node accepts: a day.
+    static let heartbeatMillisecondsMax = 24 * 3600 * 1000
+
+    public func validate() throws(DFSError) {
+        try address.validate()
+        try Check.range(heartbeatMilliseconds, 1...Self.heartbeatMillisecondsMax, "heartbeatMilliseconds")
+    }
+}
+
+extension BlockSummary {
+    public func validate() throws(DFSError) {
+        try Check.range(length, 0...Limits.blockBytesMax, "length of block \(blockID)")
+    }
+}
+
+extension Heartbeat {
+    public func validate() throws(DFSError) {
+        try Check.nodeSpace(capacityBytes: capacityBytes, usedBytes: usedBytes, blockCount: blockCount)
+        try Check.range(copiesInFlight, 0...Limits.nodeBlocksMax, "copiesInFlight")
+        try Check.count(added.count, atMost: Self.changesMax, "added")
+        try Check.count(deleted.count, atMost: Self.changesMax, "deleted")
+        try Check.count(corrupt.count, atMost: Self.changesMax, "corrupt")
+        try Check.count(verified?.count ?? 0, atMost: Self.changesMax, "verified")
+        for summary in added + (verified ?? []) { try summary.validate() }
+    }
+}
+
+extension CopyBlockCommand {
+    public func validate() throws(DFSError) {
+        try target.validate()
+    }
+}
+
+extension HeartbeatOK {
+    public func validate() throws(DFSError) {
+        try Check.count(deleteBlocks.count, atMost: Heartbeat.changesMax, "deleteBlocks")
+        try Check.count(copyBlocks.count, atMost: Heartbeat.changesMax, "copyBlocks")
+        try Check.count(verifyBlocks?.count ?? 0, atMost: Self.verifyBlocksMax, "verifyBlocks")
+        for command in copyBlocks { try command.validate() }
+    }
+}
+
+extension BlockReport {
+    public func validate() throws(DFSError) {
+        try Check.count(blocks.count, atMost: Self.blocksPerPage, "a block report page")
+        for summary in blocks { try summary.validate() }
+    }
+}
+
+// MARK: Client and meta server
+
+extension CreateFile {
+    public func validate() throws(DFSError) {
+        try Check.replication(replication)
+        try Check.blockBytes(blockBytes)
+    }
+}
+
+extension CreateFileOK {
+    public func validate() throws(DFSError) {
+        try Check.range(replication, 1...Limits.replicationMax, "replication")
+        try firstBlock?.validate()
+    }
+}
+
+extension AllocateBlock {
+    public func validate() throws(DFSError) {
+        try Check.blockIndex(blockIndex)
+    }
+}
+
+extension AllocateBlockOK {
+    public func validate() throws(DFSError) {
+        try Check.targets(targets)
+    }
+}
+
+extension CommittedBlock {
+    public func validate() throws(DFSError) {
+        try Check.blockIndex(blockIndex)
+        try Check.range(length, 1...Limits.blockBytesMax, "length of block \(blockID)")
+        try Check.count(nodes.count, atMost: Limits.replicationMax, "nodes of block \(blockID)", code: .invalidArgument)
+    }
+}
+
+extension CompleteFile {
+    public func validate() throws(DFSError) {
+        try Check.range(size, 0...Limits.fileBytesMax, "size")
+        try Check.count(blocks.count, atMost: Limits.blocksPerFileMax, "blocks")
+        for block in blocks { try block.validate() }
+    }
+}
+
+extension CompleteFileOK {
+    public func validate() throws(DFSError) {
+        try info.validate()
+    }
+}
+
+extension CreateFiles {
+    public func validate() throws(DFSError) {
+        try Check.count(files.count, atMost: Limits.filesPerBatchMax, "a batch")
+        try Check.replication(replication)
+        try Check.blockBytes(blockBytes)
+        for file in files where !(0...blockBytes).contains(file.size) {
+            throw DFSError(.invalidArgument, "\(file.path) has \(file.size) bytes; a batched file fits in one block of \(blockBytes)")
+        }
+    }
+}
+
+extension CreateFilesOK {
+    public func validate() throws(DFSError) {
+        try Check.range(replication, 1...Limits.replicationMax, "replication")
+        try Check.targets(targets)
+        try Check.count(files.count, atMost: Limits.filesPerBatchMax, "files")
+    }
+}
+
+extension CompleteFiles {
+    public func validate() throws(DFSError) {
+        try Check.count(files.count, atMost: Limits.filesPerBatchMax, "a batch")
+        for file in files { try file.validate() }
+    }
+}
+
+extension CompleteFilesOK {
+    public func validate() throws(DFSError) {
+        try Check.count(files.count, atMost: Limits.filesPerBatchMax, "files")
+    }
+}
+
+extension FileInfo {
+    /// The latest modification time a listing may show: about the year 5000. `ls` turns it
+    /// into a `time_t`, which a larger number would not fit.
+    static let mtimeMax = 1e11
+
+    public func validate() throws(DFSError) {
+        try Check.range(size, 0...Limits.fileBytesMax, "size of \(path)")
+        try Check.range(replication, 0...Limits.replicationMax, "replication of \(path)")
+        try Check.range(blockBytes, 0...Limits.blockBytesMax, "blockBytes of \(path)")
+        guard mtime.isFinite, abs(mtime) <= Self.mtimeMax else {
+            throw DFSError(.invalidArgument, "mtime \(mtime) of \(path) is not a time")
+        }
+    }
+}
+
+extension BlockLocation {
+    public func validate() throws(DFSError) {
+        try Check.blockIndex(blockIndex)
+        try Check.range(length, 0...Limits.blockBytesMax, "length of block \(blockID)")
+    }
+}
+
+extension GetFileOK {
+    public func validate() throws(DFSError) {
+        try info.validate()
+        try Check.count(blocks.count, atMost: Limits.blocksPerFileMax, "blocks")
+        for block in blocks { try block.validate() }
+    }
+}
+
+extension ListOK {
+    public func validate() throws(DFSError) {
+        try info.validate()
+        try Check.count(entries.count, atMost: Limits.listEntriesMax, "a listing")
+        for entry in entries { try entry.validate() }
+    }
+}
+
+// MARK: Data nodes
+
+extension WriteBlock {
+    public func validate() throws(DFSError) {
+        try Check.range(length, 1...Limits.blockBytesMax, "block length")
+        try Check.pipeline(pipeline)
+    }
+}
+
+extension WriteBlockOK {
+    public func validate() throws(DFSError) {
+        try Check.range(length, 0...Limits.blockBytesMax, "block length")
+    }
+}
+
+extension BatchBlock {
+    public func validate() throws(DFSError) {
+        try Check.range(length, 1...Limits.payloadBytesMax, "length of block \(blockID)")
+        try Check.count(checksums.count, atMost: BlockData.checksumsMax, "checksums of block \(blockID)", code: .invalidArgument)
+    }
+}
+
+extension WriteBlocks {
+    public func validate() throws(DFSError) {
+        guard (1...Limits.filesPerBatchMax).contains(blocks.count) else {
+            throw DFSError(.invalidArgument, "a batch holds 1 to \(Limits.filesPerBatchMax) blocks, not \(blocks.count)")
+        }
+        for block in blocks { try block.validate() }
+        try Check.pipeline(pipeline)
+    }
+}
+
+extension WriteBlocksOK {
+    public func validate() throws(DFSError) {
+        try Check.count(checksums.count, atMost: Limits.filesPerBatchMax, "checksums")
+    }
+}
+
+extension ReadBlock {
+    public func validate() throws(DFSError) {
+        try Check.range(offset, 0...Limits.blockBytesMax, "offset")
+        guard offset % Limits.checksumChunkBytes == 0 else {
+            throw DFSError(.invalidArgument, "offset \(offset) is not a multiple of 64 KiB")
+        }
+        if let length { try Check.range(length, 0...Limits.blockBytesMax, "length") }
+    }
+}
+
+extension ReadBlockOK {
+    public func validate() throws(DFSError) {
+        try Check.range(blockLength, 0...Limits.blockBytesMax, "blockLength")
+        try Check.range(length, 0...blockLength, "length")
+    }
+}
+
+extension BlockData {
+    /// Pieces in the largest payload: one checksum each.
+    public static let checksumsMax = (Limits.payloadBytesMax + Limits.checksumChunkBytes - 1) / Limits.checksumChunkBytes
+
+    public func validate() throws(DFSError) {
+        try Check.count(checksums.count, atMost: Self.checksumsMax, "checksums", code: .invalidArgument)
+    }
+}
