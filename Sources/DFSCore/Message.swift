@@ -23,10 +23,12 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     // Client, upstream data node or repairing data node to data node
     case writeBlock, writeBlockOK, readBlock, readBlockOK, blockData
     case writeBlocks, writeBlocksOK
+    // Client to meta server: keeping the pending files of uploads under way alive
+    case renewLeases, renewLeasesOK
 }
 
 /// The version of this protocol. A peer that speaks another one is refused in `hello`.
-public let protocolVersion = 3
+public let protocolVersion = 4
 
 /// What a peer is, announced in `hello`.
 public enum PeerRole: String, Codable, Sendable {
@@ -98,4 +100,5 @@ public let allMessageTypes: [any Message.Type] = [
     ReportBadReplica.self, MakeDirectory.self, Move.self, Remove.self, BlockReport.self, StatusRequest.self,
     StatusOK.self, FsckRequest.self, FsckOK.self, WriteBlock.self, WriteBlockOK.self, ReadBlock.self, ReadBlockOK.self,
     BlockData.self, CreateFiles.self, CreateFilesOK.self, CompleteFiles.self, CompleteFilesOK.self, WriteBlocks.self, WriteBlocksOK.self,
+    RenewLeases.self, RenewLeasesOK.self,
 ]

@@ -49,7 +49,10 @@ extension MetaStore {
     ///
     /// - No file owns it: it is deleted after `orphanGrace`, so a write still in flight (whose
     ///   file may be dropped and re-created meanwhile) is never cut short.
-    /// - Its file is still pending: the client's `completeFile` will record it.
+    /// - Its file is still pending: the replica is recorded (its length and checksum are not
+    ///   known yet), so that abandoning the file, or its lease running out, sends the block
+    ///   to `garbage` at once instead of leaving it to a later full report and the orphan
+    ///   grace. The client's `completeFile` records it too.
     /// - Length or checksum differ from the record: the replica is corrupt.
     /// - Otherwise it is a good replica (a copy made by repair, or one forgotten).
     private func reconcile(_ summary: BlockSummary, on nodeID: NodeID, now: Double, orphanGrace: Double) throws(DFSError) {
@@ -64,7 +67,10 @@ extension MetaStore {
                              [.integer(id), node, .real(now + orphanGrace)])
             return
         }
-        guard complete else { return }
+        guard complete else {
+            try database.run("INSERT OR IGNORE INTO replicas(block_id, node_id, corrupt) VALUES(?, ?, 0)", [.integer(id), node])
+            return
+        }
         // A replica already marked for deletion (over-replication, corruption) stays marked.
         if try !database.query("SELECT 1 FROM garbage WHERE block_id = ? AND node_id = ?", [.integer(id), node], row: { $0.int(0) }).isEmpty {
             return
