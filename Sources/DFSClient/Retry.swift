@@ -75,22 +75,35 @@ public struct RetryNotice: Sendable {
 
 /// When the client's current run of transient failures began, shared by every request of
 /// one client: a request nested in another (a file's `allocateBlock` inside its upload)
-/// gives up when the outage has lasted `retryFor`, so the outer one does not start a new
-/// wait of its own. Any success ends the outage.
+/// gives up when the outage has lasted `retryFor`, and then the outer one gives up at once
+/// instead of starting a wait of its own. Any success ends the outage.
 final class OutageClock: Sendable {
-    private let started = Mutex<ContinuousClock.Instant?>(nil)
+    private struct State {
+        var started: ContinuousClock.Instant?
+        /// Some request already gave up on this outage.
+        var exhausted = false
+    }
+    private let state = Mutex(State())
 
-    /// Notes a failure at `now` and returns when the current outage began.
-    func failed(at now: ContinuousClock.Instant) -> ContinuousClock.Instant {
-        started.withLock { started in
-            if let since = started { return since }
-            started = now
-            return now
+    /// Notes a failure at `now`; returns when the current outage began and whether a
+    /// request has given up on it.
+    func failed(at now: ContinuousClock.Instant) -> (started: ContinuousClock.Instant, exhausted: Bool) {
+        state.withLock { state in
+            if let since = state.started { return (since, state.exhausted) }
+            state.started = now
+            return (now, false)
+        }
+    }
+
+    /// A request gave up on the outage that began at `started`.
+    func gaveUp(on started: ContinuousClock.Instant) {
+        state.withLock { state in
+            if state.started == started { state.exhausted = true }
         }
     }
 
     func succeeded() {
-        started.withLock { $0 = nil }
+        state.withLock { $0 = State() }
     }
 }
 
@@ -119,11 +132,12 @@ struct Retrier: Sendable {
                 let now = ContinuousClock.now
                 let mine = firstFailure ?? now
                 firstFailure = mine
-                let outageStarted = outage.failed(at: now)
+                let (outageStarted, exhausted) = outage.failed(at: now)
                 let start = ownDeadline ? mine : min(mine, outageStarted)
                 let wait = policy.wait(afterAttempt: attempt, jitter: Double.random(in: 0...1))
                 let remaining = policy.retryFor - (now - start)
-                guard wait < remaining else {
+                guard wait < remaining, ownDeadline || !exhausted else {
+                    if !ownDeadline { outage.gaveUp(on: outageStarted) }
                     throw attempt == 0 ? failure : Self.gaveUp(failure, after: now - start)
                 }
                 attempt += 1
