@@ -26,7 +26,8 @@ extension MetaService {
             let live = try await liveNodes()
             guard Self.now() < deadline else { return live }
             let usable = live.count { !excluded.contains($0.id) }
-            let possible = try await knownNodes().count { !excluded.contains($0.id) }
+            let away = recentlyLeft()
+            let possible = try await knownNodes().count { !excluded.contains($0.id) && !away.contains($0.id) }
             if usable >= min(wanted, possible) { return live }
             try await Task.sleep(for: .milliseconds(20))
         }

@@ -315,13 +315,14 @@ public actor MetaService {
             let reason = nodes.isEmpty ? "no data node is registered and alive"
                 : nodes.allSatisfy({ excluded.contains($0.id) }) ? "every live data node was excluded"
                 : "no live data node has room for a \(ByteSize.format(blockBytes)) block (full, or below its reserve)"
-            // Nodes the database knows but has not heard from lately may well come back
-            // (a restart of this server, a network blip): a client may try again. With no
-            // node ever registered, someone has to start one.
-            let known = nodes.isEmpty ? try await knownNodes() : []
+            // Right after a restart, nodes the database knows have not been heard from yet
+            // (none is counted dead before `deadAfter` has passed): a client may try again.
+            // Nodes that said goodbye, or none ever registered, will not come by themselves.
+            let silent = nodes.isEmpty && Self.now() - startedAt < seconds(options.deadAfter)
+                ? try await knownNodes().filter { leaving[$0.id] == nil } : []
             throw DFSError(
                 .unavailable, "cannot place block \(blockIndex): \(reason); start one with `dfs serve-data --meta HOST:PORT`",
-                transient: nodes.isEmpty && !known.isEmpty ? true : nil)
+                transient: silent.isEmpty ? nil : true)
         }
         let addresses = Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, $0.address) })
         return chosen.map { NodeAddress(nodeID: $0, address: addresses[$0]!) }
