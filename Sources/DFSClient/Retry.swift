@@ -134,9 +134,10 @@ struct Retrier: Sendable {
                 firstFailure = mine
                 let (outageStarted, exhausted) = outage.failed(at: now)
                 let start = ownDeadline ? mine : min(mine, outageStarted)
-                let wait = policy.wait(afterAttempt: attempt, jitter: Double.random(in: 0...1))
                 let remaining = policy.retryFor - (now - start)
-                guard wait < remaining, ownDeadline || !exhausted else {
+                // The last wait is cut short so that the last try comes at the deadline.
+                let wait = min(policy.wait(afterAttempt: attempt, jitter: Double.random(in: 0...1)), remaining)
+                guard remaining > .zero, ownDeadline || !exhausted else {
                     if !ownDeadline { outage.gaveUp(on: outageStarted) }
                     throw attempt == 0 ? failure : Self.gaveUp(failure, after: now - start)
                 }
