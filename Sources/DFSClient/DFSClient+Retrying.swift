@@ -27,11 +27,13 @@ extension DFSClient {
     /// meta server, the file may be complete already and the next try answers `notFound`
     /// (no pending file of that id): then the file at `path` is checked, and if it is this
     /// very upload (the same blocks, whose ids are never reused, and size), that is success.
+    /// Even a first try's `notFound` is checked: the connection pool sends a request again
+    /// by itself when a reused connection breaks, and the first send may have taken effect.
     func complete(_ request: CompleteFile, path: DFSPath) async throws -> FileInfo {
-        try await retrier.run("completeFile") { attempt in
+        try await retrier.run("completeFile") { _ in
             do {
-                return try await self.pool.request(request, to: self.meta, expecting: CompleteFileOK.self).info
-            } catch let error as DFSError where error.code == .notFound && attempt > 0 {
+                return try await self.send(request, expecting: CompleteFileOK.self).info
+            } catch let error as DFSError where error.code == .notFound {
                 guard let info = try await self.completedEarlier(path, request) else { throw error }
                 return info
             }
@@ -42,16 +44,14 @@ extension DFSClient {
     /// file a retry finds gone (the batch is one transaction on the meta server: a lost
     /// reply means every file of it was completed, or none).
     func completeBatch(_ files: [CompleteFile], paths: [DFSPath]) async throws -> CompleteFilesOK {
-        try await retrier.run("completeFiles") { attempt in
-            var reply = try await self.pool.request(CompleteFiles(files: files), to: self.meta, expecting: CompleteFilesOK.self)
+        try await retrier.run("completeFiles") { _ in
+            var reply = try await self.send(CompleteFiles(files: files), expecting: CompleteFilesOK.self)
             guard reply.files.count == files.count else {
                 throw DFSError(.protocolError, "the meta server completed \(reply.files.count) of a batch of \(files.count) files")
             }
-            if attempt > 0 {
-                for index in reply.files.indices where reply.files[index].error?.code == .notFound {
-                    if try await self.completedEarlier(paths[index], files[index]) != nil {
-                        reply.files[index] = CompletedFile()
-                    }
+            for index in reply.files.indices where reply.files[index].error?.code == .notFound {
+                if try await self.completedEarlier(paths[index], files[index]) != nil {
+                    reply.files[index] = CompletedFile()
                 }
             }
             return reply
@@ -64,7 +64,7 @@ extension DFSClient {
     private func completedEarlier(_ path: DFSPath, _ request: CompleteFile) async throws -> FileInfo? {
         let found: GetFileOK
         do {
-            found = try await pool.request(GetFile(path: path), to: meta, expecting: GetFileOK.self)
+            found = try await send(GetFile(path: path), expecting: GetFileOK.self)
         } catch let error as DFSError where error.code == .notFound {
             return nil
         }
@@ -87,7 +87,7 @@ extension DFSClient {
             for fileID in fileIDs {
                 do {
                     _ = try await self.retrier.run("abandonFile", ownDeadline: true) { _ in
-                        try await self.pool.request(AbandonFile(fileID: fileID), to: self.meta, expecting: OK.self)
+                        try await self.send(AbandonFile(fileID: fileID), expecting: OK.self)
                     }
                 } catch {
                     Log.debug("client", "could not abandon pending file \(fileID): \(DFSError.wrap(error).message)")
@@ -102,7 +102,7 @@ extension DFSClient {
     func idempotentRemove(_ path: DFSPath, recursive: Bool) async throws {
         try await retrier.run("remove") { attempt in
             do {
-                _ = try await self.pool.request(Remove(path: path, recursive: recursive), to: self.meta, expecting: OK.self)
+                _ = try await self.send(Remove(path: path, recursive: recursive), expecting: OK.self)
             } catch let error as DFSError where error.code == .notFound && attempt > 0 {
                 return
             }
@@ -114,7 +114,7 @@ extension DFSClient {
     func idempotentMove(_ source: DFSPath, to target: DFSPath) async throws {
         try await retrier.run("move") { attempt in
             do {
-                _ = try await self.pool.request(Move(source: source, target: target), to: self.meta, expecting: OK.self)
+                _ = try await self.send(Move(source: source, target: target), expecting: OK.self)
             } catch let error as DFSError where error.code == .notFound && attempt > 0 {
                 guard try await !self.exists(source), try await self.exists(target) else { throw error }
             }
@@ -123,7 +123,7 @@ extension DFSClient {
 
     private func exists(_ path: DFSPath) async throws -> Bool {
         do {
-            _ = try await pool.request(GetFile(path: path), to: meta, expecting: GetFileOK.self)
+            _ = try await send(GetFile(path: path), expecting: GetFileOK.self)
             return true
         } catch let error as DFSError where error.code == .notFound {
             return false

@@ -69,8 +69,15 @@ public final class DFSClient: Sendable {
             return try await pool.request(request, to: meta, expecting: Reply.self)
         }
         return try await retrier.run(Request.type.rawValue) { _ in
-            try await self.pool.request(request, to: self.meta, expecting: Reply.self)
+            try await self.send(request, expecting: Reply.self)
         }
+    }
+
+    /// One try of a request to the meta server, inside a retry. When the client retries,
+    /// the pool does not send a request again by itself after a broken connection: the
+    /// retry does, and knows that the first try may have taken effect.
+    func send<Request: Message, Reply: Message>(_ request: Request, expecting: Reply.Type) async throws -> Reply {
+        try await pool.request(request, to: meta, expecting: Reply.self, resendOnStale: retrier.policy.retryFor == .zero)
     }
 
     /// A file's or folder's metadata, with block locations for a file.

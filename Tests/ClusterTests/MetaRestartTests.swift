@@ -192,3 +192,66 @@ import Testing
         }
     }
 }
+
+/// A request whose reply is lost after it took effect is sent again; the second try must
+/// not turn a success into a failure, nor make a second copy.
+@Suite struct LostReplyTests {
+    /// The replies to the first `completeFile` and the first `completeFiles` are lost: the
+    /// client's next try finds no pending file, sees that the path holds exactly its upload
+    /// (same size, same block ids) and counts it as done.
+    @Test func aCompletionWhoseReplyWasLostCountsAsDone() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        let single = try local.writeRandomFile("single", count: 200_000, seed: 1501)
+        let tree = local.url.appendingPathComponent("tree")
+        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
+        var small: [[UInt8]] = []
+        for index in 0..<5 { small.append(try local.writeRandomFile("tree/f\(index)", count: 100 + index, seed: UInt64(1510 + index))) }
+        try await withCluster(dataNodes: 2) { cluster in
+            let proxy = try await LossyProxy(meta: cluster.metaEndpoint, dropping: [.completeFile, .completeFiles])
+            let client = DFSClient(meta: proxy.endpoint)
+            do {
+                let info = try await client.upload(localPath: local.path("single"), to: try DFSPath("/single"), options: UploadOptions(blockBytes: 65536, replication: 2))
+                #expect(info.size == single.count)
+                let result = try await client.uploadTree(localFolder: tree.path, to: try DFSPath("/tree"), options: UploadOptions(replication: 2))
+                #expect(result.files == 5)
+                #expect(proxy.dropped.withLock { $0 }.sorted() == ["completeFile", "completeFiles"])
+                #expect(try await cluster.meta.service.pendingFileCount() == 0)
+                try await cluster.client.download(try DFSPath("/single"), to: local.path("single.back"))
+                #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: local.path("single.back")))) == single)
+                for (index, bytes) in small.enumerated() {
+                    try await cluster.client.download(try DFSPath("/tree/f\(index)"), to: local.path("back\(index)"))
+                    #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: local.path("back\(index)")))) == bytes)
+                }
+            } catch {
+                await client.close()
+                await proxy.stop()
+                throw error
+            }
+            await client.close()
+            await proxy.stop()
+        }
+    }
+
+    /// The reply to `remove` and to `move` is lost; the retry finds the work done.
+    @Test func aRemoveOrMoveWhoseReplyWasLostCountsAsDone() async throws {
+        try await withCluster(dataNodes: 1) { cluster in
+            try await cluster.client.makeDirectory(try DFSPath("/gone"))
+            try await cluster.client.makeDirectory(try DFSPath("/from"))
+            let proxy = try await LossyProxy(meta: cluster.metaEndpoint, dropping: [.remove, .move])
+            let client = DFSClient(meta: proxy.endpoint)
+            do {
+                try await client.remove(try DFSPath("/gone"), recursive: false)
+                try await client.move(try DFSPath("/from"), to: try DFSPath("/to"))
+                #expect(proxy.dropped.withLock { $0 }.sorted() == ["move", "remove"])
+                #expect(try await cluster.client.list(.root).entries.map(\.path.name) == ["to"])
+            } catch {
+                await client.close()
+                await proxy.stop()
+                throw error
+            }
+            await client.close()
+            await proxy.stop()
+        }
+    }
+}
