@@ -157,8 +157,10 @@ extension DFSClient {
             throw error
         }
         await leases.remove(pending.compactMap(\.file.fileID))
-        for ((index, _), result) in zip(pending, completed.files) {
+        var refused: [CreatedFile] = []
+        for ((index, file), result) in zip(pending, completed.files) {
             if let error = result.error {
+                refused.append(file)
                 if error.code == .alreadyExists && !options.overwrite {
                     outcome[index] = false
                 } else {
@@ -169,6 +171,8 @@ extension DFSClient {
                 progress?(contents[index]!.count)
             }
         }
+        // A file the meta server would not complete is still pending: drop it now.
+        await abandon(refused)
         if let firstError { throw firstError }
         return outcome.map { $0! }
     }
