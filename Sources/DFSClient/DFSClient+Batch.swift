@@ -89,6 +89,7 @@ extension DFSClient {
                 throw DFSError(.protocolError, "the meta server answered a batch file with neither a file nor an error")
             }
         }
+        await leases.add(pending.compactMap(\.file.fileID), leaseMilliseconds: created.leaseMilliseconds)
         if let firstError {
             await abandon(pending.map(\.file))
             throw firstError
@@ -148,12 +149,18 @@ extension DFSClient {
                 fileID: file.fileID!, size: bytes.count, sha256: options.sha256 ? Hex.encode(SHA256.hash(data: bytes)) : nil,
                 blocks: blockOf[index].map { [$0] } ?? [])
         }
-        let completed = try await metaRequest(CompleteFiles(files: completions), expecting: CompleteFilesOK.self)
-        guard completed.files.count == pending.count else {
-            throw DFSError(.protocolError, "the meta server completed \(completed.files.count) of a batch of \(pending.count) files")
+        let completed: CompleteFilesOK
+        do {
+            completed = try await completeBatch(completions, paths: pending.map { files[$0.index].remote })
+        } catch {
+            await abandon(pending.map(\.file))
+            throw error
         }
-        for ((index, _), result) in zip(pending, completed.files) {
+        await leases.remove(pending.compactMap(\.file.fileID))
+        var refused: [CreatedFile] = []
+        for ((index, file), result) in zip(pending, completed.files) {
             if let error = result.error {
+                refused.append(file)
                 if error.code == .alreadyExists && !options.overwrite {
                     outcome[index] = false
                 } else {
@@ -164,6 +171,8 @@ extension DFSClient {
                 progress?(contents[index]!.count)
             }
         }
+        // A file the meta server would not complete is still pending: drop it now.
+        await abandon(refused)
         if let firstError { throw firstError }
         return outcome.map { $0! }
     }
@@ -178,12 +187,12 @@ extension DFSClient {
         }
     }
 
-    /// Best effort: pending files nobody will complete are dropped now, not at lease expiry.
+    /// Pending files of a batch nobody will complete are dropped now, not when their lease
+    /// runs out (see ``abandon(_:)``).
     private func abandon(_ files: [CreatedFile]) async {
-        for file in files {
-            guard let fileID = file.fileID else { continue }
-            _ = try? await metaRequest(AbandonFile(fileID: fileID), expecting: OK.self)
-        }
+        let fileIDs = files.compactMap(\.fileID)
+        await leases.remove(fileIDs)
+        await abandon(fileIDs)
     }
 
     /// A small file's bytes, or nil when it has grown past `limit`.

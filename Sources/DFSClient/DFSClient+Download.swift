@@ -19,9 +19,9 @@ extension DFSClient {
     /// and its SHA-256 with the one recorded at upload, if any (a SHA-256 costs about twice
     /// the CPU of the rest of a download, so this is asked for, not done by default). On
     /// failure no local file is left behind. When `localPath` is an existing folder, the
-    /// file goes inside it under its own name, as `cp` does.
-    @discardableResult
-    public func download(_ path: DFSPath, to localPath: String, verify: Bool = false) async throws -> FileInfo {
+    /// file goes inside it under its own name, as `cp` does. One try:
+    /// ``download(_:to:verify:)`` retries.
+    func downloadOnce(_ path: DFSPath, to localPath: String, verify: Bool) async throws -> FileInfo {
         let file = try await stat(path)
         guard file.info.type == .file else {
             throw DFSError(.isADirectory, "\(path) is a folder; copy a file")

@@ -33,9 +33,9 @@ extension DFSClient {
     /// each streamed from disk in chunks, so memory stays bounded whatever the size. A block
     /// whose bytes are all sent gives its turn to the next while its nodes flush it, so the
     /// flushes overlap the sending (up to twice as many blocks await their acknowledgement).
-    /// The file becomes visible only when every block is stored; on failure nothing does.
-    @discardableResult
-    public func upload(localPath: String, to path: DFSPath, options: UploadOptions = UploadOptions()) async throws -> FileInfo {
+    /// The file becomes visible only when every block is stored; on failure nothing does,
+    /// and the pending file is abandoned. One try: ``upload(localPath:to:options:)`` retries.
+    func uploadOnce(localPath: String, to path: DFSPath, options: UploadOptions) async throws -> FileInfo {
         guard options.blockBytes >= Limits.blockBytesMin, options.blockBytes <= Limits.blockBytesMax else {
             throw DFSError(.invalidArgument, "block size \(options.blockBytes) is outside \(ByteSize.format(Limits.blockBytesMin))...\(ByteSize.format(Limits.blockBytesMax))")
         }
@@ -54,6 +54,7 @@ extension DFSClient {
                 path: path, replication: options.replication, blockBytes: options.blockBytes, overwrite: options.overwrite,
                 allocateFirstBlock: blockCount == 1 && avoidance.nodes.isEmpty ? true : nil),
             expecting: CreateFileOK.self)
+        await leases.add([created.fileID], leaseMilliseconds: created.leaseMilliseconds)
         do {
             // A SHA-256, when asked for, is computed in one sequential pass beside the parallel
             // block writes.
@@ -67,11 +68,12 @@ extension DFSClient {
                     replication: created.replication, allocated: blockIndex == 0 ? created.firstBlock : nil, sending: sending)
             }
             let sha256 = try await digest
-            let completed = try await metaRequest(
-                CompleteFile(fileID: created.fileID, size: size, sha256: sha256, blocks: blocks), expecting: CompleteFileOK.self)
-            return completed.info
+            let info = try await complete(CompleteFile(fileID: created.fileID, size: size, sha256: sha256, blocks: blocks), path: path)
+            await leases.remove([created.fileID])
+            return info
         } catch {
-            _ = try? await metaRequest(AbandonFile(fileID: created.fileID), expecting: OK.self)
+            await leases.remove([created.fileID])
+            await abandon([created.fileID])
             throw error
         }
     }

@@ -5,6 +5,11 @@ import Foundation
 /// Talks to a cluster: the meta server for names and placement, data nodes for bytes.
 ///
 /// Used by the command line and by tests. Connections are pooled and reused across calls.
+///
+/// Failures that may pass by themselves (the meta server restarting, a server too busy, a
+/// reply that did not come in time) are retried, each request, file or batch on its own,
+/// for up to `retryFor` (see ``RetryPolicy``); `onRetry` hears of every wait. Pending files
+/// being written have their lease renewed by one ``LeaseRenewer`` per client.
 public final class DFSClient: Sendable {
     public let meta: Endpoint
     let pool: ConnectionPool
@@ -13,22 +18,70 @@ public final class DFSClient: Sendable {
     public let progress: (@Sendable (Int) -> Void)?
     /// Data nodes seen to time out, avoided by every later transfer; the hedging delay.
     let avoidance: NodeAvoidance
+    let retrier: Retrier
+    let leases: LeaseRenewer
 
-    public init(meta: Endpoint, timeouts: Timeouts = .standard, secret: ClusterSecret? = nil, progress: (@Sendable (Int) -> Void)? = nil) {
+    /// - Parameters:
+    ///   - retryFor: how long to keep retrying a request, file or batch that fails in a way
+    ///     that may pass (connection refused or reset, a timeout, a busy server, data nodes
+    ///     not heard from yet by a meta server that just started); zero tries once.
+    ///   - onRetry: told each time the client waits before trying again (a command line
+    ///     shows a notice, once per outage).
+    public init(
+        meta: Endpoint, timeouts: Timeouts = .standard, secret: ClusterSecret? = nil, progress: (@Sendable (Int) -> Void)? = nil,
+        retryFor: Duration = RetryPolicy.standardRetryFor, onRetry: (@Sendable (RetryNotice) -> Void)? = nil
+    ) {
         self.meta = meta
         self.timeouts = timeouts
-        self.pool = ConnectionPool(role: .client, timeouts: timeouts, secret: secret)
+        let pool = ConnectionPool(role: .client, timeouts: timeouts, secret: secret)
+        self.pool = pool
         self.progress = progress
         self.avoidance = NodeAvoidance(stall: timeouts.stall)
+        self.retrier = Retrier(policy: RetryPolicy(retryFor: retryFor), notice: onRetry)
+        // One try per turn: the renewer's next turn is its retry.
+        self.leases = LeaseRenewer { fileIDs in
+            try await pool.request(RenewLeases(fileIDs: fileIDs), to: meta, expecting: RenewLeasesOK.self)
+        }
     }
 
-    /// Closes pooled connections. The client can still be used afterwards.
+    /// How long this client retries what fails in a way that may pass.
+    public var retryFor: Duration { retrier.policy.retryFor }
+
+    /// Lease renewals the meta server accepted so far (for tests).
+    public var leaseRenewals: Int {
+        get async { await leases.renewals }
+    }
+
+    /// Closes pooled connections and stops renewing leases. The client can still be used
+    /// afterwards.
     public func close() async {
+        await leases.stop()
         await pool.closeAll()
     }
 
+    /// Sends a request to the meta server, retried as ``RetryPolicy`` says.
+    ///
+    /// Retrying is safe for every request the client sends: reads change nothing; a
+    /// `createFile`, `createFiles` or `allocateBlock` whose reply was lost leaves a pending
+    /// file or block nobody uses, which its lease or `completeFile` drops; `abandonFile`
+    /// and `makeDirectory` may be repeated. The requests whose second try can see the first
+    /// one's effect (`completeFile`, `completeFiles`, `remove`, `move`) check for it (see
+    /// `DFSClient+Idempotence.swift`). A `reportBadReplica` or `reportSlowNode` is a hint and is
+    /// sent once: a transfer does not wait for a meta server that is away to hear it.
     func metaRequest<Request: Message, Reply: Message>(_ request: Request, expecting: Reply.Type) async throws -> Reply {
-        try await pool.request(request, to: meta, expecting: Reply.self)
+        if Request.type == .reportBadReplica || Request.type == .reportSlowNode {
+            return try await pool.request(request, to: meta, expecting: Reply.self)
+        }
+        return try await retrier.run(Request.type.rawValue) { _ in
+            try await self.send(request, expecting: Reply.self)
+        }
+    }
+
+    /// One try of a request to the meta server, inside a retry. When the client retries,
+    /// the pool does not send a request again by itself after a broken connection: the
+    /// retry does, and knows that the first try may have taken effect.
+    func send<Request: Message, Reply: Message>(_ request: Request, expecting: Reply.Type) async throws -> Reply {
+        try await pool.request(request, to: meta, expecting: Reply.self, resendOnStale: retrier.policy.retryFor == .zero)
     }
 
     /// A file's or folder's metadata, with block locations for a file.
@@ -49,12 +102,18 @@ public final class DFSClient: Sendable {
     /// own entry.
     @discardableResult
     public func listPages(_ path: DFSPath, _ page: ([FileInfo]) async throws -> Void) async throws -> FileInfo {
-        try await pool.withConnection(to: meta) { connection in
-            try await connection.send(List(path: path, stream: true), timeout: self.timeouts.request)
-            while true {
-                let (reply, _) = try await connection.readReply(ListOK.self, timeout: self.timeouts.request)
-                try await page(reply.entries)
-                if !reply.more { return reply.info }
+        // A listing cut off by a failure goes on after the last name already handed over,
+        // so no page is handed over twice.
+        var after: String?
+        return try await retrier.run("list \(path)") { _ in
+            try await pool.withConnection(to: meta) { connection in
+                try await connection.send(List(path: path, after: after, stream: true), timeout: self.timeouts.request)
+                while true {
+                    let (reply, _) = try await connection.readReply(ListOK.self, timeout: self.timeouts.request)
+                    try await page(reply.entries)
+                    if let last = reply.entries.last { after = last.path.name }
+                    if !reply.more { return reply.info }
+                }
             }
         }
     }
@@ -64,11 +123,11 @@ public final class DFSClient: Sendable {
     }
 
     public func move(_ source: DFSPath, to target: DFSPath) async throws {
-        _ = try await metaRequest(Move(source: source, target: target), expecting: OK.self)
+        try await idempotentMove(source, to: target)
     }
 
     public func remove(_ path: DFSPath, recursive: Bool) async throws {
-        _ = try await metaRequest(Remove(path: path, recursive: recursive), expecting: OK.self)
+        try await idempotentRemove(path, recursive: recursive)
     }
 }
 

@@ -20,10 +20,16 @@ public struct DFSError: Error, Codable, Hashable, Sendable, CustomStringConverti
 
     public var code: Code
     public var message: String
+    /// True when the condition should pass by itself and the same request may succeed if
+    /// sent again a little later: a server over its connection limit, a meta server that has
+    /// not heard from its data nodes since it started. Absent means false. Clients retry
+    /// such errors as they retry a refused connection (see `DFSClient`'s `retryFor`).
+    public var transient: Bool?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, transient: Bool? = nil) {
         self.code = code
         self.message = message
+        self.transient = transient
     }
 
     public var description: String { message }

@@ -66,4 +66,7 @@ public enum Limits {
     public static let batchedFileBytesMax = 256 * 1024
     /// Blocks of one file a client writes or reads at once.
     public static let blocksInFlight = 4
+    /// File ids in one `renewLeases`: a tree copy has up to 32 batches of 64 files pending
+    /// at once, so one or two requests per renewal; 1000 ids are about 20 KiB of header.
+    public static let leaseRenewalsMax = 1000
 }

@@ -37,6 +37,8 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     // Gray failures: a client names a node that stopped answering; a pipeline node shows it
     // is alive while it flushes a block and waits for the nodes after it
     case reportSlowNode, writeBlockProgress
+    // Client to meta server: keeping the pending files of uploads under way alive
+    case renewLeases, renewLeasesOK
 }
 
 /// The version of this protocol. A peer that speaks another one is refused in `hello`.
@@ -113,4 +115,5 @@ public let allMessageTypes: [any Message.Type] = [
     StatusOK.self, FsckRequest.self, FsckOK.self, WriteBlock.self, WriteBlockOK.self, ReadBlock.self, ReadBlockOK.self,
     BlockData.self, CreateFiles.self, CreateFilesOK.self, CompleteFiles.self, CompleteFilesOK.self, WriteBlocks.self, WriteBlocksOK.self,
     ReportSlowNode.self, WriteBlockProgress.self,
+    RenewLeases.self, RenewLeasesOK.self,
 ]

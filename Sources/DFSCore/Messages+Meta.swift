@@ -134,10 +134,13 @@ public struct CreateFileOK: Message {
     public var replication: Int
     /// Block 0's allocation, when `allocateFirstBlock` asked for it.
     public var firstBlock: AllocateBlockOK?
-    public init(fileID: Int64, replication: Int, firstBlock: AllocateBlockOK? = nil) {
+    /// The pending file's lease: the writer renews it (`renewLeases`) every quarter of it.
+    public var leaseMilliseconds: Int?
+    public init(fileID: Int64, replication: Int, firstBlock: AllocateBlockOK? = nil, leaseMilliseconds: Int? = nil) {
         self.fileID = fileID
         self.replication = replication
         self.firstBlock = firstBlock
+        self.leaseMilliseconds = leaseMilliseconds
     }
 }
 
@@ -264,10 +267,13 @@ public struct CreateFilesOK: Message {
     public var targets: [NodeAddress]
     /// One per file, in the request's order.
     public var files: [CreatedFile]
-    public init(replication: Int, targets: [NodeAddress], files: [CreatedFile]) {
+    /// The pending files' lease, as in ``CreateFileOK``.
+    public var leaseMilliseconds: Int?
+    public init(replication: Int, targets: [NodeAddress], files: [CreatedFile], leaseMilliseconds: Int? = nil) {
         self.replication = replication
         self.targets = targets
         self.files = files
+        self.leaseMilliseconds = leaseMilliseconds
     }
 }
 

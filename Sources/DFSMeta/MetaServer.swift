@@ -13,8 +13,14 @@ public final class MetaServer: Sendable {
         public var heartbeatInterval: Duration = .seconds(3)
         /// A node whose heartbeats stop for this long gets no new blocks.
         public var deadAfter: Duration = .seconds(30)
-        /// A pending file that nobody completes within this time is abandoned: its upload died.
-        public var pendingLease: Duration = .seconds(3600)
+        /// A pending file whose writer has not renewed it (`renewLeases`, `allocateBlock`)
+        /// for this long is abandoned: its upload died or gave up. Writers renew every quarter
+        /// of it, so a slow upload that is alive keeps its file however long it takes.
+        public var pendingLease: Duration = .seconds(120)
+        /// Right after a start, how long placement may wait for data nodes the database knows
+        /// to send their first heartbeat instead of refusing: nil is two heartbeat intervals
+        /// and a second (a node that lost the old server tries again every second).
+        public var firstHeartbeatsWait: Duration?
         /// A block a node reports that no file owns is deleted after this long.
         public var orphanGrace: Duration = .seconds(600)
         /// How long a node that announced a planned stop may stay away before its blocks are
@@ -90,7 +96,9 @@ public final class MetaServer: Sendable {
     /// Background upkeep, until the server stops: abandoned uploads are dropped, and blocks
     /// with too few or too many replicas are repaired.
     private func housekeep() async {
-        let leaseInterval = min(options.pendingLease / 4, .seconds(60))
+        // An eighth of the lease, at most 15 s: with the default lease of 2 minutes, an
+        // upload that died gives its space back within 2 min 15 s of its last renewal.
+        let leaseInterval = max(min(options.pendingLease / 8, .seconds(15)), .milliseconds(10))
         var lastLeaseCheck = ContinuousClock.now - leaseInterval
         while !Task.isCancelled {
             do {

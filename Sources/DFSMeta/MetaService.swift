@@ -118,6 +118,10 @@ public actor MetaService {
                 return ordered
             }
             try await reply(GetFileOK(info: found.info, blocks: blocks), on: connection)
+        case .renewLeases:
+            // A renewal lost to a crash costs nothing: the restarted server lets every
+            // pending file live for a whole lease before it expires any.
+            try await reply(renewLeases(frame.decode(RenewLeases.self)), on: connection, durable: false)
         case .list:
             let request = try frame.decode(List.self)
             var after = request.after
@@ -264,7 +268,7 @@ public actor MetaService {
             let fileID = try await store.createFile(
                 path: request.path, replication: replication, blockBytes: request.blockBytes,
                 overwrite: request.overwrite, now: Self.now())
-            return CreateFileOK(fileID: fileID, replication: replication)
+            return CreateFileOK(fileID: fileID, replication: replication, leaseMilliseconds: leaseMilliseconds)
         }
         let placement = try await place(replication: replication, blockBytes: request.blockBytes, blockIndex: 0, excluding: [])
         let created = try await store.createFileWithFirstBlock(
@@ -272,7 +276,7 @@ public actor MetaService {
             overwrite: request.overwrite, now: Self.now())
         return CreateFileOK(
             fileID: created.fileID, replication: replication,
-            firstBlock: allocated(created.blockID, on: placement, blockBytes: request.blockBytes))
+            firstBlock: allocated(created.blockID, on: placement, blockBytes: request.blockBytes), leaseMilliseconds: leaseMilliseconds)
     }
 
     /// A batch of small files: every block goes to the same nodes, chosen once for the
@@ -303,7 +307,7 @@ public actor MetaService {
                 files.append(CreatedFile(error: error))
             }
         }
-        return CreateFilesOK(replication: replication, targets: targets, files: files)
+        return CreateFilesOK(replication: replication, targets: targets, files: files, leaseMilliseconds: leaseMilliseconds)
     }
 
     private func allocateBlock(_ request: AllocateBlock) async throws -> AllocateBlockOK {
@@ -321,7 +325,10 @@ public actor MetaService {
     private func place(
         replication: Int, blockBytes: Int, blockIndex: Int, excluding excluded: Set<NodeID>
     ) async throws -> [NodeAddress] {
-        let nodes = try await liveNodes()
+        var nodes = try await liveNodes()
+        if nodes.count < replication {
+            nodes = try await waitForFirstHeartbeats(wanted: replication, excluding: excluded)
+        }
         let candidates = nodes.map { node in
             PlacementCandidate(
                 nodeID: node.id,
@@ -337,7 +344,14 @@ public actor MetaService {
             let reason = nodes.isEmpty ? "no data node is registered and alive"
                 : nodes.allSatisfy({ excluded.contains($0.id) }) ? "every live data node was excluded"
                 : "no live data node has room for a \(ByteSize.format(blockBytes)) block (full, or below its reserve)"
-            throw DFSError(.unavailable, "cannot place block \(blockIndex): \(reason); start one with `dfs serve-data --meta HOST:PORT`")
+            // Right after a restart, nodes the database knows have not been heard from yet
+            // (none is counted dead before `deadAfter` has passed): a client may try again.
+            // Nodes that said goodbye, or none ever registered, will not come by themselves.
+            let silent = nodes.isEmpty && Self.now() - startedAt < seconds(options.deadAfter)
+                ? try await knownNodes().filter { leaving[$0.id] == nil } : []
+            throw DFSError(
+                .unavailable, "cannot place block \(blockIndex): \(reason); start one with `dfs serve-data --meta HOST:PORT`",
+                transient: silent.isEmpty ? nil : true)
         }
         let addresses = Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, $0.address) })
         return chosen.map { NodeAddress(nodeID: $0, address: addresses[$0]!) }
@@ -370,12 +384,16 @@ func seconds(_ duration: Duration) -> Double {
 }
 
 extension MetaService {
-    /// Abandons pending files older than the lease; run periodically.
+    /// Abandons pending files whose lease ran out; run periodically. Nothing expires within
+    /// a lease of the server's start: renewals sent while it was down could not arrive, and
+    /// the writers still at work renew as soon as it answers again.
     func expirePendingFiles() async throws {
         let now = Self.now()
-        let dropped = try await store.expirePendingFiles(createdBefore: now - seconds(options.pendingLease), now: now)
+        let lease = seconds(options.pendingLease)
+        guard now - startedAt >= lease else { return }
+        let dropped = try await store.expirePendingFiles(createdBefore: now - lease, now: now)
         if dropped > 0 {
-            Log.info(MetaServer.component, "abandoned \(dropped) pending files older than \(options.pendingLease)")
+            Log.info(MetaServer.component, "abandoned \(dropped) pending files not renewed within \(options.pendingLease)")
         }
     }
 

@@ -34,9 +34,12 @@ public actor ConnectionPool {
     ///
     /// A pooled connection may have been closed by the server a moment ago, before either
     /// side could tell; when such a connection fails, the request is sent once more on a new
-    /// one, as HTTP clients do. The server never saw the first attempt: it had closed.
+    /// one, as HTTP clients do. The server most likely never saw the first attempt: it had
+    /// closed. But a server that died after taking the request looks the same, so a caller
+    /// that retries by itself and must know whether a request may have been sent twice
+    /// passes `resendOnStale` false and sees the failure instead.
     public nonisolated func request<Request: Message, Reply: Message>(
-        _ request: Request, to endpoint: Endpoint, expecting: Reply.Type
+        _ request: Request, to endpoint: Endpoint, expecting: Reply.Type, resendOnStale: Bool = true
     ) async throws -> Reply {
         // An error reply leaves the connection in step, so it goes back to the pool; only a
         // failure of the connection itself discards it.
@@ -46,7 +49,7 @@ public actor ConnectionPool {
         let (connection, reused) = try await checkOut(endpoint)
         do {
             return try await use(connection, endpoint: endpoint, send).get()
-        } catch let error as DFSError where reused && error.code == .connectionFailed {
+        } catch let error as DFSError where resendOnStale && reused && error.code == .connectionFailed {
             let fresh = try await Connection.open(to: endpoint, role: role, timeout: timeouts.connect, handshake: timeouts.handshake, secret: secret)
             return try await use(fresh, endpoint: endpoint, send).get()
         }

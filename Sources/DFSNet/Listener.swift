@@ -97,7 +97,7 @@ public actor Listener {
     /// Tells a peer over the limit why it is refused, without waiting for it.
     private func refuse(_ client: Int32, peer: Endpoint) {
         Log.warn(component, "refused connection from \(peer): \(connectionsMax) connections already open")
-        let error = DFSError(.unavailable, "server busy: \(connectionsMax) connections already open; try again later")
+        let error = DFSError(.unavailable, "server busy: \(connectionsMax) connections already open; try again later", transient: true)
         if let bytes = try? FrameEncoder.frame(ErrorMessage(error)) {
             _ = bytes.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
         }

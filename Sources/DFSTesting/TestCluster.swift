@@ -79,6 +79,37 @@ public final class TestCluster: @unchecked Sendable {
         dataServers[index] = nil
     }
 
+    /// Stops the meta server, as if its process died; its database stays, and its port is
+    /// not taken again until ``startMeta()``. Clients and data nodes find it refusing
+    /// connections meanwhile.
+    public func stopMeta() async {
+        await meta.stop()
+    }
+
+    /// Starts the meta server again on its database and on its old port, which the data
+    /// nodes and clients already know. The port is free again once the old listener closed;
+    /// another socket may hold it for a moment (a connection's local port), so binding is
+    /// tried again for a few seconds.
+    public func startMeta() async throws {
+        var options = metaOptions
+        options.listen = meta.endpoint
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            do {
+                meta = try await MetaServer.start(options)
+                return
+            } catch let error as DFSError where ContinuousClock.now < deadline && error.message.contains("in use") {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
+    /// Stops the meta server and starts it again on the same database and port.
+    public func restartMeta() async throws {
+        await stopMeta()
+        try await startMeta()
+    }
+
     /// The running data node with this id.
     public func dataServer(_ nodeID: NodeID) -> DataServer? {
         dataServers.compactMap { $0 }.first { $0.store.nodeID == nodeID }

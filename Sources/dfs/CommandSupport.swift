@@ -165,11 +165,20 @@ struct SecretOptions: ParsableArguments {
 }
 
 extension DFSClient {
+    /// A client as the command line's options ask for it.
+    convenience init(meta: Endpoint, secret: SecretOptions, retry: RetryOptions, progress: (@Sendable (Int) -> Void)? = nil) throws {
+        let notices = retry.noticePrinter()
+        self.init(
+            meta: meta, secret: try secret.load(), progress: progress, retryFor: retry.retryFor.duration,
+            onRetry: { notices.show($0) })
+    }
+
     /// Closes the client's connections however `body` ends.
     static func using<T>(
-        _ meta: Endpoint, secret: SecretOptions, progress: (@Sendable (Int) -> Void)? = nil, _ body: (DFSClient) async throws -> T
+        _ meta: Endpoint, secret: SecretOptions, retry: RetryOptions, progress: (@Sendable (Int) -> Void)? = nil,
+        _ body: (DFSClient) async throws -> T
     ) async throws -> T {
-        let client = DFSClient(meta: meta, secret: try secret.load(), progress: progress)
+        let client = try DFSClient(meta: meta, secret: secret, retry: retry, progress: progress)
         do {
             let result = try await body(client)
             await client.close()

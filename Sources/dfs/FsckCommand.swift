@@ -21,6 +21,7 @@ struct FsckCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var security: SecretOptions
+    @OptionGroup var retry: RetryOptions
 
     @Argument(help: "HOST:PORT, HOST:PORT:PATH or dfs:PATH.")
     var location: String
@@ -32,7 +33,7 @@ struct FsckCommand: AsyncParsableCommand {
         var healthy = false
         try await reportingErrors("fsck") {
             let remote = try Locations.required(location)
-            let client = DFSClient(meta: remote.endpoint, secret: try security.load())
+            let client = try DFSClient(meta: remote.endpoint, secret: security, retry: retry)
             defer { Task { await client.close() } }
             let report = try await client.fsck(remote.path)
             healthy = report.healthy

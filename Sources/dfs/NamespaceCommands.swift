@@ -21,6 +21,7 @@ struct MakeDirectoryCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var security: SecretOptions
+    @OptionGroup var retry: RetryOptions
 
     @Flag(name: .customShort("p"), help: "Accepted for familiarity: parents are always created.")
     var parents = false
@@ -35,7 +36,7 @@ struct MakeDirectoryCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors("mkdir") {
             let remotes = try Locations.requiredOnOneCluster(locations)
-            try await DFSClient.using(remotes[0].endpoint, secret: security) { client in
+            try await DFSClient.using(remotes[0].endpoint, secret: security, retry: retry) { client in
                 for remote in remotes { try await client.makeDirectory(remote.path) }
             }
         }
@@ -56,6 +57,7 @@ struct RemoveCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var security: SecretOptions
+    @OptionGroup var retry: RetryOptions
 
     @Flag(name: [.customShort("r"), .customShort("R"), .long], help: "Remove folders and everything in them.")
     var recursive = false
@@ -74,7 +76,7 @@ struct RemoveCommand: AsyncParsableCommand {
         try await reportingErrors("rm") {
             let remotes = try Locations.requiredOnOneCluster(locations)
             var failures: [DFSError] = []
-            try await DFSClient.using(remotes[0].endpoint, secret: security) { client in
+            try await DFSClient.using(remotes[0].endpoint, secret: security, retry: retry) { client in
                 for remote in remotes {
                     do {
                         try await client.remove(remote.path, recursive: recursive)
@@ -109,6 +111,7 @@ struct MoveCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var security: SecretOptions
+    @OptionGroup var retry: RetryOptions
 
     @Argument(help: "What to move: HOST:PORT:PATH or dfs:PATH.")
     var source: String
@@ -119,7 +122,7 @@ struct MoveCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors("mv") {
             let remotes = try Locations.requiredOnOneCluster([source, target])
-            try await DFSClient.using(remotes[0].endpoint, secret: security) { client in
+            try await DFSClient.using(remotes[0].endpoint, secret: security, retry: retry) { client in
                 try await client.move(remotes[0].path, to: remotes[1].path)
             }
         }
@@ -139,6 +142,7 @@ struct CatCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var security: SecretOptions
+    @OptionGroup var retry: RetryOptions
 
     @Argument(help: "HOST:PORT:PATH or dfs:PATH, one or more.")
     var locations: [String]
@@ -150,7 +154,7 @@ struct CatCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors("cat") {
             let remotes = try Locations.requiredOnOneCluster(locations)
-            try await DFSClient.using(remotes[0].endpoint, secret: security) { client in
+            try await DFSClient.using(remotes[0].endpoint, secret: security, retry: retry) { client in
                 for remote in remotes {
                     do {
                         try await client.stream(remote.path) { bytes in try StandardStream.write(bytes, to: 1) }

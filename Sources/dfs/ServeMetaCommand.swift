@@ -33,8 +33,10 @@ struct ServeMetaCommand: AsyncParsableCommand {
     @Option(help: "A node whose heartbeats stop this long gets no new blocks.")
     var deadAfter: DurationArgument = DurationArgument(.seconds(30))
 
-    @Option(help: "An upload not completed within this time is abandoned and its blocks freed.")
-    var pendingLease: DurationArgument = DurationArgument(.seconds(3600))
+    @Option(help: ArgumentHelp(
+        "An upload whose client has not renewed its lease for this long is abandoned and its blocks freed.",
+        discussion: "Clients renew every quarter of the lease while they write, so a slow upload is never cut short; one whose client died gives its space back after this time."))
+    var pendingLease: DurationArgument = DurationArgument(.seconds(120))
 
     @Option(help: "A block a node holds that no file owns is deleted after this long.")
     var orphanGrace: DurationArgument = DurationArgument(.seconds(600))
@@ -54,6 +56,9 @@ struct ServeMetaCommand: AsyncParsableCommand {
         guard (1...Limits.replicationMax).contains(replication) else {
             throw ValidationError("--replication must be 1 to \(Limits.replicationMax)")
         }
+        // Clients renew every quarter of the lease: below a second, a busy client or server
+        // would lose uploads that are alive.
+        guard pendingLease.duration >= .seconds(1) else { throw ValidationError("--pending-lease must be at least 1s") }
     }
 
     func run() async throws {

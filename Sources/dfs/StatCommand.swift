@@ -15,6 +15,7 @@ struct StatCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var security: SecretOptions
+    @OptionGroup var retry: RetryOptions
 
     @Argument(help: "HOST:PORT:PATH or dfs:PATH.")
     var location: String
@@ -25,7 +26,7 @@ struct StatCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors("stat") {
             let remote = try Locations.required(location)
-            let client = DFSClient(meta: remote.endpoint, secret: try security.load())
+            let client = try DFSClient(meta: remote.endpoint, secret: security, retry: retry)
             defer { Task { await client.close() } }
             let file = try await client.stat(remote.path)
             if json {

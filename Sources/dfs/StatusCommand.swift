@@ -15,6 +15,7 @@ struct StatusCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var security: SecretOptions
+    @OptionGroup var retry: RetryOptions
 
     @Argument(help: "The meta server, HOST:PORT (default: $DFS_META).")
     var endpoint: Endpoint?
@@ -28,7 +29,7 @@ struct StatusCommand: AsyncParsableCommand {
             guard let endpoint = endpoint ?? fromEnvironment else {
                 throw DFSError(.invalidArgument, "name the meta server: dfs status HOST:PORT, or set DFS_META=HOST:PORT")
             }
-            let client = DFSClient(meta: endpoint, secret: try security.load())
+            let client = try DFSClient(meta: endpoint, secret: security, retry: retry)
             defer { Task { await client.close() } }
             let status = try await client.status()
             if json {

@@ -166,7 +166,7 @@ import Testing
         let reserved = try ReservedPort()
         defer { reserved.release() }
         let port = reserved.port
-        let client = DFSClient(meta: Endpoint(host: "127.0.0.1", port: port))
+        let client = DFSClient(meta: Endpoint(host: "127.0.0.1", port: port), retryFor: .zero)
         let error = await #expect(throws: DFSError.self) {
             _ = try await client.list(.root)
         }

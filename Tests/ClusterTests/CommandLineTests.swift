@@ -64,9 +64,30 @@ import Testing
         let reserved = try ReservedPort()
         defer { reserved.release() }
         let port = reserved.port
-        let result = try await DFSBinary.run(["ls", "127.0.0.1:\(port)"])
+        let result = try await DFSBinary.run(["ls", "--retry-for", "0", "127.0.0.1:\(port)"])
         #expect(result.status == 1)
         #expect(result.standardError == "dfs ls: cannot connect to 127.0.0.1:\(port): connection refused\n")
+    }
+
+    /// Every command that talks to a cluster keeps trying for `--retry-for` before it gives
+    /// up, and says how long it tried.
+    @Test func unreachableEndpointIsRetriedForAsLongAsAsked() async throws {
+        let reserved = try ReservedPort()
+        defer { reserved.release() }
+        let port = reserved.port
+        let started = ContinuousClock.now
+        let result = try await DFSBinary.run(["ls", "--retry-for", "1500ms", "127.0.0.1:\(port)"])
+        let elapsed = ContinuousClock.now - started
+        #expect(result.status == 1)
+        #expect(elapsed >= .seconds(1), "\(elapsed)")
+        #expect(result.standardError.hasPrefix("dfs ls: cannot connect to 127.0.0.1:\(port): connection refused (gave up after retrying for 1"))
+        #expect(result.standardError.split(separator: "\n").count == 1, "no notice when standard error is not a terminal")
+        for command in ["cp", "ls", "stat", "mkdir", "mv", "rm", "cat", "status", "fsck"] {
+            let help = try await DFSBinary.run([command, "--help"])
+            #expect(help.standardOutput.contains("--retry-for"), "dfs \(command) --help")
+        }
+        let invalid = try await DFSBinary.run(["ls", "--retry-for", "soon", "127.0.0.1:\(port)"])
+        #expect(invalid.status != 0)
     }
 
     @Test func missingRemoteFileIsAnErrorAndLeavesNoLocalFile() async throws {

@@ -1,0 +1,35 @@
+import DFSCore
+import Foundation
+
+extension MetaService {
+    /// The pending files' lease, as replies state it to writers.
+    var leaseMilliseconds: Int { milliseconds(options.pendingLease) }
+
+    /// Restarts the lease of each named pending file; says which ids name none.
+    func renewLeases(_ request: RenewLeases) async throws -> RenewLeasesOK {
+        guard request.fileIDs.count <= Limits.leaseRenewalsMax else {
+            throw DFSError(.tooLarge, "a renewal names at most \(Limits.leaseRenewalsMax) files, not \(request.fileIDs.count)")
+        }
+        let unknown = try await store.renewLeases(fileIDs: request.fileIDs, now: Self.now())
+        return RenewLeasesOK(unknown: unknown, leaseMilliseconds: leaseMilliseconds)
+    }
+
+    /// Right after this server starts, every node it knows counts as silent until its next
+    /// heartbeat. Rather than refuse a placement meanwhile ("no data node is registered and
+    /// alive"), wait, for at most ``MetaServer/Options/firstHeartbeatsWait`` after the start,
+    /// until enough known nodes have spoken for `wanted` replicas (or every known node has).
+    /// Other requests, heartbeats among them, run while this one waits. Returns the live nodes.
+    func waitForFirstHeartbeats(wanted: Int, excluding excluded: Set<NodeID>) async throws -> [NodeRecord] {
+        let wait = options.firstHeartbeatsWait ?? options.heartbeatInterval * 2 + .seconds(1)
+        let deadline = startedAt + seconds(wait)
+        while true {
+            let live = try await liveNodes()
+            guard Self.now() < deadline else { return live }
+            let usable = live.count { !excluded.contains($0.id) }
+            let away = recentlyLeft()
+            let possible = try await knownNodes().count { !excluded.contains($0.id) && !away.contains($0.id) }
+            if usable >= min(wanted, possible) { return live }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
