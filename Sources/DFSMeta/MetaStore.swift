@@ -141,6 +141,7 @@ public actor MetaStore {
 
     private func insertPendingFile(path: DFSPath, replication: Int, blockBytes: Int, overwrite: Bool, now: Double) throws(DFSError) -> Int64 {
         guard !path.isRoot else { throw DFSError(.invalidPath, "/ is the root folder, not a file path") }
+        try path.validateForCreation()
         try checkFileCanGo(at: path)
         if !overwrite, try completeFileID(path) != nil {
             throw DFSError(.alreadyExists, "\(path) already exists")
@@ -452,6 +453,9 @@ public actor MetaStore {
             "SELECT \(Self.fileColumns) FROM files WHERE parent = ? AND name > ? AND complete = 1 ORDER BY name LIMIT ?",
             values, row: Self.fileInfo
         ).compactMap { $0?.1 }
+        // A row whose path is not in this folder, though its `parent` says so, is not listed
+        // as if it were: fsck names it (see `pathProblems`).
+        .filter { $0.path.parent == path }
         let merged = (folders + files).sorted { Array($0.path.name.utf8).lexicographicallyPrecedes(Array($1.path.name.utf8)) }
         return ListOK(info: folder, entries: Array(merged.prefix(pageSize)), more: merged.count > pageSize)
     }

@@ -8,8 +8,10 @@ struct FsckCommand: AsyncParsableCommand {
         commandName: "fsck",
         abstract: "Check that every block has its file's number of good replicas.",
         discussion: """
-            Lists each file with under-replicated, corrupt or missing blocks, then totals.
-            Exits 0 only when every block is healthy.
+            Lists each file with under-replicated, corrupt or missing blocks, then rows of
+            the namespace whose path, parent and name disagree (left by older versions or by
+            hand edits; they list in the wrong folder or in none), then totals.
+            Exits 0 only when every block is healthy and no such row exists.
             Examples:
               dfs fsck localhost:8000
               dfs fsck --json localhost:8000:docs
@@ -42,6 +44,12 @@ struct FsckCommand: AsyncParsableCommand {
                 }
                 printNow("\(file.path): " + problems.joined(separator: "; "))
             }
+            if let paths = report.pathProblems {
+                for row in paths.rows {
+                    printNow("\(DisplayText.escaped(row.path)): \(row.type == .dir ? "folder" : "file") row: \(DisplayText.escaped(row.problem))")
+                }
+                printNow("rows whose path, parent and name disagree: \(paths.count)")
+            }
             let totals = report.totals
             printNow("""
                 files: \(totals.files), blocks: \(totals.blocks), under-replicated: \(totals.underReplicated), missing: \(totals.missing), corrupt: \(totals.corrupt)
@@ -57,6 +65,7 @@ extension FsckOK {
         var healthy: Bool
         var totals: HealthTotals
         var files: [FileProblems]
+        var pathProblems: PathProblems?
     }
-    var view: View { View(healthy: healthy, totals: totals, files: files) }
+    var view: View { View(healthy: healthy, totals: totals, files: files, pathProblems: pathProblems) }
 }
