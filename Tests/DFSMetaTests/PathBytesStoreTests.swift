@@ -145,9 +145,12 @@ extension MetaStore {
     @Test func fsckFindsPathsThatAreNotInNormalForm() async throws {
         try await store.insertRawRow("dirs", path: "/a/./b", parent: "/a/.", name: "b")
         try await store.insertRawRow("dirs", path: "//c", parent: "/", name: "/c")
+        try await store.insertRawRow("dirs", path: "/tab\tname", parent: "/", name: "tab\tname")
+        let long = String(repeating: "n", count: Limits.nameBytesMax + 1)
+        try await store.insertRawRow("files", path: "/" + long, parent: "/", name: long)
         let found = try #require(try await store.pathProblems(under: .root, limit: 10))
-        #expect(found.count == 2)
-        #expect(found.rows.contains { $0.problem.contains("not a valid path") })
+        #expect(found.count == 4)
+        #expect(found.rows.filter { $0.problem.contains("not a valid path") }.count == 3)
     }
 
     @Test func listingLeavesOutARowThatIsNotInTheListedFolder() async throws {
