@@ -19,13 +19,14 @@ struct CopyCommand: AsyncParsableCommand {
             its own name; otherwise the target is the copy's new name. An upload replaces a
             file of the same path unless -n is given. A progress line is drawn on standard
             error when it is a terminal. Write ./NAME for a local file whose name has colons.
-            The cluster stores files and folders only: an upload with -r names on standard
-            error every symbolic link, FIFO, socket or device it leaves out, and every entry
-            whose name the cluster cannot store (not UTF-8, or holding a control or
-            bidirectional character; shown escaped, as caf\\xe9.txt), and copies the rest.
-            Exit status: 0 when everything was copied (or, with --skip-special, everything
-            but special files); 1 on an error, including names that cannot be stored;
-            \(Self.exitSpecialSkipped) when everything was copied but special files were left out.
+            The cluster stores files and folders only: an upload with -r names on
+            standard error every symbolic link, FIFO, socket or device it leaves out,
+            and every entry whose name the cluster cannot store (not UTF-8, or holding
+            a control or bidirectional character; shown escaped, as caf\\xe9.txt),
+            and copies the rest.
+            Exit status: 0 when everything was copied (with --skip-special: all but
+            special files); 1 on an error, including names that cannot be stored;
+            \(Self.exitSpecialSkipped) when all but special files were copied (without it).
             """
     )
 
