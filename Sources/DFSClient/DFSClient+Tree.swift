@@ -85,30 +85,32 @@ extension DFSClient {
         let tree = try await BlockingIO.run { try Self.localTree(rootPath) }
         try await makeDirectory(target)
         var files: [TreeFile] = []
-        var notCopied = TreeCopyResult()
+        var specialSkipped = 0
+        var namesRefused = 0
         // The folder left out last: what it holds is left out with it, without a word each.
         var refusedFolder: [String]?
         for entry in tree {
             if let folder = refusedFolder, Self.names(entry.relative, areUnder: folder) { continue }
             refusedFolder = nil
-            let shown = Self.shownPath(localFolder, entry)
             var remote = target
             switch entry.kind {
             case .special(let kind):
-                notCopied.specialSkipped += 1
-                events.notCopied(NotCopiedEntry(path: shown, isFolder: false, reason: .special(kind)))
+                specialSkipped += 1
+                events.notCopied(NotCopiedEntry(path: Self.shownPath(localFolder, entry), isFolder: false, reason: .special(kind)))
                 continue
             case .notUTF8(let isFolder):
-                notCopied.namesRefused += 1
-                events.notCopied(NotCopiedEntry(path: shown, isFolder: isFolder, reason: .refusedName("its name is not valid UTF-8")))
+                namesRefused += 1
+                events.notCopied(NotCopiedEntry(
+                    path: Self.shownPath(localFolder, entry), isFolder: isFolder, reason: .refusedName("its name is not valid UTF-8")))
                 continue
             case .folder, .file:
                 do {
                     for name in entry.relative { remote = try remote.appending(name) }
                     try remote.validateForCreation()
                 } catch {
-                    notCopied.namesRefused += 1
-                    events.notCopied(NotCopiedEntry(path: shown, isFolder: entry.kind == .folder, reason: .refusedName(error.message)))
+                    namesRefused += 1
+                    events.notCopied(NotCopiedEntry(
+                        path: Self.shownPath(localFolder, entry), isFolder: entry.kind == .folder, reason: .refusedName(error.message)))
                     if entry.kind == .folder { refusedFolder = entry.relative }
                     continue
                 }
@@ -144,8 +146,8 @@ extension DFSClient {
             for (index, done) in zip(indexes, results) { copied[index] = done }
         }
         var result = Self.result(copied, sizes: list.map(\.size))
-        result.specialSkipped = notCopied.specialSkipped
-        result.namesRefused = notCopied.namesRefused
+        result.specialSkipped = specialSkipped
+        result.namesRefused = namesRefused
         return result
     }
 
