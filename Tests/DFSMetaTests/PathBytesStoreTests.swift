@@ -156,7 +156,29 @@ extension MetaStore {
     @Test func listingLeavesOutARowThatIsNotInTheListedFolder() async throws {
         try await store.insertRawRow("files", path: "/x/\u{301}y", parent: "/", name: "x/\u{301}y")
         try await store.insertRawRow("dirs", path: "/x/\u{301}z", parent: "/", name: "x/\u{301}z")
+        try await store.insertRawRow("dirs", path: "/d/e", parent: "/", name: "e")
         #expect(try await names("/").isEmpty)
+    }
+
+    @Test func pagesReachEveryEntryPastRowsThatAreLeftOut() async throws {
+        try await store.makeDirectory(try DFSPath("/b"), now: 1)
+        for index in 1...3 {
+            try await store.insertRawRow("dirs", path: "/c/\u{301}\(index)", parent: "/", name: "c/\u{301}\(index)")
+        }
+        // A folder, so that every row of the page comes from one table.
+        try await store.makeDirectory(try DFSPath("/z"), now: 1)
+        var listed: [String] = []
+        var after: String?
+        var pages = 0
+        while pages < 10 {
+            pages += 1
+            let page = try await store.list(path: .root, after: after, limit: 2)
+            listed += page.entries.map(\.path.string)
+            guard page.more else { break }
+            // A page that promises more has an entry to go on from.
+            after = try #require(page.entries.last).path.name
+        }
+        #expect(listed == ["/b", "/z"])
     }
 
     // MARK: - Names that would make listings lie
