@@ -14,7 +14,35 @@ public struct TreeCopyResult: Sendable, Equatable {
     public var skipped = 0
     /// Bytes of the copied files.
     public var bytes = 0
+    /// Symbolic links, FIFOs, sockets and devices left out: only files and folders are stored.
+    public var specialSkipped = 0
+    /// Local entries left out because the cluster cannot store their names (not UTF-8, a
+    /// refused character, too long); a folder counts once for everything in it.
+    public var namesRefused = 0
     public init() {}
+}
+
+/// A local entry that a tree upload leaves out, and why: named to the user, never skipped
+/// silently.
+public struct NotCopiedEntry: Sendable, Equatable {
+    public enum Reason: Sendable, Equatable {
+        /// Not a file or a folder: `symbolic link`, `FIFO`, `socket`, `character device`,
+        /// `block device`.
+        case special(String)
+        /// A name the cluster refuses, with why.
+        case refusedName(String)
+    }
+    /// The local path as the user named the tree plus the entry's names, escaped for
+    /// printing (see `DisplayText`): a name that is not UTF-8 shows its bytes as `\xNN`.
+    public var path: String
+    /// A refused folder is left out with everything in it.
+    public var isFolder: Bool
+    public var reason: Reason
+    public init(path: String, isFolder: Bool, reason: Reason) {
+        self.path = path
+        self.isFolder = isFolder
+        self.reason = reason
+    }
 }
 
 /// Hooks a tree copy calls: once with the plan, then per file as each is done.
@@ -23,6 +51,8 @@ public struct TreeCopyEvents: Sendable {
     public var planned: @Sendable (_ files: Int, _ bytes: Int) -> Void = { _, _ in }
     /// A file is copied: its source and target, as text.
     public var copied: @Sendable (_ source: String, _ target: String) -> Void = { _, _ in }
+    /// A local entry is left out (an upload's), told before the first byte moves.
+    public var notCopied: @Sendable (NotCopiedEntry) -> Void = { _ in }
     public init() {}
 }
 
@@ -39,7 +69,9 @@ extension DFSClient {
 
     /// Copies a local folder tree to `target` (created with its parents), keeping its shape:
     /// several files at once, empty folders too. With `options.overwrite` false, files the
-    /// cluster already has are skipped. Symbolic links and other special files are skipped.
+    /// cluster already has are skipped. Symbolic links and other special files, and entries
+    /// whose names the cluster cannot store, are left out, each told to `events.notCopied`
+    /// and counted in the result.
     @discardableResult
     public func uploadTree(
         localFolder: String, to target: DFSPath, options: UploadOptions, events: TreeCopyEvents = TreeCopyEvents()
@@ -53,13 +85,40 @@ extension DFSClient {
         let tree = try await BlockingIO.run { try Self.localTree(rootPath) }
         try await makeDirectory(target)
         var files: [TreeFile] = []
+        var specialSkipped = 0
+        var namesRefused = 0
+        // The folder left out last: what it holds is left out with it, without a word each.
+        var refusedFolder: [String]?
         for entry in tree {
+            if let folder = refusedFolder, Self.names(entry.relative, areUnder: folder) { continue }
+            refusedFolder = nil
             var remote = target
-            for name in entry.relative { remote = try remote.appending(name) }
-            if entry.isFolder {
-                try await makeDirectory(remote)
+            switch entry.kind {
+            case .special(let kind):
+                specialSkipped += 1
+                events.notCopied(NotCopiedEntry(path: Self.shownPath(localFolder, entry), isFolder: false, reason: .special(kind)))
+                continue
+            case .notUTF8(let isFolder):
+                namesRefused += 1
+                events.notCopied(NotCopiedEntry(
+                    path: Self.shownPath(localFolder, entry), isFolder: isFolder, reason: .refusedName("its name is not valid UTF-8")))
+                continue
+            case .folder, .file:
+                do {
+                    for name in entry.relative { remote = try remote.appending(name) }
+                    try remote.validateForCreation()
+                } catch {
+                    namesRefused += 1
+                    events.notCopied(NotCopiedEntry(
+                        path: Self.shownPath(localFolder, entry), isFolder: entry.kind == .folder, reason: .refusedName(error.message)))
+                    if entry.kind == .folder { refusedFolder = entry.relative }
+                    continue
+                }
+            }
+            if case .file(let size) = entry.kind {
+                files.append(TreeFile(local: rootPath + "/" + entry.relative.joined(separator: "/"), remote: remote, size: size))
             } else {
-                files.append(TreeFile(local: rootPath + "/" + entry.relative.joined(separator: "/"), remote: remote, size: entry.size))
+                try await makeDirectory(remote)
             }
         }
         let list = files
@@ -86,7 +145,10 @@ extension DFSClient {
         for (indexes, results) in zip(units, outcomes) {
             for (index, done) in zip(indexes, results) { copied[index] = done }
         }
-        return Self.result(copied, sizes: list.map(\.size))
+        var result = Self.result(copied, sizes: list.map(\.size))
+        result.specialSkipped = specialSkipped
+        result.namesRefused = namesRefused
+        return result
     }
 
     /// Copies the folder tree at `source` into the local folder `localFolder` (created if
@@ -132,43 +194,86 @@ extension DFSClient {
         return result
     }
 
-    /// The tree under `folder`, depth first, each folder before what it holds, names sorted:
-    /// each entry's path relative to `folder`, whether it is a folder, and a file's size.
-    /// Symbolic links and special files are left out. One readdir(3) per folder and one
-    /// lstat(2) per entry (Foundation's enumerator with resource values cost about a third
-    /// of a small-file tree copy's CPU).
-    static func localTree(_ folder: String) throws -> [(relative: [String], isFolder: Bool, size: Int)] {
-        var entries: [(relative: [String], isFolder: Bool, size: Int)] = []
+    /// One entry of a local tree.
+    struct LocalEntry: Equatable {
+        enum Kind: Equatable {
+            case folder
+            case file(size: Int)
+            /// Not a file or a folder: what it is, in words.
+            case special(String)
+            /// A name that is not UTF-8; a folder's contents are not read.
+            case notUTF8(isFolder: Bool)
+        }
+        /// Names from the tree's root to the entry. The last name of a `notUTF8` entry is
+        /// its escaped form (`caf\xe9.txt`), which names nothing on disk.
+        var relative: [String]
+        var kind: Kind
+    }
+
+    /// The tree under `folder`, depth first, each folder before what it holds, names sorted
+    /// by their bytes. Symbolic links and special files are listed as such, not followed, and
+    /// so are names that are not UTF-8 (a folder's without what it holds). One readdir(3) per
+    /// folder and one lstat(2) per entry (Foundation's enumerator with resource values cost
+    /// about a third of a small-file tree copy's CPU).
+    static func localTree(_ folder: String) throws -> [LocalEntry] {
+        var entries: [LocalEntry] = []
         func visit(_ path: String, _ relative: [String]) throws {
             guard let handle = opendir(path) else {
-                throw DFSError(.ioError, "cannot read folder \(path): \(String(cString: strerror(errno)).lowercased())")
+                throw DFSError(.ioError, "cannot read folder \(DisplayText.escaped(path)): \(String(cString: strerror(errno)).lowercased())")
             }
-            var names: [String] = []
+            // Names as the file system holds them: bytes, which need not be UTF-8.
+            var names: [[UInt8]] = []
             while let entry = readdir(handle) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-                }
-                if name != "." && name != ".." { names.append(name) }
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+                if name != Array(".".utf8) && name != Array("..".utf8) { names.append(name) }
             }
             closedir(handle)
-            for name in names.sorted() {
-                let child = path + "/" + name
+            for bytes in names.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
                 var info = Glibc.stat()
+                let childBytes = Array(path.utf8) + [UInt8(ascii: "/")] + bytes + [0]
                 // Gone since the folder was read: nothing to copy.
-                guard lstat(child, &info) == 0 else { continue }
-                switch info.st_mode & S_IFMT {
-                case S_IFDIR:
-                    entries.append((relative + [name], true, 0))
-                    try visit(child, relative + [name])
-                case S_IFREG:
-                    entries.append((relative + [name], false, Int(info.st_size)))
-                default:
+                guard childBytes.withUnsafeBufferPointer({ $0.withMemoryRebound(to: CChar.self) { lstat($0.baseAddress!, &info) } }) == 0
+                else { continue }
+                let type = info.st_mode & S_IFMT
+                let name = String(decoding: bytes, as: UTF8.self)
+                // Decoding replaces a byte that is not UTF-8; the name is then not the one on disk.
+                guard name.utf8.elementsEqual(bytes) else {
+                    entries.append(LocalEntry(relative: relative + [DisplayText.escaped(bytes: bytes)], kind: .notUTF8(isFolder: type == S_IFDIR)))
                     continue
+                }
+                switch type {
+                case S_IFDIR:
+                    entries.append(LocalEntry(relative: relative + [name], kind: .folder))
+                    try visit(path + "/" + name, relative + [name])
+                case S_IFREG:
+                    entries.append(LocalEntry(relative: relative + [name], kind: .file(size: Int(info.st_size))))
+                case S_IFLNK: entries.append(LocalEntry(relative: relative + [name], kind: .special("symbolic link")))
+                case S_IFIFO: entries.append(LocalEntry(relative: relative + [name], kind: .special("FIFO")))
+                case S_IFSOCK: entries.append(LocalEntry(relative: relative + [name], kind: .special("socket")))
+                case S_IFCHR: entries.append(LocalEntry(relative: relative + [name], kind: .special("character device")))
+                case S_IFBLK: entries.append(LocalEntry(relative: relative + [name], kind: .special("block device")))
+                default: entries.append(LocalEntry(relative: relative + [name], kind: .special("special file")))
                 }
             }
         }
         try visit(folder, [])
         return entries
+    }
+
+    /// True when `names` lies under the folder `folder`, names compared by their bytes.
+    static func names(_ names: [String], areUnder folder: [String]) -> Bool {
+        names.count > folder.count && zip(names, folder).allSatisfy { $0.utf8.elementsEqual($1.utf8) }
+    }
+
+    /// An entry's local path for messages: the tree as the user named it, then its names,
+    /// escaped (a `notUTF8` entry's last name is escaped already).
+    static func shownPath(_ localFolder: String, _ entry: LocalEntry) -> String {
+        var folder = localFolder
+        while folder.utf8.count > 1 && folder.utf8.last == UInt8(ascii: "/") { folder = String(decoding: folder.utf8.dropLast(), as: UTF8.self) }
+        var names = entry.relative.map(DisplayText.escaped)
+        if case .notUTF8 = entry.kind, let last = entry.relative.last { names[names.count - 1] = last }
+        let separator = folder.utf8.last == UInt8(ascii: "/") ? "" : "/"
+        return DisplayText.escaped(folder) + separator + names.joined(separator: "/")
     }
 
     private func createLocalFolder(_ url: URL) throws {

@@ -8,19 +8,21 @@ public struct Endpoint: Hashable, Codable, Sendable, CustomStringConvertible {
         self.port = port
     }
 
-    /// Parses `HOST:PORT`, `:PORT` or `[IPv6]:PORT`.
+    /// Parses `HOST:PORT`, `:PORT` or `[IPv6]:PORT`. Cut at the last ':' byte: a mark that
+    /// combines with the ':' does not hide it.
     public init(parsing text: String) throws(DFSError) {
-        guard let colon = text.lastIndex(of: ":") else {
-            throw DFSError(.invalidArgument, "'\(text)' is not HOST:PORT (for example 127.0.0.1:8000)")
+        let bytes = text.utf8
+        guard let colon = bytes.lastIndex(of: UInt8(ascii: ":")) else {
+            throw DFSError(.invalidArgument, "'\(DisplayText.escaped(text))' is not HOST:PORT (for example 127.0.0.1:8000)")
         }
-        var host = String(text[..<colon])
-        let portText = text[text.index(after: colon)...]
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        var host = String(decoding: bytes[..<colon], as: UTF8.self)
+        let portText = String(decoding: bytes[bytes.index(after: colon)...], as: UTF8.self)
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(decoding: host.utf8.dropFirst().dropLast(), as: UTF8.self) }
         guard let port = Int(portText), (0...65535).contains(port) else {
-            throw DFSError(.invalidArgument, "'\(portText)' in '\(text)' is not a port number (0 to 65535)")
+            throw DFSError(.invalidArgument, "'\(DisplayText.escaped(portText))' in '\(DisplayText.escaped(text))' is not a port number (0 to 65535)")
         }
-        guard host.utf8.count <= 255, !host.contains(where: { $0 == "/" || $0 == " " }) else {
-            throw DFSError(.invalidArgument, "'\(host)' in '\(text)' is not a host name")
+        guard host.utf8.count <= 255, !host.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: " ") }) else {
+            throw DFSError(.invalidArgument, "'\(DisplayText.escaped(host))' in '\(DisplayText.escaped(text))' is not a host name")
         }
         self.init(host: host, port: port)
     }
@@ -42,13 +44,20 @@ public struct RemoteLocation: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `HOST:PORT:PATH` (the path's leading `/` optional) or `HOST:PORT` (the root).
     /// Returns nil when the text does not have that shape, so that it can be taken as a local path.
+    /// Cut at ':' bytes, as paths are cut at '/' bytes (see ``DFSPath``).
     public static func parse(_ text: String) throws(DFSError) -> RemoteLocation? {
-        let parts = text.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count >= 2, !parts[0].isEmpty, !parts[0].contains("/"),
-            let port = Int(parts[1]), (1...65535).contains(port)
+        let colon = UInt8(ascii: ":")
+        let bytes = text.utf8
+        guard let first = bytes.firstIndex(of: colon) else { return nil }
+        let host = bytes[..<first]
+        let rest = bytes[bytes.index(after: first)...]
+        let second = rest.firstIndex(of: colon)
+        let portText = String(decoding: rest[..<(second ?? rest.endIndex)], as: UTF8.self)
+        guard !host.isEmpty, !host.contains(UInt8(ascii: "/")), let port = Int(portText), (1...65535).contains(port)
         else { return nil }
-        let endpoint = Endpoint(host: String(parts[0]), port: port)
-        let path = parts.count == 3 ? try DFSPath(String(parts[2])) : DFSPath.root
+        let endpoint = Endpoint(host: String(decoding: host, as: UTF8.self), port: port)
+        guard let second else { return RemoteLocation(endpoint: endpoint, path: .root) }
+        let path = try DFSPath(String(decoding: rest[rest.index(after: second)...], as: UTF8.self))
         return RemoteLocation(endpoint: endpoint, path: path)
     }
 
@@ -58,9 +67,9 @@ public struct RemoteLocation: Hashable, Sendable, CustomStringConvertible {
     /// Parses `HOST:PORT:PATH`, `HOST:PORT`, or `dfs:PATH` with the meta server named by
     /// `DFS_META` in `environment`. Returns nil for text of neither shape: a local path.
     public static func parse(_ text: String, environment: [String: String]) throws(DFSError) -> RemoteLocation? {
-        guard text.hasPrefix(shortPrefix) else { return try parse(text) }
+        guard text.utf8.starts(with: shortPrefix.utf8) else { return try parse(text) }
         guard let meta = environment["DFS_META"], !meta.isEmpty else {
-            throw DFSError(.invalidArgument, "\(text) needs DFS_META=HOST:PORT in the environment (or write HOST:PORT:PATH)")
+            throw DFSError(.invalidArgument, "\(DisplayText.escaped(text)) needs DFS_META=HOST:PORT in the environment (or write HOST:PORT:PATH)")
         }
         let endpoint: Endpoint
         do {
@@ -68,7 +77,7 @@ public struct RemoteLocation: Hashable, Sendable, CustomStringConvertible {
         } catch {
             throw DFSError(.invalidArgument, "DFS_META: \(error.message)")
         }
-        let pathText = String(text.dropFirst(shortPrefix.count))
+        let pathText = String(decoding: text.utf8.dropFirst(shortPrefix.utf8.count), as: UTF8.self)
         return RemoteLocation(endpoint: endpoint, path: pathText.isEmpty ? .root : try DFSPath(pathText))
     }
 

@@ -179,6 +179,8 @@ public struct FsckOK: Message {
     public var totals: HealthTotals
     /// True when every block under the path has its file's number of good replicas.
     public var healthy: Bool
+    /// Namespace rows whose path, parent and name disagree; absent when there are none.
+    public var pathProblems: PathProblems?
     public init(files: [FileProblems], totals: HealthTotals, healthy: Bool) {
         self.files = files
         self.totals = totals

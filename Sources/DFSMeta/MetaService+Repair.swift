@@ -104,7 +104,12 @@ extension MetaService {
             guard let path = paths[fileID] else { return nil }
             return FileProblems(path: path, problems: byFile[fileID]!.sorted { $0.blockIndex < $1.blockIndex })
         }.sorted { $0.path < $1.path }
-        return FsckOK(files: files, totals: totals, healthy: problems.isEmpty)
+        var reply = FsckOK(files: files, totals: totals, healthy: problems.isEmpty)
+        // Rows whose path, parent and name disagree list in the wrong folder or in none:
+        // the namespace is not healthy, whatever its blocks are.
+        reply.pathProblems = try await store.pathProblems(under: path, limit: FsckOK.listed)
+        if reply.pathProblems != nil { reply.healthy = false }
+        return reply
     }
 
     private func totals(under path: DFSPath) async throws -> (totals: HealthTotals, unhealthy: [BlockHealth]) {

@@ -21,13 +21,15 @@ extension MetaStore {
     /// whole batch.
     public func importFiles(_ files: [ImportedFile], now: Double) throws(DFSError) {
         try database.transaction { () throws(DFSError) in
-            var folders = Set<String>()
+            // Paths, not strings: a set of strings would take `/é` and `/e` + U+0301 for one.
+            var folders = Set<DFSPath>()
             for file in files {
                 guard let parent = file.path.parent, (1...Limits.blockBytesMax).contains(file.size) else {
                     throw DFSError(.invalidArgument, "cannot import \(file.path) of \(file.size) bytes")
                 }
-                if !folders.contains(parent.string) {
-                    for folder in file.path.ancestors where folders.insert(folder.string).inserted {
+                try file.path.validateForCreation()
+                if !folders.contains(parent) {
+                    for folder in file.path.ancestors where folders.insert(folder).inserted {
                         if try completeFileID(folder) != nil {
                             throw DFSError(.notADirectory, "\(folder) is a file, so \(file.path) cannot be imported under it")
                         }

@@ -1,13 +1,16 @@
 import DFSCore
 
-/// SQL that matches a path and everything under it. `length()` counts characters as
-/// `substr()` does, so non-ASCII names are cut in the right place.
+/// SQL that matches a path and everything under it. `length()` and `substr()` count code
+/// points, not bytes; stored text is always valid UTF-8, where a prefix in code points is a
+/// prefix in bytes, and `=` compares bytes: the match is on bytes, as ``DFSPath`` splits and
+/// compares (a name starting with a combining mark, `/a/\u{301}b`, is under `/a`).
 let underPathSQL = "(path = ?1 OR substr(path, 1, length(?1) + 1) = ?1 || '/')"
 
 extension MetaStore {
     /// Creates `path` and the folders above it, like `mkdir -p`.
     public func makeDirectory(_ path: DFSPath, now: Double) throws(DFSError) {
         guard !path.isRoot else { return }
+        try path.validateForCreation()
         try database.transaction { () throws(DFSError) in
             for folder in path.ancestors + [path] {
                 if try completeFileID(folder) != nil {
@@ -55,10 +58,13 @@ extension MetaStore {
             var target = requested
             // Onto an existing folder: inside it, under the source's own name.
             if try isFolder(target) { target = try target.appending(source.name) }
+            // Both compare bytes (see DFSPath): `/a` + U+0301 is another name than `/á`,
+            // and `/m/` + U+0301 + `n` is inside `/m`.
             if target == source { return target }
-            if sourceFile == nil, target.components.starts(with: source.components) {
+            if sourceFile == nil, target.isSelfOrDescendant(of: source) {
                 throw DFSError(.invalidArgument, "cannot move folder \(source) into itself (\(target))")
             }
+            try target.validateForCreation()
             guard let parent = target.parent, try isFolder(parent) else {
                 throw DFSError(.notFound, "no such folder: \(target.parent?.string ?? "/"); create it with mkdir")
             }

@@ -141,6 +141,7 @@ public actor MetaStore {
 
     private func insertPendingFile(path: DFSPath, replication: Int, blockBytes: Int, overwrite: Bool, now: Double) throws(DFSError) -> Int64 {
         guard !path.isRoot else { throw DFSError(.invalidPath, "/ is the root folder, not a file path") }
+        try path.validateForCreation()
         try checkFileCanGo(at: path)
         if !overwrite, try completeFileID(path) != nil {
             throw DFSError(.alreadyExists, "\(path) already exists")
@@ -434,21 +435,39 @@ public actor MetaStore {
             throw DFSError(.notFound, "no such file or folder: \(path)")
         }
         let pageSize = min(max(limit, 1), Limits.listEntriesMax)
-        // One more than the page, from each table, tells whether more entries follow.
-        let values: [SQLiteValue] = [.text(path.string), .text(after ?? ""), .int(pageSize + 1)]
-        let folders = try database.query(
-            "SELECT name, mtime FROM dirs WHERE parent = ? AND name > ? ORDER BY name LIMIT ?", values
-        ) { row in (row.text(0), row.double(1)) }
-        .compactMap { (name, mtime) -> FileInfo? in
-            guard let child = try? path.appending(name) else { return nil }
-            return FileInfo(path: child, type: .dir, size: 0, mtime: mtime, replication: 0, blockBytes: 0)
+        var after = after ?? ""
+        // A row that is not what its `parent` column says (fsck names it: `pathProblems`) is
+        // left out, not listed under a path it does not have. A page of nothing but such rows
+        // is passed over, so that `more` never promises entries a reader cannot reach.
+        while true {
+            // One more than the page, from each table, tells whether more entries follow.
+            let values: [SQLiteValue] = [.text(path.string), .text(after), .int(pageSize + 1)]
+            let folders = try database.query(
+                "SELECT name, mtime, path FROM dirs WHERE parent = ? AND name > ? ORDER BY name LIMIT ?", values
+            ) { row -> (name: String, entry: FileInfo?) in
+                let name = row.text(0)
+                guard let child = try? path.appending(name), child.string.utf8.elementsEqual(row.text(2).utf8) else { return (name, nil) }
+                return (name, FileInfo(path: child, type: .dir, size: 0, mtime: row.double(1), replication: 0, blockBytes: 0))
+            }
+            let files = try database.query(
+                "SELECT \(Self.fileColumns), name FROM files WHERE parent = ? AND name > ? AND complete = 1 ORDER BY name LIMIT ?", values
+            ) { row -> (name: String, entry: FileInfo?) in
+                let name = row.text(8)
+                guard let (_, info) = Self.fileInfo(row), info.path.parent == path, info.path.name.utf8.elementsEqual(name.utf8) else {
+                    return (name, nil)
+                }
+                return (name, info)
+            }
+            let merged = (folders + files).sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+            let page = merged.prefix(pageSize)
+            let more = merged.count > pageSize
+            let entries = page.compactMap(\.entry)
+            if entries.isEmpty, more, let last = page.last {
+                after = last.name
+                continue
+            }
+            return ListOK(info: folder, entries: entries, more: more)
         }
-        let files = try database.query(
-            "SELECT \(Self.fileColumns) FROM files WHERE parent = ? AND name > ? AND complete = 1 ORDER BY name LIMIT ?",
-            values, row: Self.fileInfo
-        ).compactMap { $0?.1 }
-        let merged = (folders + files).sorted { Array($0.path.name.utf8).lexicographicallyPrecedes(Array($1.path.name.utf8)) }
-        return ListOK(info: folder, entries: Array(merged.prefix(pageSize)), more: merged.count > pageSize)
     }
 
     /// Files whose upload has not completed.

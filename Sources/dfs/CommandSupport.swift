@@ -208,7 +208,21 @@ func makeJSONEncoder(pretty: Bool = false) -> JSONEncoder {
     return encoder
 }
 
-/// One line of JSON for `value`.
+/// One line of JSON for `value`. Characters that could make the line show other names
+/// than those stored (C1 and bidirectional controls, which JSONEncoder leaves as they are)
+/// are written as `\uXXXX` escapes: the same JSON to a parser, plain text on a terminal.
 func jsonText<T: Encodable>(_ value: T, encoder: JSONEncoder = makeJSONEncoder()) throws -> String {
-    String(decoding: try encoder.encode(value), as: UTF8.self)
+    let text = String(decoding: try encoder.encode(value), as: UTF8.self)
+    guard text.unicodeScalars.contains(where: DisplayText.isMisleading) else { return text }
+    var escaped = ""
+    for scalar in text.unicodeScalars {
+        if DisplayText.isMisleading(scalar) {
+            // Every such character is below U+10000: four hex digits, no surrogate pair.
+            let digits = String(scalar.value, radix: 16)
+            escaped += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
+        } else {
+            escaped.unicodeScalars.append(scalar)
+        }
+    }
+    return escaped
 }

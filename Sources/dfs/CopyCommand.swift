@@ -19,8 +19,20 @@ struct CopyCommand: AsyncParsableCommand {
             its own name; otherwise the target is the copy's new name. An upload replaces a
             file of the same path unless -n is given. A progress line is drawn on standard
             error when it is a terminal. Write ./NAME for a local file whose name has colons.
+            The cluster stores files and folders only: an upload with -r names on
+            standard error every symbolic link, FIFO, socket or device it leaves out,
+            and every entry whose name the cluster cannot store (not UTF-8, or holding
+            a control or bidirectional character; shown escaped, as caf\\xe9.txt),
+            and copies the rest.
+            Exit status: 0 when everything was copied (with --skip-special: all but
+            special files); 1 on an error, including names that cannot be stored;
+            \(Self.exitSpecialSkipped) when all but special files were copied (without it).
             """
     )
+
+    /// The exit status of a tree upload that copied everything but special files (without
+    /// --skip-special): not 1, so that a script can tell "a link was left out" from a failure.
+    static let exitSpecialSkipped: Int32 = 3
 
     @OptionGroup var security: SecretOptions
     @OptionGroup var retry: RetryOptions
@@ -42,6 +54,11 @@ struct CopyCommand: AsyncParsableCommand {
 
     @Flag(name: [.customShort("v"), .long], help: "Print each file as it is copied.")
     var verbose = false
+
+    @Flag(help: ArgumentHelp(
+        "With -r, leave out symbolic links, FIFOs, sockets and devices with a warning and exit 0.",
+        discussion: "Without it, each is named on standard error and the exit status is \(Self.exitSpecialSkipped) once the rest is copied."))
+    var skipSpecial = false
 
     @Flag(help: ArgumentHelp(
         "Read each downloaded copy back and compare its CRC32C, and its SHA-256 if one was recorded, with the whole file's.",
@@ -113,7 +130,7 @@ struct CopyCommand: AsyncParsableCommand {
         // source inside it under its own name.
         var path = remote.path
         let existing = try await existingType(remote.path, client: client)
-        if existing == .dir || (existing == nil && target.hasSuffix("/")) {
+        if existing == .dir || (existing == nil && target.utf8.last == UInt8(ascii: "/")) {
             path = try remote.path.appending(localName)
         }
         if sourceIsFolder {
@@ -122,6 +139,7 @@ struct CopyCommand: AsyncParsableCommand {
             }
             let result = try await client.uploadTree(localFolder: source, to: path, options: uploadOptions, events: events(progress))
             report(result)
+            try reportNotCopied(result, progress)
         } else {
             progress.expect(try localSize(source))
             do {
@@ -136,7 +154,7 @@ struct CopyCommand: AsyncParsableCommand {
     private func download(_ remote: RemoteLocation, client: DFSClient, progress: ProgressReporter) async throws {
         let file = try await client.stat(remote.path)
         var localTarget = target
-        if localIsFolder(target) || target.hasSuffix("/") {
+        if localIsFolder(target) || target.utf8.last == UInt8(ascii: "/") {
             let name = remote.path.isRoot ? "" : remote.path.name
             localTarget = URL(fileURLWithPath: target).appendingPathComponent(name).path
         }
@@ -160,7 +178,33 @@ struct CopyCommand: AsyncParsableCommand {
         if verbose {
             events.copied = { source, target in printVerbose(source, target, progress) }
         }
+        let skipSpecial = skipSpecial
+        events.notCopied = { entry in
+            progress.clearLine()
+            switch entry.reason {
+            case .special(let kind):
+                printError("dfs cp: \(skipSpecial ? "warning: " : "")skipping \(kind) \(entry.path): only files and folders are stored")
+            case .refusedName(let why):
+                let what = entry.isFolder ? "folder \(entry.path) or anything in it" : entry.path
+                printError("dfs cp: cannot copy \(what): \(why)")
+            }
+        }
         return events
+    }
+
+    /// After a tree upload: entries left out (each already named) make the exit status
+    /// non-zero, unless they are special files and --skip-special was given.
+    private func reportNotCopied(_ result: TreeCopyResult, _ progress: ProgressReporter) throws {
+        if result.namesRefused > 0 {
+            progress.clearLine()
+            printError("dfs cp: \(result.namesRefused) \(result.namesRefused == 1 ? "entry was" : "entries were") not copied: the cluster cannot store their names (named above); rename them and copy again")
+            throw ExitCode(1)
+        }
+        if result.specialSkipped > 0 && !skipSpecial {
+            progress.clearLine()
+            printError("dfs cp: \(result.specialSkipped) symbolic \(result.specialSkipped == 1 ? "link or special file was" : "links or special files were") not copied (named above); everything else was; --skip-special makes this a warning")
+            throw ExitCode(Self.exitSpecialSkipped)
+        }
     }
 
     private func report(_ result: TreeCopyResult) {
@@ -200,5 +244,5 @@ struct CopyCommand: AsyncParsableCommand {
 /// `cp -v`'s line for one file, printed over the progress line.
 private func printVerbose(_ source: String, _ target: String, _ progress: ProgressReporter) {
     progress.clearLine()
-    printNow("\(source) -> \(target)")
+    printNow("\(DisplayText.escaped(source)) -> \(DisplayText.escaped(target))")
 }

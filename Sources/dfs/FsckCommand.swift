@@ -8,12 +8,14 @@ struct FsckCommand: AsyncParsableCommand {
         commandName: "fsck",
         abstract: "Check that every block has its file's number of good replicas.",
         discussion: """
-            Lists each file with under-replicated, corrupt or missing blocks, then totals.
+            Lists each file with under-replicated, corrupt or missing blocks, then rows of
+            the namespace whose path, parent and name disagree (left by older versions or by
+            hand edits; they list in the wrong folder or in none), then totals.
             A block is missing when no live node has it, corrupt when live nodes have only
             damaged copies. Corrupt replicas wait for their block to be whole elsewhere before
             they are deleted; suspect replicas were reported by a reader and are being
             re-verified by their node (they still count as good).
-            Exits 0 only when every block is healthy.
+            Exits 0 only when every block is healthy and no such row exists.
             Examples:
               dfs fsck localhost:8000
               dfs fsck --json localhost:8000:docs
@@ -50,6 +52,12 @@ struct FsckCommand: AsyncParsableCommand {
                 }
                 printNow("\(file.path): " + problems.joined(separator: "; "))
             }
+            if let paths = report.pathProblems {
+                for row in paths.rows {
+                    printNow("\(DisplayText.escaped(row.path)): \(row.type == .dir ? "folder" : "file") row: \(DisplayText.escaped(row.problem))")
+                }
+                printNow("rows whose path, parent and name disagree: \(paths.count)")
+            }
             let totals = report.totals
             printNow("""
                 files: \(totals.files), blocks: \(totals.blocks), under-replicated: \(totals.underReplicated), missing: \(totals.missing), corrupt: \(totals.corrupt), corrupt replicas: \(totals.corruptReplicas ?? 0), suspect replicas: \(totals.suspectReplicas ?? 0)
@@ -65,6 +73,7 @@ extension FsckOK {
         var healthy: Bool
         var totals: HealthTotals
         var files: [FileProblems]
+        var pathProblems: PathProblems?
     }
-    var view: View { View(healthy: healthy, totals: totals, files: files) }
+    var view: View { View(healthy: healthy, totals: totals, files: files, pathProblems: pathProblems) }
 }

@@ -114,7 +114,9 @@ struct ListCommand: AsyncParsableCommand {
     }
 
     private func render(_ entry: FileInfo, name: String) -> String {
-        let shownName = entry.type == .dir ? name + "/" : name
+        // Escaped: a stored name (from an older version) may hold characters that would make
+        // the line show another name (DisplayText).
+        let shownName = DisplayText.escaped(name) + (entry.type == .dir ? "/" : "")
         guard long else { return shownName }
         let type = entry.type == .dir ? "dir " : "file"
         let replication = entry.type == .dir ? "-" : String(entry.replication)

@@ -241,4 +241,91 @@ import Testing
     @Test func decodingANonStringFails() throws {
         #expect(throws: DecodingError.self) { try JSONDecoder().decode([DFSPath].self, from: Data("[42]".utf8)) }
     }
+    // MARK: - Bytes, not characters
+
+    /// The names' bytes, for comparisons that String's `==` (canonical equivalence) would blur.
+    private func bytes(_ path: DFSPath) -> [[UInt8]] { path.components.map { Array($0.utf8) } }
+
+    @Test func combiningMarkAfterSlashStartsANewName() throws {
+        // "/" + U+0301 is one Character: splitting on Characters kept "x/\u{301}y" as one name.
+        let path = try DFSPath("/x/\u{301}y")
+        #expect(bytes(path) == [Array("x".utf8), Array("\u{301}y".utf8)])
+        #expect(path.parent == (try DFSPath("/x")))
+        #expect(Array(path.name.utf8) == [0xCC, 0x81, 0x79])
+        #expect(path.string.utf8.elementsEqual("/x/\u{301}y".utf8))
+    }
+
+    @Test func prependedMarkBeforeSlashDoesNotHideIt() throws {
+        // U+0600 (ARABIC NUMBER SIGN) joins the character after it, here the '/'.
+        let path = try DFSPath("/a\u{600}/b")
+        #expect(bytes(path) == [Array("a\u{600}".utf8), Array("b".utf8)])
+    }
+
+    @Test func canonicallyEquivalentNamesAreDifferentPaths() throws {
+        let composed = try DFSPath("/\u{E9}/f")
+        let decomposed = try DFSPath("/e\u{301}/f")
+        #expect("\u{E9}" == "e\u{301}", "String compares by canonical equivalence")
+        #expect(composed != decomposed)
+        #expect(Set([composed, decomposed]).count == 2)
+        #expect(composed == (try DFSPath("\u{E9}//f/")))
+        #expect(Set([composed, try DFSPath("/\u{E9}/f")]).count == 1)
+        #expect(!composed.isSelfOrDescendant(of: try DFSPath("/e\u{301}")))
+        #expect(composed.isSelfOrDescendant(of: try DFSPath("/\u{E9}")))
+    }
+
+    @Test func ordersByBytes() throws {
+        // 'e' (0x65) comes before the first byte of U+00E9 (0xC3); String's order calls them equal.
+        #expect(try DFSPath("/e\u{301}") < DFSPath("/\u{E9}"))
+        #expect(try !(DFSPath("/\u{E9}") < DFSPath("/e\u{301}")))
+        #expect(try DFSPath("/Z") < DFSPath("/a"))
+        let sorted = try ["/\u{E9}", "/f", "/e\u{301}", "/e"].map(DFSPath.init).sorted()
+        #expect(sorted.map { Array($0.string.utf8) } == ["/e", "/e\u{301}", "/f", "/\u{E9}"].map { Array($0.utf8) })
+    }
+
+    @Test func selfOrDescendantComparesWholeNames() throws {
+        let folder = try DFSPath("/m")
+        #expect(try DFSPath("/m/\u{301}n").isSelfOrDescendant(of: folder))
+        #expect(folder.isSelfOrDescendant(of: folder))
+        #expect(try !DFSPath("/m\u{301}/n").isSelfOrDescendant(of: folder))
+        #expect(try !DFSPath("/mn").isSelfOrDescendant(of: folder))
+        #expect(try DFSPath("/a").isSelfOrDescendant(of: .root))
+    }
+
+    // MARK: - Names that would make listings lie
+
+    @Test(arguments: [0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069, 0x200E, 0x200F, 0x061C, 0x80, 0x85, 0x9B, 0x9F])
+    func refusesBidirectionalAndC1ControlsAtCreation(value: UInt32) throws {
+        let scalar = try #require(Unicode.Scalar(value))
+        let path = try DFSPath("/docs/photo" + String(scalar) + "gpj.exe")
+        let error = #expect(throws: DFSError.self) { try path.validateForCreation() }
+        #expect(error?.code == .invalidPath)
+        let code = "U+" + String(repeating: "0", count: 4 - String(value, radix: 16).count) + String(value, radix: 16, uppercase: true)
+        #expect(error?.message.contains(code) == true, "\(error?.message ?? "")")
+        // The message shows the name escaped: it cannot reorder the line it is printed on.
+        #expect(error?.message.unicodeScalars.contains(scalar) == false)
+        #expect(error?.message.contains("photo\\u{") == true, "\(error?.message ?? "")")
+    }
+
+    @Test func namingAStoredNameWithSuchCharactersStillWorks() throws {
+        // An older version could store these; they must stay listable, movable, removable.
+        let path = try DFSPath("/old\u{202E}name")
+        #expect(path.components.count == 1)
+        let data = try JSONEncoder().encode([path])
+        #expect(try JSONDecoder().decode([DFSPath].self, from: data) == [path])
+    }
+
+    @Test(arguments: ["plain", "\u{E9}t\u{E9}", "e\u{301}", "\u{301}leading", "\u{200B}zero-width", "\u{65E5}\u{672C}"])
+    func acceptsOrdinaryUnicodeAtCreation(name: String) throws {
+        try DFSPath("/d/" + name).validateForCreation()
+    }
+
+    @Test func refusedNameMessageNamesTheCharacter() throws {
+        let error = #expect(throws: DFSError.self) { try DFSPath("/a\u{202E}b").validateForCreation() }
+        #expect(error?.message.contains("U+202E RIGHT-TO-LEFT OVERRIDE") == true, "\(error?.message ?? "")")
+    }
+
+    @Test func descriptionIsEscaped() throws {
+        #expect(try DFSPath("/a\u{202E}b/c\\d").description == #"/a\u{202E}b/c\\d"#)
+        #expect(try DFSPath("/a\u{202E}b").string.unicodeScalars.contains("\u{202E}"))
+    }
 }

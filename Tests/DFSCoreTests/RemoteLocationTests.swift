@@ -90,4 +90,18 @@ import Testing
         let error = #expect(throws: DFSError.self) { try RemoteLocation.parse("dfs:/a/../b", environment: environment) }
         #expect(error?.message.contains("..") == true)
     }
+
+    // A mark after ':' or '/' joins it into one Character; the text is cut at bytes all the same.
+    @Test func combiningMarkAfterAColonOrSlashDoesNotHideIt() throws {
+        let location = try #require(try RemoteLocation.parse("host:80:\u{301}a/\u{301}b"))
+        #expect(location.endpoint == Endpoint(host: "host", port: 80))
+        #expect(location.path.components.map { Array($0.utf8) } == [Array("\u{301}a".utf8), Array("\u{301}b".utf8)])
+        let short = try #require(try RemoteLocation.parse("dfs:\u{301}x", environment: ["DFS_META": "127.0.0.1:8000"]))
+        #expect(short.path.components.map { Array($0.utf8) } == [Array("\u{301}x".utf8)])
+    }
+
+    @Test func hostWithASlashHiddenByAMarkIsNotAHost() throws {
+        #expect(throws: DFSError.self) { try Endpoint(parsing: "a/\u{301}b:80") }
+        #expect(try RemoteLocation.parse("a/\u{301}b:80:/x") == nil)
+    }
 }

@@ -1,0 +1,174 @@
+import DFSCore
+import DFSTesting
+import Foundation
+import Testing
+
+@testable import DFSMeta
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension MetaStore {
+    /// A folder row written as an older version could: with a name it no longer accepts, or
+    /// with a path, parent and name that disagree.
+    func insertFolderRowAsStored(path: String, parent: String, name: String) throws(DFSError) {
+        try database.run("INSERT INTO dirs(path, parent, name, mtime) VALUES(?, ?, ?, 1)", [.text(path), .text(parent), .text(name)])
+    }
+}
+
+/// What `dfs cp -r` does with local entries it cannot store, and how names that could make
+/// output lie are printed: through the built binary, as a user runs it.
+@Suite struct NameCommandLineTests {
+    /// Creates a local file whose path is given as bytes (a name need not be UTF-8).
+    static func createFile(_ pathBytes: [UInt8], contents: String = "x") throws {
+        let descriptor = (pathBytes + [0]).withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_CREAT | O_WRONLY | O_TRUNC, 0o644) }
+        }
+        guard descriptor >= 0 else { throw DFSError(.ioError, "cannot create a test file: errno \(errno)") }
+        _ = Array(contents.utf8).withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
+    }
+
+    static func makeFolder(_ pathBytes: [UInt8]) throws {
+        let status = (pathBytes + [0]).withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { mkdir($0.baseAddress!, 0o755) }
+        }
+        guard status == 0 else { throw DFSError(.ioError, "cannot create a test folder: errno \(errno)") }
+    }
+
+    /// Every path under `path` in the cluster, from `dfs ls -R`.
+    static func listing(_ meta: String, _ path: String) async throws -> [String] {
+        let result = try await DFSBinary.run(["ls", "-R", "\(meta):\(path)"])
+        #expect(result.status == 0, "\(result.standardError)")
+        return result.standardOutput.split(separator: "\n").map(String.init)
+    }
+
+    @Test func nameThatIsNotUTF8IsRefusedByNameAndTheRestIsCopied() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        let tree = Array(local.path("tree").utf8)
+        try FileManager.default.createDirectory(atPath: local.path("tree"), withIntermediateDirectories: true)
+        try local.writeRandomFile("tree/ok.txt", count: 100, seed: 1)
+        try Self.createFile(tree + Array("/caf".utf8) + [0xE9] + Array(".txt".utf8))
+        try Self.makeFolder(tree + Array("/sub".utf8) + [0xFF])
+        try Self.createFile(tree + Array("/sub".utf8) + [0xFF] + Array("/inner.txt".utf8))
+        try await withCluster(dataNodes: 1) { cluster in
+            let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
+            let result = try await DFSBinary.run(["cp", "-r", local.path("tree"), "\(meta):/t"])
+            #expect(result.status == 1, "\(result.standardError)")
+            #expect(result.standardError.contains(#"tree/caf\xe9.txt: its name is not valid UTF-8"#), "\(result.standardError)")
+            #expect(result.standardError.contains(#"folder \#(local.path("tree"))/sub\xff or anything in it"#), "\(result.standardError)")
+            #expect(result.standardError.contains("2 entries were not copied"), "\(result.standardError)")
+            #expect(try await Self.listing(meta, "/t") == ["/t/ok.txt"])
+        }
+    }
+
+    @Test func linksFIFOsAndDanglingLinksAreNamedAndTheExitStatusSaysSo() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        try FileManager.default.createDirectory(atPath: local.path("tree/sub"), withIntermediateDirectories: true)
+        try local.writeRandomFile("tree/file.txt", count: 1000, seed: 2)
+        try local.writeRandomFile("tree/sub/deep.txt", count: 10, seed: 3)
+        #expect(symlink("file.txt", local.path("tree/relative-link")) == 0)
+        #expect(symlink(local.path("tree/file.txt"), local.path("tree/absolute-link")) == 0)
+        #expect(symlink("nowhere", local.path("tree/dangling-link")) == 0)
+        #expect(symlink("..", local.path("tree/sub/up-link")) == 0)
+        #expect(mkfifo(local.path("tree/fifo"), 0o644) == 0)
+        try await withCluster(dataNodes: 1) { cluster in
+            let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
+            let result = try await DFSBinary.run(["cp", "-r", local.path("tree"), "\(meta):/t"])
+            #expect(result.status == 3, "\(result.standardError)")
+            for (kind, name) in [("symbolic link", "relative-link"), ("symbolic link", "absolute-link"), ("symbolic link", "dangling-link"),
+                                 ("symbolic link", "sub/up-link"), ("FIFO", "fifo")] {
+                #expect(result.standardError.contains("skipping \(kind) \(local.path("tree"))/\(name):"), "\(result.standardError)")
+            }
+            #expect(result.standardError.contains("5 symbolic links or special files were not copied"), "\(result.standardError)")
+            #expect(try await Self.listing(meta, "/t") == ["/t/file.txt", "/t/sub/", "/t/sub/deep.txt"])
+
+            let skipping = try await DFSBinary.run(["cp", "-r", "--skip-special", local.path("tree"), "\(meta):/t2"])
+            #expect(skipping.status == 0, "\(skipping.standardError)")
+            #expect(skipping.standardError.contains("warning: skipping FIFO \(local.path("tree"))/fifo"), "\(skipping.standardError)")
+            #expect(!skipping.standardError.contains("were not copied"), "\(skipping.standardError)")
+            #expect(try await Self.listing(meta, "/t2") == ["/t2/file.txt", "/t2/sub/", "/t2/sub/deep.txt"])
+        }
+    }
+
+    @Test func copyHelpDocumentsTheExitStatuses() async throws {
+        let help = try await DFSBinary.run(["cp", "--help"])
+        #expect(help.standardOutput.contains("--skip-special"))
+        #expect(help.standardOutput.contains("Exit status"))
+        #expect(help.standardOutput.contains("3 when all but special files were copied"), "\(help.standardOutput)")
+    }
+
+    @Test func localNameWithABidirectionalControlIsRefusedAndShownEscaped() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        try FileManager.default.createDirectory(atPath: local.path("tree"), withIntermediateDirectories: true)
+        try local.writeRandomFile("tree/ok.txt", count: 10, seed: 4)
+        try local.writeRandomFile("tree/photo\u{202E}gpj.exe", count: 10, seed: 5)
+        try await withCluster(dataNodes: 1) { cluster in
+            let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
+            let result = try await DFSBinary.run(["cp", "-r", local.path("tree"), "\(meta):/t"])
+            #expect(result.status == 1, "\(result.standardError)")
+            #expect(result.standardError.contains(#"photo\u{202E}gpj.exe"#), "\(result.standardError)")
+            #expect(result.standardError.contains("U+202E RIGHT-TO-LEFT OVERRIDE"), "\(result.standardError)")
+            #expect(!result.standardError.unicodeScalars.contains("\u{202E}"))
+            #expect(try await Self.listing(meta, "/t") == ["/t/ok.txt"])
+            // One file on its own is refused by the meta server, with the same message.
+            let single = try await DFSBinary.run(["cp", local.path("tree/photo\u{202E}gpj.exe"), "\(meta):/single\u{202E}x"])
+            #expect(single.status == 1)
+            #expect(single.standardError.contains("U+202E"), "\(single.standardError)")
+            #expect(!single.standardError.unicodeScalars.contains("\u{202E}"))
+        }
+    }
+
+    @Test func storedNamesThatCouldLieArePrintedEscaped() async throws {
+        try await withCluster(dataNodes: 1) { cluster in
+            let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
+            try await cluster.meta.service.store.insertFolderRowAsStored(path: "/photo\u{202E}gpj.exe", parent: "/", name: "photo\u{202E}gpj.exe")
+            let list = try await DFSBinary.run(["ls", meta])
+            #expect(list.status == 0, "\(list.standardError)")
+            #expect(list.standardOutput == "photo\\u{202E}gpj.exe/\n", "\(list.standardOutput)")
+            let long = try await DFSBinary.run(["ls", "-lR", meta])
+            #expect(long.standardOutput.contains("/photo\\u{202E}gpj.exe/"), "\(long.standardOutput)")
+            let json = try await DFSBinary.run(["ls", "--json", meta])
+            #expect(!json.standardOutput.unicodeScalars.contains("\u{202E}"))
+            #expect(json.standardOutput.contains("\\u202e"), "\(json.standardOutput)")
+            // The JSON still decodes to the stored name.
+            struct Entry: Decodable { var path: String }
+            let entries = try JSONDecoder().decode([Entry].self, from: Data(json.standardOutput.utf8))
+            #expect(entries.map { Array($0.path.utf8) }.contains(Array("/photo\u{202E}gpj.exe".utf8)))
+            let stat = try await DFSBinary.run(["stat", "\(meta):/photo\u{202E}gpj.exe"])
+            #expect(stat.status == 0, "\(stat.standardError)")
+            #expect(stat.standardOutput.contains("path:         /photo\\u{202E}gpj.exe"), "\(stat.standardOutput)")
+            #expect(!stat.standardOutput.unicodeScalars.contains("\u{202E}"))
+            // And it can be renamed to a clean name.
+            let move = try await DFSBinary.run(["mv", "\(meta):/photo\u{202E}gpj.exe", "\(meta):/renamed"])
+            #expect(move.status == 0, "\(move.standardError)")
+            #expect(try await Self.listing(meta, "/") == ["/renamed/"])
+        }
+    }
+
+    @Test func fsckNamesRowsWhosePathParentAndNameDisagree() async throws {
+        try await withCluster(dataNodes: 1) { cluster in
+            let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
+            let healthy = try await DFSBinary.run(["fsck", meta])
+            #expect(healthy.status == 0, "\(healthy.standardOutput)")
+            // What `mkdir dfs:/x/<U+0301>y` stored when paths were split on characters.
+            try await cluster.meta.service.store.insertFolderRowAsStored(path: "/x/\u{301}y", parent: "/", name: "x/\u{301}y")
+            // A name no path may hold (a hand edit): it cannot be listed, so fsck must name it.
+            try await cluster.meta.service.store.insertFolderRowAsStored(path: "/two\nlines", parent: "/", name: "two\nlines")
+            let fsck = try await DFSBinary.run(["fsck", meta])
+            #expect(fsck.status == 1, "\(fsck.standardOutput)")
+            #expect(fsck.standardOutput.contains("folder row: its path puts it in /x"), "\(fsck.standardOutput)")
+            #expect(fsck.standardOutput.contains("/two\\nlines: folder row: its path is not a valid path"), "\(fsck.standardOutput)")
+            #expect(fsck.standardOutput.contains("rows whose path, parent and name disagree: 2"), "\(fsck.standardOutput)")
+            #expect(fsck.standardOutput.contains("UNHEALTHY"))
+            let json = try await DFSBinary.run(["fsck", "--json", meta])
+            #expect(json.status == 1)
+            #expect(json.standardOutput.contains(#""pathProblems":{"count":2"#), "\(json.standardOutput)")
+            #expect(json.standardOutput.contains(#""healthy":false"#))
+        }
+    }
+}
