@@ -143,6 +143,7 @@ extension CreateFile {
 extension CreateFileOK {
     public func validate() throws(DFSError) {
         try Check.range(replication, 1...Limits.replicationMax, "replication")
+        try Check.leaseMilliseconds(leaseMilliseconds)
         try firstBlock?.validate()
     }
 }
@@ -195,6 +196,7 @@ extension CreateFiles {
 extension CreateFilesOK {
     public func validate() throws(DFSError) {
         try Check.range(replication, 1...Limits.replicationMax, "replication")
+        try Check.leaseMilliseconds(leaseMilliseconds)
         try Check.targets(targets)
         try Check.count(files.count, atMost: Limits.filesPerBatchMax, "files")
     }
@@ -312,5 +314,27 @@ extension BlockData {
 
     public func validate() throws(DFSError) {
         try Check.count(checksums.count, atMost: Self.checksumsMax, "checksums", code: .invalidArgument)
+    }
+}
+
+// MARK: Leases
+
+extension Check {
+    /// A lease a meta server states: at least a millisecond, at most about 35 years.
+    static func leaseMilliseconds(_ value: Int?) throws(DFSError) {
+        if let value { try range(value, 1...(1 << 40), "leaseMilliseconds") }
+    }
+}
+
+extension RenewLeases {
+    public func validate() throws(DFSError) {
+        try Check.count(fileIDs.count, atMost: Limits.leaseRenewalsMax, "a renewal")
+    }
+}
+
+extension RenewLeasesOK {
+    public func validate() throws(DFSError) {
+        try Check.count(unknown.count, atMost: Limits.leaseRenewalsMax, "unknown")
+        try Check.leaseMilliseconds(leaseMilliseconds)
     }
 }

@@ -80,7 +80,12 @@ final class SlowDataNode: Sendable {
                 arrived += data.payload.count
             }
             received.withLock { $0.append(request.blockID) }
-            if let refusal = await gate([request.blockID]) { throw refusal }
+            // Slow, not hung: while the gate holds the block, the node says it is alive as a
+            // real node does while it flushes.
+            let refusal = try await connection.sendingProgress(
+                for: request.blockID, every: .seconds(1), limit: .seconds(60), timeout: .seconds(60)
+            ) { await gate([request.blockID]) }
+            if let refusal { throw refusal }
             try await connection.send(
                 WriteBlockOK(blockID: request.blockID, length: request.length, checksum: checksum.value, stored: [nodeID]),
                 timeout: .seconds(60))

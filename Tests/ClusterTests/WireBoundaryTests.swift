@@ -175,6 +175,7 @@ indirect enum RawJSON {
             (.completeFiles, .object([("files", .array([complete]))])),
             (.reportBadReplica, .object([("blockID", .int(4_000_005)), ("nodeID", stranger), ("reason", .string("sweep"))])),
             (.reportSlowNode, .object([("nodeID", stranger), ("reason", .string("sweep"))])),
+            (.renewLeases, .object([("fileIDs", .array([.number(String(fileID)), .int(4_000_007)]))])),
             (.status, .object([])),
             (.fsck, .object([("path", .string("/"))])),
             (.getFile, .object([("path", .string("/stored"))])),
@@ -254,10 +255,10 @@ indirect enum RawJSON {
         let unserved = MessageType.allCases.filter { !served.contains($0) }
         #expect(served.isSuperset(of: [.registerNode, .heartbeat, .nodeLeaving, .createFile, .allocateBlock, .completeFile, .createFiles,
                                        .completeFiles, .abandonFile, .reportBadReplica, .blockReport, .status, .fsck, .getFile, .list,
-                                       .makeDirectory, .move, .remove, .writeBlock, .readBlock, .writeBlocks, .reportSlowNode]))
+                                       .makeDirectory, .move, .remove, .writeBlock, .readBlock, .writeBlocks, .reportSlowNode, .renewLeases]))
         #expect(Set(unserved) == [.hello, .helloOK, .error, .ok, .auth, .registerNodeOK, .heartbeatOK, .createFileOK, .allocateBlockOK,
                                   .completeFileOK, .getFileOK, .listOK, .createFilesOK, .completeFilesOK, .statusOK, .fsckOK,
-                                  .writeBlockOK, .readBlockOK, .blockData, .writeBlocksOK, .writeBlockProgress],
+                                  .writeBlockOK, .readBlockOK, .blockData, .writeBlocksOK, .writeBlockProgress, .renewLeasesOK],
                 "a message type without a template: add one to this test")
 
         var sent = 0
