@@ -154,15 +154,19 @@ import Testing
             }
             try await group.waitForAll()
         }
+        let settled = ContinuousClock.now
         try await cluster.startAll()
         let outcome = ledger.outcome
+        print("chaos: the writers' last uploads ended \(settled - faultsEnd) after the faults")
         print("chaos: \(outcome.succeeded) uploads acknowledged, \(outcome.failed) failed")
         #expect(outcome.succeeded > 0, "no upload succeeded at all")
 
         // The cluster heals: every block back to three good replicas.
+        let healing = ContinuousClock.now
         try await eventually(timeout: .seconds(120), "fsck healthy") {
             (try? await client.fsck().healthy) == true
         }
+        print("chaos: fsck healthy \(ContinuousClock.now - healing) after the faults ended")
 
         // Every path holds what was acknowledged last, or a later failed attempt's content.
         let entries = ledger.entries
@@ -202,6 +206,6 @@ import Testing
             last = (recorded, stored)
             return recorded == stored
         }
-        print("chaos: \(last.stored) block files on the nodes, as recorded")
+        print("chaos: \(last.stored) block files on the nodes, as recorded, \(ContinuousClock.now - healing) after the faults ended")
     }
 }
