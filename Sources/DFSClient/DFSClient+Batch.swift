@@ -115,10 +115,21 @@ extension DFSClient {
                     throw DFSError(.unavailable, "no data node is available to store the files")
                 }
                 let request = WriteBlocks(blocks: blocks, pipeline: Array(targets.dropFirst()))
-                let reply = try await pool.withConnection(to: first.address) { connection in
-                    try await connection.send(request, payload: payload, timeout: timeouts.request)
-                    return try await connection.readReply(WriteBlocksOK.self, timeout: timeouts.request).0
+                // A hung first node (or one hung behind it) is noticed within its stall time,
+                // by the progress frames that stop coming, as for one block's write.
+                let stall = timeouts.stall(behind: targets.count)
+                let reply: WriteBlocksOK
+                do {
+                    reply = try await pool.withConnection(to: first.address, handshake: stall) { connection in
+                        try await connection.send(request, payload: payload, timeout: stall)
+                        return try await connection.readReply(
+                            WriteBlocksOK.self, progressFor: blocks[0].blockID, stall: stall, deadline: .now + timeouts.request + stall)
+                    }
+                } catch let error as DFSError {
+                    await notePipelineFailure([first.nodeID], blockID: blocks[0].blockID, error)
+                    throw error
                 }
+                await notePipelineFailure(reply.failed, blockID: blocks[0].blockID, nil)
                 guard reply.checksums == checksums else {
                     throw DFSError(.ioError, "\(first.address) stored a batch of \(blocks.count) blocks with other checksums")
                 }

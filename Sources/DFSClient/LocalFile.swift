@@ -23,9 +23,16 @@ final class LocalFile: @unchecked Sendable {
         if (info.st_mode & S_IFMT) == S_IFDIR {
             throw DFSError(.isADirectory, "\(path) is a folder; copy a file")
         }
-        fd = open(path, O_RDONLY | O_CLOEXEC)
+        // A FIFO, socket or device has no size to cut into blocks, and opening a FIFO waits
+        // for a writer that may never come. Non-blocking, so even a FIFO put in the file's
+        // place after the check cannot hold the open; fstat then decides.
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             throw DFSError(.ioError, "cannot read \(path): \(String(cString: strerror(errno)).lowercased())")
+        }
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            Glibc.close(fd)
+            throw DFSError(.invalidArgument, "\(path) is not a regular file (a FIFO, socket or device); only files and folders are stored")
         }
         size = Int(info.st_size)
     }

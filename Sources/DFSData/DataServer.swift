@@ -192,7 +192,14 @@ public final class DataServer: Sendable {
         case MessageType.writeBlocks.rawValue:
             // The blocks travel in the request's own payload: a refusal leaves the
             // connection in step, and the error reply is all the sender needs.
-            let reply = try await writeBlocks(frame.decode(WriteBlocks.self), payload: frame.payload)
+            let request = try frame.decode(WriteBlocks.self)
+            // While the batch is flushed here and answered by the nodes after this one, the
+            // sender hears progress (naming the batch's first block), as for `writeBlock`: a
+            // slow flush is told apart from a hung node.
+            let reply = try await connection.sendingProgress(
+                for: request.blocks[0].blockID, every: options.timeouts.progressInterval, limit: options.timeouts.request,
+                timeout: options.timeouts.stall
+            ) { try await self.writeBlocks(request, payload: frame.payload) }
             try await connection.send(reply, timeout: options.timeouts.request)
         default:
             throw DFSError(.protocolError, "a data node does not serve '\(frame.type)' messages")
@@ -362,9 +369,11 @@ public final class DataServer: Sendable {
                 to: next.address, role: .dataNode, timeout: min(options.timeouts.connect, stall), handshake: stall, secret: options.secret)
             defer { Task { await connection.close() } }
             let forwarded = WriteBlocks(blocks: request.blocks, pipeline: Array(request.pipeline.dropFirst()))
-            try await connection.send(forwarded, payload: payload, timeout: options.timeouts.request)
-            let (reply, _) = try await connection.readReply(WriteBlocksOK.self, timeout: options.timeouts.request)
-            return reply
+            // The frame must be taken, and progress or the answer must come, within the stall
+            // time: a node that stopped answering is named failed in seconds.
+            try await connection.send(forwarded, payload: payload, timeout: stall)
+            return try await connection.readReply(
+                WriteBlocksOK.self, progressFor: request.blocks[0].blockID, stall: stall, deadline: .now + options.timeouts.request)
         } catch {
             Log.warn(Self.component, "pipeline to \(next.address) failed for a batch of \(request.blocks.count) blocks: \(DFSError.wrap(error).message)")
             return nil

@@ -23,7 +23,7 @@ extension MetaService {
         let counted = placeable.union(recentlyLeft())
         let unhealthy = try await store.unhealthyBlocks(live: counted)
         let byID = Dictionary(unhealthy.map { ($0.blockID, $0) }, uniquingKeysWith: { first, _ in first })
-        repairs.settle(now: now) { blockID in byID[blockID].map { Set($0.holders) } }
+        repairs.settle(now: now, alive: { placeable.contains($0) }) { blockID in byID[blockID].map { Set($0.holders) } }
         let limit = max(1, options.repairCopiesPerNode)
         for block in unhealthy.sorted(by: { $0.goodLive.count < $1.goodLive.count }) {
             let underWay = repairs.targets(of: block.blockID)

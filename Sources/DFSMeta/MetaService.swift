@@ -171,6 +171,7 @@ public actor MetaService {
         reservedBytes[request.nodeID] = 0
         leaving[request.nodeID] = nil
         slowNodes.forget(request.nodeID)
+        repairs.forget(request.nodeID)
         Log.info(MetaServer.component, "node \(request.nodeID) registered at \(address)")
         return RegisterNodeOK(address: address, heartbeatMilliseconds: milliseconds(options.heartbeatInterval))
     }

@@ -30,18 +30,37 @@ struct RepairState {
         load[copy.target, default: 0] += 1
     }
 
+    /// Gives up every copy `node` sends or receives: its process started again, and the
+    /// copies it had under way ended with the old one. The next repair pass asks again.
+    mutating func forget(_ node: NodeID) {
+        for (blockID, copies) in underWay {
+            for copy in copies where copy.source == node || copy.target == node {
+                load[copy.source, default: 1] -= 1
+                load[copy.target, default: 1] -= 1
+                queued[copy.source]?.removeAll { $0.blockID == blockID && $0.target.nodeID == copy.target }
+            }
+            let open = copies.filter { $0.source != node && $0.target != node }
+            underWay[blockID] = open.isEmpty ? nil : open
+        }
+    }
+
     /// The copies a node should start now; each is handed out once.
     mutating func takeCommands(for node: NodeID) -> [CopyBlockCommand] {
         queued.removeValue(forKey: node) ?? []
     }
 
-    /// Ends copies whose target now holds the block, and copies past their deadline.
+    /// Ends copies whose target now holds the block, copies past their deadline, and copies
+    /// whose source or target is not `alive` (dead, or started again since the copy was
+    /// asked for: a copy is a task of the node's process, which a restart ends; waiting for
+    /// its deadline would hold the block's repair up to a minute for nothing).
     /// `holders` gives a block's holders, or nil when the block is whole again (every copy of
     /// it is then done).
-    mutating func settle(now: Double, holders: (BlockID) -> Set<NodeID>?) {
+    mutating func settle(now: Double, alive: (NodeID) -> Bool = { _ in true }, holders: (BlockID) -> Set<NodeID>?) {
         for (blockID, copies) in underWay {
             let held = holders(blockID)
-            let isDone = { (copy: Copy) in held.map { $0.contains(copy.target) } ?? true || copy.deadline < now }
+            func isDone(_ copy: Copy) -> Bool {
+                held.map { $0.contains(copy.target) } ?? true || copy.deadline < now || !alive(copy.source) || !alive(copy.target)
+            }
             for copy in copies where isDone(copy) {
                 load[copy.source, default: 1] -= 1
                 load[copy.target, default: 1] -= 1

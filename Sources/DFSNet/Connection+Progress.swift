@@ -9,6 +9,15 @@ extension Connection {
     public func readWriteBlockReply(
         _ blockID: BlockID, stall: Duration, deadline: ContinuousClock.Instant
     ) async throws -> WriteBlockOK {
+        try await readReply(WriteBlockOK.self, progressFor: blockID, stall: stall, deadline: deadline)
+    }
+
+    /// Reads the reply to a write (`writeBlock`, or `writeBlocks` whose progress frames name
+    /// its first block), skipping the progress frames that say the node is still at it; each
+    /// frame must come within `stall`, and the reply by `deadline`.
+    public func readReply<M: Message>(
+        _: M.Type, progressFor blockID: BlockID, stall: Duration, deadline: ContinuousClock.Instant
+    ) async throws -> M {
         while true {
             let frameDeadline = min(deadline, .now + stall)
             guard let frame = try await readFrame(before: frameDeadline) else {
@@ -24,7 +33,7 @@ extension Connection {
                 }
                 continue
             }
-            return try frame.reply(WriteBlockOK.self)
+            return try frame.reply(M.self)
         }
     }
 

@@ -193,6 +193,19 @@ public struct TempFolder: Sendable {
     /// Writes `count` bytes from a seeded generator and returns them.
     @discardableResult
     public func writeRandomFile(_ name: String, count: Int, seed: UInt64) throws -> [UInt8] {
+        let bytes = SplitMix64.bytes(count: count, seed: seed)
+        try Data(bytes).write(to: url.appendingPathComponent(name))
+        return bytes
+    }
+}
+
+/// A small, fast, seedable generator for test data.
+public struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+
+    /// `count` bytes of the generator started at `seed`: the same bytes for the same seed.
+    public static func bytes(count: Int, seed: UInt64) -> [UInt8] {
         var generator = SplitMix64(seed: seed)
         var bytes = [UInt8](repeating: 0, count: count)
         var index = 0
@@ -204,15 +217,8 @@ public struct TempFolder: Sendable {
                 index += 1
             }
         }
-        try Data(bytes).write(to: url.appendingPathComponent(name))
         return bytes
     }
-}
-
-/// A small, fast, seedable generator for test data.
-public struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

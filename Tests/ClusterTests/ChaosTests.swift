@@ -18,20 +18,7 @@ import Testing
         var seed: UInt64
         var size: Int
 
-        var bytes: [UInt8] {
-            var generator = SplitMix64(seed: seed)
-            var bytes = [UInt8](repeating: 0, count: size)
-            var index = 0
-            while index < size {
-                var word = generator.next()
-                for _ in 0..<8 where index < size {
-                    bytes[index] = UInt8(truncatingIfNeeded: word)
-                    word >>= 8
-                    index += 1
-                }
-            }
-            return bytes
-        }
+        var bytes: [UInt8] { SplitMix64.bytes(count: size, seed: seed) }
     }
 
     /// What each path may hold: after a success, that version alone; after a failure, also

@@ -94,6 +94,23 @@ extension MetaStore {
         }
     }
 
+    /// A FIFO named alone (no -r) used to be opened for reading, which waits for a writer
+    /// that never comes: the copy hung. It is refused at once, and so is a device.
+    @Test func fifoOrDeviceNamedAloneIsRefusedAtOnce() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        #expect(mkfifo(local.path("fifo"), 0o644) == 0)
+        try await withCluster(dataNodes: 1) { cluster in
+            let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
+            for source in [local.path("fifo"), "/dev/null"] {
+                let result = try await DFSBinary.run(["cp", source, "\(meta):/x"], timeout: .seconds(20))
+                #expect(result.status == 1, "\(source): \(result.standardError)")
+                #expect(result.standardError.contains("is not a regular file"), "\(source): \(result.standardError)")
+            }
+            await #expect(throws: DFSError.self) { try await cluster.client.stat(try DFSPath("/x")) }
+        }
+    }
+
     @Test func copyHelpDocumentsTheExitStatuses() async throws {
         let help = try await DFSBinary.run(["cp", "--help"])
         #expect(help.standardOutput.contains("--skip-special"))

@@ -93,4 +93,38 @@ import Testing
             #expect(ContinuousClock.now - started < .seconds(8), "took \(ContinuousClock.now - started)")
         }
     }
+
+    /// A batch's next node that answers hello and then nothing more (a process stopped once
+    /// it had taken the connection) is named failed within its stall time; it used to hold
+    /// the batch for a whole request's 60 s.
+    @Test func aBatchPipelineNodeNamesAHungNextNodeWithinItsStallTime() async throws {
+        let hung = try Listener(host: "127.0.0.1", port: 0, component: "test")
+        await hung.start { connection in
+            await FrameServer.serve(connection, role: .dataNode, component: "test", timeouts: .standard) { _, _ in
+                try await Task.sleep(for: .seconds(120))
+            }
+        }
+        do {
+            try await withCluster(dataNodes: 1) { cluster in
+                let node = try #require(cluster.dataServers.first ?? nil)
+                let ghost = NodeAddress(nodeID: NodeID("hung-node"), address: hung.endpoint)
+                let bytes = [UInt8](repeating: 7, count: 1000)
+                let blockID = BlockID(4343)
+                let started = ContinuousClock.now
+                let connection = try await Connection.open(to: node.endpoint, role: .client, timeout: .seconds(20))
+                defer { Task { await connection.close() } }
+                let request = WriteBlocks(
+                    blocks: [BatchBlock(blockID: blockID, length: bytes.count, checksums: BlockData.checksums(of: bytes))], pipeline: [ghost])
+                try await connection.send(request, payload: bytes, timeout: .seconds(10))
+                let reply = try await connection.readReply(WriteBlocksOK.self, progressFor: blockID, stall: .seconds(10), deadline: .now + .seconds(90))
+                #expect(reply.stored == [node.store.nodeID])
+                #expect(reply.failed == [ghost.nodeID])
+                #expect(ContinuousClock.now - started < .seconds(8), "took \(ContinuousClock.now - started)")
+            }
+        } catch {
+            await hung.close()
+            throw error
+        }
+        await hung.close()
+    }
 }
