@@ -129,7 +129,7 @@ extension DFSClient {
                     await notePipelineFailure([first.nodeID], blockID: blocks[0].blockID, error)
                     throw error
                 }
-                await notePipelineFailure(reply.failed, blockID: blocks[0].blockID, nil)
+                await notePipelineFailure(reply.stalled ?? [], blockID: blocks[0].blockID, nil)
                 guard reply.checksums == checksums else {
                     throw DFSError(.ioError, "\(first.address) stored a batch of \(blocks.count) blocks with other checksums")
                 }

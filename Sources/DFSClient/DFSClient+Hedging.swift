@@ -149,10 +149,10 @@ extension DFSClient {
     }
 
     /// Notes a pipeline failure: the first node, when it timed out, or the nodes a pipeline
-    /// node named in `failed` (the client cannot tell why those failed; a hung node is the
-    /// likely case now that refusals are rare), is avoided and reported. A first node that
-    /// refused the connection (a node that is down) is left to the meta server's liveness,
-    /// which notices it on its own.
+    /// node named in `stalled` (those of `failed` that stopped answering), is avoided and
+    /// reported. A node that refused or dropped the connection (a node that is down, or was
+    /// restarted) is only left out of that block's next try: the meta server's liveness
+    /// notices a dead node on its own, and one that came back must not be shunned.
     func notePipelineFailure(_ nodes: [NodeID], blockID: BlockID, _ error: DFSError?) async {
         if let error, error.code != .timeout { return }
         for node in nodes {

@@ -122,7 +122,7 @@ extension DFSClient {
                 // pipeline never got the data, through no fault of their own.
                 let missing = allocation.targets.map(\.nodeID).filter { !stored.contains($0) }
                 excluded += reply.failed.isEmpty ? missing : reply.failed
-                await notePipelineFailure(reply.failed, blockID: allocation.blockID, nil)
+                await notePipelineFailure(reply.stalled ?? [], blockID: allocation.blockID, nil)
             } catch let abandoned as BlockAbandoned {
                 excluded += abandoned.nodes
                 lastError = abandoned.error

@@ -28,7 +28,12 @@ public struct WriteBlockOK: Message {
     public var stored: [NodeID]
     /// Pipeline nodes after this one that failed, so the client can replace them.
     public var failed: [NodeID]
-    public init(blockID: BlockID, length: Int, checksum: UInt32, stored: [NodeID], failed: [NodeID] = []) {
+    /// Those of `failed` that stopped answering (no progress within their stall time), as
+    /// opposed to refusing or dropping the connection: a hung node, which the client avoids
+    /// and reports, where a node that is down is left to the meta server's liveness.
+    public var stalled: [NodeID]?
+    public init(blockID: BlockID, length: Int, checksum: UInt32, stored: [NodeID], failed: [NodeID] = [], stalled: [NodeID]? = nil) {
+        self.stalled = stalled
         self.blockID = blockID
         self.length = length
         self.checksum = checksum
@@ -78,7 +83,10 @@ public struct WriteBlocksOK: Message {
     public var stored: [NodeID]
     /// Pipeline nodes after this one that failed.
     public var failed: [NodeID]
-    public init(checksums: [UInt32], stored: [NodeID], failed: [NodeID] = []) {
+    /// Those of `failed` that stopped answering (see ``WriteBlockOK/stalled``).
+    public var stalled: [NodeID]?
+    public init(checksums: [UInt32], stored: [NodeID], failed: [NodeID] = [], stalled: [NodeID]? = nil) {
+        self.stalled = stalled
         self.checksums = checksums
         self.stored = stored
         self.failed = failed

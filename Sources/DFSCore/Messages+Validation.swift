@@ -262,9 +262,19 @@ extension WriteBlock {
     }
 }
 
+extension Check {
+    /// The nodes a pipeline reply names: at most one per replica.
+    static func pipelineNodes(stored: [NodeID], failed: [NodeID], stalled: [NodeID]?) throws(DFSError) {
+        for (list, name) in [(stored, "stored"), (failed, "failed"), (stalled ?? [], "stalled")] {
+            try count(list.count, atMost: Limits.replicationMax, name, code: .invalidArgument)
+        }
+    }
+}
+
 extension WriteBlockOK {
     public func validate() throws(DFSError) {
         try Check.range(length, 0...Limits.blockBytesMax, "block length")
+        try Check.pipelineNodes(stored: stored, failed: failed, stalled: stalled)
     }
 }
 
@@ -288,6 +298,7 @@ extension WriteBlocks {
 extension WriteBlocksOK {
     public func validate() throws(DFSError) {
         try Check.count(checksums.count, atMost: Limits.filesPerBatchMax, "checksums")
+        try Check.pipelineNodes(stored: stored, failed: failed, stalled: stalled)
     }
 }
 

@@ -230,6 +230,8 @@ public final class DataServer: Sendable {
         }
         var downstream: Connection?
         var failed: [NodeID] = []
+        // Those of `failed` that stopped answering, as opposed to refusing or dropping.
+        var stalled: [NodeID] = []
         // On every way out, the next node must hear that this write is over, or it would
         // wait for the rest of the block until its timeout.
         defer {
@@ -240,6 +242,7 @@ public final class DataServer: Sendable {
                 downstream = try await openDownstream(next, request: request)
             } catch {
                 failed.append(next.nodeID)
+                if Self.isStall(error) { stalled.append(next.nodeID) }
             }
         }
         let timeout = options.timeouts.request
@@ -266,6 +269,7 @@ public final class DataServer: Sendable {
                     await next.close()
                     downstream = nil
                     failed.append(request.pipeline[0].nodeID)
+                    if Self.isStall(error) { stalled.append(request.pipeline[0].nodeID) }
                 }
             }
             spare = payload
@@ -278,25 +282,29 @@ public final class DataServer: Sendable {
         let next = downstream
         let answered = try await connection.sendingProgress(
             for: request.blockID, every: options.timeouts.progressInterval, limit: timeout, timeout: options.timeouts.stall
-        ) { () async throws -> (stored: [NodeID], failed: [NodeID]) in
+        ) { () async throws -> (stored: [NodeID], failed: [NodeID], stalled: [NodeID]) in
             try await writer.commit()
-            guard let next else { return ([], []) }
+            guard let next else { return ([], [], []) }
             do {
                 let reply = try await next.readWriteBlockReply(request.blockID, stall: downstreamStall, deadline: .now + timeout)
-                if reply.checksum == writer.checksum { return (reply.stored, reply.failed) }
+                if reply.checksum == writer.checksum { return (reply.stored, reply.failed, reply.stalled ?? []) }
             } catch {
                 Log.warn(Self.component, "pipeline to \(next.name) failed for block \(request.blockID): \(DFSError.wrap(error).message)")
+                if Self.isStall(error) { return ([], [request.pipeline[0].nodeID], [request.pipeline[0].nodeID]) }
             }
-            return ([], [request.pipeline[0].nodeID])
+            return ([], [request.pipeline[0].nodeID], [])
         }
         stored += answered.stored
         failed += answered.failed
+        stalled += answered.stalled
         if let next {
             await next.close()
             downstream = nil
         }
         try await connection.send(
-            WriteBlockOK(blockID: request.blockID, length: request.length, checksum: writer.checksum, stored: stored, failed: failed),
+            WriteBlockOK(
+                blockID: request.blockID, length: request.length, checksum: writer.checksum, stored: stored, failed: failed,
+                stalled: stalled.isEmpty ? nil : stalled),
             timeout: timeout)
     }
 
@@ -349,19 +357,25 @@ public final class DataServer: Sendable {
         let checksums = entries.map(\.checksum)
         var stored = [store.nodeID]
         var failed: [NodeID] = []
+        var stalled: [NodeID] = []
         if let forwarding, let next = request.pipeline.first {
-            if let reply = await forwarding.value, reply.checksums == checksums {
+            switch await forwarding.value {
+            case .success(let reply) where reply.checksums == checksums:
                 stored += reply.stored
                 failed += reply.failed
-            } else {
+                stalled += reply.stalled ?? []
+            case .success:
                 failed.append(next.nodeID)
+            case .failure(let error):
+                failed.append(next.nodeID)
+                if Self.isStall(error) { stalled.append(next.nodeID) }
             }
         }
-        return WriteBlocksOK(checksums: checksums, stored: stored, failed: failed)
+        return WriteBlocksOK(checksums: checksums, stored: stored, failed: failed, stalled: stalled.isEmpty ? nil : stalled)
     }
 
-    /// Sends a batch on to the next node of its pipeline; nil when that node fails.
-    private func forward(_ request: WriteBlocks, payload: [UInt8], to next: NodeAddress) async -> WriteBlocksOK? {
+    /// Sends a batch on to the next node of its pipeline: its reply, or why it failed.
+    private func forward(_ request: WriteBlocks, payload: [UInt8], to next: NodeAddress) async -> Result<WriteBlocksOK, DFSError> {
         do {
             // A hung node never answers hello: its stall time bounds the wait.
             let stall = options.timeouts.stall(behind: request.pipeline.count)
@@ -372,12 +386,18 @@ public final class DataServer: Sendable {
             // The frame must be taken, and progress or the answer must come, within the stall
             // time: a node that stopped answering is named failed in seconds.
             try await connection.send(forwarded, payload: payload, timeout: stall)
-            return try await connection.readReply(
-                WriteBlocksOK.self, progressFor: request.blocks[0].blockID, stall: stall, deadline: .now + options.timeouts.request)
+            return .success(try await connection.readReply(
+                WriteBlocksOK.self, progressFor: request.blocks[0].blockID, stall: stall, deadline: .now + options.timeouts.request))
         } catch {
             Log.warn(Self.component, "pipeline to \(next.address) failed for a batch of \(request.blocks.count) blocks: \(DFSError.wrap(error).message)")
-            return nil
+            return .failure(DFSError.wrap(error))
         }
+    }
+
+    /// A downstream failure that means the node stopped answering (a timeout), not that it
+    /// refused, dropped the connection or is down.
+    static func isStall(_ error: any Error) -> Bool {
+        DFSError.wrap(error).code == .timeout
     }
 
     private func dieIfPlanned(adding bytes: Int) async throws {

@@ -90,7 +90,29 @@ import Testing
             let reply = try await connection.readWriteBlockReply(BlockID(4242), stall: .seconds(10), deadline: .now + .seconds(30))
             #expect(reply.stored == [node.store.nodeID])
             #expect(reply.failed == [ghost.nodeID])
+            #expect(reply.stalled == [ghost.nodeID], "a node that never answers is named as stalled")
             #expect(ContinuousClock.now - started < .seconds(8), "took \(ContinuousClock.now - started)")
+        }
+    }
+
+    /// A next node that is down (its port refuses connections) is named failed but not
+    /// stalled: the client leaves it out of that block's next try without shunning it (or
+    /// reporting it slow) for the rest of its run, since a node that was restarted is fine.
+    @Test func aPipelineNodeThatIsDownIsFailedButNotStalled() async throws {
+        let refused = try ReservedPort()
+        defer { refused.release() }
+        try await withCluster(dataNodes: 1) { cluster in
+            let node = try #require(cluster.dataServers.first ?? nil)
+            let ghost = NodeAddress(nodeID: NodeID("down-node"), address: Endpoint(host: "127.0.0.1", port: refused.port))
+            let bytes = [UInt8](repeating: 42, count: 100_000)
+            let connection = try await Connection.open(to: node.endpoint, role: .client, timeout: .seconds(20))
+            defer { Task { await connection.close() } }
+            try await connection.send(WriteBlock(blockID: BlockID(4444), length: bytes.count, pipeline: [ghost]), timeout: .seconds(10))
+            try await connection.send(BlockData(checksums: BlockData.checksums(of: bytes)), payload: bytes, timeout: .seconds(10))
+            let reply = try await connection.readWriteBlockReply(BlockID(4444), stall: .seconds(10), deadline: .now + .seconds(30))
+            #expect(reply.stored == [node.store.nodeID])
+            #expect(reply.failed == [ghost.nodeID])
+            #expect(reply.stalled == nil)
         }
     }
 
@@ -119,6 +141,7 @@ import Testing
                 let reply = try await connection.readReply(WriteBlocksOK.self, progressFor: blockID, stall: .seconds(10), deadline: .now + .seconds(90))
                 #expect(reply.stored == [node.store.nodeID])
                 #expect(reply.failed == [ghost.nodeID])
+                #expect(reply.stalled == [ghost.nodeID])
                 #expect(ContinuousClock.now - started < .seconds(8), "took \(ContinuousClock.now - started)")
             }
         } catch {
