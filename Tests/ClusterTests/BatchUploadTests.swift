@@ -96,11 +96,11 @@ import Testing
             originals.append(try local.writeRandomFile("tree/f\(index)", count: 2000, seed: UInt64(1100 + index)))
         }
         try await withCluster(dataNodes: 1) { cluster in
-            let doomed = try await cluster.addDataNode { $0.dieAfterReceivingBytes = 1 }
+            let doomed = try await cluster.addDataNode { $0.faults.dieAfterReceivingBytes = 1 }
             try await cluster.waitForLiveNodes(2)
             let result = try await cluster.client.uploadTree(localFolder: tree.path, to: try DFSPath("/t"), options: UploadOptions(replication: 2))
             #expect(result.files == 300)
-            #expect(doomed.plannedDeathBytes > 0, "the doomed node got a batch")
+            #expect(await doomed.plannedDeathBytes > 0, "the doomed node got a batch")
             for index in stride(from: 0, to: 300, by: 23) {
                 let stat = try await cluster.client.stat(try DFSPath("/t/f\(index)"))
                 #expect(stat.blocks.allSatisfy { !$0.replicas.map(\.nodeID).contains(doomed.store.nodeID) })

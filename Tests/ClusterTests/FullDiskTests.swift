@@ -51,7 +51,7 @@ import Testing
         try await withCluster(dataNodes: 2) { cluster in
             let full = try await cluster.addDataNode { options in
                 options.reserveBytes = Int.max / 2
-                options.reportedFreeBytes = Int.max / 4
+                options.faults.reportedFreeBytes = Int.max / 4
             }
             try await cluster.waitForLiveNodes(3)
             let path = try DFSPath("/moved-on")

@@ -238,7 +238,7 @@ import Testing
             let restarted = try await cluster.addDataNode(index: 1)
             #expect(restarted.store.nodeID == id)
             #expect(restarted.store.blockCount == 3)
-            try await eventually("the restarted node registered") { restarted.isRegistered }
+            try await eventually("the restarted node registered") { await restarted.isRegistered }
             for _ in 0..<20 {
                 #expect(await cluster.meta.service.repairLoad().isEmpty)
                 try await Task.sleep(for: .milliseconds(50))

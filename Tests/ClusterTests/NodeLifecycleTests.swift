@@ -17,7 +17,7 @@ import Testing
             listen: Endpoint(host: "127.0.0.1", port: 0), meta: metaEndpoint, folder: local.path("data"))
         dataOptions.retryInterval = .milliseconds(50)
         let data = try await DataServer.start(dataOptions)
-        #expect(!data.isRegistered)
+        #expect(await !data.isRegistered)
         reserved.release()
         var metaOptions = MetaServer.Options(listen: metaEndpoint, databasePath: local.path("meta.db"))
         metaOptions.heartbeatInterval = .milliseconds(100)

@@ -95,7 +95,7 @@ import Testing
         let original = try local.writeRandomFile("f", count: 12 * Self.mebibyte, seed: 34)
         try await withCluster(dataNodes: 3) { cluster in
             // A fourth node that dies after receiving 2.5 MiB, in the middle of its third block.
-            let doomed = try await cluster.addDataNode { $0.dieAfterReceivingBytes = 5 * Self.mebibyte / 2 }
+            let doomed = try await cluster.addDataNode { $0.faults.dieAfterReceivingBytes = 5 * Self.mebibyte / 2 }
             try await cluster.waitForLiveNodes(4)
             let doomedID = doomed.store.nodeID
             let path = try DFSPath("/survivor")

@@ -151,13 +151,13 @@ import Testing
         try await withCluster(dataNodes: 1, configure: Self.secured) { cluster in
             let intruder = try await cluster.addDataNode { $0.secret = Self.otherSecret }
             try await eventually("the intruder was refused") {
-                intruder.lastMetaError?.code == .unauthorized
+                await intruder.lastMetaError?.code == .unauthorized
             }
-            #expect(!intruder.isRegistered)
+            #expect(await !intruder.isRegistered)
             #expect(try await cluster.meta.service.liveNodeCount() == 1)
             let withoutSecret = try await cluster.addDataNode { $0.secret = nil }
             try await eventually("the node without a secret was refused") {
-                withoutSecret.lastMetaError?.code == .unauthorized
+                await withoutSecret.lastMetaError?.code == .unauthorized
             }
             #expect(try await cluster.meta.service.liveNodeCount() == 1)
         }

@@ -1,0 +1,39 @@
+import DFSCore
+
+/// What a data node does with the meta server's answer to a heartbeat. Pure: the reporter
+/// (``MetaReporter``) carries it out.
+enum HeartbeatActions: Equatable {
+    /// The meta server does not know the node: the changes the heartbeat carried go back to
+    /// be sent again, and the node registers again (with a full report).
+    case registerAgain
+    case carryOut(Work)
+
+    struct Work: Equatable {
+        var deleteBlocks: [BlockID]
+        /// Deletions may leave packs worth compacting.
+        var compact: Bool
+        /// At most ``RepairCopier`` starts ``HeartbeatActions/copiesPerHeartbeatMax`` copies
+        /// per reply; the meta server asks again for the others.
+        var copyBlocks: [CopyBlockCommand]
+        /// At most ``HeartbeatOK/verifyBlocksMax``, whatever the reply holds.
+        var verifyBlocks: [BlockID]
+    }
+
+    /// Repair copies started per heartbeat reply. A copy reads and sends up to a 64 MiB
+    /// block; the meta server limits copies in flight per node, and asks again for any not
+    /// started.
+    static let copiesPerHeartbeatMax = 64
+
+    init(_ reply: HeartbeatOK) {
+        if reply.registerAgain {
+            self = .registerAgain
+            return
+        }
+        self = .carryOut(
+            Work(
+                deleteBlocks: reply.deleteBlocks,
+                compact: !reply.deleteBlocks.isEmpty,
+                copyBlocks: Array(reply.copyBlocks.prefix(Self.copiesPerHeartbeatMax)),
+                verifyBlocks: Array((reply.verifyBlocks ?? []).prefix(HeartbeatOK.verifyBlocksMax))))
+    }
+}

@@ -1,0 +1,72 @@
+import DFSCore
+import DFSNet
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Reads stored blocks checking every piece against the checksums stored beside them, for the
+/// paths that read bytes themselves: the last piece of a range read, repair copies and the
+/// scrubber. A mismatch is reported to the store (for the next heartbeat) and thrown.
+struct VerifiedReader: Sendable {
+    let store: BlockStore
+
+    /// The block's stored checksums, which must describe a block of this length.
+    func storedChecksums(_ blockID: BlockID, length: Int) throws -> ChecksumFile {
+        do {
+            let stored = try store.checksums(of: blockID)
+            guard stored.blockLength == length else {
+                throw DFSError(.checksumMismatch, "block \(blockID) on node \(store.nodeID) has \(length) bytes; its checksums cover \(stored.blockLength)")
+            }
+            return stored
+        } catch let error as DFSError where error.code == .checksumMismatch {
+            store.reportCorrupt(blockID)
+            throw error
+        }
+    }
+
+    /// Reads `count` bytes at `offset` (a multiple of 64 KiB) and checks every piece against
+    /// the checksums stored beside the block. Returns the bytes with the checksums of their
+    /// pieces, ready to send: the verified stored values, so nothing is computed twice.
+    func readVerifiedPieces(
+        _ blockID: BlockID, source: BlockSource, offset: Int, count: Int, stored: ChecksumFile
+    ) async throws -> (bytes: [UInt8], checksums: [UInt32]) {
+        let fd = source.fd
+        let start = source.offset + offset
+        let pieceStart = offset / Limits.checksumChunkBytes
+        let readCount = min(stored.blockLength - offset, (count + Limits.checksumChunkBytes - 1) / Limits.checksumChunkBytes * Limits.checksumChunkBytes)
+        var bytes = try await BlockingIO.run { try DataServer.readChunk(fd: fd, offset: start, count: readCount) }
+        let actual = BlockData.checksums(of: bytes)
+        guard pieceStart + actual.count <= stored.chunkChecksums.count,
+            actual == Array(stored.chunkChecksums[pieceStart..<(pieceStart + actual.count)])
+        else {
+            Log.warn(DataServer.component, "block \(blockID) is corrupt near offset \(offset); reporting it")
+            store.reportCorrupt(blockID)
+            throw DFSError(.checksumMismatch, "block \(blockID) on node \(store.nodeID) is corrupt near offset \(offset)")
+        }
+        if readCount > count {
+            // A range that ends inside a piece: the cut piece needs its own checksum.
+            bytes.removeLast(readCount - count)
+            return (bytes, BlockData.checksums(of: bytes))
+        }
+        return (bytes, actual)
+    }
+}
+
+extension DataServer {
+    /// pread(2) exactly `count` bytes; a block file shorter than its index says is an error.
+    static func readChunk(fd: Int32, offset: Int, count: Int) throws -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var done = 0
+            while done < count {
+                let result = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset + done))
+                if result < 0 && errno == EINTR { continue }
+                guard result > 0 else {
+                    throw DFSError(.ioError, "block file ended early or could not be read at \(offset + done)")
+                }
+                done += result
+            }
+            initialized = count
+        }
+    }
+}
