@@ -128,7 +128,7 @@ public final class DataServer: Sendable {
                 copy.cancel()
                 await copy.value
             }
-            // A compaction is let finish: it ends in a rename either way.
+            // A compaction under way is waited for, not cancelled.
             await background.compaction?.value
         } else {
             await verifier.stop()

@@ -12,16 +12,14 @@ enum HeartbeatActions: Equatable {
         var deleteBlocks: [BlockID]
         /// Deletions may leave packs worth compacting.
         var compact: Bool
-        /// At most ``RepairCopier`` starts ``HeartbeatActions/copiesPerHeartbeatMax`` copies
-        /// per reply; the meta server asks again for the others.
+        /// At most ``HeartbeatActions/copiesPerHeartbeatMax``, in the reply's order.
         var copyBlocks: [CopyBlockCommand]
         /// At most ``HeartbeatOK/verifyBlocksMax``, whatever the reply holds.
         var verifyBlocks: [BlockID]
     }
 
-    /// Repair copies started per heartbeat reply. A copy reads and sends up to a 64 MiB
-    /// block; the meta server limits copies in flight per node, and asks again for any not
-    /// started.
+    /// Repair copies started per heartbeat reply, each in a task of its own; the reply's
+    /// copies beyond it are not started.
     static let copiesPerHeartbeatMax = 64
 
     init(_ reply: HeartbeatOK) {
