@@ -15,7 +15,8 @@ public final class BlockWriter: @unchecked Sendable {
     public let blockID: BlockID
     public let expectedLength: Int
     public private(set) var writtenBytes = 0
-    private var chunkChecksums: [UInt32] = []
+    /// One CRC32C per 64 KiB piece written so far.
+    private var pieceChecksums: [UInt32] = []
     private var blockChecksum = CRC32C()
     private let store: BlockStore
     private let tempURL: URL
@@ -38,7 +39,7 @@ public final class BlockWriter: @unchecked Sendable {
     /// Checks a frame of block data against its checksums, then write(2)s it.
     ///
     /// Frames must carry whole 64 KiB pieces, but for the block's last, so that pieces line
-    /// up with the block's chunks.
+    /// up with the pieces of the block's checksum file.
     public func append(_ bytes: [UInt8], checksums: BlockData) throws {
         guard writtenBytes + bytes.count <= expectedLength else {
             throw DFSError(.invalidArgument, "block \(blockID) data is longer than the \(expectedLength) bytes announced")
@@ -50,7 +51,7 @@ public final class BlockWriter: @unchecked Sendable {
         try BlockStore.writeAll(fd, bytes, what: "block \(blockID)")
         startWriteback(from: writtenBytes, to: writtenBytes + bytes.count)
         blockChecksum.append(checksum: frameChecksum, length: bytes.count)
-        chunkChecksums += checksums.checksums
+        pieceChecksums += checksums.checksums
         writtenBytes += bytes.count
     }
 
@@ -89,7 +90,7 @@ public final class BlockWriter: @unchecked Sendable {
         guard writtenBytes == expectedLength else {
             throw DFSError(.invalidArgument, "block \(blockID) got \(writtenBytes) of \(expectedLength) bytes")
         }
-        let checksums = ChecksumFile(blockLength: writtenBytes, blockChecksum: checksum, chunkChecksums: chunkChecksums)
+        let checksums = ChecksumFile(blockLength: writtenBytes, blockChecksum: checksum, pieceChecksums: pieceChecksums)
         let checksumTemp = tempURL.appendingPathExtension("crc").path
         let checksumFD = try store.writeChecksumFile(checksums, for: blockID, to: checksumTemp)
         let blockFD = fd

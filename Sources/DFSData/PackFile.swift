@@ -37,63 +37,67 @@ enum PackFile {
         var offset: Int
         var length: Int
         var checksum: UInt32
-        var pieces: [UInt32]
+        /// One CRC32C per 64 KiB piece of the block, as in a ``ChecksumFile``.
+        var pieceChecksums: [UInt32]
     }
 
     /// The footer and trailer for `entries`.
     static func footer(_ entries: [Entry]) -> [UInt8] {
         var footer = magic
-        append(UInt32(1), to: &footer)
-        append(UInt32(entries.count), to: &footer)
+        BigEndian.append(UInt32(1), to: &footer)
+        BigEndian.append(UInt32(entries.count), to: &footer)
         for entry in entries {
-            append(entry.blockID.rawValue, to: &footer)
-            append(UInt64(entry.offset), to: &footer)
-            append(UInt64(entry.length), to: &footer)
-            append(entry.checksum, to: &footer)
-            append(UInt32(entry.pieces.count), to: &footer)
-            for piece in entry.pieces { append(piece, to: &footer) }
+            BigEndian.append(entry.blockID.rawValue, to: &footer)
+            BigEndian.append(UInt64(entry.offset), to: &footer)
+            BigEndian.append(UInt64(entry.length), to: &footer)
+            BigEndian.append(entry.checksum, to: &footer)
+            BigEndian.append(UInt32(entry.pieceChecksums.count), to: &footer)
+            for piece in entry.pieceChecksums { BigEndian.append(piece, to: &footer) }
         }
         var crc = CRC32C()
         footer.withUnsafeBytes { crc.update($0) }
         var trailer: [UInt8] = []
-        append(UInt32(footer.count), to: &trailer)
-        append(crc.value, to: &trailer)
+        BigEndian.append(UInt32(footer.count), to: &trailer)
+        BigEndian.append(crc.value, to: &trailer)
         trailer += magic
         return footer + trailer
     }
 
     /// Reads and checks a pack's footer. Throws `checksumMismatch` for a damaged one.
-    static func entries(of fd: Int32, size: Int) throws(DFSError) -> [Entry] {
+    /// `positionalRead` is pread(2) but in tests (see ``read(_:at:count:using:)``).
+    static func entries(
+        of fd: Int32, size: Int, using positionalRead: PositionalRead = { Glibc.pread($0, $1, $2, $3) }
+    ) throws(DFSError) -> [Entry] {
         guard size >= trailerBytes else { throw damaged("shorter than its trailer") }
-        let trailer = try read(fd, at: size - trailerBytes, count: trailerBytes)
+        let trailer = try read(fd, at: size - trailerBytes, count: trailerBytes, using: positionalRead)
         guard Array(trailer[8..<12]) == magic else { throw damaged("no trailer") }
-        let footerLength = Int(read32(trailer, 0))
+        let footerLength = Int(BigEndian.uint32(trailer, at: 0))
         guard footerLength >= 12, footerLength <= size - trailerBytes else { throw damaged("footer length \(footerLength)") }
         let dataEnd = size - trailerBytes - footerLength
-        let footer = try read(fd, at: dataEnd, count: footerLength)
+        let footer = try read(fd, at: dataEnd, count: footerLength, using: positionalRead)
         var crc = CRC32C()
         footer.withUnsafeBytes { crc.update($0) }
-        guard crc.value == read32(trailer, 4), Array(footer[0..<4]) == magic, read32(footer, 4) == 1 else {
+        guard crc.value == BigEndian.uint32(trailer, at: 4), Array(footer[0..<4]) == magic, BigEndian.uint32(footer, at: 4) == 1 else {
             throw damaged("footer checksum")
         }
-        let count = Int(read32(footer, 8))
+        let count = Int(BigEndian.uint32(footer, at: 8))
         var entries: [Entry] = []
         var position = 12
         for _ in 0..<count {
             guard position + 32 <= footer.count else { throw damaged("entry past the footer") }
-            let id = read64(footer, position)
-            let offset = read64(footer, position + 8)
-            let length = read64(footer, position + 16)
-            let checksum = read32(footer, position + 24)
-            let pieceCount = Int(read32(footer, position + 28))
+            let id = BigEndian.uint64(footer, at: position)
+            let offset = BigEndian.uint64(footer, at: position + 8)
+            let length = BigEndian.uint64(footer, at: position + 16)
+            let checksum = BigEndian.uint32(footer, at: position + 24)
+            let pieceCount = Int(BigEndian.uint32(footer, at: position + 28))
             position += 32
             guard offset <= UInt64(dataEnd), length >= 1, length <= UInt64(dataEnd) - offset,
                 pieceCount == (Int(length) + Limits.checksumChunkBytes - 1) / Limits.checksumChunkBytes,
                 position + 4 * pieceCount <= footer.count
             else { throw damaged("entry of block \(id)") }
-            let pieces = (0..<pieceCount).map { read32(footer, position + 4 * $0) }
+            let pieces = (0..<pieceCount).map { BigEndian.uint32(footer, at: position + 4 * $0) }
             position += 4 * pieceCount
-            entries.append(Entry(blockID: BlockID(id), offset: Int(offset), length: Int(length), checksum: checksum, pieces: pieces))
+            entries.append(Entry(blockID: BlockID(id), offset: Int(offset), length: Int(length), checksum: checksum, pieceChecksums: pieces))
         }
         guard position == footer.count else { throw damaged("footer longer than its entries") }
         return entries
@@ -104,7 +108,7 @@ enum PackFile {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return }
         var bytes: [UInt8] = []
-        append(blockID.rawValue, to: &bytes)
+        BigEndian.append(blockID.rawValue, to: &bytes)
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         close(fd)
     }
@@ -113,30 +117,36 @@ enum PackFile {
     static func deadBlocks(at path: String) -> Set<BlockID> {
         guard let data = FileManager.default.contents(atPath: path) else { return [] }
         let bytes = [UInt8](data)
-        return Set(stride(from: 0, to: bytes.count - 7, by: 8).map { BlockID(read64(bytes, $0)) })
+        return Set(stride(from: 0, to: bytes.count - 7, by: 8).map { BlockID(BigEndian.uint64(bytes, at: $0)) })
     }
 
     private static func damaged(_ what: String) -> DFSError {
         DFSError(.checksumMismatch, "pack is damaged (\(what))")
     }
 
-    private static func read(_ fd: Int32, at offset: Int, count: Int) throws(DFSError) -> [UInt8] {
+    /// pread(2)'s shape, so that a test can stand in a reader that returns a few bytes at a
+    /// time or is interrupted.
+    typealias PositionalRead = (_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: off_t) -> Int
+
+    /// `count` bytes at `offset`, read with as many pread(2) calls as it takes: a read that
+    /// returns fewer bytes is continued, one interrupted by a signal (EINTR) is retried. Only
+    /// an error or the file's end before `count` bytes makes the pack damaged.
+    static func read(
+        _ fd: Int32, at offset: Int, count: Int, using positionalRead: PositionalRead = { Glibc.pread($0, $1, $2, $3) }
+    ) throws(DFSError) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
-        let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
-        guard got == count else { throw damaged("cannot read \(count) bytes at \(offset)") }
+        let done = bytes.withUnsafeMutableBytes { buffer -> Int in
+            var done = 0
+            while done < count {
+                let result = positionalRead(fd, buffer.baseAddress! + done, count - done, off_t(offset + done))
+                if result < 0 && errno == EINTR { continue }
+                guard result > 0 else { break }
+                done += result
+            }
+            return done
+        }
+        guard done == count else { throw damaged("cannot read \(count) bytes at \(offset)") }
         return bytes
-    }
-
-    private static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
-        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
-    }
-
-    private static func read32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
-        bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | UInt32($1) }
-    }
-
-    private static func read64(_ bytes: [UInt8], _ offset: Int) -> UInt64 {
-        bytes[offset..<(offset + 8)].reduce(0) { $0 << 8 | UInt64($1) }
     }
 }
 

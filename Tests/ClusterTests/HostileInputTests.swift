@@ -127,6 +127,6 @@ import Testing
         for connection in idle { await connection.close() }
         // Nothing was written outside the node's folder, and nothing odd inside it.
         let names = try FileManager.default.contentsOfDirectory(atPath: local.path("data")).sorted()
-        #expect(names == ["blocks", "node-id", "tmp"], "\(names)")
+        #expect(names == ["blocks", "node-id"], "\(names)")
     }
 }

@@ -41,7 +41,7 @@ import Testing
         let checksums = try reopened.checksums(of: BlockID(42))
         #expect(checksums.blockLength == size)
         #expect(checksums.blockChecksum == CRC32C.checksum(bytes))
-        #expect(checksums.chunkChecksums == BlockData.checksums(of: bytes))
+        #expect(checksums.pieceChecksums == BlockData.checksums(of: bytes))
     }
 
     /// Frames that cross writeback windows (started early, see `Limits.writebackWindowBytes`)
@@ -84,7 +84,7 @@ import Testing
         try append([UInt8](repeating: 1, count: 65536), to: writer)
         writer.abort()
         #expect(store.length(of: BlockID(7)) == nil)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/tmp").isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/blocks/07").isEmpty, "the temp file is gone")
         #expect(throws: DFSError.self) { try store.openForReading(BlockID(7)) }
     }
 
@@ -108,12 +108,39 @@ import Testing
         writer.abort()
     }
 
-    @Test func leftoverTempFilesAreRemovedAtStart() throws {
+    /// Temp files of writes that never finished, in a shard folder and in the packs folder,
+    /// are removed at start; the block and pack beside them stay.
+    @Test func leftoverTempFilesAreRemovedAtStart() async throws {
+        defer { cleanUp() }
+        let store = try BlockStore(folder: folder)
+        let writer = try store.makeWriter(for: BlockID(0x31), length: 3)
+        try append([1, 2, 3], to: writer)
+        try await writer.commit()
+        let bytes = [UInt8]([4, 5])
+        let batch = [BatchBlock(blockID: BlockID(0x32), length: 2, checksums: BlockData.checksums(of: bytes))]
+        _ = try await store.storePack(batch, payload: bytes)
+        let manager = FileManager.default
+        #expect(manager.createFile(atPath: folder + "/blocks/31/tmp-blk_0000000000000131.123", contents: Data([1, 2, 3])))
+        #expect(manager.createFile(atPath: folder + "/blocks/31/tmp-blk_0000000000000131.123.crc", contents: Data([1])))
+        #expect(manager.createFile(atPath: folder + "/blocks/packs/tmp-pack_0000000000000033_00000001", contents: Data([1])))
+
+        let reopened = try BlockStore(folder: folder)
+        #expect(try manager.contentsOfDirectory(atPath: folder + "/blocks/31").sorted() == ["blk_0000000000000031", "blk_0000000000000031.crc"])
+        let packs = try manager.contentsOfDirectory(atPath: folder + "/blocks/packs")
+        #expect(packs.count == 1 && packs.allSatisfy { $0.hasPrefix("pack_0000000000000032_") }, "\(packs)")
+        #expect(reopened.blockCount == 2)
+    }
+
+    /// Versions before the shard folders wrote blocks under `tmp/`: a start removes that
+    /// folder with whatever is left in it, and no start makes it again.
+    @Test func legacyTempFolderIsRemovedAtStartAndNotMadeAgain() throws {
         defer { cleanUp() }
         _ = try BlockStore(folder: folder)
-        FileManager.default.createFile(atPath: folder + "/tmp/blk_0000000000000001.123", contents: Data([1, 2, 3]))
+        #expect(!FileManager.default.fileExists(atPath: folder + "/tmp"))
+        try FileManager.default.createDirectory(atPath: folder + "/tmp", withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: folder + "/tmp/blk_0000000000000001.123", contents: Data([1, 2, 3])))
         _ = try BlockStore(folder: folder)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/tmp").isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: folder + "/tmp"))
     }
 
     @Test func deletedBlockIsGone() async throws {
@@ -163,7 +190,7 @@ import Testing
     }
 
     @Test func checksumFileRoundTripsAndRejectsDamage() throws {
-        let file = ChecksumFile(blockLength: 70_000, blockChecksum: 0xDEAD_BEEF, chunkChecksums: [1, 2])
+        let file = ChecksumFile(blockLength: 70_000, blockChecksum: 0xDEAD_BEEF, pieceChecksums: [1, 2])
         let bytes = file.encoded()
         #expect(try ChecksumFile(decoding: bytes) == file)
         #expect(throws: DFSError.self) { try ChecksumFile(decoding: Array(bytes.dropLast())) }
@@ -200,7 +227,6 @@ import Testing
             expected.update(bytes)
             #expect(stored.blockChecksum == expected.value)
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/tmp").isEmpty)
         for shard in try FileManager.default.contentsOfDirectory(atPath: folder + "/blocks") {
             let names = try FileManager.default.contentsOfDirectory(atPath: folder + "/blocks/" + shard)
             #expect(!names.contains { $0.hasPrefix("tmp-") }, "temp files left in \(shard): \(names)")
@@ -232,7 +258,7 @@ import Testing
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
         let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
-        #expect(names == ["blocks", "node-id", "tmp"])
+        #expect(names == ["blocks", "node-id"])
         let text = try String(contentsOfFile: folder + "/node-id", encoding: .utf8)
         #expect(text == store.nodeID.rawValue + "\n")
         #expect(try BlockStore(folder: folder).nodeID == store.nodeID)

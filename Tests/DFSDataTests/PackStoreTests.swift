@@ -51,7 +51,7 @@ import Testing
         for (block, bytes) in zip(blocks, contents) {
             #expect(try read(store, block.blockID) == bytes)
             let checksums = try store.checksums(of: block.blockID)
-            #expect(checksums.chunkChecksums == block.checksums)
+            #expect(checksums.pieceChecksums == block.checksums)
             #expect(checksums.blockLength == bytes.count)
         }
         #expect(store.blockCount == 4)
@@ -181,8 +181,8 @@ import Testing
         defer { cleanUp() }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let entries = [
-            PackFile.Entry(blockID: BlockID(7), offset: 0, length: 5, checksum: 9, pieces: [9]),
-            PackFile.Entry(blockID: BlockID(8), offset: 5, length: 70_000, checksum: 11, pieces: [1, 2]),
+            PackFile.Entry(blockID: BlockID(7), offset: 0, length: 5, checksum: 9, pieceChecksums: [9]),
+            PackFile.Entry(blockID: BlockID(8), offset: 5, length: 70_000, checksum: 11, pieceChecksums: [1, 2]),
         ]
         let bytes = [UInt8](repeating: 0xAB, count: 70_005) + PackFile.footer(entries)
         let path = folder + "/pack"
