@@ -139,8 +139,8 @@ public final class BlockVerifier: Sendable {
                 return .damaged("it cannot be read at \(offset): \(DFSError.wrap(error).message)")
             }
             let first = offset / Limits.checksumChunkBytes
-            guard first + pieces.count <= stored.chunkChecksums.count,
-                pieces == Array(stored.chunkChecksums[first..<(first + pieces.count)])
+            guard first + pieces.count <= stored.pieceChecksums.count,
+                pieces == Array(stored.pieceChecksums[first..<(first + pieces.count)])
             else {
                 return .damaged("a piece near offset \(offset) does not match its checksum")
             }

@@ -16,12 +16,6 @@ public struct ChecksumFile: Equatable, Sendable {
     /// One CRC32C per 64 KiB piece of the block, in order; the last piece may be shorter.
     public var pieceChecksums: [UInt32]
 
-    /// The old name of ``pieceChecksums``, kept while callers move to the new one.
-    public var chunkChecksums: [UInt32] {
-        get { pieceChecksums }
-        set { pieceChecksums = newValue }
-    }
-
     static let magic: [UInt8] = Array("DFSC".utf8)
     static let headerBytes = 24
 

@@ -42,11 +42,11 @@ extension DataServer {
             } else {
                 let first = offset / piece
                 let pieces = (count + piece - 1) / piece
-                guard first + pieces <= stored.chunkChecksums.count else {
+                guard first + pieces <= stored.pieceChecksums.count else {
                     store.reportCorrupt(request.blockID)
                     throw DFSError(.checksumMismatch, "block \(request.blockID) on node \(store.nodeID) has fewer checksums than pieces")
                 }
-                let checksums = Array(stored.chunkChecksums[first..<(first + pieces)])
+                let checksums = Array(stored.pieceChecksums[first..<(first + pieces)])
                 do {
                     try await connection.send(BlockData(checksums: checksums), file: source.fd, offset: source.offset + offset, count: count, timeout: timeout)
                 } catch let error as DFSError where error.code == .ioError {

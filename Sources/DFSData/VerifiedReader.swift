@@ -37,8 +37,8 @@ struct VerifiedReader: Sendable {
         let readCount = min(stored.blockLength - offset, (count + Limits.checksumChunkBytes - 1) / Limits.checksumChunkBytes * Limits.checksumChunkBytes)
         var bytes = try await BlockingIO.run { try DataServer.readChunk(fd: fd, offset: start, count: readCount) }
         let actual = BlockData.checksums(of: bytes)
-        guard pieceStart + actual.count <= stored.chunkChecksums.count,
-            actual == Array(stored.chunkChecksums[pieceStart..<(pieceStart + actual.count)])
+        guard pieceStart + actual.count <= stored.pieceChecksums.count,
+            actual == Array(stored.pieceChecksums[pieceStart..<(pieceStart + actual.count)])
         else {
             Log.warn(DataServer.component, "block \(blockID) is corrupt near offset \(offset); reporting it")
             store.reportCorrupt(blockID)
