@@ -81,8 +81,9 @@ extension DFSClient {
     /// Writes one block through a pipeline of nodes.
     ///
     /// When a node cannot be reached or fails mid-block, the block is written again, under a
-    /// new id, to nodes the meta server picks without the failed ones. After three attempts the
-    /// best one is kept: a block on fewer nodes than asked is under-replicated, not lost.
+    /// new id, to nodes the meta server picks without the failed ones. After
+    /// ``Limits/blockWriteAttempts`` attempts the best one is kept: a block on fewer nodes
+    /// than asked is under-replicated, not lost.
     private func writeBlock(
         fileID: Int64, blockIndex: Int, source: LocalFile, offset: Int, length: Int, replication: Int,
         allocated: AllocateBlockOK? = nil, sending: InFlightBudget
@@ -91,7 +92,7 @@ extension DFSClient {
         var best: CommittedBlock?
         var lastError: (any Error)?
         var preallocated = allocated
-        for _ in 0..<3 {
+        for _ in 0..<Limits.blockWriteAttempts {
             let allocation: AllocateBlockOK
             if let given = preallocated {
                 allocation = given

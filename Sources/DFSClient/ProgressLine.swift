@@ -4,7 +4,7 @@ import Foundation
 /// The one line `dfs cp` keeps updating on a terminal: bytes done, total, rate, time left.
 public struct ProgressLine: Sendable {
     public static func format(done: Int, total: Int, elapsed: Duration) -> String {
-        let seconds = max(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, 0.001)
+        let seconds = max(elapsed.inSeconds, 0.001)
         let rate = Double(done) / seconds
         var parts = ["\(ByteSize.format(done)) / \(ByteSize.format(total))"]
         if total > 0 { parts.append("\(min(100, done * 100 / total))%") }

@@ -66,7 +66,22 @@ public enum Limits {
     public static let batchedFileBytesMax = 256 * 1024
     /// Blocks of one file a client writes or reads at once.
     public static let blocksInFlight = 4
+    /// Pipelines one block is written through before the client keeps the best result (a
+    /// block on fewer nodes than asked is under-replicated, not lost) or gives up. Each
+    /// attempt after a failure asks for nodes without the ones that failed, so three ride
+    /// out two failed nodes in a row; a cluster that fails a third time has a problem that
+    /// a fourth attempt would not fix, and the writer should hear of it.
+    public static let blockWriteAttempts = 3
     /// File ids in one `renewLeases`: a tree copy has up to 32 batches of 64 files pending
     /// at once, so one or two requests per renewal; 1000 ids are about 20 KiB of header.
     public static let leaseRenewalsMax = 1000
+    /// Replicas one heartbeat reply tells a node to delete; the rest wait for its next
+    /// heartbeat. The node unlinks them before it sends that heartbeat, so a node with a
+    /// large backlog (a big folder removed) still answers in time, and 1000 ids keep the
+    /// reply's header about 20 KiB. At most ``Heartbeat/changesMax``, which a node accepts.
+    public static let deletionsPerHeartbeatMax = 1000
+    /// Bytes one read(2) from a socket takes at most, into a buffer each connection keeps
+    /// for its life: a 1 MiB write frame arrives in four reads, and the most connections a
+    /// server holds (``connectionsMax``) keep 256 MiB at most between them.
+    public static let socketReadBytes = 256 * 1024
 }

@@ -39,6 +39,8 @@ public final class MetaServer: Sendable {
         public var slowNodePenalty: Duration = .seconds(10)
         /// How long a block token stays good: long enough for a large file's transfer.
         public var blockTokenLifetime: Duration = .seconds(10 * 3600)
+        /// Where leases, heartbeats and the start-up quiet period read the time.
+        public var clock: MetaClock = .system
 
         public init(listen: Endpoint, databasePath: String) {
             self.listen = listen

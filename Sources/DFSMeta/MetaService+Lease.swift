@@ -3,14 +3,14 @@ import Foundation
 
 extension MetaService {
     /// The pending files' lease, as replies state it to writers.
-    var leaseMilliseconds: Int { milliseconds(options.pendingLease) }
+    var leaseMilliseconds: Int { options.pendingLease.inMilliseconds }
 
     /// Restarts the lease of each named pending file; says which ids name none.
     func renewLeases(_ request: RenewLeases) async throws -> RenewLeasesOK {
         guard request.fileIDs.count <= Limits.leaseRenewalsMax else {
             throw DFSError(.tooLarge, "a renewal names at most \(Limits.leaseRenewalsMax) files, not \(request.fileIDs.count)")
         }
-        let unknown = try await store.renewLeases(fileIDs: request.fileIDs, now: Self.now())
+        let unknown = try await store.renewLeases(fileIDs: request.fileIDs, now: clock.now())
         return RenewLeasesOK(unknown: unknown, leaseMilliseconds: leaseMilliseconds)
     }
 
@@ -21,10 +21,10 @@ extension MetaService {
     /// Other requests, heartbeats among them, run while this one waits. Returns the live nodes.
     func waitForFirstHeartbeats(wanted: Int, excluding excluded: Set<NodeID>) async throws -> [NodeRecord] {
         let wait = options.firstHeartbeatsWait ?? options.heartbeatInterval * 2 + .seconds(1)
-        let deadline = startedAt + seconds(wait)
+        let deadline = startedAt + wait.inSeconds
         while true {
             let live = try await liveNodes()
-            guard Self.now() < deadline else { return live }
+            guard clock.now() < deadline else { return live }
             let usable = live.count { !excluded.contains($0.id) }
             let away = recentlyLeft()
             let possible = try await knownNodes().count { !excluded.contains($0.id) && !away.contains($0.id) }

@@ -7,13 +7,13 @@ extension MetaService {
     func handleNamespace(_ frame: Frame, on connection: Connection) async throws -> Bool {
         switch MessageType(rawValue: frame.type) {
         case .makeDirectory:
-            try await store.makeDirectory(frame.decode(MakeDirectory.self).path, now: Self.now())
+            try await store.makeDirectory(frame.decode(MakeDirectory.self).path, now: clock.now())
         case .move:
             let request = try frame.decode(Move.self)
-            try await store.move(request.source, to: request.target, now: Self.now())
+            try await store.move(request.source, to: request.target, now: clock.now())
         case .remove:
             let request = try frame.decode(Remove.self)
-            try await store.remove(request.path, recursive: request.recursive, now: Self.now())
+            try await store.remove(request.path, recursive: request.recursive, now: clock.now())
         default:
             return false
         }

@@ -13,7 +13,7 @@ extension MetaService {
     /// copies scheduled (fewest replicas first, within each node's copy limit); blocks with
     /// too many lose the extras; corrupt replicas go once their block is whole elsewhere.
     func repair() async throws {
-        let now = Self.now()
+        let now = clock.now()
         // Right after a start, every node looks silent; wait until each has had its chance.
         guard isRepairing else { return }
         defer { countRepairPass() }
@@ -74,7 +74,7 @@ extension MetaService {
     }
 
     func status() async throws -> StatusOK {
-        let now = Self.now()
+        let now = clock.now()
         let since = liveSince
         let away = recentlyLeft()
         let nodes = try await knownNodes().map { node in
@@ -129,7 +129,7 @@ extension MetaService {
 extension MetaService {
     /// False during the start-up quiet period, when nodes may not have sent heartbeats yet.
     public var isRepairing: Bool {
-        Self.now() - startedAt >= seconds(options.deadAfter)
+        clock.now() - startedAt >= options.deadAfter.inSeconds
     }
 
     /// Repair copies each node is sending or receiving now (for tests and reports).
@@ -139,6 +139,6 @@ extension MetaService {
 
     /// Garbage entries for a node that are not yet due (unknown blocks in their grace period).
     public func deferredGarbage(nodeID: NodeID) async throws -> [BlockID] {
-        try await store.deferredGarbage(nodeID: nodeID, now: Self.now())
+        try await store.deferredGarbage(nodeID: nodeID, now: clock.now())
     }
 }

@@ -7,7 +7,7 @@ extension MetaService {
         guard try await knownNodes().contains(where: { $0.id == report.nodeID }) else {
             throw DFSError(.notFound, "node '\(report.nodeID.rawValue.prefix(80))' is not registered")
         }
-        if slowNodes.report(report.nodeID, now: Self.now()) {
+        if slowNodes.report(report.nodeID, now: clock.now()) {
             Log.warn(
                 MetaServer.component,
                 "node \(report.nodeID) reported slow: \(report.reason.prefix(ReportSlowNode.reasonBytesMax)); no new blocks go to it until it answers again")

@@ -31,15 +31,17 @@ public actor MetaService {
     private var reportsInProgress: [NodeID: (reportID: UInt64, blocks: Set<BlockID>)] = [:]
     /// When this server started: until nodes have had time to send heartbeats, none is
     /// declared dead and nothing is repaired, so a restart causes no needless copying.
-    let startedAt = Date().timeIntervalSince1970
+    let startedAt: Double
 
     init(store: MetaStore, options: MetaServer.Options) {
         self.store = store
         self.options = options
         self.slowNodes = SlowNodes(penalty: options.slowNodePenalty)
+        self.startedAt = options.clock.now()
     }
 
-    static func now() -> Double { Date().timeIntervalSince1970 }
+    /// The time requests and background passes work with (``MetaServer/Options/clock``).
+    nonisolated var clock: MetaClock { options.clock }
 
     /// Sends a reply once every change committed so far is on disk: the group commit's
     /// wait. Requests that arrive meanwhile share the next disk flush. With `durable` false
@@ -70,14 +72,14 @@ public actor MetaService {
             try await reply(allocateBlock(frame.decode(AllocateBlock.self)), on: connection)
         case .completeFile:
             let request = try frame.decode(CompleteFile.self)
-            let info = try await store.completeFile(fileID: request.fileID, size: request.size, sha256: request.sha256, blocks: request.blocks, now: Self.now())
+            let info = try await store.completeFile(fileID: request.fileID, size: request.size, sha256: request.sha256, blocks: request.blocks, now: clock.now())
             try await reply(CompleteFileOK(info: info), on: connection)
         case .createFiles:
             try await reply(createFiles(frame.decode(CreateFiles.self)), on: connection)
         case .completeFiles:
             let request = try frame.decode(CompleteFiles.self)
             try Self.checkBatch(request.files.count)
-            let results = try await store.completeFiles(request.files, now: Self.now())
+            let results = try await store.completeFiles(request.files, now: clock.now())
             try await reply(CompleteFilesOK(files: results.map { result in
                 switch result {
                 case .success: CompletedFile()
@@ -85,12 +87,12 @@ public actor MetaService {
                 }
             }), on: connection)
         case .abandonFile:
-            try await store.abandonFile(fileID: frame.decode(AbandonFile.self).fileID)
+            try await store.abandonFile(fileID: frame.decode(AbandonFile.self).fileID, now: clock.now())
             try await reply(OK(), on: connection)
         case .reportBadReplica:
             // A hint, never a verdict: the replica's own node re-reads it (`verifyBlocks`).
             let report = try frame.decode(ReportBadReplica.self)
-            if try await store.markReplicaSuspect(blockID: report.blockID, nodeID: report.nodeID, now: Self.now()) {
+            if try await store.markReplicaSuspect(blockID: report.blockID, nodeID: report.nodeID, now: clock.now()) {
                 Log.warn(MetaServer.component, "replica of block \(report.blockID) on node \(report.nodeID) reported bad (\(report.reason.prefix(200))); asking its node to re-verify it")
             }
             try await reply(OK(), on: connection)
@@ -137,7 +139,7 @@ public actor MetaService {
         }
     }
 
-    private func register(_ request: RegisterNode, peer: Endpoint) async throws -> RegisterNodeOK {
+    func register(_ request: RegisterNode, peer: Endpoint) async throws -> RegisterNodeOK {
         guard request.nodeID.isWellFormed else {
             throw DFSError(.invalidArgument, "node id '\(request.nodeID.rawValue.prefix(80))' is not 1 to 64 letters, digits and '-'")
         }
@@ -162,7 +164,7 @@ public actor MetaService {
         }
         let record = NodeRecord(
             id: request.nodeID, address: address, capacityBytes: max(0, request.capacityBytes),
-            usedBytes: max(0, request.usedBytes), blockCount: max(0, request.blockCount), lastHeartbeat: Self.now())
+            usedBytes: max(0, request.usedBytes), blockCount: max(0, request.blockCount), lastHeartbeat: clock.now())
         try await store.registerNode(
             record.id, address: address, capacityBytes: record.capacityBytes, usedBytes: record.usedBytes,
             blockCount: record.blockCount, now: record.lastHeartbeat)
@@ -173,11 +175,11 @@ public actor MetaService {
         slowNodes.forget(request.nodeID)
         repairs.forget(request.nodeID)
         Log.info(MetaServer.component, "node \(request.nodeID) registered at \(address)")
-        return RegisterNodeOK(address: address, heartbeatMilliseconds: milliseconds(options.heartbeatInterval))
+        return RegisterNodeOK(address: address, heartbeatMilliseconds: options.heartbeatInterval.inMilliseconds)
     }
 
-    private func heartbeat(_ request: Heartbeat) async throws -> HeartbeatOK {
-        let now = Self.now()
+    func heartbeat(_ request: Heartbeat) async throws -> HeartbeatOK {
+        let now = clock.now()
         guard var record = try await knownNodes().first(where: { $0.id == request.nodeID }) else {
             return HeartbeatOK(registerAgain: true, deleteBlocks: [])
         }
@@ -191,15 +193,15 @@ public actor MetaService {
         reservedBytes[request.nodeID] = 0
         try await store.applyBlockChanges(
             nodeID: request.nodeID, added: request.added, deleted: request.deleted, corrupt: request.corrupt,
-            verified: request.verified ?? [], now: now, orphanGrace: seconds(options.orphanGrace))
+            verified: request.verified ?? [], now: now, orphanGrace: options.orphanGrace.inSeconds)
         if !request.corrupt.isEmpty {
             Log.warn(MetaServer.component, "node \(request.nodeID) found corrupt blocks: \(request.corrupt.prefix(20).map(\.description).joined(separator: ", "))")
         }
-        let garbage = try await store.takeGarbage(nodeID: request.nodeID, limit: 1000, now: now)
+        let garbage = try await store.takeGarbage(nodeID: request.nodeID, limit: Limits.deletionsPerHeartbeatMax, now: now)
         // The node was there for the whole exchange: when a busy disk makes the commit above
         // slow, its next heartbeat comes late through no fault of its own.
         if leaving[request.nodeID] == nil, var current = registry?[request.nodeID] {
-            current.lastHeartbeat = max(current.lastHeartbeat, Self.now())
+            current.lastHeartbeat = max(current.lastHeartbeat, clock.now())
             registry?[request.nodeID] = current
         }
         let copies = repairs.takeCommands(for: request.nodeID).map { command in
@@ -234,8 +236,8 @@ public actor MetaService {
         }
         reportsInProgress[report.nodeID] = report.last ? nil : progress
         try await store.applyBlockChanges(
-            nodeID: report.nodeID, added: report.blocks, deleted: [], corrupt: [], now: Self.now(),
-            orphanGrace: seconds(options.orphanGrace))
+            nodeID: report.nodeID, added: report.blocks, deleted: [], corrupt: [], now: clock.now(),
+            orphanGrace: options.orphanGrace.inSeconds)
         if report.last {
             let forgotten = try await store.forgetUnreportedReplicas(nodeID: report.nodeID, reported: progress!.blocks)
             if forgotten > 0 {
@@ -268,13 +270,13 @@ public actor MetaService {
         guard request.allocateFirstBlock == true else {
             let fileID = try await store.createFile(
                 path: request.path, replication: replication, blockBytes: request.blockBytes,
-                overwrite: request.overwrite, now: Self.now())
+                overwrite: request.overwrite, now: clock.now())
             return CreateFileOK(fileID: fileID, replication: replication, leaseMilliseconds: leaseMilliseconds)
         }
         let placement = try await place(replication: replication, blockBytes: request.blockBytes, blockIndex: 0, excluding: [])
         let created = try await store.createFileWithFirstBlock(
             path: request.path, replication: replication, blockBytes: request.blockBytes,
-            overwrite: request.overwrite, now: Self.now())
+            overwrite: request.overwrite, now: clock.now())
         return CreateFileOK(
             fileID: created.fileID, replication: replication,
             firstBlock: allocated(created.blockID, on: placement, blockBytes: request.blockBytes), leaseMilliseconds: leaseMilliseconds)
@@ -291,7 +293,7 @@ public actor MetaService {
         let bytes = request.files.reduce(0) { $0 + $1.size }
         let targets = bytes > 0 ? try await place(replication: replication, blockBytes: bytes, blockIndex: 0, excluding: []) : []
         let created = try await store.createFiles(
-            request.files, replication: replication, blockBytes: request.blockBytes, overwrite: request.overwrite, now: Self.now())
+            request.files, replication: replication, blockBytes: request.blockBytes, overwrite: request.overwrite, now: clock.now())
         // A batch is placed like one block: its targets get a block's room reserved, so
         // consecutive batches spread over the nodes as consecutive blocks do.
         for target in targets { reserve(max(bytes, request.blockBytes), on: target.nodeID) }
@@ -316,7 +318,7 @@ public actor MetaService {
         let placement = try await place(
             replication: layout.replication, blockBytes: layout.blockBytes, blockIndex: request.blockIndex,
             excluding: Set(request.excludeNodes))
-        let blockID = try await store.addBlock(fileID: request.fileID, blockIndex: request.blockIndex, now: Self.now())
+        let blockID = try await store.addBlock(fileID: request.fileID, blockIndex: request.blockIndex, now: clock.now())
         return allocated(blockID, on: placement, blockBytes: layout.blockBytes)
     }
 
@@ -348,7 +350,7 @@ public actor MetaService {
             // Right after a restart, nodes the database knows have not been heard from yet
             // (none is counted dead before `deadAfter` has passed): a client may try again.
             // Nodes that said goodbye, or none ever registered, will not come by themselves.
-            let silent = nodes.isEmpty && Self.now() - startedAt < seconds(options.deadAfter)
+            let silent = nodes.isEmpty && clock.now() - startedAt < options.deadAfter.inSeconds
                 ? try await knownNodes().filter { leaving[$0.id] == nil } : []
             throw DFSError(
                 .unavailable, "cannot place block \(blockIndex): \(reason); start one with `dfs serve-data --meta HOST:PORT`",
@@ -370,18 +372,12 @@ public actor MetaService {
         reservedBytes[node] = min(Limits.nodeBytesMax, reservedBytes[node, default: 0] + bytes)
     }
 
-    /// A token for `operation` on `blockID`, when the cluster has a secret.
+    /// A token for `operation` on `blockID`, when the cluster has a secret. Its expiry is
+    /// read by data nodes against their own wall clocks, so it comes from the wall clock
+    /// too, never from ``MetaServer/Options/clock``.
     nonisolated func blockToken(_ blockID: BlockID, _ operation: BlockAccess) -> String? {
-        options.secret?.blockToken(blockID, operation, expires: Self.now() + seconds(options.blockTokenLifetime))
+        options.secret?.blockToken(blockID, operation, expires: MetaClock.system.now() + options.blockTokenLifetime.inSeconds)
     }
-}
-
-func milliseconds(_ duration: Duration) -> Int {
-    Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
-}
-
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 }
 
 extension MetaService {
@@ -389,8 +385,8 @@ extension MetaService {
     /// a lease of the server's start: renewals sent while it was down could not arrive, and
     /// the writers still at work renew as soon as it answers again.
     func expirePendingFiles() async throws {
-        let now = Self.now()
-        let lease = seconds(options.pendingLease)
+        let now = clock.now()
+        let lease = options.pendingLease.inSeconds
         guard now - startedAt >= lease else { return }
         let dropped = try await store.expirePendingFiles(createdBefore: now - lease, now: now)
         if dropped > 0 {
@@ -411,20 +407,20 @@ extension MetaService {
         }
         record.lastHeartbeat = -.infinity
         registry?[record.id] = record
-        leaving[request.nodeID] = Self.now()
+        leaving[request.nodeID] = clock.now()
         Log.info(MetaServer.component, "node \(request.nodeID) is leaving; its blocks stay counted for \(options.leaveGrace)")
     }
 
     /// Nodes away on a planned stop whose leave grace has not run out.
     func recentlyLeft() -> Set<NodeID> {
-        let since = Self.now() - seconds(options.leaveGrace)
+        let since = clock.now() - options.leaveGrace.inSeconds
         return Set(leaving.filter { $0.value >= since }.keys)
     }
 
     func countRepairPass() { repairPasses += 1 }
 
     /// A node is live while its last heartbeat is within `deadAfter`.
-    var liveSince: Double { Self.now() - seconds(options.deadAfter) }
+    var liveSince: Double { clock.now() - options.deadAfter.inSeconds }
 
     func liveNodes() async throws -> [NodeRecord] {
         let since = liveSince

@@ -298,14 +298,14 @@ public actor MetaStore {
     }
 
     /// Drops a pending file the client gave up on.
-    public func abandonFile(fileID: Int64) throws(DFSError) {
+    public func abandonFile(fileID: Int64, now: Double) throws(DFSError) {
         try database.transaction { () throws(DFSError) in
             guard let complete = try database.query("SELECT complete FROM files WHERE id = ?", [.integer(fileID)], row: { $0.int(0) }).first
             else { return }
             guard complete == 0 else {
                 throw DFSError(.invalidArgument, "file \(fileID) is complete; remove it instead")
             }
-            try dropFile(fileID, now: Date().timeIntervalSince1970)
+            try dropFile(fileID, now: now)
         }
     }
 

@@ -19,7 +19,7 @@ public struct SlowNodes: Sendable {
     private var reportedAt: [NodeID: Double] = [:]
 
     public init(penalty: Duration) {
-        self.penalty = Double(penalty.components.seconds) + Double(penalty.components.attoseconds) / 1e18
+        self.penalty = penalty.inSeconds
     }
 
     /// Marks `node` slow as of `now`; true when it was not marked before.

@@ -36,7 +36,7 @@ public actor Connection {
     private var decoder = FrameDecoder()
     /// Bytes are read here, then appended to the decoder: one copy of what arrived, instead
     /// of growing the decoder's buffer by a whole read size on every call.
-    private let scratch = ScratchBuffer(byteCount: 256 * 1024)
+    private let scratch = ScratchBuffer(byteCount: Limits.socketReadBytes)
     private let readSource: any DispatchSourceRead
     /// Made on the first write that finds the kernel's buffer full: most connections never
     /// need one, and fewer sources mean less work for Dispatch's event loop. It is a read

@@ -1,4 +1,5 @@
 import DFSCore
+import DFSProcess
 import Dispatch
 import Foundation
 
@@ -30,108 +31,6 @@ public enum DFSBinary {
         env["DFS_LOG"] = env["DFS_LOG"] ?? "warn"
         for (key, value) in environment { env[key] = value }
         return try await Subprocess.run(path, arguments, environment: env, timeout: timeout)
-    }
-}
-
-/// A child process started with posix_spawn(3), its output going to files.
-///
-/// Not Foundation's `Process`: on Linux its `run()` lists the parent's open descriptors into
-/// a buffer sized before other threads open more, and a test run full of sockets crashed
-/// it. posix_spawn takes no such list (every descriptor dfs opens is close-on-exec), and
-/// no pipe is read through a Dispatch source.
-public final class SpawnedProcess: @unchecked Sendable {
-    public enum TerminationReason: Sendable { case exit, uncaughtSignal }
-
-    public let processIdentifier: pid_t
-    private let state = Mutex<Int32?>(nil)
-
-    /// Starts `executable` with `arguments`; standard input is /dev/null, standard output and
-    /// error go to the files named (created or truncated), or to /dev/null; with
-    /// `inheritStandardError`, standard error is this process's own.
-    public init(
-        _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-        outputPath: String? = nil, errorPath: String? = nil, inheritStandardError: Bool = false
-    ) throws {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        if !inheritStandardError {
-            posix_spawn_file_actions_addopen(&actions, 2, errorPath ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        }
-        // The child starts with no signal blocked and the usual dispositions, whatever the
-        // spawning thread had (Dispatch's threads block signals).
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for number in [SIGPIPE, SIGTERM, SIGINT, SIGHUP] { sigaddset(&defaults, number) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let variables = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
-        var argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        var envp = variables.map { strdup($0) } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, &argv, &envp)
-        guard result == 0 else {
-            throw DFSError(.internalError, "cannot start \(executable): \(String(cString: strerror(result)))")
-        }
-        processIdentifier = pid
-    }
-
-    /// The raw wait status once the process has ended and been reaped.
-    private func reap(blocking: Bool) -> Int32? {
-        state.withLock { status in
-            if status != nil { return status }
-            var raw: Int32 = 0
-            while true {
-                let result = waitpid(processIdentifier, &raw, blocking ? 0 : WNOHANG)
-                if result == processIdentifier {
-                    status = raw
-                    break
-                }
-                if result < 0 && errno == EINTR { continue }
-                break
-            }
-            return status
-        }
-    }
-
-    public var isRunning: Bool { reap(blocking: false) == nil }
-
-    /// Blocks the calling thread until the process has ended.
-    public func waitUntilExit() { _ = reap(blocking: true) }
-
-    public var terminationReason: TerminationReason {
-        guard let raw = reap(blocking: false) else { return .exit }
-        return (raw & 0x7f) == 0 ? .exit : .uncaughtSignal
-    }
-
-    /// The exit status, or the signal's number when a signal ended it.
-    public var terminationStatus: Int32 {
-        guard let raw = reap(blocking: false) else { return 0 }
-        return (raw & 0x7f) == 0 ? (raw >> 8) & 0xff : raw & 0x7f
-    }
-
-    /// SIGTERM.
-    public func terminate() {
-        if isRunning { kill(processIdentifier, SIGTERM) }
-    }
-
-    deinit {
-        if isRunning {
-            kill(processIdentifier, SIGKILL)
-            waitUntilExit()
-        }
     }
 }
 
@@ -171,7 +70,7 @@ public enum Subprocess {
                 timedOut.withLock { $0 = true }
                 kill(process.processIdentifier, SIGKILL)
             }
-            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeout.components.seconds * 1000)), execute: killer)
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(timeout.inMilliseconds), execute: killer)
             process.waitUntilExit()
             killer.cancel()
             if timedOut.withLock({ $0 }) {
@@ -180,7 +79,7 @@ public enum Subprocess {
             let output = FileManager.default.contents(atPath: outputPath) ?? Data()
             let errors = FileManager.default.contents(atPath: errorPath) ?? Data()
             return DFSBinary.Result(
-                status: process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus,
+                status: process.shellStatus,
                 standardOutput: String(decoding: output, as: UTF8.self),
                 standardError: String(decoding: errors, as: UTF8.self))
         }
@@ -210,10 +109,7 @@ public final class ServerProcess: @unchecked Sendable {
         var found: Endpoint?
         while found == nil {
             let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
-            if let range = text.range(of: "listening on ") {
-                let rest = text[range.upperBound...].prefix { !$0.isNewline && !$0.isWhitespace }
-                if text[range.upperBound...].contains("\n") { found = try Endpoint(parsing: String(rest)) }
-            }
+            found = try ListeningLine.endpoint(in: text)
             if found != nil { break }
             if !process.isRunning {
                 unlink(outputPath)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DFSClient
 import DFSCore
+import DFSProcess
 import Foundation
 
 #if canImport(Glibc)
@@ -103,7 +104,7 @@ final class Bench {
     let smallFiles: Int
     let bigBytes: Int
     let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-    private var servers: [pid_t] = []
+    private var servers: [SpawnedProcess] = []
     private var metaEndpoint = ""
 
     private let started = ContinuousClock.now
@@ -269,10 +270,8 @@ final class Bench {
     static func listeningEndpoint(_ outputPath: String) async throws -> Endpoint {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
-            if let text = try? String(contentsOfFile: outputPath, encoding: .utf8), let range = text.range(of: "listening on "),
-                let line = text[range.upperBound...].split(separator: "\n").first, text[range.upperBound...].contains("\n")
-            {
-                return try Endpoint(parsing: String(line))
+            if let text = try? String(contentsOfFile: outputPath, encoding: .utf8), let endpoint = try ListeningLine.endpoint(in: text) {
+                return endpoint
             }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -304,7 +303,7 @@ final class Bench {
 
     func cleanUp() {
         // Data nodes first, so each can say goodbye to a meta server that is still there.
-        for pid in servers.reversed() { ChildProcess.stop(pid) }
+        for server in servers.reversed() { ChildProcess.stop(server) }
         servers = []
         try? FileManager.default.removeItem(at: root)
     }
@@ -344,7 +343,7 @@ final class Bench {
     }
 
     private func progress(_ text: String) {
-        printError("dfs bench: [\(Int(Self.seconds(ContinuousClock.now - started))) s] \(text)")
+        printError("dfs bench: [\(Int((ContinuousClock.now - started).inSeconds)) s] \(text)")
     }
 
     private func writeRandomFile(_ path: String, bytes: Int) throws {
@@ -352,7 +351,7 @@ final class Bench {
             throw DFSError(.ioError, "cannot create \(path)")
         }
         defer { try? handle.close() }
-        var generator = SplitMix(seed: 0x1234_5678)
+        var generator = SplitMix64(seed: 0x1234_5678)
         var chunk = [UInt64](repeating: 0, count: 1 << 17)
         var written = 0
         while written < bytes {
@@ -390,7 +389,7 @@ final class Bench {
                 throw DFSError(.ioError, "stat failed in \(folder)")
             }
         }
-        return Self.seconds(ContinuousClock.now - started)
+        return (ContinuousClock.now - started).inSeconds
     }
 
     private func statRemote(count: Int) async throws -> Double {
@@ -400,11 +399,7 @@ final class Bench {
         for index in 0..<count {
             _ = try await client.stat(try DFSPath("/small/\(String(format: "f%06d", index))"))
         }
-        return Self.seconds(ContinuousClock.now - started)
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        return (ContinuousClock.now - started).inSeconds
     }
 
     // MARK: Output

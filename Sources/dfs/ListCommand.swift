@@ -40,17 +40,6 @@ struct ListCommand: AsyncParsableCommand {
     @Flag(help: "Print a JSON array of entries.")
     var json = false
 
-    struct Entry: Encodable {
-        var path: String
-        var type: String
-        var size: Int
-        var mtime: Double
-        var replication: Int
-        var blockSize: Int?
-        var crc32c: UInt32?
-        var sha256: String?
-    }
-
     func run() async throws {
         try await reportingErrors("ls") {
             let remote = try Locations.required(location)
@@ -136,11 +125,6 @@ struct ListCommand: AsyncParsableCommand {
     }
 
     static func entryJSON(_ entry: FileInfo, encoder: JSONEncoder) -> String {
-        let isFile = entry.type == .file
-        let view = Entry(
-            path: entry.path.string, type: entry.type.rawValue, size: entry.size, mtime: entry.mtime,
-            replication: isFile ? entry.replication : 0, blockSize: isFile ? entry.blockBytes : nil,
-            crc32c: entry.crc32c, sha256: entry.sha256)
-        return (try? jsonText(view, encoder: encoder)) ?? "{}"
+        (try? jsonText(FileInfoJSON(listed: entry), encoder: encoder)) ?? "{}"
     }
 }

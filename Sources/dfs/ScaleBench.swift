@@ -55,7 +55,7 @@ final class ScaleBench {
         progress("measuring the 1,000-file namespace")
         let atSmall = try await measure(database: small, folder: "/s", statPaths: (0..<statCount).map { "/s/" + name($0 % smallFiles) })
         progress("measuring the \(totalFiles)-file namespace")
-        var generator = SplitMix(seed: 42)
+        var generator = SplitMix64(seed: 42)
         let statPaths = (0..<statCount).map { _ -> String in
             let pick = Int(generator.next() % UInt64(folders.count))
             let folder = folders[pick]
@@ -112,28 +112,16 @@ final class ScaleBench {
         var listed = 0
         let listStart = ContinuousClock.now
         _ = try await client.listPages(try DFSPath(folder)) { page in listed += page.count }
-        let listSeconds = Bench.seconds(ContinuousClock.now - listStart)
+        let listSeconds = (ContinuousClock.now - listStart).inSeconds
         let statStart = ContinuousClock.now
         for path in statPaths {
             _ = try await client.stat(try DFSPath(path))
         }
-        let statSeconds = Bench.seconds(ContinuousClock.now - statStart)
+        let statSeconds = (ContinuousClock.now - statStart).inSeconds
         return Measure(listSeconds: listSeconds, listed: listed, statSeconds: statSeconds, stats: statPaths.count)
     }
 
     private func progress(_ text: String) {
         printError("dfs bench: \(text)")
-    }
-}
-
-/// A small, fast, seeded random number generator, so runs pick the same files.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = (state ^ (state >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DFSCore
 import DFSData
+import DFSProcess
 
 struct ServeDataCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,7 +47,7 @@ struct ServeDataCommand: AsyncParsableCommand {
             options.secret = try security.load()
             warnIfExposed(host: listen.host, secret: options.secret, command: "serve-data")
             let server = try await DataServer.start(options)
-            printNow("dfs serve-data: listening on \(server.endpoint)")
+            printNow(ListeningLine.text(command: "serve-data", endpoint: server.endpoint))
             await waitForTerminationSignal()
             printError("dfs serve-data: stopping; requests under way get 5 s to finish")
             await server.leave(grace: .seconds(5))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DFSCore
 import DFSMeta
+import DFSProcess
 
 struct ServeMetaCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -76,7 +77,7 @@ struct ServeMetaCommand: AsyncParsableCommand {
             options.secret = try security.load()
             warnIfExposed(host: host, secret: options.secret, command: "serve-meta")
             let server = try await MetaServer.start(options)
-            printNow("dfs serve-meta: listening on \(server.endpoint)")
+            printNow(ListeningLine.text(command: "serve-meta", endpoint: server.endpoint))
             await waitForTerminationSignal()
             printError("dfs serve-meta: stopping; requests under way get 5 s to finish")
             await server.stop(grace: .seconds(5))

@@ -37,36 +37,8 @@ struct StatCommand: AsyncParsableCommand {
         }
     }
 
-    struct JSONView: Encodable {
-        struct Block: Encodable {
-            var id: UInt64
-            var index: Int
-            var length: Int
-            var crc32c: UInt32
-            var replicas: [String]
-        }
-        var path: String
-        var type: String
-        var size: Int
-        var mtime: Double
-        var replication: Int?
-        var blockSize: Int?
-        var crc32c: UInt32?
-        var sha256: String?
-        var blocks: [Block]
-    }
-
     static func json(_ file: GetFileOK) throws -> String {
-        let info = file.info
-        let isFile = info.type == .file
-        let view = JSONView(
-            path: info.path.string, type: info.type.rawValue, size: info.size, mtime: info.mtime,
-            replication: isFile ? info.replication : nil, blockSize: isFile ? info.blockBytes : nil, crc32c: info.crc32c,
-            sha256: info.sha256, blocks: file.blocks.map {
-                JSONView.Block(id: $0.blockID.rawValue, index: $0.blockIndex, length: $0.length, crc32c: $0.checksum,
-                               replicas: $0.replicas.map(\.address.description))
-            })
-        return try jsonText(view)
+        try jsonText(FileInfoJSON(file))
     }
 
     static func text(_ file: GetFileOK) -> String {

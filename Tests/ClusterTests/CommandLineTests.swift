@@ -1,3 +1,4 @@
+import DFSClient
 import DFSCore
 import DFSNet
 import DFSTesting
@@ -152,19 +153,6 @@ import Testing
         #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: local.path("out")))) == original)
     }
 
-    struct StatView: Decodable {
-        struct Block: Decodable {
-            var id: UInt64
-            var length: Int
-            var replicas: [String]
-        }
-        var size: Int
-        var replication: Int?
-        var crc32c: UInt32?
-        var sha256: String?
-        var blocks: [Block]
-    }
-
     /// As an operator would meet it: three node processes, a file at replication 3, one node
     /// killed with SIGKILL, a block file corrupted on another, and the copy that comes back is
     /// the file that went in, by SHA-256.
@@ -185,15 +173,15 @@ import Testing
         try await eventually(timeout: .seconds(20), "all three nodes registered") {
             let stat = try await DFSBinary.run(["cp", "--replication", "3", local.path("in"), "\(endpoint):/probe"])
             guard stat.status == 0 else { return false }
-            let view = try JSONDecoder().decode(StatView.self, from: Data(try await DFSBinary.run(["stat", "--json", "\(endpoint):/probe"]).standardOutput.utf8))
-            return view.blocks.allSatisfy { $0.replicas.count == 3 }
+            let view = try JSONDecoder().decode(FileInfoJSON.self, from: Data(try await DFSBinary.run(["stat", "--json", "\(endpoint):/probe"]).standardOutput.utf8))
+            return view.blocks?.allSatisfy { $0.replicas.count == 3 } == true
         }
         let upload = try await DFSBinary.run(["cp", "--replication", "3", "--block-size", "4MiB", "--sha256", local.path("in"), "\(endpoint):/data/big.bin"])
         #expect(upload.status == 0, "\(upload.standardError)")
         let statOutput = try await DFSBinary.run(["stat", "--json", "\(endpoint):/data/big.bin"])
-        let view = try JSONDecoder().decode(StatView.self, from: Data(statOutput.standardOutput.utf8))
+        let view = try JSONDecoder().decode(FileInfoJSON.self, from: Data(statOutput.standardOutput.utf8))
         #expect(view.replication == 3)
-        #expect(view.blocks.count == 11)
+        #expect(view.blocks?.count == 11)
         let recorded = try #require(view.sha256)
 
         // Kill node 0 outright; flip a byte in every block file of node 1.

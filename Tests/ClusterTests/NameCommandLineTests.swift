@@ -1,3 +1,4 @@
+import DFSClient
 import DFSCore
 import DFSTesting
 import Foundation
@@ -153,8 +154,7 @@ extension MetaStore {
             #expect(!json.standardOutput.unicodeScalars.contains("\u{202E}"))
             #expect(json.standardOutput.contains("\\u202e"), "\(json.standardOutput)")
             // The JSON still decodes to the stored name.
-            struct Entry: Decodable { var path: String }
-            let entries = try JSONDecoder().decode([Entry].self, from: Data(json.standardOutput.utf8))
+            let entries = try JSONDecoder().decode([FileInfoJSON].self, from: Data(json.standardOutput.utf8))
             #expect(entries.map { Array($0.path.utf8) }.contains(Array("/photo\u{202E}gpj.exe".utf8)))
             let stat = try await DFSBinary.run(["stat", "\(meta):/photo\u{202E}gpj.exe"])
             #expect(stat.status == 0, "\(stat.standardError)")

@@ -206,18 +206,9 @@ import Testing
         try await withCluster(dataNodes: 1) { cluster in
             let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
             #expect(try await Self.run(["cp", "-r", "--sha256", "--replication", "1", local.path("tree"), "\(meta):/t"]).status == 0)
-            struct Entry: Decodable {
-                var path: String
-                var type: String
-                var size: Int
-                var mtime: Double
-                var replication: Int
-                var crc32c: UInt32?
-                var sha256: String?
-            }
             let result = try await Self.run(["ls", "--json", "\(meta):/t/dir1/sub2"])
             #expect(result.status == 0)
-            let entries = try JSONDecoder().decode([Entry].self, from: Data(result.standardOutput.utf8))
+            let entries = try JSONDecoder().decode([FileInfoJSON].self, from: Data(result.standardOutput.utf8))
             let expected = try await cluster.client.list(try DFSPath("/t/dir1/sub2")).entries
             #expect(entries.map(\.path) == expected.map(\.path.string))
             #expect(entries.map(\.size) == expected.map(\.size))
@@ -226,12 +217,12 @@ import Testing
             #expect(entries.allSatisfy { $0.crc32c != nil })
 
             let recursive = try await Self.run(["ls", "--json", "-R", "\(meta):/t"])
-            let all = try JSONDecoder().decode([Entry].self, from: Data(recursive.standardOutput.utf8))
+            let all = try JSONDecoder().decode([FileInfoJSON].self, from: Data(recursive.standardOutput.utf8))
             #expect(all.filter { $0.type == "file" }.count == 46)
             #expect(all.contains { $0.path == "/t/empty/deeper" && $0.type == "dir" && $0.replication == 0 })
 
             let empty = try await Self.run(["ls", "--json", "\(meta):/t/empty/deeper"])
-            #expect(try JSONDecoder().decode([Entry].self, from: Data(empty.standardOutput.utf8)).isEmpty)
+            #expect(try JSONDecoder().decode([FileInfoJSON].self, from: Data(empty.standardOutput.utf8)).isEmpty)
 
             let long = try await Self.run(["ls", "-lh", "\(meta):/t"])
             #expect(long.standardOutput.contains("3.0 MiB"), "\(long.standardOutput)")

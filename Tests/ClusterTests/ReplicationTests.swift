@@ -1,6 +1,7 @@
 import DFSClient
 import DFSCore
 import DFSData
+import DFSProcess
 import DFSTesting
 import Foundation
 import Testing

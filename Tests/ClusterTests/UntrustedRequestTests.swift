@@ -1,6 +1,7 @@
 import DFSClient
 import DFSCore
 import DFSNet
+import DFSProcess
 import DFSTesting
 import Foundation
 import Testing
@@ -176,9 +177,8 @@ import Testing
         var endpoint: Endpoint?
         try await eventually(timeout: .seconds(20), "the meta server listens") {
             let text = (try? String(contentsOfFile: local.path("out"), encoding: .utf8)) ?? ""
-            guard let range = text.range(of: "listening on "), let end = text[range.upperBound...].firstIndex(of: "\n") else { return false }
-            endpoint = try Endpoint(parsing: String(text[range.upperBound..<end]))
-            return true
+            endpoint = try ListeningLine.endpoint(in: text)
+            return endpoint != nil
         }
         let metaEndpoint = try #require(endpoint)
         let connection = try await Connection.open(to: metaEndpoint, role: .dataNode, timeout: .seconds(20))

@@ -21,7 +21,7 @@ import Testing
 
     @Test func randomAndMutatedFramesNeverCrashOrOverfillTheDecoder() throws {
         let seed = ProcessInfo.processInfo.environment["DFS_FUZZ_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 0...UInt64.max)
-        var random = SeededGenerator(seed: seed)
+        var random = SplitMix64(seed: seed)
         var framesDecoded = 0
         for round in 0..<3000 {
             var input: [UInt8]

@@ -583,8 +583,8 @@ import Testing
     // MARK: - Garbage
 
     @Test func randomGarbageNeverYieldsAFrame() throws {
-        let seed = try SeededGenerator.seedFromEnvironment()
-        var random = SeededGenerator(seed: seed)
+        let seed = try SplitMix64.seedFromEnvironment()
+        var random = SplitMix64(seed: seed)
         // Bytes JSON is made of, so that garbage gets past the length check into the JSON parser.
         let jsonish = Array(#"{}[]":,.-+0123456789eE typaloadbdnuflsr\"#.utf8)
         var headersParsed = 0
@@ -620,8 +620,8 @@ import Testing
     }
 
     @Test func corruptedValidStreamsThrowOrYieldFramesWithinLimits() throws {
-        let seed = try SeededGenerator.seedFromEnvironment()
-        var random = SeededGenerator(seed: seed)
+        let seed = try SplitMix64.seedFromEnvironment()
+        var random = SplitMix64(seed: seed)
         let valid = try FrameEncoder.frame(Hello(role: .client))
             + FrameEncoder.frame(BlockData(), payload: [UInt8](repeating: 0x55, count: 40))
             + FrameEncoder.frame(GetFile(path: try DFSPath("/docs/a.pdf")))
@@ -670,8 +670,8 @@ import Testing
     }
 
     @Test func uncorruptedStreamInRandomChunksAlwaysDecodes() throws {
-        let seed = try SeededGenerator.seedFromEnvironment()
-        var random = SeededGenerator(seed: seed)
+        let seed = try SplitMix64.seedFromEnvironment()
+        var random = SplitMix64(seed: seed)
         for round in 0..<200 {
             var stream: [UInt8] = []
             var payloads: [[UInt8]] = []

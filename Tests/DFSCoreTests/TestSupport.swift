@@ -35,20 +35,7 @@ extension FrameDecoder {
     }
 }
 
-/// SplitMix64: small, fast and the same on every platform, so a seed replays a failure exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-
+extension SplitMix64 {
     /// The seed from `DFS_TEST_SEED` (decimal, or hex after `0x`) when set, so that a failure
     /// printed with its seed can be replayed; otherwise a fixed one, so a plain run is always the same.
     static func seedFromEnvironment(default fallback: UInt64 = 0x5EED_DF5C) throws -> UInt64 {

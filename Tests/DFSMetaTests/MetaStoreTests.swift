@@ -67,7 +67,7 @@ import Testing
 
     @Test func blockIDsAreNeverReused() async throws {
         let first = try await writeFile("/a", lengths: [1])
-        try await store.abandonFile(fileID: try await store.createFile(path: try DFSPath("/b"), replication: 1, blockBytes: 4096, overwrite: true, now: 1))
+        try await store.abandonFile(fileID: try await store.createFile(path: try DFSPath("/b"), replication: 1, blockBytes: 4096, overwrite: true, now: 1), now: Date().timeIntervalSince1970)
         let second = try await writeFile("/a", lengths: [1])
         #expect(second[0] > first[0])
     }
@@ -201,7 +201,7 @@ import Testing
     @Test func abandonedFileLeavesNothing() async throws {
         let fileID = try await store.createFile(path: try DFSPath("/gone"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
         _ = try await store.addBlock(fileID: fileID, blockIndex: 0)
-        try await store.abandonFile(fileID: fileID)
+        try await store.abandonFile(fileID: fileID, now: Date().timeIntervalSince1970)
         await #expect(throws: DFSError.self) { _ = try await store.addBlock(fileID: fileID, blockIndex: 1) }
         await #expect(throws: DFSError.self) { try await store.getFile(path: try DFSPath("/gone")) }
     }
@@ -213,7 +213,7 @@ import Testing
         let blockID = try await store.addBlock(fileID: fileID, blockIndex: 0)
         try await store.applyBlockChanges(
             nodeID: node, added: [BlockSummary(blockID: blockID, length: 10, checksum: 1)], deleted: [], corrupt: [], now: 2, orphanGrace: 600)
-        try await store.abandonFile(fileID: fileID)
+        try await store.abandonFile(fileID: fileID, now: Date().timeIntervalSince1970)
         #expect(try await store.takeGarbage(nodeID: node, limit: 10) == [blockID])
         // The same for a lease that ran out.
         let expiring = try await store.createFile(path: try DFSPath("/late"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
@@ -364,74 +364,5 @@ import Testing
     @Test func missingFolderIsAClearError() async throws {
         let error = #expect(throws: DFSError.self) { _ = try MetaStore(path: "/nonexistent-folder-dfs/meta.db") }
         #expect(error?.message.contains("cannot open database") == true)
-    }
-}
-
-@Suite struct PlacementTests {
-    let candidates = [
-        PlacementCandidate(nodeID: NodeID("a"), freeBytes: 100),
-        PlacementCandidate(nodeID: NodeID("b"), freeBytes: 300),
-        PlacementCandidate(nodeID: NodeID("c"), freeBytes: 200),
-        PlacementCandidate(nodeID: NodeID("d"), freeBytes: 200),
-    ]
-
-    @Test func mostFreeSpaceFirstWithTiesByID() {
-        #expect(Placement.choose(count: 4, from: candidates, excluding: []) == ["b", "c", "d", "a"].map { NodeID($0) })
-    }
-
-    @Test func excludedNodesAreNeverChosen() {
-        #expect(Placement.choose(count: 2, from: candidates, excluding: [NodeID("b")]) == ["c", "d"].map { NodeID($0) })
-    }
-
-    @Test func fewerCandidatesThanAskedGivesThoseThereAre() {
-        #expect(Placement.choose(count: 3, from: Array(candidates.prefix(2)), excluding: []).count == 2)
-        #expect(Placement.choose(count: 3, from: [], excluding: []).isEmpty)
-    }
-
-    @Test func nodesWithoutRoomForTheBlockAreSkipped() {
-        #expect(Placement.choose(count: 4, from: candidates, excluding: [], neededBytes: 150) == ["b", "c", "d"].map { NodeID($0) })
-        let full = PlacementCandidate(nodeID: NodeID("full"), freeBytes: 0)
-        #expect(Placement.choose(count: 1, from: [full], excluding: []).isEmpty)
-    }
-
-    @Test func nodesOfSimilarRoomTakeTurns() {
-        // Free space within 10% of the most counts as equal: the node chosen longest ago goes
-        // first, whatever its exact free space.
-        var nodes = [
-            PlacementCandidate(nodeID: NodeID("a"), freeBytes: 1000),
-            PlacementCandidate(nodeID: NodeID("b"), freeBytes: 950),
-            PlacementCandidate(nodeID: NodeID("c"), freeBytes: 920),
-        ]
-        var counter: UInt64 = 0
-        var uses: [NodeID: Int] = [:]
-        for round in 0..<6 {
-            let chosen = Placement.choose(count: 2, from: nodes, excluding: [])
-            #expect(chosen.count == 2)
-            if round == 0 { #expect(chosen == ["a", "b"].map { NodeID($0) }) }
-            if round == 1 { #expect(chosen == ["c", "a"].map { NodeID($0) }) }
-            for node in chosen {
-                counter += 1
-                uses[node, default: 0] += 1
-                nodes = nodes.map { $0.nodeID == node ? PlacementCandidate(nodeID: node, freeBytes: $0.freeBytes, lastChosen: counter) : $0 }
-            }
-        }
-        #expect(uses.values.sorted() == [4, 4, 4])
-    }
-
-    @Test func markedlyFullerNodesComeAfterTheRoomyOnes() {
-        let nodes = [
-            PlacementCandidate(nodeID: NodeID("a"), freeBytes: 1000, lastChosen: 9),
-            PlacementCandidate(nodeID: NodeID("b"), freeBytes: 950, lastChosen: 8),
-            PlacementCandidate(nodeID: NodeID("c"), freeBytes: 800, lastChosen: 0),
-            PlacementCandidate(nodeID: NodeID("d"), freeBytes: 850, lastChosen: 1),
-        ]
-        // c and d were chosen longer ago but have markedly less room: the roomy pair goes
-        // first, the one chosen longer ago leading; then the others by free space.
-        #expect(Placement.choose(count: 4, from: nodes, excluding: []) == ["b", "a", "d", "c"].map { NodeID($0) })
-    }
-
-    @Test func duplicateCandidatesAreChosenOnce() {
-        let twice = [candidates[0], candidates[0]]
-        #expect(Placement.choose(count: 2, from: twice, excluding: []) == [NodeID("a")])
     }
 }

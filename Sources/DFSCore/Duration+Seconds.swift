@@ -1,0 +1,13 @@
+extension Duration {
+    /// This duration in seconds, with its fraction: `.milliseconds(1500)` is 1.5. For sums
+    /// with the `Double` times the meta server keeps, and for rates (bytes per second).
+    public var inSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+
+    /// This duration in whole milliseconds, the fraction of a millisecond dropped (toward
+    /// zero): the unit replies and flags state waits in.
+    public var inMilliseconds: Int {
+        Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000)
+    }
+}

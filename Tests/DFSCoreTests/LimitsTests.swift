@@ -1,0 +1,62 @@
+import DFSCore
+import Testing
+
+/// Relations between limits that the code relies on without checking them where it runs:
+/// a change to one limit that breaks another's assumption fails here, not in a cluster.
+@Suite struct LimitsTests {
+    /// Writers checksum each frame piece by piece, and readers check whole pieces: a frame
+    /// that ended inside a piece would leave a piece without its checksum.
+    @Test func framesAreWholeNumbersOfPieces() {
+        #expect(Limits.chunkBytes % Limits.checksumChunkBytes == 0)
+        #expect(Limits.readFrameBytes % Limits.checksumChunkBytes == 0)
+    }
+
+    /// Every frame a sender makes must be one the receiver's decoder accepts.
+    @Test func framesFitInOnePayload() {
+        #expect(Limits.chunkBytes <= Limits.payloadBytesMax)
+        #expect(Limits.readFrameBytes <= Limits.payloadBytesMax)
+        #expect(BlockData.checksumsMax * Limits.checksumChunkBytes >= Limits.payloadBytesMax)
+    }
+
+    /// Headers carry paths and id lists, never data: the longest batch of paths, the longest
+    /// page of a listing and the longest lists of ids still fit in one header. A name or
+    /// path may double in JSON (a quote or backslash is escaped); a listing row is a name
+    /// and under 200 bytes of numbers and digest; an id is at most 20 digits and a comma.
+    @Test func listsFitInOneHeader() {
+        #expect(Limits.filesPerBatchMax * Limits.pathBytesMax * 2 < Limits.headerBytesMax)
+        #expect(Limits.listEntriesMax * (Limits.nameBytesMax * 2 + 200) < Limits.headerBytesMax)
+        #expect(Limits.leaseRenewalsMax * 21 < Limits.headerBytesMax)
+        #expect(Limits.deletionsPerHeartbeatMax * 21 < Limits.headerBytesMax)
+        #expect(Heartbeat.changesMax * 21 < Limits.headerBytesMax)
+    }
+
+    /// A heartbeat reply the meta server sends must pass the node's own check of it.
+    @Test func aHeartbeatReplyStaysWithinWhatANodeAccepts() {
+        #expect(Limits.deletionsPerHeartbeatMax <= Heartbeat.changesMax)
+        #expect(HeartbeatOK.verifyBlocksMax <= Heartbeat.changesMax)
+    }
+
+    @Test func blockSizesAreOrderedAndFilesFitInAnInt() {
+        #expect(Limits.blockBytesMin <= Limits.blockBytesMax)
+        #expect(Limits.batchedFileBytesMax <= Limits.blockBytesMax)
+        #expect(Limits.fileBytesMax == Limits.blocksPerFileMax * Limits.blockBytesMax)
+        // A few thousand file sizes, or a handful of node sizes, add up without overflow.
+        #expect(Limits.fileBytesMax <= Int.max / 4096)
+        #expect(Limits.nodeBytesMax <= Int.max / 4)
+        #expect(Limits.blockIDMax == UInt64(Int64.max))
+    }
+
+    /// Loops run `0..<limit` times: a limit of 0 would make an upload give up untried.
+    @Test func countsAllowAtLeastOne() {
+        #expect(Limits.blockWriteAttempts >= 1)
+        #expect(Limits.blocksInFlight >= 1)
+        #expect(Limits.replicationMax >= 1)
+    }
+
+    /// Each connection keeps a read buffer for its life: a server full of connections
+    /// holds at most 256 MiB of them.
+    @Test func readBuffersOfAFullServerStayBounded() {
+        #expect(Limits.socketReadBytes > 0)
+        #expect(Limits.socketReadBytes * Limits.connectionsMax <= 256 * 1024 * 1024)
+    }
+}
