@@ -75,6 +75,14 @@ public enum Limits {
     /// File ids in one `renewLeases`: a tree copy has up to 32 batches of 64 files pending
     /// at once, so one or two requests per renewal; 1000 ids are about 20 KiB of header.
     public static let leaseRenewalsMax = 1000
+    /// Threads a data node's group sync flushes finished blocks with at once: enough for the
+    /// file system to gather the flushes into one journal commit, few enough not to crowd out
+    /// everything else on a small machine.
+    public static let flushThreadsMax = 8
+    /// Repair copies a data node starts from one heartbeat reply, each a task of its own; the
+    /// reply's copies beyond it are not started (the meta server asks again when they time
+    /// out). The meta server asks each node for at most `--repair-per-node` (default 2) at once.
+    public static let repairCopiesPerHeartbeatMax = 64
     /// Replicas one heartbeat reply tells a node to delete; the rest wait for its next
     /// heartbeat. The node unlinks them before it sends that heartbeat, so a node with a
     /// large backlog (a big folder removed) still answers in time, and 1000 ids keep the

@@ -47,7 +47,7 @@ public final class BlockScrubber: Sendable {
                         _ = try await reader.readVerifiedPieces(block.blockID, source: source, offset: offset, count: count, stored: stored)
                         offset += count
                         // Sleep off the time these bytes are owed at the allowed rate.
-                        let owed = Double(offset) / rate - (ContinuousClock.now - started).seconds
+                        let owed = Double(offset) / rate - (ContinuousClock.now - started).inSeconds
                         if owed > 0 { try await Task.sleep(for: .milliseconds(Int(owed * 1000))) }
                     }
                     scrubbedBlocks.withLock { $0 += 1 }
@@ -61,8 +61,4 @@ public final class BlockScrubber: Sendable {
             do { try await Task.sleep(for: interval) } catch { return }
         }
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

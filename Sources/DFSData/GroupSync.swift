@@ -91,16 +91,12 @@ final class GroupSync: Sendable {
 
     private static let flushQueue = DispatchQueue(label: "dfs.block-flush", attributes: .concurrent)
 
-    /// Threads one pass flushes with at most: enough for the file system to gather the
-    /// flushes into one journal commit, few enough not to crowd out everything else.
-    private static let flushThreadsMax = 8
-
     /// fsync(2) (or fdatasync) of every descriptor, several at once; the errno of each, 0
     /// for success.
     private static func flushAll(_ descriptors: [Int32], data: Bool) -> [Int32] {
         let results = Mutex([Int32](repeating: 0, count: descriptors.count))
         let group = DispatchGroup()
-        let lanes = min(flushThreadsMax, descriptors.count)
+        let lanes = min(Limits.flushThreadsMax, descriptors.count)
         for lane in 0..<lanes {
             flushQueue.async(group: group) {
                 for index in stride(from: lane, to: descriptors.count, by: lanes) {

@@ -18,9 +18,8 @@ enum HeartbeatActions: Equatable {
         var verifyBlocks: [BlockID]
     }
 
-    /// Repair copies started per heartbeat reply, each in a task of its own; the reply's
-    /// copies beyond it are not started.
-    static let copiesPerHeartbeatMax = 64
+    /// Repair copies started per heartbeat reply (``Limits/repairCopiesPerHeartbeatMax``).
+    static let copiesPerHeartbeatMax = Limits.repairCopiesPerHeartbeatMax
 
     init(_ reply: HeartbeatOK) {
         if reply.registerAgain {
