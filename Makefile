@@ -27,7 +27,7 @@ TEST_TIMEOUT ?= 1200
 # One test at a time: each cluster test runs a meta server and several data nodes with
 # second-scale heartbeat deadlines, and dozens of clusters sharing two cores at once made
 # nodes look dead. Tests stay concurrent inside (nodes, blocks, clients); about 2 minutes.
-test: deps
+test: deps lint
 	$(SWIFT) build --build-tests
 	DFS_LOG=warn SWIFT_BACKTRACE=enable=yes,threads=crashed,symbolicate=fast \
 		timeout --kill-after=20 $(TEST_TIMEOUT) $(SWIFT) test --skip-build --no-parallel
@@ -69,8 +69,10 @@ fuzz: deps
 		Sources/DFSCore/*.swift Tests/Fuzz/FrameFuzz.swift $(FUZZ_DIR)/crc32c.o -o $(FUZZ_DIR)/dfs-fuzz-frames
 	$(FUZZ_DIR)/dfs-fuzz-frames -max_total_time=$(FUZZ_TIME) -max_len=65536 -print_final_stats=1 $(FUZZ_DIR)/corpus Tests/Fuzz/seeds
 
+# The style in .swift-format, checked strictly: `make test` fails on a warning; `make fmt`
+# rewrites the files to it.
 lint:
-	$(SWIFT) format lint --recursive Sources Tests
+	$(SWIFT) format lint --strict --recursive Sources Tests
 
 fmt:
 	$(SWIFT) format --in-place --recursive Sources Tests

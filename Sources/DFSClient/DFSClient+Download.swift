@@ -54,7 +54,8 @@ extension DFSClient {
             // recorded. Only then does the copy take the target's name. Like cp, a download is
             // not fsynced: the cluster holds the durable copy, and the rename keeps a
             // half-written file from ever having the name.
-            let digester = verify
+            let digester =
+                verify
                 ? SequentialDigest(file: sink, ranges: zip(offsets, file.blocks).map { ($0, $1.length) }, sha256: file.info.sha256 != nil)
                 : nil
             let buffers = PayloadBuffers(limit: Limits.blocksInFlight)

@@ -100,8 +100,9 @@ extension DFSClient {
                 continue
             case .notUTF8(let isFolder):
                 namesRefused += 1
-                events.notCopied(NotCopiedEntry(
-                    path: Self.shownPath(localFolder, entry), isFolder: isFolder, reason: .refusedName("its name is not valid UTF-8")))
+                events.notCopied(
+                    NotCopiedEntry(
+                        path: Self.shownPath(localFolder, entry), isFolder: isFolder, reason: .refusedName("its name is not valid UTF-8")))
                 continue
             case .folder, .file:
                 do {
@@ -109,8 +110,9 @@ extension DFSClient {
                     try remote.validateForCreation()
                 } catch {
                     namesRefused += 1
-                    events.notCopied(NotCopiedEntry(
-                        path: Self.shownPath(localFolder, entry), isFolder: entry.kind == .folder, reason: .refusedName(error.message)))
+                    events.notCopied(
+                        NotCopiedEntry(
+                            path: Self.shownPath(localFolder, entry), isFolder: entry.kind == .folder, reason: .refusedName(error.message)))
                     if entry.kind == .folder { refusedFolder = entry.relative }
                     continue
                 }
@@ -133,7 +135,8 @@ extension DFSClient {
             let weight = isBatch ? Self.batchWeight : list[indexes[0]].size <= options.blockBytes ? 1 : Self.largeFileWeight
             await budget.acquire(weight)
             defer { Task { await budget.release(weight) } }
-            let copied = isBatch
+            let copied =
+                isBatch
                 ? try await self.uploadBatch(indexes.map { list[$0] }, options: options)
                 : [try await self.uploadOne(list[indexes[0]], options: options)]
             for (index, done) in zip(indexes, copied) where done {

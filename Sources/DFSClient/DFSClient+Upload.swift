@@ -37,7 +37,9 @@ extension DFSClient {
     /// and the pending file is abandoned. One try: ``upload(localPath:to:options:)`` retries.
     func uploadOnce(localPath: String, to path: DFSPath, options: UploadOptions) async throws -> FileInfo {
         guard options.blockBytes >= Limits.blockBytesMin, options.blockBytes <= Limits.blockBytesMax else {
-            throw DFSError(.invalidArgument, "block size \(options.blockBytes) is outside \(ByteSize.format(Limits.blockBytesMin))...\(ByteSize.format(Limits.blockBytesMax))")
+            throw DFSError(
+                .invalidArgument,
+                "block size \(options.blockBytes) is outside \(ByteSize.format(Limits.blockBytesMin))...\(ByteSize.format(Limits.blockBytesMax))")
         }
         let source = try LocalFile(readingAt: localPath)
         defer { source.close() }

@@ -32,7 +32,10 @@ public struct DFSPath: Hashable, Comparable, Codable, Sendable, CustomStringConv
                 throw DFSError(.invalidPath, "path '\(DisplayText.escaped(text))' contains '\(name)'; use a path without '.' or '..' parts")
             }
             if part.count > Limits.nameBytesMax {
-                throw DFSError(.invalidPath, "name '\(DisplayText.escaped(String(name.unicodeScalars.prefix(32))))...' in path is \(part.count) bytes; the limit is \(Limits.nameBytesMax)")
+                throw DFSError(
+                    .invalidPath,
+                    "name '\(DisplayText.escaped(String(name.unicodeScalars.prefix(32))))...' in path is \(part.count) bytes; the limit is \(Limits.nameBytesMax)"
+                )
             }
             if part.contains(where: { $0 < 0x20 || $0 == 0x7f }) {
                 throw DFSError(.invalidPath, "name \"\(DisplayText.escaped(name))\" in path contains a NUL or control character")
@@ -86,7 +89,10 @@ public struct DFSPath: Hashable, Comparable, Codable, Sendable, CustomStringConv
     public func validateForCreation() throws(DFSError) {
         for name in components {
             if let scalar = name.unicodeScalars.first(where: DisplayText.isMisleading) {
-                throw DFSError(.invalidPath, "name '\(DisplayText.escaped(name))' contains \(DisplayText.codePoint(scalar)); a name may not hold control characters or bidirectional controls, which make listings show another name")
+                throw DFSError(
+                    .invalidPath,
+                    "name '\(DisplayText.escaped(name))' contains \(DisplayText.codePoint(scalar)); a name may not hold control characters or bidirectional controls, which make listings show another name"
+                )
             }
         }
     }

@@ -52,7 +52,7 @@ public struct Frame: Sendable {
         }
         do {
             return try decode(M.self)
-        } catch where error.code != .protocolError {
+        } catch  where error.code != .protocolError {
             throw DFSError(.protocolError, "invalid reply: \(error.message)")
         }
     }

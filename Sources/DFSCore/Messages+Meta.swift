@@ -436,9 +436,10 @@ public struct ListOK: Message {
             let blockBytes = try row.decode(Int.self)
             let sha256 = try row.decodeNil() ? nil : try row.decode(String.self)
             let crc32c = try row.isAtEnd || row.decodeNil() ? nil : try row.decode(UInt32.self)
-            entries.append(FileInfo(
-                path: try info.path.appending(name), type: type, size: size, mtime: mtime, replication: replication,
-                blockBytes: blockBytes, sha256: sha256, crc32c: crc32c))
+            entries.append(
+                FileInfo(
+                    path: try info.path.appending(name), type: type, size: size, mtime: mtime, replication: replication,
+                    blockBytes: blockBytes, sha256: sha256, crc32c: crc32c))
         }
         self.entries = entries
     }

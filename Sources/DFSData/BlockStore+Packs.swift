@@ -87,9 +87,10 @@ extension BlockStore {
                 guard actual == block.checksums else {
                     throw DFSError(.checksumMismatch, "block \(block.blockID) of a batch does not match its checksums")
                 }
-                entries.append(PackFile.Entry(
-                    blockID: block.blockID, offset: offset, length: block.length,
-                    checksum: BlockData.combined(actual, length: block.length), pieceChecksums: actual))
+                entries.append(
+                    PackFile.Entry(
+                        blockID: block.blockID, offset: offset, length: block.length,
+                        checksum: BlockData.combined(actual, length: block.length), pieceChecksums: actual))
                 offset += block.length
             }
         }

@@ -56,8 +56,9 @@ extension DataServer {
             // The frame must be taken, and progress or the answer must come, within the stall
             // time: a node that stopped answering is named failed in seconds.
             try await connection.send(forwarded, payload: payload, timeout: stall)
-            return .success(try await connection.readReply(
-                WriteBlocksOK.self, progressFor: request.blocks[0].blockID, stall: stall, deadline: .now + options.timeouts.request))
+            return .success(
+                try await connection.readReply(
+                    WriteBlocksOK.self, progressFor: request.blocks[0].blockID, stall: stall, deadline: .now + options.timeouts.request))
         } catch {
             Log.warn(Self.component, "pipeline to \(next.address) failed for a batch of \(request.blocks.count) blocks: \(DFSError.wrap(error).message)")
             return .failure(DFSError.wrap(error))

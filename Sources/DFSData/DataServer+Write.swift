@@ -100,7 +100,9 @@ extension DataServer {
         defer { payloadBuffers.give(spare.take()) }
         while writer.writtenBytes < request.length {
             guard let frame = try await connection.readFrame(timeout: timeout, reusing: spare.take()) else {
-                throw DFSError(.connectionFailed, "\(connection.peer) closed the connection after \(writer.writtenBytes) of \(request.length) bytes of block \(request.blockID)")
+                throw DFSError(
+                    .connectionFailed,
+                    "\(connection.peer) closed the connection after \(writer.writtenBytes) of \(request.length) bytes of block \(request.blockID)")
             }
             let data = try frame.decode(BlockData.self)
             let payload = frame.payload

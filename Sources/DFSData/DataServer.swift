@@ -50,7 +50,8 @@ public final class DataServer: Sendable {
         let listener = try Listener(host: options.listen.host, port: options.listen.port, component: component)
         let server = DataServer(options: options, store: store, listener: listener)
         await listener.start { [server] connection in
-            await FrameServer.serve(connection, role: .dataNode, component: component, timeouts: options.timeouts, secret: options.secret) { frame, connection in
+            await FrameServer.serve(connection, role: .dataNode, component: component, timeouts: options.timeouts, secret: options.secret) {
+                frame, connection in
                 try await server.handle(frame, on: connection)
             }
         }

@@ -37,7 +37,8 @@ final class CommitSync: Sendable {
     /// For the database at `databasePath` (its log is `databasePath-wal`).
     init(databasePath: String) {
         walPath = databasePath + "-wal"
-        folderPath = (databasePath as NSString).deletingLastPathComponent.isEmpty
+        folderPath =
+            (databasePath as NSString).deletingLastPathComponent.isEmpty
             ? "." : (databasePath as NSString).deletingLastPathComponent
         // The batcher's closure reaches back weakly: the store owns this object, not the batcher.
         let holder = Mutex<WeakCommitSync>(WeakCommitSync())
@@ -99,7 +100,10 @@ final class CommitSync: Sendable {
             }
             while fdatasync(fd) != 0 {
                 if errno == EINTR { continue }
-                return .failure(DFSError(.ioError, "cannot sync the database log \(walPath): \(String(cString: strerror(errno))); restart the meta server once the disk is checked"))
+                return .failure(
+                    DFSError(
+                        .ioError,
+                        "cannot sync the database log \(walPath): \(String(cString: strerror(errno))); restart the meta server once the disk is checked"))
             }
             return .success(())
         }

@@ -74,7 +74,8 @@ public final class MetaServer: Sendable {
         let listener = try Listener(host: options.listen.host, port: options.listen.port, component: component)
         let server = MetaServer(options: options, service: service, listener: listener)
         await listener.start { connection in
-            await FrameServer.serve(connection, role: .metaServer, component: component, timeouts: options.timeouts, secret: options.secret) { frame, connection in
+            await FrameServer.serve(connection, role: .metaServer, component: component, timeouts: options.timeouts, secret: options.secret) {
+                frame, connection in
                 try await service.handle(frame, on: connection)
             }
         }

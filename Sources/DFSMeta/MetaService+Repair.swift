@@ -31,7 +31,10 @@ extension MetaService {
                 let doomed = try await store.deleteCorruptReplicas(
                     of: block.blockID, live: counted, placeable: placeable, copiesUnderWay: underWay.count, now: now)
                 for node in doomed {
-                    Log.info(MetaServer.component, "repair: block \(block.blockID) has \(block.trustedLive.count) trusted replicas of \(block.replication); deleting the corrupt one on \(node)")
+                    Log.info(
+                        MetaServer.component,
+                        "repair: block \(block.blockID) has \(block.trustedLive.count) trusted replicas of \(block.replication); deleting the corrupt one on \(node)"
+                    )
                 }
             }
             guard !block.goodLive.isEmpty else { continue }
@@ -48,7 +51,8 @@ extension MetaService {
                 guard let source = sources.filter({ repairs.load(of: $0) < limit }).min(by: { repairs.load(of: $0) < repairs.load(of: $1) })
                 else { break }
                 let excluded = Set(block.holders + repairs.targets(of: block.blockID))
-                let candidates = live
+                let candidates =
+                    live
                     .filter { !excluded.contains($0.id) && repairs.load(of: $0.id) < limit }
                     .map { PlacementCandidate(nodeID: $0.id, freeBytes: $0.capacityBytes - $0.usedBytes) }
                 guard let target = Placement.choose(count: 1, from: candidates, excluding: []).first,
@@ -57,7 +61,9 @@ extension MetaService {
                 repairs.schedule(
                     RepairState.Copy(blockID: block.blockID, source: source, target: target, deadline: now + Self.copyTimeout),
                     targetAddress: address)
-                Log.info(MetaServer.component, "repair: block \(block.blockID) has \(block.goodLive.count) of \(block.replication) replicas; copying from \(source) to \(target)")
+                Log.info(
+                    MetaServer.component,
+                    "repair: block \(block.blockID) has \(block.goodLive.count) of \(block.replication) replicas; copying from \(source) to \(target)")
                 needed -= 1
             }
         }
@@ -69,7 +75,9 @@ extension MetaService {
         let extras = block.goodLive.sorted { free[$0, default: 0] < free[$1, default: 0] }.prefix(block.goodLive.count - block.replication)
         for node in extras {
             try await store.removeReplica(blockID: block.blockID, nodeID: node, now: now)
-            Log.info(MetaServer.component, "repair: block \(block.blockID) has \(block.goodLive.count) replicas for \(block.replication); dropping the one on \(node)")
+            Log.info(
+                MetaServer.component,
+                "repair: block \(block.blockID) has \(block.goodLive.count) replicas for \(block.replication); dropping the one on \(node)")
         }
     }
 
@@ -94,9 +102,10 @@ extension MetaService {
         var byFile: [Int64: [BlockProblem]] = [:]
         for block in problems {
             byFile[block.fileID, default: []].append(
-                BlockProblem(blockIndex: block.blockIndex, blockID: block.blockID, kind: block.kind!,
-                             goodReplicas: block.goodLive.count, expectedReplicas: block.replication,
-                             corruptReplicas: block.corrupt.count, suspectReplicas: block.suspect.count))
+                BlockProblem(
+                    blockIndex: block.blockIndex, blockID: block.blockID, kind: block.kind!,
+                    goodReplicas: block.goodLive.count, expectedReplicas: block.replication,
+                    corruptReplicas: block.corrupt.count, suspectReplicas: block.suspect.count))
         }
         let listedIDs = Set(byFile.keys.sorted().prefix(FsckOK.listed))
         let paths = try await store.paths(of: listedIDs)

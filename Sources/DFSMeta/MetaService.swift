@@ -72,7 +72,8 @@ public actor MetaService {
             try await reply(allocateBlock(frame.decode(AllocateBlock.self)), on: connection)
         case .completeFile:
             let request = try frame.decode(CompleteFile.self)
-            let info = try await store.completeFile(fileID: request.fileID, size: request.size, sha256: request.sha256, blocks: request.blocks, now: clock.now())
+            let info = try await store.completeFile(
+                fileID: request.fileID, size: request.size, sha256: request.sha256, blocks: request.blocks, now: clock.now())
             try await reply(CompleteFileOK(info: info), on: connection)
         case .createFiles:
             try await reply(createFiles(frame.decode(CreateFiles.self)), on: connection)
@@ -80,12 +81,14 @@ public actor MetaService {
             let request = try frame.decode(CompleteFiles.self)
             try Self.checkBatch(request.files.count)
             let results = try await store.completeFiles(request.files, now: clock.now())
-            try await reply(CompleteFilesOK(files: results.map { result in
-                switch result {
-                case .success: CompletedFile()
-                case .failure(let error): CompletedFile(error: error)
-                }
-            }), on: connection)
+            try await reply(
+                CompleteFilesOK(
+                    files: results.map { result in
+                        switch result {
+                        case .success: CompletedFile()
+                        case .failure(let error): CompletedFile(error: error)
+                        }
+                    }), on: connection)
         case .abandonFile:
             try await store.abandonFile(fileID: frame.decode(AbandonFile.self).fileID, now: clock.now())
             try await reply(OK(), on: connection)
@@ -93,7 +96,9 @@ public actor MetaService {
             // A hint, never a verdict: the replica's own node re-reads it (`verifyBlocks`).
             let report = try frame.decode(ReportBadReplica.self)
             if try await store.markReplicaSuspect(blockID: report.blockID, nodeID: report.nodeID, now: clock.now()) {
-                Log.warn(MetaServer.component, "replica of block \(report.blockID) on node \(report.nodeID) reported bad (\(report.reason.prefix(200))); asking its node to re-verify it")
+                Log.warn(
+                    MetaServer.component,
+                    "replica of block \(report.blockID) on node \(report.nodeID) reported bad (\(report.reason.prefix(200))); asking its node to re-verify it")
             }
             try await reply(OK(), on: connection)
         case .reportSlowNode:
@@ -160,7 +165,9 @@ public actor MetaService {
             // before its old registration went silent. The record takes the new address, so
             // clients, placement and repair copies go there from now on; the warning tells
             // the operator that two processes may share an id.
-            Log.warn(MetaServer.component, "node \(request.nodeID) registered at \(address) while its registration at \(old.address) is alive; \(old.address) is no longer used for it")
+            Log.warn(
+                MetaServer.component,
+                "node \(request.nodeID) registered at \(address) while its registration at \(old.address) is alive; \(old.address) is no longer used for it")
         }
         let record = NodeRecord(
             id: request.nodeID, address: address, capacityBytes: max(0, request.capacityBytes),
@@ -195,7 +202,8 @@ public actor MetaService {
             nodeID: request.nodeID, added: request.added, deleted: request.deleted, corrupt: request.corrupt,
             verified: request.verified ?? [], now: now, orphanGrace: options.orphanGrace.inSeconds)
         if !request.corrupt.isEmpty {
-            Log.warn(MetaServer.component, "node \(request.nodeID) found corrupt blocks: \(request.corrupt.prefix(20).map(\.description).joined(separator: ", "))")
+            Log.warn(
+                MetaServer.component, "node \(request.nodeID) found corrupt blocks: \(request.corrupt.prefix(20).map(\.description).joined(separator: ", "))")
         }
         let garbage = try await store.takeGarbage(nodeID: request.nodeID, limit: Limits.deletionsPerHeartbeatMax, now: now)
         // The node was there for the whole exchange: when a busy disk makes the commit above
@@ -344,13 +352,17 @@ public actor MetaService {
             lastChosen[node] = placements
         }
         guard !chosen.isEmpty else {
-            let reason = nodes.isEmpty ? "no data node is registered and alive"
-                : nodes.allSatisfy({ excluded.contains($0.id) }) ? "every live data node was excluded"
-                : "no live data node has room for a \(ByteSize.format(blockBytes)) block (full, or below its reserve)"
+            let reason =
+                nodes.isEmpty
+                ? "no data node is registered and alive"
+                : nodes.allSatisfy({ excluded.contains($0.id) })
+                    ? "every live data node was excluded"
+                    : "no live data node has room for a \(ByteSize.format(blockBytes)) block (full, or below its reserve)"
             // Right after a restart, nodes the database knows have not been heard from yet
             // (none is counted dead before `deadAfter` has passed): a client may try again.
             // Nodes that said goodbye, or none ever registered, will not come by themselves.
-            let silent = nodes.isEmpty && clock.now() - startedAt < options.deadAfter.inSeconds
+            let silent =
+                nodes.isEmpty && clock.now() - startedAt < options.deadAfter.inSeconds
                 ? try await knownNodes().filter { leaving[$0.id] == nil } : []
             throw DFSError(
                 .unavailable, "cannot place block \(blockIndex): \(reason); start one with `dfs serve-data --meta HOST:PORT`",
@@ -433,11 +445,12 @@ extension MetaService {
             let stored = try await store.nodes()
             // Re-check after the await: a registration may have filled it meanwhile.
             if registry == nil {
-                registry = Dictionary(uniqueKeysWithValues: stored.map { node in
-                    var silent = node
-                    silent.lastHeartbeat = -.infinity
-                    return (node.id, silent)
-                })
+                registry = Dictionary(
+                    uniqueKeysWithValues: stored.map { node in
+                        var silent = node
+                        silent.lastHeartbeat = -.infinity
+                        return (node.id, silent)
+                    })
             }
         }
         return registry!.values.sorted { $0.id < $1.id }

@@ -43,8 +43,9 @@ extension MetaStore {
             [.integer(id)]
         ) { ($0.int(0), UInt32(truncatingIfNeeded: $0.int64(1)), $0.int(2) == 1) }.first
         guard let (length, checksum, complete) = known else {
-            try database.run("INSERT OR IGNORE INTO garbage(block_id, node_id, since) VALUES(?, ?, ?)",
-                             [.integer(id), node, .real(now + orphanGrace)])
+            try database.run(
+                "INSERT OR IGNORE INTO garbage(block_id, node_id, since) VALUES(?, ?, ?)",
+                [.integer(id), node, .real(now + orphanGrace)])
             return
         }
         guard complete else {
@@ -76,8 +77,9 @@ extension MetaStore {
             }
             var forgotten = 0
             for blockID in recorded where !reported.contains(blockID) {
-                try database.run("DELETE FROM replicas WHERE block_id = ? AND node_id = ?",
-                                 [.integer(Int64(blockID.rawValue)), .text(nodeID.rawValue)])
+                try database.run(
+                    "DELETE FROM replicas WHERE block_id = ? AND node_id = ?",
+                    [.integer(Int64(blockID.rawValue)), .text(nodeID.rawValue)])
                 forgotten += 1
             }
             return forgotten
@@ -89,8 +91,9 @@ extension MetaStore {
         try database.transaction { () throws(DFSError) in
             let id = Int64(blockID.rawValue)
             try database.run("DELETE FROM replicas WHERE block_id = ? AND node_id = ?", [.integer(id), .text(nodeID.rawValue)])
-            try database.run("INSERT OR REPLACE INTO garbage(block_id, node_id, since) VALUES(?, ?, ?)",
-                             [.integer(id), .text(nodeID.rawValue), .real(now)])
+            try database.run(
+                "INSERT OR REPLACE INTO garbage(block_id, node_id, since) VALUES(?, ?, ?)",
+                [.integer(id), .text(nodeID.rawValue), .real(now)])
         }
     }
 
@@ -123,10 +126,14 @@ extension MetaStore {
             ORDER BY blocks.id
             """, values
         ) { row in
-            (BlockID(UInt64(row.int64(0))), row.int64(1), row.int(2), row.int(3),
-             row.isNull(4) ? nil : ReplicaHealth(
-                nodeID: NodeID(row.text(4)), live: live.contains(NodeID(row.text(4))), corrupt: row.int(5) == 1,
-                suspect: row.int(6) == 1, queuedForDeletion: row.int(7) == 1))
+            (
+                BlockID(UInt64(row.int64(0))), row.int64(1), row.int(2), row.int(3),
+                row.isNull(4)
+                    ? nil
+                    : ReplicaHealth(
+                        nodeID: NodeID(row.text(4)), live: live.contains(NodeID(row.text(4))), corrupt: row.int(5) == 1,
+                        suspect: row.int(6) == 1, queuedForDeletion: row.int(7) == 1)
+            )
         }
         var result: [BlockHealth] = []
         var current: BlockHealth?

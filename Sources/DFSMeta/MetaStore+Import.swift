@@ -33,8 +33,9 @@ extension MetaStore {
                         if try completeFileID(folder) != nil {
                             throw DFSError(.notADirectory, "\(folder) is a file, so \(file.path) cannot be imported under it")
                         }
-                        try database.run("INSERT OR IGNORE INTO dirs(path, parent, name, mtime) VALUES(?, ?, ?, ?)",
-                                         [.text(folder.string), .text(folder.parent!.string), .text(folder.name), .real(now)])
+                        try database.run(
+                            "INSERT OR IGNORE INTO dirs(path, parent, name, mtime) VALUES(?, ?, ?, ?)",
+                            [.text(folder.string), .text(folder.parent!.string), .text(folder.name), .real(now)])
                     }
                 }
                 let isFile = try completeFileID(file.path) != nil
@@ -47,8 +48,10 @@ extension MetaStore {
                     INSERT INTO files(path, parent, name, size, mtime, replication, block_bytes, complete, created)
                     VALUES(?, ?, ?, ?, ?, ?, ?, 1, ?)
                     """,
-                    [.text(file.path.string), .text(parent.string), .text(file.path.name), .int(file.size), .real(now),
-                     .int(file.nodes.count), .int(max(file.size, Limits.blockBytesMin)), .real(now)])
+                    [
+                        .text(file.path.string), .text(parent.string), .text(file.path.name), .int(file.size), .real(now),
+                        .int(file.nodes.count), .int(max(file.size, Limits.blockBytesMin)), .real(now),
+                    ])
                 let fileID = database.lastInsertedRowID
                 try database.run(
                     "INSERT INTO blocks(file_id, block_index, length, checksum) VALUES(?, 0, ?, ?)",

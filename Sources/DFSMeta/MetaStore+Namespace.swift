@@ -16,8 +16,9 @@ extension MetaStore {
                 if try completeFileID(folder) != nil {
                     throw DFSError(.notADirectory, "\(folder) is a file, so \(path) cannot be a folder")
                 }
-                try database.run("INSERT OR IGNORE INTO dirs(path, parent, name, mtime) VALUES(?, ?, ?, ?)",
-                                 [.text(folder.string), .text(folder.parent!.string), .text(folder.name), .real(now)])
+                try database.run(
+                    "INSERT OR IGNORE INTO dirs(path, parent, name, mtime) VALUES(?, ?, ?, ?)",
+                    [.text(folder.string), .text(folder.parent!.string), .text(folder.name), .real(now)])
             }
         }
     }
@@ -34,7 +35,8 @@ extension MetaStore {
             }
             guard try isFolder(path) else { throw DFSError(.notFound, "no such file or folder: \(path)") }
             let files = try database.query(
-                "SELECT id FROM files WHERE complete = 1 AND \(underPathSQL)", [.text(path.string)]) { $0.int64(0) }
+                "SELECT id FROM files WHERE complete = 1 AND \(underPathSQL)", [.text(path.string)]
+            ) { $0.int64(0) }
             let folders = try database.query("SELECT count(*) FROM dirs WHERE \(underPathSQL)", [.text(path.string)]) { $0.int(0) }.first ?? 0
             if !recursive && (!files.isEmpty || folders > 1) {
                 throw DFSError(.invalidArgument, "folder not empty: \(path); remove it with rm -r")
@@ -78,13 +80,15 @@ extension MetaStore {
                 try dropFile(existing, now: now)
             }
             if let fileID = sourceFile {
-                try database.run("UPDATE files SET path = ?, parent = ?, name = ?, mtime = ? WHERE id = ?",
-                                 [.text(target.string), .text(parent.string), .text(target.name), .real(now), .integer(fileID)])
+                try database.run(
+                    "UPDATE files SET path = ?, parent = ?, name = ?, mtime = ? WHERE id = ?",
+                    [.text(target.string), .text(parent.string), .text(target.name), .real(now), .integer(fileID)])
                 return target
             }
             // A folder: the folder itself, then every path under it, by prefix.
-            try database.run("UPDATE dirs SET path = ?, parent = ?, name = ?, mtime = ? WHERE path = ?",
-                             [.text(target.string), .text(parent.string), .text(target.name), .real(now), .text(source.string)])
+            try database.run(
+                "UPDATE dirs SET path = ?, parent = ?, name = ?, mtime = ? WHERE path = ?",
+                [.text(target.string), .text(parent.string), .text(target.name), .real(now), .text(source.string)])
             for table in ["dirs", "files"] {
                 try database.run(
                     """

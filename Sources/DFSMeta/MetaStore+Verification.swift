@@ -37,8 +37,9 @@ extension MetaStore {
         guard !due.isEmpty else { return [] }
         try database.transaction { () throws(DFSError) in
             for id in due {
-                try database.run("UPDATE replicas SET suspect = ? WHERE block_id = ? AND node_id = ? AND suspect IS NOT NULL",
-                                 [.real(now + retryAfter), .integer(id), node])
+                try database.run(
+                    "UPDATE replicas SET suspect = ? WHERE block_id = ? AND node_id = ? AND suspect IS NOT NULL",
+                    [.real(now + retryAfter), .integer(id), node])
             }
         }
         return due.map { BlockID(UInt64($0)) }
@@ -59,8 +60,9 @@ extension MetaStore {
         guard let id = Self.rowID(blockID) else { return }
         let node = SQLiteValue.text(nodeID.rawValue)
         guard try !database.query("SELECT 1 FROM blocks WHERE id = ?", [.integer(id)], row: { $0.int(0) }).isEmpty else {
-            try database.run("INSERT OR IGNORE INTO garbage(block_id, node_id, since) VALUES(?, ?, ?)",
-                             [.integer(id), node, .real(now + orphanGrace)])
+            try database.run(
+                "INSERT OR IGNORE INTO garbage(block_id, node_id, since) VALUES(?, ?, ?)",
+                [.integer(id), node, .real(now + orphanGrace)])
             return
         }
         try database.run(
@@ -104,8 +106,9 @@ extension MetaStore {
             guard let block = try blockHealth(where: "blocks.id = ?", [.integer(id)], live: live).first else { return [] }
             let doomed = block.corruptReplicasToDelete(placeable: placeable, copiesUnderWay: copiesUnderWay)
             for node in doomed {
-                try database.run("INSERT OR IGNORE INTO garbage(block_id, node_id, since) VALUES(?, ?, ?)",
-                                 [.integer(id), .text(node.rawValue), .real(now)])
+                try database.run(
+                    "INSERT OR IGNORE INTO garbage(block_id, node_id, since) VALUES(?, ?, ?)",
+                    [.integer(id), .text(node.rawValue), .real(now)])
             }
             return doomed
         }

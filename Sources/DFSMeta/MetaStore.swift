@@ -77,8 +77,10 @@ public actor MetaStore {
             ON CONFLICT(id) DO UPDATE SET host = excluded.host, port = excluded.port, capacity = excluded.capacity,
                 used = excluded.used, block_count = excluded.block_count, last_heartbeat = excluded.last_heartbeat
             """,
-            [.text(id.rawValue), .text(address.host), .int(address.port), .int(capacityBytes), .int(usedBytes),
-             .int(blockCount), .real(now)])
+            [
+                .text(id.rawValue), .text(address.host), .int(address.port), .int(capacityBytes), .int(usedBytes),
+                .int(blockCount), .real(now),
+            ])
     }
 
     /// Records a heartbeat; false when the node is unknown and must register.
@@ -151,8 +153,10 @@ public actor MetaStore {
             INSERT INTO files(path, parent, name, size, mtime, replication, block_bytes, complete, created)
             VALUES(?, ?, ?, 0, ?, ?, ?, 0, ?)
             """,
-            [.text(path.string), .text(path.parent!.string), .text(path.name), .real(now), .int(replication),
-             .int(blockBytes), .real(now)])
+            [
+                .text(path.string), .text(path.parent!.string), .text(path.name), .real(now), .int(replication),
+                .int(blockBytes), .real(now),
+            ])
         return database.lastInsertedRowID
     }
 
@@ -173,9 +177,11 @@ public actor MetaStore {
 
     /// The replication and block size a pending file was created with.
     public func pendingFileLayout(fileID: Int64) throws(DFSError) -> (replication: Int, blockBytes: Int) {
-        guard let layout = try database.query(
-            "SELECT replication, block_bytes FROM files WHERE id = ? AND complete = 0", [.integer(fileID)],
-            row: { ($0.int(0), $0.int(1)) }).first
+        guard
+            let layout = try database.query(
+                "SELECT replication, block_bytes FROM files WHERE id = ? AND complete = 0", [.integer(fileID)],
+                row: { ($0.int(0), $0.int(1)) }
+            ).first
         else { throw DFSError(.notFound, "no pending file with id \(fileID); start the upload again") }
         return layout
     }
@@ -234,9 +240,11 @@ public actor MetaStore {
         if let sha256, sha256.utf8.count != 64 || !sha256.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) {
             throw DFSError(.invalidArgument, "SHA-256 '\(sha256.prefix(80))' is not 64 lower-case hex digits")
         }
-        guard let file = try database.query(
-            "SELECT path, block_bytes FROM files WHERE id = ? AND complete = 0", [.integer(fileID)],
-            row: { ($0.text(0), $0.int(1)) }).first
+        guard
+            let file = try database.query(
+                "SELECT path, block_bytes FROM files WHERE id = ? AND complete = 0", [.integer(fileID)],
+                row: { ($0.text(0), $0.int(1)) }
+            ).first
         else { throw DFSError(.notFound, "no pending file with id \(fileID); start the upload again") }
         let path = try DFSPath(file.0)
         let blockBytes = file.1
@@ -263,9 +271,12 @@ public actor MetaStore {
             throw DFSError(.invalidArgument, "the blocks of \(path) hold \(total) bytes, not \(size)")
         }
         for block in blocks {
-            try database.run("UPDATE blocks SET length = ?, block_index = ?, checksum = ? WHERE id = ?",
-                             [.int(block.length), .int(block.blockIndex), .integer(Int64(block.checksum)),
-                              .integer(Int64(block.blockID.rawValue))])
+            try database.run(
+                "UPDATE blocks SET length = ?, block_index = ?, checksum = ? WHERE id = ?",
+                [
+                    .int(block.length), .int(block.blockIndex), .integer(Int64(block.checksum)),
+                    .integer(Int64(block.blockID.rawValue)),
+                ])
             let id = Int64(block.blockID.rawValue)
             // Copies reported while the file was pending on nodes the client does not name
             // (a pipeline that failed after the node stored the block) are not vouched for.
@@ -289,11 +300,13 @@ public actor MetaStore {
             try dropFile(older, now: now)
         }
         for ancestor in path.ancestors {
-            try database.run("INSERT OR IGNORE INTO dirs(path, parent, name, mtime) VALUES(?, ?, ?, ?)",
-                             [.text(ancestor.string), .text(ancestor.parent!.string), .text(ancestor.name), .real(now)])
+            try database.run(
+                "INSERT OR IGNORE INTO dirs(path, parent, name, mtime) VALUES(?, ?, ?, ?)",
+                [.text(ancestor.string), .text(ancestor.parent!.string), .text(ancestor.name), .real(now)])
         }
-        try database.run("UPDATE files SET complete = 1, size = ?, mtime = ?, sha256 = ?, crc32c = ? WHERE id = ?",
-                         [.int(size), .real(now), sha256.map { .text($0) } ?? .null, .integer(Int64(wholeFile.value)), .integer(fileID)])
+        try database.run(
+            "UPDATE files SET complete = 1, size = ?, mtime = ?, sha256 = ?, crc32c = ? WHERE id = ?",
+            [.int(size), .real(now), sha256.map { .text($0) } ?? .null, .integer(Int64(wholeFile.value)), .integer(fileID)])
         return path
     }
 
@@ -322,8 +335,9 @@ public actor MetaStore {
 
     private func dropBlock(_ blockID: BlockID, now: Double) throws(DFSError) {
         let id = Int64(blockID.rawValue)
-        try database.run("INSERT OR IGNORE INTO garbage(block_id, node_id, since) SELECT block_id, node_id, ? FROM replicas WHERE block_id = ?",
-                         [.real(now), .integer(id)])
+        try database.run(
+            "INSERT OR IGNORE INTO garbage(block_id, node_id, since) SELECT block_id, node_id, ? FROM replicas WHERE block_id = ?",
+            [.real(now), .integer(id)])
         try database.run("DELETE FROM blocks WHERE id = ?", [.integer(id)])
     }
 
@@ -353,8 +367,9 @@ public actor MetaStore {
                 [.text(nodeID.rawValue), .real(now), .int(limit)]
             ) { BlockID(UInt64($0.int64(0))) }
             for block in blocks {
-                try database.run("DELETE FROM garbage WHERE node_id = ? AND block_id = ?",
-                                 [.text(nodeID.rawValue), .integer(Int64(block.rawValue))])
+                try database.run(
+                    "DELETE FROM garbage WHERE node_id = ? AND block_id = ?",
+                    [.text(nodeID.rawValue), .integer(Int64(block.rawValue))])
             }
             return blocks
         }
@@ -375,10 +390,14 @@ public actor MetaStore {
 
     private static func fileInfo(_ row: SQLiteStatement) -> (Int64, FileInfo)? {
         guard let path = try? DFSPath(row.text(1)) else { return nil }
-        return (row.int64(0), FileInfo(path: path, type: .file, size: row.int(2), mtime: row.double(3),
-                                      replication: row.int(4), blockBytes: row.int(5),
-                                      sha256: row.isNull(6) ? nil : row.text(6),
-                                      crc32c: row.isNull(7) ? nil : UInt32(truncatingIfNeeded: row.int64(7))))
+        return (
+            row.int64(0),
+            FileInfo(
+                path: path, type: .file, size: row.int(2), mtime: row.double(3),
+                replication: row.int(4), blockBytes: row.int(5),
+                sha256: row.isNull(6) ? nil : row.text(6),
+                crc32c: row.isNull(7) ? nil : UInt32(truncatingIfNeeded: row.int64(7)))
+        )
     }
 
     private func folderInfo(_ path: DFSPath) throws(DFSError) -> FileInfo? {
@@ -478,8 +497,10 @@ public actor MetaStore {
     /// Complete files, their blocks and bytes.
     public func counts() throws(DFSError) -> (files: Int, blocks: Int, bytes: Int) {
         let files = try database.query("SELECT count(*), coalesce(sum(size), 0) FROM files WHERE complete = 1") { ($0.int(0), $0.int(1)) }.first ?? (0, 0)
-        let blocks = try database.query(
-            "SELECT count(*) FROM blocks JOIN files ON files.id = blocks.file_id WHERE files.complete = 1") { $0.int(0) }.first ?? 0
+        let blocks =
+            try database.query(
+                "SELECT count(*) FROM blocks JOIN files ON files.id = blocks.file_id WHERE files.complete = 1"
+            ) { $0.int(0) }.first ?? 0
         return (files.0, blocks, files.1)
     }
 }

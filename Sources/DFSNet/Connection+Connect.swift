@@ -45,7 +45,8 @@ extension Connection {
                 return connection
             } catch let error as DFSError {
                 await connection.close()
-                lastError = error.code == .timeout
+                lastError =
+                    error.code == .timeout
                     ? DFSError(.connectionFailed, "cannot connect to \(endpoint): timed out") : error
             }
         }

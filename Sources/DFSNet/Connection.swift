@@ -142,7 +142,9 @@ public actor Connection {
             if let next = try decoder.nextFrame() { return next }
             if sawEndOfStream {
                 if decoder.bufferedBytes == 0 { return nil }
-                throw DFSError(.connectionFailed, "\(name) closed the connection in the middle of a frame (\(decoder.bufferedBytes) bytes received, \(decoder.bytesWanted) more expected)")
+                throw DFSError(
+                    .connectionFailed,
+                    "\(name) closed the connection in the middle of a frame (\(decoder.bufferedBytes) bytes received, \(decoder.bytesWanted) more expected)")
             }
             try checkOpen()
             if !frameStarted, let frame, decoder.bufferedBytes > 0 {
@@ -167,7 +169,8 @@ public actor Connection {
         _ payloadBytes: Int, deadline: ContinuousClock.Instant, into spare: consuming [UInt8]?
     ) async throws -> Frame {
         // Not zeroed first: every byte is overwritten by the read below before anyone sees it.
-        var payload = PayloadBuffers.resized(spare, to: payloadBytes)
+        var payload =
+            PayloadBuffers.resized(spare, to: payloadBytes)
             ?? [UInt8](unsafeUninitializedCapacity: payloadBytes) { _, initialized in initialized = payloadBytes }
         let (type, header, copied) = payload.withUnsafeMutableBytes { decoder.takePendingFrame(into: $0) }
         var filled = copied
@@ -182,7 +185,8 @@ public actor Connection {
             }
             if count == 0 {
                 sawEndOfStream = true
-                throw DFSError(.connectionFailed, "\(name) closed the connection in the middle of a frame (\(filled) of \(payloadBytes) payload bytes received)")
+                throw DFSError(
+                    .connectionFailed, "\(name) closed the connection in the middle of a frame (\(filled) of \(payloadBytes) payload bytes received)")
             }
             switch errno {
             case EINTR: continue

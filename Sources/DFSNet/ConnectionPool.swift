@@ -97,4 +97,3 @@ public actor ConnectionPool {
         for connection in all { await connection.close() }
     }
 }
-

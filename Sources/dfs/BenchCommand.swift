@@ -166,17 +166,25 @@ final class Bench {
             }
             ddBlockSizes = [best.blockSize]
             ddRuns.append(best.rate)
-            r1Runs.append(Self.mib(fileBytes, try await afterWarmUp(
-                [executable, "cp", "-q", "--replication", "1", path("source"), "\(meta):/bench/r1-\(round)"], "dfs cp (R=1)")))
-            r3Runs.append(Self.mib(fileBytes, try await afterWarmUp(
-                [executable, "cp", "-q", "--replication", "3", path("source"), "\(meta):/bench/r3-\(round)"], "dfs cp (R=3)")))
+            r1Runs.append(
+                Self.mib(
+                    fileBytes,
+                    try await afterWarmUp(
+                        [executable, "cp", "-q", "--replication", "1", path("source"), "\(meta):/bench/r1-\(round)"], "dfs cp (R=1)")))
+            r3Runs.append(
+                Self.mib(
+                    fileBytes,
+                    try await afterWarmUp(
+                        [executable, "cp", "-q", "--replication", "3", path("source"), "\(meta):/bench/r3-\(round)"], "dfs cp (R=3)")))
         }
         let ddRate = Self.median(ddRuns)
         let r1Rate = Self.median(r1Runs)
         let r3Rate = Self.median(r3Runs)
         // What a SHA-256 costs an upload (`cp --sha256`), once, in the same conditions.
-        let sha256Rate = Self.mib(fileBytes, try await afterWarmUp(
-            [executable, "cp", "-q", "--replication", "1", "--sha256", path("source"), "\(meta):/bench/sha256"], "dfs cp (--sha256)"))
+        let sha256Rate = Self.mib(
+            fileBytes,
+            try await afterWarmUp(
+                [executable, "cp", "-q", "--replication", "1", "--sha256", path("source"), "\(meta):/bench/sha256"], "dfs cp (--sha256)"))
 
         progress("local cp and download taking turns, cp -r, ls -l, stat")
         // The local cp and the download take turns, each in the same conditions (see
@@ -185,8 +193,11 @@ final class Bench {
         var readRuns: [Double] = []
         for _ in 0..<rounds {
             cpRuns.append(Self.mib(fileBytes, try await afterWarmUp(["/bin/cp", path("source"), path("cp.out")], "cp", output: path("cp.out"))))
-            readRuns.append(Self.mib(fileBytes, try await afterWarmUp(
-                [executable, "cp", "-q", "\(meta):/bench/r1-0", path("read.out")], "dfs cp (download)", output: path("read.out"))))
+            readRuns.append(
+                Self.mib(
+                    fileBytes,
+                    try await afterWarmUp(
+                        [executable, "cp", "-q", "\(meta):/bench/r1-0", path("read.out")], "dfs cp (download)", output: path("read.out"))))
         }
         let cpRate = Self.median(cpRuns)
         let readRate = Self.median(readRuns)
@@ -208,34 +219,42 @@ final class Bench {
         let sizeText = ByteSize.format(fileBytes)
         let treeRate = Double(smallFiles) / tree.seconds
         let ofRounds = rounds > 1 ? ", median of \(rounds)" : ""
-        results.append(BenchResult(
-            name: "write \(sizeText), R=1\(ofRounds)", value: r1Rate, unit: "MiB/s", baselineName: "dd conv=fsync",
-            baseline: ddRate, ratio: r1Rate / ddRate, goal: "≥ 0.8 × dd", met: r1Rate >= 0.8 * ddRate, runs: r1Runs, baselineRuns: ddRuns))
-        results.append(BenchResult(
-            name: "write \(sizeText), R=3\(ofRounds)", value: r3Rate, unit: "MiB/s", baselineName: "dd conv=fsync / 3",
-            baseline: ddRate / 3, ratio: r3Rate / (ddRate / 3), goal: "≥ 0.8 × dd/3", met: r3Rate >= 0.8 * ddRate / 3,
-            runs: r3Runs, baselineRuns: ddRuns.map { $0 / 3 }))
-        results.append(BenchResult(
-            name: "write \(sizeText), R=1, with --sha256", value: sha256Rate, unit: "MiB/s", baselineName: "dd conv=fsync",
-            baseline: ddRate, ratio: sha256Rate / ddRate, goal: "-", met: nil))
-        results.append(BenchResult(
-            name: "read \(sizeText)\(ofRounds)", value: readRate, unit: "MiB/s",
-            baselineName: "local cp", baseline: cpRate, ratio: readRate / cpRate, goal: "≥ 0.5 × cp", met: readRate >= 0.5 * cpRate,
-            runs: readRuns, baselineRuns: cpRuns))
-        results.append(BenchResult(
-            name: "create \(smallFiles) × 4 KiB (cp -r, R=1)", value: treeRate, unit: "files/s", baselineName: "local cp -r",
-            baseline: cpTreeRate, ratio: treeRate / cpTreeRate, goal: "≥ 2500 files/s", met: treeRate >= 2500))
-        results.append(BenchResult(
-            name: "ls -l of \(smallFiles) files", value: list.seconds, unit: "s", baselineName: "local ls -l",
-            baseline: ls.seconds, ratio: ls.seconds / list.seconds, goal: "≤ 0.25 s", met: list.seconds <= 0.25))
-        results.append(BenchResult(
-            name: "stat of \(smallFiles) files (client library)", value: Double(smallFiles) / remoteStat, unit: "files/s",
-            baselineName: "local stat(2)", baseline: Double(smallFiles) / localStat,
-            ratio: localStat / remoteStat, goal: "-", met: nil))
-        results.append(BenchResult(
-            name: "peak memory, \(ByteSize.format(bigBytes)) upload", value: Double(peak) / 1_048_576, unit: "MiB",
-            baselineName: "client \(big.peakBytes >> 20) MiB, servers " + serverPeaks.map { "\($0 >> 20)" }.joined(separator: "/") + " MiB",
-            baseline: nil, ratio: nil, goal: "≤ 128 MiB each", met: peak <= 128 << 20))
+        results.append(
+            BenchResult(
+                name: "write \(sizeText), R=1\(ofRounds)", value: r1Rate, unit: "MiB/s", baselineName: "dd conv=fsync",
+                baseline: ddRate, ratio: r1Rate / ddRate, goal: "≥ 0.8 × dd", met: r1Rate >= 0.8 * ddRate, runs: r1Runs, baselineRuns: ddRuns))
+        results.append(
+            BenchResult(
+                name: "write \(sizeText), R=3\(ofRounds)", value: r3Rate, unit: "MiB/s", baselineName: "dd conv=fsync / 3",
+                baseline: ddRate / 3, ratio: r3Rate / (ddRate / 3), goal: "≥ 0.8 × dd/3", met: r3Rate >= 0.8 * ddRate / 3,
+                runs: r3Runs, baselineRuns: ddRuns.map { $0 / 3 }))
+        results.append(
+            BenchResult(
+                name: "write \(sizeText), R=1, with --sha256", value: sha256Rate, unit: "MiB/s", baselineName: "dd conv=fsync",
+                baseline: ddRate, ratio: sha256Rate / ddRate, goal: "-", met: nil))
+        results.append(
+            BenchResult(
+                name: "read \(sizeText)\(ofRounds)", value: readRate, unit: "MiB/s",
+                baselineName: "local cp", baseline: cpRate, ratio: readRate / cpRate, goal: "≥ 0.5 × cp", met: readRate >= 0.5 * cpRate,
+                runs: readRuns, baselineRuns: cpRuns))
+        results.append(
+            BenchResult(
+                name: "create \(smallFiles) × 4 KiB (cp -r, R=1)", value: treeRate, unit: "files/s", baselineName: "local cp -r",
+                baseline: cpTreeRate, ratio: treeRate / cpTreeRate, goal: "≥ 2500 files/s", met: treeRate >= 2500))
+        results.append(
+            BenchResult(
+                name: "ls -l of \(smallFiles) files", value: list.seconds, unit: "s", baselineName: "local ls -l",
+                baseline: ls.seconds, ratio: ls.seconds / list.seconds, goal: "≤ 0.25 s", met: list.seconds <= 0.25))
+        results.append(
+            BenchResult(
+                name: "stat of \(smallFiles) files (client library)", value: Double(smallFiles) / remoteStat, unit: "files/s",
+                baselineName: "local stat(2)", baseline: Double(smallFiles) / localStat,
+                ratio: localStat / remoteStat, goal: "-", met: nil))
+        results.append(
+            BenchResult(
+                name: "peak memory, \(ByteSize.format(bigBytes)) upload", value: Double(peak) / 1_048_576, unit: "MiB",
+                baselineName: "client \(big.peakBytes >> 20) MiB, servers " + serverPeaks.map { "\($0 >> 20)" }.joined(separator: "/") + " MiB",
+                baseline: nil, ratio: nil, goal: "≤ 128 MiB each", met: peak <= 128 << 20))
         return results
     }
 
@@ -243,15 +262,17 @@ final class Bench {
 
     private func startCluster() async throws {
         let metaOutput = path("meta.out")
-        servers.append(try ChildProcess.start(
-            [executable, "serve-meta", "--host", "127.0.0.1", "--port", "0", "--db", path("meta.db"), "--heartbeat", "1s"],
-            outputPath: metaOutput))
+        servers.append(
+            try ChildProcess.start(
+                [executable, "serve-meta", "--host", "127.0.0.1", "--port", "0", "--db", path("meta.db"), "--heartbeat", "1s"],
+                outputPath: metaOutput))
         let endpoint = try await listeningEndpoint(metaOutput)
         metaEndpoint = endpoint.description
         for index in 0..<3 {
-            servers.append(try ChildProcess.start(
-                [executable, "serve-data", "--listen", "127.0.0.1:0", "--meta", metaEndpoint, "--dir", path("data\(index)")],
-                outputPath: path("data\(index).out")))
+            servers.append(
+                try ChildProcess.start(
+                    [executable, "serve-data", "--listen", "127.0.0.1:0", "--meta", metaEndpoint, "--dir", path("data\(index)")],
+                    outputPath: path("data\(index).out")))
         }
         let client = DFSClient(meta: endpoint)
         defer { Task { await client.close() } }
@@ -294,7 +315,9 @@ final class Bench {
         guard statvfs(root.path, &stats) == 0 else { return }
         let free = Int(stats.f_bavail) * Int(stats.f_frsize)
         guard free >= diskBytesNeeded else {
-            throw DFSError(.unavailable, """
+            throw DFSError(
+                .unavailable,
+                """
                 the benchmark writes up to \(ByteSize.format(diskBytesNeeded)) in \(root.deletingLastPathComponent().path), \
                 which has \(ByteSize.format(free)) free; use --dir elsewhere, or a smaller --size or --big-size
                 """)
@@ -433,7 +456,8 @@ final class Bench {
             }
             lines.append(line + " \(result.unit)")
         }
-        let header = "dfs bench \(Date().formatted(.iso8601)): \(setup), \(ProcessInfo.processInfo.activeProcessorCount) cores, "
+        let header =
+            "dfs bench \(Date().formatted(.iso8601)): \(setup), \(ProcessInfo.processInfo.activeProcessorCount) cores, "
             + "\(ByteSize.format(Int(ProcessInfo.processInfo.physicalMemory))) memory; ratio = dfs ÷ baseline, higher is better"
         return ([header] + lines).joined(separator: "\n")
     }

@@ -137,7 +137,9 @@ enum Locations {
     /// A location that must be in the cluster.
     static func required(_ text: String) throws -> RemoteLocation {
         guard let remote = try remote(text) else {
-            throw DFSError(.invalidArgument, "'\(text)' is not a cluster path; write HOST:PORT:PATH (for example localhost:8000:docs/a.pdf) or, with DFS_META set, dfs:/docs/a.pdf")
+            throw DFSError(
+                .invalidArgument,
+                "'\(text)' is not a cluster path; write HOST:PORT:PATH (for example localhost:8000:docs/a.pdf) or, with DFS_META set, dfs:/docs/a.pdf")
         }
         return remote
     }
@@ -154,9 +156,10 @@ enum Locations {
 
 /// `--secret-file`, or `DFS_SECRET`: the cluster secret, which every subcommand takes.
 struct SecretOptions: ParsableArguments {
-    @Option(help: ArgumentHelp(
-        "A file holding the cluster secret (default: the DFS_SECRET environment variable).",
-        discussion: "When the servers have a secret, every connection must prove it knows it.", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "A file holding the cluster secret (default: the DFS_SECRET environment variable).",
+            discussion: "When the servers have a secret, every connection must prove it knows it.", valueName: "path"))
     var secretFile: String?
 
     func load() throws -> ClusterSecret? {
@@ -196,7 +199,9 @@ func warnIfExposed(host: String, secret: ClusterSecret?, command: String) {
     guard secret == nil else { return }
     let loopback = host == "127.0.0.1" || host == "localhost" || host == "::1" || host.hasPrefix("127.")
     if !loopback {
-        printError("dfs \(command): warning: listening on \(host.isEmpty ? "every interface" : host) without a cluster secret: anyone who can reach this port can read, write and delete data; set DFS_SECRET or pass --secret-file")
+        printError(
+            "dfs \(command): warning: listening on \(host.isEmpty ? "every interface" : host) without a cluster secret: anyone who can reach this port can read, write and delete data; set DFS_SECRET or pass --secret-file"
+        )
     }
 }
 

@@ -55,19 +55,24 @@ struct CopyCommand: AsyncParsableCommand {
     @Flag(name: [.customShort("v"), .long], help: "Print each file as it is copied.")
     var verbose = false
 
-    @Flag(help: ArgumentHelp(
-        "With -r, leave out symbolic links, FIFOs, sockets and devices with a warning and exit 0.",
-        discussion: "Without it, each is named on standard error and the exit status is \(Self.exitSpecialSkipped) once the rest is copied."))
+    @Flag(
+        help: ArgumentHelp(
+            "With -r, leave out symbolic links, FIFOs, sockets and devices with a warning and exit 0.",
+            discussion: "Without it, each is named on standard error and the exit status is \(Self.exitSpecialSkipped) once the rest is copied."))
     var skipSpecial = false
 
-    @Flag(help: ArgumentHelp(
-        "Read each downloaded copy back and compare its CRC32C, and its SHA-256 if one was recorded, with the whole file's.",
-        discussion: "Every download is checked piece by piece (CRC32C) against the checksums computed at upload; this adds a check of the local copy as written, at about twice the CPU when a SHA-256 is compared."))
+    @Flag(
+        help: ArgumentHelp(
+            "Read each downloaded copy back and compare its CRC32C, and its SHA-256 if one was recorded, with the whole file's.",
+            discussion:
+                "Every download is checked piece by piece (CRC32C) against the checksums computed at upload; this adds a check of the local copy as written, at about twice the CPU when a SHA-256 is compared."
+        ))
     var verify = false
 
-    @Flag(help: ArgumentHelp(
-        "Record each uploaded file's SHA-256 too (shown by dfs stat, checked by cp --verify).",
-        discussion: "Every file gets a whole-file CRC32C for free; a SHA-256 costs the client about 0.75 s of CPU per GiB."))
+    @Flag(
+        help: ArgumentHelp(
+            "Record each uploaded file's SHA-256 too (shown by dfs stat, checked by cp --verify).",
+            discussion: "Every file gets a whole-file CRC32C for free; a SHA-256 costs the client about 0.75 s of CPU per GiB."))
     var sha256 = false
 
     @Option(help: "Block size of an upload (64MiB, 512KiB, 4096, ...).")
@@ -107,7 +112,9 @@ struct CopyCommand: AsyncParsableCommand {
                     try await download(remote, client: client, progress: progress)
                 }
             default:
-                throw DFSError(.invalidArgument, """
+                throw DFSError(
+                    .invalidArgument,
+                    """
                     exactly one side must be in the cluster; copy with
                       dfs cp LOCAL-PATH HOST:PORT:PATH   (upload)
                       dfs cp HOST:PORT:PATH LOCAL-PATH   (download)
@@ -197,12 +204,16 @@ struct CopyCommand: AsyncParsableCommand {
     private func reportNotCopied(_ result: TreeCopyResult, _ progress: ProgressReporter) throws {
         if result.namesRefused > 0 {
             progress.clearLine()
-            printError("dfs cp: \(result.namesRefused) \(result.namesRefused == 1 ? "entry was" : "entries were") not copied: the cluster cannot store their names (named above); rename them and copy again")
+            printError(
+                "dfs cp: \(result.namesRefused) \(result.namesRefused == 1 ? "entry was" : "entries were") not copied: the cluster cannot store their names (named above); rename them and copy again"
+            )
             throw ExitCode(1)
         }
         if result.specialSkipped > 0 && !skipSpecial {
             progress.clearLine()
-            printError("dfs cp: \(result.specialSkipped) symbolic \(result.specialSkipped == 1 ? "link or special file was" : "links or special files were") not copied (named above); everything else was; --skip-special makes this a warning")
+            printError(
+                "dfs cp: \(result.specialSkipped) symbolic \(result.specialSkipped == 1 ? "link or special file was" : "links or special files were") not copied (named above); everything else was; --skip-special makes this a warning"
+            )
             throw ExitCode(Self.exitSpecialSkipped)
         }
     }

@@ -45,7 +45,8 @@ struct FsckCommand: AsyncParsableCommand {
             }
             for file in report.files {
                 let problems = file.problems.map { problem in
-                    var text = "block \(problem.blockIndex) (id \(problem.blockID)) \(problem.kind.rawValue): \(problem.goodReplicas) of \(problem.expectedReplicas) replicas"
+                    var text =
+                        "block \(problem.blockIndex) (id \(problem.blockID)) \(problem.kind.rawValue): \(problem.goodReplicas) of \(problem.expectedReplicas) replicas"
                     if let corrupt = problem.corruptReplicas, corrupt > 0 { text += ", \(corrupt) corrupt" }
                     if let suspect = problem.suspectReplicas, suspect > 0 { text += ", \(suspect) suspect" }
                     return text
@@ -59,7 +60,8 @@ struct FsckCommand: AsyncParsableCommand {
                 printNow("rows whose path, parent and name disagree: \(paths.count)")
             }
             let totals = report.totals
-            printNow("""
+            printNow(
+                """
                 files: \(totals.files), blocks: \(totals.blocks), under-replicated: \(totals.underReplicated), missing: \(totals.missing), corrupt: \(totals.corrupt), corrupt replicas: \(totals.corruptReplicas ?? 0), suspect replicas: \(totals.suspectReplicas ?? 0)
                 status: \(report.healthy ? "HEALTHY" : "UNHEALTHY")
                 """)

@@ -61,7 +61,8 @@ struct LocalClusterCommand: AsyncParsableCommand {
                 dataServers.append(try await DataServer.start(options))
             }
             let endpoint = "\(host == "" ? "127.0.0.1" : host):\(meta.endpoint.port)"
-            printNow("""
+            printNow(
+                """
                 dfs local-cluster: meta server on \(endpoint), \(nodes) data nodes, data in \(root.path)
                 Try, in another terminal:
                   dfs cp ./README.md \(endpoint):docs/README.md

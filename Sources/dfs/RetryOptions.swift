@@ -9,16 +9,17 @@ import Foundation
 
 /// `--retry-for`, which every command that talks to a cluster takes.
 struct RetryOptions: ParsableArguments {
-    @Option(help: ArgumentHelp(
-        "How long to keep trying when the cluster does not answer (0: fail at once).",
-        discussion: """
-            A refused or broken connection, a timeout, a busy server, or a meta server that \
-            has just restarted and not yet heard from its data nodes is retried, each request \
-            and file on its own, with waits growing to 2 s; errors another try would not \
-            change (not found, exists, unauthorized, invalid path) fail at once. A notice \
-            says so on standard error, when it is a terminal, while the command waits.
-            """,
-        valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            "How long to keep trying when the cluster does not answer (0: fail at once).",
+            discussion: """
+                A refused or broken connection, a timeout, a busy server, or a meta server that \
+                has just restarted and not yet heard from its data nodes is retried, each request \
+                and file on its own, with waits growing to 2 s; errors another try would not \
+                change (not found, exists, unauthorized, invalid path) fail at once. A notice \
+                says so on standard error, when it is a terminal, while the command waits.
+                """,
+            valueName: "duration"))
     var retryFor: RetryDuration = RetryDuration(RetryPolicy.standardRetryFor)
 
     /// Prints the notice once per outage, on a terminal.

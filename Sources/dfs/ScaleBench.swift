@@ -85,8 +85,9 @@ final class ScaleBench {
         var batch: [MetaStore.ImportedFile] = []
         for (folder, count) in folders {
             for index in 0..<count {
-                batch.append(MetaStore.ImportedFile(
-                    path: try DFSPath(folder + "/" + name(index)), size: 4096, checksum: UInt32(truncatingIfNeeded: index), nodes: [node]))
+                batch.append(
+                    MetaStore.ImportedFile(
+                        path: try DFSPath(folder + "/" + name(index)), size: 4096, checksum: UInt32(truncatingIfNeeded: index), nodes: [node]))
                 if batch.count == 20_000 {
                     try await store.importFiles(batch, now: 1_700_000_000)
                     batch.removeAll(keepingCapacity: true)

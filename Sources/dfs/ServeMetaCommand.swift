@@ -34,9 +34,12 @@ struct ServeMetaCommand: AsyncParsableCommand {
     @Option(help: "A node whose heartbeats stop this long gets no new blocks.")
     var deadAfter: DurationArgument = DurationArgument(.seconds(30))
 
-    @Option(help: ArgumentHelp(
-        "An upload whose client has not renewed its lease for this long is abandoned and its blocks freed.",
-        discussion: "Clients renew every quarter of the lease while they write, so a slow upload is never cut short; one whose client died gives its space back after this time."))
+    @Option(
+        help: ArgumentHelp(
+            "An upload whose client has not renewed its lease for this long is abandoned and its blocks freed.",
+            discussion:
+                "Clients renew every quarter of the lease while they write, so a slow upload is never cut short; one whose client died gives its space back after this time."
+        ))
     var pendingLease: DurationArgument = DurationArgument(.seconds(120))
 
     @Option(help: "A block a node holds that no file owns is deleted after this long.")

@@ -41,7 +41,8 @@ struct StatusCommand: AsyncParsableCommand {
                 let columns = [
                     node.id.rawValue.padding(toLength: 37, withPad: " ", startingAt: 0),
                     node.address.description.padding(toLength: 22, withPad: " ", startingAt: 0),
-                    (node.alive ? (node.slow == true ? "SLOW" : "alive") : node.leaving == true ? "LEFT" : "DEAD").padding(toLength: 6, withPad: " ", startingAt: 0),
+                    (node.alive ? (node.slow == true ? "SLOW" : "alive") : node.leaving == true ? "LEFT" : "DEAD").padding(
+                        toLength: 6, withPad: " ", startingAt: 0),
                     ByteSize.format(node.capacity).padding(toLength: 12, withPad: " ", startingAt: 0),
                     ByteSize.format(node.used).padding(toLength: 12, withPad: " ", startingAt: 0),
                     String(node.blocks).padding(toLength: 7, withPad: " ", startingAt: 0),
@@ -51,7 +52,8 @@ struct StatusCommand: AsyncParsableCommand {
             }
             let totals = status.totals
             let alive = status.nodes.filter(\.alive).count
-            printNow("""
+            printNow(
+                """
                 nodes: \(alive) alive, \(status.nodes.count - alive) dead
                 files: \(totals.files), blocks: \(totals.blocks), bytes: \(totals.bytes) (\(ByteSize.format(totals.bytes)))
                 under-replicated blocks: \(totals.underReplicated), missing blocks: \(totals.missing), corrupt blocks: \(totals.corrupt)
@@ -79,9 +81,10 @@ struct StatusCommand: AsyncParsableCommand {
 
         init(_ status: StatusOK) {
             nodes = status.nodes.map {
-                Node(id: $0.id.rawValue, address: $0.address.description, alive: $0.alive, capacity: $0.capacity,
-                     used: $0.used, blocks: $0.blocks, lastHeartbeatAge: $0.lastHeartbeatAge, leaving: $0.leaving == true,
-                     slow: $0.slow == true)
+                Node(
+                    id: $0.id.rawValue, address: $0.address.description, alive: $0.alive, capacity: $0.capacity,
+                    used: $0.used, blocks: $0.blocks, lastHeartbeatAge: $0.lastHeartbeatAge, leaving: $0.leaving == true,
+                    slow: $0.slow == true)
             }
             totals = status.totals
         }

@@ -49,7 +49,10 @@ import Testing
                         cutOff = true
                         break
                     }
-                    if await connection.isClosed { cutOff = true; break }
+                    if await connection.isClosed {
+                        cutOff = true
+                        break
+                    }
                 }
                 #expect(cutOff, "\(endpoint) let a peer trickle a whole request")
                 #expect(ContinuousClock.now - started < .seconds(20))

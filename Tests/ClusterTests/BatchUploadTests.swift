@@ -146,7 +146,10 @@ import Testing
             try await connection.send(WriteBlocks(blocks: [block(10, a), block(11, b)]), payload: a + b, timeout: .seconds(20))
             let (reply, _) = try await connection.readReply(WriteBlocksOK.self, timeout: .seconds(20))
             #expect(reply.stored == [server.store.nodeID])
-            #expect(reply.checksums == [BlockData.combined(BlockData.checksums(of: a), length: a.count), BlockData.combined(BlockData.checksums(of: b), length: b.count)])
+            #expect(
+                reply.checksums == [
+                    BlockData.combined(BlockData.checksums(of: a), length: a.count), BlockData.combined(BlockData.checksums(of: b), length: b.count),
+                ])
             #expect(server.store.blockCount == 2)
             #expect(server.store.length(of: BlockID(11)) == b.count)
             let read = try await connection.request(ReadBlock(blockID: BlockID(11)), expecting: ReadBlockOK.self, timeout: .seconds(20))
@@ -214,10 +217,13 @@ import Testing
         for index in 0..<30 {
             originals.append(try local.writeRandomFile("tree/f\(index)", count: 3000 + 100 * index, seed: UInt64(1500 + index)))
         }
-        try await withCluster(dataNodes: 3, configure: Self.fast, configureData: { options in
-            options.scrubBytesPerSecond = 64 * 1024 * 1024
-            options.scrubInterval = .milliseconds(100)
-        }) { cluster in
+        try await withCluster(
+            dataNodes: 3, configure: Self.fast,
+            configureData: { options in
+                options.scrubBytesPerSecond = 64 * 1024 * 1024
+                options.scrubInterval = .milliseconds(100)
+            }
+        ) { cluster in
             try await cluster.client.uploadTree(localFolder: tree.path, to: try DFSPath("/t"), options: UploadOptions(replication: 2))
             let packs = cluster.dataServers.compactMap { $0 }.map {
                 ((try? FileManager.default.contentsOfDirectory(atPath: $0.store.root.path + "/blocks/packs")) ?? []).count

@@ -1,11 +1,12 @@
 import DFSClient
 import DFSCore
 import DFSData
-@testable import DFSMeta
 import DFSNet
 import DFSTesting
 import Foundation
 import Testing
+
+@testable import DFSMeta
 
 #if canImport(Glibc)
     import Glibc
@@ -62,7 +63,8 @@ import Testing
 
             let connection = try await Connection.open(to: node, role: .client, timeout: .seconds(5))
             defer { Task { await connection.close() } }
-            let offGrid = try await connection.requestResult(ReadBlock(blockID: block.blockID, offset: 1000), expecting: ReadBlockOK.self, timeout: .seconds(20))
+            let offGrid = try await connection.requestResult(
+                ReadBlock(blockID: block.blockID, offset: 1000), expecting: ReadBlockOK.self, timeout: .seconds(20))
             guard case .failure(let error) = offGrid else {
                 Issue.record("a read at offset 1000 was served")
                 return

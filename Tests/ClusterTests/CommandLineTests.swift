@@ -38,7 +38,8 @@ import Testing
         let local = try TempFolder()
         defer { local.remove() }
         // The shell starts the server in the background and exits at once: the server is orphaned.
-        let script = "DFS_PARENT_PID=$$ '\(DFSBinary.path)' serve-meta --host 127.0.0.1 --port 0 --db '\(local.path("meta.db"))' "
+        let script =
+            "DFS_PARENT_PID=$$ '\(DFSBinary.path)' serve-meta --host 127.0.0.1 --port 0 --db '\(local.path("meta.db"))' "
             + "> '\(local.path("out"))' 2>&1 & echo $! > '\(local.path("pid"))'"
         let shell = try await Subprocess.run("/bin/sh", ["-c", script], timeout: .seconds(20))
         #expect(shell.status == 0)
@@ -139,9 +140,10 @@ import Testing
         var nodes: [ServerProcess] = []
         defer { nodes.forEach { $0.kill() } }
         for index in 0..<3 {
-            nodes.append(try await ServerProcess([
-                "serve-data", "--listen", "127.0.0.1:0", "--meta", meta.endpoint.description, "--dir", local.path("data\(index)"),
-            ]))
+            nodes.append(
+                try await ServerProcess([
+                    "serve-data", "--listen", "127.0.0.1:0", "--meta", meta.endpoint.description, "--dir", local.path("data\(index)"),
+                ]))
         }
         let endpoint = meta.endpoint.description
         // Nodes register in the background; an upload succeeds once one has.
@@ -165,15 +167,17 @@ import Testing
         var nodes: [ServerProcess] = []
         defer { nodes.forEach { $0.kill() } }
         for index in 0..<3 {
-            nodes.append(try await ServerProcess([
-                "serve-data", "--listen", "127.0.0.1:0", "--meta", meta.endpoint.description, "--dir", local.path("data\(index)"),
-            ]))
+            nodes.append(
+                try await ServerProcess([
+                    "serve-data", "--listen", "127.0.0.1:0", "--meta", meta.endpoint.description, "--dir", local.path("data\(index)"),
+                ]))
         }
         let endpoint = meta.endpoint.description
         try await eventually(timeout: .seconds(20), "all three nodes registered") {
             let stat = try await DFSBinary.run(["cp", "--replication", "3", local.path("in"), "\(endpoint):/probe"])
             guard stat.status == 0 else { return false }
-            let view = try JSONDecoder().decode(FileInfoJSON.self, from: Data(try await DFSBinary.run(["stat", "--json", "\(endpoint):/probe"]).standardOutput.utf8))
+            let view = try JSONDecoder().decode(
+                FileInfoJSON.self, from: Data(try await DFSBinary.run(["stat", "--json", "\(endpoint):/probe"]).standardOutput.utf8))
             return view.blocks?.allSatisfy { $0.replicas.count == 3 } == true
         }
         let upload = try await DFSBinary.run(["cp", "--replication", "3", "--block-size", "4MiB", "--sha256", local.path("in"), "\(endpoint):/data/big.bin"])
@@ -226,13 +230,18 @@ import Testing
         var nodes: [ServerProcess] = []
         defer { nodes.forEach { $0.kill() } }
         for index in 0..<4 {
-            nodes.append(try await ServerProcess([
-                "serve-data", "--listen", "127.0.0.1:0", "--meta", meta.endpoint.description, "--dir", local.path("data\(index)"),
-            ]))
+            nodes.append(
+                try await ServerProcess([
+                    "serve-data", "--listen", "127.0.0.1:0", "--meta", meta.endpoint.description, "--dir", local.path("data\(index)"),
+                ]))
         }
         let endpoint = meta.endpoint.description
         struct Status: Decodable {
-            struct Node: Decodable { var id: String; var address: String; var alive: Bool }
+            struct Node: Decodable {
+                var id: String
+                var address: String
+                var alive: Bool
+            }
             var nodes: [Node]
         }
         func status() async throws -> Status {

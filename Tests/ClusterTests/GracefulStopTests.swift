@@ -59,10 +59,13 @@ import Testing
         let local = try TempFolder()
         defer { local.remove() }
         try local.writeRandomFile("f", count: 2 * 65536, seed: 92)
-        try await withCluster(dataNodes: 3, configure: { options in
-            Self.fast(&options)
-            options.leaveGrace = .seconds(1)
-        }) { cluster in
+        try await withCluster(
+            dataNodes: 3,
+            configure: { options in
+                Self.fast(&options)
+                options.leaveGrace = .seconds(1)
+            }
+        ) { cluster in
             let path = try DFSPath("/away")
             try await cluster.client.upload(localPath: local.path("f"), to: path, options: UploadOptions(blockBytes: 65536, replication: 2))
             let holder = try #require(try await cluster.client.stat(path).blocks.first?.replicas.first?.nodeID)

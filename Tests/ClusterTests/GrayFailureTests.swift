@@ -57,10 +57,11 @@ import Testing
             }
         }
         for index in 0..<4 {
-            nodes.append(try await ServerProcess([
-                "serve-data", "--listen", "127.0.0.1:0", "--meta", meta.endpoint.description, "--dir", local.path("data\(index)"),
-                "--reserve", "0", "--scrub-rate", "0",
-            ]))
+            nodes.append(
+                try await ServerProcess([
+                    "serve-data", "--listen", "127.0.0.1:0", "--meta", meta.endpoint.description, "--dir", local.path("data\(index)"),
+                    "--reserve", "0", "--scrub-rate", "0",
+                ]))
         }
         let client = DFSClient(meta: meta.endpoint)
         defer { Task { [client] in await client.close() } }

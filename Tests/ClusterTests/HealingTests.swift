@@ -98,10 +98,13 @@ import Testing
         let local = try TempFolder()
         defer { local.remove() }
         let original = try local.writeRandomFile("f", count: 2 * Self.mebibyte, seed: 53)
-        try await withCluster(dataNodes: 4, configure: Self.fast, configureData: { options in
-            options.scrubBytesPerSecond = 64 * 1024 * 1024
-            options.scrubInterval = .milliseconds(100)
-        }) { cluster in
+        try await withCluster(
+            dataNodes: 4, configure: Self.fast,
+            configureData: { options in
+                options.scrubBytesPerSecond = 64 * 1024 * 1024
+                options.scrubInterval = .milliseconds(100)
+            }
+        ) { cluster in
             let path = try DFSPath("/rot")
             try await cluster.client.upload(localPath: local.path("f"), to: path, options: UploadOptions(blockBytes: Self.mebibyte, replication: 3))
             let block = try #require(try await cluster.client.stat(path).blocks.first)
@@ -203,10 +206,13 @@ import Testing
         let local = try TempFolder()
         defer { local.remove() }
         try local.writeRandomFile("f", count: 20 * 65536, seed: 57)
-        try await withCluster(dataNodes: 4, configure: { options in
-            Self.fast(&options)
-            options.repairCopiesPerNode = 1
-        }) { cluster in
+        try await withCluster(
+            dataNodes: 4,
+            configure: { options in
+                Self.fast(&options)
+                options.repairCopiesPerNode = 1
+            }
+        ) { cluster in
             let path = try DFSPath("/many")
             try await cluster.client.upload(localPath: local.path("f"), to: path, options: UploadOptions(blockBytes: 65536, replication: 3))
             await cluster.stopDataNode(0)
@@ -225,10 +231,13 @@ import Testing
         let local = try TempFolder()
         defer { local.remove() }
         try local.writeRandomFile("f", count: 3 * Self.mebibyte, seed: 58)
-        try await withCluster(dataNodes: 3, configure: { options in
-            Self.fast(&options)
-            options.deadAfter = .seconds(4)
-        }) { cluster in
+        try await withCluster(
+            dataNodes: 3,
+            configure: { options in
+                Self.fast(&options)
+                options.deadAfter = .seconds(4)
+            }
+        ) { cluster in
             let path = try DFSPath("/steady")
             try await cluster.client.upload(localPath: local.path("f"), to: path, options: UploadOptions(blockBytes: Self.mebibyte, replication: 3))
             // Past the start-up quiet period, so that the repair loop is really running.

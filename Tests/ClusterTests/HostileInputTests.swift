@@ -67,7 +67,8 @@ import Testing
         // Each malformed input gets an error frame or a closed connection, never a hang.
         for endpoint in servers {
             for (what, bytes, needsHello) in Self.malformedInputs() {
-                let connection = needsHello
+                let connection =
+                    needsHello
                     ? try await Connection.open(to: endpoint, role: .client, timeout: .seconds(20))
                     : try await Connection.connect(to: endpoint, timeout: .seconds(20))
                 try? await connection.sendRaw(bytes, timeout: .seconds(20))
@@ -103,7 +104,8 @@ import Testing
                     bytes[index] = UInt8(truncatingIfNeeded: random.next())
                 }
             }
-            let connection = round % 3 == 0
+            let connection =
+                round % 3 == 0
                 ? try await Connection.open(to: endpoint, role: .client, timeout: .seconds(20))
                 : try await Connection.connect(to: endpoint, timeout: .seconds(20))
             try? await connection.sendRaw(bytes, timeout: .seconds(20))

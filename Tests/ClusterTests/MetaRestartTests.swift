@@ -211,7 +211,8 @@ import Testing
             let proxy = try await LossyProxy(meta: cluster.metaEndpoint, dropping: [.completeFile, .completeFiles])
             let client = DFSClient(meta: proxy.endpoint)
             do {
-                let info = try await client.upload(localPath: local.path("single"), to: try DFSPath("/single"), options: UploadOptions(blockBytes: 65536, replication: 2))
+                let info = try await client.upload(
+                    localPath: local.path("single"), to: try DFSPath("/single"), options: UploadOptions(blockBytes: 65536, replication: 2))
                 #expect(info.size == single.count)
                 let result = try await client.uploadTree(localFolder: tree.path, to: try DFSPath("/tree"), options: UploadOptions(replication: 2))
                 #expect(result.files == 5)

@@ -80,8 +80,10 @@ extension MetaStore {
             let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
             let result = try await DFSBinary.run(["cp", "-r", local.path("tree"), "\(meta):/t"])
             #expect(result.status == 3, "\(result.standardError)")
-            for (kind, name) in [("symbolic link", "relative-link"), ("symbolic link", "absolute-link"), ("symbolic link", "dangling-link"),
-                                 ("symbolic link", "sub/up-link"), ("FIFO", "fifo")] {
+            for (kind, name) in [
+                ("symbolic link", "relative-link"), ("symbolic link", "absolute-link"), ("symbolic link", "dangling-link"),
+                ("symbolic link", "sub/up-link"), ("FIFO", "fifo"),
+            ] {
                 #expect(result.standardError.contains("skipping \(kind) \(local.path("tree"))/\(name):"), "\(result.standardError)")
             }
             #expect(result.standardError.contains("5 symbolic links or special files were not copied"), "\(result.standardError)")

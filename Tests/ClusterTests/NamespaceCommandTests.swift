@@ -349,7 +349,10 @@ import Testing
             ["bench", "--quick", "--size", "4MiB", "--files", "40", "--big-size", "8MiB", "--dir", local.url.path, "--json", local.path("bench.json")],
             timeout: .seconds(120))
         #expect(result.status == 0, "\(result.standardError)")
-        for measure in ["write 4.0 MiB, R=1", "write 4.0 MiB, R=3", "write 4.0 MiB, R=1, with --sha256", "read 4.0 MiB", "create 40 × 4 KiB", "ls -l of 40 files", "stat of 40 files", "peak memory"] {
+        for measure in [
+            "write 4.0 MiB, R=1", "write 4.0 MiB, R=3", "write 4.0 MiB, R=1, with --sha256", "read 4.0 MiB", "create 40 × 4 KiB", "ls -l of 40 files",
+            "stat of 40 files", "peak memory",
+        ] {
             #expect(result.standardOutput.contains(measure), "\(measure) in the table")
         }
         #expect(result.standardOutput.contains("dd conv=fsync"))

@@ -113,7 +113,8 @@ import Testing
             try await eventually(timeout: .seconds(30), "the corrupt copy is replaced and gone") {
                 let badCopyGone = !FileManager.default.fileExists(atPath: Self.blockFile(bad, block.blockID)) || Self.holdsIntactCopy(bad, block)
                 if badCopyGone, intactElsewhereWhenGone == nil {
-                    intactElsewhereWhenGone = cluster.dataServers.compactMap { $0 }
+                    intactElsewhereWhenGone =
+                        cluster.dataServers.compactMap { $0 }
                         .filter { $0.store.nodeID != badNode && Self.holdsIntactCopy($0, block) }.count
                 }
                 let replicas = try await cluster.client.stat(path).blocks.first?.replicas ?? []

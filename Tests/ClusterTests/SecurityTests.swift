@@ -209,12 +209,15 @@ import Testing
         let local = try TempFolder()
         defer { local.remove() }
         try local.writeRandomFile("f", count: 300_000, seed: 63)
-        try await withCluster(dataNodes: 3, configure: { options in
-            Self.secured(&options)
-            options.heartbeatInterval = .milliseconds(100)
-            options.deadAfter = .seconds(3)
-            options.repairInterval = .milliseconds(100)
-        }) { cluster in
+        try await withCluster(
+            dataNodes: 3,
+            configure: { options in
+                Self.secured(&options)
+                options.heartbeatInterval = .milliseconds(100)
+                options.deadAfter = .seconds(3)
+                options.repairInterval = .milliseconds(100)
+            }
+        ) { cluster in
             let path = try DFSPath("/r")
             try await cluster.client.upload(localPath: local.path("f"), to: path, options: UploadOptions(replication: 2))
             let holders = try await cluster.client.stat(path).blocks[0].replicas.map(\.nodeID)

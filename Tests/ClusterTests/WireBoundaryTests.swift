@@ -84,12 +84,14 @@ indirect enum RawJSON {
 
         static func start(meta metaArguments: [String], node nodeArguments: [String]) async throws -> LiveCluster {
             let local = try TempFolder()
-            let meta = try await ServerProcess([
-                "serve-meta", "--host", "127.0.0.1", "--port", "0", "--db", local.path("meta.db"), "--heartbeat", "200ms",
-            ] + metaArguments)
-            let node = try await ServerProcess([
-                "serve-data", "--listen", "127.0.0.1:0", "--meta", meta.endpoint.description, "--dir", local.path("data"),
-            ] + nodeArguments)
+            let meta = try await ServerProcess(
+                [
+                    "serve-meta", "--host", "127.0.0.1", "--port", "0", "--db", local.path("meta.db"), "--heartbeat", "200ms",
+                ] + metaArguments)
+            let node = try await ServerProcess(
+                [
+                    "serve-data", "--listen", "127.0.0.1:0", "--meta", meta.endpoint.description, "--dir", local.path("data"),
+                ] + nodeArguments)
             _ = try local.writeRandomFile("in", count: 300_000, seed: 13)
             try await eventually(timeout: .seconds(20), "the node registered and an upload works") {
                 try await DFSBinary.run(["cp", "--replication", "1", local.path("in"), "\(meta.endpoint):/stored"]).status == 0
@@ -148,30 +150,45 @@ indirect enum RawJSON {
         ])
         let complete = RawJSON.object([("fileID", .number(String(fileID))), ("size", .int(1)), ("blocks", .array([committed]))])
         return [
-            (.registerNode, .object([
-                ("nodeID", stranger), ("host", .string("127.0.0.1")), ("port", .int(1)), ("capacityBytes", .int(0)),
-                ("usedBytes", .int(0)), ("blockCount", .int(0)),
-            ])),
-            (.heartbeat, .object([
-                ("nodeID", stranger), ("capacityBytes", .int(0)), ("usedBytes", .int(0)), ("blockCount", .int(1)),
-                ("copiesInFlight", .int(0)), ("added", .array([summary(4_000_001, length: 10)])),
-                ("deleted", .array([.int(4_000_002)])), ("corrupt", .array([.int(4_000_003)])),
-                ("verified", .array([summary(4_000_006, length: 10)])),
-            ])),
-            (.blockReport, .object([
-                ("nodeID", stranger), ("reportID", .int(5)), ("blocks", .array([summary(4_000_004, length: 10)])), ("last", .bool(false)),
-            ])),
+            (
+                .registerNode,
+                .object([
+                    ("nodeID", stranger), ("host", .string("127.0.0.1")), ("port", .int(1)), ("capacityBytes", .int(0)),
+                    ("usedBytes", .int(0)), ("blockCount", .int(0)),
+                ])
+            ),
+            (
+                .heartbeat,
+                .object([
+                    ("nodeID", stranger), ("capacityBytes", .int(0)), ("usedBytes", .int(0)), ("blockCount", .int(1)),
+                    ("copiesInFlight", .int(0)), ("added", .array([summary(4_000_001, length: 10)])),
+                    ("deleted", .array([.int(4_000_002)])), ("corrupt", .array([.int(4_000_003)])),
+                    ("verified", .array([summary(4_000_006, length: 10)])),
+                ])
+            ),
+            (
+                .blockReport,
+                .object([
+                    ("nodeID", stranger), ("reportID", .int(5)), ("blocks", .array([summary(4_000_004, length: 10)])), ("last", .bool(false)),
+                ])
+            ),
             (.nodeLeaving, .object([("nodeID", stranger)])),
-            (.createFile, .object([
-                ("path", .string("/sweep/created")), ("replication", .int(1)), ("blockBytes", .int(65536)),
-                ("overwrite", .bool(true)), ("allocateFirstBlock", .bool(true)),
-            ])),
+            (
+                .createFile,
+                .object([
+                    ("path", .string("/sweep/created")), ("replication", .int(1)), ("blockBytes", .int(65536)),
+                    ("overwrite", .bool(true)), ("allocateFirstBlock", .bool(true)),
+                ])
+            ),
             (.allocateBlock, .object([("fileID", .number(String(fileID))), ("blockIndex", .int(1)), ("excludeNodes", .array([]))])),
             (.completeFile, complete),
-            (.createFiles, .object([
-                ("files", .array([.object([("path", .string("/sweep/batched")), ("size", .int(10))])])),
-                ("replication", .int(1)), ("blockBytes", .int(65536)), ("overwrite", .bool(true)),
-            ])),
+            (
+                .createFiles,
+                .object([
+                    ("files", .array([.object([("path", .string("/sweep/batched")), ("size", .int(10))])])),
+                    ("replication", .int(1)), ("blockBytes", .int(65536)), ("overwrite", .bool(true)),
+                ])
+            ),
             (.completeFiles, .object([("files", .array([complete]))])),
             (.reportBadReplica, .object([("blockID", .int(4_000_005)), ("nodeID", stranger), ("reason", .string("sweep"))])),
             (.reportSlowNode, .object([("nodeID", stranger), ("reason", .string("sweep"))])),
@@ -194,18 +211,32 @@ indirect enum RawJSON {
         let bytes: [UInt8] = [1, 2, 3, 4]
         let checksum = Int(BlockData.checksums(of: bytes)[0])
         return [
-            (.writeBlock, .object([
-                ("blockID", .int(6_000_001)), ("length", .int(bytes.count)), ("pipeline", .array([address("next-node", port: refusedPort)])),
-            ]), []),
-            (.readBlock, .object([
-                ("blockID", .int(Int(realBlock.blockID.rawValue))), ("offset", .int(65536)), ("length", .int(1000)),
-            ]), []),
-            (.writeBlocks, .object([
-                ("blocks", .array([.object([
-                    ("blockID", .int(6_000_002)), ("length", .int(bytes.count)), ("checksums", .array([.int(checksum)])),
-                ])])),
-                ("pipeline", .array([address("next-node", port: refusedPort)])),
-            ]), bytes),
+            (
+                .writeBlock,
+                .object([
+                    ("blockID", .int(6_000_001)), ("length", .int(bytes.count)), ("pipeline", .array([address("next-node", port: refusedPort)])),
+                ]), []
+            ),
+            (
+                .readBlock,
+                .object([
+                    ("blockID", .int(Int(realBlock.blockID.rawValue))), ("offset", .int(65536)), ("length", .int(1000)),
+                ]), []
+            ),
+            (
+                .writeBlocks,
+                .object([
+                    (
+                        "blocks",
+                        .array([
+                            .object([
+                                ("blockID", .int(6_000_002)), ("length", .int(bytes.count)), ("checksums", .array([.int(checksum)])),
+                            ])
+                        ])
+                    ),
+                    ("pipeline", .array([address("next-node", port: refusedPort)])),
+                ]), bytes
+            ),
         ]
     }
 
@@ -253,13 +284,19 @@ indirect enum RawJSON {
         // a type added later without a template fails this test.
         let served = Set(targets.map(\.1))
         let unserved = MessageType.allCases.filter { !served.contains($0) }
-        #expect(served.isSuperset(of: [.registerNode, .heartbeat, .nodeLeaving, .createFile, .allocateBlock, .completeFile, .createFiles,
-                                       .completeFiles, .abandonFile, .reportBadReplica, .blockReport, .status, .fsck, .getFile, .list,
-                                       .makeDirectory, .move, .remove, .writeBlock, .readBlock, .writeBlocks, .reportSlowNode, .renewLeases]))
-        #expect(Set(unserved) == [.hello, .helloOK, .error, .ok, .auth, .registerNodeOK, .heartbeatOK, .createFileOK, .allocateBlockOK,
-                                  .completeFileOK, .getFileOK, .listOK, .createFilesOK, .completeFilesOK, .statusOK, .fsckOK,
-                                  .writeBlockOK, .readBlockOK, .blockData, .writeBlocksOK, .writeBlockProgress, .renewLeasesOK],
-                "a message type without a template: add one to this test")
+        #expect(
+            served.isSuperset(of: [
+                .registerNode, .heartbeat, .nodeLeaving, .createFile, .allocateBlock, .completeFile, .createFiles,
+                .completeFiles, .abandonFile, .reportBadReplica, .blockReport, .status, .fsck, .getFile, .list,
+                .makeDirectory, .move, .remove, .writeBlock, .readBlock, .writeBlocks, .reportSlowNode, .renewLeases,
+            ]))
+        #expect(
+            Set(unserved) == [
+                .hello, .helloOK, .error, .ok, .auth, .registerNodeOK, .heartbeatOK, .createFileOK, .allocateBlockOK,
+                .completeFileOK, .getFileOK, .listOK, .createFilesOK, .completeFilesOK, .statusOK, .fsckOK,
+                .writeBlockOK, .readBlockOK, .blockData, .writeBlocksOK, .writeBlockProgress, .renewLeasesOK,
+            ],
+            "a message type without a template: add one to this test")
 
         var sent = 0
         for (endpoint, type, template, payload) in targets {

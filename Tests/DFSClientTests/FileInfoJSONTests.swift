@@ -19,16 +19,18 @@ import Testing
     let folder = FileInfo(path: try! DFSPath("/docs"), type: .dir, size: 0, mtime: 1_700_000_001, replication: 3, blockBytes: 0)
 
     @Test func aListedFileHasItsBlockSizeAndChecksums() throws {
-        #expect(try Self.text(FileInfoJSON(listed: file)) == """
-            {"blockSize":1048576,"crc32c":4000000000,"mtime":1700000000.5,"path":"/docs/a.pdf","replication":3,\
-            "sha256":"\(String(repeating: "ab", count: 32))","size":2097153,"type":"file"}
-            """)
+        #expect(
+            try Self.text(FileInfoJSON(listed: file)) == """
+                {"blockSize":1048576,"crc32c":4000000000,"mtime":1700000000.5,"path":"/docs/a.pdf","replication":3,\
+                "sha256":"\(String(repeating: "ab", count: 32))","size":2097153,"type":"file"}
+                """)
     }
 
     @Test func aListedFolderHasReplicationZeroAndNoBlockSize() throws {
-        #expect(try Self.text(FileInfoJSON(listed: folder)) == """
-            {"mtime":1700000001,"path":"/docs","replication":0,"size":0,"type":"dir"}
-            """)
+        #expect(
+            try Self.text(FileInfoJSON(listed: folder)) == """
+                {"mtime":1700000001,"path":"/docs","replication":0,"size":0,"type":"dir"}
+                """)
     }
 
     @Test func aStatedFileHasItsBlocksAndTheirNodes() throws {
@@ -38,18 +40,20 @@ import Testing
                 replicas: [NodeAddress(nodeID: NodeID("a"), address: Endpoint(host: "127.0.0.1", port: 7001))], token: "secret"),
             BlockLocation(blockID: BlockID(8), blockIndex: 1, length: 1, checksum: 12, replicas: []),
         ]
-        #expect(try Self.text(FileInfoJSON(GetFileOK(info: file, blocks: blocks))) == """
-            {"blockSize":1048576,"blocks":[{"crc32c":11,"id":7,"index":0,"length":1048576,"replicas":["127.0.0.1:7001"]},\
-            {"crc32c":12,"id":8,"index":1,"length":1,"replicas":[]}],"crc32c":4000000000,"mtime":1700000000.5,\
-            "path":"/docs/a.pdf","replication":3,"sha256":"\(String(repeating: "ab", count: 32))","size":2097153,"type":"file"}
-            """)
+        #expect(
+            try Self.text(FileInfoJSON(GetFileOK(info: file, blocks: blocks))) == """
+                {"blockSize":1048576,"blocks":[{"crc32c":11,"id":7,"index":0,"length":1048576,"replicas":["127.0.0.1:7001"]},\
+                {"crc32c":12,"id":8,"index":1,"length":1,"replicas":[]}],"crc32c":4000000000,"mtime":1700000000.5,\
+                "path":"/docs/a.pdf","replication":3,"sha256":"\(String(repeating: "ab", count: 32))","size":2097153,"type":"file"}
+                """)
     }
 
     /// `stat` leaves a folder's replication out, where `ls` prints 0.
     @Test func aStatedFolderHasNoReplicationAndNoBlocks() throws {
-        #expect(try Self.text(FileInfoJSON(GetFileOK(info: folder, blocks: []))) == """
-            {"blocks":[],"mtime":1700000001,"path":"/docs","size":0,"type":"dir"}
-            """)
+        #expect(
+            try Self.text(FileInfoJSON(GetFileOK(info: folder, blocks: []))) == """
+                {"blocks":[],"mtime":1700000001,"path":"/docs","size":0,"type":"dir"}
+                """)
     }
 
     @Test func decodesWhatItEncodes() throws {

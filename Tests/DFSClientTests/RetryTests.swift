@@ -9,8 +9,11 @@ import Testing
     @Test func waitsDoubleFromTheFirstWaitUpToTheLongest() {
         let policy = RetryPolicy(retryFor: .seconds(60))
         let waits = (0..<8).map { policy.wait(afterAttempt: $0, jitter: 0) }
-        #expect(waits == [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800),
-                          .milliseconds(1600), .seconds(2), .seconds(2), .seconds(2)])
+        #expect(
+            waits == [
+                .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800),
+                .milliseconds(1600), .seconds(2), .seconds(2), .seconds(2),
+            ])
         #expect(policy.wait(afterAttempt: 1_000_000, jitter: 0) == .seconds(2), "no overflow after many failures")
         #expect(policy.wait(afterAttempt: -1, jitter: 0) == .milliseconds(100))
     }

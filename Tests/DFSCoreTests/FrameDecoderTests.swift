@@ -88,8 +88,10 @@ import Testing
         let reply = try #require(try decoder.nextFrame()).reply(ListOK.self)
         #expect(reply.entries.map(\.path) == [try DFSPath("/docs/a.pdf")])
         #expect(reply.entries.first?.sha256 == nil)
-        for row in [#"["../etc","file",1,1,1,4096,null]"#, #"["a/b","file",1,1,1,4096,null]"#, #"["","file",1,1,1,4096,null]"#,
-                    #"["a","file",1,1]"#, #"["a","link",1,1,1,4096,null]"#, #"{"path":"/docs/a"}"#] {
+        for row in [
+            #"["../etc","file",1,1,1,4096,null]"#, #"["a/b","file",1,1,1,4096,null]"#, #"["","file",1,1,1,4096,null]"#,
+            #"["a","file",1,1]"#, #"["a","link",1,1,1,4096,null]"#, #"{"path":"/docs/a"}"#,
+        ] {
             var decoder = FrameDecoder()
             decoder.append(Self.rawFrame(#"{"type":"listOK","body":{"info":\#(folder),"more":false,"entries":[\#(row)]}}"#))
             #expect(throws: DFSError.self, "\(row)") { _ = try decoder.nextFrame()?.reply(ListOK.self) }
@@ -622,7 +624,8 @@ import Testing
     @Test func corruptedValidStreamsThrowOrYieldFramesWithinLimits() throws {
         let seed = try SplitMix64.seedFromEnvironment()
         var random = SplitMix64(seed: seed)
-        let valid = try FrameEncoder.frame(Hello(role: .client))
+        let valid =
+            try FrameEncoder.frame(Hello(role: .client))
             + FrameEncoder.frame(BlockData(), payload: [UInt8](repeating: 0x55, count: 40))
             + FrameEncoder.frame(GetFile(path: try DFSPath("/docs/a.pdf")))
             + FrameEncoder.frame(OK())

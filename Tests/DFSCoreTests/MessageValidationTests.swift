@@ -32,7 +32,8 @@ import Testing
     }
 
     @Test func blockIDsInsideListsAreCheckedToo() {
-        let body = #"{"nodeID":"n1","capacityBytes":10,"usedBytes":1,"blockCount":1,"copiesInFlight":0,"added":[],"deleted":[1,9223372036854775808],"corrupt":[]}"#
+        let body =
+            #"{"nodeID":"n1","capacityBytes":10,"usedBytes":1,"blockCount":1,"copiesInFlight":0,"added":[],"deleted":[1,9223372036854775808],"corrupt":[]}"#
         #expect(Self.decodeError(Heartbeat.self, body)?.code == .invalidArgument)
     }
 
@@ -88,8 +89,11 @@ import Testing
 
     @Test func valuesAtTheEdgesOfTheirRangesDecode() throws {
         _ = try Self.frame("readBlock", #"{"blockID":0,"offset":1073741824,"length":0}"#).decode(ReadBlock.self)
-        _ = try Self.frame("heartbeat", #"{"nodeID":"n1","capacityBytes":1152921504606846976,"usedBytes":0,"blockCount":0,"copiesInFlight":0,"added":[],"deleted":[],"corrupt":[]}"#)
-            .decode(Heartbeat.self)
+        _ = try Self.frame(
+            "heartbeat",
+            #"{"nodeID":"n1","capacityBytes":1152921504606846976,"usedBytes":0,"blockCount":0,"copiesInFlight":0,"added":[],"deleted":[],"corrupt":[]}"#
+        )
+        .decode(Heartbeat.self)
         _ = try Self.frame("list", #"{"path":"/","limit":-9223372036854775808}"#).decode(List.self)
     }
 

@@ -15,7 +15,8 @@ import Testing
         var generator = SplitMix64(seed: 7)
         let first = generator.next()
         let second = generator.next()
-        let expected = (0..<8).map { UInt8(truncatingIfNeeded: first >> (8 * $0)) }
+        let expected =
+            (0..<8).map { UInt8(truncatingIfNeeded: first >> (8 * $0)) }
             + (0..<3).map { UInt8(truncatingIfNeeded: second >> (8 * $0)) }
         #expect(SplitMix64.bytes(count: 11, seed: 7) == expected)
         #expect(SplitMix64.bytes(count: 0, seed: 7).isEmpty)

@@ -6,8 +6,10 @@ import Foundation
 enum RawFrame {
     /// The 4-byte big-endian length prefix.
     static func prefix(_ length: UInt32) -> [UInt8] {
-        [UInt8(truncatingIfNeeded: length >> 24), UInt8(truncatingIfNeeded: length >> 16),
-         UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)]
+        [
+            UInt8(truncatingIfNeeded: length >> 24), UInt8(truncatingIfNeeded: length >> 16),
+            UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length),
+        ]
     }
 
     /// A whole frame: prefix, the header text as given, then the payload.

@@ -75,13 +75,14 @@ import Testing
         func block(_ index: Int, length: Int = 4) -> [CommittedBlock] {
             [CommittedBlock(blockID: made[index].blockID!, blockIndex: 0, length: length, nodes: [node])]
         }
-        let completed = try await store.completeFiles([
-            CompleteFile(fileID: made[0].fileID, size: 4, sha256: nil, blocks: block(0)),
-            // Wrong: the block holds 4 bytes, the file claims 5.
-            CompleteFile(fileID: made[1].fileID, size: 5, sha256: nil, blocks: block(1)),
-            // Wrong: another file's block.
-            CompleteFile(fileID: made[2].fileID, size: 4, sha256: nil, blocks: block(0)),
-        ], now: 6)
+        let completed = try await store.completeFiles(
+            [
+                CompleteFile(fileID: made[0].fileID, size: 4, sha256: nil, blocks: block(0)),
+                // Wrong: the block holds 4 bytes, the file claims 5.
+                CompleteFile(fileID: made[1].fileID, size: 5, sha256: nil, blocks: block(1)),
+                // Wrong: another file's block.
+                CompleteFile(fileID: made[2].fileID, size: 4, sha256: nil, blocks: block(0)),
+            ], now: 6)
         #expect((try? completed[0].get()) != nil)
         guard case .failure(let sizeError) = completed[1], case .failure(let ownerError) = completed[2] else {
             Issue.record("wrong entries were completed")

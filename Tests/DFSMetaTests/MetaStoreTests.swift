@@ -67,7 +67,9 @@ import Testing
 
     @Test func blockIDsAreNeverReused() async throws {
         let first = try await writeFile("/a", lengths: [1])
-        try await store.abandonFile(fileID: try await store.createFile(path: try DFSPath("/b"), replication: 1, blockBytes: 4096, overwrite: true, now: 1), now: Date().timeIntervalSince1970)
+        try await store.abandonFile(
+            fileID: try await store.createFile(path: try DFSPath("/b"), replication: 1, blockBytes: 4096, overwrite: true, now: 1),
+            now: Date().timeIntervalSince1970)
         let second = try await writeFile("/a", lengths: [1])
         #expect(second[0] > first[0])
     }
@@ -173,8 +175,13 @@ import Testing
         let foreign = try await store.addBlock(fileID: otherFile, blockIndex: 0)
         let cases: [(Int, [CommittedBlock], String)] = [
             (100, [CommittedBlock(blockID: first, blockIndex: 0, length: 99, nodes: [node])], "hold 99 bytes"),
-            (2, [CommittedBlock(blockID: first, blockIndex: 0, length: 1, nodes: [node]),
-                 CommittedBlock(blockID: second, blockIndex: 2, length: 1, nodes: [node])], "missing"),
+            (
+                2,
+                [
+                    CommittedBlock(blockID: first, blockIndex: 0, length: 1, nodes: [node]),
+                    CommittedBlock(blockID: second, blockIndex: 2, length: 1, nodes: [node]),
+                ], "missing"
+            ),
             (1, [CommittedBlock(blockID: foreign, blockIndex: 0, length: 1, nodes: [node])], "does not belong"),
             (1, [CommittedBlock(blockID: first, blockIndex: 0, length: 1, nodes: [])], "no node"),
             (5000, [CommittedBlock(blockID: first, blockIndex: 0, length: 5000, nodes: [node])], "1 to 4096"),

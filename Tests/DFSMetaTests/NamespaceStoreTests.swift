@@ -31,7 +31,7 @@ import Testing
     func type(_ path: String) async throws -> EntryType? {
         do {
             return try await store.getFile(path: try DFSPath(path)).info.type
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             return nil
         }
     }

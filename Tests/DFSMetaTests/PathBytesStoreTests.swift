@@ -52,7 +52,7 @@ extension MetaStore {
         do {
             let found = try await store.getFile(path: try DFSPath(path))
             return found.info.path.string.utf8.elementsEqual(try DFSPath(path).string.utf8)
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             return false
         }
     }
@@ -107,10 +107,11 @@ extension MetaStore {
     }
 
     @Test func importMakesTheFolderOfEachOfTwoEquivalentNames() async throws {
-        try await store.importFiles([
-            .init(path: try DFSPath("/\u{E9}/a"), size: 1, checksum: 0, nodes: [node]),
-            .init(path: try DFSPath("/e\u{301}/b"), size: 1, checksum: 0, nodes: [node]),
-        ], now: 1)
+        try await store.importFiles(
+            [
+                .init(path: try DFSPath("/\u{E9}/a"), size: 1, checksum: 0, nodes: [node]),
+                .init(path: try DFSPath("/e\u{301}/b"), size: 1, checksum: 0, nodes: [node]),
+            ], now: 1)
         #expect(try await names("/") == [Array("e\u{301}".utf8), Array("\u{E9}".utf8)])
         #expect(try await names("/e\u{301}") == [Array("b".utf8)])
         #expect(try await store.pathProblems(under: .root, limit: 10) == nil)

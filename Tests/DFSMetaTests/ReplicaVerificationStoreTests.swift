@@ -18,7 +18,8 @@ import Testing
     init() async throws {
         store = try MetaStore(path: ":memory:")
         for (index, node) in [a, b, c].enumerated() {
-            try await store.registerNode(node, address: Endpoint(host: "127.0.0.1", port: 7001 + index), capacityBytes: 1000, usedBytes: 0, blockCount: 0, now: 1)
+            try await store.registerNode(
+                node, address: Endpoint(host: "127.0.0.1", port: 7001 + index), capacityBytes: 1000, usedBytes: 0, blockCount: 0, now: 1)
         }
     }
 
@@ -138,8 +139,9 @@ import Testing
         #expect(state.corruptReplicasToDelete(placeable: all.union([NodeID("node-d")]), copiesUnderWay: 0).isEmpty)
         try await store.markReplicaSuspect(blockID: block, nodeID: b, now: 100)
         try await store.markReplicaSuspect(blockID: block, nodeID: c, now: 100)
-        #expect(try await store.deleteCorruptReplicas(of: block, live: all, placeable: all, copiesUnderWay: 0, now: 100).isEmpty,
-                "no trusted replica left")
+        #expect(
+            try await store.deleteCorruptReplicas(of: block, live: all, placeable: all, copiesUnderWay: 0, now: 100).isEmpty,
+            "no trusted replica left")
         try await apply(c, verified: [summary(block)])
         #expect(try await store.deleteCorruptReplicas(of: block, live: all, placeable: all, copiesUnderWay: 0, now: 100) == [a])
     }
