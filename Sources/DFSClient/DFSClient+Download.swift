@@ -95,10 +95,12 @@ extension DFSClient {
         _ consume: @escaping @Sendable (Int, [UInt8]) async throws -> Void
     ) async throws {
         var failures: [String] = []
+        var onlyUnreachable = true
         // A failure of `consume` (our side: a full disk, a closed pipe) is thrown as it is:
         // another replica would not help.
         let read = try await readHedged(block, buffers: buffers, consume) { replica, error in
             failures.append("\(replica.address): \(error.message)")
+            if error.code != .connectionFailed && error.code != .timeout { onlyUnreachable = false }
             if error.code == .checksumMismatch || error.code == .notFound {
                 _ = try? await metaRequest(
                     ReportBadReplica(blockID: block.blockID, nodeID: replica.nodeID, reason: error.message), expecting: OK.self)
@@ -106,7 +108,12 @@ extension DFSClient {
         }
         if read { return }
         let reasons = failures.isEmpty ? "no replica is known" : failures.joined(separator: "; ")
-        throw DFSError(.unavailable, "cannot read block \(block.blockIndex) (id \(block.blockID)) of \(path): \(reasons)")
+        // When no replica could be reached (nodes restarting, perhaps at new addresses the
+        // meta server learns when they register), the file's read may pass if tried again
+        // with fresh locations: the failure is transient, and the download retries.
+        throw DFSError(
+            .unavailable, "cannot read block \(block.blockIndex) (id \(block.blockID)) of \(path): \(reasons)",
+            transient: onlyUnreachable && !failures.isEmpty ? true : nil)
     }
 
     /// Receives a block, checking every piece against the checksums that come with it and the

@@ -177,6 +177,27 @@ import Testing
 
     /// With no data node ever registered there is nothing to wait for: the refusal comes at
     /// once and says to start one.
+    /// A download that finds no replica reachable (its node restarting, at a new port the
+    /// meta server learns when it registers again) is tried again with fresh locations and
+    /// succeeds; it used to fail at once with "cannot read block".
+    @Test func aDownloadWhoseNodesAreRestartingWaitsForThem() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        let original = try local.writeRandomFile("f", count: 200_000, seed: 1601)
+        try await withCluster(dataNodes: 1) { cluster in
+            let path = try DFSPath("/f")
+            try await cluster.client.upload(localPath: local.path("f"), to: path, options: UploadOptions(replication: 1))
+            await cluster.stopDataNode(0)
+            let restart = Task {
+                try await Task.sleep(for: .seconds(1))
+                try await cluster.addDataNode(index: 0)
+            }
+            try await cluster.client.download(path, to: local.path("back"))
+            _ = try await restart.value
+            #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: local.path("back")))) == original)
+        }
+    }
+
     @Test func aClusterWithoutDataNodesRefusesAtOnce() async throws {
         let local = try TempFolder()
         defer { local.remove() }

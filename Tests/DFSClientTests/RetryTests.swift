@@ -186,7 +186,8 @@ import Testing
         task.cancel()
         let started = ContinuousClock.now
         let result = await task.result
-        #expect(ContinuousClock.now - started < .seconds(2))
+        // Far less than the 30 s it would retry for; loose, for a loaded machine.
+        #expect(ContinuousClock.now - started < .seconds(10))
         guard case .failure(let error) = result else {
             Issue.record("a cancelled retry succeeded")
             return
