@@ -103,33 +103,8 @@ import Testing
         let local = try TempFolder()
         defer { local.remove() }
         try local.writeRandomFile("f", count: 3 * 65536, seed: 1402)
-        try await withCluster(dataNodes: 0) { cluster in
-            let gate = Gate()
-            let slow = try await SlowDataNode.start(meta: cluster.metaEndpoint) { _ in
-                await gate.wait()
-                return DFSError(.invalidArgument, "this node takes no blocks today")
-            }
-            do {
-                let client = DFSClient(meta: cluster.metaEndpoint, retryFor: .seconds(30))
-                let upload = Task {
-                    try await client.upload(localPath: local.path("f"), to: try DFSPath("/refused"), options: UploadOptions(blockBytes: 65536, replication: 1))
-                }
-                try await eventually("the blocks reached the node") { slow.received.withLock { $0.count } == 3 }
-                #expect(try await cluster.meta.service.pendingFileCount() == 1)
-                await cluster.stopMeta()
-                gate.open()
-                // The upload fails now, while the meta server is away.
-                try await Task.sleep(for: .milliseconds(1500))
-                try await cluster.startMeta()
-                let error = await #expect(throws: DFSError.self) { _ = try await upload.value }
-                #expect(error?.code == .invalidArgument)
-                #expect(try await cluster.meta.service.pendingFileCount() == 0, "abandoned, not left to its lease")
-                await client.close()
-            } catch {
-                await slow.stop()
-                throw error
-            }
-            await slow.stop()
+        try await Self.refusedWhileTheMetaServerIsAway(blocks: 3, pendingFiles: 1) { client in
+            _ = try await client.upload(localPath: local.path("f"), to: try DFSPath("/refused"), options: UploadOptions(blockBytes: 65536, replication: 1))
         }
     }
 
@@ -143,6 +118,16 @@ import Testing
         for index in 0..<10 {
             try FileManager.default.moveItem(atPath: local.path("tree-\(index)"), toPath: tree.appendingPathComponent("f\(index)").path)
         }
+        try await Self.refusedWhileTheMetaServerIsAway(blocks: 10, pendingFiles: 10) { client in
+            _ = try await client.uploadTree(localFolder: tree.path, to: try DFSPath("/t"), options: UploadOptions(replication: 1))
+        }
+    }
+
+    /// Runs `write` against a cluster whose only node holds the `blocks` blocks it receives
+    /// (of `pendingFiles` pending files) until the meta server is stopped, then refuses them; the meta server comes back 1.5 s
+    /// later. The write fails with the node's refusal, and its pending files are abandoned
+    /// once the meta server answers, not left to their lease.
+    static func refusedWhileTheMetaServerIsAway(blocks: Int, pendingFiles: Int, _ write: @escaping @Sendable (DFSClient) async throws -> Void) async throws {
         try await withCluster(dataNodes: 0) { cluster in
             let gate = Gate()
             let slow = try await SlowDataNode.start(meta: cluster.metaEndpoint) { _ in
@@ -151,18 +136,17 @@ import Testing
             }
             do {
                 let client = DFSClient(meta: cluster.metaEndpoint, retryFor: .seconds(30))
-                let copy = Task {
-                    try await client.uploadTree(localFolder: tree.path, to: try DFSPath("/t"), options: UploadOptions(replication: 1))
-                }
-                try await eventually("the batch reached the node") { slow.received.withLock { $0.count } == 10 }
-                #expect(try await cluster.meta.service.pendingFileCount() == 10)
+                let running = Task { try await write(client) }
+                try await eventually("the blocks reached the node") { slow.received.withLock { $0.count } == blocks }
+                #expect(try await cluster.meta.service.pendingFileCount() == pendingFiles)
                 await cluster.stopMeta()
                 gate.open()
+                // The write fails now, while the meta server is away.
                 try await Task.sleep(for: .milliseconds(1500))
                 try await cluster.startMeta()
-                let error = await #expect(throws: DFSError.self) { _ = try await copy.value }
+                let error = await #expect(throws: DFSError.self) { try await running.value }
                 #expect(error?.code == .invalidArgument)
-                #expect(try await cluster.meta.service.pendingFileCount() == 0, "abandoned, not left to their lease")
+                #expect(try await cluster.meta.service.pendingFileCount() == 0, "abandoned, not left to the lease")
                 await client.close()
             } catch {
                 await slow.stop()

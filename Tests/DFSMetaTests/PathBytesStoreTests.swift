@@ -30,17 +30,12 @@ extension MetaStore {
     let node = NodeID("node-a")
 
     init() async throws {
-        store = try MetaStore(path: ":memory:")
-        try await store.registerNode(node, address: Endpoint(host: "127.0.0.1", port: 7001), capacityBytes: 1000, usedBytes: 0, blockCount: 0, now: 1)
+        store = try await MetaStore.inMemory(registering: node)
     }
 
     @discardableResult
     func writeFile(_ path: String, length: Int = 10) async throws -> BlockID {
-        let fileID = try await store.createFile(path: try DFSPath(path), replication: 1, blockBytes: 4096, overwrite: true, now: 5)
-        let blockID = try await store.addBlock(fileID: fileID, blockIndex: 0)
-        try await store.completeFile(
-            fileID: fileID, size: length, blocks: [CommittedBlock(blockID: blockID, blockIndex: 0, length: length, nodes: [node])], now: 5)
-        return blockID
+        try await store.writeOneBlockFile(path, length: length, on: node)
     }
 
     /// A folder's names as bytes: String's `==` would take `é` and `e` + U+0301 for one.

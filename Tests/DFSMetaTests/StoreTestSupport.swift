@@ -1,0 +1,21 @@
+import DFSCore
+
+@testable import DFSMeta
+
+extension MetaStore {
+    /// A store in memory with `node` registered (1000 bytes of room, at 127.0.0.1:7001).
+    static func inMemory(registering node: NodeID) async throws -> MetaStore {
+        let store = try MetaStore(path: ":memory:")
+        try await store.registerNode(node, address: Endpoint(host: "127.0.0.1", port: 7001), capacityBytes: 1000, usedBytes: 0, blockCount: 0, now: 1)
+        return store
+    }
+
+    /// Creates and completes a file of one block of `length` bytes on `node`.
+    @discardableResult
+    func writeOneBlockFile(_ path: String, length: Int, on node: NodeID) async throws -> BlockID {
+        let fileID = try createFile(path: try DFSPath(path), replication: 1, blockBytes: 4096, overwrite: true, now: 5)
+        let blockID = try addBlock(fileID: fileID, blockIndex: 0)
+        try completeFile(fileID: fileID, size: length, blocks: [CommittedBlock(blockID: blockID, blockIndex: 0, length: length, nodes: [node])], now: 5)
+        return blockID
+    }
+}
