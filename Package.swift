@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // SHA-256 of whole files (BoringSSL's, with the CPU's SHA instructions), and later HMAC.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // FileDescriptor, Errno and FilePath under the system-call layer.
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // The system SQLite library (Debian: libsqlite3-dev).
@@ -22,15 +24,18 @@ let package = Package(
         .target(name: "CNetShims"),
         // Pure code: limits, errors, messages, framing, paths, sizes, checksums. No sockets, no files.
         .target(name: "DFSCore", dependencies: ["CCRC32C"]),
+        // The system-call layer: every file and socket call, EINTR retried once, errors that
+        // carry the errno and the path.
+        .target(name: "DFSSystem", dependencies: ["DFSCore", "CNetShims", .product(name: "SystemPackage", package: "swift-system")]),
         // Non-blocking TCP on Dispatch sources, bridged to async/await; the cluster secret's
         // handshake and block tokens (HMAC-SHA256 from swift-crypto).
-        .target(name: "DFSNet", dependencies: ["DFSCore", "CNetShims", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "DFSNet", dependencies: ["DFSCore", "DFSSystem", "CNetShims", .product(name: "Crypto", package: "swift-crypto")]),
         // serve-meta: namespace, nodes, placement, in SQLite.
         .target(name: "DFSMeta", dependencies: ["DFSCore", "DFSNet", "CSQLite"]),
         // serve-data: block store on local disk, registration, heartbeats.
-        .target(name: "DFSData", dependencies: ["DFSCore", "DFSNet", "CNetShims"]),
+        .target(name: "DFSData", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "CNetShims"]),
         // Upload, download, list: used by the command line and by tests.
-        .target(name: "DFSClient", dependencies: ["DFSCore", "DFSNet", "CNetShims", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "DFSClient", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "CNetShims", .product(name: "Crypto", package: "swift-crypto")]),
         // Child processes by posix_spawn (the benchmark's and the tests'), and the line a
         // server prints when it listens. Not a server's concern, nor the client's.
         .target(name: "DFSProcess", dependencies: ["DFSCore"]),

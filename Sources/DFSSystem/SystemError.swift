@@ -1,0 +1,50 @@
+import DFSCore
+import SystemPackage
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A system call that failed: which call, on which file or peer, and the errno.
+public struct SystemError: Error, CustomStringConvertible, Sendable {
+    /// The call, as its manual page names it: "pread", "open", "sendmsg".
+    public let call: String
+    /// The file's path or the peer's name; nil when the call concerns neither.
+    public let subject: String?
+    public let errno: Errno
+
+    public init(_ call: String, _ subject: String?, errno: Errno) {
+        self.call = call
+        self.subject = subject
+        self.errno = errno
+    }
+
+    /// The calling thread's errno, now.
+    public static func current(_ call: String, _ subject: String?) -> SystemError {
+        SystemError(call, subject, errno: Errno(rawValue: Glibc.errno))
+    }
+
+    /// The errno's text, lower-cased as it reads in the middle of a sentence.
+    public var reason: String { String(cString: strerror(errno.rawValue)).lowercased() }
+
+    public var description: String {
+        guard let subject else { return "\(call) failed: \(reason)" }
+        return "\(call) \(subject) failed: \(reason)"
+    }
+
+    /// The same failure as a ``DFSError`` with `code`, for the wire and the command line.
+    public func dfsError(_ code: DFSError.Code = .ioError) -> DFSError {
+        DFSError(code, description)
+    }
+}
+
+/// The one place EINTR is retried: `body` runs again while it fails with EINTR. `failed`
+/// tells a failure from a result (-1 for most calls).
+@inline(__always)
+public func retryingInterrupts<T: BinaryInteger>(_ body: () -> T) -> T {
+    while true {
+        let result = body()
+        if result == -1 && Glibc.errno == EINTR { continue }
+        return result
+    }
+}
