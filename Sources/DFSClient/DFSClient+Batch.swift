@@ -126,15 +126,16 @@ extension DFSClient {
                             WriteBlocksOK.self, progressFor: blocks[0].blockID, stall: stall, deadline: .now + timeouts.request + stall)
                     }
                 } catch let error as DFSError {
-                    await notePipelineFailure([first.nodeID], blockID: blocks[0].blockID, error)
+                    await notePipelineFailure(PipelineOutcome.lost(first.nodeID, error).stalled, blockID: blocks[0].blockID, error)
                     throw error
                 }
-                await notePipelineFailure(reply.stalled ?? [], blockID: blocks[0].blockID, nil)
+                let outcome = PipelineOutcome(reply)
+                await notePipelineFailure(outcome.stalled, blockID: blocks[0].blockID, nil)
                 guard reply.checksums == checksums else {
                     throw DFSError(.ioError, "\(first.address) stored a batch of \(blocks.count) blocks with other checksums")
                 }
-                stored = targets.map(\.nodeID).filter { reply.stored.contains($0) }
-                guard stored.count == targets.count else {
+                stored = outcome.stored(inOrderOf: targets.map(\.nodeID))
+                guard outcome.isComplete(for: targets.map(\.nodeID)) else {
                     throw DFSError(.unavailable, "the batch reached \(stored.count) of \(targets.count) nodes")
                 }
             } catch let error as DFSError where Self.isNodeFailure(error) {

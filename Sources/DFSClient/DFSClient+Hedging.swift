@@ -148,14 +148,14 @@ extension DFSClient {
             ReportSlowNode(nodeID: node, reason: String(reason.prefix(ReportSlowNode.reasonBytesMax))), expecting: OK.self)
     }
 
-    /// Notes a pipeline failure: the first node, when it timed out, or the nodes a pipeline
-    /// node named in `stalled` (those of `failed` that stopped answering), is avoided and
-    /// reported. A node that refused or dropped the connection (a node that is down, or was
-    /// restarted) is only left out of that block's next try: the meta server's liveness
-    /// notices a dead node on its own, and one that came back must not be shunned.
-    func notePipelineFailure(_ nodes: [NodeID], blockID: BlockID, _ error: DFSError?) async {
-        if let error, error.code != .timeout { return }
-        for node in nodes {
+    /// Notes a pipeline failure: the nodes of a ``PipelineOutcome``'s `stalled` (the first
+    /// node, when it timed out and `error` says so, or the nodes a pipeline node named as
+    /// stopped answering) are avoided and reported. A node that refused or dropped the
+    /// connection (a node that is down, or was restarted) is not stalled: it is only left out
+    /// of that block's next try, since the meta server's liveness notices a dead node on its
+    /// own, and one that came back must not be shunned.
+    func notePipelineFailure(_ stalled: [NodeID], blockID: BlockID, _ error: DFSError?) async {
+        for node in stalled {
             await nodeTimedOut(node, "write of block \(blockID): \(error?.message ?? "named failed by the pipeline")")
         }
     }

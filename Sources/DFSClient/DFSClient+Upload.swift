@@ -80,63 +80,53 @@ extension DFSClient {
         }
     }
 
-    /// Writes one block through a pipeline of nodes.
-    ///
-    /// When a node cannot be reached or fails mid-block, the block is written again, under a
-    /// new id, to nodes the meta server picks without the failed ones. After
-    /// ``Limits/blockWriteAttempts`` attempts the best one is kept: a block on fewer nodes
-    /// than asked is under-replicated, not lost.
+    /// Writes one block through a pipeline of nodes, again through other nodes when one
+    /// fails, as ``PipelineAttempts`` decides.
     private func writeBlock(
         fileID: Int64, blockIndex: Int, source: LocalFile, offset: Int, length: Int, replication: Int,
         allocated: AllocateBlockOK? = nil, sending: InFlightBudget
     ) async throws -> CommittedBlock {
-        var excluded: [NodeID] = []
-        var best: CommittedBlock?
-        var lastError: (any Error)?
+        var attempts = PipelineAttempts()
         var preallocated = allocated
-        for _ in 0..<Limits.blockWriteAttempts {
+        while attempts.startAttempt() {
             let allocation: AllocateBlockOK
             if let given = preallocated {
                 allocation = given
                 preallocated = nil
             } else {
                 do {
-                    allocation = try await allocateBlock(fileID: fileID, blockIndex: blockIndex, excluding: excluded)
-                } catch let error as DFSError where error.code == .unavailable && best != nil {
+                    allocation = try await allocateBlock(fileID: fileID, blockIndex: blockIndex, excluding: attempts.excluded)
+                } catch let error as DFSError where error.code == .unavailable && attempts.best != nil {
                     break
                 }
             }
             guard let first = allocation.targets.first else {
                 throw DFSError(.unavailable, "no data node is available to store the file")
             }
+            let targets = allocation.targets.map(\.nodeID)
             do {
-                let reply = try await abandoningIfAvoided(allocation.targets.map(\.nodeID)) {
+                let reply = try await abandoningIfAvoided(targets) {
                     try await self.pool.withConnection(to: first.address, handshake: self.timeouts.stall) { connection in
                         try await self.sendBlock(
                             WriteBlock(blockID: allocation.blockID, length: length, pipeline: Array(allocation.targets.dropFirst()), token: allocation.token),
                             source: source, offset: offset, on: connection, sending: sending)
                     }
                 }
-                let stored = allocation.targets.map(\.nodeID).filter { reply.stored.contains($0) }
-                let block = CommittedBlock(blockID: allocation.blockID, blockIndex: blockIndex, length: length, checksum: reply.checksum, nodes: stored)
-                if stored.count == allocation.targets.count { return block }
-                if stored.count > (best?.nodes.count ?? 0) { best = block }
-                // Only the nodes that failed are avoided: the ones after a failed node in the
-                // pipeline never got the data, through no fault of their own.
-                let missing = allocation.targets.map(\.nodeID).filter { !stored.contains($0) }
-                excluded += reply.failed.isEmpty ? missing : reply.failed
-                await notePipelineFailure(reply.stalled ?? [], blockID: allocation.blockID, nil)
+                let outcome = PipelineOutcome(reply)
+                let block = CommittedBlock(
+                    blockID: allocation.blockID, blockIndex: blockIndex, length: length, checksum: reply.checksum,
+                    nodes: outcome.stored(inOrderOf: targets))
+                if attempts.recordAcknowledged(block, targets: targets, outcome: outcome) { return block }
+                await notePipelineFailure(outcome.stalled, blockID: allocation.blockID, nil)
             } catch let abandoned as BlockAbandoned {
-                excluded += abandoned.nodes
-                lastError = abandoned.error
+                attempts.recordFailed(targets: targets, outcome: PipelineOutcome(failed: abandoned.nodes), error: abandoned.error)
             } catch let error as DFSError where Self.isNodeFailure(error) {
-                excluded.append(first.nodeID)
-                lastError = error
-                await notePipelineFailure([first.nodeID], blockID: allocation.blockID, error)
+                let outcome = PipelineOutcome.lost(first.nodeID, error)
+                attempts.recordFailed(targets: targets, outcome: outcome, error: error)
+                await notePipelineFailure(outcome.stalled, blockID: allocation.blockID, error)
             }
         }
-        if let best { return best }
-        throw lastError ?? DFSError(.unavailable, "could not store block \(blockIndex)")
+        return try attempts.result(blockIndex: blockIndex)
     }
 
     /// Errors after which another node may well succeed: the node is down, slow, full, or

@@ -27,23 +27,19 @@ extension DataServer {
             throw error
         }
         let checksums = entries.map(\.checksum)
-        var stored = [store.nodeID]
-        var failed: [NodeID] = []
-        var stalled: [NodeID] = []
+        var downstream = PipelineOutcome()
         if let forwarding, let next = request.pipeline.first {
             switch await forwarding.value {
             case .success(let reply) where reply.checksums == checksums:
-                stored += reply.stored
-                failed += reply.failed
-                stalled += reply.stalled ?? []
+                downstream = PipelineOutcome(reply)
             case .success:
-                failed.append(next.nodeID)
+                downstream = .lost(next.nodeID, stalled: false)
             case .failure(let error):
-                failed.append(next.nodeID)
-                if WriteGuards.isStall(error) { stalled.append(next.nodeID) }
+                downstream = .lost(next.nodeID, error)
             }
         }
-        return WriteBlocksOK(checksums: checksums, stored: stored, failed: failed, stalled: stalled.isEmpty ? nil : stalled)
+        let acknowledged = PipelineOutcome.stored(on: store.nodeID, then: downstream)
+        return WriteBlocksOK(checksums: checksums, stored: acknowledged.stored, failed: acknowledged.failed, stalled: acknowledged.stalledIfAny)
     }
 
     /// Sends a batch on to the next node of its pipeline: its reply, or why it failed.

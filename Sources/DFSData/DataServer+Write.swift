@@ -26,7 +26,7 @@ extension DataServer {
             do {
                 downstream.connection = try await openDownstream(next, request: request, stall: downstream.stall)
             } catch {
-                downstream.lost(error)
+                downstream.lose(error)
             }
         }
         try await receive(request, into: writer, from: connection, forwardingTo: &downstream)
@@ -37,39 +37,39 @@ extension DataServer {
         let stall = downstream.stall
         let answered = try await connection.sendingProgress(
             for: request.blockID, every: options.timeouts.progressInterval, limit: timeout, timeout: options.timeouts.stall
-        ) { () async throws -> (stored: [NodeID], failed: [NodeID], stalled: [NodeID]) in
+        ) { () async throws -> PipelineOutcome in
             try await writer.commit()
-            guard let next else { return ([], [], []) }
+            guard let next else { return PipelineOutcome() }
             do {
                 let reply = try await next.readWriteBlockReply(request.blockID, stall: stall, deadline: .now + timeout)
-                if reply.checksum == writer.checksum { return (reply.stored, reply.failed, reply.stalled ?? []) }
+                if reply.checksum == writer.checksum { return PipelineOutcome(reply) }
             } catch {
                 Log.warn(Self.component, "pipeline to \(next.name) failed for block \(request.blockID): \(DFSError.wrap(error).message)")
-                if WriteGuards.isStall(error) { return ([], [request.pipeline[0].nodeID], [request.pipeline[0].nodeID]) }
+                return .lost(request.pipeline[0].nodeID, error)
             }
-            return ([], [request.pipeline[0].nodeID], [])
+            return .lost(request.pipeline[0].nodeID, stalled: false)
         }
-        let stored = [store.nodeID] + answered.stored
-        let failed = downstream.failed + answered.failed
-        let stalled = downstream.stalled + answered.stalled
+        // Only one of the two has anything to say: a next node lost while the block streamed
+        // was dropped (`next` is nil), so nothing answered after it.
+        let acknowledged = PipelineOutcome.stored(on: store.nodeID, then: downstream.lost ?? answered)
         if let next {
             await next.close()
             downstream.connection = nil
         }
         try await connection.send(
             WriteBlockOK(
-                blockID: request.blockID, length: request.length, checksum: writer.checksum, stored: stored, failed: failed,
-                stalled: stalled.isEmpty ? nil : stalled),
+                blockID: request.blockID, length: request.length, checksum: writer.checksum, stored: acknowledged.stored,
+                failed: acknowledged.failed, stalled: acknowledged.stalledIfAny),
             timeout: timeout)
     }
 
-    /// The next node of a block write's pipeline, while it keeps up, and the nodes lost so far.
+    /// The next node of a block write's pipeline, while it keeps up, or what losing it came to.
     struct Downstream {
         let request: WriteBlock
         var connection: Connection?
-        var failed: [NodeID] = []
-        /// Those of `failed` that stopped answering, as opposed to refusing or dropping.
-        var stalled: [NodeID] = []
+        /// Set when the next node could not be reached or stopped taking frames: it failed,
+        /// and nothing after it has the block through this pipeline.
+        var lost: PipelineOutcome?
         /// The next node must take each frame, and answer at the end, within its stall time
         /// (longer the more nodes follow it): a hung node is named in `failed` in seconds.
         let stall: Duration
@@ -81,10 +81,8 @@ extension DataServer {
 
         /// The next node failed with `error`: it is named failed, and stalled if it stopped
         /// answering.
-        mutating func lost(_ error: any Error) {
-            let nodeID = request.pipeline[0].nodeID
-            failed.append(nodeID)
-            if WriteGuards.isStall(error) { stalled.append(nodeID) }
+        mutating func lose(_ error: any Error) {
+            lost = .lost(request.pipeline[0].nodeID, error)
         }
     }
 
@@ -115,7 +113,7 @@ extension DataServer {
                     Log.warn(Self.component, "pipeline to \(next.name) failed for block \(request.blockID): \(DFSError.wrap(error).message)")
                     await next.close()
                     downstream.connection = nil
-                    downstream.lost(error)
+                    downstream.lose(error)
                 }
             }
             spare = payload

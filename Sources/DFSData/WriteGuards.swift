@@ -77,10 +77,4 @@ enum WriteGuards {
             )
         }
     }
-
-    /// A downstream failure that means the node stopped answering (a timeout), not that it
-    /// refused, dropped the connection or is down.
-    static func isStall(_ error: any Error) -> Bool {
-        DFSError.wrap(error).code == .timeout
-    }
 }

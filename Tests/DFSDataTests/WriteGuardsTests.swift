@@ -81,10 +81,4 @@ import Testing
         #expect(batch.error.message.contains("the batch needs"))
         #expect(batch.log.hasPrefix("refused a batch of 3 blocks"))
     }
-
-    @Test func countsOnlyATimeoutAsAStall() {
-        #expect(WriteGuards.isStall(DFSError(.timeout, "no answer")))
-        #expect(!WriteGuards.isStall(DFSError(.connectionFailed, "refused")))
-        #expect(!WriteGuards.isStall(DFSError(.unavailable, "full")))
-    }
 }
