@@ -32,4 +32,17 @@ extension MetaService {
             try await Task.sleep(for: .milliseconds(20))
         }
     }
+
+    /// Abandons pending files whose lease ran out; run periodically. Nothing expires within
+    /// a lease of the server's start: renewals sent while it was down could not arrive, and
+    /// the writers still at work renew as soon as it answers again.
+    func expirePendingFiles() async throws {
+        let now = clock.now()
+        let lease = options.pendingLease.inSeconds
+        guard now - startedAt >= lease else { return }
+        let dropped = try await store.expirePendingFiles(createdBefore: now - lease, now: now)
+        if dropped > 0 {
+            Log.info(MetaServer.component, "abandoned \(dropped) pending files not renewed within \(options.pendingLease)")
+        }
+    }
 }
