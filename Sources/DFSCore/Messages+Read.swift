@@ -154,7 +154,8 @@ public struct ListOK: Message {
 }
 
 /// A client found a replica it could not use: a checksum mismatch, a short or missing block.
-/// The meta server stops handing it out and has the node delete it.
+/// A hint, not a verdict: the meta server marks the replica suspect, lists it last, and asks
+/// its node to re-verify it (see Durability in `Docs/ARCHITECTURE.md`).
 public struct ReportBadReplica: Message {
     public static let type = MessageType.reportBadReplica
     public var blockID: BlockID
@@ -165,4 +166,7 @@ public struct ReportBadReplica: Message {
         self.nodeID = nodeID
         self.reason = reason
     }
+
+    /// The part of a reason the meta server keeps for its log, as for ``ReportSlowNode``.
+    public static let reasonBytesMax = 200
 }

@@ -6,7 +6,7 @@ import DFSNet
 extension MetaService {
     func register(_ request: RegisterNode, peer: Endpoint) async throws -> RegisterNodeOK {
         guard request.nodeID.isWellFormed else {
-            throw DFSError(.invalidArgument, "node id '\(request.nodeID.rawValue.prefix(80))' is not 1 to 64 letters, digits and '-'")
+            throw DFSError(.invalidArgument, "node id '\(request.nodeID.rawValue.prefix(Limits.quotedCharactersMax))' is not 1 to 64 letters, digits and '-'")
         }
         guard (1...65535).contains(request.port) else {
             throw DFSError(.invalidArgument, "port \(request.port) is not a port number")
@@ -63,7 +63,8 @@ extension MetaService {
             verified: request.verified ?? [], now: now, orphanGrace: options.orphanGrace.inSeconds)
         if !request.corrupt.isEmpty {
             Log.warn(
-                MetaServer.component, "node \(request.nodeID) found corrupt blocks: \(request.corrupt.prefix(20).map(\.description).joined(separator: ", "))")
+                MetaServer.component,
+                "node \(request.nodeID) found corrupt blocks: \(request.corrupt.prefix(Limits.loggedBlockIDsMax).map(\.description).joined(separator: ", "))")
         }
         let garbage = try await store.takeGarbage(nodeID: request.nodeID, limit: Limits.deletionsPerHeartbeatMax, now: now)
         // The node was there for the whole exchange: when a busy disk makes the commit above
@@ -93,7 +94,8 @@ extension MetaService {
         // could fill both with reports under made-up node ids. A node that gets this registers
         // again (its report loop starts over), then reports.
         guard try await knownNodes().contains(where: { $0.id == report.nodeID }) else {
-            throw DFSError(.notFound, "node \(report.nodeID.rawValue.prefix(80)) is not registered; it must register before it reports its blocks")
+            throw DFSError(
+                .notFound, "node \(report.nodeID.rawValue.prefix(Limits.quotedCharactersMax)) is not registered; it must register before it reports its blocks")
         }
         var progress = reportsInProgress[report.nodeID]
         if progress?.reportID != report.reportID { progress = (report.reportID, []) }

@@ -103,7 +103,8 @@ public actor MetaService {
             if try await store.markReplicaSuspect(blockID: report.blockID, nodeID: report.nodeID, now: clock.now()) {
                 Log.warn(
                     MetaServer.component,
-                    "replica of block \(report.blockID) on node \(report.nodeID) reported bad (\(report.reason.prefix(200))); asking its node to re-verify it")
+                    "replica of block \(report.blockID) on node \(report.nodeID) reported bad (\(report.reason.prefix(ReportBadReplica.reasonBytesMax))); asking its node to re-verify it"
+                )
             }
             try await reply(OK(), on: connection)
         case .reportSlowNode:

@@ -140,7 +140,7 @@ extension MetaStore {
         fileID: Int64, size: Int, sha256: String?, blocks: [CommittedBlock], now: Double
     ) throws(DFSError) -> DFSPath {
         if let sha256, sha256.utf8.count != 64 || !sha256.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) {
-            throw DFSError(.invalidArgument, "SHA-256 '\(sha256.prefix(80))' is not 64 lower-case hex digits")
+            throw DFSError(.invalidArgument, "SHA-256 '\(sha256.prefix(Limits.quotedCharactersMax))' is not 64 lower-case hex digits")
         }
         guard
             let file = try database.query(
