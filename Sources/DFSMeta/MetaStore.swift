@@ -30,7 +30,7 @@ public actor MetaStore {
         }
         // NORMAL: commits append to the log without an fsync; `sync` makes them durable,
         // many at a time, before any reply tells a client about them.
-        try database.execute("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000")
+        try database.execute("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=\(Self.lockWaitMilliseconds)")
         try MetaSchema.migrate(database)
         if path != ":memory:" {
             let sync = CommitSync(databasePath: path)
@@ -43,6 +43,12 @@ public actor MetaStore {
         }
         self.database = database
     }
+
+    /// How long a statement waits for a lock that another connection to the same file holds
+    /// (SQLite's `busy_timeout`) before it fails. The server keeps one connection, so only
+    /// another process opening the file can make it wait: long enough for a short look by
+    /// such a process to end, short enough that a request fails rather than hangs.
+    static let lockWaitMilliseconds = 5000
 
     /// Group commit; nil for a database in memory.
     nonisolated let sync: CommitSync?
