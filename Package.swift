@@ -22,7 +22,9 @@ let package = Package(
         .target(name: "CCRC32C"),
         // epoll and accept4, which the Glibc module does not export.
         .target(name: "CNetShims"),
-        // Pure code: limits, errors, messages, framing, paths, sizes, checksums. No sockets, no files.
+        // Pure code: limits, errors, messages, framing, paths, sizes, checksums; the lock (Mutex) and
+        // group-pass queue (Batcher, one Dispatch queue) both servers share; the log. No sockets, no
+        // files: its only system calls write to standard output and error (StandardStream, Log).
         .target(name: "DFSCore", dependencies: ["CCRC32C"]),
         // The system-call layer: every file and socket call, EINTR retried once, errors that
         // carry the errno and the path.

@@ -92,4 +92,11 @@ public enum Limits {
     /// for its life: a 1 MiB write frame arrives in four reads, and the most connections a
     /// server holds (``connectionsMax``) keep 256 MiB at most between them.
     public static let socketReadBytes = 256 * 1024
+    /// Characters of a value from a peer (a node id, a host, a digest) that an error or a log
+    /// line quotes: every well-formed value shows whole (a node id has at most 64, a SHA-256
+    /// 64 hex digits), and a hostile one cannot fill a reply or the log.
+    public static let quotedCharactersMax = 80
+    /// Block ids one log line lists (a node's corrupt blocks); the rest are left out, so the
+    /// line stays readable however many one heartbeat carries.
+    public static let loggedBlockIDsMax = 20
 }

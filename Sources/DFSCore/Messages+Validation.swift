@@ -55,7 +55,7 @@ extension Endpoint {
     public func validate() throws(DFSError) {
         try Check.range(port, 1...65535, "port")
         guard !host.isEmpty, host.utf8.count <= 255 else {
-            throw DFSError(.invalidArgument, "host '\(host.prefix(80))' is not 1 to 255 bytes")
+            throw DFSError(.invalidArgument, "host '\(host.prefix(Limits.quotedCharactersMax))' is not 1 to 255 bytes")
         }
     }
 }
@@ -63,7 +63,7 @@ extension Endpoint {
 extension NodeAddress {
     public func validate() throws(DFSError) {
         guard nodeID.isWellFormed else {
-            throw DFSError(.invalidArgument, "node id '\(nodeID.rawValue.prefix(80))' is not 1 to 64 letters, digits and '-'")
+            throw DFSError(.invalidArgument, "node id '\(nodeID.rawValue.prefix(Limits.quotedCharactersMax))' is not 1 to 64 letters, digits and '-'")
         }
         try address.validate()
     }
@@ -75,7 +75,7 @@ extension RegisterNode {
     public func validate() throws(DFSError) {
         try Check.range(port, 1...65535, "port")
         if let host, host.utf8.count > 255 {
-            throw DFSError(.invalidArgument, "host '\(host.prefix(80))...' is longer than 255 bytes")
+            throw DFSError(.invalidArgument, "host '\(host.prefix(Limits.quotedCharactersMax))...' is longer than 255 bytes")
         }
         try Check.nodeSpace(capacityBytes: capacityBytes, usedBytes: usedBytes, blockCount: blockCount)
     }

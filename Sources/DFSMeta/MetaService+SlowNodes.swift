@@ -5,7 +5,7 @@ extension MetaService {
     /// never outnumber the nodes; a report about an unknown node is refused.
     func reportSlowNode(_ report: ReportSlowNode) async throws {
         guard try await knownNodes().contains(where: { $0.id == report.nodeID }) else {
-            throw DFSError(.notFound, "node '\(report.nodeID.rawValue.prefix(80))' is not registered")
+            throw DFSError(.notFound, "node '\(report.nodeID.rawValue.prefix(Limits.quotedCharactersMax))' is not registered")
         }
         if slowNodes.report(report.nodeID, now: clock.now()) {
             Log.warn(

@@ -148,13 +148,6 @@ extension MetaStore {
         return result
     }
 
-    /// Garbage entries for `nodeID` that are not due yet.
-    public func deferredGarbage(nodeID: NodeID, now: Double) throws(DFSError) -> [BlockID] {
-        try database.query("SELECT block_id FROM garbage WHERE node_id = ? AND since > ?", [.text(nodeID.rawValue), .real(now)]) {
-            BlockID(UInt64($0.int64(0)))
-        }
-    }
-
     /// The path of each file id, for reports.
     public func paths(of fileIDs: Set<Int64>) throws(DFSError) -> [Int64: DFSPath] {
         var paths: [Int64: DFSPath] = [:]

@@ -53,6 +53,18 @@ import Testing
         #expect(Limits.replicationMax >= 1)
     }
 
+    /// Errors and log lines quote a peer's value cut to ``Limits/quotedCharactersMax``: a
+    /// well-formed value must still show whole, or the operator could not tell two apart.
+    @Test func quotedValuesShowEveryWellFormedValueWhole() {
+        let longestNodeID = String(repeating: "n", count: 64)
+        #expect(NodeID(longestNodeID).isWellFormed)
+        #expect(longestNodeID.prefix(Limits.quotedCharactersMax) == longestNodeID[...])
+        #expect(!NodeID(longestNodeID + "n").isWellFormed)
+        let sha256 = String(repeating: "f", count: 64)
+        #expect(sha256.prefix(Limits.quotedCharactersMax) == sha256[...])
+        #expect(Limits.loggedBlockIDsMax >= 1)
+    }
+
     /// Each connection keeps a read buffer for its life: a server full of connections
     /// holds at most 256 MiB of them.
     @Test func readBuffersOfAFullServerStayBounded() {

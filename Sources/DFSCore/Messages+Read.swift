@@ -1,0 +1,172 @@
+/// Asks for a file's metadata and block locations.
+public struct GetFile: Message {
+    public static let type = MessageType.getFile
+    public var path: DFSPath
+    public init(path: DFSPath) { self.path = path }
+}
+
+public enum EntryType: String, Codable, Sendable {
+    case file, dir
+}
+
+/// A file or folder as `ls` and `stat` show it.
+public struct FileInfo: Codable, Hashable, Sendable {
+    public var path: DFSPath
+    public var type: EntryType
+    public var size: Int
+    /// Modification time, seconds since 1970.
+    public var mtime: Double
+    public var replication: Int
+    public var blockBytes: Int
+    /// SHA-256 of a file's bytes, lower-case hex, when the writer asked for one (it costs
+    /// the writer about as much CPU as the rest of the upload); nil for folders.
+    public var sha256: String?
+    /// CRC32C of the whole file, combined by the meta server from its blocks' checksums when
+    /// the file is completed; nil for folders (and files written before dfs recorded it).
+    public var crc32c: UInt32?
+    public init(
+        path: DFSPath, type: EntryType, size: Int, mtime: Double, replication: Int, blockBytes: Int, sha256: String? = nil,
+        crc32c: UInt32? = nil
+    ) {
+        self.path = path
+        self.type = type
+        self.size = size
+        self.mtime = mtime
+        self.replication = replication
+        self.blockBytes = blockBytes
+        self.sha256 = sha256
+        self.crc32c = crc32c
+    }
+}
+
+/// A block of a file and the nodes that hold it.
+public struct BlockLocation: Codable, Hashable, Sendable {
+    public var blockID: BlockID
+    public var blockIndex: Int
+    public var length: Int
+    /// CRC32C of the whole block.
+    public var checksum: UInt32
+    /// Good replicas; corrupt ones are left out.
+    public var replicas: [NodeAddress]
+    /// Lets the holder read this block from its nodes, when the cluster has a secret.
+    public var token: String?
+    public init(blockID: BlockID, blockIndex: Int, length: Int, checksum: UInt32 = 0, replicas: [NodeAddress], token: String? = nil) {
+        self.blockID = blockID
+        self.blockIndex = blockIndex
+        self.length = length
+        self.checksum = checksum
+        self.replicas = replicas
+        self.token = token
+    }
+}
+
+public struct GetFileOK: Message {
+    public static let type = MessageType.getFileOK
+    public var info: FileInfo
+    /// Empty for a folder.
+    public var blocks: [BlockLocation]
+    public init(info: FileInfo, blocks: [BlockLocation]) {
+        self.info = info
+        self.blocks = blocks
+    }
+}
+
+/// Lists a folder one page at a time, in name order.
+public struct List: Message {
+    public static let type = MessageType.list
+    public var path: DFSPath
+    /// Start after this name; nil for the first page.
+    public var after: String?
+    public var limit: Int
+    /// Send every page, one `listOK` after another, without waiting for a request per page;
+    /// the last has `more` false. The reader's pace (TCP's window) holds the sender back.
+    public var stream: Bool?
+    public init(path: DFSPath, after: String? = nil, limit: Int = Limits.listEntriesMax, stream: Bool? = nil) {
+        self.path = path
+        self.after = after
+        self.limit = limit
+        self.stream = stream
+    }
+}
+
+public struct ListOK: Message {
+    public static let type = MessageType.listOK
+    /// The listed path itself: a folder, or the file when a file was listed.
+    public var info: FileInfo
+    public var entries: [FileInfo]
+    /// True when more entries follow the last one returned.
+    public var more: Bool
+    public init(info: FileInfo, entries: [FileInfo], more: Bool) {
+        self.info = info
+        self.entries = entries
+        self.more = more
+    }
+
+    // Entries travel as rows, `[name, type, size, mtime, replication, blockBytes, sha256 or
+    // null, crc32c or null]` (the last may be missing), not as objects: a listing is
+    // thousands of them, and rows are about half the bytes and decode in about half the time
+    // (no keys to match). A name is one path component; the entry's path is the listed
+    // folder's path plus the name.
+    private enum CodingKeys: String, CodingKey { case info, entries, more }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        info = try container.decode(FileInfo.self, forKey: .info)
+        more = try container.decode(Bool.self, forKey: .more)
+        var rows = try container.nestedUnkeyedContainer(forKey: .entries)
+        var entries: [FileInfo] = []
+        entries.reserveCapacity(min(rows.count ?? 0, Limits.listEntriesMax))
+        while !rows.isAtEnd {
+            var row = try rows.nestedUnkeyedContainer()
+            let name = try row.decode(String.self)
+            let type = try row.decode(EntryType.self)
+            let size = try row.decode(Int.self)
+            let mtime = try row.decode(Double.self)
+            let replication = try row.decode(Int.self)
+            let blockBytes = try row.decode(Int.self)
+            let sha256 = try row.decodeNil() ? nil : try row.decode(String.self)
+            let crc32c = try row.isAtEnd || row.decodeNil() ? nil : try row.decode(UInt32.self)
+            entries.append(
+                FileInfo(
+                    path: try info.path.appending(name), type: type, size: size, mtime: mtime, replication: replication,
+                    blockBytes: blockBytes, sha256: sha256, crc32c: crc32c))
+        }
+        self.entries = entries
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(info, forKey: .info)
+        try container.encode(more, forKey: .more)
+        var rows = container.nestedUnkeyedContainer(forKey: .entries)
+        for entry in entries {
+            var row = rows.nestedUnkeyedContainer()
+            try row.encode(entry.path.name)
+            try row.encode(entry.type)
+            try row.encode(entry.size)
+            try row.encode(entry.mtime)
+            try row.encode(entry.replication)
+            try row.encode(entry.blockBytes)
+            if let sha256 = entry.sha256 { try row.encode(sha256) } else { try row.encodeNil() }
+            if let crc32c = entry.crc32c { try row.encode(crc32c) } else { try row.encodeNil() }
+        }
+    }
+}
+
+/// A client found a replica it could not use: a checksum mismatch, a short or missing block.
+/// A hint, not a verdict: the meta server marks the replica suspect, lists it last, and asks
+/// its node to re-verify it (see Durability in `Docs/ARCHITECTURE.md`).
+public struct ReportBadReplica: Message {
+    public static let type = MessageType.reportBadReplica
+    public var blockID: BlockID
+    public var nodeID: NodeID
+    public var reason: String
+    public init(blockID: BlockID, nodeID: NodeID, reason: String) {
+        self.blockID = blockID
+        self.nodeID = nodeID
+        self.reason = reason
+    }
+
+    /// The part of a reason the meta server keeps for its log, as for ``ReportSlowNode``.
+    public static let reasonBytesMax = 200
+}
