@@ -58,10 +58,6 @@ public actor Connection {
     private var readReady = false
     private var writeReady = false
     private var sawEndOfStream = false
-    /// A server is working on a request from this connection.
-    private var busy = false
-    /// The server is stopping: finish the request under way, take no other.
-    private var draining = false
     private var sourcesOpen = 1
     public private(set) var isClosed = false
 
@@ -599,30 +595,6 @@ public actor Connection {
 
     private func checkOpen() throws {
         if isClosed { throw DFSError(.connectionFailed, "connection to \(name) is closed") }
-    }
-
-    /// A server marks the start of a request. False when the server is stopping: the
-    /// request is not taken and the connection should end.
-    public func beginRequest() -> Bool {
-        if draining { return false }
-        busy = true
-        return true
-    }
-
-    /// A server marks the end of a request. False when the server is stopping.
-    public func endRequest() -> Bool {
-        busy = false
-        if draining {
-            close()
-            return false
-        }
-        return true
-    }
-
-    /// The server is stopping: an idle connection closes now, a busy one after its request.
-    public func drain() {
-        draining = true
-        if !busy { close() }
     }
 
     /// Closes the socket. Waiting readers and writers get an error. Safe to call twice.
