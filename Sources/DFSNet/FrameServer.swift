@@ -7,7 +7,15 @@ import DFSCore
 /// as an error frame and the connection goes on (a request refused for a bad value while it
 /// was decoded too); a frame that is not well formed (`protocolError`), a peer that closes
 /// mid-frame or stays silent too long ends the connection, with one log line.
+///
+/// The server's bookkeeping of requests is kept here too, one ``RequestGate`` per connection
+/// being served, so that a stopping server (``drain(_:)``) lets each request under way finish
+/// and closes only idle connections. The transport (`Connection`) knows nothing of requests.
 public enum FrameServer {
+    /// The gate of every connection being served in this process, by connection. An entry
+    /// lives exactly as long as its ``serve(_:role:component:timeouts:secret:handle:)``.
+    private static let gates = Mutex<[ObjectIdentifier: RequestGate]>([:])
+
     public static func serve(
         _ connection: Connection,
         role: PeerRole,
@@ -16,6 +24,9 @@ public enum FrameServer {
         secret: ClusterSecret? = nil,
         handle: (Frame, Connection) async throws -> Void
     ) async {
+        let key = ObjectIdentifier(connection)
+        gates.withLock { $0[key] = RequestGate() }
+        defer { gates.withLock { $0[key] = nil } }
         do {
             // The whole handshake, proof included, must fit in one deadline: a peer that
             // connects and says nothing, or trickles, loses its slot.
@@ -43,10 +54,10 @@ public enum FrameServer {
                 await reject(connection, error: DFSError.wrap(error), component: component, timeouts: timeouts)
                 return
             }
-            guard await connection.beginRequest() else { return }
+            guard beginRequest(connection) else { return }
             do {
                 try await handle(frame, connection)
-                guard await connection.endRequest() else { return }
+                guard await endRequest(connection) else { return }
             } catch let error as DFSError where error.code != .connectionFailed && error.code != .timeout {
                 // The request failed, not the connection: say why and serve the next one.
                 if error.code == .internalError || error.code == .ioError {
@@ -57,15 +68,40 @@ public enum FrameServer {
                 } catch {
                     return
                 }
-                guard await connection.endRequest() else { return }
+                guard await endRequest(connection) else { return }
                 // After a broken frame the stream may be out of step: better to start afresh.
                 if error.code == .protocolError { return }
             } catch {
-                _ = await connection.endRequest()
+                _ = await endRequest(connection)
                 Log.info(component, "connection from \(connection.peer) ended: \(DFSError.wrap(error).message)")
                 return
             }
         }
+    }
+
+    /// The server is stopping: a connection between requests closes now, one in the middle
+    /// of a request once it has been answered. A connection not (or not yet) served here is
+    /// idle, and closes now.
+    public static func drain(_ connection: Connection) async {
+        let idle = gates.withLock { gates in
+            guard gates[ObjectIdentifier(connection)] != nil else { return true }
+            return gates[ObjectIdentifier(connection)]!.drain()
+        }
+        if idle { await connection.close() }
+    }
+
+    /// A request has arrived on `connection`. False when the server is stopping: the request
+    /// is not taken and the connection should end.
+    private static func beginRequest(_ connection: Connection) -> Bool {
+        gates.withLock { $0[ObjectIdentifier(connection)]?.begin() ?? true }
+    }
+
+    /// The request on `connection` has been answered. False when the server is stopping: the
+    /// connection is closed and should end.
+    private static func endRequest(_ connection: Connection) async -> Bool {
+        let open = gates.withLock { $0[ObjectIdentifier(connection)]?.end() ?? true }
+        if !open { await connection.close() }
+        return open
     }
 
     /// Challenges the peer: it must answer with an HMAC of both nonces under the secret.

@@ -133,7 +133,7 @@ public actor Listener {
         let connections = Array(active.values)
         let running = Array(tasks.values)
         if grace > .zero {
-            for connection in connections { await connection.drain() }
+            for connection in connections { await FrameServer.drain(connection) }
             let deadline = ContinuousClock.now + grace
             while !tasks.isEmpty && ContinuousClock.now < deadline {
                 try? await Task.sleep(for: .milliseconds(20))

@@ -80,6 +80,22 @@ import Testing
         await server.close()
     }
 
+    /// A large payload is read straight into the spare buffer the reader hands in, not into
+    /// new memory: the frame comes back in the spare's own storage.
+    @Test func largePayloadIsReadIntoTheSpareItself() async throws {
+        let server = try await Self.echoServer()
+        let connection = try await Connection.open(to: server.endpoint, role: .client, timeout: .seconds(20))
+        let payload = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        var spare: [UInt8]? = [UInt8](repeating: 0, count: 1 << 20)
+        let spareAddress = spare!.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        try await connection.send(BlockData(checksums: []), payload: payload, timeout: .seconds(10))
+        let frame = try #require(try await connection.readFrame(timeout: .seconds(10), reusing: spare.take()))
+        #expect(frame.payload == payload)
+        #expect(frame.payload.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } == spareAddress)
+        await connection.close()
+        await server.close()
+    }
+
     /// Payloads sent from a file (sendfile) arrive as the file's bytes; a file that ends
     /// before the frame does is an error, and the frame cut short closes the connection.
     @Test func filePayloadsArriveIntactAndAShortFileClosesTheConnection() async throws {
