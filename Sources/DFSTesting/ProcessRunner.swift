@@ -1,5 +1,6 @@
 import DFSCore
 import DFSProcess
+import DFSSystem
 import Dispatch
 import Foundation
 
@@ -169,7 +170,7 @@ public final class ReservedPort: @unchecked Sendable {
     /// Frees the port, just before a server is started on it.
     public func release() {
         if fd >= 0 {
-            close(fd)
+            SocketCalls.close(fd)
             fd = -1
         }
     }
@@ -180,21 +181,9 @@ public final class ReservedPort: @unchecked Sendable {
 /// A TCP socket bound to 127.0.0.1 on a port the kernel picks, close-on-exec (a server the
 /// test starts must not inherit it), listening or not; with the port it got.
 func boundLoopbackSocket(listening: Bool) throws -> (fd: Int32, port: Int) {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    do throws(SystemError) {
+        return try SocketCalls.openLoopback(listening: listening)
+    } catch {
+        throw DFSError(.internalError, "cannot bind a loopback socket: \(error.reason)")
     }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let named = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    guard fd >= 0, bound == 0, named == 0, !listening || listen(fd, 64) == 0 else {
-        if fd >= 0 { close(fd) }
-        throw DFSError(.internalError, "cannot bind a loopback socket")
-    }
-    return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }
