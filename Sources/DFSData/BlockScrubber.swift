@@ -34,7 +34,7 @@ public final class BlockScrubber: Sendable {
                 guard !Task.isCancelled else { return }
                 let started = ContinuousClock.now
                 do {
-                    let source = try store.openForReading(block.blockID)
+                    let source = try await store.open(block.blockID)
                     defer { source.close() }
                     let length = source.length
                     let stored = try await reader.storedChecksums(block.blockID, length: length)

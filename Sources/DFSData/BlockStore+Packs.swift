@@ -209,6 +209,15 @@ extension BlockStore {
         }
         let written = try await writeDurablePack(blocks, payload: payload)
         let newPath = packsFolder.appendingPathComponent(written.name).path
+        // The switch unlinks and appends under the lock: on a blocking thread.
+        try await BlockingIO.run { self.switchPacks(from: pack, at: path, to: written, at: newPath, payloadBytes: payload.count) }
+    }
+
+    /// Moves the blocks still live from `pack` to the new pack `written`, and removes the
+    /// old pack (or the new one, when every block in it was deleted meanwhile).
+    private func switchPacks(
+        from pack: String, at path: String, to written: (name: String, entries: [PackFile.Entry]), at newPath: String, payloadBytes: Int
+    ) {
         packs.withLock { index in
             var moved = Set<BlockID>()
             for entry in written.entries {
@@ -227,7 +236,7 @@ extension BlockStore {
                 FileSystem.removeQuietly(newPath + PackFile.deadSuffix)
             } else {
                 index.members[written.name] = moved
-                index.dataBytes[written.name] = payload.count
+                index.dataBytes[written.name] = payloadBytes
             }
             FileSystem.removeQuietly(path)
             FileSystem.removeQuietly(path + PackFile.deadSuffix)

@@ -219,7 +219,14 @@ public final class BlockStore: Sendable {
 
     // MARK: Reading and deleting
 
-    /// Opens a block for reading. The caller closes the returned descriptor.
+    /// ``openForReading(_:)`` on a ``BlockingIO`` thread: opening a file may wait for the
+    /// disk (a cold inode).
+    public func open(_ blockID: BlockID) async throws -> BlockSource {
+        try await BlockingIO.run { try self.openForReading(blockID) }
+    }
+
+    /// Opens a block for reading. The caller closes the returned descriptor. Blocking: from
+    /// async code, call ``open(_:)``.
     public func openForReading(_ blockID: BlockID) throws -> BlockSource {
         guard length(of: blockID) != nil else {
             throw DFSError(.notFound, "block \(blockID) is not on this node")

@@ -107,7 +107,7 @@ public final class BlockVerifier: Sendable {
     public static func check(_ blockID: BlockID, in store: BlockStore) async throws -> Outcome {
         let source: BlockSource
         do {
-            source = try store.openForReading(blockID)
+            source = try await store.open(blockID)
         } catch let error as DFSError where error.code == .notFound {
             return .absent
         } catch {

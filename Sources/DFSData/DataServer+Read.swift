@@ -11,7 +11,7 @@ extension DataServer {
     /// read and checked here, since that piece needs a checksum of its own.
     func readBlock(_ request: ReadBlock, on connection: Connection) async throws {
         try checkToken(request.token, request.blockID, .read)
-        let source = try store.openForReading(request.blockID)
+        let source = try await store.open(request.blockID)
         defer { source.close() }
         let blockLength = source.length
         let stored = try await reader.storedChecksums(request.blockID, length: blockLength)

@@ -25,7 +25,7 @@ struct RepairCopier: Sendable {
     /// Sends a block to another node, verifying every piece on the way out; the target
     /// verifies it again as it arrives and reports the block to the meta server.
     func copy(_ command: CopyBlockCommand) async throws {
-        let source = try store.openForReading(command.blockID)
+        let source = try await store.open(command.blockID)
         defer { source.close() }
         let blockLength = source.length
         let stored = try await reader.storedChecksums(command.blockID, length: blockLength)

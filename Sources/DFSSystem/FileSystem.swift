@@ -49,16 +49,23 @@ public enum FileSystem {
     }
 
     /// Removes a file, or a folder with everything in it (symbolic links are removed, never
-    /// followed). Nothing there is not an error.
+    /// followed; names need not be UTF-8). Nothing there is not an error.
     public static func removeTree(_ path: String) throws(SystemError) {
-        var info = stat()
-        guard lstat(path, &info) == 0 else {
-            if Glibc.errno == ENOENT { return }
-            throw .current("lstat", path)
+        try removeTree(bytes: Array(path.utf8))
+    }
+
+    private static func removeTree(bytes path: [UInt8]) throws(SystemError) {
+        let shown = String(decoding: path, as: UTF8.self)
+        guard let status = try linkStatus(path) else { return }
+        let terminated = path + [0]
+        if status.kind == .folder {
+            for name in try namesInFolder(shown, bytes: path) { try removeTree(bytes: path + [UInt8(ascii: "/")] + name) }
+            let result = terminated.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { Glibc.rmdir($0.baseAddress!) } }
+            guard result == 0 else { throw .current("rmdir", shown) }
+        } else {
+            let result = terminated.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { Glibc.unlink($0.baseAddress!) } }
+            guard result == 0 || Glibc.errno == ENOENT else { throw .current("unlink", shown) }
         }
-        guard info.st_mode & S_IFMT == S_IFDIR else { return try remove(path) }
-        for name in try contentsOfFolder(path) { try removeTree(path + "/" + name) }
-        try removeFolder(path)
     }
 
     /// rename(2): `target` now names what `source` named. Not yet durable: see
@@ -106,13 +113,18 @@ public enum FileSystem {
     /// The names in a folder but "." and "..", as the file system holds them: bytes, which
     /// need not be UTF-8.
     public static func namesInFolder(_ path: String) throws(SystemError) -> [[UInt8]] {
-        guard let handle = opendir(path) else { throw .current("opendir", path) }
+        try namesInFolder(path, bytes: Array(path.utf8))
+    }
+
+    private static func namesInFolder(_ shown: String, bytes path: [UInt8]) throws(SystemError) -> [[UInt8]] {
+        let opened = (path + [0]).withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { opendir($0.baseAddress!) } }
+        guard let handle = opened else { throw .current("opendir", shown) }
         defer { closedir(handle) }
         var names: [[UInt8]] = []
         while true {
             Glibc.errno = 0
             guard let entry = readdir(handle) else {
-                if Glibc.errno != 0 { throw .current("readdir", path) }
+                if Glibc.errno != 0 { throw .current("readdir", shown) }
                 return names
             }
             let name = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
@@ -138,6 +150,13 @@ public enum FileSystem {
         var stats = statvfs()
         guard statvfs(path, &stats) == 0 else { throw .current("statvfs", path) }
         return Int(stats.f_bavail) * Int(stats.f_frsize)
+    }
+
+    /// Makes `path` hold `bytes` (created, or emptied first), not flushed.
+    public static func write(_ bytes: [UInt8], to path: String) throws(SystemError) {
+        let file = try OpenFile.createOrTruncate(path)
+        defer { file.close() }
+        try file.writeAll(bytes)
     }
 
     /// The whole contents of a small file (open, read to its end, close).

@@ -61,8 +61,8 @@ public enum Subprocess {
             let outputPath = Subprocess.outputPath("out")
             let errorPath = Subprocess.outputPath("err")
             defer {
-                unlink(outputPath)
-                unlink(errorPath)
+                FileSystem.removeQuietly(outputPath)
+                FileSystem.removeQuietly(errorPath)
             }
             let process = try SpawnedProcess(
                 executable, arguments, environment: environment, outputPath: outputPath, errorPath: errorPath)
@@ -77,8 +77,8 @@ public enum Subprocess {
             if timedOut.withLock({ $0 }) {
                 throw DFSError(.timeout, "\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
             }
-            let output = FileManager.default.contents(atPath: outputPath) ?? Data()
-            let errors = FileManager.default.contents(atPath: errorPath) ?? Data()
+            let output = Data((try? FileSystem.contents(of: outputPath)) ?? [])
+            let errors = Data((try? FileSystem.contents(of: errorPath)) ?? [])
             return DFSBinary.Result(
                 status: process.shellStatus,
                 standardOutput: String(decoding: output, as: UTF8.self),
@@ -109,16 +109,16 @@ public final class ServerProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         var found: Endpoint?
         while found == nil {
-            let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
+            let text = String(decoding: Data((try? FileSystem.contents(of: outputPath)) ?? []), as: UTF8.self)
             found = try ListeningLine.endpoint(in: text)
             if found != nil { break }
             if !process.isRunning {
-                unlink(outputPath)
+                FileSystem.removeQuietly(outputPath)
                 throw DFSError(.internalError, "dfs \(arguments.joined(separator: " ")) exited with \(process.terminationStatus) before listening")
             }
             if ContinuousClock.now >= deadline {
                 Foundation.kill(process.processIdentifier, SIGKILL)
-                unlink(outputPath)
+                FileSystem.removeQuietly(outputPath)
                 throw DFSError(.timeout, "dfs \(arguments.joined(separator: " ")) did not start listening within \(timeout)")
             }
             try await Task.sleep(for: .milliseconds(10))
@@ -144,7 +144,7 @@ public final class ServerProcess: @unchecked Sendable {
             Foundation.kill(process.processIdentifier, SIGKILL)
         }
         process.waitUntilExit()
-        unlink(outputPath)
+        FileSystem.removeQuietly(outputPath)
     }
 
     deinit {
@@ -152,7 +152,7 @@ public final class ServerProcess: @unchecked Sendable {
             Foundation.kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        unlink(outputPath)
+        FileSystem.removeQuietly(outputPath)
     }
 }
 

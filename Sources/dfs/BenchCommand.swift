@@ -64,7 +64,7 @@ struct BenchCommand: AsyncParsableCommand {
                 defer { try? FileSystem.removeTree(root.path) }
                 let results = try await ScaleBench(root: root, totalFiles: scaleFiles ?? 1_000_000).run()
                 printNow(Bench.table(results, setup: "a meta server on 127.0.0.1"))
-                if let json { try makeJSONEncoder(pretty: true).encode(results).write(to: URL(fileURLWithPath: json)) }
+                if let json { try FileSystem.write(Array(makeJSONEncoder(pretty: true).encode(results)), to: json) }
                 return
             }
             let bench = Bench(root: root, fileBytes: fileBytes, smallFiles: smallFiles, bigBytes: bigBytes, quick: quick)
@@ -73,7 +73,7 @@ struct BenchCommand: AsyncParsableCommand {
             let results = try await bench.run()
             printNow(Bench.table(results))
             if let json {
-                try Bench.json(results, bench: bench).write(to: URL(fileURLWithPath: json))
+                try FileSystem.write(Array(Bench.json(results, bench: bench)), to: json)
             }
         }
     }

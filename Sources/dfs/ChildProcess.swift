@@ -1,5 +1,6 @@
 import DFSCore
 import DFSProcess
+import DFSSystem
 import Foundation
 
 /// A program run to its end, for `dfs bench`: wall time and the child's own peak resident
@@ -19,7 +20,7 @@ enum ChildProcess {
     /// is read back.
     static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> ChildRun {
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-bench-\(UUID().uuidString).out").path
-        defer { unlink(outputPath) }
+        defer { FileSystem.removeQuietly(outputPath) }
         let started = ContinuousClock.now
         let process = try spawn(arguments, environment: environment, outputPath: outputPath)
         process.waitUntilExit()

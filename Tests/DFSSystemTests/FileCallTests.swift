@@ -131,4 +131,24 @@ import Testing
         try FileSystem.remove(folder + "/a/missing")
         #expect(try FileSystem.freeBytes(folder) > 0)
     }
+
+    /// A tree with a symbolic link and a name that is not UTF-8 goes whole; the link's target
+    /// stays.
+    @Test func aTreeIsRemovedWithoutFollowingLinks() throws {
+        let folder = try Self.makeFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let kept = folder + "/kept"
+        try FileSystem.write([1, 2, 3], to: kept)
+        try FileSystem.makeFolders(folder + "/tree/inner")
+        try FileSystem.write([4], to: folder + "/tree/inner/file")
+        #expect(symlink(kept, folder + "/tree/link") == 0)
+        let odd = Array((folder + "/tree/caf").utf8) + [0xE9, 0]
+        let made = odd.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { Glibc.open($0.baseAddress!, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644) } }
+        #expect(made >= 0)
+        close(made)
+        try FileSystem.removeTree(folder + "/tree")
+        #expect(try FileSystem.contentsOfFolder(folder) == ["kept"])
+        #expect(try FileSystem.contents(of: kept) == [1, 2, 3])
+        try FileSystem.removeTree(folder + "/tree")
+    }
 }
