@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "DFSClient", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "CNetShims", .product(name: "Crypto", package: "swift-crypto")]),
         // Child processes by posix_spawn (the benchmark's and the tests'), and the line a
         // server prints when it listens. Not a server's concern, nor the client's.
-        .target(name: "DFSProcess", dependencies: ["DFSCore"]),
+        .target(name: "DFSProcess", dependencies: ["DFSCore", "DFSSystem"]),
         // An in-process cluster for tests.
         .target(name: "DFSTesting", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "DFSMeta", "DFSData", "DFSClient", "DFSProcess"]),
         .executableTarget(
