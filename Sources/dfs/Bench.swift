@@ -198,7 +198,7 @@ final class Bench {
     static func listeningEndpoint(_ outputPath: String) async throws -> Endpoint {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
-            if let text = try? String(contentsOfFile: outputPath, encoding: .utf8), let endpoint = try ListeningLine.endpoint(in: text) {
+            if let bytes = try? FileSystem.contents(of: outputPath), let endpoint = try ListeningLine.endpoint(in: String(decoding: bytes, as: UTF8.self)) {
                 return endpoint
             }
             try await Task.sleep(for: .milliseconds(20))

@@ -25,7 +25,7 @@ enum ChildProcess {
         let process = try spawn(arguments, environment: environment, outputPath: outputPath)
         process.waitUntilExit()
         let elapsed = ContinuousClock.now - started
-        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        let output = String(decoding: (try? FileSystem.contents(of: outputPath)) ?? [], as: UTF8.self)
         return ChildRun(status: process.shellStatus, seconds: elapsed.inSeconds, peakBytes: process.peakResidentBytes ?? 0, output: output)
     }
 
@@ -36,7 +36,8 @@ enum ChildProcess {
 
     /// Peak resident set of a running process so far (VmHWM), in bytes.
     static func peakBytes(of process: SpawnedProcess) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+        guard let bytes = try? FileSystem.contents(of: "/proc/\(process.processIdentifier)/status"),
+            case let status = String(decoding: bytes, as: UTF8.self),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
             let kib = Int(line.split(separator: " ").dropFirst().first ?? "")
         else { return 0 }
