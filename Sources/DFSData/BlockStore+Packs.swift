@@ -122,7 +122,8 @@ extension BlockStore {
         do {
             try await groupSync.makeDurable(.pack(written.staged))
         } catch {
-            FileSystem.removeQuietly(written.staged.temp)
+            let temp = written.staged.temp
+            _ = try? await BlockingIO.run { FileSystem.removeQuietly(temp) }
             throw error
         }
         return (written.name, written.entries)

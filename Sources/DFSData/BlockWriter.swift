@@ -76,8 +76,10 @@ public final class BlockWriter: @unchecked Sendable {
         do {
             try await store.makeDurable(staged)
         } catch {
-            FileSystem.removeQuietly(staged.blockTemp)
-            FileSystem.removeQuietly(staged.checksumTemp)
+            _ = try? await BlockingIO.run {
+                FileSystem.removeQuietly(staged.blockTemp)
+                FileSystem.removeQuietly(staged.checksumTemp)
+            }
             throw error
         }
         store.didStore(blockID, length: writtenBytes, checksum: checksum)
