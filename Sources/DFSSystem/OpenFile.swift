@@ -191,13 +191,13 @@ public struct OpenFile: Sendable {
         return FileStatus(info)
     }
 
-    /// fallocate(2) of `length` bytes from 0, mode 0 (CSystemShims' `dfs_reserve_space`):
+    /// fallocate(2) of `length` bytes from 0, mode 0 (CNetShims' `dfs_reserve_space`):
     /// reserves the space without writing it. File systems that cannot (EOPNOTSUPP) throw too.
     public func reserveSpace(_ length: Int) throws(SystemError) {
         guard retryingInterrupts({ dfs_reserve_space(fd, Int64(length)) }) == 0 else { throw .current("fallocate", path) }
     }
 
-    /// sync_file_range(2) with SYNC_FILE_RANGE_WRITE (CSystemShims' `dfs_start_writeback`):
+    /// sync_file_range(2) with SYNC_FILE_RANGE_WRITE (CNetShims' `dfs_start_writeback`):
     /// starts writing the range to the device without waiting. Only a hint; a failure shows
     /// in the flush that follows, so it is not reported.
     public func startWriteback(offset: Int, length: Int) {

@@ -41,8 +41,8 @@ public struct SystemError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// The one place EINTR is retried: `body` runs again while it fails with EINTR. `failed`
-/// tells a failure from a result (-1 for most calls).
+/// The one place EINTR is retried: `body` runs again while it returns -1 (a failure, for
+/// the calls this wraps) with errno EINTR.
 @inline(__always)
 public func retryingInterrupts<T: BinaryInteger>(_ body: () -> T) -> T {
     while true {

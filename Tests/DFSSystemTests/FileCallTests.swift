@@ -151,4 +151,27 @@ import Testing
         #expect(try FileSystem.contents(of: kept) == [1, 2, 3])
         try FileSystem.removeTree(folder + "/tree")
     }
+
+    /// A call interrupted by a signal is made again; any other failure is returned.
+    @Test func interruptedCallsAreRetriedAndOtherFailuresAreNot() {
+        var calls = 0
+        let result = retryingInterrupts { () -> Int in
+            calls += 1
+            guard calls > 2 else {
+                errno = EINTR
+                return -1
+            }
+            return 5
+        }
+        #expect(result == 5)
+        #expect(calls == 3)
+        calls = 0
+        let failed = retryingInterrupts { () -> Int in
+            calls += 1
+            errno = EIO
+            return -1
+        }
+        #expect(failed == -1)
+        #expect(calls == 1)
+    }
 }
