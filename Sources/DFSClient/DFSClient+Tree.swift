@@ -167,7 +167,7 @@ extension DFSClient {
                     let child = local.appendingPathComponent(entry.path.name)
                     if entry.type == .dir {
                         folders.append((entry.path, child))
-                    } else if overwrite || (try? FileSystem.statusIfPresent(child.path)) == nil {
+                    } else if overwrite || !FileSystem.exists(child.path) {
                         files.append((entry.path, child.path, entry.size))
                     } else {
                         skipped += 1

@@ -105,6 +105,12 @@ public enum FileSystem {
         }
     }
 
+    /// True when stat(2) finds something at `path` (a symbolic link counts when its target
+    /// is there), as `test -e` answers.
+    public static func exists(_ path: String) -> Bool {
+        (try? status(path)) != nil
+    }
+
     /// The names in a folder but "." and "..", in the order readdir(3) gives them.
     public static func contentsOfFolder(_ path: String) throws(SystemError) -> [String] {
         try namesInFolder(path).map { String(decoding: $0, as: UTF8.self) }

@@ -172,7 +172,7 @@ struct CopyCommand: AsyncParsableCommand {
             report(result)
             return
         }
-        if noClobber, (try? FileSystem.statusIfPresent(localTarget)) ?? nil != nil {
+        if noClobber, FileSystem.exists(localTarget) {
             throw DFSError(.alreadyExists, "\(localTarget) exists and -n was given")
         }
         progress.expect(file.info.size)
@@ -235,7 +235,7 @@ struct CopyCommand: AsyncParsableCommand {
 
     /// True for a folder, false for a file; an error for anything else.
     private func localKind(_ path: String) throws -> Bool {
-        guard let status = (try? FileSystem.statusIfPresent(path)) ?? nil else {
+        guard let status = try? FileSystem.status(path) else {
             throw DFSError(.notFound, "no such local file or folder: \(path)")
         }
         return status.kind == .folder

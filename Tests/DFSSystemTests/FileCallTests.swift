@@ -129,6 +129,8 @@ import Testing
         #expect(try FileSystem.status(folder + "/a/b").kind == .folder)
         #expect(try FileSystem.contentsOfFolder(folder + "/a") == ["b"])
         try FileSystem.remove(folder + "/a/missing")
+        #expect(FileSystem.exists(folder + "/a/b"))
+        #expect(!FileSystem.exists(folder + "/a/missing"))
         #expect(try FileSystem.freeBytes(folder) > 0)
     }
 
