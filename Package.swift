@@ -20,11 +20,13 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // CRC32C with the SSE4.2 instruction where the CPU has it, tables elsewhere.
         .target(name: "CCRC32C"),
-        // epoll and accept4, which the Glibc module does not export.
+        // The Linux calls the Glibc module does not export: epoll and accept4 for DFSNet's
+        // sockets, fallocate and sync_file_range for DFSSystem's files.
         .target(name: "CNetShims"),
         // Pure code: limits, errors, messages, framing, paths, sizes, checksums; the lock (Mutex) and
         // group-pass queue (Batcher, one Dispatch queue) both servers share; the log. No sockets, no
-        // files: its only system calls write to standard output and error (StandardStream, Log).
+        // files: its one system call is StandardStream's write(2) to standard output and error,
+        // which Log needs (the system-call layer, DFSSystem, depends on this target).
         .target(name: "DFSCore", dependencies: ["CCRC32C"]),
         // The system-call layer: every file and socket call, EINTR retried once, errors that
         // carry the errno and the path.
@@ -33,24 +35,25 @@ let package = Package(
         // handshake and block tokens (HMAC-SHA256 from swift-crypto).
         .target(name: "DFSNet", dependencies: ["DFSCore", "DFSSystem", "CNetShims", .product(name: "Crypto", package: "swift-crypto")]),
         // serve-meta: namespace, nodes, placement, in SQLite.
-        .target(name: "DFSMeta", dependencies: ["DFSCore", "DFSNet", "CSQLite"]),
+        .target(name: "DFSMeta", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "CSQLite"]),
         // serve-data: block store on local disk, registration, heartbeats.
         .target(name: "DFSData", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "CNetShims"]),
         // Upload, download, list: used by the command line and by tests.
         .target(name: "DFSClient", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "CNetShims", .product(name: "Crypto", package: "swift-crypto")]),
         // Child processes by posix_spawn (the benchmark's and the tests'), and the line a
         // server prints when it listens. Not a server's concern, nor the client's.
-        .target(name: "DFSProcess", dependencies: ["DFSCore"]),
+        .target(name: "DFSProcess", dependencies: ["DFSCore", "DFSSystem"]),
         // An in-process cluster for tests.
-        .target(name: "DFSTesting", dependencies: ["DFSCore", "DFSNet", "DFSMeta", "DFSData", "DFSClient", "DFSProcess"]),
+        .target(name: "DFSTesting", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "DFSMeta", "DFSData", "DFSClient", "DFSProcess"]),
         .executableTarget(
             name: "dfs",
             dependencies: [
-                "DFSCore", "DFSNet", "DFSMeta", "DFSData", "DFSClient", "DFSProcess",
+                "DFSCore", "DFSSystem", "DFSNet", "DFSMeta", "DFSData", "DFSClient", "DFSProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "DFSCoreTests", dependencies: ["DFSCore"]),
+        .testTarget(name: "DFSSystemTests", dependencies: ["DFSCore", "DFSSystem"]),
         .testTarget(name: "DFSNetTests", dependencies: ["DFSCore", "DFSNet"]),
         .testTarget(name: "DFSMetaTests", dependencies: ["DFSCore", "DFSMeta"]),
         .testTarget(name: "DFSDataTests", dependencies: ["DFSCore", "DFSData"]),

@@ -1,6 +1,7 @@
 import Crypto
 import DFSCore
 import DFSNet
+import DFSSystem
 import Foundation
 
 #if canImport(Glibc)

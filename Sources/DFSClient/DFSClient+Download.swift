@@ -1,11 +1,8 @@
 import Crypto
 import DFSCore
 import DFSNet
+import DFSSystem
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 extension DFSClient {
     /// Reads `path` into a local file.
@@ -27,17 +24,19 @@ extension DFSClient {
             throw DFSError(.isADirectory, "\(path) is a folder; copy a file")
         }
         var target = localPath
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: localPath, isDirectory: &isFolder), isFolder.boolValue {
+        if try await BlockingIO.run({ try? FileSystem.status(localPath).kind }) == .folder {
             target = URL(fileURLWithPath: localPath).appendingPathComponent(path.name).path
         }
         let targetURL = URL(fileURLWithPath: target)
         let folder = targetURL.deletingLastPathComponent().path
         let temp = URL(fileURLWithPath: folder)
             .appendingPathComponent(".\(targetURL.lastPathComponent).dfs-\(UInt32.random(in: 0...UInt32.max)).tmp").path
-        let sink = try LocalFile(creatingAt: temp)
+        // Creating the file and reserving its space (which may take a while for a large
+        // file) are blocking calls: off the cooperative pool.
+        let sink = try await BlockingIO.run { try LocalFile(creatingAt: temp) }
         do {
-            try sink.reserve(file.info.size)
+            let size = file.info.size
+            try await BlockingIO.run { try sink.reserve(size) }
             var offsets: [Int] = []
             var position = 0
             for block in file.blocks {
@@ -71,14 +70,19 @@ extension DFSClient {
                 let digest = try await digester.digest()
                 try Self.check(path, "copy", crc32c: digest.crc32c, sha256: digest.sha256, against: file.info)
             }
-            fchmod(sink.fd, 0o644)
-            sink.close()
-            guard rename(temp, target) == 0 else {
-                throw DFSError(.ioError, "cannot rename into \(target): \(String(cString: strerror(errno)).lowercased())")
+            let finalTarget = target
+            try await BlockingIO.run {
+                try? sink.setDefaultPermissions()
+                sink.close()
+                do throws(SystemError) {
+                    try FileSystem.rename(temp, to: finalTarget)
+                } catch {
+                    throw DFSError(.ioError, "cannot rename into \(finalTarget): \(error.reason)")
+                }
             }
         } catch {
             sink.close()
-            unlink(temp)
+            FileSystem.removeQuietly(temp)
             throw error
         }
         return file.info

@@ -1,10 +1,7 @@
 import DFSCore
 import DFSNet
+import DFSSystem
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// What a tree copy did.
 public struct TreeCopyResult: Sendable, Equatable {
@@ -77,11 +74,10 @@ extension DFSClient {
         localFolder: String, to target: DFSPath, options: UploadOptions, events: TreeCopyEvents = TreeCopyEvents()
     ) async throws -> TreeCopyResult {
         let root = URL(fileURLWithPath: localFolder).standardizedFileURL
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isFolder), isFolder.boolValue else {
+        let rootPath = root.path
+        guard try await BlockingIO.run({ try? FileSystem.status(rootPath).kind }) == .folder else {
             throw DFSError(.notADirectory, "\(localFolder) is not a folder")
         }
-        let rootPath = root.path
         let tree = try await BlockingIO.run { try Self.localTree(rootPath) }
         try await makeDirectory(target)
         var files: [TreeFile] = []
@@ -165,13 +161,13 @@ extension DFSClient {
         var skipped = 0
         var folders: [(DFSPath, URL)] = [(source, URL(fileURLWithPath: localFolder))]
         while let (remote, local) = folders.popLast() {
-            try createLocalFolder(local)
+            try await BlockingIO.run { try Self.createLocalFolder(local) }
             let info = try await listPages(remote) { page in
                 for entry in page {
                     let child = local.appendingPathComponent(entry.path.name)
                     if entry.type == .dir {
                         folders.append((entry.path, child))
-                    } else if overwrite || !FileManager.default.fileExists(atPath: child.path) {
+                    } else if overwrite || !FileSystem.exists(child.path) {
                         files.append((entry.path, child.path, entry.size))
                     } else {
                         skipped += 1
@@ -221,41 +217,34 @@ extension DFSClient {
     static func localTree(_ folder: String) throws -> [LocalEntry] {
         var entries: [LocalEntry] = []
         func visit(_ path: String, _ relative: [String]) throws {
-            guard let handle = opendir(path) else {
-                throw DFSError(.ioError, "cannot read folder \(DisplayText.escaped(path)): \(String(cString: strerror(errno)).lowercased())")
-            }
             // Names as the file system holds them: bytes, which need not be UTF-8.
-            var names: [[UInt8]] = []
-            while let entry = readdir(handle) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
-                if name != Array(".".utf8) && name != Array("..".utf8) { names.append(name) }
+            let names: [[UInt8]]
+            do throws(SystemError) {
+                names = try FileSystem.namesInFolder(path)
+            } catch {
+                throw DFSError(.ioError, "cannot read folder \(DisplayText.escaped(path)): \(error.reason)")
             }
-            closedir(handle)
             for bytes in names.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-                var info = Glibc.stat()
-                let childBytes = Array(path.utf8) + [UInt8(ascii: "/")] + bytes + [0]
                 // Gone since the folder was read: nothing to copy.
-                guard childBytes.withUnsafeBufferPointer({ $0.withMemoryRebound(to: CChar.self) { lstat($0.baseAddress!, &info) } }) == 0
-                else { continue }
-                let type = info.st_mode & S_IFMT
+                guard let info = try? FileSystem.linkStatus(Array(path.utf8) + [UInt8(ascii: "/")] + bytes) else { continue }
                 let name = String(decoding: bytes, as: UTF8.self)
                 // Decoding replaces a byte that is not UTF-8; the name is then not the one on disk.
                 guard name.utf8.elementsEqual(bytes) else {
-                    entries.append(LocalEntry(relative: relative + [DisplayText.escaped(bytes: bytes)], kind: .notUTF8(isFolder: type == S_IFDIR)))
+                    entries.append(LocalEntry(relative: relative + [DisplayText.escaped(bytes: bytes)], kind: .notUTF8(isFolder: info.kind == .folder)))
                     continue
                 }
-                switch type {
-                case S_IFDIR:
+                switch info.kind {
+                case .folder:
                     entries.append(LocalEntry(relative: relative + [name], kind: .folder))
                     try visit(path + "/" + name, relative + [name])
-                case S_IFREG:
-                    entries.append(LocalEntry(relative: relative + [name], kind: .file(size: Int(info.st_size))))
-                case S_IFLNK: entries.append(LocalEntry(relative: relative + [name], kind: .special("symbolic link")))
-                case S_IFIFO: entries.append(LocalEntry(relative: relative + [name], kind: .special("FIFO")))
-                case S_IFSOCK: entries.append(LocalEntry(relative: relative + [name], kind: .special("socket")))
-                case S_IFCHR: entries.append(LocalEntry(relative: relative + [name], kind: .special("character device")))
-                case S_IFBLK: entries.append(LocalEntry(relative: relative + [name], kind: .special("block device")))
-                default: entries.append(LocalEntry(relative: relative + [name], kind: .special("special file")))
+                case .regular:
+                    entries.append(LocalEntry(relative: relative + [name], kind: .file(size: info.size)))
+                case .symbolicLink: entries.append(LocalEntry(relative: relative + [name], kind: .special("symbolic link")))
+                case .fifo: entries.append(LocalEntry(relative: relative + [name], kind: .special("FIFO")))
+                case .socket: entries.append(LocalEntry(relative: relative + [name], kind: .special("socket")))
+                case .characterDevice: entries.append(LocalEntry(relative: relative + [name], kind: .special("character device")))
+                case .blockDevice: entries.append(LocalEntry(relative: relative + [name], kind: .special("block device")))
+                case .other: entries.append(LocalEntry(relative: relative + [name], kind: .special("special file")))
                 }
             }
         }
@@ -279,16 +268,15 @@ extension DFSClient {
         return DisplayText.escaped(folder) + separator + names.joined(separator: "/")
     }
 
-    private func createLocalFolder(_ url: URL) throws {
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) {
-            guard isFolder.boolValue else { throw DFSError(.notADirectory, "\(url.path) is a file, not a folder") }
+    private static func createLocalFolder(_ url: URL) throws {
+        if let status = try? FileSystem.statusIfPresent(url.path) {
+            guard status.kind == .folder else { throw DFSError(.notADirectory, "\(url.path) is a file, not a folder") }
             return
         }
-        do {
-            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        do throws(SystemError) {
+            try FileSystem.makeFolders(url.path)
         } catch {
-            throw DFSError(.ioError, "cannot create folder \(url.path): \(error.localizedDescription)")
+            throw DFSError(.ioError, "cannot create folder \(url.path): \(error.reason)")
         }
     }
 

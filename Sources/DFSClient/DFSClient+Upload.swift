@@ -1,5 +1,6 @@
 import DFSCore
 import DFSNet
+import DFSSystem
 import Foundation
 
 #if canImport(Glibc)
@@ -41,7 +42,7 @@ extension DFSClient {
                 .invalidArgument,
                 "block size \(options.blockBytes) is outside \(ByteSize.format(Limits.blockBytesMin))...\(ByteSize.format(Limits.blockBytesMax))")
         }
-        let source = try LocalFile(readingAt: localPath)
+        let source = try await BlockingIO.run { try LocalFile(readingAt: localPath) }
         defer { source.close() }
         let size = source.size
         let blockCount = (size + options.blockBytes - 1) / options.blockBytes

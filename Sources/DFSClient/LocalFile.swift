@@ -1,48 +1,50 @@
-import CNetShims
 import DFSCore
 import DFSNet
+import DFSSystem
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// A local file read or written at offsets (pread/pwrite), shared by the block tasks of one transfer.
 final class LocalFile: @unchecked Sendable {
     let path: String
-    private(set) var fd: Int32
+    private var file: OpenFile?
     let size: Int
 
     /// Opens an existing regular file for reading.
     init(readingAt path: String) throws {
         self.path = path
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw DFSError(.notFound, "cannot read \(path): \(String(cString: strerror(errno)).lowercased())")
+        let status: FileStatus
+        do throws(SystemError) {
+            status = try FileSystem.status(path)
+        } catch {
+            throw DFSError(.notFound, "cannot read \(path): \(error.reason)")
         }
-        if (info.st_mode & S_IFMT) == S_IFDIR {
+        if status.kind == .folder {
             throw DFSError(.isADirectory, "\(path) is a folder; copy a file")
         }
         // A FIFO, socket or device has no size to cut into blocks, and opening a FIFO waits
         // for a writer that may never come. Non-blocking, so even a FIFO put in the file's
         // place after the check cannot hold the open; fstat then decides.
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else {
-            throw DFSError(.ioError, "cannot read \(path): \(String(cString: strerror(errno)).lowercased())")
+        let opened: OpenFile
+        do throws(SystemError) {
+            opened = try OpenFile.openForReading(path, options: .nonBlocking)
+        } catch {
+            throw DFSError(.ioError, "cannot read \(path): \(error.reason)")
         }
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-            Glibc.close(fd)
+        guard let status = try? opened.status(), status.kind == .regular else {
+            opened.close()
             throw DFSError(.invalidArgument, "\(path) is not a regular file (a FIFO, socket or device); only files and folders are stored")
         }
-        size = Int(info.st_size)
+        file = opened
+        size = status.size
     }
 
     /// Creates a new file that must not exist yet.
     init(creatingAt path: String) throws {
         self.path = path
-        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw DFSError(.ioError, "cannot create \(path): \(String(cString: strerror(errno)).lowercased())")
+        do throws(SystemError) {
+            file = try OpenFile.createNew(path, .readWrite, permissions: [.ownerReadWrite])
+        } catch {
+            throw DFSError(.ioError, "cannot create \(path): \(error.reason)")
         }
         size = 0
     }
@@ -64,31 +66,21 @@ final class LocalFile: @unchecked Sendable {
 
     /// Fills `buffer` with the bytes at `offset`; the file ending first is an error.
     private func readAll(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
-        var done = 0
-        while done < buffer.count {
-            let result = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
-            if result < 0 && errno == EINTR { continue }
-            guard result > 0 else {
-                throw DFSError(.ioError, "\(path) changed while being read (ended at \(offset + done) bytes)")
-            }
-            done += result
+        do {
+            try openFile().readExact(into: buffer, at: offset)
+        } catch let error as EndOfFileError {
+            throw DFSError(.ioError, "\(path) changed while being read (ended at \(error.offset + error.found) bytes)")
+        } catch let error as SystemError {
+            throw DFSError(.ioError, "cannot read \(path): \(error.reason)")
         }
     }
 
     /// pwrite(2) every byte at `offset`, at most ``Limits/pageCacheWriteBytes`` per call.
     func write(_ bytes: [UInt8], at offset: Int) throws {
-        try bytes.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let count = min(raw.count - done, Limits.pageCacheWriteBytes)
-                let result = pwrite(fd, raw.baseAddress! + done, count, off_t(offset + done))
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    let reason = errno == ENOSPC ? "disk full" : String(cString: strerror(errno)).lowercased()
-                    throw DFSError(.ioError, "cannot write \(path): \(reason)")
-                }
-                done += result
-            }
+        do {
+            try openFile().writeAll(bytes, at: offset, pieceBytes: Limits.pageCacheWriteBytes)
+        } catch let error as SystemError {
+            throw DFSError(.ioError, "cannot write \(path): \(error.errno == .noSpace ? "disk full" : error.reason)")
         }
     }
 
@@ -98,22 +90,39 @@ final class LocalFile: @unchecked Sendable {
     /// faster). File systems that cannot reserve are written as usual.
     func reserve(_ bytes: Int) throws {
         guard bytes > 0 else { return }
-        if dfs_reserve_space(fd, Int64(bytes)) != 0 && (errno == ENOSPC || errno == EDQUOT) {
+        do {
+            try openFile().reserveSpace(bytes)
+        } catch let error as SystemError where error.errno == .noSpace || error.errno == .diskQuotaExceeded {
             throw DFSError(.ioError, "cannot write \(path): not enough disk space for \(ByteSize.format(bytes))")
+        } catch {
+            // A file system that cannot reserve (EOPNOTSUPP) is written as usual.
         }
     }
 
     func sync() throws {
-        guard fsync(fd) == 0 else {
-            throw DFSError(.ioError, "cannot sync \(path): \(String(cString: strerror(errno)).lowercased())")
+        let file = try openFile()
+        do throws(SystemError) {
+            try file.sync()
+        } catch {
+            throw DFSError(.ioError, "cannot sync \(path): \(error.reason)")
         }
     }
 
+    /// fchmod(2) to rw-r--r--: a finished download takes the mode of a file made as usual
+    /// (it was made rw------- while it was being written).
+    func setDefaultPermissions() throws {
+        try openFile().setPermissions(.fileDefault)
+    }
+
+    /// The open file; a closed one is a programmer's error, reported as an internal error.
+    private func openFile() throws(DFSError) -> OpenFile {
+        guard let file else { throw DFSError(.internalError, "\(path) is already closed") }
+        return file
+    }
+
     func close() {
-        if fd >= 0 {
-            Glibc.close(fd)
-            fd = -1
-        }
+        file?.close()
+        file = nil
     }
 
     deinit { close() }

@@ -37,7 +37,14 @@ public struct DFSError: Error, Codable, Hashable, Sendable, CustomStringConverti
     /// Wraps any error into a DFSError, keeping one that already is.
     public static func wrap(_ error: any Error) -> DFSError {
         if let error = error as? DFSError { return error }
+        if let error = error as? any DFSErrorConvertible { return error.dfsError(.ioError) }
         if error is CancellationError { return DFSError(.timeout, "operation cancelled") }
         return DFSError(.internalError, String(describing: error))
     }
+}
+
+/// An error from below the protocol (a failed system call) that has a ``DFSError`` form, so
+/// that ``DFSError/wrap(_:)`` gives it its code instead of calling it an internal error.
+public protocol DFSErrorConvertible: Error {
+    func dfsError(_ code: DFSError.Code) -> DFSError
 }

@@ -79,6 +79,14 @@ public enum Limits {
     /// file system to gather the flushes into one journal commit, few enough not to crowd out
     /// everything else on a small machine.
     public static let flushThreadsMax = 8
+    /// Blocking jobs (``BlockingIO``: a frame's write, a block's read, a pack, a folder's
+    /// walk, a name lookup) that run at once, each on a thread of its own; the rest wait in
+    /// order without holding a thread. The jobs are page-cache copies of at most a pack or a
+    /// frame and the odd slow call (a cold read, a lookup): more at once than a few per core
+    /// only queue in the kernel, while 16 still keep a device's queue (NVMe, SATA's 32
+    /// commands) busy when some of them wait. Before the bound, a burst of requests could
+    /// start as many threads as Dispatch allows (64 per queue on Linux).
+    public static let blockingIOThreads = 16
     /// Repair copies a data node starts from one heartbeat reply, each a task of its own; the
     /// reply's copies beyond it are not started (the meta server asks again when they time
     /// out). The meta server asks each node for at most `--repair-per-node` (default 2) at once.

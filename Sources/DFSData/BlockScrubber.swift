@@ -1,9 +1,6 @@
 import DFSCore
 import DFSNet
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import DFSSystem
 
 /// Re-reads every block at a bounded rate, checking it against its stored checksums, so a
 /// replica that rots on disk is found and replaced before a reader needs it. A bad block is
@@ -37,10 +34,10 @@ public final class BlockScrubber: Sendable {
                 guard !Task.isCancelled else { return }
                 let started = ContinuousClock.now
                 do {
-                    let source = try store.openForReading(block.blockID)
-                    defer { close(source.fd) }
+                    let source = try await store.open(block.blockID)
+                    defer { source.close() }
                     let length = source.length
-                    let stored = try reader.storedChecksums(block.blockID, length: length)
+                    let stored = try await reader.storedChecksums(block.blockID, length: length)
                     var offset = 0
                     while offset < length {
                         let count = min(Limits.chunkBytes, length - offset)

@@ -1,10 +1,7 @@
 import DFSCore
 import DFSNet
+import DFSSystem
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// The pack store: the small blocks of a `writeBlocks` batch written together in one file
 /// (``PackFile``), found again at start, read by offset, and compacted once half a pack's
@@ -32,21 +29,18 @@ extension BlockStore {
         var found = found
         var packIndex = PackIndex()
         let packFolder = packsFolder.path
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: packFolder)) ?? [] {
+        for name in (try? FileSystem.contentsOfFolder(packFolder)) ?? [] {
             let path = packFolder + "/" + name
             if name.hasPrefix(Self.tempPrefix) {
-                unlink(path)
+                FileSystem.removeQuietly(path)
                 continue
             }
             guard name.hasPrefix(PackFile.namePrefix), !name.hasSuffix(PackFile.deadSuffix) else { continue }
             let dead = PackFile.deadBlocks(at: path + PackFile.deadSuffix)
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { continue }
-            defer { close(fd) }
-            var info = stat()
-            fstat(fd, &info)
+            guard let file = try? OpenFile.openForReading(path) else { continue }
+            defer { file.close() }
             do {
-                let entries = try PackFile.entries(of: fd, size: Int(info.st_size))
+                let entries = try PackFile.entries(of: file.fd, size: (try? file.status().size) ?? 0)
                 var members = Set<BlockID>()
                 // A block found twice (a compaction cut short before it removed the old
                 // pack) is taken from the first pack read; the other copy is dead weight.
@@ -56,8 +50,8 @@ extension BlockStore {
                     members.insert(entry.blockID)
                 }
                 if members.isEmpty {
-                    unlink(path)
-                    unlink(path + PackFile.deadSuffix)
+                    FileSystem.removeQuietly(path)
+                    FileSystem.removeQuietly(path + PackFile.deadSuffix)
                 } else {
                     packIndex.members[name] = members
                     packIndex.dataBytes[name] = entries.reduce(0) { $0 + $1.length }
@@ -66,7 +60,7 @@ extension BlockStore {
                 // Renamed into place only when whole: damage came later. Kept aside for a
                 // look; its blocks are missing here and the meta server copies them back.
                 Log.warn("data", "\(path): \(error.message); set aside as bad-\(name)")
-                rename(path, packFolder + "/bad-" + name)
+                try? FileSystem.rename(path, to: packFolder + "/bad-" + name)
             }
         }
         return (found, packIndex)
@@ -96,17 +90,21 @@ extension BlockStore {
         }
         let name = PackFile.namePrefix + (blocks.first?.blockID.fileName.dropFirst(4) ?? "") + "_" + String(format: "%08x", UInt32.random(in: 0...UInt32.max))
         let temp = packsFolder.appendingPathComponent(Self.tempPrefix + name).path
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw DFSError(.ioError, "cannot create a pack: \(String(cString: strerror(errno)))") }
-        do {
-            try Self.writeAll(fd, payload, what: "a pack")
-            try Self.writeAll(fd, PackFile.footer(entries), what: "a pack")
+        let file: OpenFile
+        do throws(SystemError) {
+            file = try OpenFile.createNew(temp)
         } catch {
-            close(fd)
-            unlink(temp)
+            throw DFSError(.ioError, "cannot create a pack: \(error.reason)")
+        }
+        do {
+            try Self.writeAll(file, payload, what: "a pack")
+            try Self.writeAll(file, PackFile.footer(entries), what: "a pack")
+        } catch {
+            file.close()
+            FileSystem.removeQuietly(temp)
             throw error
         }
-        let staged = StagedPack(firstBlockID: blocks.first?.blockID, fd: fd, temp: temp, path: packsFolder.appendingPathComponent(name).path)
+        let staged = StagedPack(firstBlockID: blocks.first?.blockID, file: file, temp: temp, path: packsFolder.appendingPathComponent(name).path)
         return (staged, name, entries)
     }
 
@@ -124,7 +122,8 @@ extension BlockStore {
         do {
             try await groupSync.makeDurable(.pack(written.staged))
         } catch {
-            unlink(written.staged.temp)
+            let temp = written.staged.temp
+            _ = try? await BlockingIO.run { FileSystem.removeQuietly(temp) }
             throw error
         }
         return (written.name, written.entries)
@@ -142,6 +141,8 @@ extension BlockStore {
 
     /// Removes a deleted block from its pack, if it is in one: the pack goes with its last
     /// block, else the block is listed in the pack's dead blocks. Returns whether it was.
+    /// Unlinks or appends under the lock: called on a ``BlockingIO`` thread (see
+    /// ``delete(_:)``).
     func deleteFromPack(_ blockID: BlockID) -> Bool {
         packs.withLock { index -> Bool in
             guard let (pack, _) = index.locations.removeValue(forKey: blockID) else { return false }
@@ -150,8 +151,8 @@ extension BlockStore {
             if index.members[pack]?.isEmpty ?? true {
                 index.members[pack] = nil
                 index.dataBytes[pack] = nil
-                unlink(path)
-                unlink(path + PackFile.deadSuffix)
+                FileSystem.removeQuietly(path)
+                FileSystem.removeQuietly(path + PackFile.deadSuffix)
             } else {
                 PackFile.noteDead(blockID, at: path + PackFile.deadSuffix)
             }
@@ -196,15 +197,28 @@ extension BlockStore {
         guard !entries.isEmpty else { return }
         let path = packsFolder.appendingPathComponent(pack).path
         let (blocks, payload) = try await BlockingIO.run { () throws -> ([BatchBlock], [UInt8]) in
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw DFSError(.ioError, "cannot open \(pack): \(String(cString: strerror(errno)))") }
-            defer { close(fd) }
+            let file: OpenFile
+            do throws(SystemError) {
+                file = try OpenFile.openForReading(path)
+            } catch {
+                throw DFSError(.ioError, "cannot open \(pack): \(error.reason)")
+            }
+            defer { file.close() }
             var payload: [UInt8] = []
-            for entry in entries { payload += try DataServer.readChunk(fd: fd, offset: entry.offset, count: entry.length) }
+            for entry in entries { payload += try DataServer.readChunk(file, offset: entry.offset, count: entry.length) }
             return (entries.map { BatchBlock(blockID: $0.blockID, length: $0.length, checksums: $0.pieceChecksums) }, payload)
         }
         let written = try await writeDurablePack(blocks, payload: payload)
         let newPath = packsFolder.appendingPathComponent(written.name).path
+        // The switch unlinks and appends under the lock: on a blocking thread.
+        try await BlockingIO.run { self.switchPacks(from: pack, at: path, to: written, at: newPath, payloadBytes: payload.count) }
+    }
+
+    /// Moves the blocks still live from `pack` to the new pack `written`, and removes the
+    /// old pack (or the new one, when every block in it was deleted meanwhile).
+    private func switchPacks(
+        from pack: String, at path: String, to written: (name: String, entries: [PackFile.Entry]), at newPath: String, payloadBytes: Int
+    ) {
         packs.withLock { index in
             var moved = Set<BlockID>()
             for entry in written.entries {
@@ -219,14 +233,14 @@ extension BlockStore {
             index.members[pack] = nil
             index.dataBytes[pack] = nil
             if moved.isEmpty {
-                unlink(newPath)
-                unlink(newPath + PackFile.deadSuffix)
+                FileSystem.removeQuietly(newPath)
+                FileSystem.removeQuietly(newPath + PackFile.deadSuffix)
             } else {
                 index.members[written.name] = moved
-                index.dataBytes[written.name] = payload.count
+                index.dataBytes[written.name] = payloadBytes
             }
-            unlink(path)
-            unlink(path + PackFile.deadSuffix)
+            FileSystem.removeQuietly(path)
+            FileSystem.removeQuietly(path + PackFile.deadSuffix)
         }
     }
 }

@@ -1,9 +1,6 @@
 import DFSCore
+import DFSSystem
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// What a start does before the node serves: the folders, the node id, and a scan that finds
 /// every stored block and removes what unfinished writes left behind.
@@ -12,23 +9,21 @@ extension BlockStore {
     /// before the shard folders wrote blocks: what is left there are writes that never
     /// finished, and no one will finish them now.
     static func prepareFolders(root: URL, named folder: String) throws {
-        let manager = FileManager.default
-        do {
-            try manager.createDirectory(at: root.appendingPathComponent("blocks"), withIntermediateDirectories: true)
-            if !manager.fileExists(atPath: root.appendingPathComponent("blocks/packs").path) {
-                try manager.createDirectory(at: root.appendingPathComponent("blocks/packs"), withIntermediateDirectories: true)
+        do throws(SystemError) {
+            try FileSystem.makeFolders(root.appendingPathComponent("blocks").path)
+            if try FileSystem.makeFolder(root.appendingPathComponent("blocks/packs").path) {
                 syncFolder(root.appendingPathComponent("blocks").path)
             }
-            let legacyTemp = root.appendingPathComponent("tmp")
-            if manager.fileExists(atPath: legacyTemp.path) { try manager.removeItem(at: legacyTemp) }
+            try FileSystem.removeTree(root.appendingPathComponent("tmp").path)
         } catch {
-            throw DFSError(.ioError, "cannot use data folder \(folder): \(error.localizedDescription)")
+            throw DFSError(.ioError, "cannot use data folder \(folder): \(error.reason)")
         }
     }
 
     static func loadOrCreateNodeID(root: URL) throws -> NodeID {
         let file = root.appendingPathComponent("node-id")
-        if let text = try? String(contentsOf: file, encoding: .utf8) {
+        if let bytes = try? FileSystem.contents(of: file.path) {
+            let text = String(decoding: bytes, as: UTF8.self)
             let id = NodeID(text.trimmingCharacters(in: .whitespacesAndNewlines))
             guard id.isWellFormed else {
                 throw DFSError(.ioError, "\(file.path) does not hold a node id; remove it to make a new one")
@@ -39,17 +34,16 @@ extension BlockStore {
         // Written beside its final name, flushed, then renamed: the id must survive a crash,
         // and a half-written one must never be read.
         let temp = file.path + ".tmp"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        let bytes = Array((id.rawValue + "\n").utf8)
-        let written = fd < 0 ? -1 : bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let synced = fd >= 0 && written == bytes.count && fsync(fd) == 0
-        let reason = String(cString: strerror(errno))
-        if fd >= 0 { close(fd) }
-        guard synced, rename(temp, file.path) == 0 else {
-            unlink(temp)
-            throw DFSError(.ioError, "cannot write \(file.path): \(synced ? String(cString: strerror(errno)) : reason)")
+        do throws(SystemError) {
+            let output = try OpenFile.createOrTruncate(temp)
+            defer { output.close() }
+            try output.writeAll(Array((id.rawValue + "\n").utf8))
+            try output.sync()
+            try FileSystem.renameAndSyncFolder(temp, to: file.path)
+        } catch {
+            FileSystem.removeQuietly(temp)
+            throw DFSError(.ioError, "cannot write \(file.path): \(error.reason)")
         }
-        syncFolder(root.path)
         return id
     }
 
@@ -59,31 +53,29 @@ extension BlockStore {
     func scanBlockFiles() -> [BlockID: BlockSummary] {
         var found: [BlockID: BlockSummary] = [:]
         let blocks = root.appendingPathComponent("blocks")
-        let manager = FileManager.default
-        for shard in (try? manager.contentsOfDirectory(atPath: blocks.path)) ?? [] where shard != "packs" {
+        for shard in (try? FileSystem.contentsOfFolder(blocks.path)) ?? [] where shard != "packs" {
             let folder = blocks.appendingPathComponent(shard)
-            let names = Set((try? manager.contentsOfDirectory(atPath: folder.path)) ?? [])
+            let names = Set((try? FileSystem.contentsOfFolder(folder.path)) ?? [])
             // Temp files are writes that never finished; no one will finish them now.
             for name in names where name.hasPrefix(Self.tempPrefix) {
-                unlink(folder.appendingPathComponent(name).path)
+                FileSystem.removeQuietly(folder.appendingPathComponent(name).path)
             }
             for name in names where name.hasPrefix("blk_") {
                 let file = folder.appendingPathComponent(name).path
                 if name.hasSuffix(".crc") {
-                    if !names.contains(String(name.dropLast(4))) { unlink(file) }
+                    if !names.contains(String(name.dropLast(4))) { FileSystem.removeQuietly(file) }
                     continue
                 }
                 guard let raw = UInt64(name.dropFirst(4), radix: 16) else { continue }
                 guard names.contains(name + ".crc") else {
-                    unlink(file)
+                    FileSystem.removeQuietly(file)
                     continue
                 }
                 let blockID = BlockID(raw)
-                let attributes = try? manager.attributesOfItem(atPath: file)
-                let length = (attributes?[.size] as? Int) ?? 0
+                let length = (try? FileSystem.status(file).size) ?? 0
                 // A damaged checksum file still lists the block, with a checksum that cannot
                 // match: the meta server then marks the replica corrupt.
-                let checksum = (try? checksums(of: blockID).blockChecksum) ?? 0
+                let checksum = (try? checksumsBlocking(of: blockID).blockChecksum) ?? 0
                 found[blockID] = BlockSummary(blockID: blockID, length: length, checksum: checksum)
             }
         }

@@ -1,10 +1,7 @@
 import DFSCore
 import DFSNet
+import DFSSystem
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Blocks on local disk, named by block id only: a larger block in a file of its own with its
 /// checksum file beside it, the small blocks of a batch together in a pack.
@@ -96,20 +93,33 @@ public final class BlockStore: Sendable {
 
     /// Free bytes on the file system that holds the folder (statvfs(3)).
     public var freeBytes: Int {
-        var stats = statvfs()
-        guard statvfs(root.path, &stats) == 0 else { return 0 }
-        return Int(stats.f_bavail) * Int(stats.f_frsize)
+        (try? FileSystem.freeBytes(root.path)) ?? 0
     }
 
-    /// A block's stored checksums.
-    public func checksums(of blockID: BlockID) throws -> ChecksumFile {
-        if let packed = packs.withLock({ $0.locations[blockID] }) {
-            return ChecksumFile(blockLength: packed.entry.length, blockChecksum: packed.entry.checksum, pieceChecksums: packed.entry.pieceChecksums)
-        }
-        guard let data = FileManager.default.contents(atPath: checksumURL(blockID).path) else {
+    /// A block's stored checksums: a packed block's from the index, another's read from its
+    /// checksum file off the cooperative pool.
+    public func checksums(of blockID: BlockID) async throws -> ChecksumFile {
+        if let packed = packedChecksums(of: blockID) { return packed }
+        return try await BlockingIO.run { try self.readChecksumFile(of: blockID) }
+    }
+
+    /// ``checksums(of:)`` on the calling thread, which may block: for the scan at start and
+    /// for code already on a ``BlockingIO`` thread.
+    func checksumsBlocking(of blockID: BlockID) throws -> ChecksumFile {
+        if let packed = packedChecksums(of: blockID) { return packed }
+        return try readChecksumFile(of: blockID)
+    }
+
+    private func packedChecksums(of blockID: BlockID) -> ChecksumFile? {
+        guard let packed = packs.withLock({ $0.locations[blockID] }) else { return nil }
+        return ChecksumFile(blockLength: packed.entry.length, blockChecksum: packed.entry.checksum, pieceChecksums: packed.entry.pieceChecksums)
+    }
+
+    private func readChecksumFile(of blockID: BlockID) throws -> ChecksumFile {
+        guard let bytes = try? FileSystem.contents(of: checksumURL(blockID).path) else {
             throw DFSError(.checksumMismatch, "checksum file of block \(blockID) is missing")
         }
-        return try ChecksumFile(decoding: [UInt8](data))
+        return try ChecksumFile(decoding: bytes)
     }
 
     // MARK: Writing
@@ -138,10 +148,11 @@ public final class BlockStore: Sendable {
     /// stays within one folder, and new files spread over the shards' folders instead of all
     /// being made in one (where the file system's search for a free inode grew slow). The
     /// block's id is claimed (see ``claim(_:)``) until the writer is committed or dropped.
-    public func makeWriter(for blockID: BlockID, length: Int) throws -> BlockWriter {
+    /// The folder and the temp file are made on a ``BlockingIO`` thread.
+    public func makeWriter(for blockID: BlockID, length: Int) async throws -> BlockWriter {
         try claim([blockID])
         do {
-            return try openWriter(for: blockID, length: length)
+            return try await BlockingIO.run { try self.openWriter(for: blockID, length: length) }
         } catch {
             release([blockID])
             throw error
@@ -150,11 +161,13 @@ public final class BlockStore: Sendable {
 
     private func openWriter(for blockID: BlockID, length: Int) throws -> BlockWriter {
         let folder = shardFolder(blockID)
-        if mkdir(folder.path, 0o755) != 0 {
-            guard errno == EEXIST else {
-                throw DFSError(.ioError, "cannot create \(folder.path): \(String(cString: strerror(errno)))")
-            }
-        } else {
+        let made: Bool
+        do throws(SystemError) {
+            made = try FileSystem.makeFolder(folder.path)
+        } catch {
+            throw DFSError(.ioError, "cannot create \(folder.path): \(error.reason)")
+        }
+        if made {
             // A new shard folder: its name in blocks/ must reach the disk too.
             syncFolder(folder.deletingLastPathComponent().path)
         }
@@ -164,33 +177,30 @@ public final class BlockStore: Sendable {
 
     /// Writes a block's checksum file to a temp path and returns it still open; the group
     /// sync flushes, renames and closes it.
-    func writeChecksumFile(_ checksums: ChecksumFile, for blockID: BlockID, to path: String) throws -> Int32 {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw DFSError(.ioError, "cannot create checksum file: \(String(cString: strerror(errno)))") }
-        let bytes = checksums.encoded()
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count else {
-            let reason = written < 0 ? String(cString: strerror(errno)) : "short write"
-            close(fd)
-            unlink(path)
-            throw DFSError(.ioError, "cannot write checksum file of block \(blockID): \(reason)")
+    func writeChecksumFile(_ checksums: ChecksumFile, for blockID: BlockID, to path: String) throws -> OpenFile {
+        let file: OpenFile
+        do throws(SystemError) {
+            file = try OpenFile.createOrTruncate(path)
+        } catch {
+            throw DFSError(.ioError, "cannot create checksum file: \(error.reason)")
         }
-        return fd
+        do throws(SystemError) {
+            try file.writeAll(checksums.encoded())
+        } catch {
+            file.close()
+            FileSystem.removeQuietly(path)
+            throw DFSError(.ioError, "cannot write checksum file of block \(blockID): \(error.reason)")
+        }
+        return file
     }
 
     /// write(2) every byte, at most ``Limits/pageCacheWriteBytes`` per call; `what` names the
     /// file in the error.
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8], what: String) throws {
-        try bytes.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let result = write(fd, raw.baseAddress! + done, min(raw.count - done, Limits.pageCacheWriteBytes))
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    throw DFSError(.ioError, "cannot write \(what): \(errno == ENOSPC ? "disk full" : String(cString: strerror(errno)))")
-                }
-                done += result
-            }
+    static func writeAll(_ file: OpenFile, _ bytes: [UInt8], what: String) throws {
+        do throws(SystemError) {
+            try file.writeAll(bytes, pieceBytes: Limits.pageCacheWriteBytes)
+        } catch {
+            throw DFSError(.ioError, "cannot write \(what): \(error.errno == .noSpace ? "disk full" : error.reason)")
         }
     }
 
@@ -209,40 +219,53 @@ public final class BlockStore: Sendable {
 
     // MARK: Reading and deleting
 
-    /// Opens a block for reading. The caller closes the returned descriptor.
+    /// ``openForReading(_:)`` on a ``BlockingIO`` thread: opening a file may wait for the
+    /// disk (a cold inode).
+    public func open(_ blockID: BlockID) async throws -> BlockSource {
+        try await BlockingIO.run { try self.openForReading(blockID) }
+    }
+
+    /// Opens a block for reading. The caller closes the returned descriptor. Blocking: from
+    /// async code, call ``open(_:)``.
     public func openForReading(_ blockID: BlockID) throws -> BlockSource {
         guard length(of: blockID) != nil else {
             throw DFSError(.notFound, "block \(blockID) is not on this node")
         }
         // A packed block: its pack is opened under the lock, so a delete that removes the
         // pack cannot come between finding it and opening it.
-        let packed = packs.withLock { index -> (Int32, PackFile.Entry)? in
+        let packed = packs.withLock { index -> (Result<OpenFile, SystemError>, PackFile.Entry)? in
             guard let (pack, entry) = index.locations[blockID] else { return nil }
-            return (open(packsFolder.appendingPathComponent(pack).path, O_RDONLY | O_CLOEXEC), entry)
+            return (Result { () throws(SystemError) in try OpenFile.openForReading(packsFolder.appendingPathComponent(pack).path) }, entry)
         }
-        if let (fd, entry) = packed {
-            guard fd >= 0 else {
-                throw DFSError(.ioError, "cannot open the pack of block \(blockID): \(String(cString: strerror(errno)))")
+        if let (opened, entry) = packed {
+            guard case .success(let file) = opened else {
+                throw DFSError(.ioError, "cannot open the pack of block \(blockID): \(opened.failure?.reason ?? "")")
             }
-            return BlockSource(fd: fd, offset: entry.offset, length: entry.length)
+            return BlockSource(file: file, offset: entry.offset, length: entry.length)
         }
-        let fd = open(blockURL(blockID).path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw DFSError(.ioError, "cannot open block \(blockID): \(String(cString: strerror(errno)))")
+        do throws(SystemError) {
+            let file = try OpenFile.openForReading(blockURL(blockID).path)
+            let size = (try? file.status().size) ?? 0
+            return BlockSource(file: file, offset: 0, length: size)
+        } catch {
+            throw DFSError(.ioError, "cannot open block \(blockID): \(error.reason)")
         }
-        var info = stat()
-        fstat(fd, &info)
-        return BlockSource(fd: fd, offset: 0, length: Int(info.st_size))
     }
 
-    /// Deletes a block; a block that is not there is already deleted.
+    /// Deletes a block; a block that is not there is already deleted. Unlinks files: call
+    /// it on a ``BlockingIO`` thread, as the async ``delete(_:)`` of a list does.
     public func delete(_ blockID: BlockID) {
         _ = index.withLock { $0.removeValue(forKey: blockID) }
         if !deleteFromPack(blockID) {
-            unlink(blockURL(blockID).path)
-            unlink(checksumURL(blockID).path)
+            FileSystem.removeQuietly(blockURL(blockID).path)
+            FileSystem.removeQuietly(checksumURL(blockID).path)
         }
         changes.withLock { $0.recordDeleted(blockID) }
+    }
+
+    /// Deletes blocks on a ``BlockingIO`` thread, off the cooperative pool.
+    public func delete(_ blockIDs: [BlockID]) async throws {
+        try await BlockingIO.run { for blockID in blockIDs { self.delete(blockID) } }
     }
 
     // MARK: Changes for the heartbeat (see ``ChangeLog``)
@@ -277,5 +300,13 @@ public final class BlockStore: Sendable {
     public func reportGone(_ blockID: BlockID) {
         guard length(of: blockID) == nil else { return }
         changes.withLock { $0.recordGone(blockID) }
+    }
+}
+
+extension Result {
+    /// The error, when this is a failure.
+    var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
     }
 }

@@ -1,10 +1,7 @@
 import DFSCore
 import DFSNet
+import DFSSystem
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Re-reads blocks the meta server doubts, against the checksums stored beside them, and
 /// records the outcome for the next heartbeat: `verified` (with what the block holds) when
@@ -110,16 +107,16 @@ public final class BlockVerifier: Sendable {
     public static func check(_ blockID: BlockID, in store: BlockStore) async throws -> Outcome {
         let source: BlockSource
         do {
-            source = try store.openForReading(blockID)
+            source = try await store.open(blockID)
         } catch let error as DFSError where error.code == .notFound {
             return .absent
         } catch {
             return .damaged(DFSError.wrap(error).message)
         }
-        defer { close(source.fd) }
+        defer { source.close() }
         let stored: ChecksumFile
         do {
-            stored = try store.checksums(of: blockID)
+            stored = try await store.checksums(of: blockID)
         } catch {
             return .damaged(DFSError.wrap(error).message)
         }
@@ -131,10 +128,10 @@ public final class BlockVerifier: Sendable {
         while offset < source.length {
             try Task.checkCancellation()
             let count = min(Limits.chunkBytes, source.length - offset)
-            let (fd, start) = (source.fd, source.offset + offset)
+            let (file, start) = (source.file, source.offset + offset)
             let pieces: [UInt32]
             do {
-                pieces = try await BlockingIO.run { BlockData.checksums(of: try DataServer.readChunk(fd: fd, offset: start, count: count)) }
+                pieces = try await BlockingIO.run { BlockData.checksums(of: try DataServer.readChunk(file, offset: start, count: count)) }
             } catch {
                 return .damaged("it cannot be read at \(offset): \(DFSError.wrap(error).message)")
             }

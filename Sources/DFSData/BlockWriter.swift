@@ -1,11 +1,7 @@
-import CNetShims
 import DFSCore
 import DFSNet
+import DFSSystem
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Writes one block: appends to a temp file, verifying each piece's checksum as it arrives,
 /// then makes block and checksums durable and visible.
@@ -20,7 +16,8 @@ public final class BlockWriter: @unchecked Sendable {
     private var blockChecksum = CRC32C()
     private let store: BlockStore
     private let tempURL: URL
-    private var fd: Int32
+    /// The temp file, open until the group sync closes it (or the writer is dropped).
+    private var file: OpenFile?
 
     /// CRC32C of everything written so far.
     public var checksum: UInt32 { blockChecksum.value }
@@ -30,9 +27,10 @@ public final class BlockWriter: @unchecked Sendable {
         self.blockID = blockID
         self.expectedLength = expectedLength
         self.tempURL = tempURL
-        fd = open(tempURL.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw DFSError(.ioError, "cannot create a block file: \(String(cString: strerror(errno)))")
+        do throws(SystemError) {
+            file = try OpenFile.createNew(tempURL.path)
+        } catch {
+            throw DFSError(.ioError, "cannot create a block file: \(error.reason)")
         }
     }
 
@@ -48,7 +46,8 @@ public final class BlockWriter: @unchecked Sendable {
             throw DFSError(.protocolError, "block \(blockID) frame of \(bytes.count) bytes is not a whole number of 64 KiB pieces")
         }
         let frameChecksum = try checksums.verify(bytes, what: "block \(blockID) at offset \(writtenBytes)")
-        try BlockStore.writeAll(fd, bytes, what: "block \(blockID)")
+        guard let file else { throw DFSError(.internalError, "block \(blockID) is already staged") }
+        try BlockStore.writeAll(file, bytes, what: "block \(blockID)")
         startWriteback(from: writtenBytes, to: writtenBytes + bytes.count)
         blockChecksum.append(checksum: frameChecksum, length: bytes.count)
         pieceChecksums += checksums.checksums
@@ -64,7 +63,7 @@ public final class BlockWriter: @unchecked Sendable {
         let first = start / window
         let last = end / window
         guard last > first else { return }
-        _ = dfs_start_writeback(fd, Int64(first * window), Int64((last - first) * window))
+        file?.startWriteback(offset: first * window, length: (last - first) * window)
     }
 
     /// Makes the block durable and visible: from the moment this returns it survives a crash.
@@ -77,8 +76,10 @@ public final class BlockWriter: @unchecked Sendable {
         do {
             try await store.makeDurable(staged)
         } catch {
-            unlink(staged.blockTemp)
-            unlink(staged.checksumTemp)
+            _ = try? await BlockingIO.run {
+                FileSystem.removeQuietly(staged.blockTemp)
+                FileSystem.removeQuietly(staged.checksumTemp)
+            }
             throw error
         }
         store.didStore(blockID, length: writtenBytes, checksum: checksum)
@@ -92,27 +93,25 @@ public final class BlockWriter: @unchecked Sendable {
         }
         let checksums = ChecksumFile(blockLength: writtenBytes, blockChecksum: checksum, pieceChecksums: pieceChecksums)
         let checksumTemp = tempURL.appendingPathExtension("crc").path
-        let checksumFD = try store.writeChecksumFile(checksums, for: blockID, to: checksumTemp)
-        let blockFD = fd
-        fd = -1
+        guard let blockFile = file else { throw DFSError(.internalError, "block \(blockID) is already staged") }
+        let checksumFile = try store.writeChecksumFile(checksums, for: blockID, to: checksumTemp)
+        file = nil
         return StagedBlock(
-            blockID: blockID, blockFD: blockFD, checksumFD: checksumFD, blockTemp: tempURL.path, checksumTemp: checksumTemp,
+            blockID: blockID, blockFile: blockFile, checksumFile: checksumFile, blockTemp: tempURL.path, checksumTemp: checksumTemp,
             blockPath: store.blockURL(blockID).path, checksumPath: store.checksumURL(blockID).path)
     }
 
     /// Throws the partial block away.
     public func abort() {
-        if fd >= 0 {
-            close(fd)
-            fd = -1
-        }
-        unlink(tempURL.path)
+        file?.close()
+        file = nil
+        FileSystem.removeQuietly(tempURL.path)
     }
 
     deinit {
-        if fd >= 0 {
-            close(fd)
-            unlink(tempURL.path)
+        if let file {
+            file.close()
+            FileSystem.removeQuietly(tempURL.path)
         }
         // A writer never committed gives its block id back (a committed one already has).
         store.release([blockID])

@@ -1,9 +1,6 @@
 import DFSCore
 import DFSNet
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import DFSSystem
 
 extension DataServer {
     /// Streams a range of a block in frames of at most ``Limits/readFrameBytes``, each with
@@ -14,10 +11,10 @@ extension DataServer {
     /// read and checked here, since that piece needs a checksum of its own.
     func readBlock(_ request: ReadBlock, on connection: Connection) async throws {
         try checkToken(request.token, request.blockID, .read)
-        let source = try store.openForReading(request.blockID)
-        defer { close(source.fd) }
+        let source = try await store.open(request.blockID)
+        defer { source.close() }
         let blockLength = source.length
-        let stored = try reader.storedChecksums(request.blockID, length: blockLength)
+        let stored = try await reader.storedChecksums(request.blockID, length: blockLength)
         guard request.offset >= 0, request.offset <= blockLength, request.offset % Limits.checksumChunkBytes == 0 else {
             throw DFSError(.invalidArgument, "offset \(request.offset) is not a multiple of 64 KiB inside block \(request.blockID) of \(blockLength) bytes")
         }

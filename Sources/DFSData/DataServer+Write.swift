@@ -1,5 +1,6 @@
 import DFSCore
 import DFSNet
+import DFSSystem
 
 extension DataServer {
     /// Receives a block's data frames into a temp file, verifying every piece's checksum, and,
@@ -12,7 +13,7 @@ extension DataServer {
         try checkToken(request.token, request.blockID, .write)
         try checkRoom(.block(request.blockID, bytes: request.length))
         // Refused when the block is here already or being written (`alreadyExists`).
-        let writer = try store.makeWriter(for: request.blockID, length: request.length)
+        let writer = try await store.makeWriter(for: request.blockID, length: request.length)
         defer {
             if writer.writtenBytes < request.length { writer.abort() }
         }

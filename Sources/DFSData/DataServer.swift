@@ -1,5 +1,6 @@
 import DFSCore
 import DFSNet
+import DFSSystem
 import Foundation
 
 /// `dfs serve-data`: serves block reads and writes from a folder, and keeps the meta server
@@ -46,7 +47,8 @@ public final class DataServer: Sendable {
 
     /// Opens the folder, starts listening and starts registering with the meta server.
     public static func start(_ options: Options) async throws -> DataServer {
-        let store = try BlockStore(folder: options.folder)
+        // The scan at start reads every folder and checksum file: off the cooperative pool.
+        let store = try await BlockingIO.run { try BlockStore(folder: options.folder) }
         let listener = try Listener(host: options.listen.host, port: options.listen.port, component: component)
         let server = DataServer(options: options, store: store, listener: listener)
         await listener.start { [server] connection in

@@ -1,16 +1,13 @@
 import DFSCore
+import DFSSystem
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// A finished block in temp files: its data and its checksum file, both still open.
 struct StagedBlock: Sendable {
     let blockID: BlockID
-    /// Open descriptors of the two temp files; the group sync closes them.
-    let blockFD: Int32
-    let checksumFD: Int32
+    /// The two temp files, open; the group sync closes them.
+    let blockFile: OpenFile
+    let checksumFile: OpenFile
     let blockTemp: String
     let checksumTemp: String
     let blockPath: String
@@ -22,8 +19,8 @@ struct StagedBlock: Sendable {
 struct StagedPack: Sendable {
     /// The pack's first block, which errors name; nil only for a pack of no blocks.
     let firstBlockID: BlockID?
-    /// Open descriptor of the temp file; the group sync closes it.
-    let fd: Int32
+    /// The temp file, open; the group sync closes it.
+    let file: OpenFile
     let temp: String
     let path: String
 }
@@ -42,10 +39,10 @@ enum StagedWrite: Sendable {
     }
 
     /// The open temp files, the data first; each paired with what a failed flush of it says.
-    var descriptors: [(fd: Int32, failure: String)] {
+    var files: [(file: OpenFile, failure: String)] {
         switch self {
-        case .block(let block): return [(block.blockFD, "sync"), (block.checksumFD, "sync the checksum file of")]
-        case .pack(let pack): return [(pack.fd, "sync")]
+        case .block(let block): return [(block.blockFile, "sync"), (block.checksumFile, "sync the checksum file of")]
+        case .pack(let pack): return [(pack.file, "sync")]
         }
     }
 
@@ -91,22 +88,21 @@ final class GroupSync: Sendable {
 
     private static let flushQueue = DispatchQueue(label: "dfs.block-flush", attributes: .concurrent)
 
-    /// fsync(2) (or fdatasync) of every descriptor, several at once; the errno of each, 0
-    /// for success.
-    private static func flushAll(_ descriptors: [Int32], data: Bool) -> [Int32] {
-        let results = Mutex([Int32](repeating: 0, count: descriptors.count))
+    /// fdatasync(2) (or fsync, for folders) of every file, several at once; nil for each
+    /// that flushed, else its error. The waits run on these threads, never on the
+    /// cooperative pool: a pass runs on the batcher's queue.
+    private static func flushAll(_ files: [OpenFile], data: Bool) -> [SystemError?] {
+        let results = Mutex([SystemError?](repeating: nil, count: files.count))
         let group = DispatchGroup()
-        let lanes = min(Limits.flushThreadsMax, descriptors.count)
+        let lanes = min(Limits.flushThreadsMax, files.count)
         for lane in 0..<lanes {
             flushQueue.async(group: group) {
-                for index in stride(from: lane, to: descriptors.count, by: lanes) {
-                    var code: Int32 = 0
-                    while (data ? fdatasync(descriptors[index]) : fsync(descriptors[index])) != 0 {
-                        if errno == EINTR { continue }
-                        code = errno
-                        break
+                for index in stride(from: lane, to: files.count, by: lanes) {
+                    do throws(SystemError) {
+                        try data ? files[index].syncData() : files[index].sync()
+                    } catch {
+                        results.withLock { $0[index] = error }
                     }
-                    results.withLock { $0[index] = code }
                 }
             }
         }
@@ -116,39 +112,42 @@ final class GroupSync: Sendable {
 
     /// One pass: flush every file, close it, rename what flushed, flush each folder touched.
     private static func pass(_ writes: [StagedWrite]) -> [Result<Void, DFSError>] {
-        func failure(_ write: StagedWrite, _ what: String, _ code: Int32) -> Result<Void, DFSError> {
-            .failure(DFSError(.ioError, "cannot \(what) \(write.subject): \(String(cString: strerror(code)))"))
+        func failure(_ write: StagedWrite, _ what: String, _ error: SystemError) -> Result<Void, DFSError> {
+            .failure(DFSError(.ioError, "cannot \(what) \(write.subject): \(error.reason)"))
         }
-        let files = writes.map(\.descriptors)
-        let flushed = flushAll(files.flatMap { $0.map(\.fd) }, data: true)
-        for file in files.joined() { close(file.fd) }
+        let files = writes.map(\.files)
+        let flushed = flushAll(files.flatMap { $0.map(\.file) }, data: true)
+        for entry in files.joined() { entry.file.close() }
         var next = 0
         var results: [Result<Void, DFSError>] = zip(writes, files).map { write, files in
-            let codes = flushed[next..<(next + files.count)]
+            let errors = flushed[next..<(next + files.count)]
             next += files.count
-            if let (file, code) = zip(files, codes).first(where: { $0.1 != 0 }) { return failure(write, file.failure, code) }
-            for rename in write.renames where Glibc.rename(rename.temp, rename.path) != 0 {
-                return failure(write, rename.failure, errno)
+            if let (file, error) = zip(files, errors).first(where: { $0.1 != nil }) { return failure(write, file.failure, error!) }
+            for rename in write.renames {
+                do throws(SystemError) {
+                    try FileSystem.rename(rename.temp, to: rename.path)
+                } catch {
+                    return failure(write, rename.failure, error)
+                }
             }
             return .success(())
         }
-        var failedFolders: [String: Int32] = [:]
-        var opened: [(folder: String, fd: Int32)] = []
+        var failedFolders: [String: SystemError] = [:]
+        var opened: [OpenFile] = []
         for folder in Set(writes.map(\.folder)) {
-            let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if fd < 0 {
-                failedFolders[folder] = errno
-            } else {
-                opened.append((folder, fd))
+            do throws(SystemError) {
+                opened.append(try OpenFile.openFolder(folder))
+            } catch {
+                failedFolders[folder] = error
             }
         }
-        for (entry, code) in zip(opened, flushAll(opened.map(\.fd), data: false)) {
-            close(entry.fd)
-            if code != 0 { failedFolders[entry.folder] = code }
+        for (folder, error) in zip(opened, flushAll(opened, data: false)) {
+            folder.close()
+            if let error { failedFolders[folder.path] = error }
         }
         for (index, write) in writes.enumerated() {
-            if case .success = results[index], let code = failedFolders[write.folder] {
-                results[index] = failure(write, "sync the folder of", code)
+            if case .success = results[index], let error = failedFolders[write.folder] {
+                results[index] = failure(write, "sync the folder of", error)
             }
         }
         return results
@@ -157,9 +156,5 @@ final class GroupSync: Sendable {
 
 /// fsync(2) of a folder, so the names in it reach the disk; best effort.
 func syncFolder(_ path: String) {
-    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if fd >= 0 {
-        fsync(fd)
-        close(fd)
-    }
+    try? FileSystem.syncFolder(path)
 }

@@ -109,7 +109,7 @@ struct MetaReporter: Sendable {
                 store.restoreChanges(changes)
                 return
             case .carryOut(let work):
-                for blockID in work.deleteBlocks { store.delete(blockID) }
+                try await store.delete(work.deleteBlocks)
                 if work.compact { await state.startCompaction(compactor) }
                 for command in work.copyBlocks { await copier.start(command, in: state) }
                 verifier.enqueue(work.verifyBlocks)

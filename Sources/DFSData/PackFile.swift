@@ -1,9 +1,6 @@
 import DFSCore
+import DFSSystem
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// A pack: the small blocks of one `writeBlocks` batch in one file, for a store that would
 /// otherwise make two files (two inodes, two flushes, two renames) per 4 KiB block.
@@ -65,9 +62,7 @@ enum PackFile {
 
     /// Reads and checks a pack's footer. Throws `checksumMismatch` for a damaged one.
     /// `positionalRead` is pread(2) but in tests (see ``read(_:at:count:using:)``).
-    static func entries(
-        of fd: Int32, size: Int, using positionalRead: PositionalRead = { Glibc.pread($0, $1, $2, $3) }
-    ) throws(DFSError) -> [Entry] {
+    static func entries(of fd: Int32, size: Int, using positionalRead: PositionalRead = PackFile.pread) throws(DFSError) -> [Entry] {
         guard size >= trailerBytes else { throw damaged("shorter than its trailer") }
         let trailer = try read(fd, at: size - trailerBytes, count: trailerBytes, using: positionalRead)
         guard Array(trailer[8..<12]) == magic else { throw damaged("no trailer") }
@@ -105,18 +100,16 @@ enum PackFile {
 
     /// Appends a deleted block's id to a pack's list of dead blocks (8 bytes, big-endian).
     static func noteDead(_ blockID: BlockID, at path: String) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return }
+        guard let file = try? OpenFile.openForAppending(path) else { return }
+        defer { file.close() }
         var bytes: [UInt8] = []
         BigEndian.append(blockID.rawValue, to: &bytes)
-        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
+        try? file.writeAll(bytes)
     }
 
     /// The ids in a list of dead blocks; a torn last entry is ignored.
     static func deadBlocks(at path: String) -> Set<BlockID> {
-        guard let data = FileManager.default.contents(atPath: path) else { return [] }
-        let bytes = [UInt8](data)
+        guard let bytes = try? FileSystem.contents(of: path) else { return [] }
         return Set(stride(from: 0, to: bytes.count - 7, by: 8).map { BlockID(BigEndian.uint64(bytes, at: $0)) })
     }
 
@@ -128,33 +121,46 @@ enum PackFile {
     /// time or is interrupted.
     typealias PositionalRead = (_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: off_t) -> Int
 
-    /// `count` bytes at `offset`, read with as many pread(2) calls as it takes: a read that
-    /// returns fewer bytes is continued, one interrupted by a signal (EINTR) is retried. Only
-    /// an error or the file's end before `count` bytes makes the pack damaged.
-    static func read(
-        _ fd: Int32, at offset: Int, count: Int, using positionalRead: PositionalRead = { Glibc.pread($0, $1, $2, $3) }
-    ) throws(DFSError) -> [UInt8] {
+    /// pread(2) itself, through the system-call layer's one EINTR retry.
+    static func pread(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: off_t) -> Int {
+        (try? OpenFile(adopting: fd, path: "pack").read(into: UnsafeMutableRawBufferPointer(start: buffer, count: count), at: Int(offset))) ?? -1
+    }
+
+    /// `count` bytes at `offset`, read exactly (``OpenFile/fill(_:at:path:using:)``): a
+    /// read that returns fewer bytes is continued, one interrupted by a signal (EINTR) is
+    /// retried. Only an error or the file's end before `count` bytes makes the pack damaged.
+    static func read(_ fd: Int32, at offset: Int, count: Int, using positionalRead: PositionalRead = PackFile.pread) throws(DFSError) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
-        let done = bytes.withUnsafeMutableBytes { buffer -> Int in
-            var done = 0
-            while done < count {
-                let result = positionalRead(fd, buffer.baseAddress! + done, count - done, off_t(offset + done))
-                if result < 0 && errno == EINTR { continue }
-                guard result > 0 else { break }
-                done += result
+        do {
+            try bytes.withUnsafeMutableBytes { buffer in
+                try OpenFile.fill(buffer, at: offset, path: "pack") { (part, position) throws(SystemError) in
+                    let result = retryingInterrupts { positionalRead(fd, part.baseAddress!, part.count, off_t(position)) }
+                    guard result >= 0 else { throw .current("pread", "pack") }
+                    return result
+                }
             }
-            return done
+        } catch {
+            throw damaged("cannot read \(count) bytes at \(offset)")
         }
-        guard done == count else { throw damaged("cannot read \(count) bytes at \(offset)") }
         return bytes
     }
 }
 
 /// Where a block's bytes are: a file of its own from offset 0, or a range of a pack.
 public struct BlockSource: Sendable {
-    /// Open for reading; the caller closes it.
-    public let fd: Int32
+    /// Open for reading; the caller closes it (``close()``).
+    public let file: OpenFile
+    /// The raw descriptor, for sendfile(2).
+    public var fd: Int32 { file.fd }
     /// Where the block starts in the file.
     public let offset: Int
     public let length: Int
+
+    public init(file: OpenFile, offset: Int, length: Int) {
+        self.file = file
+        self.offset = offset
+        self.length = length
+    }
+
+    public func close() { file.close() }
 }

@@ -1,9 +1,6 @@
 import DFSCore
 import DFSNet
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import DFSSystem
 
 /// Sends blocks to other nodes when the meta server asks (a heartbeat's `copyBlocks`), to
 /// bring a block back to its replication. Each copy runs in its own task, which the node's
@@ -28,10 +25,10 @@ struct RepairCopier: Sendable {
     /// Sends a block to another node, verifying every piece on the way out; the target
     /// verifies it again as it arrives and reports the block to the meta server.
     func copy(_ command: CopyBlockCommand) async throws {
-        let source = try store.openForReading(command.blockID)
-        defer { close(source.fd) }
+        let source = try await store.open(command.blockID)
+        defer { source.close() }
         let blockLength = source.length
-        let stored = try reader.storedChecksums(command.blockID, length: blockLength)
+        let stored = try await reader.storedChecksums(command.blockID, length: blockLength)
         let timeout = timeouts.request
         // A hung target never answers hello: the copy gives up within the stall time.
         let stall = timeouts.stall

@@ -1,9 +1,6 @@
 import DFSCore
 import DFSNet
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import DFSSystem
 
 /// Reads stored blocks checking every piece against the checksums stored beside them, for the
 /// paths that read bytes themselves: the last piece of a range read, repair copies and the
@@ -12,9 +9,9 @@ struct VerifiedReader: Sendable {
     let store: BlockStore
 
     /// The block's stored checksums, which must describe a block of this length.
-    func storedChecksums(_ blockID: BlockID, length: Int) throws -> ChecksumFile {
+    func storedChecksums(_ blockID: BlockID, length: Int) async throws -> ChecksumFile {
         do {
-            let stored = try store.checksums(of: blockID)
+            let stored = try await store.checksums(of: blockID)
             guard stored.blockLength == length else {
                 throw DFSError(.checksumMismatch, "block \(blockID) on node \(store.nodeID) has \(length) bytes; its checksums cover \(stored.blockLength)")
             }
@@ -31,11 +28,11 @@ struct VerifiedReader: Sendable {
     func readVerifiedPieces(
         _ blockID: BlockID, source: BlockSource, offset: Int, count: Int, stored: ChecksumFile
     ) async throws -> (bytes: [UInt8], checksums: [UInt32]) {
-        let fd = source.fd
+        let file = source.file
         let start = source.offset + offset
         let pieceStart = offset / Limits.checksumChunkBytes
         let readCount = min(stored.blockLength - offset, (count + Limits.checksumChunkBytes - 1) / Limits.checksumChunkBytes * Limits.checksumChunkBytes)
-        var bytes = try await BlockingIO.run { try DataServer.readChunk(fd: fd, offset: start, count: readCount) }
+        var bytes = try await BlockingIO.run { try DataServer.readChunk(file, offset: start, count: readCount) }
         let actual = BlockData.checksums(of: bytes)
         guard pieceStart + actual.count <= stored.pieceChecksums.count,
             actual == Array(stored.pieceChecksums[pieceStart..<(pieceStart + actual.count)])
@@ -54,19 +51,15 @@ struct VerifiedReader: Sendable {
 }
 
 extension DataServer {
-    /// pread(2) exactly `count` bytes; a block file shorter than its index says is an error.
-    static func readChunk(fd: Int32, offset: Int, count: Int) throws -> [UInt8] {
-        try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            var done = 0
-            while done < count {
-                let result = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset + done))
-                if result < 0 && errno == EINTR { continue }
-                guard result > 0 else {
-                    throw DFSError(.ioError, "block file ended early or could not be read at \(offset + done)")
-                }
-                done += result
-            }
-            initialized = count
+    /// pread(2) exactly `count` bytes (``OpenFile/readExact(count:at:)``); a block file
+    /// shorter than its index says is an error.
+    static func readChunk(_ file: OpenFile, offset: Int, count: Int) throws -> [UInt8] {
+        do {
+            return try file.readExact(count: count, at: offset)
+        } catch let error as EndOfFileError {
+            throw DFSError(.ioError, "block file ended early at \(offset + error.found)")
+        } catch {
+            throw DFSError.wrap(error)
         }
     }
 }

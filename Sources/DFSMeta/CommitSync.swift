@@ -1,9 +1,6 @@
 import DFSCore
+import DFSSystem
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Group commit for the meta store's SQLite database.
 ///
@@ -31,7 +28,7 @@ final class CommitSync: Sendable {
     private let counts = Mutex(Counts())
     private let walPath: String
     private let folderPath: String
-    private let walFD = Mutex<Int32>(-1)
+    private let walFile = Mutex<OpenFile?>(nil)
     private let batcher: Batcher<Void, Void>
 
     /// For the database at `databasePath` (its log is `databasePath-wal`).
@@ -53,9 +50,7 @@ final class CommitSync: Sendable {
     }
 
     deinit {
-        walFD.withLock { fd in
-            if fd >= 0 { close(fd) }
-        }
+        walFile.withLock { $0?.close() }
     }
 
     /// Counts a finished commit; called on the store's queue right after SQLite returns.
@@ -85,25 +80,25 @@ final class CommitSync: Sendable {
     /// One pass: the log, and the first time its folder entry, to disk.
     private func syncOnce() -> Result<Void, DFSError> {
         let target = counts.withLock { $0.committed }
-        let result = walFD.withLock { fd -> Result<Void, DFSError> in
-            if fd < 0 {
-                fd = open(walPath, O_RDONLY | O_CLOEXEC)
-                guard fd >= 0 else {
-                    return .failure(DFSError(.ioError, "cannot open \(walPath) to sync it: \(String(cString: strerror(errno)))"))
+        let result = walFile.withLock { opened -> Result<Void, DFSError> in
+            let file: OpenFile
+            if let opened {
+                file = opened
+            } else {
+                do throws(SystemError) {
+                    file = try OpenFile.openForReading(walPath)
+                } catch {
+                    return .failure(DFSError(.ioError, "cannot open \(walPath) to sync it: \(error.reason)"))
                 }
-                // The log file's name must survive a crash too.
-                let folder = open(folderPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                if folder >= 0 {
-                    fsync(folder)
-                    close(folder)
-                }
+                opened = file
+                // The log file's name must survive a crash too; best effort.
+                try? FileSystem.syncFolder(folderPath)
             }
-            while fdatasync(fd) != 0 {
-                if errno == EINTR { continue }
+            do throws(SystemError) {
+                try file.syncData()
+            } catch {
                 return .failure(
-                    DFSError(
-                        .ioError,
-                        "cannot sync the database log \(walPath): \(String(cString: strerror(errno))); restart the meta server once the disk is checked"))
+                    DFSError(.ioError, "cannot sync the database log \(walPath): \(error.reason); restart the meta server once the disk is checked"))
             }
             return .success(())
         }

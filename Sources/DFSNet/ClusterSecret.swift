@@ -1,5 +1,6 @@
 import Crypto
 import DFSCore
+import DFSSystem
 import Foundation
 
 /// The secret every member of a cluster shares. With it, each connection opens with an
@@ -28,18 +29,16 @@ public struct ClusterSecret: Sendable {
     /// The secret from `--secret-file PATH` if given, else from `DFS_SECRET`, else none.
     public static func load(file: String?, environment: [String: String]) throws(DFSError) -> ClusterSecret? {
         if let file {
-            let text: String
-            do {
-                let data = try Data(contentsOf: URL(fileURLWithPath: file))
-                guard data.count <= bytesMax * 2 else {
-                    throw DFSError(.invalidArgument, "secret file \(file) is larger than a secret can be")
-                }
-                text = String(decoding: data, as: UTF8.self)
-            } catch let error as DFSError {
-                throw error
+            let data: [UInt8]
+            do throws(SystemError) {
+                data = try FileSystem.contents(of: file)
             } catch {
-                throw DFSError(.invalidArgument, "cannot read secret file \(file): \(error.localizedDescription)")
+                throw DFSError(.invalidArgument, "cannot read secret file \(file): \(error.reason)")
             }
+            guard data.count <= bytesMax * 2 else {
+                throw DFSError(.invalidArgument, "secret file \(file) is larger than a secret can be")
+            }
+            let text = String(decoding: data, as: UTF8.self)
             return try ClusterSecret(text)
         }
         if let text = environment["DFS_SECRET"], !text.isEmpty {

@@ -1,4 +1,5 @@
 import DFSCore
+import DFSSystem
 import Foundation
 
 #if canImport(Glibc)
@@ -15,20 +16,20 @@ extension Connection {
         var lastError = DFSError(.connectionFailed, "cannot connect to \(endpoint): no address")
         let deadline = ContinuousClock.now + timeout
         for candidate in addresses {
-            let fd = socket(candidate.family, Socket.streamType, 0)
-            guard fd >= 0 else {
-                lastError = DFSError(.connectionFailed, "cannot connect to \(endpoint): \(Socket.describe(errno))")
+            let fd: Int32
+            do throws(SystemError) {
+                fd = try SocketCalls.openStream(family: candidate.family, for: endpoint.description)
+            } catch {
+                lastError = DFSError(.connectionFailed, "cannot connect to \(endpoint): \(error.reason)")
                 continue
             }
             Socket.setNoDelay(fd)
-            var address = candidate.address
-            let result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, candidate.length) }
-            }
-            let code = result == 0 ? 0 : errno
-            if code != 0 && code != EINPROGRESS {
-                Glibc.close(fd)
-                lastError = DFSError(.connectionFailed, "cannot connect to \(endpoint): \(Socket.describe(code))")
+            let connected: Bool
+            do throws(SystemError) {
+                connected = try SocketCalls.startConnect(fd, to: candidate.address, length: candidate.length, subject: endpoint.description)
+            } catch {
+                SocketCalls.close(fd)
+                lastError = DFSError(.connectionFailed, "cannot connect to \(endpoint): \(error.reason)")
                 continue
             }
             let peer = Socket.endpoint(from: candidate.address) ?? endpoint
@@ -36,12 +37,12 @@ extension Connection {
             do {
                 connection = try Connection(fd: fd, peer: peer, name: endpoint.description)
             } catch let error as DFSError {
-                Glibc.close(fd)
+                SocketCalls.close(fd)
                 lastError = error
                 continue
             }
             do {
-                if code == EINPROGRESS { try await connection.finishConnect(deadline: deadline) }
+                if !connected { try await connection.finishConnect(deadline: deadline) }
                 return connection
             } catch let error as DFSError {
                 await connection.close()

@@ -1,5 +1,5 @@
-import CNetShims
 import DFSCore
+import DFSSystem
 import Dispatch
 import Foundation
 
@@ -51,23 +51,18 @@ public actor Listener {
 
     private func acceptAll() {
         while !closed {
-            var storage = sockaddr_storage()
-            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             // Non-blocking and close-on-exec from the start.
-            let client = withUnsafeMutablePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { dfs_accept_nonblocking(fd, $0, &length) }
-            }
-            if client < 0 {
-                switch errno {
-                case EINTR, ECONNABORTED: continue
-                case EAGAIN, EWOULDBLOCK: return
-                case EMFILE, ENFILE:
-                    Log.warn(component, "cannot accept a connection: \(Socket.describe(errno))")
-                    return
-                default:
-                    Log.warn(component, "accept failed: \(Socket.describe(errno))")
-                    return
-                }
+            let client: Int32
+            let storage: sockaddr_storage
+            switch SocketCalls.accept(fd, subject: endpoint.description) {
+            case .accepted(let socket, let address): (client, storage) = (socket, address)
+            case .wouldBlock: return
+            case .failed(let error) where error.errno == .tooManyOpenFiles || error.errno == .tooManyOpenFilesInSystem:
+                Log.warn(component, "cannot accept a connection: \(error.reason)")
+                return
+            case .failed(let error):
+                Log.warn(component, "accept failed: \(error.reason)")
+                return
             }
             Socket.setNoDelay(client)
             let peer = Socket.endpoint(from: storage) ?? Endpoint(host: "unknown", port: 0)
@@ -80,7 +75,7 @@ public actor Listener {
                 connection = try Connection(fd: client, peer: peer)
             } catch {
                 Log.warn(component, "cannot serve a connection from \(peer): \(DFSError.wrap(error).message)")
-                Glibc.close(client)
+                SocketCalls.close(client)
                 continue
             }
             let key = ObjectIdentifier(connection)
@@ -99,13 +94,13 @@ public actor Listener {
         Log.warn(component, "refused connection from \(peer): \(connectionsMax) connections already open")
         let error = DFSError(.unavailable, "server busy: \(connectionsMax) connections already open; try again later", transient: true)
         if let bytes = try? FrameEncoder.frame(ErrorMessage(error)) {
-            _ = bytes.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+            SocketCalls.sendWithoutWaiting(client, bytes)
         }
-        Glibc.close(client)
+        SocketCalls.close(client)
     }
 
     private func sourceCancelled() {
-        Glibc.close(fd)
+        SocketCalls.close(fd)
         cancelWaiter?.resume()
         cancelWaiter = nil
     }
@@ -128,7 +123,7 @@ public actor Listener {
                 source.cancel()
             }
         } else {
-            Glibc.close(fd)
+            SocketCalls.close(fd)
         }
         let connections = Array(active.values)
         let running = Array(tasks.values)

@@ -29,17 +29,3 @@ public final class QueueExecutor: SerialExecutor, @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(queue))
     }
 }
-
-/// Runs blocking work (file writes, fsync, pread) on Dispatch's pool and awaits the result,
-/// so it never occupies one of the cooperative pool's few threads.
-public enum BlockingIO {
-    private static let queue = DispatchQueue(label: "dfs.blocking-io", qos: .default, attributes: .concurrent)
-
-    public static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(with: Result { try work() })
-            }
-        }
-    }
-}

@@ -1,26 +1,25 @@
 import DFSCore
+import DFSSystem
 import Foundation
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Thin wrappers over the socket calls, each retrying EINTR in one place.
+/// Addresses and endpoints for the socket calls, which DFSSystem's ``SocketCalls`` makes
+/// (EINTR retried there, in one place).
 enum Socket {
     /// The text of an errno, lower-cased as it reads in the middle of a sentence.
     static func describe(_ code: Int32) -> String {
-        String(cString: strerror(code)).lowercased()
+        SystemError.reason(of: code)
     }
 
-    /// The type for socket(2): TCP, non-blocking from the start, and close-on-exec (a
-    /// process we spawn must not inherit our sockets, which would keep ports and connections
-    /// open after we close them).
-    static let streamType = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+    /// The type for socket(2) (see ``SocketCalls/streamType``).
+    static let streamType = SocketCalls.streamType
 
     /// setsockopt(TCP_NODELAY): frames are written whole, so Nagle's delay only adds latency.
     static func setNoDelay(_ fd: Int32) {
-        var one: Int32 = 1
-        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        SocketCalls.setOption(fd, level: Int32(IPPROTO_TCP), TCP_NODELAY, to: 1)
     }
 
     /// getpeername(2) as an endpoint, nil when the socket has no peer.
@@ -101,25 +100,25 @@ enum Socket {
     static func listen(host: String, port: Int, backlog: Int32 = 512) throws -> Int32 {
         let bindHost = host.isEmpty ? "0.0.0.0" : host
         let addresses = try resolve(host: bindHost, port: port, passive: true)
-        var lastError: Int32 = 0
+        var lastError: SystemError?
+        let subject = Endpoint(host: host, port: port).description
         for candidate in addresses {
-            let fd = socket(candidate.family, streamType, 0)
-            guard fd >= 0 else {
-                lastError = errno
+            let fd: Int32
+            do {
+                fd = try SocketCalls.openStream(family: candidate.family, for: subject)
+            } catch {
+                lastError = error
                 continue
             }
-            var one: Int32 = 1
-            _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-            var address = candidate.address
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, candidate.length) }
-            }
-            if bound == 0, Glibc.listen(fd, backlog) == 0 {
+            SocketCalls.setOption(fd, level: SOL_SOCKET, SO_REUSEADDR, to: 1)
+            do {
+                try SocketCalls.bindAndListen(fd, to: candidate.address, length: candidate.length, backlog: backlog, subject: subject)
                 return fd
+            } catch {
+                lastError = error
+                SocketCalls.close(fd)
             }
-            lastError = errno
-            Glibc.close(fd)
         }
-        throw DFSError(.connectionFailed, "cannot listen on \(Endpoint(host: host, port: port)): \(describe(lastError))")
+        throw DFSError(.connectionFailed, "cannot listen on \(subject): \(lastError?.reason ?? describe(0))")
     }
 }

@@ -1,4 +1,5 @@
 import DFSCore
+import DFSSystem
 import Foundation
 
 #if canImport(Glibc)
@@ -58,7 +59,7 @@ public final class SpawnedProcess: @unchecked Sendable {
         var pid: pid_t = 0
         let result = posix_spawn(&pid, executable, &actions, &attributes, &argv, &envp)
         guard result == 0 else {
-            throw DFSError(.internalError, "cannot start \(executable): \(String(cString: strerror(result)))")
+            throw DFSError(.internalError, "cannot start \(executable): \(SystemError.reason(of: result))")
         }
         processIdentifier = pid
     }
@@ -70,15 +71,8 @@ public final class SpawnedProcess: @unchecked Sendable {
             if ended != nil { return ended }
             var raw: Int32 = 0
             var usage = rusage()
-            while true {
-                let result = wait4(processIdentifier, &raw, blocking ? 0 : WNOHANG, &usage)
-                if result == processIdentifier {
-                    ended = (raw, usage)
-                    break
-                }
-                if result < 0 && errno == EINTR { continue }
-                break
-            }
+            let result = retryingInterrupts { wait4(processIdentifier, &raw, blocking ? 0 : WNOHANG, &usage) }
+            if result == processIdentifier { ended = (raw, usage) }
             return ended
         }
     }

@@ -25,7 +25,10 @@ public struct SystemError: Error, CustomStringConvertible, Sendable {
     }
 
     /// The errno's text, lower-cased as it reads in the middle of a sentence.
-    public var reason: String { String(cString: strerror(errno.rawValue)).lowercased() }
+    public var reason: String { Self.reason(of: errno.rawValue) }
+
+    /// An errno's text, lower-cased as it reads in the middle of a sentence.
+    public static func reason(of code: Int32) -> String { String(cString: strerror(code)).lowercased() }
 
     public var description: String {
         guard let subject else { return "\(call) failed: \(reason)" }
@@ -38,8 +41,8 @@ public struct SystemError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// The one place EINTR is retried: `body` runs again while it fails with EINTR. `failed`
-/// tells a failure from a result (-1 for most calls).
+/// The one place EINTR is retried: `body` runs again while it returns -1 (a failure, for
+/// the calls this wraps) with errno EINTR.
 @inline(__always)
 public func retryingInterrupts<T: BinaryInteger>(_ body: () -> T) -> T {
     while true {
@@ -48,3 +51,33 @@ public func retryingInterrupts<T: BinaryInteger>(_ body: () -> T) -> T {
         return result
     }
 }
+
+/// A file that ended before a read that needed a number of bytes had them: truncated, or
+/// changed while being read.
+public struct EndOfFileError: Error, CustomStringConvertible, Sendable {
+    public let path: String
+    /// Where the read started.
+    public let offset: Int
+    public let wanted: Int
+    /// The bytes there were before the end.
+    public let found: Int
+
+    public init(path: String, offset: Int, wanted: Int, found: Int) {
+        self.path = path
+        self.offset = offset
+        self.wanted = wanted
+        self.found = found
+    }
+
+    public var description: String {
+        "\(path) ends at \(offset + found) bytes, before the \(wanted) bytes wanted from \(offset)"
+    }
+
+    /// The same failure as a ``DFSError`` with `code`.
+    public func dfsError(_ code: DFSError.Code = .ioError) -> DFSError {
+        DFSError(code, description)
+    }
+}
+
+extension SystemError: DFSErrorConvertible {}
+extension EndOfFileError: DFSErrorConvertible {}

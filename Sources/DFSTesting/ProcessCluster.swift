@@ -1,4 +1,5 @@
 import DFSCore
+import DFSSystem
 import Foundation
 
 /// A meta server and data nodes as processes of their own, under one temp folder, for tests
@@ -99,10 +100,9 @@ public final class ProcessCluster: @unchecked Sendable {
     /// and temp files not counted). Blocks inside packs are not counted.
     public func blockFileCount(_ index: Int) -> Int {
         let blocks = nodeFolder(index) + "/blocks"
-        let manager = FileManager.default
         var count = 0
-        for shard in (try? manager.contentsOfDirectory(atPath: blocks)) ?? [] where shard != "packs" {
-            for name in (try? manager.contentsOfDirectory(atPath: blocks + "/" + shard)) ?? []
+        for shard in (try? FileSystem.contentsOfFolder(blocks)) ?? [] where shard != "packs" {
+            for name in (try? FileSystem.contentsOfFolder(blocks + "/" + shard)) ?? []
             where name.hasPrefix("blk_") && !name.hasSuffix(".crc") {
                 count += 1
             }

@@ -1,5 +1,6 @@
 import DFSCore
 import DFSProcess
+import DFSSystem
 import Dispatch
 import Foundation
 
@@ -60,8 +61,8 @@ public enum Subprocess {
             let outputPath = Subprocess.outputPath("out")
             let errorPath = Subprocess.outputPath("err")
             defer {
-                unlink(outputPath)
-                unlink(errorPath)
+                FileSystem.removeQuietly(outputPath)
+                FileSystem.removeQuietly(errorPath)
             }
             let process = try SpawnedProcess(
                 executable, arguments, environment: environment, outputPath: outputPath, errorPath: errorPath)
@@ -76,8 +77,8 @@ public enum Subprocess {
             if timedOut.withLock({ $0 }) {
                 throw DFSError(.timeout, "\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
             }
-            let output = FileManager.default.contents(atPath: outputPath) ?? Data()
-            let errors = FileManager.default.contents(atPath: errorPath) ?? Data()
+            let output = Data((try? FileSystem.contents(of: outputPath)) ?? [])
+            let errors = Data((try? FileSystem.contents(of: errorPath)) ?? [])
             return DFSBinary.Result(
                 status: process.shellStatus,
                 standardOutput: String(decoding: output, as: UTF8.self),
@@ -108,16 +109,16 @@ public final class ServerProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         var found: Endpoint?
         while found == nil {
-            let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
+            let text = String(decoding: Data((try? FileSystem.contents(of: outputPath)) ?? []), as: UTF8.self)
             found = try ListeningLine.endpoint(in: text)
             if found != nil { break }
             if !process.isRunning {
-                unlink(outputPath)
+                FileSystem.removeQuietly(outputPath)
                 throw DFSError(.internalError, "dfs \(arguments.joined(separator: " ")) exited with \(process.terminationStatus) before listening")
             }
             if ContinuousClock.now >= deadline {
                 Foundation.kill(process.processIdentifier, SIGKILL)
-                unlink(outputPath)
+                FileSystem.removeQuietly(outputPath)
                 throw DFSError(.timeout, "dfs \(arguments.joined(separator: " ")) did not start listening within \(timeout)")
             }
             try await Task.sleep(for: .milliseconds(10))
@@ -143,7 +144,7 @@ public final class ServerProcess: @unchecked Sendable {
             Foundation.kill(process.processIdentifier, SIGKILL)
         }
         process.waitUntilExit()
-        unlink(outputPath)
+        FileSystem.removeQuietly(outputPath)
     }
 
     deinit {
@@ -151,7 +152,7 @@ public final class ServerProcess: @unchecked Sendable {
             Foundation.kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        unlink(outputPath)
+        FileSystem.removeQuietly(outputPath)
     }
 }
 
@@ -169,7 +170,7 @@ public final class ReservedPort: @unchecked Sendable {
     /// Frees the port, just before a server is started on it.
     public func release() {
         if fd >= 0 {
-            close(fd)
+            SocketCalls.close(fd)
             fd = -1
         }
     }
@@ -180,21 +181,9 @@ public final class ReservedPort: @unchecked Sendable {
 /// A TCP socket bound to 127.0.0.1 on a port the kernel picks, close-on-exec (a server the
 /// test starts must not inherit it), listening or not; with the port it got.
 func boundLoopbackSocket(listening: Bool) throws -> (fd: Int32, port: Int) {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    do throws(SystemError) {
+        return try SocketCalls.openLoopback(listening: listening)
+    } catch {
+        throw DFSError(.internalError, "cannot bind a loopback socket: \(error.reason)")
     }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let named = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    guard fd >= 0, bound == 0, named == 0, !listening || listen(fd, 64) == 0 else {
-        if fd >= 0 { close(fd) }
-        throw DFSError(.internalError, "cannot bind a loopback socket")
-    }
-    return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }

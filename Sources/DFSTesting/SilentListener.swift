@@ -1,9 +1,6 @@
 import DFSCore
+import DFSSystem
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// A loopback port that listens but never accepts: connections to it succeed (the kernel
 /// queues them) and then nothing is ever answered, as with a stopped process. For tests of
@@ -18,5 +15,5 @@ public final class SilentListener: @unchecked Sendable {
         endpoint = Endpoint(host: "127.0.0.1", port: port)
     }
 
-    deinit { close(fd) }
+    deinit { SocketCalls.close(fd) }
 }

@@ -3,6 +3,7 @@ import DFSCore
 import DFSData
 import DFSMeta
 import DFSNet
+import DFSSystem
 import Foundation
 
 /// A meta server and data nodes in this process, on 127.0.0.1 with ports the kernel picks,
@@ -26,7 +27,7 @@ public final class TestCluster: @unchecked Sendable {
         configureData: @escaping (inout DataServer.Options) -> Void = { _ in }
     ) async throws -> TestCluster {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-test-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileSystem.makeFolders(folder.path)
         var options = MetaServer.Options(
             listen: Endpoint(host: "127.0.0.1", port: 0), databasePath: folder.appendingPathComponent("meta.db").path)
         options.heartbeatInterval = .milliseconds(100)
@@ -156,7 +157,7 @@ public func withCluster<T>(
     do {
         let result = try await body(cluster)
         await cluster.shutdown()
-        try? FileManager.default.removeItem(at: cluster.folder)
+        try? FileSystem.removeTree(cluster.folder.path)
         return result
     } catch {
         await cluster.shutdown()
@@ -185,16 +186,16 @@ public struct TempFolder: Sendable {
     public let url: URL
     public init() throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-local-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        try FileSystem.makeFolders(url.path)
     }
     public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    public func remove() { try? FileManager.default.removeItem(at: url) }
+    public func remove() { try? FileSystem.removeTree(url.path) }
 
     /// Writes `count` bytes from a seeded generator and returns them.
     @discardableResult
     public func writeRandomFile(_ name: String, count: Int, seed: UInt64) throws -> [UInt8] {
         let bytes = SplitMix64.bytes(count: count, seed: seed)
-        try Data(bytes).write(to: url.appendingPathComponent(name))
+        try FileSystem.write(bytes, to: url.appendingPathComponent(name).path)
         return bytes
     }
 }

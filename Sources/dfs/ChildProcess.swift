@@ -1,5 +1,6 @@
 import DFSCore
 import DFSProcess
+import DFSSystem
 import Foundation
 
 /// A program run to its end, for `dfs bench`: wall time and the child's own peak resident
@@ -19,12 +20,12 @@ enum ChildProcess {
     /// is read back.
     static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> ChildRun {
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-bench-\(UUID().uuidString).out").path
-        defer { unlink(outputPath) }
+        defer { FileSystem.removeQuietly(outputPath) }
         let started = ContinuousClock.now
         let process = try spawn(arguments, environment: environment, outputPath: outputPath)
         process.waitUntilExit()
         let elapsed = ContinuousClock.now - started
-        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        let output = String(decoding: (try? FileSystem.contents(of: outputPath)) ?? [], as: UTF8.self)
         return ChildRun(status: process.shellStatus, seconds: elapsed.inSeconds, peakBytes: process.peakResidentBytes ?? 0, output: output)
     }
 
@@ -35,7 +36,8 @@ enum ChildProcess {
 
     /// Peak resident set of a running process so far (VmHWM), in bytes.
     static func peakBytes(of process: SpawnedProcess) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+        guard let bytes = try? FileSystem.contents(of: "/proc/\(process.processIdentifier)/status"),
+            case let status = String(decoding: bytes, as: UTF8.self),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
             let kib = Int(line.split(separator: " ").dropFirst().first ?? "")
         else { return 0 }

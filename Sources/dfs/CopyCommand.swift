@@ -1,6 +1,7 @@
 import ArgumentParser
 import DFSClient
 import DFSCore
+import DFSSystem
 import Foundation
 
 struct CopyCommand: AsyncParsableCommand {
@@ -171,7 +172,7 @@ struct CopyCommand: AsyncParsableCommand {
             report(result)
             return
         }
-        if FileManager.default.fileExists(atPath: localTarget), noClobber {
+        if noClobber, FileSystem.exists(localTarget) {
             throw DFSError(.alreadyExists, "\(localTarget) exists and -n was given")
         }
         progress.expect(file.info.size)
@@ -234,21 +235,18 @@ struct CopyCommand: AsyncParsableCommand {
 
     /// True for a folder, false for a file; an error for anything else.
     private func localKind(_ path: String) throws -> Bool {
-        var folder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &folder) else {
+        guard let status = try? FileSystem.status(path) else {
             throw DFSError(.notFound, "no such local file or folder: \(path)")
         }
-        return folder.boolValue
+        return status.kind == .folder
     }
 
     private func localSize(_ path: String) throws -> Int {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        return (attributes?[.size] as? NSNumber)?.intValue ?? 0
+        (try? FileSystem.status(path).size) ?? 0
     }
 
     private func localIsFolder(_ path: String) -> Bool {
-        var folder: ObjCBool = false
-        return FileManager.default.fileExists(atPath: path, isDirectory: &folder) && folder.boolValue
+        (try? FileSystem.status(path).kind) == .folder
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import DFSCore
 import DFSData
 import DFSMeta
+import DFSSystem
 import Foundation
 
 struct LocalClusterCommand: AsyncParsableCommand {
@@ -43,7 +44,7 @@ struct LocalClusterCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors("local-cluster") {
             let root = URL(fileURLWithPath: dir, isDirectory: true)
-            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            try FileSystem.makeFolders(root.path)
             var metaOptions = MetaServer.Options(
                 listen: Endpoint(host: host, port: port), databasePath: root.appendingPathComponent("meta.db").path)
             metaOptions.defaultReplication = replication

@@ -161,7 +161,7 @@ import Testing
         try await withCluster(dataNodes: 1, configure: Self.fast) { cluster in
             let server = try #require(cluster.dataServers[0])
             let stray = BlockID(UInt64(1) << 60)
-            let writer = try server.store.makeWriter(for: stray, length: 3)
+            let writer = try await server.store.makeWriter(for: stray, length: 3)
             try writer.append([1, 2, 3], checksums: BlockData(checksums: BlockData.checksums(of: [1, 2, 3])))
             try await writer.commit()
             try await eventually("the meta server learned of the stray block") {

@@ -23,7 +23,7 @@ import Testing
         let store = try BlockStore(folder: folder)
         let size = 65536 + 10_000
         let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7) }
-        let writer = try store.makeWriter(for: BlockID(42), length: bytes.count)
+        let writer = try await store.makeWriter(for: BlockID(42), length: bytes.count)
         try append(Array(bytes[0..<65536]), to: writer)
         try append(Array(bytes[65536...]), to: writer)
         try await writer.commit()
@@ -35,10 +35,10 @@ import Testing
         #expect(reopened.nodeID == store.nodeID)
         #expect(reopened.length(of: BlockID(42)) == size)
         let source = try reopened.openForReading(BlockID(42))
-        defer { close(source.fd) }
+        defer { source.close() }
         #expect(source.length == size && source.offset == 0)
-        #expect(try DataServer.readChunk(fd: source.fd, offset: 0, count: source.length) == bytes)
-        let checksums = try reopened.checksums(of: BlockID(42))
+        #expect(try DataServer.readChunk(source.file, offset: 0, count: source.length) == bytes)
+        let checksums = try await reopened.checksums(of: BlockID(42))
         #expect(checksums.blockLength == size)
         #expect(checksums.blockChecksum == CRC32C.checksum(bytes))
         #expect(checksums.pieceChecksums == BlockData.checksums(of: bytes))
@@ -54,7 +54,7 @@ import Testing
         defer { try? random.close() }
         let bytes = [UInt8](try #require(try random.read(upToCount: size)))
         try #require(bytes.count == size)
-        let writer = try store.makeWriter(for: BlockID(43), length: size)
+        let writer = try await store.makeWriter(for: BlockID(43), length: size)
         var offset = 0
         while offset < size {
             let count = min(3 * 65536, size - offset)
@@ -63,24 +63,24 @@ import Testing
         }
         try await writer.commit()
         let source = try store.openForReading(BlockID(43))
-        defer { close(source.fd) }
-        #expect(try DataServer.readChunk(fd: source.fd, offset: 0, count: source.length) == bytes)
-        #expect(try store.checksums(of: BlockID(43)).blockChecksum == CRC32C.checksum(bytes))
+        defer { source.close() }
+        #expect(try DataServer.readChunk(source.file, offset: 0, count: source.length) == bytes)
+        #expect(try await store.checksums(of: BlockID(43)).blockChecksum == CRC32C.checksum(bytes))
     }
 
     @Test func blockFileIsNamedByIDInAShardFolder() async throws {
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
-        let writer = try store.makeWriter(for: BlockID(0x1234), length: 1)
+        let writer = try await store.makeWriter(for: BlockID(0x1234), length: 1)
         try append([9], to: writer)
         try await writer.commit()
         #expect(FileManager.default.fileExists(atPath: folder + "/blocks/34/blk_0000000000001234"))
     }
 
-    @Test func abortedWriteLeavesNoBlockAndNoTempFile() throws {
+    @Test func abortedWriteLeavesNoBlockAndNoTempFile() async throws {
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
-        let writer = try store.makeWriter(for: BlockID(7), length: 65536 + 100)
+        let writer = try await store.makeWriter(for: BlockID(7), length: 65536 + 100)
         try append([UInt8](repeating: 1, count: 65536), to: writer)
         writer.abort()
         #expect(store.length(of: BlockID(7)) == nil)
@@ -91,17 +91,17 @@ import Testing
     @Test func shortBlockCannotBeCommitted() async throws {
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
-        let writer = try store.makeWriter(for: BlockID(8), length: 65536 + 100)
+        let writer = try await store.makeWriter(for: BlockID(8), length: 65536 + 100)
         try append([UInt8](repeating: 1, count: 65536), to: writer)
         let error = await #expect(throws: DFSError.self) { try await writer.commit() }
         #expect(error?.message.contains("65536 of 65636") == true)
         #expect(store.length(of: BlockID(8)) == nil)
     }
 
-    @Test func dataLongerThanAnnouncedIsRejected() throws {
+    @Test func dataLongerThanAnnouncedIsRejected() async throws {
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
-        let writer = try store.makeWriter(for: BlockID(9), length: 10)
+        let writer = try await store.makeWriter(for: BlockID(9), length: 10)
         #expect(throws: DFSError.self) {
             try append([UInt8](repeating: 1, count: 11), to: writer)
         }
@@ -113,7 +113,7 @@ import Testing
     @Test func leftoverTempFilesAreRemovedAtStart() async throws {
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
-        let writer = try store.makeWriter(for: BlockID(0x31), length: 3)
+        let writer = try await store.makeWriter(for: BlockID(0x31), length: 3)
         try append([1, 2, 3], to: writer)
         try await writer.commit()
         let bytes = [UInt8]([4, 5])
@@ -133,7 +133,7 @@ import Testing
 
     /// Versions before the shard folders wrote blocks under `tmp/`: a start removes that
     /// folder with whatever is left in it, and no start makes it again.
-    @Test func legacyTempFolderIsRemovedAtStartAndNotMadeAgain() throws {
+    @Test func legacyTempFolderIsRemovedAtStartAndNotMadeAgain() async throws {
         defer { cleanUp() }
         _ = try BlockStore(folder: folder)
         #expect(!FileManager.default.fileExists(atPath: folder + "/tmp"))
@@ -146,7 +146,7 @@ import Testing
     @Test func deletedBlockIsGone() async throws {
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
-        let writer = try store.makeWriter(for: BlockID(5), length: 3)
+        let writer = try await store.makeWriter(for: BlockID(5), length: 3)
         try append([1, 2, 3], to: writer)
         try await writer.commit()
         store.delete(BlockID(5))
@@ -155,10 +155,10 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: folder + "/blocks/05/blk_0000000000000005.crc"))
     }
 
-    @Test func frameWithAWrongChecksumIsRejected() throws {
+    @Test func frameWithAWrongChecksumIsRejected() async throws {
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
-        let writer = try store.makeWriter(for: BlockID(11), length: 100)
+        let writer = try await store.makeWriter(for: BlockID(11), length: 100)
         var bytes = [UInt8](repeating: 3, count: 100)
         let checksums = BlockData(checksums: BlockData.checksums(of: bytes))
         bytes[40] ^= 0x01
@@ -168,10 +168,10 @@ import Testing
         writer.abort()
     }
 
-    @Test func frameThatIsNotWholePiecesIsRejectedUnlessLast() throws {
+    @Test func frameThatIsNotWholePiecesIsRejectedUnlessLast() async throws {
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
-        let writer = try store.makeWriter(for: BlockID(12), length: 200_000)
+        let writer = try await store.makeWriter(for: BlockID(12), length: 200_000)
         let error = #expect(throws: DFSError.self) { try append([UInt8](repeating: 1, count: 1000), to: writer) }
         #expect(error?.code == .protocolError)
         writer.abort()
@@ -180,7 +180,7 @@ import Testing
     @Test func blockWithoutChecksumFileIsDroppedAtStart() async throws {
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
-        let writer = try store.makeWriter(for: BlockID(13), length: 3)
+        let writer = try await store.makeWriter(for: BlockID(13), length: 3)
         try append([1, 2, 3], to: writer)
         try await writer.commit()
         unlink(folder + "/blocks/0d/blk_000000000000000d.crc")
@@ -189,7 +189,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: folder + "/blocks/0d/blk_000000000000000d"))
     }
 
-    @Test func checksumFileRoundTripsAndRejectsDamage() throws {
+    @Test func checksumFileRoundTripsAndRejectsDamage() async throws {
         let file = ChecksumFile(blockLength: 70_000, blockChecksum: 0xDEAD_BEEF, pieceChecksums: [1, 2])
         let bytes = file.encoded()
         #expect(try ChecksumFile(decoding: bytes) == file)
@@ -210,7 +210,7 @@ import Testing
             for index in 0..<count {
                 group.addTask {
                     let bytes = (0..<(100 + index)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ index) }
-                    let writer = try store.makeWriter(for: BlockID(UInt64(1000 + index)), length: bytes.count)
+                    let writer = try await store.makeWriter(for: BlockID(UInt64(1000 + index)), length: bytes.count)
                     try self.append(bytes, to: writer)
                     try await writer.commit()
                 }
@@ -221,7 +221,7 @@ import Testing
         for index in 0..<count {
             let blockID = BlockID(UInt64(1000 + index))
             #expect(reopened.length(of: blockID) == 100 + index)
-            let stored = try reopened.checksums(of: blockID)
+            let stored = try await reopened.checksums(of: blockID)
             let bytes = (0..<(100 + index)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ index) }
             var expected = CRC32C()
             expected.update(bytes)
@@ -238,10 +238,10 @@ import Testing
     @Test func unfinishedWriteInAShardFolderIsRemovedAtStart() async throws {
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
-        let done = try store.makeWriter(for: BlockID(0x21), length: 3)
+        let done = try await store.makeWriter(for: BlockID(0x21), length: 3)
         try append([1, 2, 3], to: done)
         try await done.commit()
-        let unfinished = try store.makeWriter(for: BlockID(0x121), length: 3)
+        let unfinished = try await store.makeWriter(for: BlockID(0x121), length: 3)
         try append([4, 5, 6], to: unfinished)
         // The process dies here: the temp file stays.
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/blocks/21").contains { $0.hasPrefix("tmp-") })
@@ -254,7 +254,7 @@ import Testing
     }
 
     /// The node id is written in the node's own folder and nowhere else.
-    @Test func nodeIDIsWrittenInPlaceWithNoTempFileLeft() throws {
+    @Test func nodeIDIsWrittenInPlaceWithNoTempFileLeft() async throws {
         defer { cleanUp() }
         let store = try BlockStore(folder: folder)
         let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
@@ -264,7 +264,7 @@ import Testing
         #expect(try BlockStore(folder: folder).nodeID == store.nodeID)
     }
 
-    @Test func corruptNodeIDFileIsAClearError() throws {
+    @Test func corruptNodeIDFileIsAClearError() async throws {
         defer { cleanUp() }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try Data("not/an id\n".utf8).write(to: URL(fileURLWithPath: folder + "/node-id"))

@@ -11,7 +11,7 @@ import Testing
     func cleanUp() { try? FileManager.default.removeItem(atPath: folder) }
 
     func store(_ blockID: BlockID, _ bytes: [UInt8], in store: BlockStore) async throws {
-        let writer = try store.makeWriter(for: blockID, length: bytes.count)
+        let writer = try await store.makeWriter(for: blockID, length: bytes.count)
         try writer.append(bytes, checksums: BlockData(checksums: BlockData.checksums(of: bytes)))
         try await writer.commit()
     }

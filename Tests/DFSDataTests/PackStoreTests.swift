@@ -28,8 +28,8 @@ import Testing
 
     func read(_ store: BlockStore, _ blockID: BlockID) throws -> [UInt8] {
         let source = try store.openForReading(blockID)
-        defer { close(source.fd) }
-        return try DataServer.readChunk(fd: source.fd, offset: source.offset, count: source.length)
+        defer { source.close() }
+        return try DataServer.readChunk(source.file, offset: source.offset, count: source.length)
     }
 
     func packNames() -> [String] {
@@ -50,7 +50,7 @@ import Testing
         #expect(packNames().first?.hasPrefix("pack_0000000000000064_") == true)
         for (block, bytes) in zip(blocks, contents) {
             #expect(try read(store, block.blockID) == bytes)
-            let checksums = try store.checksums(of: block.blockID)
+            let checksums = try await store.checksums(of: block.blockID)
             #expect(checksums.pieceChecksums == block.checksums)
             #expect(checksums.blockLength == bytes.count)
         }
@@ -177,7 +177,7 @@ import Testing
         #expect(names.contains("bad-" + damaged))
     }
 
-    @Test func aPackFooterRoundTripsAndRejectsEveryTruncation() throws {
+    @Test func aPackFooterRoundTripsAndRejectsEveryTruncation() async throws {
         defer { cleanUp() }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let entries = [
@@ -202,18 +202,18 @@ import Testing
         let store = try BlockStore(folder: folder)
         let (blocks, payload, contents) = batch(from: 300)
         _ = try await store.storePack(blocks, payload: payload)
-        let packed = #expect(throws: DFSError.self) { _ = try store.makeWriter(for: blocks[0].blockID, length: 3) }
+        let packed = await #expect(throws: DFSError.self) { _ = try await store.makeWriter(for: blocks[0].blockID, length: 3) }
         #expect(packed?.code == .alreadyExists)
         #expect(try read(store, blocks[0].blockID) == contents[0])
 
         let bytes: [UInt8] = [1, 2, 3]
-        let first = try store.makeWriter(for: BlockID(900), length: 3)
-        let during = #expect(throws: DFSError.self) { _ = try store.makeWriter(for: BlockID(900), length: 3) }
+        let first = try await store.makeWriter(for: BlockID(900), length: 3)
+        let during = await #expect(throws: DFSError.self) { _ = try await store.makeWriter(for: BlockID(900), length: 3) }
         #expect(during?.code == .alreadyExists)
         #expect(throws: DFSError(.alreadyExists, "block 900 is already on node \(store.nodeID)")) { try store.claim([BlockID(901), BlockID(900)]) }
         try first.append(bytes, checksums: BlockData(checksums: BlockData.checksums(of: bytes)))
         try await first.commit()
-        let after = #expect(throws: DFSError.self) { _ = try store.makeWriter(for: BlockID(900), length: 3) }
+        let after = await #expect(throws: DFSError.self) { _ = try await store.makeWriter(for: BlockID(900), length: 3) }
         #expect(after?.code == .alreadyExists)
         #expect(try read(store, BlockID(900)) == bytes)
 
@@ -221,10 +221,10 @@ import Testing
         try store.claim([BlockID(901)])
         store.release([BlockID(901)])
         do {
-            let abandoned = try store.makeWriter(for: BlockID(902), length: 3)
+            let abandoned = try await store.makeWriter(for: BlockID(902), length: 3)
             abandoned.abort()
         }
-        let again = try store.makeWriter(for: BlockID(902), length: 3)
+        let again = try await store.makeWriter(for: BlockID(902), length: 3)
         again.abort()
     }
 }

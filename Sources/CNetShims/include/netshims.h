@@ -1,5 +1,8 @@
 #ifndef DFS_NETSHIMS_H
 #define DFS_NETSHIMS_H
+/// The Linux calls the Glibc module does not export, each a thin C wrapper: epoll and
+/// accept4 for DFSNet's sockets, fallocate and sync_file_range for DFSSystem's files.
+/// (Named for its first use, the network; it serves the whole system-call layer.)
 #include <sys/socket.h>
 
 /// A close-on-exec epoll instance that watches `fd`, level-triggered, for input

@@ -1,0 +1,238 @@
+import ArgumentParser
+import DFSClient
+import DFSCore
+import DFSProcess
+import DFSSystem
+import Foundation
+
+final class Bench {
+    let root: URL
+    let fileBytes: Int
+    let smallFiles: Int
+    let bigBytes: Int
+    let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+    var servers: [SpawnedProcess] = []
+    var metaEndpoint = ""
+
+    let started = ContinuousClock.now
+
+    /// Rounds of the write and read comparisons, and the pause before each copy of them.
+    let rounds: Int
+    let settle: Duration
+
+    init(root: URL, fileBytes: Int, smallFiles: Int, bigBytes: Int, quick: Bool = false) {
+        self.root = root
+        self.fileBytes = fileBytes
+        self.smallFiles = smallFiles
+        self.bigBytes = bigBytes
+        rounds = quick ? 1 : 3
+        settle = quick ? .zero : .seconds(3)
+    }
+
+    func path(_ name: String) -> String { root.appendingPathComponent(name).path }
+
+    static func mib(_ bytes: Int, _ seconds: Double) -> Double { Double(bytes) / 1_048_576 / max(seconds, 1e-6) }
+
+    func run() async throws -> [BenchResult] {
+        var results: [BenchResult] = []
+        progress("writing a \(ByteSize.format(fileBytes)) test file and \(smallFiles) small files")
+        try writeRandomFile(path("source"), bytes: fileBytes)
+        try writeSmallFiles(path("small"), count: smallFiles)
+
+        // Nothing written so far may still be on its way to the disk while something is timed.
+        sync()
+
+        progress("baselines: cp -r, ls -l, stat")
+        let cpTree = try checked(ChildProcess.run(["/bin/cp", "-r", path("small"), path("small.copy")]), "cp -r")
+        let cpTreeRate = Double(smallFiles) / cpTree.seconds
+        let ls = try checked(ChildProcess.run(["/bin/ls", "-l", path("small")]), "ls -l")
+        let localStat = try statLocal(path("small"), count: smallFiles)
+
+        progress("starting a meta server and three data nodes")
+        try await startCluster()
+        let meta = metaEndpoint
+
+        progress("dd and dfs uploads taking turns")
+        // dd and the uploads take turns, each in the same conditions (see `afterWarmUp`).
+        // The disk's rate is the better of two dd block sizes: on some virtual machines 64 KiB
+        // writes fill the page cache much faster than 1 MiB ones (see PERFORMANCE.md); the
+        // first round tries both, later rounds the faster. Each round's uploads get paths of
+        // their own: deleting them would keep the data nodes busy in the next measurement.
+        var ddRuns: [Double] = []
+        var r1Runs: [Double] = []
+        var r3Runs: [Double] = []
+        var ddBlockSizes = ["1M", "64K"]
+        for round in 0..<rounds {
+            var best: (rate: Double, blockSize: String) = (0, "")
+            for blockSize in ddBlockSizes {
+                let seconds = try await afterWarmUp(
+                    ["/bin/dd", "if=\(path("source"))", "of=\(path("dd.out"))", "bs=\(blockSize)", "conv=fsync", "status=none"], "dd",
+                    output: path("dd.out"))
+                let rate = Self.mib(fileBytes, seconds)
+                if rate > best.rate { best = (rate, blockSize) }
+            }
+            ddBlockSizes = [best.blockSize]
+            ddRuns.append(best.rate)
+            r1Runs.append(
+                Self.mib(
+                    fileBytes,
+                    try await afterWarmUp(
+                        [executable, "cp", "-q", "--replication", "1", path("source"), "\(meta):/bench/r1-\(round)"], "dfs cp (R=1)")))
+            r3Runs.append(
+                Self.mib(
+                    fileBytes,
+                    try await afterWarmUp(
+                        [executable, "cp", "-q", "--replication", "3", path("source"), "\(meta):/bench/r3-\(round)"], "dfs cp (R=3)")))
+        }
+        let ddRate = Self.median(ddRuns)
+        let r1Rate = Self.median(r1Runs)
+        let r3Rate = Self.median(r3Runs)
+        // What a SHA-256 costs an upload (`cp --sha256`), once, in the same conditions.
+        let sha256Rate = Self.mib(
+            fileBytes,
+            try await afterWarmUp(
+                [executable, "cp", "-q", "--replication", "1", "--sha256", path("source"), "\(meta):/bench/sha256"], "dfs cp (--sha256)"))
+
+        progress("local cp and download taking turns, cp -r, ls -l, stat")
+        // The local cp and the download take turns, each in the same conditions (see
+        // `afterWarmUp`); each side's median counts.
+        var cpRuns: [Double] = []
+        var readRuns: [Double] = []
+        for _ in 0..<rounds {
+            cpRuns.append(Self.mib(fileBytes, try await afterWarmUp(["/bin/cp", path("source"), path("cp.out")], "cp", output: path("cp.out"))))
+            readRuns.append(
+                Self.mib(
+                    fileBytes,
+                    try await afterWarmUp(
+                        [executable, "cp", "-q", "\(meta):/bench/r1-0", path("read.out")], "dfs cp (download)", output: path("read.out"))))
+        }
+        let cpRate = Self.median(cpRuns)
+        let readRate = Self.median(readRuns)
+        let tree = try checked(ChildProcess.run([executable, "cp", "-q", "-r", "--replication", "1", path("small"), "\(meta):/small"]), "dfs cp -r")
+        let list = try checked(ChildProcess.run([executable, "ls", "-l", "\(meta):/small"]), "dfs ls -l")
+        let listed = list.output.split(separator: "\n").count
+        guard listed == smallFiles else {
+            throw DFSError(.internalError, "dfs ls -l listed \(listed) entries, expected \(smallFiles)")
+        }
+        let remoteStat = try await statRemote(count: smallFiles)
+
+        progress("peak memory while uploading \(ByteSize.format(bigBytes))")
+        try makeSparseFile(path("big"), bytes: bigBytes)
+        let big = try checked(ChildProcess.run([executable, "cp", "-q", "--replication", "1", path("big"), "\(meta):/bench/big"]), "dfs cp (big)")
+        FileSystem.removeQuietly(path("big"))
+        let serverPeaks = servers.map { ChildProcess.peakBytes(of: $0) }
+        let peak = ([big.peakBytes] + serverPeaks).max() ?? 0
+
+        let sizeText = ByteSize.format(fileBytes)
+        let treeRate = Double(smallFiles) / tree.seconds
+        let ofRounds = rounds > 1 ? ", median of \(rounds)" : ""
+        results.append(
+            BenchResult(
+                name: "write \(sizeText), R=1\(ofRounds)", value: r1Rate, unit: "MiB/s", baselineName: "dd conv=fsync",
+                baseline: ddRate, ratio: r1Rate / ddRate, goal: "≥ 0.8 × dd", met: r1Rate >= 0.8 * ddRate, runs: r1Runs, baselineRuns: ddRuns))
+        results.append(
+            BenchResult(
+                name: "write \(sizeText), R=3\(ofRounds)", value: r3Rate, unit: "MiB/s", baselineName: "dd conv=fsync / 3",
+                baseline: ddRate / 3, ratio: r3Rate / (ddRate / 3), goal: "≥ 0.8 × dd/3", met: r3Rate >= 0.8 * ddRate / 3,
+                runs: r3Runs, baselineRuns: ddRuns.map { $0 / 3 }))
+        results.append(
+            BenchResult(
+                name: "write \(sizeText), R=1, with --sha256", value: sha256Rate, unit: "MiB/s", baselineName: "dd conv=fsync",
+                baseline: ddRate, ratio: sha256Rate / ddRate, goal: "-", met: nil))
+        results.append(
+            BenchResult(
+                name: "read \(sizeText)\(ofRounds)", value: readRate, unit: "MiB/s",
+                baselineName: "local cp", baseline: cpRate, ratio: readRate / cpRate, goal: "≥ 0.5 × cp", met: readRate >= 0.5 * cpRate,
+                runs: readRuns, baselineRuns: cpRuns))
+        results.append(
+            BenchResult(
+                name: "create \(smallFiles) × 4 KiB (cp -r, R=1)", value: treeRate, unit: "files/s", baselineName: "local cp -r",
+                baseline: cpTreeRate, ratio: treeRate / cpTreeRate, goal: "≥ 2500 files/s", met: treeRate >= 2500))
+        results.append(
+            BenchResult(
+                name: "ls -l of \(smallFiles) files", value: list.seconds, unit: "s", baselineName: "local ls -l",
+                baseline: ls.seconds, ratio: ls.seconds / list.seconds, goal: "≤ 0.25 s", met: list.seconds <= 0.25))
+        results.append(
+            BenchResult(
+                name: "stat of \(smallFiles) files (client library)", value: Double(smallFiles) / remoteStat, unit: "files/s",
+                baselineName: "local stat(2)", baseline: Double(smallFiles) / localStat,
+                ratio: localStat / remoteStat, goal: "-", met: nil))
+        results.append(
+            BenchResult(
+                name: "peak memory, \(ByteSize.format(bigBytes)) upload", value: Double(peak) / 1_048_576, unit: "MiB",
+                baselineName: "client \(big.peakBytes >> 20) MiB, servers " + serverPeaks.map { "\($0 >> 20)" }.joined(separator: "/") + " MiB",
+                baseline: nil, ratio: nil, goal: "≤ 128 MiB each", met: peak <= 128 << 20))
+        return results
+    }
+
+    // MARK: Cluster
+
+    func startCluster() async throws {
+        let metaOutput = path("meta.out")
+        servers.append(
+            try ChildProcess.start(
+                [executable, "serve-meta", "--host", "127.0.0.1", "--port", "0", "--db", path("meta.db"), "--heartbeat", "1s"],
+                outputPath: metaOutput))
+        let endpoint = try await listeningEndpoint(metaOutput)
+        metaEndpoint = endpoint.description
+        for index in 0..<3 {
+            servers.append(
+                try ChildProcess.start(
+                    [executable, "serve-data", "--listen", "127.0.0.1:0", "--meta", metaEndpoint, "--dir", path("data\(index)")],
+                    outputPath: path("data\(index).out")))
+        }
+        let client = DFSClient(meta: endpoint)
+        defer { Task { await client.close() } }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try await client.status().nodes.filter(\.alive).count < 3 {
+            guard ContinuousClock.now < deadline else { throw DFSError(.timeout, "the data nodes did not register within 30 s") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    func listeningEndpoint(_ outputPath: String) async throws -> Endpoint {
+        try await Self.listeningEndpoint(outputPath)
+    }
+
+    /// The endpoint a server process printed it listens on.
+    static func listeningEndpoint(_ outputPath: String) async throws -> Endpoint {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let bytes = try? FileSystem.contents(of: outputPath), let endpoint = try ListeningLine.endpoint(in: String(decoding: bytes, as: UTF8.self)) {
+                return endpoint
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw DFSError(.timeout, "the meta server did not start within 30 s")
+    }
+
+    /// Bytes the run writes at most: the test file and its copies (dd's, the warm-up's, the
+    /// download's), every round's uploads at R=1 and R=3 and the `--sha256` one, the small
+    /// files three times (source, local copy, cluster) and the memory run's upload.
+    /// Saturates at Int.max rather than overflow on absurd sizes.
+    var diskBytesNeeded: Int {
+        let bytes = Double(fileBytes) * Double(4 + 4 * rounds) + Double(smallFiles) * 4096 * 3 + Double(bigBytes)
+        return bytes >= Double(Int.max) ? Int.max : Int(bytes)
+    }
+
+    /// Fails before anything starts when the folder's file system cannot hold the run: a
+    /// disk that fills up halfway would end it with a confusing error, and fill the disk.
+    func checkFreeSpace() throws {
+        guard let free = try? FileSystem.freeBytes(root.path) else { return }
+        guard free >= diskBytesNeeded else {
+            throw DFSError(
+                .unavailable,
+                """
+                the benchmark writes up to \(ByteSize.format(diskBytesNeeded)) in \(root.deletingLastPathComponent().path), \
+                which has \(ByteSize.format(free)) free; use --dir elsewhere, or a smaller --size or --big-size
+                """)
+        }
+    }
+
+    func cleanUp() {
+        // Data nodes first, so each can say goodbye to a meta server that is still there.
+        for server in servers.reversed() { ChildProcess.stop(server) }
+        servers = []
+        try? FileSystem.removeTree(root.path)
+    }
+}
