@@ -181,7 +181,7 @@ extension DFSClient {
         let budget = InFlightBudget(capacity: Self.filesInFlight)
         let outcomes = try await forEach(count: list.count, inFlight: Self.filesInFlight) { index -> Bool in
             let file = list[index]
-            let weight = file.size <= Limits.chunkBytes ? 1 : Self.largeFileWeight
+            let weight = file.size <= Limits.writeFrameBytes ? 1 : Self.largeFileWeight
             await budget.acquire(weight)
             defer { Task { await budget.release(weight) } }
             try await self.download(file.remote, to: file.local, verify: verify)

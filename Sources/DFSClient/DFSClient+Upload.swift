@@ -31,7 +31,7 @@ extension DFSClient {
     /// Writes a local file to `path`.
     ///
     /// The file is cut into blocks; up to ``Limits/blocksInFlight`` blocks are sent at once,
-    /// each streamed from disk in chunks, so memory stays bounded whatever the size. A block
+    /// each streamed from disk frame by frame, so memory stays bounded whatever the size. A block
     /// whose bytes are all sent gives its turn to the next while its nodes flush it, so the
     /// flushes overlap the sending (up to twice as many blocks await their acknowledgement).
     /// The file becomes visible only when every block is stored; on failure nothing does,
@@ -156,15 +156,15 @@ extension DFSClient {
             // Each frame's buffer, once sent, takes the next one (see PayloadBuffers).
             let spare = SpareBuffer()
             while sent < request.length {
-                let count = min(Limits.chunkBytes, request.length - sent)
+                let count = min(Limits.writeFrameBytes, request.length - sent)
                 let position = offset + sent
-                let chunk = try await BlockingIO.run { try source.read(at: position, count: count, reusing: spare.bytes.take()) }
-                let pieces = BlockData.checksums(of: chunk)
+                let payload = try await BlockingIO.run { try source.read(at: position, count: count, reusing: spare.bytes.take()) }
+                let pieces = BlockData.checksums(of: payload)
                 checksum.append(checksum: BlockData.combined(pieces, length: count), length: count)
-                try await connection.send(BlockData(checksums: pieces), payload: chunk, timeout: stall)
+                try await connection.send(BlockData(checksums: pieces), payload: payload, timeout: stall)
                 sent += count
                 progress?(count)
-                spare.bytes = chunk
+                spare.bytes = payload
             }
         } catch {
             await sending.release(1)

@@ -11,7 +11,7 @@ enum FileDigest {
         var offset = 0
         var spare: [UInt8]?
         while offset < total {
-            let count = min(4 * Limits.chunkBytes, total - offset)
+            let count = min(4 * Limits.writeFrameBytes, total - offset)
             let bytes = try file.read(at: offset, count: count, reusing: spare.take())
             hasher.update(data: bytes)
             offset += count
@@ -51,7 +51,7 @@ actor SequentialDigest {
             let (offset, length) = ranges[next]
             var position = 0
             while position < length {
-                let count = min(4 * Limits.chunkBytes, length - position)
+                let count = min(4 * Limits.writeFrameBytes, length - position)
                 let bytes = try file.read(at: offset + position, count: count)
                 crc.update(bytes)
                 hasher?.update(data: bytes)

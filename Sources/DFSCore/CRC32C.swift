@@ -1,6 +1,6 @@
 import CCRC32C
 
-/// CRC32C (Castagnoli), the checksum of every chunk of block data.
+/// CRC32C (Castagnoli), the checksum of every 64 KiB piece of block data.
 public struct CRC32C: Sendable {
     public private(set) var value: UInt32 = 0
 

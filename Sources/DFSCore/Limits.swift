@@ -5,8 +5,9 @@ public enum Limits {
     /// Raw payload of one frame. Block data travels as a stream of frames of at most this
     /// size, so a connection never holds more than one of them at a time.
     public static let payloadBytesMax = 4 * 1024 * 1024
-    /// Size of the payload chunks a sender cuts block data into.
-    public static let chunkBytes = 1024 * 1024
+    /// Size of the payloads a writer cuts block data into: one `blockData` frame each, a
+    /// whole number of pieces (``pieceBytes``).
+    public static let writeFrameBytes = 1024 * 1024
     /// Size of the payloads a data node sends a block's bytes to a reader in: a whole number
     /// of checksum pieces, and fewer frames (fewer wake-ups on both sides) than writes use.
     public static let readFrameBytes = 4 * 1024 * 1024
@@ -22,7 +23,7 @@ public enum Limits {
     public static let writebackWindowBytes = 8 * 1024 * 1024
     /// Block data is checksummed (CRC32C) in pieces of this size: small enough that a bad
     /// sector spoils little, large enough that the checksums are 1/16384 of the data.
-    public static let checksumChunkBytes = 64 * 1024
+    public static let pieceBytes = 64 * 1024
     /// Longest path, as Linux's PATH_MAX.
     public static let pathBytesMax = 4096
     /// Longest single name in a path, as Linux's NAME_MAX.

@@ -94,7 +94,7 @@ public struct WriteBlocksOK: Message {
 }
 
 /// Asks for `length` bytes of a block from `offset`; nil length means to the end. The offset
-/// is a multiple of ``Limits/checksumChunkBytes``, so every piece sent can be verified; a
+/// is a multiple of ``Limits/pieceBytes``, so every piece sent can be verified; a
 /// request without one reads from the start.
 public struct ReadBlock: Message {
     public static let type = MessageType.readBlock
@@ -138,9 +138,10 @@ public struct ReadBlockOK: Message {
 
 /// A piece of block data; the bytes are the frame's payload.
 ///
-/// `checksums` holds the CRC32C of each ``Limits/checksumChunkBytes`` piece of the payload,
+/// `checksums` holds the CRC32C of each ``Limits/pieceBytes`` piece of the payload,
 /// in order (the last may be shorter). Every frame but a block's last carries a whole number
-/// of pieces, so pieces line up with the block's own chunks.
+/// of pieces, so every piece lies within one frame and the pieces of a block are the same
+/// whichever frames carried it.
 public struct BlockData: Message {
     public static let type = MessageType.blockData
     public var checksums: [UInt32]
@@ -148,9 +149,9 @@ public struct BlockData: Message {
 
     /// The checksums of `payload`'s pieces.
     public static func checksums(of payload: UnsafeRawBufferPointer) -> [UInt32] {
-        stride(from: 0, to: payload.count, by: Limits.checksumChunkBytes).map { start in
+        stride(from: 0, to: payload.count, by: Limits.pieceBytes).map { start in
             var crc = CRC32C()
-            crc.update(UnsafeRawBufferPointer(rebasing: payload[start..<min(start + Limits.checksumChunkBytes, payload.count)]))
+            crc.update(UnsafeRawBufferPointer(rebasing: payload[start..<min(start + Limits.pieceBytes, payload.count)]))
             return crc.value
         }
     }
@@ -175,7 +176,7 @@ public struct BlockData: Message {
     public static func combined(_ pieces: [UInt32], length: Int) -> UInt32 {
         var whole = CRC32C()
         for (index, checksum) in pieces.enumerated() {
-            whole.append(checksum: checksum, length: min(Limits.checksumChunkBytes, length - index * Limits.checksumChunkBytes))
+            whole.append(checksum: checksum, length: min(Limits.pieceBytes, length - index * Limits.pieceBytes))
         }
         return whole.value
     }

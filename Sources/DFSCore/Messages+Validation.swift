@@ -305,7 +305,7 @@ extension WriteBlocksOK {
 extension ReadBlock {
     public func validate() throws(DFSError) {
         try Check.range(offset, 0...Limits.blockBytesMax, "offset")
-        guard offset % Limits.checksumChunkBytes == 0 else {
+        guard offset % Limits.pieceBytes == 0 else {
             throw DFSError(.invalidArgument, "offset \(offset) is not a multiple of 64 KiB")
         }
         if let length { try Check.range(length, 0...Limits.blockBytesMax, "length") }
@@ -321,7 +321,7 @@ extension ReadBlockOK {
 
 extension BlockData {
     /// Pieces in the largest payload: one checksum each.
-    public static let checksumsMax = (Limits.payloadBytesMax + Limits.checksumChunkBytes - 1) / Limits.checksumChunkBytes
+    public static let checksumsMax = (Limits.payloadBytesMax + Limits.pieceBytes - 1) / Limits.pieceBytes
 
     public func validate() throws(DFSError) {
         try Check.count(checksums.count, atMost: Self.checksumsMax, "checksums", code: .invalidArgument)

@@ -40,7 +40,7 @@ public final class BlockScrubber: Sendable {
                     let stored = try await reader.storedChecksums(block.blockID, length: length)
                     var offset = 0
                     while offset < length {
-                        let count = min(Limits.chunkBytes, length - offset)
+                        let count = min(Limits.writeFrameBytes, length - offset)
                         _ = try await reader.readVerifiedPieces(block.blockID, source: source, offset: offset, count: count, stored: stored)
                         offset += count
                         // Sleep off the time these bytes are owed at the allowed rate.

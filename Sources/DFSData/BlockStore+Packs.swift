@@ -205,7 +205,7 @@ extension BlockStore {
             }
             defer { file.close() }
             var payload: [UInt8] = []
-            for entry in entries { payload += try DataServer.readChunk(file, offset: entry.offset, count: entry.length) }
+            for entry in entries { payload += try DataServer.readRange(file, offset: entry.offset, count: entry.length) }
             return (entries.map { BatchBlock(blockID: $0.blockID, length: $0.length, checksums: $0.pieceChecksums) }, payload)
         }
         let written = try await writeDurablePack(blocks, payload: payload)

@@ -101,7 +101,7 @@ public final class BlockVerifier: Sendable {
         case absent
     }
 
-    /// Reads the whole block in chunks of ``Limits/chunkBytes``, each on a blocking-I/O
+    /// Reads the whole block in chunks of ``Limits/writeFrameBytes``, each on a blocking-I/O
     /// thread, checking every 64 KiB piece against the stored checksums and the whole block
     /// against the stored whole-block checksum. Throws only `CancellationError`.
     public static func check(_ blockID: BlockID, in store: BlockStore) async throws -> Outcome {
@@ -127,22 +127,22 @@ public final class BlockVerifier: Sendable {
         var offset = 0
         while offset < source.length {
             try Task.checkCancellation()
-            let count = min(Limits.chunkBytes, source.length - offset)
+            let count = min(Limits.writeFrameBytes, source.length - offset)
             let (file, start) = (source.file, source.offset + offset)
             let pieces: [UInt32]
             do {
-                pieces = try await BlockingIO.run { BlockData.checksums(of: try DataServer.readChunk(file, offset: start, count: count)) }
+                pieces = try await BlockingIO.run { BlockData.checksums(of: try DataServer.readRange(file, offset: start, count: count)) }
             } catch {
                 return .damaged("it cannot be read at \(offset): \(DFSError.wrap(error).message)")
             }
-            let first = offset / Limits.checksumChunkBytes
+            let first = offset / Limits.pieceBytes
             guard first + pieces.count <= stored.pieceChecksums.count,
                 pieces == Array(stored.pieceChecksums[first..<(first + pieces.count)])
             else {
                 return .damaged("a piece near offset \(offset) does not match its checksum")
             }
             for (index, piece) in pieces.enumerated() {
-                whole.append(checksum: piece, length: min(Limits.checksumChunkBytes, count - index * Limits.checksumChunkBytes))
+                whole.append(checksum: piece, length: min(Limits.pieceBytes, count - index * Limits.pieceBytes))
             }
             offset += count
         }

@@ -42,7 +42,7 @@ public final class BlockWriter: @unchecked Sendable {
         guard writtenBytes + bytes.count <= expectedLength else {
             throw DFSError(.invalidArgument, "block \(blockID) data is longer than the \(expectedLength) bytes announced")
         }
-        guard writtenBytes + bytes.count == expectedLength || bytes.count % Limits.checksumChunkBytes == 0 else {
+        guard writtenBytes + bytes.count == expectedLength || bytes.count % Limits.pieceBytes == 0 else {
             throw DFSError(.protocolError, "block \(blockID) frame of \(bytes.count) bytes is not a whole number of 64 KiB pieces")
         }
         let frameChecksum = try checksums.verify(bytes, what: "block \(blockID) at offset \(writtenBytes)")

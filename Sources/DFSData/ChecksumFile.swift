@@ -8,7 +8,7 @@ import Foundation
 /// | piece count: UInt32 | one CRC32C per 64 KiB piece: UInt32 each   (all big-endian)
 /// ```
 ///
-/// A piece is the 64 KiB unit of checksums (`Limits.checksumChunkBytes`); a frame, the unit
+/// A piece is the 64 KiB unit of checksums (`Limits.pieceBytes`); a frame, the unit
 /// on the wire, carries a whole number of them.
 public struct ChecksumFile: Equatable, Sendable {
     public var blockLength: Int
@@ -44,10 +44,10 @@ public struct ChecksumFile: Equatable, Sendable {
         let length = BigEndian.uint64(bytes, at: 8)
         let count = Int(BigEndian.uint32(bytes, at: 20))
         guard length <= UInt64(Limits.blockBytesMax),
-            count == (Int(length) + Limits.checksumChunkBytes - 1) / Limits.checksumChunkBytes,
+            count == (Int(length) + Limits.pieceBytes - 1) / Limits.pieceBytes,
             bytes.count == Self.headerBytes + 4 * count
         else {
-            throw DFSError(.checksumMismatch, "checksum file is damaged (length and chunk count disagree)")
+            throw DFSError(.checksumMismatch, "checksum file is damaged (length and piece count disagree)")
         }
         blockLength = Int(length)
         blockChecksum = BigEndian.uint32(bytes, at: 16)

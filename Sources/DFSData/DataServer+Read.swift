@@ -15,7 +15,7 @@ extension DataServer {
         defer { source.close() }
         let blockLength = source.length
         let stored = try await reader.storedChecksums(request.blockID, length: blockLength)
-        guard request.offset >= 0, request.offset <= blockLength, request.offset % Limits.checksumChunkBytes == 0 else {
+        guard request.offset >= 0, request.offset <= blockLength, request.offset % Limits.pieceBytes == 0 else {
             throw DFSError(.invalidArgument, "offset \(request.offset) is not a multiple of 64 KiB inside block \(request.blockID) of \(blockLength) bytes")
         }
         // Both are in 0...blockBytesMax (ReadBlock.validate), and the offset is inside the
@@ -26,7 +26,7 @@ extension DataServer {
         }
         let timeout = options.timeouts.request
         try await connection.send(ReadBlockOK(blockID: request.blockID, blockLength: blockLength, length: length), timeout: timeout)
-        let piece = Limits.checksumChunkBytes
+        let piece = Limits.pieceBytes
         var sent = 0
         while sent < length {
             try Task.checkCancellation()

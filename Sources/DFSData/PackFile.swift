@@ -87,7 +87,7 @@ enum PackFile {
             let pieceCount = Int(BigEndian.uint32(footer, at: position + 28))
             position += 32
             guard offset <= UInt64(dataEnd), length >= 1, length <= UInt64(dataEnd) - offset,
-                pieceCount == (Int(length) + Limits.checksumChunkBytes - 1) / Limits.checksumChunkBytes,
+                pieceCount == (Int(length) + Limits.pieceBytes - 1) / Limits.pieceBytes,
                 position + 4 * pieceCount <= footer.count
             else { throw damaged("entry of block \(id)") }
             let pieces = (0..<pieceCount).map { BigEndian.uint32(footer, at: position + 4 * $0) }

@@ -38,7 +38,7 @@ struct RepairCopier: Sendable {
         var sent = 0
         while sent < blockLength {
             try Task.checkCancellation()
-            let count = min(Limits.chunkBytes, blockLength - sent)
+            let count = min(Limits.writeFrameBytes, blockLength - sent)
             let (bytes, checksums) = try await reader.readVerifiedPieces(command.blockID, source: source, offset: sent, count: count, stored: stored)
             try await connection.send(BlockData(checksums: checksums), payload: bytes, timeout: timeout)
             sent += count

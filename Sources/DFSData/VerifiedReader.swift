@@ -30,9 +30,9 @@ struct VerifiedReader: Sendable {
     ) async throws -> (bytes: [UInt8], checksums: [UInt32]) {
         let file = source.file
         let start = source.offset + offset
-        let pieceStart = offset / Limits.checksumChunkBytes
-        let readCount = min(stored.blockLength - offset, (count + Limits.checksumChunkBytes - 1) / Limits.checksumChunkBytes * Limits.checksumChunkBytes)
-        var bytes = try await BlockingIO.run { try DataServer.readChunk(file, offset: start, count: readCount) }
+        let pieceStart = offset / Limits.pieceBytes
+        let readCount = min(stored.blockLength - offset, (count + Limits.pieceBytes - 1) / Limits.pieceBytes * Limits.pieceBytes)
+        var bytes = try await BlockingIO.run { try DataServer.readRange(file, offset: start, count: readCount) }
         let actual = BlockData.checksums(of: bytes)
         guard pieceStart + actual.count <= stored.pieceChecksums.count,
             actual == Array(stored.pieceChecksums[pieceStart..<(pieceStart + actual.count)])
@@ -53,7 +53,7 @@ struct VerifiedReader: Sendable {
 extension DataServer {
     /// pread(2) exactly `count` bytes (``OpenFile/readExact(count:at:)``); a block file
     /// shorter than its index says is an error.
-    static func readChunk(_ file: OpenFile, offset: Int, count: Int) throws -> [UInt8] {
+    static func readRange(_ file: OpenFile, offset: Int, count: Int) throws -> [UInt8] {
         do {
             return try file.readExact(count: count, at: offset)
         } catch let error as EndOfFileError {

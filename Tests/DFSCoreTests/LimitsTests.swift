@@ -7,15 +7,15 @@ import Testing
     /// Writers checksum each frame piece by piece, and readers check whole pieces: a frame
     /// that ended inside a piece would leave a piece without its checksum.
     @Test func framesAreWholeNumbersOfPieces() {
-        #expect(Limits.chunkBytes % Limits.checksumChunkBytes == 0)
-        #expect(Limits.readFrameBytes % Limits.checksumChunkBytes == 0)
+        #expect(Limits.writeFrameBytes % Limits.pieceBytes == 0)
+        #expect(Limits.readFrameBytes % Limits.pieceBytes == 0)
     }
 
     /// Every frame a sender makes must be one the receiver's decoder accepts.
     @Test func framesFitInOnePayload() {
-        #expect(Limits.chunkBytes <= Limits.payloadBytesMax)
+        #expect(Limits.writeFrameBytes <= Limits.payloadBytesMax)
         #expect(Limits.readFrameBytes <= Limits.payloadBytesMax)
-        #expect(BlockData.checksumsMax * Limits.checksumChunkBytes >= Limits.payloadBytesMax)
+        #expect(BlockData.checksumsMax * Limits.pieceBytes >= Limits.payloadBytesMax)
     }
 
     /// Headers carry paths and id lists, never data: the longest batch of paths, the longest

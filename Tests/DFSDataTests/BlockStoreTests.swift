@@ -37,7 +37,7 @@ import Testing
         let source = try reopened.openForReading(BlockID(42))
         defer { source.close() }
         #expect(source.length == size && source.offset == 0)
-        #expect(try DataServer.readChunk(source.file, offset: 0, count: source.length) == bytes)
+        #expect(try DataServer.readRange(source.file, offset: 0, count: source.length) == bytes)
         let checksums = try await reopened.checksums(of: BlockID(42))
         #expect(checksums.blockLength == size)
         #expect(checksums.blockChecksum == CRC32C.checksum(bytes))
@@ -64,7 +64,7 @@ import Testing
         try await writer.commit()
         let source = try store.openForReading(BlockID(43))
         defer { source.close() }
-        #expect(try DataServer.readChunk(source.file, offset: 0, count: source.length) == bytes)
+        #expect(try DataServer.readRange(source.file, offset: 0, count: source.length) == bytes)
         #expect(try await store.checksums(of: BlockID(43)).blockChecksum == CRC32C.checksum(bytes))
     }
 

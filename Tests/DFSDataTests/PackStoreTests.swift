@@ -29,7 +29,7 @@ import Testing
     func read(_ store: BlockStore, _ blockID: BlockID) throws -> [UInt8] {
         let source = try store.openForReading(blockID)
         defer { source.close() }
-        return try DataServer.readChunk(source.file, offset: source.offset, count: source.length)
+        return try DataServer.readRange(source.file, offset: source.offset, count: source.length)
     }
 
     func packNames() -> [String] {
