@@ -39,7 +39,7 @@ public struct RetryPolicy: Sendable {
 
     /// `1.5s`, `60s`: a wait as a person reads it.
     public static func describe(_ duration: Duration) -> String {
-        let tenths = (duration.components.seconds * 10) + duration.components.attoseconds / 100_000_000_000_000_000
+        let tenths = duration.inMilliseconds / 100
         return tenths % 10 == 0 || tenths >= 100 ? "\(tenths / 10)s" : "\(tenths / 10).\(tenths % 10)s"
     }
 

@@ -10,4 +10,12 @@ extension Duration {
     public var inMilliseconds: Int {
         Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000)
     }
+
+    /// This duration in whole nanoseconds, the fraction dropped: the unit Dispatch's timers
+    /// take. Saturates at `Int64.max` rather than overflowing.
+    public var inNanoseconds: Int64 {
+        // 9e9 s (285 years) is the most Int64 nanoseconds hold with room to spare.
+        guard (-9_000_000_000..<9_000_000_000).contains(components.seconds) else { return components.seconds < 0 ? .min : .max }
+        return components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+    }
 }

@@ -181,7 +181,7 @@ public actor Connection {
         self[direction].generation &+= 1
         let generation = self[direction].generation
         let remaining = ContinuousClock.now.duration(to: deadline)
-        let nanoseconds = max(0, remaining.components.seconds) * 1_000_000_000 + max(0, remaining.components.attoseconds / 1_000_000_000)
+        let nanoseconds = max(0, remaining.inNanoseconds)
         executor.queue.asyncAfter(deadline: .now() + .nanoseconds(Int(min(nanoseconds, Int64(Int32.max) * 1000)))) { [self] in
             self.assumeIsolated { connection in
                 guard connection[direction].generation == generation else { return }

@@ -17,4 +17,12 @@ import Testing
         #expect(Duration.microseconds(999).inMilliseconds == 0)
         #expect(Duration.seconds(10 * 3600).inMilliseconds == 36_000_000)
     }
+
+    @Test func nanosecondsDropTheFractionAndSaturate() {
+        #expect(Duration.milliseconds(1500).inNanoseconds == 1_500_000_000)
+        #expect(Duration.nanoseconds(7).inNanoseconds == 7)
+        #expect(Duration.seconds(-2).inNanoseconds == -2_000_000_000)
+        #expect(Duration.seconds(Int64.max).inNanoseconds == Int64.max)
+        #expect(Duration.seconds(Int64.min).inNanoseconds == Int64.min)
+    }
 }
