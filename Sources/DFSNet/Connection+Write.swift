@@ -75,6 +75,18 @@ extension Connection {
         return .success(try frame.reply(Reply.self))
     }
 
+    /// One request and its reply in one call on the connection, for a pool: nil, with
+    /// nothing sent, when `unlessStale` and the connection has gone stale while idle; else
+    /// the reply (or the error the peer answered) and whether the connection can be lent
+    /// again.
+    public func exchange<Request: Message, Reply: Message>(
+        _ request: Request, expecting: Reply.Type, timeout: Duration, unlessStale: Bool
+    ) async throws -> (result: Result<Reply, DFSError>, reusable: Bool)? {
+        if unlessStale && isStale() { return nil }
+        let result = try await requestResult(request, expecting: Reply.self, timeout: timeout)
+        return (result, !isStale())
+    }
+
     /// The one write loop: what remains of the frame goes out in as few calls as the kernel
     /// allows, waiting for room while its buffer is full.
     private func write(header: [UInt8], payload: OutgoingPayload, deadline: ContinuousClock.Instant) async throws {

@@ -127,15 +127,19 @@ public actor Connection {
     }
 
     private func sourceFired(_ direction: Direction) {
+        if let waiter = self[direction].waiter {
+            // Left armed: the waiter reads until the socket would block, and a request's
+            // reply is then waited for without arming the source again.
+            self[direction].waiter = nil
+            WaitDeadlines.shared.clear(deadlineKey(direction))
+            waiter.resume()
+            return
+        }
+        self[direction].ready = true
+        // Nobody waits: disarmed, so bytes nobody asked for stay in the kernel.
         if self[direction].armed, let source = self[direction].source {
             self[direction].armed = false
             source.suspend()
-        }
-        if let waiter = self[direction].waiter {
-            self[direction].waiter = nil
-            waiter.resume()
-        } else {
-            self[direction].ready = true
         }
     }
 
@@ -177,22 +181,30 @@ public actor Connection {
 
     // MARK: Timeouts, turns, closing
 
+    /// Sets the deadline of the wait that starts now (see ``WaitDeadlines``): when it passes
+    /// first, the waiter gets a timeout.
     private func scheduleTimeout(_ direction: Direction, deadline: ContinuousClock.Instant) {
         self[direction].generation &+= 1
-        let generation = self[direction].generation
-        let remaining = ContinuousClock.now.duration(to: deadline)
-        let nanoseconds = max(0, remaining.inNanoseconds)
-        executor.queue.asyncAfter(deadline: .now() + .nanoseconds(Int(min(nanoseconds, Int64(Int32.max) * 1000)))) { [self] in
-            self.assumeIsolated { connection in
-                guard connection[direction].generation == generation else { return }
-                connection.failWaiter(direction, DFSError(.timeout, "\(connection.name) did not respond in time"))
+        let queue = executor.queue
+        let entry = WaitDeadlines.Entry(deadline: deadline, generation: self[direction].generation) { [self] generation in
+            queue.async {
+                self.assumeIsolated { connection in
+                    guard connection[direction].generation == generation else { return }
+                    connection.failWaiter(direction, DFSError(.timeout, "\(connection.name) did not respond in time"))
+                }
             }
         }
+        WaitDeadlines.shared.set(deadlineKey(direction), entry)
+    }
+
+    private func deadlineKey(_ direction: Direction) -> WaitDeadlines.Key {
+        WaitDeadlines.Key(owner: ObjectIdentifier(self), output: direction == .output)
     }
 
     private func failWaiter(_ direction: Direction, _ error: DFSError) {
         if let waiter = self[direction].waiter {
             self[direction].waiter = nil
+            WaitDeadlines.shared.clear(deadlineKey(direction))
             waiter.resume(throwing: error)
         }
     }

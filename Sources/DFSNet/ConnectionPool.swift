@@ -3,13 +3,16 @@ import DFSCore
 /// Keeps open connections per endpoint so that consecutive requests reuse them.
 ///
 /// A connection is lent to one caller at a time and comes back only when that caller's work
-/// ended cleanly; one that failed, or that the peer closed while idle, is discarded.
-public actor ConnectionPool {
-    private var idle: [Endpoint: [Connection]] = [:]
-    public nonisolated let role: PeerRole
-    public nonisolated let timeouts: Timeouts
+/// ended cleanly; one that failed, or that the peer closed while idle, is discarded. The
+/// idle lists sit behind a lock, not in an actor: taking and returning a connection costs no
+/// hop between threads, and a request's own checks (is the connection still good, before
+/// and after) run inside the one call to the connection that sends it and reads its reply.
+public final class ConnectionPool: Sendable {
+    private let idle = Mutex<[Endpoint: [Connection]]>([:])
+    public let role: PeerRole
+    public let timeouts: Timeouts
     /// Proven to every server that asks, on each new connection.
-    public nonisolated let secret: ClusterSecret?
+    public let secret: ClusterSecret?
     private let idleMax: Int
 
     public init(role: PeerRole, timeouts: Timeouts = .standard, secret: ClusterSecret? = nil, idleMax: Int = Limits.idleConnectionsPerEndpointMax) {
@@ -23,11 +26,31 @@ public actor ConnectionPool {
     /// connection's hello must be answered within `handshake` (default: the pool's
     /// handshake timeout); data nodes are given their stall time, so a hung one is found
     /// in seconds.
-    public nonisolated func withConnection<T: Sendable>(
+    public func withConnection<T: Sendable>(
         to endpoint: Endpoint, handshake: Duration? = nil, _ body: (Connection) async throws -> T
     ) async throws -> T {
-        let (connection, _) = try await checkOut(endpoint, handshake: handshake)
-        return try await use(connection, endpoint: endpoint, body)
+        var connection: Connection?
+        while let pooled = takeIdle(endpoint) {
+            if await !pooled.isStale() {
+                connection = pooled
+                break
+            }
+            await pooled.close()
+        }
+        let lent: Connection
+        if let connection {
+            lent = connection
+        } else {
+            lent = try await open(endpoint, handshake: handshake)
+        }
+        do {
+            let result = try await body(lent)
+            await giveBack(lent, endpoint: endpoint, reusable: !lent.isStale())
+            return result
+        } catch {
+            await lent.close()
+            throw error
+        }
     }
 
     /// Sends one request and returns its reply, on a pooled connection.
@@ -38,62 +61,68 @@ public actor ConnectionPool {
     /// closed. But a server that died after taking the request looks the same, so a caller
     /// that retries by itself and must know whether a request may have been sent twice
     /// passes `resendOnStale` false and sees the failure instead.
-    public nonisolated func request<Request: Message, Reply: Message>(
+    public func request<Request: Message, Reply: Message>(
         _ request: Request, to endpoint: Endpoint, expecting: Reply.Type, resendOnStale: Bool = true
     ) async throws -> Reply {
-        // An error reply leaves the connection in step, so it goes back to the pool; only a
-        // failure of the connection itself discards it.
-        let send: (Connection) async throws -> Result<Reply, DFSError> = { connection in
-            try await connection.requestResult(request, expecting: Reply.self, timeout: self.timeouts.request)
+        while let pooled = takeIdle(endpoint) {
+            let exchanged: (result: Result<Reply, DFSError>, reusable: Bool)?
+            do {
+                exchanged = try await pooled.exchange(request, expecting: Reply.self, timeout: timeouts.request, unlessStale: true)
+            } catch let error as DFSError where resendOnStale && error.code == .connectionFailed {
+                await pooled.close()
+                break
+            } catch {
+                await pooled.close()
+                throw error
+            }
+            // Stale before anything was sent: try the next idle connection.
+            guard let exchanged else {
+                await pooled.close()
+                continue
+            }
+            await giveBack(pooled, endpoint: endpoint, reusable: exchanged.reusable)
+            return try exchanged.result.get()
         }
-        let (connection, reused) = try await checkOut(endpoint)
+        let fresh = try await open(endpoint, handshake: nil)
         do {
-            return try await use(connection, endpoint: endpoint, send).get()
-        } catch let error as DFSError where resendOnStale && reused && error.code == .connectionFailed {
-            let fresh = try await Connection.open(to: endpoint, role: role, timeout: timeouts.connect, handshake: timeouts.handshake, secret: secret)
-            return try await use(fresh, endpoint: endpoint, send).get()
-        }
-    }
-
-    private nonisolated func use<T: Sendable>(
-        _ connection: Connection, endpoint: Endpoint, _ body: (Connection) async throws -> T
-    ) async throws -> T {
-        do {
-            let result = try await body(connection)
-            await checkIn(connection, endpoint: endpoint)
-            return result
+            let exchanged = try await fresh.exchange(request, expecting: Reply.self, timeout: timeouts.request, unlessStale: false)!
+            await giveBack(fresh, endpoint: endpoint, reusable: exchanged.reusable)
+            return try exchanged.result.get()
         } catch {
-            await connection.close()
+            await fresh.close()
             throw error
         }
     }
 
-    private func checkOut(_ endpoint: Endpoint, handshake: Duration? = nil) async throws -> (Connection, reused: Bool) {
-        while var list = idle[endpoint], let connection = list.popLast() {
-            idle[endpoint] = list
-            if await !connection.isStale() { return (connection, true) }
-            await connection.close()
-        }
-        let connection = try await Connection.open(
-            to: endpoint, role: role, timeout: min(timeouts.connect, handshake ?? timeouts.connect),
-            handshake: handshake ?? timeouts.handshake, secret: secret)
-        return (connection, false)
-    }
-
-    private func checkIn(_ connection: Connection, endpoint: Endpoint) async {
-        let stale = await connection.isStale()
-        // Read the list only after the await: other check-ins and check-outs may have run.
-        guard !stale, idle[endpoint, default: []].count < idleMax else {
-            await connection.close()
-            return
-        }
-        idle[endpoint, default: []].append(connection)
-    }
-
     /// Closes every idle connection.
     public func closeAll() async {
-        let all = idle.values.flatMap { $0 }
-        idle = [:]
+        let all = idle.withLock { idle in
+            defer { idle = [:] }
+            return idle.values.flatMap { $0 }
+        }
         for connection in all { await connection.close() }
+    }
+
+    private func takeIdle(_ endpoint: Endpoint) -> Connection? {
+        idle.withLock { $0[endpoint]?.popLast() }
+    }
+
+    private func open(_ endpoint: Endpoint, handshake: Duration?) async throws -> Connection {
+        try await Connection.open(
+            to: endpoint, role: role, timeout: min(timeouts.connect, handshake ?? timeouts.connect),
+            handshake: handshake ?? timeouts.handshake, secret: secret)
+    }
+
+    /// Returns a connection after use: to the idle list when it is still good and the list
+    /// has room, else closed.
+    private func giveBack(_ connection: Connection, endpoint: Endpoint, reusable: Bool) async {
+        let kept =
+            reusable
+            && idle.withLock { idle in
+                guard idle[endpoint, default: []].count < idleMax else { return false }
+                idle[endpoint, default: []].append(connection)
+                return true
+            }
+        if !kept { await connection.close() }
     }
 }
