@@ -18,6 +18,8 @@ public final class BlockWriter: @unchecked Sendable {
     private let tempURL: URL
     /// The temp file, open until the group sync closes it (or the writer is dropped).
     private var file: OpenFile?
+    /// The block id is still claimed by this writer (see `BlockStore.claim`).
+    private var claimed = true
 
     /// CRC32C of everything written so far.
     public var checksum: UInt32 { blockChecksum.value }
@@ -83,7 +85,7 @@ public final class BlockWriter: @unchecked Sendable {
             throw error
         }
         store.didStore(blockID, length: writtenBytes, checksum: checksum)
-        store.release([blockID])
+        releaseClaim()
     }
 
     /// Closes the data file and writes the checksum file beside it, both still temp files.
@@ -101,11 +103,19 @@ public final class BlockWriter: @unchecked Sendable {
             blockPath: store.blockURL(blockID).path, checksumPath: store.checksumURL(blockID).path)
     }
 
-    /// Throws the partial block away.
+    /// Throws the partial block away and gives its block id back at once.
     public func abort() {
         file?.close()
         file = nil
         FileSystem.removeQuietly(tempURL.path)
+        releaseClaim()
+    }
+
+    /// Gives the block id back, once: after the commit, an abort, or when the writer goes.
+    private func releaseClaim() {
+        guard claimed else { return }
+        claimed = false
+        store.release([blockID])
     }
 
     deinit {
@@ -113,7 +123,8 @@ public final class BlockWriter: @unchecked Sendable {
             file.close()
             FileSystem.removeQuietly(tempURL.path)
         }
-        // A writer never committed gives its block id back (a committed one already has).
-        store.release([blockID])
+        // A writer dropped unfinished gives its block id back too, whenever the last
+        // reference to it goes (which may be on another thread, a moment later).
+        releaseClaim()
     }
 }
