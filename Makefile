@@ -3,7 +3,7 @@ SWIFT ?= swift
 CLUSTER_DIR ?= ./.dfs-local
 PORT ?= 8000
 
-.PHONY: all build release deps test chaos run bench bench-scale fuzz lint fmt clean
+.PHONY: all build release deps test chaos run bench bench-small bench-scale fuzz lint fmt clean
 
 all: build
 
@@ -47,10 +47,17 @@ run: release
 	.build/release/dfs local-cluster --dir $(CLUSTER_DIR) --port $(PORT) --nodes 3
 
 # dfs against this machine's limits: a cluster of processes in a temp folder, baselines and
-# dfs side by side (BENCH_ARGS=--quick for a short run, --json FILE to keep the numbers).
+# dfs side by side (BENCH_ARGS=--quick for a short run, --json FILE to keep the numbers). The
+# run includes the concurrent small-file phase (16 clients, 20,000 files of 1 KiB) and stat
+# one after another and 16 at once.
 BENCH_ARGS ?=
 bench: release
 	.build/release/dfs bench $(BENCH_ARGS)
+
+# The concurrent small-file phase alone, about a minute (BENCH_ARGS="--clients 64 --files
+# 100000 --size 4KiB" for another shape).
+bench-small: release
+	.build/release/dfs bench --small $(BENCH_ARGS)
 
 # The meta server with 1,000,000 files: list and stat against a namespace of 1,000.
 bench-scale: release

@@ -53,12 +53,14 @@ extension Bench {
             var fileBytes: Int
             var smallFiles: Int
             var bigBytes: Int
+            var concurrentClients: Int
+            var concurrentFiles: Int
             var results: [BenchResult]
         }
         let report = Report(
             date: Date().formatted(.iso8601), cores: ProcessInfo.processInfo.activeProcessorCount,
             memoryBytes: ProcessInfo.processInfo.physicalMemory, fileBytes: bench.fileBytes, smallFiles: bench.smallFiles,
-            bigBytes: bench.bigBytes, results: results)
+            bigBytes: bench.bigBytes, concurrentClients: bench.concurrentClients, concurrentFiles: bench.concurrentFiles, results: results)
         return try makeJSONEncoder(pretty: true).encode(report)
     }
 }

@@ -5,7 +5,7 @@ import DFSProcess
 import DFSSystem
 import Foundation
 
-/// The benchmark's steps: warm-ups, test files, local and remote stats.
+/// The benchmark's steps: warm-ups and test files.
 extension Bench {
     /// Runs one copy of the write or read comparison and returns its seconds, in conditions
     /// both sides share: a pause, then a warm-up file of the same size written and deleted,
@@ -40,6 +40,11 @@ extension Bench {
     }
 
     func progress(_ text: String) {
+        Self.progress(text, since: started)
+    }
+
+    /// One line on standard error: what the run is doing, after how long.
+    static func progress(_ text: String, since started: ContinuousClock.Instant) {
         printError("dfs bench: [\(Int((ContinuousClock.now - started).inSeconds)) s] \(text)")
     }
 
@@ -73,23 +78,5 @@ extension Bench {
         let file = try OpenFile.createOrTruncate(path, permissions: [.ownerReadWrite])
         defer { file.close() }
         try file.resize(to: bytes)
-    }
-
-    func statLocal(_ folder: String, count: Int) throws -> Double {
-        let started = ContinuousClock.now
-        for index in 0..<count {
-            _ = try FileSystem.status("\(folder)/\(String(format: "f%06d", index))")
-        }
-        return (ContinuousClock.now - started).inSeconds
-    }
-
-    func statRemote(count: Int) async throws -> Double {
-        let client = DFSClient(meta: try Endpoint(parsing: metaEndpoint))
-        defer { Task { await client.close() } }
-        let started = ContinuousClock.now
-        for index in 0..<count {
-            _ = try await client.stat(try DFSPath("/small/\(String(format: "f%06d", index))"))
-        }
-        return (ContinuousClock.now - started).inSeconds
     }
 }

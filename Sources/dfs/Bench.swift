@@ -10,9 +10,11 @@ final class Bench {
     let fileBytes: Int
     let smallFiles: Int
     let bigBytes: Int
+    /// Clients and files of the concurrent small-file phase (``SmallBench``), of 1 KiB each.
+    let concurrentClients: Int
+    let concurrentFiles: Int
     let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-    var servers: [SpawnedProcess] = []
-    var metaEndpoint = ""
+    let cluster: BenchCluster
 
     let started = ContinuousClock.now
 
@@ -20,11 +22,17 @@ final class Bench {
     let rounds: Int
     let settle: Duration
 
-    init(root: URL, fileBytes: Int, smallFiles: Int, bigBytes: Int, quick: Bool = false) {
+    init(
+        root: URL, fileBytes: Int, smallFiles: Int, bigBytes: Int, concurrentClients: Int = SmallBench.defaultClients,
+        concurrentFiles: Int = SmallBench.defaultFiles, quick: Bool = false
+    ) {
         self.root = root
         self.fileBytes = fileBytes
         self.smallFiles = smallFiles
         self.bigBytes = bigBytes
+        self.concurrentClients = concurrentClients
+        self.concurrentFiles = concurrentFiles
+        cluster = BenchCluster(root: root)
         rounds = quick ? 1 : 3
         settle = quick ? .zero : .seconds(3)
     }
@@ -42,15 +50,14 @@ final class Bench {
         // Nothing written so far may still be on its way to the disk while something is timed.
         sync()
 
-        progress("baselines: cp -r, ls -l, stat")
+        progress("baselines: cp -r, ls -l")
         let cpTree = try checked(ChildProcess.run(["/bin/cp", "-r", path("small"), path("small.copy")]), "cp -r")
         let cpTreeRate = Double(smallFiles) / cpTree.seconds
         let ls = try checked(ChildProcess.run(["/bin/ls", "-l", path("small")]), "ls -l")
-        let localStat = try statLocal(path("small"), count: smallFiles)
 
         progress("starting a meta server and three data nodes")
-        try await startCluster()
-        let meta = metaEndpoint
+        try await cluster.start()
+        let meta = cluster.endpoint.description
 
         progress("dd and dfs uploads taking turns")
         // dd and the uploads take turns, each in the same conditions (see `afterWarmUp`).
@@ -114,13 +121,20 @@ final class Bench {
         guard listed == smallFiles else {
             throw DFSError(.internalError, "dfs ls -l listed \(listed) entries, expected \(smallFiles)")
         }
-        let remoteStat = try await statRemote(count: smallFiles)
+        progress("stat through the client library, one after another and \(SmallBench.statCallers) at once")
+        let statRows = try await SmallBench.statRows(
+            endpoint: cluster.endpoint, remote: try (0..<smallFiles).map { try DFSPath(String(format: "/small/f%06d", $0)) },
+            local: (0..<smallFiles).map { path("small") + String(format: "/f%06d", $0) })
+        let concurrentRows = try await SmallBench(
+            folder: root.appendingPathComponent("concurrent"), endpoint: cluster.endpoint, clients: concurrentClients, files: concurrentFiles,
+            fileBytes: SmallBench.defaultFileBytes, progress: { [started] in Bench.progress($0, since: started) }
+        ).writeAndRead()
 
         progress("peak memory while uploading \(ByteSize.format(bigBytes))")
         try makeSparseFile(path("big"), bytes: bigBytes)
         let big = try checked(ChildProcess.run([executable, "cp", "-q", "--replication", "1", path("big"), "\(meta):/bench/big"]), "dfs cp (big)")
         FileSystem.removeQuietly(path("big"))
-        let serverPeaks = servers.map { ChildProcess.peakBytes(of: $0) }
+        let serverPeaks = cluster.peakBytes
         let peak = ([big.peakBytes] + serverPeaks).max() ?? 0
 
         let sizeText = ByteSize.format(fileBytes)
@@ -152,11 +166,8 @@ final class Bench {
             BenchResult(
                 name: "ls -l of \(smallFiles) files", value: list.seconds, unit: "s", baselineName: "local ls -l",
                 baseline: ls.seconds, ratio: ls.seconds / list.seconds, goal: "≤ 0.25 s", met: list.seconds <= 0.25))
-        results.append(
-            BenchResult(
-                name: "stat of \(smallFiles) files (client library)", value: Double(smallFiles) / remoteStat, unit: "files/s",
-                baselineName: "local stat(2)", baseline: Double(smallFiles) / localStat,
-                ratio: localStat / remoteStat, goal: "-", met: nil))
+        results += statRows
+        results += concurrentRows
         results.append(
             BenchResult(
                 name: "peak memory, \(ByteSize.format(bigBytes)) upload", value: Double(peak) / 1_048_576, unit: "MiB",
@@ -165,53 +176,14 @@ final class Bench {
         return results
     }
 
-    // MARK: Cluster
-
-    func startCluster() async throws {
-        let metaOutput = path("meta.out")
-        servers.append(
-            try ChildProcess.start(
-                [executable, "serve-meta", "--host", "127.0.0.1", "--port", "0", "--db", path("meta.db"), "--heartbeat", "1s"],
-                outputPath: metaOutput))
-        let endpoint = try await listeningEndpoint(metaOutput)
-        metaEndpoint = endpoint.description
-        for index in 0..<3 {
-            servers.append(
-                try ChildProcess.start(
-                    [executable, "serve-data", "--listen", "127.0.0.1:0", "--meta", metaEndpoint, "--dir", path("data\(index)")],
-                    outputPath: path("data\(index).out")))
-        }
-        let client = DFSClient(meta: endpoint)
-        defer { Task { await client.close() } }
-        let deadline = ContinuousClock.now + .seconds(30)
-        while try await client.status().nodes.filter(\.alive).count < 3 {
-            guard ContinuousClock.now < deadline else { throw DFSError(.timeout, "the data nodes did not register within 30 s") }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-    }
-
-    func listeningEndpoint(_ outputPath: String) async throws -> Endpoint {
-        try await Self.listeningEndpoint(outputPath)
-    }
-
-    /// The endpoint a server process printed it listens on.
-    static func listeningEndpoint(_ outputPath: String) async throws -> Endpoint {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            if let bytes = try? FileSystem.contents(of: outputPath), let endpoint = try ListeningLine.endpoint(in: String(decoding: bytes, as: UTF8.self)) {
-                return endpoint
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw DFSError(.timeout, "the meta server did not start within 30 s")
-    }
-
     /// Bytes the run writes at most: the test file and its copies (dd's, the warm-up's, the
     /// download's), every round's uploads at R=1 and R=3 and the `--sha256` one, the small
-    /// files three times (source, local copy, cluster) and the memory run's upload.
-    /// Saturates at Int.max rather than overflow on absurd sizes.
+    /// files three times (source, local copy, cluster), the concurrent phase's twice, and the
+    /// memory run's upload. Saturates at Int.max rather than overflow on absurd sizes.
     var diskBytesNeeded: Int {
-        let bytes = Double(fileBytes) * Double(4 + 4 * rounds) + Double(smallFiles) * 4096 * 3 + Double(bigBytes)
+        let bytes =
+            Double(fileBytes) * Double(4 + 4 * rounds) + Double(smallFiles) * 4096 * 3 + Double(bigBytes)
+            + SmallBench.diskBytesNeeded(files: concurrentFiles, fileBytes: SmallBench.defaultFileBytes)
         return bytes >= Double(Int.max) ? Int.max : Int(bytes)
     }
 
@@ -230,9 +202,7 @@ final class Bench {
     }
 
     func cleanUp() {
-        // Data nodes first, so each can say goodbye to a meta server that is still there.
-        for server in servers.reversed() { ChildProcess.stop(server) }
-        servers = []
+        cluster.stop()
         try? FileSystem.removeTree(root.path)
     }
 }

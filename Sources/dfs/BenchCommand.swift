@@ -13,11 +13,17 @@ struct BenchCommand: AsyncParsableCommand {
             Starts a meta server and three data nodes as processes on 127.0.0.1 in a temp
             folder, measures the baselines (dd with fsync, cp, cp -r, ls -l, stat) and dfs
             doing the same work, prints a table with ratios, and cleans up. The full run
-            takes about 4 minutes and needs about 26 GiB of free disk (it checks first).
+            takes about 5 minutes and needs about 26 GiB of free disk (it checks first).
+            It includes the concurrent small-file phase that --small runs alone: --clients
+            writers create 20,000 files of 1 KiB through the client library (each durable
+            before it is acknowledged), then as many readers read them in random order,
+            beside local files written with an fsync each and read back by as many threads.
             Examples:
               dfs bench                     (1 GiB files, 10,000 small files, a 10 GiB upload)
               dfs bench --quick             (64 MiB, 500 files, 256 MiB)
               dfs bench --json bench.json
+              dfs bench --small             (16 clients, 20,000 files of 1 KiB; about a minute)
+              dfs bench --small --clients 64 --files 100000 --size 4KiB
               dfs bench --scale             (the meta server with 1,000,000 files)
             """
     )
@@ -25,11 +31,17 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "A short run: 64 MiB files, 500 small files, a 256 MiB memory run.")
     var quick = false
 
-    @Option(help: "Size of the file written and read.")
+    @Option(help: "Size of the file written and read; with --small, of each small file (default 1KiB).")
     var size: SizeArgument?
 
-    @Option(help: "Number of 4 KiB files copied with cp -r.")
+    @Option(help: "Number of 4 KiB files copied with cp -r, and of the concurrent phase's files; with --small, of its files.")
     var files: Int?
+
+    @Flag(help: "Measure many clients writing and reading small files at once, and stat, instead.")
+    var small = false
+
+    @Option(help: "Clients of the concurrent small-file phase (default \(SmallBench.defaultClients)).")
+    var clients: Int?
 
     @Option(help: "Size of the upload whose peak memory is measured.")
     var bigSize: SizeArgument?
@@ -47,7 +59,19 @@ struct BenchCommand: AsyncParsableCommand {
     var json: String?
 
     func validate() throws {
-        if let files, !(1...1_000_000).contains(files) { throw ValidationError("--files must be 1 to 1000000") }
+        if let files, !(1...SmallBench.filesMax).contains(files) { throw ValidationError("--files must be 1 to \(SmallBench.filesMax)") }
+        if let clients, !(1...SmallBench.clientsMax).contains(clients) {
+            throw ValidationError("--clients must be 1 to \(SmallBench.clientsMax)")
+        }
+        if small {
+            if scale || quick || bigSize != nil || scaleFiles != nil {
+                throw ValidationError("--small is a run of its own; it takes --clients, --files, --size, --dir and --json")
+            }
+            if let size, !(0...SmallBench.fileBytesMax).contains(size.bytes) {
+                throw ValidationError("--size with --small must be 0 to \(ByteSize.format(SmallBench.fileBytesMax)) (a small file)")
+            }
+        }
+        if scale && clients != nil { throw ValidationError("--clients goes with the full run or --small, not --scale") }
         if let scaleFiles, !(10_000...10_000_000).contains(scaleFiles) {
             throw ValidationError("--scale-files must be 10000 to 10000000")
         }
@@ -67,7 +91,21 @@ struct BenchCommand: AsyncParsableCommand {
                 if let json { try FileSystem.write(Array(makeJSONEncoder(pretty: true).encode(results)), to: json) }
                 return
             }
-            let bench = Bench(root: root, fileBytes: fileBytes, smallFiles: smallFiles, bigBytes: bigBytes, quick: quick)
+            if small {
+                defer { try? FileSystem.removeTree(root.path) }
+                let clients = clients ?? SmallBench.defaultClients
+                let files = files ?? SmallBench.defaultFiles
+                let fileBytes = size?.bytes ?? SmallBench.defaultFileBytes
+                let results = try await SmallBench.run(root: root, clients: clients, files: files, fileBytes: fileBytes)
+                printNow(Bench.table(results))
+                if let json {
+                    try FileSystem.write(Array(SmallBench.json(results, clients: clients, files: files, fileBytes: fileBytes)), to: json)
+                }
+                return
+            }
+            let bench = Bench(
+                root: root, fileBytes: fileBytes, smallFiles: smallFiles, bigBytes: bigBytes, concurrentClients: clients ?? SmallBench.defaultClients,
+                concurrentFiles: files ?? (quick ? 500 : SmallBench.defaultFiles), quick: quick)
             defer { bench.cleanUp() }
             try bench.checkFreeSpace()
             let results = try await bench.run()

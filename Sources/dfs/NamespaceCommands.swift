@@ -135,9 +135,14 @@ struct CatCommand: AsyncParsableCommand {
         abstract: "Write files to standard output.",
         discussion: """
             Streams: bytes go out as they arrive and are verified, whatever the file's size.
+            Many files are written one after another, in order, through one connection to
+            the meta server. As cat does, a file that cannot be read is named on standard
+            error and skipped, the rest are still written, and the exit status is then 1.
+            All paths must be on one cluster.
             Examples:
               dfs cat localhost:8000:docs/notes.txt
               dfs cat localhost:8000:logs/big.log | grep error
+              DFS_META=localhost:8000 dfs cat dfs:/logs/a.log dfs:/logs/b.log > both.log
             """
     )
 
@@ -154,16 +159,20 @@ struct CatCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors("cat") {
             let remotes = try Locations.requiredOnOneCluster(locations)
+            var paths = PathByPath("cat")
             try await DFSClient.using(remotes[0].endpoint, secret: security, retry: retry) { client in
                 for remote in remotes {
-                    do {
-                        try await client.stream(remote.path) { bytes in try StandardStream.write(bytes, to: 1) }
-                    } catch is StandardStream.Closed {
-                        // The reader went away (`dfs cat f | head`): stop quietly, as cat does.
-                        throw ExitCode(141)
+                    try await paths.run(remote.path) {
+                        do {
+                            try await client.stream(remote.path) { bytes in try StandardStream.write(bytes, to: 1) }
+                        } catch is StandardStream.Closed {
+                            // The reader went away (`dfs cat f | head`): stop quietly, as cat does.
+                            throw ExitCode(141)
+                        }
                     }
                 }
             }
+            try paths.finish()
         }
     }
 }

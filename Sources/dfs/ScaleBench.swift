@@ -105,7 +105,7 @@ final class ScaleBench {
         let server = try ChildProcess.start(
             [executable, "serve-meta", "--host", "127.0.0.1", "--port", "0", "--db", database], outputPath: output)
         defer { ChildProcess.stop(server) }
-        let endpoint = try await Bench.listeningEndpoint(output)
+        let endpoint = try await BenchCluster.listeningEndpoint(output)
         let client = DFSClient(meta: endpoint)
         defer { Task { await client.close() } }
         // One request first, so connecting is not counted.

@@ -6,34 +6,54 @@ import Foundation
 struct StatCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stat",
-        abstract: "Show a file's or folder's metadata, its SHA-256 and where its blocks are.",
+        abstract: "Show files' or folders' metadata, their checksums and where their blocks are.",
         discussion: """
+            Takes many paths, as stat(1) does: each is shown in order (a blank line between
+            them), through one connection to the meta server. A path that fails is named on
+            standard error and the rest are still shown; the exit status is then 1. All paths
+            must be on one cluster.
+            With --json, each path is one JSON object on a line of its own (JSON Lines): one
+            path prints one object, as it always did; jq reads the stream as it is, and
+            jq -s makes it one array.
             Examples:
               dfs stat localhost:8000:docs/report.pdf
               dfs stat --json localhost:8000:docs/report.pdf
+              DFS_META=localhost:8000 dfs stat --json dfs:/a dfs:/b | jq -r '.path + " " + (.size|tostring)'
             """
     )
 
     @OptionGroup var security: SecretOptions
     @OptionGroup var retry: RetryOptions
 
-    @Argument(help: "HOST:PORT:PATH or dfs:PATH.")
-    var location: String
+    @Argument(help: "HOST:PORT:PATH or dfs:PATH, one or more.")
+    var locations: [String]
 
-    @Flag(help: "Print one JSON object.")
+    @Flag(help: "Print one JSON object per path, each on a line of its own.")
     var json = false
+
+    func validate() throws {
+        if locations.isEmpty { throw ValidationError("name at least one file or folder") }
+    }
 
     func run() async throws {
         try await reportingErrors("stat") {
-            let remote = try Locations.required(location)
-            let client = try DFSClient(meta: remote.endpoint, secret: security, retry: retry)
-            defer { Task { await client.close() } }
-            let file = try await client.stat(remote.path)
-            if json {
-                printNow(try Self.json(file))
-            } else {
-                printNow(Self.text(file))
+            let remotes = try Locations.requiredOnOneCluster(locations)
+            var paths = PathByPath("stat")
+            var shown = 0
+            try await DFSClient.using(remotes[0].endpoint, secret: security, retry: retry) { client in
+                for remote in remotes {
+                    try await paths.run(remote.path) {
+                        let file = try await client.stat(remote.path)
+                        if json {
+                            printNow(try Self.json(file))
+                        } else {
+                            printNow((shown > 0 ? "\n" : "") + Self.text(file))
+                        }
+                        shown += 1
+                    }
+                }
             }
+            try paths.finish()
         }
     }
 
