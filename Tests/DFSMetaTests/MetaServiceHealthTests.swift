@@ -85,6 +85,22 @@ import Testing
         #expect(try await restarted.status().totals.missing == 1, "a is silent past dead-after")
     }
 
+    /// A node away on a planned stop keeps its replicas counted for its leave grace, as repair
+    /// does; past the grace its blocks are under-replicated.
+    @Test func aLeavingNodeCountsUntilItsLeaveGraceRunsOut() async throws {
+        let service = try makeService()
+        try await register(a, port: 7001, with: service)
+        try await register(b, port: 7002, with: service)
+        try await write(service.store, "/two", replication: 2, on: [a, b])
+        clock.advance(by: .seconds(31))
+        try await heartbeat(a, service)
+        try await service.nodeLeaving(NodeLeaving(nodeID: b))
+        try await expectStatus(service, live: [a, b], underReplicated: 0, missing: 0)
+        clock.advance(by: .seconds(601))
+        try await heartbeat(a, service)
+        try await expectStatus(service, live: [a], underReplicated: 1, missing: 0)
+    }
+
     /// The repair loop takes its work from the index: a block short of a replica gets a copy.
     @Test func repairSchedulesACopyForABlockFoundThroughTheIndex() async throws {
         let service = try makeService()
