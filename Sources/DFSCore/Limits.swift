@@ -92,6 +92,12 @@ public enum Limits {
     /// reply's copies beyond it are not started (the meta server asks again when they time
     /// out). The meta server asks each node for at most `--repair-per-node` (default 2) at once.
     public static let repairCopiesPerHeartbeatMax = 64
+    /// Blocks one pass of the meta server's repair loop reads from its index of blocks
+    /// needing a look; the next pass goes on after the last. A pass schedules at most
+    /// `--repair-per-node` copies per node, so a thousand blocks give a large cluster enough
+    /// to choose from, while reading them costs a few milliseconds a pass however many blocks
+    /// the cluster holds.
+    public static let repairBlocksPerPassMax = 1000
     /// Replicas one heartbeat reply tells a node to delete; the rest wait for its next
     /// heartbeat. The node unlinks them before it sends that heartbeat, so a node with a
     /// large backlog (a big folder removed) still answers in time, and 1000 ids keep the

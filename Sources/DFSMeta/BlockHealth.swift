@@ -70,6 +70,17 @@ public struct BlockHealth: Sendable, Hashable {
         kind != nil || goodLive.count > replication || replicas.contains { $0.corrupt || $0.suspect }
     }
 
+    /// How urgently the block needs a look: the class the store's `attention` column keeps
+    /// for it, from counts alone.
+    public var attention: BlockAttention? {
+        switch kind {
+        case .missing: .missing
+        case .corrupt: .corrupt
+        case .underReplicated: goodLive.count == 1 ? .oneGoodLeft : .underReplicated
+        case nil: isNoteworthy ? .unsettled : nil
+        }
+    }
+
     /// The corrupt replicas that may be deleted now, judged on these records. A corrupt
     /// replica goes only once the block has its full number of trusted replicas on live
     /// nodes, so the repair loop copies from a good one first; never the last copy of

@@ -12,6 +12,11 @@ extension MetaService {
     /// One pass of the repair loop: blocks with too few good replicas on live nodes get
     /// copies scheduled (fewest replicas first, within each node's copy limit); blocks with
     /// too many lose the extras; corrupt replicas go once their block is whole elsewhere.
+    ///
+    /// The pass reads no more than ``Limits/repairBlocksPerPassMax`` blocks, taken from the
+    /// store's index of blocks needing a look (most urgent first, going on where the last
+    /// pass stopped), and those with copies under way: its cost does not grow with the
+    /// number of blocks in the cluster.
     func repair() async throws {
         let now = clock.now()
         // Right after a start, every node looks silent; wait until each has had its chance.
@@ -20,12 +25,16 @@ extension MetaService {
         let live = try await liveNodes()
         let placeable = Set(live.map(\.id))
         // Replicas on a node away on a planned stop still count, for its leave grace.
-        let counted = placeable.union(recentlyLeft())
-        let unhealthy = try await store.unhealthyBlocks(live: counted)
-        let byID = Dictionary(unhealthy.map { ($0.blockID, $0) }, uniquingKeysWith: { first, _ in first })
-        repairs.settle(now: now, alive: { placeable.contains($0) }) { blockID in byID[blockID].map { Set($0.holders) } }
+        let counted = try await countLiveReplicas()
+        // Copies under way end when their target holds the block or the block is whole.
+        let copied = try await store.noteworthyBlocks(repairs.blocksUnderWay, live: counted)
+        let inFlight = Dictionary(copied.map { ($0.blockID, Set($0.holders)) }, uniquingKeysWith: { first, _ in first })
+        repairs.settle(now: now, alive: { placeable.contains($0) }) { inFlight[$0] }
+        let (unhealthy, cursor) = try await store.blocksNeedingRepair(
+            after: repairs.cursor, limit: Limits.repairBlocksPerPassMax, live: counted)
+        repairs.cursor = cursor
         let limit = max(1, options.repairCopiesPerNode)
-        for block in unhealthy.sorted(by: { $0.goodLive.count < $1.goodLive.count }) {
+        for block in unhealthy {
             let underWay = repairs.targets(of: block.blockID)
             if !block.corruptReplicasToDelete(placeable: placeable, copiesUnderWay: underWay.count).isEmpty {
                 let doomed = try await store.deleteCorruptReplicas(
@@ -79,59 +88,6 @@ extension MetaService {
                 MetaServer.component,
                 "repair: block \(block.blockID) has \(block.goodLive.count) replicas for \(block.replication); dropping the one on \(node)")
         }
-    }
-
-    func status() async throws -> StatusOK {
-        let now = clock.now()
-        let since = liveSince
-        let away = recentlyLeft()
-        let nodes = try await knownNodes().map { node in
-            NodeStatus(
-                id: node.id, address: node.address, alive: node.lastHeartbeat >= since, capacity: node.capacityBytes,
-                used: node.usedBytes, blocks: node.blockCount,
-                lastHeartbeatAge: node.lastHeartbeat.isFinite ? max(0, now - node.lastHeartbeat) : -1,
-                leaving: away.contains(node.id) ? true : nil, slow: slowNodes.contains(node.id) ? true : nil)
-        }
-        return StatusOK(nodes: nodes, totals: try await totals(under: .root).totals)
-    }
-
-    func fsck(_ path: DFSPath) async throws -> FsckOK {
-        _ = try await store.getFile(path: path)
-        let (totals, unhealthy) = try await totals(under: path)
-        let problems = unhealthy.filter { $0.kind != nil }
-        var byFile: [Int64: [BlockProblem]] = [:]
-        for block in problems {
-            byFile[block.fileID, default: []].append(
-                BlockProblem(
-                    blockIndex: block.blockIndex, blockID: block.blockID, kind: block.kind!,
-                    goodReplicas: block.goodLive.count, expectedReplicas: block.replication,
-                    corruptReplicas: block.corrupt.count, suspectReplicas: block.suspect.count))
-        }
-        let listedIDs = Set(byFile.keys.sorted().prefix(FsckOK.listed))
-        let paths = try await store.paths(of: listedIDs)
-        let files = listedIDs.compactMap { fileID -> FileProblems? in
-            guard let path = paths[fileID] else { return nil }
-            return FileProblems(path: path, problems: byFile[fileID]!.sorted { $0.blockIndex < $1.blockIndex })
-        }.sorted { $0.path < $1.path }
-        var reply = FsckOK(files: files, totals: totals, healthy: problems.isEmpty)
-        // Rows whose path, parent and name disagree list in the wrong folder or in none:
-        // the namespace is not healthy, whatever its blocks are.
-        reply.pathProblems = try await store.pathProblems(under: path, limit: FsckOK.listed)
-        if reply.pathProblems != nil { reply.healthy = false }
-        return reply
-    }
-
-    private func totals(under path: DFSPath) async throws -> (totals: HealthTotals, unhealthy: [BlockHealth]) {
-        let counts = try await store.counts(under: path)
-        let unhealthy = try await store.unhealthyBlocks(live: Set(try await liveNodes().map(\.id)), under: path)
-        let totals = HealthTotals(
-            files: counts.files, blocks: counts.blocks, bytes: counts.bytes,
-            underReplicated: unhealthy.filter { $0.kind == .underReplicated }.count,
-            missing: unhealthy.filter { $0.kind == .missing }.count,
-            corrupt: unhealthy.filter { $0.kind == .corrupt }.count,
-            corruptReplicas: unhealthy.reduce(0) { $0 + $1.corrupt.count },
-            suspectReplicas: unhealthy.reduce(0) { $0 + $1.suspect.count })
-        return (totals, unhealthy)
     }
 }
 

@@ -8,7 +8,7 @@ import Foundation
 ///
 /// This file holds its state and the dispatch of each request; the handlers are in
 /// extensions by topic: data nodes (`+Nodes`), writing files (`+Write`), leases (`+Lease`),
-/// folders, moves and removals (`+Namespace`), repair, status and fsck (`+Repair`), and
+/// folders, moves and removals (`+Namespace`), repair (`+Repair`), status and fsck (`+Health`), and
 /// nodes reported hung (`+SlowNodes`).
 public actor MetaService {
     let store: MetaStore

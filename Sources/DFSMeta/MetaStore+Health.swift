@@ -61,7 +61,9 @@ extension MetaStore {
             return
         }
         if length != summary.length || checksum != summary.checksum {
-            try database.run("INSERT OR REPLACE INTO replicas(block_id, node_id, corrupt) VALUES(?, ?, 1)", [.integer(id), node])
+            try database.run(
+                "INSERT INTO replicas(block_id, node_id, corrupt) VALUES(?, ?, 1) ON CONFLICT DO UPDATE SET corrupt = 1, suspect = NULL",
+                [.integer(id), node])
             return
         }
         try database.run("INSERT OR IGNORE INTO replicas(block_id, node_id, corrupt) VALUES(?, ?, 0)", [.integer(id), node])

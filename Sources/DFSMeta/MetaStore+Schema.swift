@@ -59,6 +59,9 @@ enum MetaSchema {
             WHERE replicas.block_id = garbage.block_id AND replicas.node_id = garbage.node_id AND replicas.corrupt = 1);
         UPDATE replicas SET corrupt = 0, suspect = 0 WHERE corrupt = 1;
         """,
+        // Version 5: each block's health and the totals `status` prints, kept up to date by
+        // triggers as replicas change, instead of found by scanning every block.
+        healthMigration,
     ]
 
     static var version: Int { migrations.count }

@@ -9,7 +9,7 @@ import Foundation
 ///
 /// Its requests are in extensions by topic: the node registry (`+Nodes`), writing files
 /// (`+Write`, `+Lease`), reading the namespace (`+Read`), folders, moves and removals
-/// (`+Namespace`), block reports and health (`+Health`, `+Verification`, `+PathCheck`),
+/// (`+Namespace`), block reports and health (`+Health`, `+HealthIndex`, `+Verification`, `+PathCheck`),
 /// bulk import for the benchmark (`+Import`) and the schema (`+Schema`).
 public actor MetaStore {
     private let executor = QueueExecutor(label: "dfs.meta-store")
@@ -30,7 +30,10 @@ public actor MetaStore {
         }
         // NORMAL: commits append to the log without an fsync; `sync` makes them durable,
         // many at a time, before any reply tells a client about them.
-        try database.execute("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=\(Self.lockWaitMilliseconds)")
+        // recursive_triggers: a row that INSERT OR REPLACE deletes goes through the delete
+        // triggers that keep block health (MetaSchema+Health), as any other deleted row does.
+        try database.execute(
+            "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA recursive_triggers=ON; PRAGMA busy_timeout=\(Self.lockWaitMilliseconds)")
         try MetaSchema.migrate(database)
         if path != ":memory:" {
             let sync = CommitSync(databasePath: path)

@@ -15,6 +15,12 @@ struct RepairState {
     private(set) var queued: [NodeID: [CopyBlockCommand]] = [:]
     private(set) var underWay: [BlockID: [Copy]] = [:]
     private(set) var load: [NodeID: Int] = [:]
+    /// Where the last pass stopped reading each class of blocks needing a look; nil starts a
+    /// class from its beginning (see ``MetaStore/blocksNeedingRepair(after:limit:live:)``).
+    var cursor: [BlockAttention: BlockID] = [:]
+
+    /// Blocks with a copy under way, whose holders ``settle(now:alive:holders:)`` asks for.
+    var blocksUnderWay: [BlockID] { Array(underWay.keys) }
 
     func load(of node: NodeID) -> Int { load[node, default: 0] }
 

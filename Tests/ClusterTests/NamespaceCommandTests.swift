@@ -383,7 +383,8 @@ import Testing
     }
 
     /// `dfs bench --scale`, small: two imported namespaces, each served by a meta server
-    /// process, listed and stat'ed; a table, JSON, and nothing left behind.
+    /// process, listed, stat'ed, asked for its status and watched idle with its repair loop
+    /// running; a table, JSON, and nothing left behind.
     @Test func scaleBenchRunsEndToEnd() async throws {
         let local = try TempFolder()
         defer { local.remove() }
@@ -393,12 +394,14 @@ import Testing
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains("list with details, per entry: 1000-entry folder, 10000 files"))
         #expect(result.standardOutput.contains("stat, 10000 files"))
+        #expect(result.standardOutput.contains("status, 10000 blocks"))
+        #expect(result.standardOutput.contains("repair loop CPU per second"))
         struct Line: Decodable {
             var value: Double
             var baseline: Double
         }
         let lines = try JSONDecoder().decode([Line].self, from: Data(contentsOf: URL(fileURLWithPath: local.path("scale.json"))))
-        #expect(lines.count == 2)
+        #expect(lines.count == 4)
         #expect(lines.allSatisfy { $0.value > 0 && $0.baseline > 0 })
         #expect(try FileManager.default.contentsOfDirectory(atPath: local.url.path) == ["scale.json"])
     }

@@ -337,7 +337,7 @@ import Testing
                     """)
             }
             let store = try MetaStore(path: path)
-            #expect(try await store.schemaVersion == 4)
+            #expect(try await store.schemaVersion == MetaSchema.version)
             let old = try await store.getFile(path: try DFSPath("/old"))
             #expect(old.info.size == 10 && old.info.crc32c == 99)
             #expect(old.blocks.first?.replicas.map(\.nodeID) == [NodeID("node-b"), NodeID("node-a")])
