@@ -77,6 +77,11 @@ final class LocalFile: @unchecked Sendable {
 
     /// pwrite(2) every byte at `offset`, at most ``Limits/pageCacheWriteBytes`` per call.
     func write(_ bytes: [UInt8], at offset: Int) throws {
+        try bytes.withUnsafeBytes { try write($0, at: offset) }
+    }
+
+    /// ``write(_:at:)`` of bytes in place (a range of a payload that holds many files).
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
         do {
             try openFile().writeAll(bytes, at: offset, pieceBytes: Limits.pageCacheWriteBytes)
         } catch let error as SystemError {
