@@ -32,12 +32,30 @@ extension DFSClient {
     /// ``download(_:to:verify:)``, which asks for fresh locations and reports the file's
     /// failure as a download of it alone does. A failure on this side (a local file that
     /// cannot be written) ends the batch, as it ends a download.
+    ///
+    /// The files are written by one batch at a time (`writer`, of capacity 1): files made in
+    /// one folder by several threads at once wait for each other on the folder's lock, and
+    /// the kernel spins while they wait. With 8 batches writing at once, 10,000 creations
+    /// in one folder cost 3.4 s of system time (355 µs each); one writer at a time makes
+    /// them in about 20 µs each, while the other batches' reads go on.
     func downloadSmallFiles(
-        _ files: [TreeDownload], from node: NodeAddress?, verify: Bool, copied: @Sendable (TreeDownload) -> Void
+        _ files: [TreeDownload], from node: NodeAddress?, verify: Bool, writer: InFlightBudget,
+        copied: @Sendable (TreeDownload) -> Void
     ) async throws {
+        /// Runs a job that writes files, alone among the batches of this download.
+        func writing(_ job: @escaping @Sendable () throws -> Void) async throws {
+            await writer.acquire(1)
+            do {
+                try await BlockingIO.run(job)
+            } catch {
+                await writer.release(1)
+                throw error
+            }
+            await writer.release(1)
+        }
         let empty = files.indices.filter { files[$0].blocks?.isEmpty == true }
         if !empty.isEmpty {
-            try await BlockingIO.run {
+            try await writing {
                 for index in empty { try Self.writeSmallFile(UnsafeRawBufferPointer(start: nil, count: 0), of: files[index], verify: verify) }
             }
             for index in empty { copied(files[index]) }
@@ -66,7 +84,7 @@ extension DFSClient {
             }
             let served = zip(positions, outcomes).compactMap { position, outcome in (try? outcome.get()).map { (position, $0) } }
             if !served.isEmpty {
-                try await BlockingIO.run {
+                try await writing {
                     try payload.withUnsafeBytes { bytes in
                         for (position, range) in served {
                             try Self.writeSmallFile(UnsafeRawBufferPointer(rebasing: bytes[range]), of: files[position], verify: verify)
@@ -152,30 +170,34 @@ extension DFSClient {
         }
     }
 
-    /// Writes a small file whose bytes are all here and checked, as a download writes one:
-    /// into a temp file beside the target, made readable as a new file is, then renamed over
-    /// it (into it, under the file's own name, when the target is a folder), so the target
-    /// never holds half a file. With `verify`, the copy is read back and its CRC32C (and
-    /// SHA-256, when one was recorded) compared with the file's before the rename. Blocking:
-    /// on a ``BlockingIO`` thread.
+    /// Writes a small file whose bytes are all here and checked. A target that does not
+    /// exist yet is written in place, as `cp` writes it: nothing else had the name, and a
+    /// failure removes it. A name that is taken is written as a download writes a file: into
+    /// a temp file beside it, then renamed over it (into it, under the file's own name, when
+    /// it is a folder), so an existing file stays whole until its replacement is. A rename
+    /// costs about three times the rest of a 4 KiB file's local work (ext4 here: 10,000
+    /// files in 0.72 s through a temp file, 0.19 s in place). Either way the file is made
+    /// readable as a new file is, and with `verify` it is read back and its CRC32C (and
+    /// SHA-256, when one was recorded) compared with the file's first. Blocking: on a
+    /// ``BlockingIO`` thread.
     static func writeSmallFile(_ bytes: UnsafeRawBufferPointer, of file: TreeDownload, verify: Bool) throws {
         let target = file.local
+        if let sink = try LocalFile.creatingIfAbsent(target) {
+            do {
+                try fill(sink, with: bytes, of: file, verify: verify)
+            } catch {
+                FileSystem.removeQuietly(target)
+                throw error
+            }
+            return
+        }
         let slash = target.utf8.lastIndex(of: UInt8(ascii: "/")).map { target.utf8.distance(from: target.utf8.startIndex, to: $0) }
         let folder = slash.map { String(decoding: target.utf8.prefix($0), as: UTF8.self) } ?? "."
         let name = slash.map { String(decoding: target.utf8.dropFirst($0 + 1), as: UTF8.self) } ?? target
         let temp = "\(folder)/.\(name).dfs-\(UInt32.random(in: 0...UInt32.max)).tmp"
         let sink = try LocalFile(creatingAt: temp)
         do {
-            try sink.write(bytes, at: 0)
-            if verify {
-                let back = try sink.read(at: 0, count: bytes.count)
-                var crc = CRC32C()
-                crc.update(back)
-                let sha256 = file.info.sha256 == nil ? nil : Hex.encode(SHA256.hash(data: back))
-                try check(file.remote, "copy", crc32c: crc.value, sha256: sha256, against: file.info)
-            }
-            try? sink.setDefaultPermissions()
-            sink.close()
+            try fill(sink, with: bytes, of: file, verify: verify)
             do throws(SystemError) {
                 try FileSystem.rename(temp, to: target)
             } catch  where error.errno == .isDirectory {
@@ -189,9 +211,23 @@ extension DFSClient {
                 throw DFSError(.ioError, "cannot rename into \(target): \(error.reason)")
             }
         } catch {
-            sink.close()
             FileSystem.removeQuietly(temp)
             throw error
         }
+    }
+
+    /// Writes `bytes` into the new file `sink`, checks them when asked, makes the file
+    /// readable as a new file is and closes it, on every path.
+    private static func fill(_ sink: LocalFile, with bytes: UnsafeRawBufferPointer, of file: TreeDownload, verify: Bool) throws {
+        defer { sink.close() }
+        try sink.write(bytes, at: 0)
+        if verify {
+            let back = try sink.read(at: 0, count: bytes.count)
+            var crc = CRC32C()
+            crc.update(back)
+            let sha256 = file.info.sha256 == nil ? nil : Hex.encode(SHA256.hash(data: back))
+            try check(file.remote, "copy", crc32c: crc.value, sha256: sha256, against: file.info)
+        }
+        try? sink.setDefaultPermissions()
     }
 }

@@ -170,7 +170,8 @@ extension DFSClient {
             try await BlockingIO.run { try Self.createLocalFolder(local) }
             let info = try await listReplies(remote, withBlocks: true) { page in
                 for (position, entry) in page.entries.enumerated() {
-                    let child = local.appendingPathComponent(entry.path.name)
+                    // With its kind given, the URL is made without a stat(2) of the path.
+                    let child = local.appendingPathComponent(entry.path.name, isDirectory: entry.type == .dir)
                     if entry.type == .dir {
                         folders.append((entry.path, child))
                     } else if overwrite || !FileSystem.exists(child.path) {
@@ -201,6 +202,7 @@ extension DFSClient {
         let batchCount = units.count - singles.count
         let work = units
         let budget = InFlightBudget(capacity: Self.filesInFlight)
+        let writer = InFlightBudget(capacity: 1)
         let outcomes = try await forEach(count: work.count, inFlight: Self.filesInFlight) { unit -> [Bool] in
             let (node, indexes) = work[unit]
             let isBatch = unit < batchCount
@@ -208,7 +210,7 @@ extension DFSClient {
             await budget.acquire(weight)
             defer { Task { await budget.release(weight) } }
             if isBatch {
-                try await self.downloadSmallFiles(indexes.map { list[$0] }, from: node, verify: verify) { file in
+                try await self.downloadSmallFiles(indexes.map { list[$0] }, from: node, verify: verify, writer: writer) { file in
                     events.copied(file.remote.string, file.local)
                 }
             } else {

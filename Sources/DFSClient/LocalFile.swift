@@ -49,6 +49,24 @@ final class LocalFile: @unchecked Sendable {
         size = 0
     }
 
+    /// Creates a new file at `path` as ``init(creatingAt:)`` does, or returns nil when
+    /// something (a file, a folder) has that name already.
+    static func creatingIfAbsent(_ path: String) throws -> LocalFile? {
+        do throws(SystemError) {
+            return LocalFile(path: path, opened: try OpenFile.createNew(path, .readWrite, permissions: [.ownerReadWrite]))
+        } catch  where error.errno == .fileExists {
+            return nil
+        } catch {
+            throw DFSError(.ioError, "cannot create \(path): \(error.reason)")
+        }
+    }
+
+    private init(path: String, opened: OpenFile) {
+        self.path = path
+        file = opened
+        size = 0
+    }
+
     /// pread(2) exactly `count` bytes at `offset`.
     func read(at offset: Int, count: Int) throws -> [UInt8] {
         try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in

@@ -78,7 +78,8 @@ import Testing
 
     /// Every replica on one node of two is corrupt: the node's checks fail those blocks in
     /// its batches, the client reads them from the other node, and every file comes back
-    /// whole; the node reports its corrupt blocks.
+    /// whole. (What the meta server then does with the bad replicas, it does quickly enough
+    /// with two nodes to race any check here: HealingTests and ReplicaReportTests cover it.)
     @Test func corruptReplicasInABatchAreReadFromTheOtherReplica() async throws {
         let local = try TempFolder()
         defer { local.remove() }
@@ -108,10 +109,6 @@ import Testing
                 #expect(try [UInt8](Data(contentsOf: back.appendingPathComponent(name))) == bytes, "\(name)")
             }
             #expect(bad.answeredBatchReads > 0, "the corrupt node was asked for some of the blocks")
-            try await eventually(timeout: .seconds(10), "the replicas found corrupt are known to the meta server") {
-                let totals = try await cluster.client.status().totals
-                return (totals.corruptReplicas ?? 0) + (totals.suspectReplicas ?? 0) > 0
-            }
         }
     }
 
