@@ -73,10 +73,12 @@ public enum Limits {
     /// (256 ids with their tokens) stays near 30 KiB, far below ``headerBytesMax``.
     public static let blocksPerReadMax = 256
     /// Entries in one `listOK` page that carries its files' blocks (`list` with
-    /// `withBlocks`): each entry then adds a block with its token and replicas (about 200
-    /// bytes), and the page's table of nodes up to 16 addresses per entry, so 500 entries
-    /// stay within ``headerBytesMax`` even in a cluster of thousands of nodes.
-    public static let listEntriesWithBlocksMax = 500
+    /// `withBlocks`): each entry then adds a block with its token and replica indexes (under
+    /// 400 bytes), and the page a table of up to 16 node addresses per entry (under 100
+    /// bytes each), so that even names of 255 bytes all escaped and a cluster of thousands
+    /// of nodes keep a page within ``headerBytesMax``. Pages are streamed, so a smaller page
+    /// costs a query and a frame more per 250 files, not a round trip.
+    public static let listEntriesWithBlocksMax = 250
     /// Blocks of one file a client writes or reads at once.
     public static let blocksInFlight = 4
     /// Pipelines one block is written through before the client keeps the best result (a
