@@ -56,12 +56,13 @@ public struct TreeCopyEvents: Sendable {
 extension DFSClient {
     /// Files of a tree copied at once, counted in weights: a file of one block weighs 1, a
     /// larger one (with up to ``Limits/blocksInFlight`` blocks in flight of its own) weighs 4,
-    /// a batch of small files (an upload's) weighs 4. So 32 small downloads go at once, enough
-    /// to fill the servers' group commits, 8 batches of uploads, but only 8 large files,
-    /// which keeps memory where it was.
+    /// a batch of small files (an upload's or a download's) weighs 4. So 32 small files go
+    /// one by one at once, enough to fill the servers' group commits, or 8 batches (at most
+    /// 4 MiB each), but only 8 large files, which keeps memory where it was.
     public static let filesInFlight = 32
     static let largeFileWeight = 4
-    /// A batch of small files weighs 4: eight batches (up to 512 files, 32 MiB) in flight.
+    /// A batch of small files weighs 4: eight batches in flight (up to 512 files and 32 MiB
+    /// uploading, or 2,048 blocks and 32 MiB downloading).
     static let batchWeight = 4
 
     /// Copies a local folder tree to `target` (created with its parents), keeping its shape:
@@ -152,23 +153,29 @@ extension DFSClient {
 
     /// Copies the folder tree at `source` into the local folder `localFolder` (created if
     /// needed), several files at once. With `overwrite` false, existing local files are kept.
+    ///
+    /// The listing carries the block of each file of one block, so small files need no
+    /// `getFile` each: they are read in `readBlocks` batches (``ReadBatchPlan``: each node
+    /// serves many blocks in one reply), up to 8 batches in flight; empty files are written
+    /// without a read; larger files go one by one, as ``download(_:to:verify:)`` reads them.
     @discardableResult
     public func downloadTree(
         _ source: DFSPath, to localFolder: String, overwrite: Bool = true, verify: Bool = false,
         events: TreeCopyEvents = TreeCopyEvents()
     ) async throws -> TreeCopyResult {
-        var files: [(remote: DFSPath, local: String, size: Int)] = []
+        var files: [TreeDownload] = []
         var skipped = 0
         var folders: [(DFSPath, URL)] = [(source, URL(fileURLWithPath: localFolder))]
         while let (remote, local) = folders.popLast() {
             try await BlockingIO.run { try Self.createLocalFolder(local) }
-            let info = try await listPages(remote) { page in
-                for entry in page {
-                    let child = local.appendingPathComponent(entry.path.name)
+            let info = try await listReplies(remote, withBlocks: true) { page in
+                for (position, entry) in page.entries.enumerated() {
+                    // With its kind given, the URL is made without a stat(2) of the path.
+                    let child = local.appendingPathComponent(entry.path.name, isDirectory: entry.type == .dir)
                     if entry.type == .dir {
                         folders.append((entry.path, child))
                     } else if overwrite || !FileSystem.exists(child.path) {
-                        files.append((entry.path, child.path, entry.size))
+                        files.append(TreeDownload(remote: entry.path, local: child.path, info: entry, blocks: page.blocks?[position]))
                     } else {
                         skipped += 1
                     }
@@ -177,18 +184,47 @@ extension DFSClient {
             guard info.type == .dir else { throw DFSError(.notADirectory, "\(remote) is a file, not a folder") }
         }
         let list = files
-        events.planned(list.count, Self.total(list.map(\.size)))
+        events.planned(list.count, Self.total(list.map(\.info.size)))
+        // Small files in batches by node, empty ones together; the others one by one.
+        let small = list.indices.filter { list[$0].isSmall }
+        let withBlock = small.filter { list[$0].info.size > 0 }
+        let plan = ReadBatchPlan(withBlock.map { list[$0].blocks![0] }, avoided: avoidance.nodes)
+        var units: [(node: NodeAddress?, files: [Int])] = plan.batches.map { batch in
+            (node: batch.node, files: batch.blocks.map { withBlock[$0] })
+        }
+        let empty = small.filter { list[$0].info.size == 0 }
+        for start in stride(from: 0, to: empty.count, by: Limits.blocksPerReadMax) {
+            units.append((node: nil, files: Array(empty[start..<min(start + Limits.blocksPerReadMax, empty.count)])))
+        }
+        // Blocks no replica could take (none listed) go the usual way, with fresh locations.
+        let singles = list.indices.filter { !list[$0].isSmall } + plan.unplaced.map { withBlock[$0] }
+        units += singles.map { (node: NodeAddress?.none, files: [$0]) }
+        let batchCount = units.count - singles.count
+        let work = units
         let budget = InFlightBudget(capacity: Self.filesInFlight)
-        let outcomes = try await forEach(count: list.count, inFlight: Self.filesInFlight) { index -> Bool in
-            let file = list[index]
-            let weight = file.size <= Limits.writeFrameBytes ? 1 : Self.largeFileWeight
+        let writer = InFlightBudget(capacity: 1)
+        let outcomes = try await forEach(count: work.count, inFlight: Self.filesInFlight) { unit -> [Bool] in
+            let (node, indexes) = work[unit]
+            let isBatch = unit < batchCount
+            let weight = isBatch ? Self.batchWeight : list[indexes[0]].info.size <= Limits.writeFrameBytes ? 1 : Self.largeFileWeight
             await budget.acquire(weight)
             defer { Task { await budget.release(weight) } }
-            try await self.download(file.remote, to: file.local, verify: verify)
-            events.copied(file.remote.string, file.local)
-            return true
+            if isBatch {
+                try await self.downloadSmallFiles(indexes.map { list[$0] }, from: node, verify: verify, writer: writer) { file in
+                    events.copied(file.remote.string, file.local)
+                }
+            } else {
+                let file = list[indexes[0]]
+                try await self.download(file.remote, to: file.local, verify: verify)
+                events.copied(file.remote.string, file.local)
+            }
+            return indexes.map { _ in true }
         }
-        var result = Self.result(outcomes, sizes: list.map(\.size))
+        var copied = [Bool](repeating: false, count: list.count)
+        for (unit, results) in zip(work, outcomes) {
+            for (index, done) in zip(unit.files, results) { copied[index] = done }
+        }
+        var result = Self.result(copied, sizes: list.map(\.info.size))
         result.skipped += skipped
         return result
     }

@@ -102,15 +102,23 @@ public final class DFSClient: Sendable {
     /// own entry.
     @discardableResult
     public func listPages(_ path: DFSPath, _ page: ([FileInfo]) async throws -> Void) async throws -> FileInfo {
+        try await listReplies(path, withBlocks: false) { try await page($0.entries) }
+    }
+
+    /// ``listPages(_:_:)`` handing over whole replies; with `withBlocks`, each file of one
+    /// block comes with its block (``ListOK/blocks``), for a tree download.
+    @discardableResult
+    func listReplies(_ path: DFSPath, withBlocks: Bool, _ page: (ListOK) async throws -> Void) async throws -> FileInfo {
         // A listing cut off by a failure goes on after the last name already handed over,
         // so no page is handed over twice.
         var after: String?
         return try await retrier.run("list \(path)") { _ in
             try await pool.withConnection(to: meta) { connection in
-                try await connection.send(List(path: path, after: after, stream: true), timeout: self.timeouts.request)
+                let request = List(path: path, after: after, stream: true, withBlocks: withBlocks ? true : nil)
+                try await connection.send(request, timeout: self.timeouts.request)
                 while true {
                     let (reply, _) = try await connection.readReply(ListOK.self, timeout: self.timeouts.request)
-                    try await page(reply.entries)
+                    try await page(reply)
                     if let last = reply.entries.last { after = last.path.name }
                     if !reply.more { return reply.info }
                 }

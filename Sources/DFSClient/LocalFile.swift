@@ -49,6 +49,24 @@ final class LocalFile: @unchecked Sendable {
         size = 0
     }
 
+    /// Creates a new file at `path` as ``init(creatingAt:)`` does, or returns nil when
+    /// something (a file, a folder) has that name already.
+    static func creatingIfAbsent(_ path: String) throws -> LocalFile? {
+        do throws(SystemError) {
+            return LocalFile(path: path, opened: try OpenFile.createNew(path, .readWrite, permissions: [.ownerReadWrite]))
+        } catch  where error.errno == .fileExists {
+            return nil
+        } catch {
+            throw DFSError(.ioError, "cannot create \(path): \(error.reason)")
+        }
+    }
+
+    private init(path: String, opened: OpenFile) {
+        self.path = path
+        file = opened
+        size = 0
+    }
+
     /// pread(2) exactly `count` bytes at `offset`.
     func read(at offset: Int, count: Int) throws -> [UInt8] {
         try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
@@ -77,6 +95,11 @@ final class LocalFile: @unchecked Sendable {
 
     /// pwrite(2) every byte at `offset`, at most ``Limits/pageCacheWriteBytes`` per call.
     func write(_ bytes: [UInt8], at offset: Int) throws {
+        try bytes.withUnsafeBytes { try write($0, at: offset) }
+    }
+
+    /// ``write(_:at:)`` of bytes in place (a range of a payload that holds many files).
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
         do {
             try openFile().writeAll(bytes, at: offset, pieceBytes: Limits.pageCacheWriteBytes)
         } catch let error as SystemError {

@@ -64,7 +64,21 @@ public enum Limits {
     /// most 4 KiB).
     public static let filesPerBatchMax = 64
     /// Largest file a tree copy sends in a batch with others; larger ones go one by one.
+    /// Also the largest block a tree download reads in a `readBlocks` batch.
     public static let batchedFileBytesMax = 256 * 1024
+    /// Blocks in one `readBlocks` request (and its reply), whose bytes travel in one payload
+    /// of at most ``payloadBytesMax``: 256 blocks of 4 KiB are 1 MiB, and one request of them
+    /// costs a node one round trip, a few preads (a batch's blocks lie side by side in a
+    /// pack) and one send, where 256 `readBlock`s cost 256 of each. The request's header
+    /// (256 ids with their tokens) stays near 30 KiB, far below ``headerBytesMax``.
+    public static let blocksPerReadMax = 256
+    /// Entries in one `listOK` page that carries its files' blocks (`list` with
+    /// `withBlocks`): each entry then adds a block with its token and replica indexes (under
+    /// 400 bytes), and the page a table of up to 16 node addresses per entry (under 100
+    /// bytes each), so that even names of 255 bytes all escaped and a cluster of thousands
+    /// of nodes keep a page within ``headerBytesMax``. Pages are streamed, so a smaller page
+    /// costs a query and a frame more per 250 files, not a round trip.
+    public static let listEntriesWithBlocksMax = 250
     /// Blocks of one file a client writes or reads at once.
     public static let blocksInFlight = 4
     /// Pipelines one block is written through before the client keeps the best result (a

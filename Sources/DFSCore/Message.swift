@@ -39,10 +39,12 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     case reportSlowNode, writeBlockProgress
     // Client to meta server: keeping the pending files of uploads under way alive
     case renewLeases, renewLeasesOK
+    // Client to data node: many small blocks in one reply
+    case readBlocks, readBlocksOK
 }
 
 /// The version of this protocol. A peer that speaks another one is refused in `hello`.
-public let protocolVersion = 4
+public let protocolVersion = 5
 
 /// What a peer is, announced in `hello`.
 public enum PeerRole: String, Codable, Sendable {
@@ -116,4 +118,5 @@ public let allMessageTypes: [any Message.Type] = [
     BlockData.self, CreateFiles.self, CreateFilesOK.self, CompleteFiles.self, CompleteFilesOK.self, WriteBlocks.self, WriteBlocksOK.self,
     ReportSlowNode.self, WriteBlockProgress.self,
     RenewLeases.self, RenewLeasesOK.self,
+    ReadBlocks.self, ReadBlocksOK.self,
 ]

@@ -81,11 +81,16 @@ public struct List: Message {
     /// Send every page, one `listOK` after another, without waiting for a request per page;
     /// the last has `more` false. The reader's pace (TCP's window) holds the sender back.
     public var stream: Bool?
-    public init(path: DFSPath, after: String? = nil, limit: Int = Limits.listEntriesMax, stream: Bool? = nil) {
+    /// Each file of at most one block comes with its block (its id, length, checksum,
+    /// replicas and read token), so a reader of many small files needs no `getFile` per
+    /// file; pages then hold at most ``Limits/listEntriesWithBlocksMax`` entries.
+    public var withBlocks: Bool?
+    public init(path: DFSPath, after: String? = nil, limit: Int = Limits.listEntriesMax, stream: Bool? = nil, withBlocks: Bool? = nil) {
         self.path = path
         self.after = after
         self.limit = limit
         self.stream = stream
+        self.withBlocks = withBlocks
     }
 }
 
@@ -96,25 +101,37 @@ public struct ListOK: Message {
     public var entries: [FileInfo]
     /// True when more entries follow the last one returned.
     public var more: Bool
-    public init(info: FileInfo, entries: [FileInfo], more: Bool) {
+    /// With `withBlocks`: one per entry, the blocks of a file of at most one block (empty
+    /// for an empty file), nil for a folder or a larger file. Nil without `withBlocks`.
+    public var blocks: [[BlockLocation]?]?
+    public init(info: FileInfo, entries: [FileInfo], more: Bool, blocks: [[BlockLocation]?]? = nil) {
         self.info = info
         self.entries = entries
         self.more = more
+        self.blocks = blocks
     }
+
+    /// Blocks one entry of a page with blocks carries at most: a larger file is read the
+    /// usual way, with `getFile`.
+    public static let blocksPerEntryMax = 1
 
     // Entries travel as rows, `[name, type, size, mtime, replication, blockBytes, sha256 or
     // null, crc32c or null]` (the last may be missing), not as objects: a listing is
     // thousands of them, and rows are about half the bytes and decode in about half the time
     // (no keys to match). A name is one path component; the entry's path is the listed
-    // folder's path plus the name.
-    private enum CodingKeys: String, CodingKey { case info, entries, more }
+    // folder's path plus the name. With blocks, each row has a ninth element: null, or the
+    // file's blocks as rows `[blockID, length, checksum, [node, ...], token or null]`, each
+    // node an index into the page's `nodes` (a block's index is its place in the list).
+    private enum CodingKeys: String, CodingKey { case info, entries, more, nodes }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         info = try container.decode(FileInfo.self, forKey: .info)
         more = try container.decode(Bool.self, forKey: .more)
+        let nodes = try container.decodeIfPresent([NodeAddress].self, forKey: .nodes)
         var rows = try container.nestedUnkeyedContainer(forKey: .entries)
         var entries: [FileInfo] = []
+        var blocks: [[BlockLocation]?] = []
         entries.reserveCapacity(min(rows.count ?? 0, Limits.listEntriesMax))
         while !rows.isAtEnd {
             var row = try rows.nestedUnkeyedContainer()
@@ -130,16 +147,53 @@ public struct ListOK: Message {
                 FileInfo(
                     path: try info.path.appending(name), type: type, size: size, mtime: mtime, replication: replication,
                     blockBytes: blockBytes, sha256: sha256, crc32c: crc32c))
+            if let nodes { blocks.append(try Self.decodeBlocks(&row, nodes: nodes)) }
         }
         self.entries = entries
+        self.blocks = nodes == nil ? nil : blocks
+    }
+
+    private static func decodeBlocks(_ row: inout any UnkeyedDecodingContainer, nodes: [NodeAddress]) throws -> [BlockLocation]? {
+        guard !row.isAtEnd, try !row.decodeNil() else { return nil }
+        var list = try row.nestedUnkeyedContainer()
+        var blocks: [BlockLocation] = []
+        while !list.isAtEnd {
+            var block = try list.nestedUnkeyedContainer()
+            let blockID = try block.decode(BlockID.self)
+            let length = try block.decode(Int.self)
+            let checksum = try block.decode(UInt32.self)
+            var replicaRows = try block.nestedUnkeyedContainer()
+            var replicas: [NodeAddress] = []
+            while !replicaRows.isAtEnd {
+                let node = try replicaRows.decode(Int.self)
+                guard nodes.indices.contains(node) else {
+                    throw DFSError(.invalidArgument, "block \(blockID) names node \(node) of a table of \(nodes.count)")
+                }
+                replicas.append(nodes[node])
+            }
+            let token = try block.decodeNil() ? nil : try block.decode(String.self)
+            blocks.append(
+                BlockLocation(blockID: blockID, blockIndex: blocks.count, length: length, checksum: checksum, replicas: replicas, token: token))
+        }
+        return blocks
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(info, forKey: .info)
         try container.encode(more, forKey: .more)
+        // Each node once per page: a replica is its index in this table.
+        var nodes: [NodeAddress] = []
+        var nodeIndex: [NodeID: Int] = [:]
+        if let blocks {
+            for replica in blocks.lazy.compactMap({ $0 }).joined().flatMap(\.replicas) where nodeIndex[replica.nodeID] == nil {
+                nodeIndex[replica.nodeID] = nodes.count
+                nodes.append(replica)
+            }
+            try container.encode(nodes, forKey: .nodes)
+        }
         var rows = container.nestedUnkeyedContainer(forKey: .entries)
-        for entry in entries {
+        for (position, entry) in entries.enumerated() {
             var row = rows.nestedUnkeyedContainer()
             try row.encode(entry.path.name)
             try row.encode(entry.type)
@@ -149,6 +203,21 @@ public struct ListOK: Message {
             try row.encode(entry.blockBytes)
             if let sha256 = entry.sha256 { try row.encode(sha256) } else { try row.encodeNil() }
             if let crc32c = entry.crc32c { try row.encode(crc32c) } else { try row.encodeNil() }
+            guard let blocks else { continue }
+            guard position < blocks.count, let fileBlocks = blocks[position] else {
+                try row.encodeNil()
+                continue
+            }
+            var list = row.nestedUnkeyedContainer()
+            for block in fileBlocks {
+                var blockRow = list.nestedUnkeyedContainer()
+                try blockRow.encode(block.blockID)
+                try blockRow.encode(block.length)
+                try blockRow.encode(block.checksum)
+                var replicaRows = blockRow.nestedUnkeyedContainer()
+                for replica in block.replicas { try replicaRows.encode(nodeIndex[replica.nodeID] ?? 0) }
+                if let token = block.token { try blockRow.encode(token) } else { try blockRow.encodeNil() }
+            }
         }
     }
 }

@@ -250,6 +250,21 @@ extension ListOK {
         try info.validate()
         try Check.count(entries.count, atMost: Limits.listEntriesMax, "a listing")
         for entry in entries { try entry.validate() }
+        guard let blocks else { return }
+        guard blocks.count == entries.count else {
+            throw DFSError(.invalidArgument, "a listing of \(entries.count) entries carries blocks for \(blocks.count)")
+        }
+        for block in blocks.lazy.compactMap({ $0 }).joined() {
+            try block.validate()
+            try Check.count(block.replicas.count, atMost: Limits.replicationMax, "replicas of block \(block.blockID)", code: .invalidArgument)
+        }
+        for (entry, fileBlocks) in zip(entries, blocks) {
+            guard let fileBlocks else { continue }
+            try Check.count(fileBlocks.count, atMost: Self.blocksPerEntryMax, "blocks of \(entry.path)", code: .invalidArgument)
+            guard entry.type == .file, fileBlocks.reduce(0, { $0 + $1.length }) == entry.size else {
+                throw DFSError(.invalidArgument, "the blocks listed for \(entry.path) do not make up its \(entry.size) bytes")
+            }
+        }
     }
 }
 
@@ -316,6 +331,32 @@ extension ReadBlockOK {
     public func validate() throws(DFSError) {
         try Check.range(blockLength, 0...Limits.blockBytesMax, "blockLength")
         try Check.range(length, 0...blockLength, "length")
+    }
+}
+
+extension ReadBlocks {
+    public func validate() throws(DFSError) {
+        guard !blocks.isEmpty else {
+            throw DFSError(.invalidArgument, "a readBlocks names 1 to \(Limits.blocksPerReadMax) blocks, not 0")
+        }
+        try Check.count(blocks.count, atMost: Limits.blocksPerReadMax, "a readBlocks")
+    }
+}
+
+extension ReadBlocksOK {
+    public func validate() throws(DFSError) {
+        try Check.count(blocks.count, atMost: Limits.blocksPerReadMax, "a readBlocksOK")
+        var total = 0
+        for outcome in blocks {
+            guard case .served(let length, let checksums) = outcome else { continue }
+            try Check.range(length, 0...Limits.payloadBytesMax, "length of a served block")
+            let pieces = (length + Limits.pieceBytes - 1) / Limits.pieceBytes
+            guard checksums.count == pieces else {
+                throw DFSError(.invalidArgument, "a served block of \(length) bytes has \(checksums.count) piece checksums, not \(pieces)")
+            }
+            total += length
+        }
+        try Check.range(total, 0...Limits.payloadBytesMax, "bytes of the served blocks")
     }
 }
 

@@ -56,3 +56,30 @@ extension DataServer {
         }
     }
 }
+
+extension DataServer {
+    /// Serves a batch of whole small blocks in one reply: each block's bytes one after
+    /// another in the payload, with the checksums of its pieces, read and checked here
+    /// (``BlockStore/readWholeBlocks(_:bytesMax:)``); the reader checks them again. A
+    /// block this node cannot serve (a bad token, not here, corrupt, past the reply's
+    /// ``Limits/payloadBytesMax``) fails alone, and the reader reads it elsewhere.
+    func readBlocks(_ request: ReadBlocks, on connection: Connection) async throws {
+        var outcomes = [ReadBlocksOK.Outcome?](repeating: nil, count: request.blocks.count)
+        var wanted: [(position: Int, blockID: BlockID)] = []
+        for (position, block) in request.blocks.enumerated() {
+            do {
+                try checkToken(block.token, block.blockID, .read)
+                wanted.append((position, block.blockID))
+            } catch {
+                outcomes[position] = .failed(DFSError.wrap(error))
+            }
+        }
+        let store = self.store
+        let blockIDs = wanted.map(\.blockID)
+        let read = try await BlockingIO.run { store.readWholeBlocks(blockIDs, bytesMax: Limits.payloadBytesMax) }
+        for (index, outcome) in read.outcomes.enumerated() { outcomes[wanted[index].position] = outcome }
+        let reply = ReadBlocksOK(blocks: outcomes.map { $0 ?? .failed(DFSError(.internalError, "block not read")) })
+        try await connection.send(reply, payload: read.payload, timeout: options.timeouts.request)
+        batchReads.withLock { $0 += 1 }
+    }
+}

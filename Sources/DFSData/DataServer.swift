@@ -7,7 +7,7 @@ import Foundation
 /// informed of the node's space through registration and heartbeats.
 ///
 /// The shell: the listener, the lifecycle (start, leave, stop) and the dispatch of requests
-/// to their handlers (`DataServer+Write`, `+Batch`, `+Read`). What changes while the node
+/// to their handlers (`DataServer+Write`, `+Batch`, `+Read`: `readBlock` and `readBlocks`). What changes while the node
 /// runs lives in one actor, ``DataServerState``; the background work has types of its own:
 /// ``MetaReporter``, ``BlockScrubber``, ``RepairCopier``, ``PackCompactor`` and
 /// ``BlockVerifier``.
@@ -26,6 +26,8 @@ public final class DataServer: Sendable {
     /// Frame buffers of finished block writes, for the next ones: at most one per block
     /// write the node usually has under way.
     let payloadBuffers = PayloadBuffers(limit: Limits.blocksInFlight)
+    /// `readBlocks` requests answered so far (for tests).
+    let batchReads = Mutex(0)
     private let listener: Listener
     private let pool: ConnectionPool
 
@@ -84,6 +86,8 @@ public final class DataServer: Sendable {
     }
     /// Every block the scrubber has verified since start (for tests and logs).
     public var scrubbedBlocks: Int { scrubber.scrubbedBlocks.withLock { $0 } }
+    /// `readBlocks` requests answered since start (for tests).
+    public var answeredBatchReads: Int { batchReads.withLock { $0 } }
 
     // MARK: Lifecycle
 
@@ -157,6 +161,8 @@ public final class DataServer: Sendable {
             }
         case MessageType.readBlock.rawValue:
             try await readBlock(frame.decode(ReadBlock.self), on: connection)
+        case MessageType.readBlocks.rawValue:
+            try await readBlocks(frame.decode(ReadBlocks.self), on: connection)
         case MessageType.writeBlocks.rawValue:
             // The blocks travel in the request's own payload: a refusal leaves the
             // connection in step, and the error reply is all the sender needs.

@@ -120,26 +120,21 @@ public actor MetaService {
             try await reply(fsck(frame.decode(FsckRequest.self).path), on: connection)
         case .getFile:
             let found = try await store.getFile(path: frame.decode(GetFile.self).path)
-            // Replicas on live nodes first: a reader tries them in order. Replicas on silent
-            // nodes stay listed, last: right after a restart every node looks silent.
             let live = Set(try await liveNodes().map(\.id))
-            let blocks = found.blocks.map { block in
-                var ordered = block
-                ordered.replicas = block.replicas.filter { live.contains($0.nodeID) } + block.replicas.filter { !live.contains($0.nodeID) }
-                ordered.replicas = slowNodes.demoting(ordered.replicas)
-                ordered.token = blockToken(block.blockID, .read)
-                return ordered
-            }
-            try await reply(GetFileOK(info: found.info, blocks: blocks), on: connection)
+            try await reply(GetFileOK(info: found.info, blocks: found.blocks.map { readable($0, live: live) }), on: connection)
         case .renewLeases:
             // A renewal lost to a crash costs nothing: the restarted server lets every
             // pending file live for a whole lease before it expires any.
             try await reply(renewLeases(frame.decode(RenewLeases.self)), on: connection, durable: false)
         case .list:
             let request = try frame.decode(List.self)
+            let withBlocks = request.withBlocks == true
+            var live: Set<NodeID> = []
+            if withBlocks { live = Set(try await liveNodes().map(\.id)) }
             var after = request.after
             while true {
-                let page = try await store.list(path: request.path, after: after, limit: request.limit)
+                var page = try await store.list(path: request.path, after: after, limit: request.limit, withBlocks: withBlocks)
+                page.blocks = page.blocks?.map { $0?.map { readable($0, live: live, replicasMax: Limits.replicationMax) } }
                 try await reply(page, on: connection)
                 guard request.stream == true, page.more, let last = page.entries.last else { break }
                 after = last.path.name
@@ -148,6 +143,18 @@ public actor MetaService {
             if try await handleNamespace(frame, on: connection) { return }
             throw DFSError(.protocolError, "the meta server does not serve '\(frame.type)' messages")
         }
+    }
+
+    /// A block as a reader gets it: replicas on live nodes first, since a reader tries them
+    /// in order (replicas on silent nodes stay listed, last: right after a restart every
+    /// node looks silent), nodes reported hung after the others, at most `replicasMax` of
+    /// them, and a read token.
+    func readable(_ block: BlockLocation, live: Set<NodeID>, replicasMax: Int = .max) -> BlockLocation {
+        var ordered = block
+        ordered.replicas = block.replicas.filter { live.contains($0.nodeID) } + block.replicas.filter { !live.contains($0.nodeID) }
+        ordered.replicas = Array(slowNodes.demoting(ordered.replicas).prefix(replicasMax))
+        ordered.token = blockToken(block.blockID, .read)
+        return ordered
     }
 
     /// A token for `operation` on `blockID`, when the cluster has a secret. Its expiry is

@@ -71,15 +71,17 @@ extension MetaStore {
     }
 
     /// One page of a folder's entries in name order, folders and files merged; or the file
-    /// itself when `path` is a file.
-    public func list(path: DFSPath, after: String?, limit: Int) throws(DFSError) -> ListOK {
+    /// itself when `path` is a file. With `withBlocks`, each file of at most one block
+    /// comes with it (``ListOK/blocks``; replicas as `getFile` lists them, without tokens),
+    /// and a page holds at most ``Limits/listEntriesWithBlocksMax`` entries.
+    public func list(path: DFSPath, after: String?, limit: Int, withBlocks: Bool = false) throws(DFSError) -> ListOK {
         if let (_, file) = try completeFile(path) {
             return ListOK(info: file, entries: [file], more: false)
         }
         guard let folder = try folderInfo(path) else {
             throw DFSError(.notFound, "no such file or folder: \(path)")
         }
-        let pageSize = min(max(limit, 1), Limits.listEntriesMax)
+        let pageSize = min(max(limit, 1), withBlocks ? Limits.listEntriesWithBlocksMax : Limits.listEntriesMax)
         var after = after ?? ""
         // A row that is not what its `parent` column says (fsck names it: `pathProblems`) is
         // left out, not listed under a path it does not have. A page of nothing but such rows
@@ -111,8 +113,51 @@ extension MetaStore {
                 after = last.name
                 continue
             }
-            return ListOK(info: folder, entries: entries, more: more)
+            guard withBlocks, let last = page.last else { return ListOK(info: folder, entries: entries, more: more) }
+            let blocks = try oneBlockFiles(in: path, after: after, through: last.name)
+            return ListOK(
+                info: folder, entries: entries, more: more,
+                blocks: entries.map { entry -> [BlockLocation]? in
+                    guard entry.type == .file else { return nil }
+                    if entry.size == 0 { return [] }
+                    return blocks[Array(entry.path.name.utf8)]
+                })
         }
+    }
+
+    /// The block of each file of one block among the complete files in `folder` named after
+    /// `after` up to and including `last`, by the bytes of its name (Swift's `String`
+    /// calls `é` and `e` U+0301 equal; their rows differ), with its good replicas (suspect
+    /// ones last). A file is of one block exactly when its block 0 holds all its bytes
+    /// (every block holds at least one), so the query reads one block row per file whatever
+    /// the sizes, and a page of large files costs no more than one of small ones.
+    private func oneBlockFiles(in folder: DFSPath, after: String, through last: String) throws(DFSError) -> [[UInt8]: [BlockLocation]] {
+        let range: [SQLiteValue] = [.text(folder.string), .text(after), .text(last)]
+        let oneBlock = "files JOIN blocks ON blocks.file_id = files.id AND blocks.block_index = 0 AND blocks.length = files.size"
+        let inRange = "files.parent = ? AND files.name > ? AND files.name <= ? AND files.complete = 1"
+        var byName: [[UInt8]: [BlockLocation]] = [:]
+        var nameOf: [BlockID: [UInt8]] = [:]
+        for (name, blockID, length, checksum) in try database.query(
+            "SELECT files.name, blocks.id, blocks.length, blocks.checksum FROM \(oneBlock) WHERE \(inRange)", range,
+            row: { (Array($0.text(0).utf8), BlockID(UInt64($0.int64(1))), $0.int(2), UInt32(truncatingIfNeeded: $0.int64(3))) })
+        {
+            byName[name] = [BlockLocation(blockID: blockID, blockIndex: 0, length: length, checksum: checksum, replicas: [])]
+            nameOf[blockID] = name
+        }
+        let replicas = try database.query(
+            """
+            SELECT blocks.id, nodes.id, nodes.host, nodes.port FROM \(oneBlock)
+            JOIN replicas ON replicas.block_id = blocks.id JOIN nodes ON nodes.id = replicas.node_id
+            WHERE \(inRange) AND replicas.corrupt = 0
+            ORDER BY blocks.id, replicas.suspect IS NOT NULL, nodes.id
+            """, range
+        ) { row in
+            (BlockID(UInt64(row.int64(0))), NodeAddress(nodeID: NodeID(row.text(1)), address: Endpoint(host: row.text(2), port: row.int(3))))
+        }
+        for (blockID, address) in replicas {
+            if let name = nameOf[blockID] { byName[name]?[0].replicas.append(address) }
+        }
+        return byName
     }
 
     /// Files whose upload has not completed.

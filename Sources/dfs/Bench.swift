@@ -116,6 +116,7 @@ final class Bench {
         let cpRate = Self.median(cpRuns)
         let readRate = Self.median(readRuns)
         let tree = try checked(ChildProcess.run([executable, "cp", "-q", "-r", "--replication", "1", path("small"), "\(meta):/small"]), "dfs cp -r")
+        let treeOut = try checked(ChildProcess.run([executable, "cp", "-q", "-r", "\(meta):/small", path("small.back")]), "dfs cp -r (download)")
         let list = try checked(ChildProcess.run([executable, "ls", "-l", "\(meta):/small"]), "dfs ls -l")
         let listed = list.output.split(separator: "\n").count
         guard listed == smallFiles else {
@@ -162,6 +163,12 @@ final class Bench {
             BenchResult(
                 name: "create \(smallFiles) × 4 KiB (cp -r, R=1)", value: treeRate, unit: "files/s", baselineName: "local cp -r",
                 baseline: cpTreeRate, ratio: treeRate / cpTreeRate, goal: "≥ 2500 files/s", met: treeRate >= 2500))
+        let treeOutRate = Double(smallFiles) / treeOut.seconds
+        results.append(
+            BenchResult(
+                name: "read \(smallFiles) × 4 KiB (cp -r out)", value: treeOutRate, unit: "files/s", baselineName: "dfs cp -r in",
+                baseline: treeRate, ratio: treeOutRate / treeRate, goal: "≥ 8000 files/s, ≥ 0.9 × in",
+                met: treeOutRate >= 8000 && treeOutRate >= 0.9 * treeRate))
         results.append(
             BenchResult(
                 name: "ls -l of \(smallFiles) files", value: list.seconds, unit: "s", baselineName: "local ls -l",
@@ -178,11 +185,11 @@ final class Bench {
 
     /// Bytes the run writes at most: the test file and its copies (dd's, the warm-up's, the
     /// download's), every round's uploads at R=1 and R=3 and the `--sha256` one, the small
-    /// files three times (source, local copy, cluster), the concurrent phase's twice, and the
-    /// memory run's upload. Saturates at Int.max rather than overflow on absurd sizes.
+    /// files four times (source, local copy, cluster, download), the concurrent phase's twice,
+    /// and the memory run's upload. Saturates at Int.max rather than overflow on absurd sizes.
     var diskBytesNeeded: Int {
         let bytes =
-            Double(fileBytes) * Double(4 + 4 * rounds) + Double(smallFiles) * 4096 * 3 + Double(bigBytes)
+            Double(fileBytes) * Double(4 + 4 * rounds) + Double(smallFiles) * 4096 * 4 + Double(bigBytes)
             + SmallBench.diskBytesNeeded(files: concurrentFiles, fileBytes: SmallBench.defaultFileBytes)
         return bytes >= Double(Int.max) ? Int.max : Int(bytes)
     }

@@ -350,7 +350,8 @@ import Testing
             timeout: .seconds(120))
         #expect(result.status == 0, "\(result.standardError)")
         for measure in [
-            "write 4.0 MiB, R=1", "write 4.0 MiB, R=3", "write 4.0 MiB, R=1, with --sha256", "read 4.0 MiB", "create 40 × 4 KiB", "ls -l of 40 files",
+            "write 4.0 MiB, R=1", "write 4.0 MiB, R=3", "write 4.0 MiB, R=1, with --sha256", "read 4.0 MiB", "create 40 × 4 KiB",
+            "read 40 × 4 KiB (cp -r out)", "ls -l of 40 files",
             "stat of 40 files (client library)", "stat of 40 files, 16 callers at once", "small files: write 40 × 1.0 KiB by 16 clients, R=1",
             "small files: read 40 × 1.0 KiB by 16 clients, random order: latency p99", "peak memory",
         ] {
@@ -365,7 +366,7 @@ import Testing
             var results: [Line]
         }
         let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: local.path("bench.json"))))
-        #expect(report.results.count == 15)
+        #expect(report.results.count == 16)
         #expect(report.results.allSatisfy { $0.value > 0 })
         // It cleaned up after itself: only the JSON is left.
         #expect(try FileManager.default.contentsOfDirectory(atPath: local.url.path) == ["bench.json"])

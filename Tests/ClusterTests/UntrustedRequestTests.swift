@@ -143,6 +143,56 @@ import Testing
         }
     }
 
+    /// `readBlocks` asks a node for many blocks at once: a request naming none, too many or
+    /// an id out of range gets its own error on a connection that goes on; one of the wrong
+    /// shape ends the connection; a block the node lacks fails alone, and the others come.
+    @Test func readBlocksRefusesBadBatchesAndFailsAMissingBlockAlone() async throws {
+        try await withCluster(dataNodes: 1, configure: { $0.defaultReplication = 1 }) { cluster in
+            let local = try TempFolder()
+            defer { local.remove() }
+            try FileManager.default.createDirectory(atPath: local.path("tree"), withIntermediateDirectories: true)
+            let first = try local.writeRandomFile("tree/f0", count: 3000, seed: 21)
+            let second = try local.writeRandomFile("tree/f1", count: 70_000, seed: 22)
+            _ = try await cluster.client.uploadTree(localFolder: local.path("tree"), to: try DFSPath("/tree"), options: UploadOptions(blockBytes: 1 << 20))
+            var blocks: [BlockLocation] = []
+            for name in ["f0", "f1"] { blocks.append(try #require(try await cluster.client.stat(try DFSPath("/tree/\(name)")).blocks.first)) }
+            let node = try #require(cluster.dataServers[0]?.endpoint)
+            let connection = try await Connection.open(to: node, role: .client, timeout: .seconds(20))
+            defer { Task { await connection.close() } }
+            let tooMany = Array(repeating: #"{"blockID":1}"#, count: Limits.blocksPerReadMax + 1).joined(separator: ",")
+            let requests: [(String, DFSError.Code)] = [
+                (#"{"type":"readBlocks","body":{"blocks":[]}}"#, .invalidArgument),
+                (#"{"type":"readBlocks","body":{"blocks":[\#(tooMany)]}}"#, .tooLarge),
+                (#"{"type":"readBlocks","body":{"blocks":[{"blockID":9223372036854775808}]}}"#, .invalidArgument),
+            ]
+            let missing = BlockID(987_654_321)
+            for (json, code) in requests {
+                try await connection.sendRaw(Self.rawFrame(json), timeout: .seconds(20))
+                let reply = try #require(try await connection.readFrame(timeout: .seconds(15)))
+                #expect(try reply.decode(ErrorMessage.self).error.code == code, "\(json.prefix(80))")
+                // Still open, still in step: a batch with a block the node lacks in the middle.
+                try await connection.send(
+                    ReadBlocks(blocks: [BlockRead(blockID: blocks[0].blockID), BlockRead(blockID: missing), BlockRead(blockID: blocks[1].blockID)]),
+                    timeout: .seconds(20))
+                let (served, frame) = try await connection.readReply(ReadBlocksOK.self, timeout: .seconds(20))
+                #expect(served.blocks.count == 3)
+                guard served.blocks.count == 3, case .failed(let error) = served.blocks[1] else {
+                    Issue.record("the missing block was not failed: \(served.blocks)")
+                    return
+                }
+                #expect(error.code == .notFound)
+                #expect(served.blocks[0] == .served(length: first.count, checksums: BlockData.checksums(of: first)))
+                #expect(served.blocks[2] == .served(length: second.count, checksums: BlockData.checksums(of: second)))
+                #expect(frame.payload == first + second)
+            }
+            // A frame of the wrong shape still ends the connection.
+            try await connection.sendRaw(Self.rawFrame(#"{"type":"readBlocks","body":{"blocks":"all"}}"#), timeout: .seconds(20))
+            let reply = try #require(try await connection.readFrame(timeout: .seconds(15)))
+            #expect(try reply.decode(ErrorMessage.self).error.code == .protocolError)
+            #expect(try await connection.readFrame(timeout: .seconds(15)) == nil)
+        }
+    }
+
     /// A `writeBlock` refused for a bad value (here a negative length) still closes the
     /// connection after its error reply: the block's data frames come right behind it.
     @Test func writeBlockRefusedWhileDecodingStillClosesTheConnection() async throws {

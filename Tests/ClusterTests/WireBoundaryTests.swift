@@ -196,7 +196,7 @@ indirect enum RawJSON {
             (.status, .object([])),
             (.fsck, .object([("path", .string("/"))])),
             (.getFile, .object([("path", .string("/stored"))])),
-            (.list, .object([("path", .string("/")), ("after", .string("a")), ("limit", .int(10))])),
+            (.list, .object([("path", .string("/")), ("after", .string("a")), ("limit", .int(10)), ("withBlocks", .bool(true))])),
             (.makeDirectory, .object([("path", .string("/sweep/folder"))])),
             (.move, .object([("source", .string("/sweep/nothing")), ("target", .string("/sweep/elsewhere"))])),
             (.remove, .object([("path", .string("/sweep/nothing")), ("recursive", .bool(false))])),
@@ -236,6 +236,17 @@ indirect enum RawJSON {
                     ),
                     ("pipeline", .array([address("next-node", port: refusedPort)])),
                 ]), bytes
+            ),
+            (
+                .readBlocks,
+                .object([
+                    (
+                        "blocks",
+                        .array([
+                            .object([("blockID", .int(Int(realBlock.blockID.rawValue)))]), .object([("blockID", .int(6_000_003))]),
+                        ])
+                    )
+                ]), []
             ),
         ]
     }
@@ -289,12 +300,14 @@ indirect enum RawJSON {
                 .registerNode, .heartbeat, .nodeLeaving, .createFile, .allocateBlock, .completeFile, .createFiles,
                 .completeFiles, .abandonFile, .reportBadReplica, .blockReport, .status, .fsck, .getFile, .list,
                 .makeDirectory, .move, .remove, .writeBlock, .readBlock, .writeBlocks, .reportSlowNode, .renewLeases,
+                .readBlocks,
             ]))
         #expect(
             Set(unserved) == [
                 .hello, .helloOK, .error, .ok, .auth, .registerNodeOK, .heartbeatOK, .createFileOK, .allocateBlockOK,
                 .completeFileOK, .getFileOK, .listOK, .createFilesOK, .completeFilesOK, .statusOK, .fsckOK,
                 .writeBlockOK, .readBlockOK, .blockData, .writeBlocksOK, .writeBlockProgress, .renewLeasesOK,
+                .readBlocksOK,
             ],
             "a message type without a template: add one to this test")
 

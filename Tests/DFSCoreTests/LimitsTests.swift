@@ -11,6 +11,21 @@ import Testing
         #expect(Limits.readFrameBytes % Limits.pieceBytes == 0)
     }
 
+    /// A tree download's batches: every block it puts in a `readBlocks` fits one reply's
+    /// payload, a batch of the largest such blocks holds more than one, a page with blocks
+    /// is a page a listing's reader accepts, and the request's ids and tokens (a token is
+    /// about 100 bytes) and the reply's rows fit one header. A page with blocks: its rows
+    /// (a name, under 200 bytes of numbers and digest, and a block of under 400 bytes with
+    /// its token and 16 replica indexes) and its node table (at most 16 nodes per entry,
+    /// each under 100 bytes) fit one header.
+    @Test func batchedReadsFitTheirFrames() {
+        #expect(Limits.batchedFileBytesMax * 2 <= Limits.payloadBytesMax)
+        #expect(Limits.listEntriesWithBlocksMax <= Limits.listEntriesMax)
+        #expect(Limits.blocksPerReadMax * 140 < Limits.headerBytesMax)
+        #expect(Limits.blocksPerReadMax * (12 + BlockData.checksumsMax * 11) < Limits.headerBytesMax)
+        #expect(Limits.listEntriesWithBlocksMax * (Limits.nameBytesMax * 2 + 200 + 400 + Limits.replicationMax * 100) < Limits.headerBytesMax)
+    }
+
     /// Every frame a sender makes must be one the receiver's decoder accepts.
     @Test func framesFitInOnePayload() {
         #expect(Limits.writeFrameBytes <= Limits.payloadBytesMax)
