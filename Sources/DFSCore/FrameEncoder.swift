@@ -12,26 +12,42 @@ public enum FrameEncoder {
     /// The caller sends the payload itself, straight from its buffer.
     public static func encode<M: Message>(_ message: M, payloadBytes: Int = 0) throws(DFSError) -> [UInt8] {
         precondition(payloadBytes >= 0 && payloadBytes <= Limits.payloadBytesMax, "payload over the frame limit")
-        let envelope = Envelope(type: M.type.rawValue, payload: payloadBytes > 0 ? payloadBytes : nil, body: message)
-        let json: Data
+        var bytes: [UInt8] = [0, 0, 0, 0]
+        bytes.reserveCapacity(256)
         do {
-            json = try JSONCoding.encoder.encode(envelope)
+            // The envelope by hand, the body by the one-pass encoder; Foundation's when the
+            // body needs it.
+            bytes.append(contentsOf: Self.typeKey)
+            bytes.append(contentsOf: M.type.rawValue.utf8)
+            bytes.append(UInt8(ascii: "\""))
+            if payloadBytes > 0 {
+                bytes.append(contentsOf: Self.payloadKey)
+                bytes.append(contentsOf: String(payloadBytes).utf8)
+            }
+            bytes.append(contentsOf: Self.bodyKey)
+            if try WireJSONEncoder.encode(message, into: &bytes) {
+                bytes.append(UInt8(ascii: "}"))
+            } else {
+                let envelope = Envelope(type: M.type.rawValue, payload: payloadBytes > 0 ? payloadBytes : nil, body: message)
+                bytes = [0, 0, 0, 0] + Array(try JSONCoding.encoder.encode(envelope))
+            }
         } catch {
             throw DFSError(.internalError, "cannot encode '\(M.type.rawValue)': \(error)")
         }
-        guard json.count <= Limits.headerBytesMax else {
-            throw DFSError(.tooLarge, "'\(M.type.rawValue)' header is \(json.count) bytes; the limit is \(Limits.headerBytesMax)")
+        let length = bytes.count - 4
+        guard length <= Limits.headerBytesMax else {
+            throw DFSError(.tooLarge, "'\(M.type.rawValue)' header is \(length) bytes; the limit is \(Limits.headerBytesMax)")
         }
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(4 + json.count)
-        let length = UInt32(json.count)
-        bytes.append(UInt8(truncatingIfNeeded: length >> 24))
-        bytes.append(UInt8(truncatingIfNeeded: length >> 16))
-        bytes.append(UInt8(truncatingIfNeeded: length >> 8))
-        bytes.append(UInt8(truncatingIfNeeded: length))
-        bytes.append(contentsOf: json)
+        bytes[0] = UInt8(truncatingIfNeeded: length >> 24)
+        bytes[1] = UInt8(truncatingIfNeeded: length >> 16)
+        bytes[2] = UInt8(truncatingIfNeeded: length >> 8)
+        bytes[3] = UInt8(truncatingIfNeeded: length)
         return bytes
     }
+
+    private static let typeKey = Array(#"{"type":""#.utf8)
+    private static let payloadKey = Array(#","payload":"#.utf8)
+    private static let bodyKey = Array(#","body":"#.utf8)
 
     /// A whole frame in one buffer: prefix, header and payload.
     public static func frame<M: Message>(_ message: M, payload: [UInt8] = []) throws(DFSError) -> [UInt8] {

@@ -71,12 +71,13 @@ public final class MetaServer: Sendable {
         }
         let store = try MetaStore(path: options.databasePath)
         let service = MetaService(store: store, options: options)
-        let listener = try Listener(host: options.listen.host, port: options.listen.port, component: component)
+        let listener = try Listener(
+            host: options.listen.host, port: options.listen.port, component: component, connectionExecutor: store.executor)
         let server = MetaServer(options: options, service: service, listener: listener)
         await listener.start { connection in
             await FrameServer.serve(connection, role: .metaServer, component: component, timeouts: options.timeouts, secret: options.secret) {
                 frame, connection in
-                try await service.handle(frame, on: connection)
+                try await service.serve(frame, on: connection)
             }
         }
         server.housekeeping.withLock { $0 = Task { await server.housekeep() } }

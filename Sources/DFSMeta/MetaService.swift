@@ -8,10 +8,13 @@ import Foundation
 ///
 /// This file holds its state and the dispatch of each request; the handlers are in
 /// extensions by topic: data nodes (`+Nodes`), writing files (`+Write`), leases (`+Lease`),
-/// folders, moves and removals (`+Namespace`), repair (`+Repair`), status and fsck (`+Health`), and
+/// repair (`+Repair`), status and fsck (`+Health`), and
 /// nodes reported hung (`+SlowNodes`).
 public actor MetaService {
     let store: MetaStore
+    /// The store's executor: the service's own work and the store's calls run on one queue,
+    /// so a handler's calls into the store cost no hop.
+    nonisolated public var unownedExecutor: UnownedSerialExecutor { store.unownedExecutor }
     let options: MetaServer.Options
     /// Bytes promised to each node by allocations since its last heartbeat, so consecutive
     /// blocks spread over nodes instead of all going to the emptiest one.
@@ -48,100 +51,139 @@ public actor MetaService {
     /// The time requests and background passes work with (``MetaServer/Options/clock``).
     nonisolated var clock: MetaClock { options.clock }
 
-    /// Sends a reply once every change committed so far is on disk: the group commit's
-    /// wait. Requests that arrive meanwhile share the next disk flush. With `durable` false
-    /// (a reply that promises nothing the disk holds) it goes at once.
-    func reply<M: Message>(_ message: M, on connection: Connection, durable: Bool = true) async throws {
-        if durable && !store.isDurable { try await store.waitUntilDurable() }
-        try await connection.send(message, timeout: options.timeouts.request)
+    /// A request's answer and whether it may leave only once every change committed so far
+    /// is on disk (the group commit's wait: requests that arrive meanwhile share the next
+    /// disk flush). An answer that promises nothing the disk holds goes at once.
+    struct Answer: Sendable {
+        var message: any Message
+        var durable = true
     }
 
-    func handle(_ frame: Frame, on connection: Connection) async throws {
+    /// Serves one request on its connection's executor (``FrameServer``): the frame is
+    /// decoded and the answer encoded and sent there, and the work in between runs on the
+    /// store's executor, which this actor shares, so a request costs one hop there and one
+    /// back. Each case below makes one call into the actor.
+    func serve(_ frame: Frame, on connection: isolated Connection) async throws {
+        let answer: Answer
         switch MessageType(rawValue: frame.type) {
         case .registerNode:
             // A registration lost to a crash costs nothing: the node is told to register
             // again. Not waiting for the disk keeps liveness independent of its speed.
-            try await reply(register(frame.decode(RegisterNode.self), peer: connection.peer), on: connection, durable: false)
+            answer = Answer(message: try await register(frame.decode(RegisterNode.self), peer: connection.peer), durable: false)
         case .heartbeat:
             // Liveness and block counts need no disk, and a slow disk must not make a node
             // look dead; but deleting a replica is safe only once the change that made it
             // garbage (a file replaced or removed) can no longer be lost.
-            let answer = try await heartbeat(frame.decode(Heartbeat.self))
-            try await reply(answer, on: connection, durable: !answer.deleteBlocks.isEmpty || !answer.copyBlocks.isEmpty)
+            let reply = try await heartbeat(frame.decode(Heartbeat.self))
+            answer = Answer(message: reply, durable: !reply.deleteBlocks.isEmpty || !reply.copyBlocks.isEmpty)
         case .nodeLeaving:
             try await nodeLeaving(frame.decode(NodeLeaving.self))
-            try await reply(OK(), on: connection)
+            answer = Answer(message: OK())
         case .createFile:
-            try await reply(createFile(frame.decode(CreateFile.self)), on: connection)
+            answer = Answer(message: try await createFile(frame.decode(CreateFile.self)))
         case .allocateBlock:
-            try await reply(allocateBlock(frame.decode(AllocateBlock.self)), on: connection)
+            answer = Answer(message: try await allocateBlock(frame.decode(AllocateBlock.self)))
         case .completeFile:
             let request = try frame.decode(CompleteFile.self)
             let info = try await store.completeFile(
                 fileID: request.fileID, size: request.size, sha256: request.sha256, blocks: request.blocks, now: clock.now())
-            try await reply(CompleteFileOK(info: info), on: connection)
+            answer = Answer(message: CompleteFileOK(info: info))
         case .createFiles:
-            try await reply(createFiles(frame.decode(CreateFiles.self)), on: connection)
+            answer = Answer(message: try await createFiles(frame.decode(CreateFiles.self)))
         case .completeFiles:
             let request = try frame.decode(CompleteFiles.self)
             try Self.checkBatch(request.files.count)
             let results = try await store.completeFiles(request.files, now: clock.now())
-            try await reply(
-                CompleteFilesOK(
+            answer = Answer(
+                message: CompleteFilesOK(
                     files: results.map { result in
                         switch result {
                         case .success: CompletedFile()
                         case .failure(let error): CompletedFile(error: error)
                         }
-                    }), on: connection)
+                    }))
         case .abandonFile:
             try await store.abandonFile(fileID: frame.decode(AbandonFile.self).fileID, now: clock.now())
-            try await reply(OK(), on: connection)
+            answer = Answer(message: OK())
         case .reportBadReplica:
-            // A hint, never a verdict: the replica's own node re-reads it (`verifyBlocks`).
-            let report = try frame.decode(ReportBadReplica.self)
-            if try await store.markReplicaSuspect(blockID: report.blockID, nodeID: report.nodeID, now: clock.now()) {
-                Log.warn(
-                    MetaServer.component,
-                    "replica of block \(report.blockID) on node \(report.nodeID) reported bad (\(report.reason.prefix(ReportBadReplica.reasonBytesMax))); asking its node to re-verify it"
-                )
-            }
-            try await reply(OK(), on: connection)
+            try await reportBadReplica(frame.decode(ReportBadReplica.self))
+            answer = Answer(message: OK())
         case .reportSlowNode:
             // A hint kept in memory, like heartbeats: nothing to wait for on disk.
             try await reportSlowNode(frame.decode(ReportSlowNode.self))
-            try await reply(OK(), on: connection, durable: false)
+            answer = Answer(message: OK(), durable: false)
         case .blockReport:
             try await blockReport(frame.decode(BlockReport.self))
-            try await reply(OK(), on: connection)
+            answer = Answer(message: OK())
         case .status:
-            try await reply(status(), on: connection)
+            answer = Answer(message: try await status())
         case .fsck:
-            try await reply(fsck(frame.decode(FsckRequest.self).path), on: connection)
+            answer = Answer(message: try await fsck(frame.decode(FsckRequest.self).path))
         case .getFile:
-            let found = try await store.getFile(path: frame.decode(GetFile.self).path)
-            let live = Set(try await liveNodes().map(\.id))
-            try await reply(GetFileOK(info: found.info, blocks: found.blocks.map { readable($0, live: live) }), on: connection)
+            answer = Answer(message: try await getFile(frame.decode(GetFile.self).path))
         case .renewLeases:
             // A renewal lost to a crash costs nothing: the restarted server lets every
             // pending file live for a whole lease before it expires any.
-            try await reply(renewLeases(frame.decode(RenewLeases.self)), on: connection, durable: false)
+            answer = Answer(message: try await renewLeases(frame.decode(RenewLeases.self)), durable: false)
         case .list:
+            // Pages go one at a time: a folder of any size costs one page of memory.
             let request = try frame.decode(List.self)
-            let withBlocks = request.withBlocks == true
-            var live: Set<NodeID> = []
-            if withBlocks { live = Set(try await liveNodes().map(\.id)) }
             var after = request.after
             while true {
-                var page = try await store.list(path: request.path, after: after, limit: request.limit, withBlocks: withBlocks)
-                page.blocks = page.blocks?.map { $0?.map { readable($0, live: live, replicasMax: Limits.replicationMax) } }
-                try await reply(page, on: connection)
+                let page = try await listPage(request, after: after)
+                try await send(Answer(message: page), on: connection)
                 guard request.stream == true, page.more, let last = page.entries.last else { break }
                 after = last.path.name
             }
+            return
+        case .makeDirectory:
+            try await store.makeDirectory(frame.decode(MakeDirectory.self).path, now: clock.now())
+            answer = Answer(message: OK())
+        case .move:
+            let request = try frame.decode(Move.self)
+            try await store.move(request.source, to: request.target, now: clock.now())
+            answer = Answer(message: OK())
+        case .remove:
+            let request = try frame.decode(Remove.self)
+            try await store.remove(request.path, recursive: request.recursive, now: clock.now())
+            answer = Answer(message: OK())
         default:
-            if try await handleNamespace(frame, on: connection) { return }
             throw DFSError(.protocolError, "the meta server does not serve '\(frame.type)' messages")
+        }
+        try await send(answer, on: connection)
+    }
+
+    /// Sends an answer from its connection, once durable when it must be.
+    func send(_ answer: Answer, on connection: isolated Connection) async throws {
+        if answer.durable && !store.isDurable { try await store.waitUntilDurable() }
+        try await connection.send(answer.message, timeout: options.timeouts.request)
+    }
+
+    /// A file or folder as a reader gets it (`getFile`).
+    func getFile(_ path: DFSPath) async throws -> GetFileOK {
+        let found = try await store.getFile(path: path)
+        let live = Set(try await liveNodes().map(\.id))
+        return GetFileOK(info: found.info, blocks: found.blocks.map { readable($0, live: live) })
+    }
+
+    /// One page of a listing, with its small files' blocks when asked for.
+    func listPage(_ request: List, after: String?) async throws -> ListOK {
+        let withBlocks = request.withBlocks == true
+        var live: Set<NodeID> = []
+        if withBlocks { live = Set(try await liveNodes().map(\.id)) }
+        var page = try await store.list(path: request.path, after: after, limit: request.limit, withBlocks: withBlocks)
+        page.blocks = page.blocks?.map { $0?.map { readable($0, live: live, replicasMax: Limits.replicationMax) } }
+        return page
+    }
+
+    /// A client's report of a bad replica: a hint, never a verdict; the replica's own node
+    /// re-reads it (`verifyBlocks`).
+    func reportBadReplica(_ report: ReportBadReplica) async throws {
+        if try await store.markReplicaSuspect(blockID: report.blockID, nodeID: report.nodeID, now: clock.now()) {
+            Log.warn(
+                MetaServer.component,
+                "replica of block \(report.blockID) on node \(report.nodeID) reported bad (\(report.reason.prefix(ReportBadReplica.reasonBytesMax))); asking its node to re-verify it"
+            )
         }
     }
 

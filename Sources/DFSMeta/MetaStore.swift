@@ -12,7 +12,8 @@ import Foundation
 /// (`+Namespace`), block reports and health (`+Health`, `+HealthIndex`, `+Verification`, `+PathCheck`),
 /// bulk import for the benchmark (`+Import`) and the schema (`+Schema`).
 public actor MetaStore {
-    private let executor = QueueExecutor(label: "dfs.meta-store")
+    /// The store's queue; the meta service and the server's connections run on it too.
+    nonisolated let executor = QueueExecutor(label: "dfs.meta-store")
     nonisolated public var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     let database: SQLiteDatabase
 

@@ -47,15 +47,18 @@ public actor Connection {
     public private(set) var isClosed = false
 
     /// Takes ownership of a connected, non-blocking socket. Throws (and leaves the socket to
-    /// the caller) when no descriptor is left for the read watcher.
-    init(fd: Int32, peer: Endpoint, name: String? = nil) throws {
+    /// the caller) when no descriptor is left for the read watcher. The connection runs on
+    /// `executor` when one is given (a server may put its connections on the executor of the
+    /// actor that answers them, so a request and its answer stay on one thread), else on a
+    /// queue of its own.
+    init(fd: Int32, peer: Endpoint, name: String? = nil, executor: QueueExecutor? = nil) throws {
         let name = name ?? peer.description
         let watcher = try Self.watch(fd, .input, name: name)
         self.fd = fd
         self.peer = peer
         self.name = name
-        executor = QueueExecutor(label: "dfs.connection")
-        let read = DispatchSource.makeReadSource(fileDescriptor: watcher, queue: executor.queue)
+        self.executor = executor ?? QueueExecutor(label: "dfs.connection")
+        let read = DispatchSource.makeReadSource(fileDescriptor: watcher, queue: self.executor.queue)
         input = Side(source: read)
         handle(read, direction: .input, watcher: watcher)
         // The read source starts disarmed: activated, then suspended until a reader waits.

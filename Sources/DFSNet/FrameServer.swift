@@ -8,6 +8,10 @@ import DFSCore
 /// was decoded too); a frame that is not well formed (`protocolError`), a peer that closes
 /// mid-frame or stays silent too long ends the connection, with one log line.
 ///
+/// The loop runs on the connection's own executor, and so does `handle` (its connection is
+/// `isolated`): reading a request and sending its reply cost no hop between threads; only
+/// the work a handler hands to another actor does.
+///
 /// The server's bookkeeping of requests is kept here too, one ``RequestGate`` per connection
 /// being served, so that a stopping server (``drain(_:)``) lets each request under way finish
 /// and closes only idle connections. The transport (`Connection`) knows nothing of requests.
@@ -17,12 +21,12 @@ public enum FrameServer {
     private static let gates = Mutex<[ObjectIdentifier: RequestGate]>([:])
 
     public static func serve(
-        _ connection: Connection,
+        _ connection: isolated Connection,
         role: PeerRole,
         component: String,
         timeouts: Timeouts,
         secret: ClusterSecret? = nil,
-        handle: (Frame, Connection) async throws -> Void
+        handle: @Sendable (Frame, isolated Connection) async throws -> Void
     ) async {
         let key = ObjectIdentifier(connection)
         gates.withLock { $0[key] = RequestGate() }
@@ -57,7 +61,7 @@ public enum FrameServer {
             guard beginRequest(connection) else { return }
             do {
                 try await handle(frame, connection)
-                guard await endRequest(connection) else { return }
+                guard endRequest(connection) else { return }
             } catch let error as DFSError where error.code != .connectionFailed && error.code != .timeout {
                 // The request failed, not the connection: say why and serve the next one.
                 if error.code == .internalError || error.code == .ioError {
@@ -68,11 +72,11 @@ public enum FrameServer {
                 } catch {
                     return
                 }
-                guard await endRequest(connection) else { return }
+                guard endRequest(connection) else { return }
                 // After a broken frame the stream may be out of step: better to start afresh.
                 if error.code == .protocolError { return }
             } catch {
-                _ = await endRequest(connection)
+                _ = endRequest(connection)
                 Log.info(component, "connection from \(connection.peer) ended: \(DFSError.wrap(error).message)")
                 return
             }
@@ -98,15 +102,15 @@ public enum FrameServer {
 
     /// The request on `connection` has been answered. False when the server is stopping: the
     /// connection is closed and should end.
-    private static func endRequest(_ connection: Connection) async -> Bool {
+    private static func endRequest(_ connection: isolated Connection) -> Bool {
         let open = gates.withLock { $0[ObjectIdentifier(connection)]?.end() ?? true }
-        if !open { await connection.close() }
+        if !open { connection.close() }
         return open
     }
 
     /// Challenges the peer: it must answer with an HMAC of both nonces under the secret.
     private static func authenticate(
-        _ connection: Connection, hello: Hello, secret: ClusterSecret, role: PeerRole, deadline: ContinuousClock.Instant
+        _ connection: isolated Connection, hello: Hello, secret: ClusterSecret, role: PeerRole, deadline: ContinuousClock.Instant
     ) async throws {
         guard let clientNonce = hello.nonce, (16...128).contains(clientNonce.utf8.count) else {
             throw DFSError(.unauthorized, "this server needs the cluster secret; set DFS_SECRET or pass --secret-file")
@@ -130,7 +134,7 @@ public enum FrameServer {
     }
 
     /// Logs why a connection ends and, when the socket still works, tells the peer.
-    private static func reject(_ connection: Connection, error: DFSError, component: String, timeouts: Timeouts) async {
+    private static func reject(_ connection: isolated Connection, error: DFSError, component: String, timeouts: Timeouts) async {
         if error.code == .unauthorized {
             Log.warn(component, "refused \(connection.peer): \(error.message)")
         } else {

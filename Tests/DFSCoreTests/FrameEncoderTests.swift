@@ -13,7 +13,7 @@ import Testing
 
     @Test func prefixIsBigEndianHeaderLength() throws {
         let bytes = try FrameEncoder.encode(OK())
-        let header = #"{"body":{},"type":"ok"}"#
+        let header = #"{"type":"ok","body":{}}"#
         #expect(bytes == [0, 0, 0, UInt8(header.utf8.count)] + Array(header.utf8))
     }
 
@@ -29,9 +29,9 @@ import Testing
         #expect(bytes[3] == UInt8(truncatingIfNeeded: headerBytes))
     }
 
-    @Test func headerHasSortedKeysAndUnescapedSlashes() throws {
+    @Test func headerHasTypeFirstAndUnescapedSlashes() throws {
         let bytes = try FrameEncoder.encode(GetFile(path: try DFSPath("docs/a.pdf")))
-        #expect(headerText(bytes) == #"{"body":{"path":"/docs/a.pdf"},"type":"getFile"}"#)
+        #expect(headerText(bytes) == #"{"type":"getFile","body":{"path":"/docs/a.pdf"}}"#)
     }
 
     @Test func headerLeavesOutPayloadWhenThereIsNone() throws {
@@ -41,7 +41,7 @@ import Testing
 
     @Test func headerAnnouncesPayloadWithoutCarryingIt() throws {
         let bytes = try FrameEncoder.encode(BlockData(), payloadBytes: 1234)
-        #expect(headerText(bytes) == #"{"body":{"checksums":[]},"payload":1234,"type":"blockData"}"#)
+        #expect(headerText(bytes) == #"{"type":"blockData","payload":1234,"body":{"checksums":[]}}"#)
         #expect(announcedLength(bytes) == bytes.count - 4)
     }
 
@@ -64,23 +64,23 @@ import Testing
 
     @Test func errorFrameCarriesCodeAsItsStableName() throws {
         let bytes = try FrameEncoder.encode(ErrorMessage(DFSError(.checksumMismatch, "block 7 is corrupt")))
-        #expect(headerText(bytes) == #"{"body":{"error":{"code":"checksumMismatch","message":"block 7 is corrupt"}},"type":"error"}"#)
+        #expect(headerText(bytes) == #"{"type":"error","body":{"error":{"code":"checksumMismatch","message":"block 7 is corrupt"}}}"#)
     }
 
     @Test func identifiersEncodeAsPlainValues() throws {
         let bytes = try FrameEncoder.encode(WriteBlockOK(blockID: BlockID(42), length: 7, checksum: 9, stored: [NodeID("n1"), NodeID("n2")]))
-        #expect(headerText(bytes) == #"{"body":{"blockID":42,"checksum":9,"failed":[],"length":7,"stored":["n1","n2"]},"type":"writeBlockOK"}"#)
+        #expect(headerText(bytes) == #"{"type":"writeBlockOK","body":{"blockID":42,"length":7,"checksum":9,"stored":["n1","n2"],"failed":[]}}"#)
     }
 
     @Test func nilOptionalFieldsAreLeftOut() throws {
         let bytes = try FrameEncoder.encode(ReadBlock(blockID: BlockID(1), offset: 0, length: nil))
-        #expect(headerText(bytes) == #"{"body":{"blockID":1,"offset":0},"type":"readBlock"}"#)
+        #expect(headerText(bytes) == #"{"type":"readBlock","body":{"blockID":1,"offset":0}}"#)
     }
 
     @Test func typeIsTheMessageTypeName() throws {
-        #expect(headerText(try FrameEncoder.encode(Hello(role: .client))).hasSuffix(#""type":"hello"}"#))
-        #expect(headerText(try FrameEncoder.encode(HeartbeatOK(registerAgain: false, deleteBlocks: []))).hasSuffix(#""type":"heartbeatOK"}"#))
-        #expect(headerText(try FrameEncoder.encode(AbandonFile(fileID: 1))).hasSuffix(#""type":"abandonFile"}"#))
+        #expect(headerText(try FrameEncoder.encode(Hello(role: .client))).hasPrefix(#"{"type":"hello","#))
+        #expect(headerText(try FrameEncoder.encode(HeartbeatOK(registerAgain: false, deleteBlocks: []))).hasPrefix(#"{"type":"heartbeatOK","#))
+        #expect(headerText(try FrameEncoder.encode(AbandonFile(fileID: 1))).hasPrefix(#"{"type":"abandonFile","#))
     }
 
     @Test func acceptsHeaderExactlyAtLimitAndDecoderTakesIt() throws {

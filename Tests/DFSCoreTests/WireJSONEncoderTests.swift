@@ -1,0 +1,136 @@
+import DFSCore
+import Foundation
+import Testing
+
+/// The one-pass encoder against Foundation's: the same JSON values for every shape the wire
+/// carries, escaping included, and Foundation's output whenever one pass cannot do.
+@Suite struct WireJSONEncoderTests {
+    /// Encodes `value` with both encoders and compares the parsed results.
+    private func expectSameJSON<T: Encodable>(_ value: T, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        var bytes: [UInt8] = []
+        #expect(try WireJSONEncoder.encode(value, into: &bytes), sourceLocation: sourceLocation)
+        let ours = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        let foundations = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+        #expect(ours == foundations, "\(String(decoding: bytes, as: UTF8.self))", sourceLocation: sourceLocation)
+    }
+
+    /// Any JSON value, numbers exactly: two documents are the same when these are equal.
+    private indirect enum JSONValue: Decodable, Equatable {
+        case null, bool(Bool), integer(Int64), unsigned(UInt64), number(Double), string(String)
+        case array([JSONValue]), object([String: JSONValue])
+
+        init(from decoder: any Decoder) throws {
+            let single = try decoder.singleValueContainer()
+            if single.decodeNil() {
+                self = .null
+            } else if let value = try? single.decode(Bool.self) {
+                self = .bool(value)
+            } else if let value = try? single.decode(Int64.self) {
+                self = .integer(value)
+            } else if let value = try? single.decode(UInt64.self) {
+                self = .unsigned(value)
+            } else if let value = try? single.decode(Double.self) {
+                self = .number(value)
+            } else if let value = try? single.decode(String.self) {
+                self = .string(value)
+            } else if let value = try? single.decode([JSONValue].self) {
+                self = .array(value)
+            } else {
+                self = .object(try single.decode([String: JSONValue].self))
+            }
+        }
+    }
+
+    private func node(_ number: Int) -> NodeAddress {
+        NodeAddress(nodeID: NodeID("node-\(number)"), address: Endpoint(host: "10.0.0.\(number)", port: 6771))
+    }
+
+    @Test func messagesComeOutAsFoundationWritesThem() throws {
+        let file = FileInfo(
+            path: try DFSPath("/docs/a \"quoted\" \\ name.pdf"), type: .file, size: 42, mtime: 1_764_500_000.123456, replication: 3,
+            blockBytes: 4096, sha256: String(repeating: "ab", count: 32), crc32c: 0xFFFF_FFFF)
+        let folder = FileInfo(path: try DFSPath("/docs"), type: .dir, size: 0, mtime: 1_700_000_000, replication: 0, blockBytes: 0)
+        let block = BlockLocation(
+            blockID: BlockID(UInt64(1) << 62), blockIndex: 0, length: 1024, checksum: 0x8000_0001, replicas: [node(1), node(2)], token: "t.1")
+        try expectSameJSON(GetFileOK(info: file, blocks: [block, block]))
+        try expectSameJSON(GetFileOK(info: folder, blocks: []))
+        try expectSameJSON(ListOK(info: folder, entries: [file, folder], more: true))
+        try expectSameJSON(ListOK(info: folder, entries: [file, file], more: false, blocks: [[block], nil]))
+        try expectSameJSON(GetFile(path: try DFSPath("/a/b")))
+        try expectSameJSON(List(path: .root, after: "x", limit: 10, stream: true, withBlocks: nil))
+        try expectSameJSON(OK())
+        try expectSameJSON(Hello(role: .client, nonce: "00ff"))
+        try expectSameJSON(ErrorMessage(DFSError(.notFound, "no such file: /a\n\t\u{1}\u{1F}\u{7F}é𝄞")))
+        try expectSameJSON(
+            ReadBlocksOK(blocks: [.served(length: 3, checksums: [1, 2]), .failed(DFSError(.notFound, "gone")), .served(length: 0, checksums: [])]))
+        try expectSameJSON(
+            StatusOK(
+                nodes: [
+                    NodeStatus(
+                        id: NodeID("n1"), address: Endpoint(host: "h", port: 1), alive: true, capacity: Int.max, used: -1, blocks: 0,
+                        lastHeartbeatAge: 0.25, slow: true)
+                ], totals: HealthTotals(files: 1, blocks: 2, bytes: 3, underReplicated: 0, missing: 0, corrupt: 0, suspectReplicas: 1)))
+    }
+
+    @Test func numbersKeepTheirValues() throws {
+        for number in [0.0, -0.5, 0.1, 3.0, -3.0, 1e15, 1e300, 5e-324, 1_764_500_000.123456, Double(Int64.max)] {
+            var bytes: [UInt8] = []
+            #expect(try WireJSONEncoder.encode([number], into: &bytes))
+            #expect(try JSONDecoder().decode([Double].self, from: Data(bytes)) == [number], "\(String(decoding: bytes, as: UTF8.self))")
+        }
+        for number in [0, 1, -1, Int.max, Int.min] {
+            var bytes: [UInt8] = []
+            #expect(try WireJSONEncoder.encode(number, into: &bytes))
+            #expect(String(decoding: bytes, as: UTF8.self) == String(number))
+        }
+        var bytes: [UInt8] = []
+        #expect(try WireJSONEncoder.encode([UInt64.max], into: &bytes))
+        #expect(String(decoding: bytes, as: UTF8.self) == "[\(UInt64.max)]")
+    }
+
+    @Test func numbersJSONCannotHoldAreRefused() {
+        for number in [Double.nan, .infinity, -.infinity] {
+            var bytes: [UInt8] = []
+            #expect(throws: (any Error).self) { try WireJSONEncoder.encode(["x": number], into: &bytes) }
+        }
+    }
+
+    @Test func everyControlCharacterIsEscaped() throws {
+        let text = String(decoding: (0..<0x80).map { UInt8($0) }, as: UTF8.self) + "\u{202E}é"
+        var bytes: [UInt8] = []
+        #expect(try WireJSONEncoder.encode(text, into: &bytes))
+        #expect(!bytes.contains { $0 < 0x20 })
+        #expect(try JSONDecoder().decode(String.self, from: Data(bytes)) == text)
+        #expect(String(decoding: bytes, as: UTF8.self).contains("/"))
+    }
+
+    /// A type that writes to a container after its parent has moved on.
+    private struct OutOfOrder: Encodable {
+        enum Keys: String, CodingKey { case a, b }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            var inner = container.nestedUnkeyedContainer(forKey: .a)
+            try container.encode(1, forKey: .b)
+            try inner.encode(2)
+        }
+    }
+
+    private struct WithData: Encodable {
+        var bytes = Data([1, 2, 3])
+    }
+
+    @Test func whatOnePassCannotWriteIsLeftToFoundation() throws {
+        var bytes: [UInt8] = [9, 9]
+        #expect(try !WireJSONEncoder.encode(OutOfOrder(), into: &bytes))
+        #expect(bytes == [9, 9])
+        #expect(try !WireJSONEncoder.encode(WithData(), into: &bytes))
+        #expect(bytes == [9, 9])
+    }
+
+    @Test func nestedContainersCloseWhenTheirParentMovesOn() throws {
+        try expectSameJSON([["a": [1, 2], "b": []], [:]])
+        try expectSameJSON(ReadBlocksOK(blocks: [.served(length: 1, checksums: [7]), .served(length: 2, checksums: [8, 9])]))
+        try expectSameJSON(Optional<Int>.none)
+        try expectSameJSON(["k": Optional<String>.none])
+    }
+}
