@@ -25,6 +25,9 @@ extension DataServer {
         public var scrubBytesPerSecond = 16 * 1024 * 1024
         /// Rest between scrub passes.
         public var scrubInterval: Duration = .seconds(3600)
+        /// Keep the pages of blocks just written in the page cache instead of dropping them
+        /// once the block is on the device (see ``BlockStore/init(folder:dropWrittenPages:)``).
+        public var cacheWrittenBlocks = false
         /// Faults the node plays on purpose. Only test support (DFSTesting and the tests) sets
         /// them; a node started by `dfs serve-data` never has any.
         public var faults = FaultInjection()

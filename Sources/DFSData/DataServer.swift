@@ -50,7 +50,7 @@ public final class DataServer: Sendable {
     /// Opens the folder, starts listening and starts registering with the meta server.
     public static func start(_ options: Options) async throws -> DataServer {
         // The scan at start reads every folder and checksum file: off the cooperative pool.
-        let store = try await BlockingIO.run { try BlockStore(folder: options.folder) }
+        let store = try await BlockingIO.run { try BlockStore(folder: options.folder, dropWrittenPages: !options.cacheWrittenBlocks) }
         let listener = try Listener(host: options.listen.host, port: options.listen.port, component: component)
         let server = DataServer(options: options, store: store, listener: listener)
         await listener.start { [server] connection in

@@ -75,8 +75,9 @@ enum StagedWrite: Sendable {
 final class GroupSync: Sendable {
     private let batcher: Batcher<StagedWrite, Void>
 
-    init(label: String) {
-        batcher = Batcher(label: label) { writes in GroupSync.pass(writes) }
+    /// With `dropBehind`, a block file's pages leave the page cache once it is flushed.
+    init(label: String, dropBehind: Bool) {
+        batcher = Batcher(label: label) { writes in GroupSync.pass(writes, dropBehind: dropBehind) }
     }
 
     /// Flushes `staged`'s files, renames them into place and flushes their folder: the write
@@ -111,12 +112,19 @@ final class GroupSync: Sendable {
     }
 
     /// One pass: flush every file, close it, rename what flushed, flush each folder touched.
-    private static func pass(_ writes: [StagedWrite]) -> [Result<Void, DFSError>] {
+    private static func pass(_ writes: [StagedWrite], dropBehind: Bool) -> [Result<Void, DFSError>] {
         func failure(_ write: StagedWrite, _ what: String, _ error: SystemError) -> Result<Void, DFSError> {
             .failure(DFSError(.ioError, "cannot \(what) \(write.subject): \(error.reason)"))
         }
         let files = writes.map(\.files)
         let flushed = flushAll(files.flatMap { $0.map(\.file) }, data: true)
+        // Drop-behind: a block's bytes are on the device now, and a stream of writes would
+        // otherwise fill the page cache with pages nobody reads soon (see BlockStore).
+        if dropBehind {
+            for (write, entries) in zip(writes, files) {
+                if case .block = write, let first = entries.first { first.file.dropCachedPages() }
+            }
+        }
         for entry in files.joined() { entry.file.close() }
         var next = 0
         var results: [Result<Void, DFSError>] = zip(writes, files).map { write, files in

@@ -104,6 +104,16 @@ public final class SpawnedProcess: @unchecked Sendable {
         reap(blocking: false).map { Int($0.usage.ru_maxrss) * 1024 }
     }
 
+    /// CPU time the process alone used, user and system, in seconds (wait4's `ru_utime` and
+    /// `ru_stime`), once it has ended; nil while it runs.
+    public var cpuSeconds: Double? {
+        reap(blocking: false).map { result in
+            let user = result.usage.ru_utime
+            let system = result.usage.ru_stime
+            return Double(user.tv_sec + system.tv_sec) + Double(user.tv_usec + system.tv_usec) / 1_000_000
+        }
+    }
+
     /// SIGTERM.
     public func terminate() {
         if isRunning { kill(processIdentifier, SIGTERM) }

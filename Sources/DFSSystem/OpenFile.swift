@@ -204,6 +204,13 @@ public struct OpenFile: Sendable {
         _ = retryingInterrupts { dfs_start_writeback(fd, Int64(offset), Int64(length)) }
     }
 
+    /// posix_fadvise(2) with POSIX_FADV_DONTNEED over the whole file: its clean pages leave the
+    /// page cache now instead of crowding it until memory runs short. For bytes already on
+    /// the device that nobody is expected to read soon. Only a hint; failures are ignored.
+    public func dropCachedPages() {
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+    }
+
     /// ftruncate(2): the file now has `size` bytes (zeros past its old end, unwritten).
     public func resize(to size: Int) throws(SystemError) {
         guard retryingInterrupts({ ftruncate(fd, off_t(size)) }) == 0 else { throw .current("ftruncate", path) }

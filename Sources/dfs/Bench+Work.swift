@@ -19,13 +19,30 @@ extension Bench {
     /// the middle of the copy measured; with it, that is done, and the warm-up frees the
     /// memory the copy then fills.
     func afterWarmUp(_ arguments: [String], _ what: String, output: String? = nil) async throws -> Double {
+        try await measuredAfterWarmUp(arguments, what, output: output).seconds
+    }
+
+    /// ``afterWarmUp(_:_:output:)`` with the CPU time spent: the program's own, and the data
+    /// nodes' during its run.
+    func measuredAfterWarmUp(_ arguments: [String], _ what: String, output: String? = nil) async throws -> Measured {
         if let output { FileSystem.removeQuietly(output) }
         try await Task.sleep(for: settle)
         _ = try checked(ChildProcess.run(["/bin/cp", path("source"), path("warm.out")]), "cp (warm-up)")
         FileSystem.removeQuietly(path("warm.out"))
+        let nodesBefore = cluster.dataNodeCPUSeconds
         let run = try checked(ChildProcess.run(arguments), what)
+        let nodes = cluster.dataNodeCPUSeconds - nodesBefore
         if let output { FileSystem.removeQuietly(output) }
-        return run.seconds
+        return Measured(seconds: run.seconds, cpuSeconds: run.cpuSeconds, nodeCPUSeconds: nodes)
+    }
+
+    /// One timed run: its seconds, the program's CPU seconds and the data nodes' meanwhile.
+    struct Measured {
+        var seconds: Double
+        var cpuSeconds: Double
+        var nodeCPUSeconds: Double
+        /// Every process's CPU seconds per GiB of `bytes`.
+        func cpuPerGiB(_ bytes: Int) -> Double { (cpuSeconds + nodeCPUSeconds) * Double(1 << 30) / Double(max(bytes, 1)) }
     }
 
     static func median(_ values: [Double]) -> Double {

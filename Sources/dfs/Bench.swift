@@ -68,28 +68,31 @@ final class Bench {
         var ddRuns: [Double] = []
         var r1Runs: [Double] = []
         var r3Runs: [Double] = []
+        // CPU seconds per GiB of each run, every process together (the data nodes' included).
+        var ddCPU: [Double] = []
+        var r1CPU: [Double] = []
+        var r3CPU: [Double] = []
         var ddBlockSizes = ["1M", "64K"]
         for round in 0..<rounds {
-            var best: (rate: Double, blockSize: String) = (0, "")
+            var best: (rate: Double, blockSize: String, cpu: Double) = (0, "", 0)
             for blockSize in ddBlockSizes {
-                let seconds = try await afterWarmUp(
+                let run = try await measuredAfterWarmUp(
                     ["/bin/dd", "if=\(path("source"))", "of=\(path("dd.out"))", "bs=\(blockSize)", "conv=fsync", "status=none"], "dd",
                     output: path("dd.out"))
-                let rate = Self.mib(fileBytes, seconds)
-                if rate > best.rate { best = (rate, blockSize) }
+                let rate = Self.mib(fileBytes, run.seconds)
+                if rate > best.rate { best = (rate, blockSize, run.cpuSeconds * Double(1 << 30) / Double(fileBytes)) }
             }
             ddBlockSizes = [best.blockSize]
             ddRuns.append(best.rate)
-            r1Runs.append(
-                Self.mib(
-                    fileBytes,
-                    try await afterWarmUp(
-                        [executable, "cp", "-q", "--replication", "1", path("source"), "\(meta):/bench/r1-\(round)"], "dfs cp (R=1)")))
-            r3Runs.append(
-                Self.mib(
-                    fileBytes,
-                    try await afterWarmUp(
-                        [executable, "cp", "-q", "--replication", "3", path("source"), "\(meta):/bench/r3-\(round)"], "dfs cp (R=3)")))
+            ddCPU.append(best.cpu)
+            let r1 = try await measuredAfterWarmUp(
+                [executable, "cp", "-q", "--replication", "1", path("source"), "\(meta):/bench/r1-\(round)"], "dfs cp (R=1)")
+            r1Runs.append(Self.mib(fileBytes, r1.seconds))
+            r1CPU.append(r1.cpuPerGiB(fileBytes))
+            let r3 = try await measuredAfterWarmUp(
+                [executable, "cp", "-q", "--replication", "3", path("source"), "\(meta):/bench/r3-\(round)"], "dfs cp (R=3)")
+            r3Runs.append(Self.mib(fileBytes, r3.seconds))
+            r3CPU.append(r3.cpuPerGiB(fileBytes))
         }
         let ddRate = Self.median(ddRuns)
         let r1Rate = Self.median(r1Runs)
@@ -105,13 +108,16 @@ final class Bench {
         // `afterWarmUp`); each side's median counts.
         var cpRuns: [Double] = []
         var readRuns: [Double] = []
+        var cpCPU: [Double] = []
+        var readCPU: [Double] = []
         for _ in 0..<rounds {
-            cpRuns.append(Self.mib(fileBytes, try await afterWarmUp(["/bin/cp", path("source"), path("cp.out")], "cp", output: path("cp.out"))))
-            readRuns.append(
-                Self.mib(
-                    fileBytes,
-                    try await afterWarmUp(
-                        [executable, "cp", "-q", "\(meta):/bench/r1-0", path("read.out")], "dfs cp (download)", output: path("read.out"))))
+            let copy = try await measuredAfterWarmUp(["/bin/cp", path("source"), path("cp.out")], "cp", output: path("cp.out"))
+            cpRuns.append(Self.mib(fileBytes, copy.seconds))
+            cpCPU.append(copy.cpuSeconds * Double(1 << 30) / Double(fileBytes))
+            let read = try await measuredAfterWarmUp(
+                [executable, "cp", "-q", "\(meta):/bench/r1-0", path("read.out")], "dfs cp (download)", output: path("read.out"))
+            readRuns.append(Self.mib(fileBytes, read.seconds))
+            readCPU.append(read.cpuPerGiB(fileBytes))
         }
         let cpRate = Self.median(cpRuns)
         let readRate = Self.median(readRuns)
@@ -159,6 +165,20 @@ final class Bench {
                 name: "read \(sizeText)\(ofRounds)", value: readRate, unit: "MiB/s",
                 baselineName: "local cp", baseline: cpRate, ratio: readRate / cpRate, goal: "≥ 0.5 × cp", met: readRate >= 0.5 * cpRate,
                 runs: readRuns, baselineRuns: cpRuns))
+        // CPU per GiB: every process of the work together (client and data nodes), beside
+        // the local program doing the same; ratio = local ÷ dfs, higher is better.
+        let ddCPUValue = Self.median(ddCPU)
+        for (name, runs, baselineName, baseline) in [
+            ("CPU per GiB written, R=1 (client and nodes)", r1CPU, "dd conv=fsync", ddCPUValue),
+            ("CPU per GiB written, R=3 (client and nodes)", r3CPU, "dd conv=fsync × 3", 3 * ddCPUValue),
+            ("CPU per GiB read (client and nodes)", readCPU, "local cp", Self.median(cpCPU)),
+        ] {
+            let value = Self.median(runs)
+            results.append(
+                BenchResult(
+                    name: name + ofRounds, value: value, unit: "s", baselineName: baselineName, baseline: baseline,
+                    ratio: value > 0 ? baseline / value : nil, goal: "-", met: nil, runs: runs))
+        }
         results.append(
             BenchResult(
                 name: "create \(smallFiles) × 4 KiB (cp -r, R=1)", value: treeRate, unit: "files/s", baselineName: "local cp -r",

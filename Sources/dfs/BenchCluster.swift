@@ -40,6 +40,9 @@ final class BenchCluster {
         }
     }
 
+    /// CPU seconds the data nodes have used so far, together.
+    var dataNodeCPUSeconds: Double { servers.dropFirst().map { ChildProcess.cpuSeconds(of: $0) }.reduce(0, +) }
+
     /// Peak resident memory of each server so far, meta server first.
     var peakBytes: [Int] { servers.map { ChildProcess.peakBytes(of: $0) } }
 

@@ -11,6 +11,8 @@ struct ChildRun {
     /// Peak resident set of the child alone, in bytes (wait4's ru_maxrss).
     var peakBytes: Int
     var output: String
+    /// CPU time of the child alone, user and system, in seconds.
+    var cpuSeconds: Double = 0
 }
 
 /// The benchmark's programs and servers, started as ``SpawnedProcess``es: standard input
@@ -26,12 +28,28 @@ enum ChildProcess {
         process.waitUntilExit()
         let elapsed = ContinuousClock.now - started
         let output = String(decoding: (try? FileSystem.contents(of: outputPath)) ?? [], as: UTF8.self)
-        return ChildRun(status: process.shellStatus, seconds: elapsed.inSeconds, peakBytes: process.peakResidentBytes ?? 0, output: output)
+        return ChildRun(
+            status: process.shellStatus, seconds: elapsed.inSeconds, peakBytes: process.peakResidentBytes ?? 0, output: output,
+            cpuSeconds: process.cpuSeconds ?? 0)
     }
 
     /// Starts a long-running child whose standard output goes to `outputPath`.
     static func start(_ arguments: [String], outputPath: String) throws -> SpawnedProcess {
         try spawn(arguments, environment: nil, outputPath: outputPath)
+    }
+
+    /// CPU time a running process has used so far, user and system, in seconds (fields 14
+    /// and 15 of /proc/PID/stat, in clock ticks); 0 when it cannot be read.
+    static func cpuSeconds(of process: SpawnedProcess) -> Double {
+        guard let bytes = try? FileSystem.contents(of: "/proc/\(process.processIdentifier)/stat"),
+            case let text = String(decoding: bytes, as: UTF8.self),
+            // The command's name (field 2) is in parentheses and may hold spaces: count after it.
+            let close = text.lastIndex(of: ")")
+        else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After the name: state is field 3, so utime (14) and stime (15) are at 11 and 12.
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// Peak resident set of a running process so far (VmHWM), in bytes.

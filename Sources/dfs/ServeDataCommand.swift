@@ -38,12 +38,19 @@ struct ServeDataCommand: AsyncParsableCommand {
     @Option(help: "Free disk space to leave alone: below it the node takes no new blocks.")
     var reserve: SizeArgument = SizeArgument(bytes: 256 * 1024 * 1024)
 
+    @Flag(
+        help:
+            "Keep blocks just written in the page cache (default: their pages are dropped once on disk, so a stream of uploads does not evict what readers use)."
+    )
+    var cacheWrites = false
+
     func run() async throws {
         try await reportingErrors("serve-data") {
             var options = DataServer.Options(listen: listen, meta: meta, folder: dir, advertiseHost: advertise)
             options.heartbeatInterval = heartbeat?.duration
             options.scrubBytesPerSecond = scrubRate.bytes
             options.reserveBytes = reserve.bytes
+            options.cacheWrittenBlocks = cacheWrites
             options.secret = try security.load()
             warnIfExposed(host: listen.host, secret: options.secret, command: "serve-data")
             let server = try await DataServer.start(options)

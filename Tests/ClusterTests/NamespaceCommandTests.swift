@@ -354,6 +354,7 @@ import Testing
             "read 40 × 4 KiB (cp -r out)", "ls -l of 40 files",
             "stat of 40 files (client library)", "stat of 40 files, 16 callers at once", "small files: write 40 × 1.0 KiB by 16 clients, R=1",
             "small files: read 40 × 1.0 KiB by 16 clients, random order: latency p99", "peak memory",
+            "CPU per GiB written, R=1 (client and nodes)", "CPU per GiB written, R=3 (client and nodes)", "CPU per GiB read (client and nodes)",
         ] {
             #expect(result.standardOutput.contains(measure), "\(measure) in the table")
         }
@@ -366,7 +367,7 @@ import Testing
             var results: [Line]
         }
         let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: local.path("bench.json"))))
-        #expect(report.results.count == 16)
+        #expect(report.results.count == 19)
         #expect(report.results.allSatisfy { $0.value > 0 })
         // It cleaned up after itself: only the JSON is left.
         #expect(try FileManager.default.contentsOfDirectory(atPath: local.url.path) == ["bench.json"])

@@ -4,6 +4,10 @@ import Testing
 
 @testable import DFSData
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @Suite struct BlockStoreTests {
     let folder: String
 
@@ -42,6 +46,53 @@ import Testing
         #expect(checksums.blockLength == size)
         #expect(checksums.blockChecksum == CRC32C.checksum(bytes))
         #expect(checksums.pieceChecksums == BlockData.checksums(of: bytes))
+    }
+
+    /// Pages of the file at `path` in the page cache, and its pages in all (mincore(2) of a
+    /// mapping, which reads no page in).
+    func cachedPages(_ path: String) throws -> (cached: Int, total: Int) {
+        let fd = open(path, O_RDONLY)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var info = stat()
+        try #require(fstat(fd, &info) == 0)
+        let length = Int(info.st_size)
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let mapping = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0)
+        try #require(mapping != MAP_FAILED)
+        defer { munmap(mapping, length) }
+        var vector = [UInt8](repeating: 0, count: (length + page - 1) / page)
+        try #require(mincore(mapping, length, &vector) == 0)
+        return (vector.filter { $0 & 1 == 1 }.count, vector.count)
+    }
+
+    func writeBlock(_ store: BlockStore, _ blockID: BlockID, bytes: Int) async throws {
+        let data = (0..<bytes).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let writer = try await store.makeWriter(for: blockID, length: data.count)
+        for start in stride(from: 0, to: data.count, by: 1 << 20) {
+            try append(Array(data[start..<min(start + (1 << 20), data.count)]), to: writer)
+        }
+        try await writer.commit()
+    }
+
+    /// Drop-behind: once a block is on the device its pages leave the page cache, unless the
+    /// store was asked to keep them; either way the block reads back whole.
+    @Test func writtenBlockLeavesThePageCacheUnlessAskedToStay() async throws {
+        defer { cleanUp() }
+        let dropping = try BlockStore(folder: folder + "/dropping")
+        try await writeBlock(dropping, BlockID(1), bytes: 8 << 20)
+        let dropped = try cachedPages(dropping.blockURL(BlockID(1)).path)
+        #expect(dropped.total == (8 << 20) / Int(sysconf(Int32(_SC_PAGESIZE))))
+        #expect(dropped.cached == 0)
+
+        let keeping = try BlockStore(folder: folder + "/keeping", dropWrittenPages: false)
+        try await writeBlock(keeping, BlockID(1), bytes: 8 << 20)
+        let kept = try cachedPages(keeping.blockURL(BlockID(1)).path)
+        #expect(kept.cached > kept.total / 2)
+
+        let source = try dropping.openForReading(BlockID(1))
+        defer { source.close() }
+        #expect(try DataServer.readRange(source.file, offset: 0, count: source.length) == (0..<(8 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
     }
 
     /// Frames that cross writeback windows (started early, see `Limits.writebackWindowBytes`)
