@@ -31,7 +31,7 @@ public struct Frame: Sendable {
         }
         let message: M
         do {
-            message = try JSONCoding.decoder.decode(Body<M>.self, from: Data(header)).body
+            message = try WireJSONDecoder.decode(Body<M>.self, from: header).body
         } catch let refused as DFSError {
             // Thrown by a type's own decoding (DFSPath, BlockID): a value, not the shape.
             throw refused
@@ -73,9 +73,9 @@ public struct Frame: Sendable {
     }
 }
 
-/// Shared JSON coders. Creating one per message costs more than the coding itself.
+/// The shared JSON encoder for what ``WireJSONEncoder`` leaves to Foundation. Creating one
+/// per message costs more than the coding itself.
 enum JSONCoding {
-    static let decoder = JSONDecoder()
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

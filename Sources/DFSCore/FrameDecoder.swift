@@ -69,7 +69,7 @@ public struct FrameDecoder: Sendable {
             readIndex += 4 + length
             let head: Head
             do {
-                head = try JSONCoding.decoder.decode(Head.self, from: Data(header))
+                head = try WireJSONDecoder.decode(Head.self, from: header)
             } catch {
                 throw DFSError(.protocolError, "frame header is not a JSON object with a 'type': \(Frame.describe(error))")
             }

@@ -49,3 +49,30 @@ extension SplitMix64 {
         return seed
     }
 }
+
+/// Any JSON value, numbers exactly: two documents are the same when these are equal.
+indirect enum JSONValue: Decodable, Equatable {
+    case null, bool(Bool), integer(Int64), unsigned(UInt64), number(Double), string(String)
+    case array([JSONValue]), object([String: JSONValue])
+
+    init(from decoder: any Decoder) throws {
+        let single = try decoder.singleValueContainer()
+        if single.decodeNil() {
+            self = .null
+        } else if let value = try? single.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? single.decode(Int64.self) {
+            self = .integer(value)
+        } else if let value = try? single.decode(UInt64.self) {
+            self = .unsigned(value)
+        } else if let value = try? single.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? single.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? single.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try single.decode([String: JSONValue].self))
+        }
+    }
+}
