@@ -165,7 +165,12 @@ extension DFSClient {
     /// Writes a file's bytes to `output` in order, one block at a time, as they arrive and are
     /// verified: for `dfs cat`. Memory stays at one frame whatever the size.
     public func stream(_ path: DFSPath, to output: @escaping @Sendable ([UInt8]) async throws -> Void) async throws {
-        let file = try await stat(path)
+        try await stream(try await stat(path), path: path, to: output)
+    }
+
+    /// ``stream(_:to:)`` of a file whose metadata the caller has already (``stat(_:)-([DFSPath])``
+    /// of many paths at once).
+    public func stream(_ file: GetFileOK, path: DFSPath, to output: @escaping @Sendable ([UInt8]) async throws -> Void) async throws {
         guard file.info.type == .file else {
             throw DFSError(.isADirectory, "\(path) is a folder")
         }

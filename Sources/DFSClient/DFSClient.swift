@@ -89,6 +89,29 @@ public final class DFSClient: Sendable {
         try await metaRequest(GetFile(path: path), expecting: GetFileOK.self)
     }
 
+    /// Many files' and folders' metadata, in order: one request per 256 paths (fewer when a
+    /// reply fills its header) instead of one per path. A path that names nothing gets its
+    /// error in its place; a failure to reach the cluster is thrown.
+    public func stat(_ paths: [DFSPath]) async throws -> [Result<GetFileOK, DFSError>] {
+        var results: [Result<GetFileOK, DFSError>] = []
+        results.reserveCapacity(paths.count)
+        while results.count < paths.count {
+            let batch = Array(paths[results.count..<min(paths.count, results.count + Limits.pathsPerGetFilesMax)])
+            let reply = try await metaRequest(GetFiles(paths: batch), expecting: GetFilesOK.self)
+            guard !reply.files.isEmpty, reply.files.count <= batch.count else {
+                throw DFSError(.protocolError, "the meta server answered \(reply.files.count) of \(batch.count) paths")
+            }
+            for found in reply.files {
+                if let file = found.file {
+                    results.append(.success(file))
+                } else if let error = found.error {
+                    results.append(.failure(error))
+                }
+            }
+        }
+        return results
+    }
+
     /// Lists a folder, all pages. Listing a file gives that file alone.
     public func list(_ path: DFSPath) async throws -> (info: FileInfo, entries: [FileInfo]) {
         var entries: [FileInfo] = []

@@ -79,6 +79,15 @@ public enum Limits {
     /// of nodes keep a page within ``headerBytesMax``. Pages are streamed, so a smaller page
     /// costs a query and a frame more per 250 files, not a round trip.
     public static let listEntriesWithBlocksMax = 250
+    /// Paths in one `getFiles`: a `dfs stat` or `dfs cat` of many paths costs a round trip
+    /// per 256 instead of one per path; the request's header stays near 1 MiB even with
+    /// every path at its 4096-byte limit.
+    public static let pathsPerGetFilesMax = 256
+    /// Bytes of JSON a meta server puts in one `getFilesOK` before it stops and answers the
+    /// paths so far (at least one): half a header, so that one more file of the largest
+    /// `getFileOK` a header can hold never pushes a reply past ``headerBytesMax``. The
+    /// client asks again for the paths left.
+    public static let getFilesReplyBytes = headerBytesMax / 2
     /// Blocks of one file a client writes or reads at once.
     public static let blocksInFlight = 4
     /// Pipelines one block is written through before the client keeps the best result (a

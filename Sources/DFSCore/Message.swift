@@ -41,10 +41,12 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     case renewLeases, renewLeasesOK
     // Client to data node: many small blocks in one reply
     case readBlocks, readBlocksOK
+    // Client to meta server: many files' metadata in one reply
+    case getFiles, getFilesOK
 }
 
 /// The version of this protocol. A peer that speaks another one is refused in `hello`.
-public let protocolVersion = 5
+public let protocolVersion = 6
 
 /// What a peer is, announced in `hello`.
 public enum PeerRole: String, Codable, Sendable {
@@ -118,5 +120,5 @@ public let allMessageTypes: [any Message.Type] = [
     BlockData.self, CreateFiles.self, CreateFilesOK.self, CompleteFiles.self, CompleteFilesOK.self, WriteBlocks.self, WriteBlocksOK.self,
     ReportSlowNode.self, WriteBlockProgress.self,
     RenewLeases.self, RenewLeasesOK.self,
-    ReadBlocks.self, ReadBlocksOK.self,
+    ReadBlocks.self, ReadBlocksOK.self, GetFiles.self, GetFilesOK.self,
 ]

@@ -71,6 +71,31 @@ public struct GetFileOK: Message {
     }
 }
 
+/// Many `getFile`s in one request, for commands of many paths (`dfs stat`, `dfs cat`).
+public struct GetFiles: Message {
+    public static let type = MessageType.getFiles
+    public var paths: [DFSPath]
+    public init(paths: [DFSPath]) { self.paths = paths }
+}
+
+/// One path's answer in a `getFilesOK`: what `getFile` would have said, or its error.
+public struct FoundFile: Codable, Sendable {
+    public var file: GetFileOK?
+    public var error: DFSError?
+    public init(file: GetFileOK? = nil, error: DFSError? = nil) {
+        self.file = file
+        self.error = error
+    }
+}
+
+/// The answers to the first paths of a `getFiles`, in its order: all of them, or as many as
+/// fit one header (see ``Limits/getFilesReplyBytes``); the client asks again for the rest.
+public struct GetFilesOK: Message {
+    public static let type = MessageType.getFilesOK
+    public var files: [FoundFile]
+    public init(files: [FoundFile]) { self.files = files }
+}
+
 /// Lists a folder one page at a time, in name order.
 public struct List: Message {
     public static let type = MessageType.list

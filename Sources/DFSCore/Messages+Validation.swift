@@ -245,6 +245,27 @@ extension GetFileOK {
     }
 }
 
+extension GetFiles {
+    public func validate() throws(DFSError) {
+        guard !paths.isEmpty else {
+            throw DFSError(.invalidArgument, "a getFiles names 1 to \(Limits.pathsPerGetFilesMax) paths, not 0")
+        }
+        try Check.count(paths.count, atMost: Limits.pathsPerGetFilesMax, "a getFiles")
+    }
+}
+
+extension GetFilesOK {
+    public func validate() throws(DFSError) {
+        try Check.count(files.count, atMost: Limits.pathsPerGetFilesMax, "a getFilesOK")
+        for found in files {
+            guard (found.file == nil) != (found.error == nil) else {
+                throw DFSError(.invalidArgument, "each answer of a getFilesOK holds a file or an error, not both or neither")
+            }
+            try found.file?.validate()
+        }
+    }
+}
+
 extension ListOK {
     public func validate() throws(DFSError) {
         try info.validate()

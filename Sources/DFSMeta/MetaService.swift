@@ -121,6 +121,8 @@ public actor MetaService {
             answer = Answer(message: try await fsck(frame.decode(FsckRequest.self).path))
         case .getFile:
             answer = Answer(message: try await getFile(frame.decode(GetFile.self).path))
+        case .getFiles:
+            answer = Answer(message: try await getFiles(frame.decode(GetFiles.self)))
         case .renewLeases:
             // A renewal lost to a crash costs nothing: the restarted server lets every
             // pending file live for a whole lease before it expires any.
@@ -164,6 +166,41 @@ public actor MetaService {
         let found = try await store.getFile(path: path)
         let live = Set(try await liveNodes().map(\.id))
         return GetFileOK(info: found.info, blocks: found.blocks.map { readable($0, live: live) })
+    }
+
+    /// Files as `getFile` describes them, in the request's order, until the reply holds
+    /// ``Limits/getFilesReplyBytes`` of JSON (always at least one). A path that names
+    /// nothing (or is refused) gets its error in its place; a failure of the store fails the
+    /// whole request.
+    func getFiles(_ request: GetFiles) async throws -> GetFilesOK {
+        let live = Set(try await liveNodes().map(\.id))
+        var files: [FoundFile] = []
+        var replyBytes = 0
+        for path in request.paths {
+            let found: FoundFile
+            switch await lookUp(path) {
+            case .success(let file):
+                found = FoundFile(file: GetFileOK(info: file.info, blocks: file.blocks.map { readable($0, live: live) }))
+            case .failure(let error) where error.code == .internalError || error.code == .ioError:
+                throw error
+            case .failure(let error):
+                found = FoundFile(error: error)
+            }
+            var encoded: [UInt8] = []
+            _ = try WireJSONEncoder.encode(found, into: &encoded)
+            if !files.isEmpty && replyBytes + encoded.count > Limits.getFilesReplyBytes { break }
+            replyBytes += encoded.count + 1
+            files.append(found)
+        }
+        return GetFilesOK(files: files)
+    }
+
+    private func lookUp(_ path: DFSPath) async -> Result<(info: FileInfo, blocks: [BlockLocation]), DFSError> {
+        do {
+            return .success(try await store.getFile(path: path))
+        } catch {
+            return .failure(DFSError.wrap(error))
+        }
     }
 
     /// One page of a listing, with its small files' blocks when asked for.

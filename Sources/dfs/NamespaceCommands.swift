@@ -161,18 +161,59 @@ struct CatCommand: AsyncParsableCommand {
             let remotes = try Locations.requiredOnOneCluster(locations)
             var paths = PathByPath("cat")
             try await DFSClient.using(remotes[0].endpoint, secret: security, retry: retry) { client in
-                for remote in remotes {
-                    try await paths.run(remote.path) {
-                        do {
-                            try await client.stream(remote.path) { bytes in try StandardStream.write(bytes, to: 1) }
-                        } catch is StandardStream.Closed {
-                            // The reader went away (`dfs cat f | head`): stop quietly, as cat does.
-                            throw ExitCode(141)
+                // The metadata of up to 256 paths per request, then each file's bytes in order.
+                for start in stride(from: 0, to: remotes.count, by: Limits.pathsPerGetFilesMax) {
+                    let chunk = remotes[start..<min(remotes.count, start + Limits.pathsPerGetFilesMax)]
+                    let found = Array(try await client.stat(chunk.map(\.path)))
+                    var start = 0
+                    while start < found.count {
+                        // A run of files whose small ones add up to at most 4 MiB: their bytes
+                        // come in batches (`readBlocks`), the others' one by one, all in order.
+                        let end = Self.runEnd(found, from: start)
+                        let files = found[start..<end].compactMap { try? $0.get() }
+                        let small = await client.readSmallFiles(files)
+                        var next = 0
+                        for (remote, result) in zip(chunk.dropFirst(start), found[start..<end]) {
+                            let bytes: [UInt8]?
+                            if case .success = result {
+                                bytes = small[next]
+                                next += 1
+                            } else {
+                                bytes = nil
+                            }
+                            try await paths.run(remote.path) {
+                                do {
+                                    let file = try result.get()
+                                    if let bytes {
+                                        try StandardStream.write(bytes, to: 1)
+                                    } else {
+                                        try await client.stream(file, path: remote.path) { bytes in try StandardStream.write(bytes, to: 1) }
+                                    }
+                                } catch is StandardStream.Closed {
+                                    // The reader went away (`dfs cat f | head`): stop quietly, as cat does.
+                                    throw ExitCode(141)
+                                }
+                            }
                         }
+                        start = end
                     }
                 }
             }
             try paths.finish()
         }
+    }
+
+    /// The end of the run of files from `start` whose small files (those a batch reads) add
+    /// up to at most ``Limits/payloadBytesMax``: at least one file.
+    static func runEnd(_ found: [Result<GetFileOK, DFSError>], from start: Int) -> Int {
+        var end = start
+        var bytes = 0
+        while end < found.count {
+            let size = (try? found[end].get()).map { $0.info.size <= Limits.batchedFileBytesMax ? $0.info.size : 0 } ?? 0
+            if end > start && bytes + size > Limits.payloadBytesMax { break }
+            bytes += size
+            end += 1
+        }
+        return end
     }
 }

@@ -41,15 +41,20 @@ struct StatCommand: AsyncParsableCommand {
             var paths = PathByPath("stat")
             var shown = 0
             try await DFSClient.using(remotes[0].endpoint, secret: security, retry: retry) { client in
-                for remote in remotes {
-                    try await paths.run(remote.path) {
-                        let file = try await client.stat(remote.path)
-                        if json {
-                            printNow(try Self.json(file))
-                        } else {
-                            printNow((shown > 0 ? "\n" : "") + Self.text(file))
+                // The metadata of up to 256 paths per request; each path printed in order.
+                for start in stride(from: 0, to: remotes.count, by: Limits.pathsPerGetFilesMax) {
+                    let chunk = remotes[start..<min(remotes.count, start + Limits.pathsPerGetFilesMax)]
+                    let found = try await client.stat(chunk.map(\.path))
+                    for (remote, result) in zip(chunk, found) {
+                        try await paths.run(remote.path) {
+                            let file = try result.get()
+                            if json {
+                                printNow(try Self.json(file))
+                            } else {
+                                printNow((shown > 0 ? "\n" : "") + Self.text(file))
+                            }
+                            shown += 1
                         }
-                        shown += 1
                     }
                 }
             }

@@ -111,6 +111,59 @@ import Testing
         }
     }
 
+    /// Small files come in batches (`readBlocks`), larger and empty ones otherwise, all in
+    /// the order named; a small file whose only replica is corrupt falls back to its own
+    /// read, which names it on standard error, and the rest still come out.
+    @Test func catOfManySmallFilesKeepsTheirOrderAndNamesACorruptOne() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        try await withCluster(dataNodes: 2) { cluster in
+            let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
+            var contents = try await Self.upload((0..<40).map { "s\($0)" }, cluster: cluster, local: local)
+            // Text, as the command's output is read back as a string.
+            let big = Array((0..<(300 * 1024)).map { UInt8(ascii: "a") + UInt8($0 % 26) })
+            try Data(big).write(to: URL(fileURLWithPath: local.path("big")))
+            try await cluster.client.upload(localPath: local.path("big"), to: try DFSPath("/m/big"), options: UploadOptions(replication: 1))
+            try Data().write(to: URL(fileURLWithPath: local.path("empty")))
+            try await cluster.client.upload(localPath: local.path("empty"), to: try DFSPath("/m/empty"), options: UploadOptions(replication: 1))
+            contents["empty"] = ""
+            let bad = try await cluster.client.stat(try DFSPath("/m/s7"))
+            let replica = try #require(bad.blocks.first?.replicas.first)
+            try ReplicationTests.corrupt(try #require(cluster.dataServer(replica.nodeID)), bad.blocks[0].blockID, at: 3)
+
+            var names = (0..<40).reversed().map { "s\($0)" }
+            names.insert("big", at: 10)
+            names.insert("empty", at: 20)
+            names.insert("missing", at: 30)
+            let result = try await Self.run(["cat"] + names.map { "\(meta):/m/\($0)" })
+            #expect(result.status == 1)
+            var expected: [UInt8] = []
+            for name in names where name != "s7" && name != "missing" {
+                expected += name == "big" ? big : Array(contents[name]!.utf8)
+            }
+            // Compared as one Bool: a failed == of two 300 KiB arrays would have the test
+            // library diff them, which takes minutes.
+            let output = Array(result.standardOutput.utf8)
+            let same = output == expected
+            #expect(same, "\(output.count) bytes out, \(expected.count) expected; \(result.standardError)")
+            let errors = result.standardError.split(separator: "\n").map(String.init)
+            #expect(errors.count == 2, "\(result.standardError)")
+            #expect(errors.contains("dfs cat: no such file or folder: /m/missing"))
+            #expect(errors.contains { $0.hasPrefix("dfs cat: ") && $0.contains("checksum") }, "\(result.standardError)")
+
+            // Through the library: the corrupt one is left to a read of its own, the big one
+            // is not a batch's, the others' bytes are exact.
+            let files = try await cluster.client.stat(names.filter { $0 != "missing" }.map { try DFSPath("/m/\($0)") }).map { try $0.get() }
+            let small = await cluster.client.readSmallFiles(files)
+            for (file, bytes) in zip(files, small) {
+                switch file.info.path.name {
+                case "s7", "big": #expect(bytes == nil, "\(file.info.path)")
+                case let name: #expect(bytes == Array(contents[name]!.utf8), "\(file.info.path)")
+                }
+            }
+        }
+    }
+
     /// Paths on different clusters are refused before anything is printed.
     @Test func pathsOnDifferentClustersAreRefusedBeforeAnyOutput() async throws {
         let local = try TempFolder()

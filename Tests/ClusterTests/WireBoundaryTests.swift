@@ -196,6 +196,7 @@ indirect enum RawJSON {
             (.status, .object([])),
             (.fsck, .object([("path", .string("/"))])),
             (.getFile, .object([("path", .string("/stored"))])),
+            (.getFiles, .object([("paths", .array([.string("/stored"), .string("/missing"), .string("/")]))])),
             (.list, .object([("path", .string("/")), ("after", .string("a")), ("limit", .int(10)), ("withBlocks", .bool(true))])),
             (.makeDirectory, .object([("path", .string("/sweep/folder"))])),
             (.move, .object([("source", .string("/sweep/nothing")), ("target", .string("/sweep/elsewhere"))])),
@@ -300,14 +301,14 @@ indirect enum RawJSON {
                 .registerNode, .heartbeat, .nodeLeaving, .createFile, .allocateBlock, .completeFile, .createFiles,
                 .completeFiles, .abandonFile, .reportBadReplica, .blockReport, .status, .fsck, .getFile, .list,
                 .makeDirectory, .move, .remove, .writeBlock, .readBlock, .writeBlocks, .reportSlowNode, .renewLeases,
-                .readBlocks,
+                .readBlocks, .getFiles,
             ]))
         #expect(
             Set(unserved) == [
                 .hello, .helloOK, .error, .ok, .auth, .registerNodeOK, .heartbeatOK, .createFileOK, .allocateBlockOK,
                 .completeFileOK, .getFileOK, .listOK, .createFilesOK, .completeFilesOK, .statusOK, .fsckOK,
                 .writeBlockOK, .readBlockOK, .blockData, .writeBlocksOK, .writeBlockProgress, .renewLeasesOK,
-                .readBlocksOK,
+                .readBlocksOK, .getFilesOK,
             ],
             "a message type without a template: add one to this test")
 
