@@ -197,53 +197,47 @@ private struct JSONParser {
     }
 
     private mutating func object(depth: Int) throws {
-        guard depth <= WireJSONDecoder.depthMax else { throw corrupted("nested too deep") }
-        let container = append(JSONTape.Entry(kind: .object))
-        position += 1
-        skipSpace()
-        var count = 0
-        if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
-            position += 1
-            finish(container, count: 0)
-            return
-        }
-        while true {
-            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw corrupted("expected a key") }
-            try string()
-            skipSpace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw corrupted("expected ':'") }
-            position += 1
-            skipSpace()
-            try value(depth: depth)
-            count += 2
-            skipSpace()
-            guard position < bytes.count else { throw corrupted("unexpected end") }
-            if bytes[position] == UInt8(ascii: ",") {
-                position += 1
-                skipSpace()
-                continue
+        try container(.object, closedBy: UInt8(ascii: "}"), depth: depth) { parser in
+            guard parser.position < parser.bytes.count, parser.bytes[parser.position] == UInt8(ascii: "\"") else {
+                throw parser.corrupted("expected a key")
             }
-            guard bytes[position] == UInt8(ascii: "}") else { throw corrupted("expected ',' or '}'") }
-            position += 1
-            finish(container, count: count)
-            return
+            try parser.string()
+            parser.skipSpace()
+            guard parser.position < parser.bytes.count, parser.bytes[parser.position] == UInt8(ascii: ":") else {
+                throw parser.corrupted("expected ':'")
+            }
+            parser.position += 1
+            parser.skipSpace()
+            try parser.value(depth: depth)
+            return 2
         }
     }
 
     private mutating func array(depth: Int) throws {
+        try container(.array, closedBy: UInt8(ascii: "]"), depth: depth) { parser in
+            try parser.value(depth: depth)
+            return 1
+        }
+    }
+
+    /// An array or object: its entry, then elements separated by commas (each read by
+    /// `element`, which returns how many entries it added: a value, or a key and a value)
+    /// up to `close`.
+    private mutating func container(
+        _ kind: JSONTape.Kind, closedBy close: UInt8, depth: Int, element: (inout JSONParser) throws -> Int
+    ) throws {
         guard depth <= WireJSONDecoder.depthMax else { throw corrupted("nested too deep") }
-        let container = append(JSONTape.Entry(kind: .array))
+        let container = append(JSONTape.Entry(kind: kind))
         position += 1
         skipSpace()
         var count = 0
-        if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
+        if position < bytes.count, bytes[position] == close {
             position += 1
             finish(container, count: 0)
             return
         }
         while true {
-            try value(depth: depth)
-            count += 1
+            count += try element(&self)
             skipSpace()
             guard position < bytes.count else { throw corrupted("unexpected end") }
             if bytes[position] == UInt8(ascii: ",") {
@@ -251,7 +245,7 @@ private struct JSONParser {
                 skipSpace()
                 continue
             }
-            guard bytes[position] == UInt8(ascii: "]") else { throw corrupted("expected ',' or ']'") }
+            guard bytes[position] == close else { throw corrupted("expected ',' or '\(Character(Unicode.Scalar(close)))'") }
             position += 1
             finish(container, count: count)
             return
