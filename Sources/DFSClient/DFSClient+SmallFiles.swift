@@ -18,8 +18,10 @@ extension DFSClient {
             if file.blocks.isEmpty && file.info.size == 0 {
                 contents[position] = []
             } else if file.blocks.count == 1, file.info.size == file.blocks[0].length, file.info.size <= Limits.batchedFileBytesMax,
-                // A recorded SHA-256 is checked by the one-by-one read.
-                file.info.sha256 == nil
+                // A recorded SHA-256 is checked by the one-by-one read; so is a whole-file
+                // CRC32C that disagrees with the block's (for one block they are one number,
+                // and the block's is checked against the bytes below).
+                file.info.sha256 == nil, file.info.crc32c.map({ $0 == file.blocks[0].checksum }) ?? true
             {
                 positions.append(position)
             }
@@ -30,12 +32,7 @@ extension DFSClient {
         for batch in plan.batches {
             let (outcomes, payload) = await readBatch(batch.blocks.map { blocks[$0] }, from: batch.node)
             for (index, outcome) in zip(batch.blocks, outcomes) {
-                guard case .success(let range) = outcome else { continue }
-                let bytes = Array(payload[range])
-                // The block was checked against its recorded CRC32C; the file's own, when
-                // recorded, is the same number for a file of one block, and checked too.
-                if let crc32c = files[positions[index]].info.crc32c, CRC32C.checksum(bytes) != crc32c { continue }
-                contents[positions[index]] = bytes
+                if case .success(let range) = outcome { contents[positions[index]] = Array(payload[range]) }
             }
         }
         return contents

@@ -18,6 +18,12 @@ enum Check {
         }
     }
 
+    /// The items of a batch request: at least one (`invalidArgument`), at most `limit` (`tooLarge`).
+    static func batch(_ count: Int, atMost limit: Int, _ what: String, of items: String) throws(DFSError) {
+        guard count > 0 else { throw DFSError(.invalidArgument, "\(what) names 1 to \(limit) \(items), not 0") }
+        try Check.count(count, atMost: limit, what)
+    }
+
     static func nodeSpace(capacityBytes: Int, usedBytes: Int, blockCount: Int) throws(DFSError) {
         try range(capacityBytes, 0...Limits.nodeBytesMax, "capacityBytes")
         try range(usedBytes, 0...Limits.nodeBytesMax, "usedBytes")
@@ -247,10 +253,7 @@ extension GetFileOK {
 
 extension GetFiles {
     public func validate() throws(DFSError) {
-        guard !paths.isEmpty else {
-            throw DFSError(.invalidArgument, "a getFiles names 1 to \(Limits.pathsPerGetFilesMax) paths, not 0")
-        }
-        try Check.count(paths.count, atMost: Limits.pathsPerGetFilesMax, "a getFiles")
+        try Check.batch(paths.count, atMost: Limits.pathsPerGetFilesMax, "a getFiles", of: "paths")
     }
 }
 
@@ -357,10 +360,7 @@ extension ReadBlockOK {
 
 extension ReadBlocks {
     public func validate() throws(DFSError) {
-        guard !blocks.isEmpty else {
-            throw DFSError(.invalidArgument, "a readBlocks names 1 to \(Limits.blocksPerReadMax) blocks, not 0")
-        }
-        try Check.count(blocks.count, atMost: Limits.blocksPerReadMax, "a readBlocks")
+        try Check.batch(blocks.count, atMost: Limits.blocksPerReadMax, "a readBlocks", of: "blocks")
     }
 }
 

@@ -41,8 +41,10 @@ extension Bench {
         var seconds: Double
         var cpuSeconds: Double
         var nodeCPUSeconds: Double
-        /// Every process's CPU seconds per GiB of `bytes`.
-        func cpuPerGiB(_ bytes: Int) -> Double { (cpuSeconds + nodeCPUSeconds) * Double(1 << 30) / Double(max(bytes, 1)) }
+        /// CPU seconds per GiB of `bytes`: the program's, and with `nodes` the data nodes' too.
+        func cpuPerGiB(_ bytes: Int, nodes: Bool = true) -> Double {
+            (cpuSeconds + (nodes ? nodeCPUSeconds : 0)) * Double(1 << 30) / Double(max(bytes, 1))
+        }
     }
 
     static func median(_ values: [Double]) -> Double {

@@ -80,7 +80,7 @@ final class Bench {
                     ["/bin/dd", "if=\(path("source"))", "of=\(path("dd.out"))", "bs=\(blockSize)", "conv=fsync", "status=none"], "dd",
                     output: path("dd.out"))
                 let rate = Self.mib(fileBytes, run.seconds)
-                if rate > best.rate { best = (rate, blockSize, run.cpuSeconds * Double(1 << 30) / Double(fileBytes)) }
+                if rate > best.rate { best = (rate, blockSize, run.cpuPerGiB(fileBytes, nodes: false)) }
             }
             ddBlockSizes = [best.blockSize]
             ddRuns.append(best.rate)
@@ -113,7 +113,7 @@ final class Bench {
         for _ in 0..<rounds {
             let copy = try await measuredAfterWarmUp(["/bin/cp", path("source"), path("cp.out")], "cp", output: path("cp.out"))
             cpRuns.append(Self.mib(fileBytes, copy.seconds))
-            cpCPU.append(copy.cpuSeconds * Double(1 << 30) / Double(fileBytes))
+            cpCPU.append(copy.cpuPerGiB(fileBytes, nodes: false))
             let read = try await measuredAfterWarmUp(
                 [executable, "cp", "-q", "\(meta):/bench/r1-0", path("read.out")], "dfs cp (download)", output: path("read.out"))
             readRuns.append(Self.mib(fileBytes, read.seconds))
