@@ -20,6 +20,8 @@ public final class DFSClient: Sendable {
     let avoidance: NodeAvoidance
     let retrier: Retrier
     let leases: LeaseRenewer
+    /// Concurrent ``stat(_:)-(DFSPath)`` calls share `getFiles` requests.
+    let stats: StatCoalescer
 
     /// - Parameters:
     ///   - retryFor: how long to keep retrying a request, file or batch that fails in a way
@@ -37,11 +39,24 @@ public final class DFSClient: Sendable {
         self.pool = pool
         self.progress = progress
         self.avoidance = NodeAvoidance(stall: timeouts.stall)
-        self.retrier = Retrier(policy: RetryPolicy(retryFor: retryFor), notice: onRetry)
+        let retrier = Retrier(policy: RetryPolicy(retryFor: retryFor), notice: onRetry)
+        self.retrier = retrier
         // One try per turn: the renewer's next turn is its retry.
         self.leases = LeaseRenewer { fileIDs in
             try await pool.request(RenewLeases(fileIDs: fileIDs), to: meta, expecting: RenewLeasesOK.self)
         }
+        let resend = retryFor == .zero
+        self.stats = StatCoalescer(
+            sendOne: { path in
+                try await retrier.run(MessageType.getFile.rawValue) { _ in
+                    try await pool.request(GetFile(path: path), to: meta, expecting: GetFileOK.self, resendOnStale: resend)
+                }
+            },
+            sendMany: { paths in
+                try await Self.getFiles(paths, retrier: retrier) { batch in
+                    try await pool.request(GetFiles(paths: batch), to: meta, expecting: GetFilesOK.self, resendOnStale: resend)
+                }
+            })
     }
 
     /// How long this client retries what fails in a way that may pass.
@@ -84,20 +99,28 @@ public final class DFSClient: Sendable {
         try await pool.request(request, to: meta, expecting: Reply.self, resendOnStale: retrier.policy.retryFor == .zero)
     }
 
-    /// A file's or folder's metadata, with block locations for a file.
+    /// A file's or folder's metadata, with block locations for a file. Calls made at the same
+    /// time on one client share requests (see ``StatCoalescer``).
     public func stat(_ path: DFSPath) async throws -> GetFileOK {
-        try await metaRequest(GetFile(path: path), expecting: GetFileOK.self)
+        try await stats.stat(path)
     }
 
     /// Many files' and folders' metadata, in order: one request per 256 paths (fewer when a
     /// reply fills its header) instead of one per path. A path that names nothing gets its
     /// error in its place; a failure to reach the cluster is thrown.
     public func stat(_ paths: [DFSPath]) async throws -> [Result<GetFileOK, DFSError>] {
+        try await Self.getFiles(paths, retrier: retrier) { batch in try await self.send(GetFiles(paths: batch), expecting: GetFilesOK.self) }
+    }
+
+    /// `getFiles` requests for `paths`, each retried on its own, until every path is answered.
+    static func getFiles(
+        _ paths: [DFSPath], retrier: Retrier, send: @Sendable ([DFSPath]) async throws -> GetFilesOK
+    ) async throws -> [Result<GetFileOK, DFSError>] {
         var results: [Result<GetFileOK, DFSError>] = []
         results.reserveCapacity(paths.count)
         while results.count < paths.count {
             let batch = Array(paths[results.count..<min(paths.count, results.count + Limits.pathsPerGetFilesMax)])
-            let reply = try await metaRequest(GetFiles(paths: batch), expecting: GetFilesOK.self)
+            let reply = try await retrier.run(MessageType.getFiles.rawValue) { _ in try await send(batch) }
             guard !reply.files.isEmpty, reply.files.count <= batch.count else {
                 throw DFSError(.protocolError, "the meta server answered \(reply.files.count) of \(batch.count) paths")
             }
@@ -106,6 +129,8 @@ public final class DFSClient: Sendable {
                     results.append(.success(file))
                 } else if let error = found.error {
                     results.append(.failure(error))
+                } else {
+                    results.append(.failure(DFSError(.protocolError, "the meta server answered neither a file nor an error")))
                 }
             }
         }

@@ -15,8 +15,8 @@ public enum FrameEncoder {
         var bytes: [UInt8] = [0, 0, 0, 0]
         bytes.reserveCapacity(256)
         do {
-            // The envelope by hand, the body by the one-pass encoder; Foundation's when the
-            // body needs it.
+            // The envelope by hand; the body by its own writer when it has one, else by the
+            // one-pass encoder, else (when the body needs it) by Foundation's.
             bytes.append(contentsOf: Self.typeKey)
             bytes.append(contentsOf: M.type.rawValue.utf8)
             bytes.append(UInt8(ascii: "\""))
@@ -25,7 +25,13 @@ public enum FrameEncoder {
                 bytes.append(contentsOf: String(payloadBytes).utf8)
             }
             bytes.append(contentsOf: Self.bodyKey)
-            if try WireJSONEncoder.encode(message, into: &bytes) {
+            if let writable = message as? any WireJSONWritable {
+                var json = WireJSONWriter(bytes: bytes)
+                bytes = []
+                writable.write(to: &json)
+                bytes = json.bytes
+                bytes.append(UInt8(ascii: "}"))
+            } else if try WireJSONEncoder.encode(message, into: &bytes) {
                 bytes.append(UInt8(ascii: "}"))
             } else {
                 let envelope = Envelope(type: M.type.rawValue, payload: payloadBytes > 0 ? payloadBytes : nil, body: message)

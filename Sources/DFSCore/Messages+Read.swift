@@ -264,3 +264,126 @@ public struct ReportBadReplica: Message {
     /// The part of a reason the meta server keeps for its log, as for ``ReportSlowNode``.
     public static let reasonBytesMax = 200
 }
+
+// The replies a busy meta server sends most write their JSON by hand (``WireJSONWritable``),
+// field for field what their synthesized `encode(to:)` writes.
+
+extension Endpoint: WireJSONWritable {
+    public func write(to json: inout WireJSONWriter) {
+        json.beginObject()
+        json.key("host")
+        json.string(host)
+        json.key("port")
+        json.integer(port)
+        json.endObject()
+    }
+}
+
+extension NodeAddress: WireJSONWritable {
+    public func write(to json: inout WireJSONWriter) {
+        json.beginObject()
+        json.key("nodeID")
+        json.string(nodeID.rawValue)
+        json.key("address")
+        json.value(address)
+        json.endObject()
+    }
+}
+
+extension FileInfo: WireJSONWritable {
+    public func write(to json: inout WireJSONWriter) {
+        json.beginObject()
+        json.key("path")
+        json.string(path.string)
+        json.key("type")
+        json.string(type.rawValue)
+        json.key("size")
+        json.integer(size)
+        json.key("mtime")
+        json.double(mtime)
+        json.key("replication")
+        json.integer(replication)
+        json.key("blockBytes")
+        json.integer(blockBytes)
+        if let sha256 {
+            json.key("sha256")
+            json.string(sha256)
+        }
+        if let crc32c {
+            json.key("crc32c")
+            json.integer(crc32c)
+        }
+        json.endObject()
+    }
+}
+
+extension BlockLocation: WireJSONWritable {
+    public func write(to json: inout WireJSONWriter) {
+        json.beginObject()
+        json.key("blockID")
+        json.integer(blockID.rawValue)
+        json.key("blockIndex")
+        json.integer(blockIndex)
+        json.key("length")
+        json.integer(length)
+        json.key("checksum")
+        json.integer(checksum)
+        json.key("replicas")
+        json.array(replicas)
+        if let token {
+            json.key("token")
+            json.string(token)
+        }
+        json.endObject()
+    }
+}
+
+extension GetFileOK: WireJSONWritable {
+    public func write(to json: inout WireJSONWriter) {
+        json.beginObject()
+        json.key("info")
+        json.value(info)
+        json.key("blocks")
+        json.array(blocks)
+        json.endObject()
+    }
+}
+
+extension DFSError: WireJSONWritable {
+    public func write(to json: inout WireJSONWriter) {
+        json.beginObject()
+        json.key("code")
+        json.string(code.rawValue)
+        json.key("message")
+        json.string(message)
+        if let transient {
+            json.key("transient")
+            json.bool(transient)
+        }
+        json.endObject()
+    }
+}
+
+extension FoundFile: WireJSONWritable {
+    public func write(to json: inout WireJSONWriter) {
+        json.beginObject()
+        if let file {
+            json.key("file")
+            json.value(file)
+        }
+        if let error {
+            json.key("error")
+            json.value(error)
+        }
+        json.endObject()
+    }
+}
+
+extension GetFilesOK: WireJSONWritable {
+    public func write(to json: inout WireJSONWriter) {
+        json.beginObject()
+        json.key("files")
+        json.array(files)
+        json.endObject()
+    }
+}

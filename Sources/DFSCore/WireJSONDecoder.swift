@@ -429,20 +429,20 @@ private struct TapeDecoder: Decoder {
         // Compared by identity: a failed `is` cast per primitive type costs more, and every
         // nested struct would pay for all of them.
         let type = ObjectIdentifier(T.self)
-        if type == ObjectIdentifier(String.self) { return try decodeString() as! T }
-        if type == ObjectIdentifier(Int.self) { return try integer(Int.self) as! T }
-        if type == ObjectIdentifier(Bool.self) { return try decodeBool() as! T }
-        if type == ObjectIdentifier(Int64.self) { return try integer(Int64.self) as! T }
-        if type == ObjectIdentifier(UInt64.self) { return try integer(UInt64.self) as! T }
-        if type == ObjectIdentifier(UInt32.self) { return try integer(UInt32.self) as! T }
-        if type == ObjectIdentifier(Double.self) { return try decodeDouble() as! T }
-        if type == ObjectIdentifier(Int32.self) { return try integer(Int32.self) as! T }
-        if type == ObjectIdentifier(UInt16.self) { return try integer(UInt16.self) as! T }
-        if type == ObjectIdentifier(Int16.self) { return try integer(Int16.self) as! T }
-        if type == ObjectIdentifier(UInt8.self) { return try integer(UInt8.self) as! T }
-        if type == ObjectIdentifier(Int8.self) { return try integer(Int8.self) as! T }
-        if type == ObjectIdentifier(UInt.self) { return try integer(UInt.self) as! T }
-        if type == ObjectIdentifier(Float.self) { return Float(try decodeDouble()) as! T }
+        if type == ObjectIdentifier(String.self) { return unsafeBitCast(try decodeString(), to: T.self) }
+        if type == ObjectIdentifier(Int.self) { return unsafeBitCast(try integer(Int.self), to: T.self) }
+        if type == ObjectIdentifier(Bool.self) { return unsafeBitCast(try decodeBool(), to: T.self) }
+        if type == ObjectIdentifier(Int64.self) { return unsafeBitCast(try integer(Int64.self), to: T.self) }
+        if type == ObjectIdentifier(UInt64.self) { return unsafeBitCast(try integer(UInt64.self), to: T.self) }
+        if type == ObjectIdentifier(UInt32.self) { return unsafeBitCast(try integer(UInt32.self), to: T.self) }
+        if type == ObjectIdentifier(Double.self) { return unsafeBitCast(try decodeDouble(), to: T.self) }
+        if type == ObjectIdentifier(Int32.self) { return unsafeBitCast(try integer(Int32.self), to: T.self) }
+        if type == ObjectIdentifier(UInt16.self) { return unsafeBitCast(try integer(UInt16.self), to: T.self) }
+        if type == ObjectIdentifier(Int16.self) { return unsafeBitCast(try integer(Int16.self), to: T.self) }
+        if type == ObjectIdentifier(UInt8.self) { return unsafeBitCast(try integer(UInt8.self), to: T.self) }
+        if type == ObjectIdentifier(Int8.self) { return unsafeBitCast(try integer(Int8.self), to: T.self) }
+        if type == ObjectIdentifier(UInt.self) { return unsafeBitCast(try integer(UInt.self), to: T.self) }
+        if type == ObjectIdentifier(Float.self) { return unsafeBitCast(Float(try decodeDouble()), to: T.self) }
         return try T(from: self)
     }
 

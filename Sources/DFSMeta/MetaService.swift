@@ -176,9 +176,10 @@ public actor MetaService {
         let live = Set(try await liveNodes().map(\.id))
         var files: [FoundFile] = []
         var replyBytes = 0
-        for path in request.paths {
+        var measure = WireJSONWriter(bytes: [])
+        for lookedUp in try await store.getFiles(paths: request.paths) {
             let found: FoundFile
-            switch await lookUp(path) {
+            switch lookedUp {
             case .success(let file):
                 found = FoundFile(file: GetFileOK(info: file.info, blocks: file.blocks.map { readable($0, live: live) }))
             case .failure(let error) where error.code == .internalError || error.code == .ioError:
@@ -186,21 +187,13 @@ public actor MetaService {
             case .failure(let error):
                 found = FoundFile(error: error)
             }
-            var encoded: [UInt8] = []
-            _ = try WireJSONEncoder.encode(found, into: &encoded)
-            if !files.isEmpty && replyBytes + encoded.count > Limits.getFilesReplyBytes { break }
-            replyBytes += encoded.count + 1
+            measure.bytes.removeAll(keepingCapacity: true)
+            found.write(to: &measure)
+            if !files.isEmpty && replyBytes + measure.bytes.count > Limits.getFilesReplyBytes { break }
+            replyBytes += measure.bytes.count + 1
             files.append(found)
         }
         return GetFilesOK(files: files)
-    }
-
-    private func lookUp(_ path: DFSPath) async -> Result<(info: FileInfo, blocks: [BlockLocation]), DFSError> {
-        do {
-            return .success(try await store.getFile(path: path))
-        } catch {
-            return .failure(DFSError.wrap(error))
-        }
     }
 
     /// One page of a listing, with its small files' blocks when asked for.

@@ -41,6 +41,19 @@ extension MetaStore {
     /// A file with its blocks and their locations, or a folder. Pending files are invisible.
     /// Replicas confirmed corrupt are left out; suspect ones come after the others.
     public func getFile(path: DFSPath) throws(DFSError) -> (info: FileInfo, blocks: [BlockLocation]) {
+        try database.reading { () throws(DFSError) in try lookUp(path) }
+    }
+
+    /// ``getFile(path:)`` for each path, in one read transaction; each path fails alone.
+    public func getFiles(paths: [DFSPath]) throws(DFSError) -> [Result<(info: FileInfo, blocks: [BlockLocation]), DFSError>] {
+        try database.reading { () throws(DFSError) in
+            paths.map { path in
+                do throws(DFSError) { return .success(try lookUp(path)) } catch { return .failure(error) }
+            }
+        }
+    }
+
+    private func lookUp(_ path: DFSPath) throws(DFSError) -> (info: FileInfo, blocks: [BlockLocation]) {
         if let folder = try folderInfo(path) { return (folder, []) }
         guard let (fileID, info) = try completeFile(path) else {
             throw DFSError(.notFound, "no such file or folder: \(path)")

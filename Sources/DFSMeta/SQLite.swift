@@ -67,6 +67,23 @@ final class SQLiteDatabase {
         }
     }
 
+    /// Runs `body`, which only reads, in one read transaction: one snapshot and one lock for
+    /// all its statements, where each statement on its own would take and drop the lock
+    /// (two `fcntl` calls and the log's index checked) every time. Inside a transaction
+    /// already, `body` simply runs in it.
+    func reading<T>(_ body: () throws(DFSError) -> T) throws(DFSError) -> T {
+        if sqlite3_get_autocommit(handle) == 0 { return try body() }
+        try run("BEGIN")
+        do {
+            let result = try body()
+            try run("COMMIT")
+            return result
+        } catch {
+            _ = try? run("ROLLBACK")
+            throw error
+        }
+    }
+
     /// Runs `body` inside a transaction as a unit of its own: when it throws, what it changed
     /// is undone and the transaction goes on (a batch whose entries fail one by one).
     func savepoint<T>(_ body: () throws(DFSError) -> T) throws(DFSError) -> T {

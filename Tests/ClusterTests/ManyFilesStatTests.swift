@@ -1,9 +1,10 @@
-import DFSClient
 import DFSCore
 import DFSNet
 import DFSTesting
 import Foundation
 import Testing
+
+@testable import DFSClient
 
 /// `getFiles`: many files' metadata in one request, as `dfs stat` and `dfs cat` of many paths
 /// use it through `DFSClient.stat(_:)` of an array.
@@ -75,6 +76,54 @@ import Testing
             let fine = try await connection.request(GetFiles(paths: [.root]), expecting: GetFilesOK.self, timeout: .seconds(5))
             #expect(fine.files.count == 1 && fine.files[0].file?.info.type == .dir)
             await connection.close()
+        }
+    }
+
+    /// Many `stat` calls at once on one client share `getFiles` requests, and each caller
+    /// still gets the answer for its own path: files, a folder, and missing paths.
+    @Test func concurrentStatsShareRequestsAndEachGetsItsOwnAnswer() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        try FileManager.default.createDirectory(atPath: local.path("tree"), withIntermediateDirectories: true)
+        var sizes: [String: Int] = [:]
+        for index in 0..<40 {
+            sizes["f\(index)"] = try local.writeRandomFile("tree/f\(index)", count: index * 13, seed: UInt64(index)).count
+        }
+        try await withCluster(dataNodes: 1) { cluster in
+            _ = try await cluster.client.uploadTree(localFolder: local.path("tree"), to: try DFSPath("/t"), options: UploadOptions(replication: 1))
+            let client = DFSClient(meta: cluster.metaEndpoint)
+            var names: [String?] = (0..<40).map { "f\($0)" } + (0..<8).map { _ in nil }
+            names.append("t")
+            let paths = try names.enumerated().map { index, name in
+                try DFSPath(name == "t" ? "/t" : "/t/\(name ?? "missing-\(index)")")
+            }
+            // Rounds of every path at once, until some were answered together (the first
+            // caller always goes alone, the others queue behind it).
+            for _ in 0..<20 where client.stats.sharedRequests == 0 {
+                let results = await withTaskGroup(of: (Int, Result<GetFileOK, DFSError>).self) { group in
+                    for (index, path) in paths.enumerated() {
+                        group.addTask {
+                            do { return (index, .success(try await client.stat(path))) } catch { return (index, .failure(DFSError.wrap(error))) }
+                        }
+                    }
+                    return await group.reduce(into: [Int: Result<GetFileOK, DFSError>]()) { $0[$1.0] = $1.1 }
+                }
+                for (index, name) in names.enumerated() {
+                    switch (results[index], name) {
+                    case (.success(let file)?, "t"):
+                        #expect(file.info.type == .dir && file.info.path == paths[index])
+                    case (.success(let file)?, let name?):
+                        #expect(file.info.path == paths[index] && file.info.size == sizes[name])
+                        #expect(file.blocks.count == (sizes[name] == 0 ? 0 : 1))
+                    case (.failure(let error)?, nil):
+                        #expect(error.code == .notFound)
+                    default:
+                        Issue.record("\(paths[index]) got \(String(describing: results[index]))")
+                    }
+                }
+            }
+            #expect(client.stats.sharedRequests > 0)
+            await client.close()
         }
     }
 }

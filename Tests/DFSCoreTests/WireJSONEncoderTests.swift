@@ -107,3 +107,68 @@ import Testing
         try expectSameJSON(["k": Optional<String>.none])
     }
 }
+
+/// The replies that write their JSON by hand against what `encode(to:)` gives: the same bytes,
+/// byte for byte, for optional fields present and absent, escapes, and the largest numbers.
+@Suite struct WireJSONWritableTests {
+    private func expectSameBytes<T: WireJSONWritable>(_ value: T, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        var generic: [UInt8] = []
+        #expect(try WireJSONEncoder.encode(value, into: &generic), sourceLocation: sourceLocation)
+        var json = WireJSONWriter(bytes: [])
+        value.write(to: &json)
+        #expect(
+            String(decoding: json.bytes, as: UTF8.self) == String(decoding: generic, as: UTF8.self), sourceLocation: sourceLocation)
+    }
+
+    private let file = FileInfo(
+        path: try! DFSPath("/docs/a \"quoted\" \\ name é𝄞.pdf"), type: .file, size: Int.max, mtime: 1_764_500_000.123456,
+        replication: 3, blockBytes: 4096, sha256: String(repeating: "ab", count: 32), crc32c: 0xFFFF_FFFF)
+    private let bare = FileInfo(path: try! DFSPath("/f"), type: .file, size: 0, mtime: 0, replication: 1, blockBytes: 1)
+    private let folder = FileInfo(path: .root, type: .dir, size: 0, mtime: 1_700_000_000, replication: 0, blockBytes: 0)
+
+    private func block(token: String?) -> BlockLocation {
+        BlockLocation(
+            blockID: BlockID(Limits.blockIDMax), blockIndex: 7, length: 1 << 26, checksum: 0x8000_0001,
+            replicas: [
+                NodeAddress(nodeID: NodeID("node-1"), address: Endpoint(host: "10.0.0.1", port: 6771)),
+                NodeAddress(nodeID: NodeID("node-2"), address: Endpoint(host: "::1", port: 0)),
+            ], token: token)
+    }
+
+    @Test func everyWritableTypeWritesWhatItsEncoderWrites() throws {
+        try expectSameBytes(file)
+        try expectSameBytes(bare)
+        try expectSameBytes(folder)
+        try expectSameBytes(Endpoint(host: "h\"ost", port: 65535))
+        try expectSameBytes(block(token: "t.1"))
+        try expectSameBytes(block(token: nil))
+        try expectSameBytes(BlockLocation(blockID: BlockID(1), blockIndex: 0, length: 0, replicas: []))
+        try expectSameBytes(GetFileOK(info: file, blocks: [block(token: "t"), block(token: nil)]))
+        try expectSameBytes(GetFileOK(info: folder, blocks: []))
+        try expectSameBytes(DFSError(.notFound, "no such file: /a\n\t é𝄞"))
+        try expectSameBytes(DFSError(.unavailable, "busy", transient: true))
+        try expectSameBytes(FoundFile(file: GetFileOK(info: bare, blocks: [block(token: nil)])))
+        try expectSameBytes(FoundFile(error: DFSError(.invalidPath, "bad")))
+        try expectSameBytes(FoundFile())
+        try expectSameBytes(
+            GetFilesOK(files: [FoundFile(file: GetFileOK(info: file, blocks: [])), FoundFile(error: DFSError(.notFound, "x"))]))
+        try expectSameBytes(GetFilesOK(files: []))
+    }
+
+    /// A frame of a writable message reads back as the message it was made from.
+    @Test func framesOfWritableMessagesDecode() throws {
+        var file = self.file
+        file.size = 42
+        var block = block(token: "t")
+        block.length = 42
+        let message = GetFilesOK(files: [FoundFile(file: GetFileOK(info: file, blocks: [block])), FoundFile(error: DFSError(.notFound, "x"))])
+        var decoder = FrameDecoder()
+        decoder.append(try FrameEncoder.encode(message))
+        let frame = try #require(try decoder.nextFrame())
+        let decoded = try frame.decode(GetFilesOK.self)
+        #expect(decoded.files.count == 2)
+        #expect(decoded.files[0].file?.info == file)
+        #expect(decoded.files[0].file?.blocks == [block])
+        #expect(decoded.files[1].error?.code == .notFound)
+    }
+}
