@@ -23,6 +23,10 @@ let package = Package(
         // The Linux calls the Glibc module does not export: epoll and accept4 for DFSNet's
         // sockets, fallocate and sync_file_range for DFSSystem's files.
         .target(name: "CNetShims"),
+        // The system OpenSSL (Debian: libssl-dev), for TLS 1.3 on every connection of a cluster
+        // with a secret; CTLS is the little C that OpenSSL's callbacks need (the pre-shared key).
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .target(name: "CTLS", dependencies: ["COpenSSL"]),
         // Pure code: limits, errors, messages, framing, paths, sizes, checksums; the lock (Mutex) and
         // group-pass queue (Batcher, one Dispatch queue) both servers share; the log. No sockets, no
         // files: its one system call is StandardStream's write(2) to standard output and error,
@@ -31,9 +35,9 @@ let package = Package(
         // The system-call layer: every file and socket call, EINTR retried once, errors that
         // carry the errno and the path.
         .target(name: "DFSSystem", dependencies: ["DFSCore", "CNetShims", .product(name: "SystemPackage", package: "swift-system")]),
-        // Non-blocking TCP on Dispatch sources, bridged to async/await; the cluster secret's
-        // handshake and block tokens (HMAC-SHA256 from swift-crypto).
-        .target(name: "DFSNet", dependencies: ["DFSCore", "DFSSystem", "CNetShims", .product(name: "Crypto", package: "swift-crypto")]),
+        // Non-blocking TCP on Dispatch sources, bridged to async/await; TLS with the cluster
+        // secret as its key, and block tokens (HMAC-SHA256 from swift-crypto).
+        .target(name: "DFSNet", dependencies: ["DFSCore", "DFSSystem", "CNetShims", "CTLS", .product(name: "Crypto", package: "swift-crypto")]),
         // serve-meta: namespace, nodes, placement, in SQLite.
         .target(name: "DFSMeta", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "CSQLite"]),
         // serve-data: block store on local disk, registration, heartbeats.

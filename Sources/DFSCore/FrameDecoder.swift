@@ -11,8 +11,9 @@ public struct FrameDecoder: Sendable {
     /// The header of the frame whose payload is still arriving.
     private var pending: (type: String, header: [UInt8], payloadBytes: Int)?
 
-    public let headerBytesMax: Int
-    public let payloadBytesMax: Int
+    /// Limits of the frames read from now on (a server raises them once a peer has said hello).
+    public var headerBytesMax: Int
+    public var payloadBytesMax: Int
 
     public init(headerBytesMax: Int = Limits.headerBytesMax, payloadBytesMax: Int = Limits.payloadBytesMax) {
         self.headerBytesMax = headerBytesMax

@@ -34,8 +34,21 @@ public enum Limits {
     public static let blockBytesMin = 4096
     /// Highest replication factor a file may ask for.
     public static let replicationMax = 16
-    /// Connections one server holds; the next is refused with an error frame.
+    /// Connections one server holds once they have said hello (and proved the secret); the
+    /// next is refused with an error frame.
     public static let connectionsMax = 1024
+    /// Connections one server holds that have not yet said hello (nor proved the secret):
+    /// counted apart from ``connectionsMax``, so a flood of them cannot keep members out. A
+    /// new connection over this limit takes the place of the oldest one still in its
+    /// handshake, which is closed: a member finishes its handshake in milliseconds, a
+    /// silent socket holds its slot only until newer ones come.
+    public static let handshakingConnectionsMax = 128
+    /// Of those, from one address: a new one over this limit takes the place of that
+    /// address's oldest.
+    public static let handshakingConnectionsPerAddressMax = 32
+    /// Largest header of a frame before the handshake is done (`hello`), and no payload:
+    /// a peer not yet known costs a server a few KiB at most.
+    public static let helloHeaderBytesMax = 512
     /// Idle connections a client keeps per endpoint for reuse.
     public static let idleConnectionsPerEndpointMax = 32
     /// Entries in one `list` reply; longer folders are paged.

@@ -18,8 +18,6 @@ extension Message {
 public enum MessageType: String, Codable, Sendable, CaseIterable {
     // Every connection
     case hello, helloOK, error, ok
-    // Proof of the cluster secret, right after hello, when the server has one
-    case auth
     // Data node to meta server
     case registerNode, registerNodeOK, heartbeat, heartbeatOK, nodeLeaving
     // Client to meta server
@@ -46,54 +44,36 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
 }
 
 /// The version of this protocol. A peer that speaks another one is refused in `hello`.
-public let protocolVersion = 6
+public let protocolVersion = 7
 
 /// What a peer is, announced in `hello`.
 public enum PeerRole: String, Codable, Sendable {
     case client, dataNode, metaServer
 }
 
-/// The first message on every connection, from the side that connected.
+/// The first message on every connection, from the side that connected (inside TLS when
+/// the cluster has a secret).
 public struct Hello: Message {
     public static let type = MessageType.hello
     public var protocolVersion: Int
     public var role: PeerRole
     public var software: String
-    /// A fresh random challenge for the server, when the cluster may have a secret.
-    public var nonce: String?
-    public init(role: PeerRole, nonce: String? = nil) {
+    public init(role: PeerRole) {
         self.protocolVersion = DFSCore.protocolVersion
         self.role = role
         self.software = "dfs"
-        self.nonce = nonce
     }
 }
 
-/// The answer to `hello`. Authentication, when the cluster has a secret, extends this exchange.
+/// The answer to `hello`.
 public struct HelloOK: Message {
     public static let type = MessageType.helloOK
     public var protocolVersion: Int
     public var role: PeerRole
-    /// True when the server has a cluster secret: the client must send `auth` next.
-    public var authRequired: Bool?
-    /// The server's fresh random challenge for the client.
-    public var nonce: String?
-    /// The server's proof that it knows the secret too: HMAC over both nonces.
-    public var proof: String?
-    public init(role: PeerRole, authRequired: Bool? = nil, nonce: String? = nil, proof: String? = nil) {
+    public init(role: PeerRole) {
         self.protocolVersion = DFSCore.protocolVersion
         self.role = role
-        self.authRequired = authRequired
-        self.nonce = nonce
-        self.proof = proof
     }
-}
-
-/// The client's proof that it knows the cluster secret: HMAC over both nonces.
-public struct Auth: Message {
-    public static let type = MessageType.auth
-    public var proof: String
-    public init(proof: String) { self.proof = proof }
 }
 
 /// The answer to a request that failed. The connection stays usable unless the frame was bad.
@@ -112,7 +92,7 @@ public struct OK: Message {
 /// Every message of the protocol, one per ``MessageType`` (a test keeps the two in step):
 /// for tools and fuzzers that try a frame as each kind.
 public let allMessageTypes: [any Message.Type] = [
-    Hello.self, HelloOK.self, Auth.self, ErrorMessage.self, OK.self, RegisterNode.self, RegisterNodeOK.self,
+    Hello.self, HelloOK.self, ErrorMessage.self, OK.self, RegisterNode.self, RegisterNodeOK.self,
     Heartbeat.self, HeartbeatOK.self, NodeLeaving.self, CreateFile.self, CreateFileOK.self, AllocateBlock.self,
     AllocateBlockOK.self, CompleteFile.self, CompleteFileOK.self, AbandonFile.self, GetFile.self, GetFileOK.self, List.self, ListOK.self,
     ReportBadReplica.self, MakeDirectory.self, Move.self, Remove.self, BlockReport.self, StatusRequest.self,

@@ -3,28 +3,50 @@ import DFSCore
 import DFSSystem
 import Foundation
 
-/// The secret every member of a cluster shares. With it, each connection opens with an
-/// HMAC-SHA256 challenge-response (fresh nonces on both sides, so a recorded exchange is
-/// worth nothing later), and the meta server signs the block tokens data nodes ask for.
+/// The secret every member of a cluster shares. With it, every connection is TLS 1.3 with a
+/// key derived from the secret (``TLSContexts``): both sides prove they hold it inside the
+/// handshake, and everything after is encrypted and authenticated. The meta server also signs
+/// with it the block tokens that data nodes ask for.
+///
+/// A secret's text may hold several secrets, one per line, to change the secret without
+/// stopping the cluster: the first is the one this process uses (to connect, to sign), and
+/// any of them is accepted from a peer.
 public struct ClusterSecret: Sendable {
     /// Shorter secrets are too easy to guess offline from one recorded handshake.
     public static let bytesMin = 16
     /// A secret longer than this is a mistake (a whole file passed by accident).
     public static let bytesMax = 4096
+    /// Secrets accepted at once, during a change of secret.
+    public static let acceptedMax = 4
 
-    private let keyBytes: [UInt8]
+    /// The secrets, the one in use first.
+    private let secrets: [[UInt8]]
+    let tls: TLSContexts
 
-    /// The secret's text, with surrounding white space (a file's final newline) removed.
+    /// The secret's text: one secret per line, surrounding white space (a file's final
+    /// newline) removed from each, blank lines left out.
     public init(_ text: String) throws(DFSError) {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard trimmed.utf8.count >= Self.bytesMin else {
+        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !lines.isEmpty else {
             throw DFSError(.invalidArgument, "the cluster secret must be at least \(Self.bytesMin) bytes (try: head -c 32 /dev/urandom | base64)")
         }
-        guard trimmed.utf8.count <= Self.bytesMax else {
-            throw DFSError(.invalidArgument, "the cluster secret must be at most \(Self.bytesMax) bytes")
+        guard lines.count <= Self.acceptedMax else {
+            throw DFSError(.invalidArgument, "the cluster secret holds \(lines.count) lines; at most \(Self.acceptedMax) secrets are accepted at once")
         }
-        keyBytes = Array(trimmed.utf8)
+        for line in lines {
+            guard line.utf8.count >= Self.bytesMin else {
+                throw DFSError(.invalidArgument, "the cluster secret must be at least \(Self.bytesMin) bytes (try: head -c 32 /dev/urandom | base64)")
+            }
+            guard line.utf8.count <= Self.bytesMax else {
+                throw DFSError(.invalidArgument, "the cluster secret must be at most \(Self.bytesMax) bytes")
+            }
+        }
+        secrets = lines.map { Array($0.utf8) }
+        tls = try TLSContexts(secrets: secrets)
     }
+
+    /// How many secrets are accepted (more than one while the secret is being changed).
+    public var acceptedCount: Int { secrets.count }
 
     /// The secret from `--secret-file PATH` if given, else from `DFS_SECRET`, else none.
     public static func load(file: String?, environment: [String: String]) throws(DFSError) -> ClusterSecret? {
@@ -35,7 +57,7 @@ public struct ClusterSecret: Sendable {
             } catch {
                 throw DFSError(.invalidArgument, "cannot read secret file \(file): \(error.reason)")
             }
-            guard data.count <= bytesMax * 2 else {
+            guard data.count <= (bytesMax + 1) * acceptedMax + 16 else {
                 throw DFSError(.invalidArgument, "secret file \(file) is larger than a secret can be")
             }
             let text = String(decoding: data, as: UTF8.self)
@@ -47,51 +69,34 @@ public struct ClusterSecret: Sendable {
         return nil
     }
 
-    /// A fresh random nonce, as 32 hex digits.
-    public static func nonce() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    /// HMAC-SHA256 of the parts under the secret in use, each part prefixed with its length
+    /// so no two lists collide.
+    func mac(_ parts: [String]) -> String {
+        Self.mac(parts, key: secrets[0])
     }
 
-    /// HMAC-SHA256 of the parts, each prefixed with its length so no two lists collide.
-    func mac(_ parts: [String]) -> String {
+    private static func mac(_ parts: [String], key: [UInt8]) -> String {
         var message = Data()
         for part in parts {
             message.append(contentsOf: "\(part.utf8.count):".utf8)
             message.append(contentsOf: part.utf8)
         }
-        return Hex.encode(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: keyBytes)))
+        return Hex.encode(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
     }
 
-    /// Compares a received MAC with the expected one in constant time.
+    /// Whether `received` is the MAC of the parts under any accepted secret, each compared in
+    /// constant time.
     func matches(_ received: String, _ parts: [String]) -> Bool {
-        let expected = Array(mac(parts).utf8)
         let given = Array(received.utf8)
-        guard expected.count == given.count else { return false }
-        var difference: UInt8 = 0
-        for (a, b) in zip(expected, given) { difference |= a ^ b }
-        return difference == 0
-    }
-
-    // MARK: Handshake
-
-    /// What the connecting side sends to prove it knows the secret.
-    public func clientProof(clientNonce: String, serverNonce: String) -> String {
-        mac(["dfs-client-proof", clientNonce, serverNonce])
-    }
-
-    /// What the accepting side sends, so that a client can tell a server that does not know
-    /// the secret (an impostor) from a real member.
-    public func serverProof(clientNonce: String, serverNonce: String) -> String {
-        mac(["dfs-server-proof", clientNonce, serverNonce])
-    }
-
-    func checkClientProof(_ proof: String, clientNonce: String, serverNonce: String) -> Bool {
-        matches(proof, ["dfs-client-proof", clientNonce, serverNonce])
-    }
-
-    func checkServerProof(_ proof: String, clientNonce: String, serverNonce: String) -> Bool {
-        matches(proof, ["dfs-server-proof", clientNonce, serverNonce])
+        var found = false
+        for key in secrets {
+            let expected = Array(Self.mac(parts, key: key).utf8)
+            guard expected.count == given.count else { continue }
+            var difference: UInt8 = 0
+            for (a, b) in zip(expected, given) { difference |= a ^ b }
+            if difference == 0 { found = true }
+        }
+        return found
     }
 
     // MARK: Block tokens

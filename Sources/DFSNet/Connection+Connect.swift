@@ -54,16 +54,21 @@ extension Connection {
         throw lastError
     }
 
-    /// Connects and says hello: the first exchange on every connection. When the server has
-    /// a cluster secret, both sides prove they know it before anything else is said.
-    /// `timeout` bounds the TCP connect; `handshake` (default: the same) bounds each
-    /// message of the hello exchange, which a busy server may take longer to answer.
+    /// Connects and says hello: the first exchange on every connection. With a cluster
+    /// secret, the connection is TLS from its first byte (``startTLS(_:asServer:deadline:)``):
+    /// nothing, `hello` included, is sent to a peer that has not proved the same secret.
+    /// `timeout` bounds the TCP connect; `handshake` (default: the same) bounds the TLS
+    /// handshake and the hello exchange, which a busy server may take longer to answer.
     public static func open(
         to endpoint: Endpoint, role: PeerRole, timeout: Duration, handshake: Duration? = nil, secret: ClusterSecret? = nil
     ) async throws -> Connection {
         let connection = try await connect(to: endpoint, timeout: timeout)
         do {
-            try await connection.sayHello(role: role, endpoint: endpoint, timeout: handshake ?? timeout, secret: secret)
+            let handshake = handshake ?? timeout
+            if let secret {
+                try await connection.startTLS(secret, asServer: false, deadline: .now + handshake)
+            }
+            try await connection.sayHello(role: role, endpoint: endpoint, timeout: handshake)
             return connection
         } catch {
             await connection.close()
@@ -71,28 +76,11 @@ extension Connection {
         }
     }
 
-    /// The client side of the handshake: `hello`, and `auth` when the server asks for it.
-    private func sayHello(role: PeerRole, endpoint: Endpoint, timeout: Duration, secret: ClusterSecret?) async throws {
-        let clientNonce = ClusterSecret.nonce()
-        let reply = try await request(Hello(role: role, nonce: clientNonce), expecting: HelloOK.self, timeout: timeout)
+    /// The client side of `hello`: the server answers with its protocol version.
+    private func sayHello(role: PeerRole, endpoint: Endpoint, timeout: Duration) async throws {
+        let reply = try await request(Hello(role: role), expecting: HelloOK.self, timeout: timeout)
         guard reply.protocolVersion == protocolVersion else {
             throw DFSError(.protocolError, "\(endpoint) speaks protocol version \(reply.protocolVersion); this dfs speaks \(protocolVersion)")
         }
-        guard reply.authRequired == true else { return }
-        let proof = try Self.proof(answering: reply, clientNonce: clientNonce, secret: secret, endpoint: endpoint)
-        _ = try await request(Auth(proof: proof), expecting: OK.self, timeout: timeout)
-    }
-
-    /// Checks the server's proof and makes ours.
-    private static func proof(answering reply: HelloOK, clientNonce: String, secret: ClusterSecret?, endpoint: Endpoint) throws -> String {
-        guard let secret else {
-            throw DFSError(.unauthorized, "\(endpoint) needs the cluster secret: set DFS_SECRET or pass --secret-file")
-        }
-        guard let serverNonce = reply.nonce, let serverProof = reply.proof,
-            secret.checkServerProof(serverProof, clientNonce: clientNonce, serverNonce: serverNonce)
-        else {
-            throw DFSError(.unauthorized, "\(endpoint) has a different cluster secret")
-        }
-        return secret.clientProof(clientNonce: clientNonce, serverNonce: serverNonce)
     }
 }

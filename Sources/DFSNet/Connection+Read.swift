@@ -109,8 +109,9 @@ extension Connection {
         }
     }
 
-    /// One read(2) into `buffer`.
+    /// One read(2) into `buffer`, or one TLS read on an encrypted connection.
     private func receive(into buffer: UnsafeMutableRawBufferPointer) throws -> SocketProgress {
+        if let tls { return try receiveTLS(tls, into: buffer) }
         do {
             return try SocketCalls.receive(fd, into: buffer, peer: name)
         } catch {

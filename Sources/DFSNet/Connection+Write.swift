@@ -117,6 +117,7 @@ extension Connection {
     /// together, or, for a file, of the header alone (with MSG_MORE, so the kernel waits for
     /// the payload that follows) and then sendfile(2).
     private func sendSome(header: [UInt8], payload: OutgoingPayload, cursor: SendCursor) throws -> SocketProgress {
+        if let tls { return try sendSomeTLS(tls, header: header, payload: payload, cursor: cursor) }
         let noBytes = UnsafeRawBufferPointer(start: nil, count: 0)
         switch payload {
         case .none:
@@ -157,6 +158,57 @@ extension Connection {
             return try SocketCalls.send(fd, UnsafeRawBufferPointer(rebasing: header), payload, more: more, peer: name)
         } catch {
             throw DFSError(.connectionFailed, "connection to \(name) lost: \(error.reason)")
+        }
+    }
+
+    /// Bytes of a small frame's header and payload that go into one TLS write together (one
+    /// record, one system call), instead of a record for each.
+    static let tlsJoinedBytesMax = 16 * 1024
+    /// Bytes of a file read for one TLS write: sendfile(2) cannot encrypt.
+    static let tlsFileChunkBytes = 256 * 1024
+
+    /// ``sendSome(header:payload:cursor:)`` on an encrypted connection: one TLS write of what
+    /// remains after `cursor`. What it offers depends on the cursor alone, so a write that
+    /// would block is offered the same bytes again, as TLS requires.
+    private func sendSomeTLS(_ tls: TLSSession, header: [UInt8], payload: OutgoingPayload, cursor: SendCursor) throws -> SocketProgress {
+        let headerRest = cursor.headerRemaining
+        func withPayload(_ body: (UnsafeRawBufferPointer) throws -> SocketProgress) throws -> SocketProgress {
+            switch payload {
+            case .none: return try body(UnsafeRawBufferPointer(start: nil, count: 0))
+            case .array(let bytes): return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[cursor.payloadRemaining])) }
+            case .buffer(let bytes): return try body(UnsafeRawBufferPointer(rebasing: bytes[cursor.payloadRemaining]))
+            case .file(let file, let offset, _):
+                // Read into the scratch buffer: nothing else uses it until this call returns,
+                // and a retry reads the same bytes again.
+                let remaining = cursor.payloadRemaining
+                let count = min(remaining.count, Self.tlsFileChunkBytes, scratch.bytes.count)
+                let target = UnsafeMutableRawBufferPointer(rebasing: scratch.bytes[0..<count])
+                let read: Int
+                do {
+                    read = try OpenFile(adopting: file, path: "the file sent to \(name)").read(into: target, at: offset + remaining.lowerBound)
+                } catch {
+                    throw DFSError(.ioError, "cannot read the data sent to \(name): \(error.reason)")
+                }
+                if read == 0 && count > 0 { return .ended }
+                return try body(UnsafeRawBufferPointer(rebasing: scratch.bytes[0..<read]))
+            }
+        }
+        if headerRest.isEmpty {
+            return try withPayload { try sendTLS(tls, $0) }
+        }
+        return try header.withUnsafeBytes { headerBytes in
+            let headerPart = UnsafeRawBufferPointer(rebasing: headerBytes[headerRest])
+            if headerPart.count + min(cursor.payloadRemaining.count, Self.tlsJoinedBytesMax) > Self.tlsJoinedBytesMax {
+                return try sendTLS(tls, headerPart)
+            }
+            return try withPayload { payloadPart in
+                if payloadPart.isEmpty { return try sendTLS(tls, headerPart) }
+                var joined = [UInt8]()
+                joined.reserveCapacity(headerPart.count + payloadPart.count)
+                joined.append(contentsOf: headerPart)
+                joined.append(contentsOf: payloadPart)
+                return try joined.withUnsafeBytes { try sendTLS(tls, $0) }
+            }
         }
     }
 }

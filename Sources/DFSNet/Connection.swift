@@ -43,8 +43,13 @@ public actor Connection {
     /// when the socket has room.
     private var output = Side()
     var sawEndOfStream = false
+    /// The TLS session, once ``startTLS(_:asServer:deadline:)`` has run: every read and
+    /// write then goes through it.
+    var tls: TLSSession?
     private var sourcesOpen = 1
     public private(set) var isClosed = false
+    /// Told once, when the server side of the handshake is done (see ``handshakeFinished()``).
+    private nonisolated let handshakeHook = Mutex<(@Sendable () -> Void)?>(nil)
 
     /// Takes ownership of a connected, non-blocking socket. Throws (and leaves the socket to
     /// the caller) when no descriptor is left for the read watcher. The connection runs on
@@ -232,6 +237,10 @@ public actor Connection {
     public func close() {
         guard !isClosed else { return }
         isClosed = true
+        if let tls {
+            tls.shutdown()
+            self.tls = nil
+        }
         let error = DFSError(.connectionFailed, "connection to \(name) closed")
         failWaiter(.input, error)
         failWaiter(.output, error)
@@ -249,10 +258,31 @@ public actor Connection {
         source.cancel()
     }
 
+    /// Sets what ``handshakeFinished()`` tells: a listener counts connections still in their
+    /// handshake apart from the others.
+    nonisolated func onHandshakeFinished(_ hook: @escaping @Sendable () -> Void) {
+        handshakeHook.withLock { $0 = hook }
+    }
+
+    /// The peer has said hello (and proved the secret): called once by the server's loop.
+    public nonisolated func handshakeFinished() {
+        let hook = handshakeHook.withLock { hook -> (@Sendable () -> Void)? in
+            defer { hook = nil }
+            return hook
+        }
+        hook?()
+    }
+
+    /// Limits of the frames read from now on: tiny until a peer is known, the protocol's after.
+    public func limitFrames(headerBytesMax: Int, payloadBytesMax: Int) {
+        decoder.headerBytesMax = headerBytesMax
+        decoder.payloadBytesMax = payloadBytesMax
+    }
+
     /// True when the peer has closed its side or sent bytes nobody asked for: a pooled
     /// connection in that state must not be reused.
     public func isStale() -> Bool {
-        if isClosed || sawEndOfStream || decoder.bufferedBytes > 0 { return true }
+        if isClosed || sawEndOfStream || decoder.bufferedBytes > 0 || tls?.hasPending == true { return true }
         return SocketCalls.hasInputOrClosed(fd)
     }
 

@@ -35,16 +35,28 @@ public enum FrameServer {
             // The whole handshake, proof included, must fit in one deadline: a peer that
             // connects and says nothing, or trickles, loses its slot.
             let deadline = ContinuousClock.now + timeouts.handshake
+            if let secret {
+                // A peer without the secret opens with a plain `hello`: tell it why it is
+                // refused, in plain text, instead of failing a TLS handshake it never started.
+                guard let first = try await connection.peekFirstByte(deadline: deadline) else { return }
+                guard first == Connection.tlsRecordStart else {
+                    // Its hello is read first: closing a socket with unread bytes resets it,
+                    // and the reset could overtake the refusal.
+                    connection.limitFrames(headerBytesMax: Limits.helloHeaderBytesMax, payloadBytesMax: 0)
+                    _ = try? await connection.readFrame(before: deadline)
+                    throw DFSError(.unauthorized, "this cluster needs the cluster secret: set DFS_SECRET or pass --secret-file")
+                }
+                try await connection.startTLS(secret, asServer: true, deadline: deadline)
+            }
+            connection.limitFrames(headerBytesMax: Limits.helloHeaderBytesMax, payloadBytesMax: 0)
             guard let first = try await connection.readFrame(before: deadline) else { return }
             let hello = try first.decode(Hello.self)
             guard hello.protocolVersion == protocolVersion else {
                 throw DFSError(.protocolError, "protocol version \(hello.protocolVersion) is not supported; this server speaks \(protocolVersion)")
             }
-            if let secret {
-                try await authenticate(connection, hello: hello, secret: secret, role: role, deadline: deadline)
-            } else {
-                try await connection.send(HelloOK(role: role), timeout: timeouts.request)
-            }
+            try await connection.send(HelloOK(role: role), timeout: ContinuousClock.now.duration(to: deadline))
+            connection.limitFrames(headerBytesMax: Limits.headerBytesMax, payloadBytesMax: Limits.payloadBytesMax)
+            connection.handshakeFinished()
         } catch {
             await reject(connection, error: DFSError.wrap(error), component: component, timeouts: timeouts)
             return
@@ -106,31 +118,6 @@ public enum FrameServer {
         let open = gates.withLock { $0[ObjectIdentifier(connection)]?.end() ?? true }
         if !open { connection.close() }
         return open
-    }
-
-    /// Challenges the peer: it must answer with an HMAC of both nonces under the secret.
-    private static func authenticate(
-        _ connection: isolated Connection, hello: Hello, secret: ClusterSecret, role: PeerRole, deadline: ContinuousClock.Instant
-    ) async throws {
-        guard let clientNonce = hello.nonce, (16...128).contains(clientNonce.utf8.count) else {
-            throw DFSError(.unauthorized, "this server needs the cluster secret; set DFS_SECRET or pass --secret-file")
-        }
-        let serverNonce = ClusterSecret.nonce()
-        let reply = HelloOK(
-            role: role, authRequired: true, nonce: serverNonce,
-            proof: secret.serverProof(clientNonce: clientNonce, serverNonce: serverNonce))
-        try await connection.send(reply, timeout: ContinuousClock.now.duration(to: deadline))
-        guard let frame = try await connection.readFrame(before: deadline) else {
-            throw DFSError(.connectionFailed, "\(connection.peer) left during the handshake")
-        }
-        guard frame.type == MessageType.auth.rawValue else {
-            throw DFSError(.unauthorized, "this server needs the cluster secret before '\(frame.type.prefix(40))'; set DFS_SECRET or pass --secret-file")
-        }
-        let auth = try frame.decode(Auth.self)
-        guard secret.checkClientProof(auth.proof, clientNonce: clientNonce, serverNonce: serverNonce) else {
-            throw DFSError(.unauthorized, "wrong cluster secret")
-        }
-        try await connection.send(OK(), timeout: ContinuousClock.now.duration(to: deadline))
     }
 
     /// Logs why a connection ends and, when the socket still works, tells the peer.

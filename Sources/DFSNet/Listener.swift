@@ -9,8 +9,13 @@ import Foundation
 
 /// Accepts TCP connections and hands each to `handler` in its own task.
 ///
-/// At most `connectionsMax` connections are served at once; the next one gets an error frame
-/// and is closed, so a flood of connections cannot exhaust file descriptors or memory.
+/// Connections still in their handshake (not yet past `hello`, and with a secret not yet
+/// past TLS) are counted apart: at most ``Limits/handshakingConnectionsMax`` of them, and
+/// ``Limits/handshakingConnectionsPerAddressMax`` from one address; a new one over either
+/// limit takes the place of the oldest such connection, which is closed. Past the handshake,
+/// at most `connectionsMax` connections are served at once; the next one gets an error frame
+/// and is closed. So a flood of connections that never finish a handshake can neither
+/// exhaust file descriptors or memory nor keep a member out.
 public actor Listener {
     private let executor = QueueExecutor(label: "dfs.listener")
     nonisolated public var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
@@ -23,6 +28,10 @@ public actor Listener {
     private var source: (any DispatchSourceRead)?
     private var handler: (@Sendable (Connection) async -> Void)?
     private var active: [ObjectIdentifier: Connection] = [:]
+    /// Connections in their handshake, oldest first, with the address each came from.
+    private var handshaking: [(key: ObjectIdentifier, host: String)] = []
+    public nonisolated let handshakingMax: Int
+    public nonisolated let handshakingPerAddressMax: Int
     private var tasks: [ObjectIdentifier: Task<Void, Never>] = [:]
     private var closed = false
     private var cancelWaiter: CheckedContinuation<Void, Never>?
@@ -34,8 +43,11 @@ public actor Listener {
     /// store) saves the hand-off between threads on each request, the costliest step of a
     /// small request on a machine where waking another CPU's thread takes tens of µs.
     public init(
-        host: String, port: Int, connectionsMax: Int = Limits.connectionsMax, component: String, connectionExecutor: QueueExecutor? = nil
+        host: String, port: Int, connectionsMax: Int = Limits.connectionsMax, component: String, connectionExecutor: QueueExecutor? = nil,
+        handshakingMax: Int = Limits.handshakingConnectionsMax, handshakingPerAddressMax: Int = Limits.handshakingConnectionsPerAddressMax
     ) throws {
+        self.handshakingMax = handshakingMax
+        self.handshakingPerAddressMax = handshakingPerAddressMax
         self.connectionExecutor = connectionExecutor
         fd = try Socket.listen(host: host, port: port)
         let bound = Socket.localEndpoint(fd)
@@ -55,8 +67,11 @@ public actor Listener {
         source.activate()
     }
 
-    /// The number of connections being served.
+    /// The number of connections being served, handshakes included.
     public var connectionCount: Int { active.count }
+
+    /// The number of connections still in their handshake.
+    public var handshakingCount: Int { handshaking.count }
 
     private func acceptAll() {
         while !closed {
@@ -75,10 +90,11 @@ public actor Listener {
             }
             Socket.setNoDelay(client)
             let peer = Socket.endpoint(from: storage) ?? Endpoint(host: "unknown", port: 0)
-            if active.count >= connectionsMax {
+            if active.count - handshaking.count >= connectionsMax {
                 refuse(client, peer: peer)
                 continue
             }
+            makeRoomForHandshake(from: peer.host)
             let connection: Connection
             do {
                 connection = try Connection(fd: client, peer: peer, executor: connectionExecutor)
@@ -89,6 +105,10 @@ public actor Listener {
             }
             let key = ObjectIdentifier(connection)
             active[key] = connection
+            handshaking.append((key, peer.host))
+            connection.onHandshakeFinished { [self] in
+                Task { await self.handshakeDone(key) }
+            }
             let handler = self.handler!
             tasks[key] = Task {
                 await handler(connection)
@@ -96,6 +116,27 @@ public actor Listener {
                 await self.finished(key)
             }
         }
+    }
+
+    /// Closes the oldest connection still in its handshake from `host` when that address has
+    /// its share, else the oldest of all when there are as many as allowed.
+    private func makeRoomForHandshake(from host: String) {
+        var victim: Int?
+        if handshaking.count(where: { $0.host == host }) >= handshakingPerAddressMax {
+            victim = handshaking.firstIndex { $0.host == host }
+        } else if handshaking.count >= handshakingMax {
+            victim = 0
+        }
+        guard let victim else { return }
+        let key = handshaking.remove(at: victim).key
+        if let connection = active[key] {
+            Log.info(component, "closing a connection from \(connection.peer) still in its handshake, to make room for a new one")
+            Task { await connection.close() }
+        }
+    }
+
+    private func handshakeDone(_ key: ObjectIdentifier) {
+        handshaking.removeAll { $0.key == key }
     }
 
     /// Tells a peer over the limit why it is refused, without waiting for it.
@@ -116,6 +157,7 @@ public actor Listener {
 
     private func finished(_ key: ObjectIdentifier) {
         active[key] = nil
+        handshaking.removeAll { $0.key == key }
         tasks[key] = nil
     }
 

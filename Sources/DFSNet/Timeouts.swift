@@ -7,8 +7,10 @@ public struct Timeouts: Sendable {
     public var request: Duration = .seconds(60)
     /// A server drops a connection that sends no request for this long, freeing its slot.
     public var idle: Duration = .seconds(300)
-    /// A new connection must say hello within this time.
-    public var handshake: Duration = .seconds(10)
+    /// A new connection must finish its handshake (TLS, with a secret) and say hello within
+    /// this time; until then it holds one of the few slots of connections not yet known
+    /// (``Limits/handshakingConnectionsMax``).
+    public var handshake: Duration = .seconds(5)
     /// A data node in a block transfer that makes no progress for this long is hung: no
     /// frame taken or sent, no hello answered, no acknowledgement or progress frame. A
     /// stopped process (a stuck disk, a swapping machine, SIGSTOP) still has its kernel

@@ -52,6 +52,13 @@ public enum SocketCalls {
 
     /// True when a peek finds the peer closed or bytes waiting that nobody asked for; false
     /// when the socket is quiet (EAGAIN).
+    /// The next byte the socket holds, left there (recv(2) with MSG_PEEK): `.moved(1)` with
+    /// `byte` set, `.ended` at end of stream, `.wouldBlock` when nothing has come yet.
+    public static func peek(_ fd: Int32, byte: inout UInt8, peer: String) throws(SystemError) -> SocketProgress {
+        let result = retryingInterrupts { recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) }
+        return try progress(result, call: "read from", peer: peer)
+    }
+
     public static func hasInputOrClosed(_ fd: Int32) -> Bool {
         var byte: UInt8 = 0
         let result = retryingInterrupts { recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) }

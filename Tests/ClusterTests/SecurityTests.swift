@@ -109,41 +109,88 @@ import Testing
         }
     }
 
-    /// The server refuses a wrong proof itself (not only a client that gives up), before any
-    /// other message, and closes the connection.
-    @Test func wrongProofAndSkippedProofAreRefusedByTheServer() async throws {
+    /// A peer that opens with a plain `hello` (no TLS) is told why in one line, in plain text,
+    /// and the connection is closed; one that starts TLS with another key gets nothing but
+    /// a failed handshake.
+    @Test func theServerRefusesPlainTextAndOtherKeysItself() async throws {
         try await withCluster(dataNodes: 1, configure: Self.secured) { cluster in
             for endpoint in Self.servers(cluster) {
-                let (connection, serverNonce, clientNonce) = try await Self.startHandshake(endpoint)
-                let wrong = Self.otherSecret.clientProof(clientNonce: clientNonce, serverNonce: serverNonce)
-                let reply = try await connection.requestResult(Auth(proof: wrong), expecting: OK.self, timeout: .seconds(20))
-                #expect(Self.code(reply) == .unauthorized)
-                #expect(try await connection.readFrame(timeout: .seconds(20)) == nil, "closed after the refusal")
-                await connection.close()
+                let plain = try await Connection.connect(to: endpoint, timeout: .seconds(20))
+                let reply = try await plain.requestResult(Hello(role: .client), expecting: HelloOK.self, timeout: .seconds(20))
+                guard case .failure(let error) = reply else {
+                    Issue.record("\(endpoint) answered a plain hello")
+                    continue
+                }
+                #expect(error.code == .unauthorized)
+                #expect(error.message.contains("needs the cluster secret"), "\(error.message)")
+                #expect(try await plain.readFrame(timeout: .seconds(20)) == nil, "closed after the refusal")
+                await plain.close()
 
-                let (skipping, _, _) = try await Self.startHandshake(endpoint)
-                let skipped = try await skipping.requestResult(List(path: .root), expecting: ListOK.self, timeout: .seconds(20))
-                #expect(Self.code(skipped) == .unauthorized)
-                await skipping.close()
+                let stranger = try await Connection.connect(to: endpoint, timeout: .seconds(20))
+                await Self.expectUnauthorized("another key at \(endpoint)") {
+                    try await stranger.startTLS(Self.otherSecret, asServer: false, deadline: .now + .seconds(20))
+                }
+                await stranger.close()
             }
         }
     }
 
-    /// A proof recorded from one connection is worth nothing on the next: the server's nonce
-    /// is fresh every time.
-    @Test func replayedHandshakeIsRefused() async throws {
+    /// A relay between a member and the real meta server forwards the member's handshake and
+    /// first request, then tries to take the session over: it sends a request of its own (a
+    /// plain frame, then a replay of the member's own request bytes). Neither is executed,
+    /// and the server drops the connection.
+    @Test func aRelayCannotTakeTheSessionOver() async throws {
         try await withCluster(dataNodes: 1, configure: Self.secured) { cluster in
-            let (first, serverNonce, clientNonce) = try await Self.startHandshake(cluster.metaEndpoint)
-            let recorded = Self.secret.clientProof(clientNonce: clientNonce, serverNonce: serverNonce)
-            let accepted = try await first.requestResult(Auth(proof: recorded), expecting: OK.self, timeout: .seconds(20))
-            #expect(Self.code(accepted) == nil, "the genuine exchange passes")
-            await first.close()
+            let relay = try ByteRelay(to: cluster.metaEndpoint)
+            defer { relay.stop() }
+            let member = try await Connection.open(to: relay.endpoint, role: .client, timeout: .seconds(20), secret: Self.secret)
+            let listed = try await member.request(List(path: .root), expecting: ListOK.self, timeout: .seconds(20))
+            #expect(listed.entries.isEmpty)
+            let memberBytes = relay.clientBytes
+            #expect(!memberBytes.isEmpty)
+            #expect(!String(decoding: memberBytes, as: UTF8.self).contains("\"list\""), "the member's request went encrypted")
 
-            let (replay, newServerNonce, _) = try await Self.startHandshake(cluster.metaEndpoint, clientNonce: clientNonce)
-            #expect(newServerNonce != serverNonce)
-            let replayed = try await replay.requestResult(Auth(proof: recorded), expecting: OK.self, timeout: .seconds(20))
-            #expect(Self.code(replayed) == .unauthorized)
-            await replay.close()
+            relay.takeOver(
+                inject: try FrameEncoder.frame(MakeDirectory(path: try DFSPath("/written-by-impostor"))) + Array(memberBytes.suffix(64)))
+            try await eventually("the meta server dropped the relayed connection") { relay.serverClosed }
+            let check = DFSClient(meta: cluster.metaEndpoint, secret: Self.secret)
+            let root = try await check.list(.root)
+            #expect(root.entries.isEmpty, "\(root.entries.map(\.path))")
+            await check.close()
+            await member.close()
+        }
+    }
+
+    /// A fake server that answers `hello` at once, without proving anything, receives no
+    /// request from a member: the member's first bytes are a TLS ClientHello, and it gives up
+    /// when the answer is not TLS.
+    @Test func aFakeServerReceivesNoRequestFromAMember() async throws {
+        let fake = try FakeServer(reply: try FrameEncoder.frame(HelloOK(role: .metaServer)))
+        defer { fake.stop() }
+        await Self.expectUnauthorized("a fake meta server") {
+            _ = try await Connection.open(to: fake.endpoint, role: .client, timeout: .seconds(20), secret: Self.secret)
+        }
+        let client = DFSClient(meta: fake.endpoint, secret: Self.secret, retryFor: .zero)
+        await Self.expectUnauthorized("a client asking a fake meta server") { _ = try await client.list(try DFSPath("/topsecret/payroll")) }
+        await client.close()
+        let received = fake.received
+        #expect(!received.isEmpty && received.allSatisfy { $0.first == Connection.tlsRecordStart }, "every connection opened with TLS")
+        #expect(!received.contains { String(decoding: $0, as: UTF8.self).contains("payroll") || String(decoding: $0, as: UTF8.self).contains("\"hello\"") })
+    }
+
+    /// While the secret changes, a cluster whose secret text holds the new secret and the old
+    /// one accepts members with either.
+    @Test func bothSecretsOfAChangeAreAccepted() async throws {
+        let rotating = try ClusterSecret("the new secret, long enough\n\(Self.secretText)")
+        try await withCluster(dataNodes: 1, configure: { $0.secret = rotating }) { cluster in
+            for secret in [Self.secret, try ClusterSecret("the new secret, long enough"), rotating] {
+                let connection = try await Connection.open(to: cluster.metaEndpoint, role: .client, timeout: .seconds(20), secret: secret)
+                _ = try await connection.request(List(path: .root), expecting: ListOK.self, timeout: .seconds(20))
+                await connection.close()
+            }
+            await Self.expectUnauthorized("a third secret") {
+                _ = try await Connection.open(to: cluster.metaEndpoint, role: .client, timeout: .seconds(20), secret: Self.otherSecret)
+            }
         }
     }
 
@@ -242,7 +289,7 @@ import Testing
             #expect(refused.standardError.contains("needs the cluster secret"), "\(refused.standardError)")
             let wrong = try await DFSBinary.run(["ls", "--secret-file", local.path("wrong"), meta])
             #expect(wrong.status == 1)
-            #expect(wrong.standardError.contains("different cluster secret"), "\(wrong.standardError)")
+            #expect(wrong.standardError.contains("another secret, or none"), "\(wrong.standardError)")
             let fromFile = try await DFSBinary.run(["cp", "--secret-file", local.path("secret"), "--replication", "1", local.path("secret"), "\(meta):/s"])
             #expect(fromFile.status == 0, "\(fromFile.standardError)")
             let fromEnvironment = try await DFSBinary.run(["cat", "\(meta):/s"], environment: ["DFS_SECRET": Self.secretText])
@@ -258,16 +305,6 @@ import Testing
 
     static func servers(_ cluster: TestCluster) -> [Endpoint] {
         [cluster.metaEndpoint] + cluster.dataServers.compactMap { $0?.endpoint }
-    }
-
-    /// Says hello by hand and returns the server's challenge.
-    static func startHandshake(
-        _ endpoint: Endpoint, clientNonce: String = ClusterSecret.nonce()
-    ) async throws -> (Connection, serverNonce: String, clientNonce: String) {
-        let connection = try await Connection.connect(to: endpoint, timeout: .seconds(20))
-        let reply = try await connection.request(Hello(role: .client, nonce: clientNonce), expecting: HelloOK.self, timeout: .seconds(20))
-        #expect(reply.authRequired == true)
-        return (connection, try #require(reply.nonce), clientNonce)
     }
 
     static func code<T>(_ result: Result<T, DFSError>) -> DFSError.Code? {

@@ -305,7 +305,7 @@ indirect enum RawJSON {
             ]))
         #expect(
             Set(unserved) == [
-                .hello, .helloOK, .error, .ok, .auth, .registerNodeOK, .heartbeatOK, .createFileOK, .allocateBlockOK,
+                .hello, .helloOK, .error, .ok, .registerNodeOK, .heartbeatOK, .createFileOK, .allocateBlockOK,
                 .completeFileOK, .getFileOK, .listOK, .createFilesOK, .completeFilesOK, .statusOK, .fsckOK,
                 .writeBlockOK, .readBlockOK, .blockData, .writeBlocksOK, .writeBlockProgress, .renewLeasesOK,
                 .readBlocksOK, .getFilesOK,

@@ -32,7 +32,7 @@ import Testing
         try expectSameJSON(GetFile(path: try DFSPath("/a/b")))
         try expectSameJSON(List(path: .root, after: "x", limit: 10, stream: true, withBlocks: nil))
         try expectSameJSON(OK())
-        try expectSameJSON(Hello(role: .client, nonce: "00ff"))
+        try expectSameJSON(Hello(role: .client))
         try expectSameJSON(ErrorMessage(DFSError(.notFound, "no such file: /a\n\t\u{1}\u{1F}\u{7F}é𝄞")))
         try expectSameJSON(
             ReadBlocksOK(blocks: [.served(length: 3, checksums: [1, 2]), .failed(DFSError(.notFound, "gone")), .served(length: 0, checksums: [])]))

@@ -4,7 +4,7 @@ import Testing
 
 @testable import DFSNet
 
-/// The cluster secret's proofs and block tokens, without a network.
+/// The cluster secret's text, keys and block tokens, without a network.
 @Suite struct ClusterSecretTests {
     let secret = try! ClusterSecret("sixteen bytes at least, yes")
 
@@ -18,30 +18,40 @@ import Testing
         defer { try? FileManager.default.removeItem(at: file) }
         try Data("sixteen bytes at least, yes\n".utf8).write(to: file)
         let loaded = try #require(try ClusterSecret.load(file: file.path, environment: ["DFS_SECRET": "something else entirely"]))
-        #expect(loaded.clientProof(clientNonce: "a", serverNonce: "b") == secret.clientProof(clientNonce: "a", serverNonce: "b"))
+        let token = secret.blockToken(BlockID(1), .read, expires: 100)
+        #expect(loaded.blockToken(BlockID(1), .read, expires: 100) == token)
         let fromEnvironment = try #require(try ClusterSecret.load(file: nil, environment: ["DFS_SECRET": "sixteen bytes at least, yes"]))
-        #expect(fromEnvironment.serverProof(clientNonce: "a", serverNonce: "b") == secret.serverProof(clientNonce: "a", serverNonce: "b"))
+        #expect(fromEnvironment.blockToken(BlockID(1), .read, expires: 100) == token)
         #expect(try ClusterSecret.load(file: nil, environment: [:]) == nil)
         let missing = #expect(throws: DFSError.self) { try ClusterSecret.load(file: "/nonexistent/secret", environment: [:]) }
         #expect(missing?.message.contains("/nonexistent/secret") == true)
     }
 
-    @Test func proofsDependOnBothNoncesTheSideAndTheSecret() throws {
-        let other = try ClusterSecret("a different secret of length")
-        let proof = secret.clientProof(clientNonce: "n1", serverNonce: "s1")
-        #expect(secret.checkClientProof(proof, clientNonce: "n1", serverNonce: "s1"))
-        #expect(!secret.checkClientProof(proof, clientNonce: "n1", serverNonce: "s2"))
-        #expect(!secret.checkClientProof(proof, clientNonce: "n2", serverNonce: "s1"))
-        #expect(!secret.checkServerProof(proof, clientNonce: "n1", serverNonce: "s1"), "a client proof is not a server proof")
-        #expect(!other.checkClientProof(proof, clientNonce: "n1", serverNonce: "s1"))
-        // Length-prefixed parts: moving a character across the boundary changes the proof.
-        #expect(secret.clientProof(clientNonce: "ab", serverNonce: "c") != secret.clientProof(clientNonce: "a", serverNonce: "bc"))
+    /// While a secret is being changed, a text of several lines uses its first secret and
+    /// accepts all of them; each line must be a valid secret on its own.
+    @Test func severalSecretsSignWithTheFirstAndAcceptAll() throws {
+        let old = try ClusterSecret("the old secret, sixteen+")
+        let new = try ClusterSecret("the new secret, sixteen+")
+        let both = try ClusterSecret("the new secret, sixteen+\n\n  the old secret, sixteen+  \n")
+        #expect(both.acceptedCount == 2)
+        #expect(both.blockToken(BlockID(5), .write, expires: 50) == new.blockToken(BlockID(5), .write, expires: 50))
+        try both.checkBlockToken(old.blockToken(BlockID(5), .write, expires: 50), BlockID(5), .write, now: 1)
+        try both.checkBlockToken(new.blockToken(BlockID(5), .write, expires: 50), BlockID(5), .write, now: 1)
+        #expect(throws: DFSError.self) { try new.checkBlockToken(old.blockToken(BlockID(5), .write, expires: 50), BlockID(5), .write, now: 1) }
+        let short = #expect(throws: DFSError.self) { try ClusterSecret("a long enough first secret\nshort") }
+        #expect(short?.message.contains("at least 16 bytes") == true)
+        #expect(throws: DFSError.self) { try ClusterSecret((0..<5).map { "secret number \($0) is long" }.joined(separator: "\n")) }
     }
 
-    @Test func noncesAreFreshHex() {
-        let nonces = (0..<100).map { _ in ClusterSecret.nonce() }
-        #expect(Set(nonces).count == 100)
-        #expect(nonces.allSatisfy { $0.count == 32 && $0.allSatisfy(\.isHexDigit) })
+    /// The key TLS uses is derived from the secret, not the secret itself, and its identity
+    /// on the wire tells secrets apart without giving the key away.
+    @Test func tlsKeysAreDerivedAndTheirIdentitiesDiffer() {
+        let key = TLSContexts.key(for: Array("sixteen bytes at least, yes".utf8))
+        #expect(key.count == 32)
+        #expect(key != Array("sixteen bytes at least, yes".utf8.prefix(32)))
+        let other = TLSContexts.key(for: Array("a different secret of length".utf8))
+        #expect(TLSContexts.identity(of: key) != TLSContexts.identity(of: other))
+        #expect(TLSContexts.identity(of: key).count == TLSContexts.identity(of: other).count)
     }
 
     @Test func blockTokenIsBoundToBlockOperationAndTime() throws {
