@@ -42,6 +42,8 @@ extension Connection {
     /// Payloads this large are read from the socket straight into their own array, instead
     /// of through the scratch buffer and the decoder's buffer: two copies fewer per byte.
     static let directPayloadMin = 64 * 1024
+    /// Bytes read at a time from a peer still in its handshake.
+    static let handshakeReadBytes = 4096
 
     /// The one read path: whole frames out of the decoder, bytes in from the socket until it
     /// would block, then a wait. Once the header of a frame with a large payload is here, the
@@ -90,8 +92,11 @@ extension Connection {
                 progress = try payload.withUnsafeMutableBytes { try receive(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
                 if case .moved(let count) = progress { direct!.filled += count }
             } else {
-                progress = try receive(into: scratch.bytes)
-                if case .moved(let count) = progress { decoder.append(UnsafeRawBufferPointer(rebasing: scratch.bytes[0..<count])) }
+                // A peer not yet known (tiny frame limits) is read a page at a time (see
+                // `scratch`): what it sends costs a few KiB however much it sends.
+                let buffer = scratch.bytes
+                progress = try receive(into: buffer)
+                if case .moved(let count) = progress { decoder.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) }
             }
             switch progress {
             case .moved:

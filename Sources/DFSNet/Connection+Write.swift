@@ -181,8 +181,9 @@ extension Connection {
                 // Read into the scratch buffer: nothing else uses it until this call returns,
                 // and a retry reads the same bytes again.
                 let remaining = cursor.payloadRemaining
-                let count = min(remaining.count, Self.tlsFileChunkBytes, scratch.bytes.count)
-                let target = UnsafeMutableRawBufferPointer(rebasing: scratch.bytes[0..<count])
+                let buffer = scratch.bytes
+                let count = min(remaining.count, Self.tlsFileChunkBytes, buffer.count)
+                let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
                 let read: Int
                 do {
                     read = try OpenFile(adopting: file, path: "the file sent to \(name)").read(into: target, at: offset + remaining.lowerBound)
@@ -190,7 +191,7 @@ extension Connection {
                     throw DFSError(.ioError, "cannot read the data sent to \(name): \(error.reason)")
                 }
                 if read == 0 && count > 0 { return .ended }
-                return try body(UnsafeRawBufferPointer(rebasing: scratch.bytes[0..<read]))
+                return try body(UnsafeRawBufferPointer(rebasing: buffer[0..<read]))
             }
         }
         if headerRest.isEmpty {

@@ -34,7 +34,23 @@ public actor Connection {
     var decoder = FrameDecoder()
     /// Bytes are read here, then appended to the decoder: one copy of what arrived, instead
     /// of growing the decoder's buffer by a whole read size on every call.
-    let scratch = ScratchBuffer(byteCount: Limits.socketReadBytes)
+    /// Made on first use, and small while the frame limits are a handshake's: a peer that
+    /// never gets past its handshake costs a few KiB.
+    var scratch: ScratchBuffer {
+        if decoder.payloadBytesMax == 0 {
+            if let small = smallScratch { return small }
+            let small = ScratchBuffer(byteCount: Self.handshakeReadBytes)
+            smallScratch = small
+            return small
+        }
+        if let large = largeScratch { return large }
+        let large = ScratchBuffer(byteCount: Limits.socketReadBytes)
+        largeScratch = large
+        smallScratch = nil
+        return large
+    }
+    private var smallScratch: ScratchBuffer?
+    private var largeScratch: ScratchBuffer?
     /// The reading direction: its source is made with the connection, disarmed.
     private var input: Side
     /// The writing direction. Its source is made on the first write that finds the kernel's
