@@ -7,12 +7,18 @@ PORT ?= 8000
 
 all: build
 
-# Installs what a new machine lacks: SQLite's header and library.
+# Installs what a new machine lacks: SQLite's and OpenSSL's headers and libraries, and tcpdump
+# (the test that checks a secret cluster's traffic is encrypted captures it).
 deps:
-	@if [ ! -f /usr/include/sqlite3.h ]; then \
-		echo "installing libsqlite3-dev"; \
+	@missing=""; \
+	[ -f /usr/include/sqlite3.h ] || missing="$$missing libsqlite3-dev"; \
+	[ -f /usr/include/openssl/ssl.h ] || missing="$$missing libssl-dev"; \
+	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	command -v tcpdump >/dev/null 2>&1 || [ -x /usr/bin/tcpdump ] || missing="$$missing tcpdump"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
 		SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
-		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libsqlite3-dev pkg-config; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
 build: deps
