@@ -192,18 +192,46 @@ import Testing
 
     @Test func connectionLimitRefusesTheNextPeerWithAnError() async throws {
         let listener = try Listener(host: "127.0.0.1", port: 0, connectionsMax: 2, component: "test")
+        // The limit counts peers past their handshake: these are, at once.
         await listener.start { connection in
+            connection.handshakeFinished()
             _ = try? await connection.readFrame(timeout: .seconds(30))
         }
         var held: [Connection] = []
         for _ in 0..<2 { held.append(try await Connection.connect(to: listener.endpoint, timeout: .seconds(20))) }
-        try await eventually("two connections accepted") { await listener.connectionCount == 2 }
+        try await eventually("two connections accepted") {
+            let (all, handshaking) = (await listener.connectionCount, await listener.handshakingCount)
+            return all == 2 && handshaking == 0
+        }
         let third = try await Connection.connect(to: listener.endpoint, timeout: .seconds(20))
         let reply = try #require(try await third.readFrame(timeout: .seconds(15)))
         let error = try reply.decode(ErrorMessage.self).error
         #expect(error.code == .unavailable)
         await third.close()
         for connection in held { await connection.close() }
+        await listener.close()
+    }
+
+    /// Connections in their handshake have limits of their own; a new one over the limit
+    /// takes the place of the oldest, which is closed, and none of them counts against the
+    /// limit of known peers.
+    @Test func aNewConnectionReplacesTheOldestStillInItsHandshake() async throws {
+        let listener = try Listener(
+            host: "127.0.0.1", port: 0, connectionsMax: 1, component: "test", handshakingMax: 3, handshakingPerAddressMax: 2)
+        await listener.start { connection in
+            _ = try? await connection.readFrame(timeout: .seconds(30))
+        }
+        let oldest = try await Connection.connect(to: listener.endpoint, timeout: .seconds(20))
+        try await eventually("the first connection is in its handshake") { await listener.handshakingCount == 1 }
+        let second = try await Connection.connect(to: listener.endpoint, timeout: .seconds(20))
+        try await eventually("the second connection is in its handshake") { await listener.handshakingCount == 2 }
+        let third = try await Connection.connect(to: listener.endpoint, timeout: .seconds(20))
+        try await eventually("the third took the oldest's place") { await listener.handshakingCount == 2 }
+        // The oldest was closed by the server, without a reply; the others stay open.
+        #expect(try await oldest.readFrame(timeout: .seconds(15)) == nil)
+        #expect(!(await second.isStale()))
+        #expect(!(await third.isStale()))
+        for connection in [oldest, second, third] { await connection.close() }
         await listener.close()
     }
 }
