@@ -119,10 +119,13 @@ dfs_tls_context *dfs_tls_context_new(int server, const uint8_t *keys, size_t key
         dfs_tls_context_free(context);
         return NULL;
     }
-    // Writes may take some records of a buffer and come back for the rest, from wherever
-    // the caller holds it then; idle sessions give back their buffers.
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+    // A write sends every record of its buffer in one call (or comes back, when the socket
+    // is full, to be offered the same bytes again from wherever the caller holds them then);
+    // idle sessions give back their buffers. Reads take as many records as one read(2) of
+    // the buffer below brings, instead of a record header and a record body apiece.
+    SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_read_ahead(ctx, 1);
+    SSL_CTX_set_default_read_buffer_len(ctx, 64 * 1024);
     // No session tickets: every connection proves the key again.
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
     if (server) {

@@ -75,8 +75,8 @@ extension Connection {
         }
     }
 
-    /// One TLS write of `bytes` (whole records, maybe fewer bytes than given), as a send(2)
-    /// would report it. After `.wouldBlock` the same bytes must be offered again.
+    /// One TLS write of `bytes` (all of them, as records of up to 16 KiB), as a send(2) would
+    /// report it. After `.wouldBlock` the same bytes must be offered again.
     func sendTLS(_ session: TLSSession, _ bytes: UnsafeRawBufferPointer) throws -> SocketProgress {
         switch session.write(bytes) {
         case .done(let count): return .moved(count)

@@ -15,6 +15,8 @@ final class Bench {
     let concurrentFiles: Int
     let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
     let cluster: BenchCluster
+    /// The same cluster with a cluster secret, for the rows that cost TLS.
+    let secureCluster: BenchCluster
 
     let started = ContinuousClock.now
 
@@ -33,6 +35,7 @@ final class Bench {
         self.concurrentClients = concurrentClients
         self.concurrentFiles = concurrentFiles
         cluster = BenchCluster(root: root)
+        secureCluster = BenchCluster(root: root.appendingPathComponent("secure"), secretFile: root.appendingPathComponent("secret").path)
         rounds = quick ? 1 : 3
         settle = quick ? .zero : .seconds(3)
     }
@@ -137,6 +140,8 @@ final class Bench {
             fileBytes: SmallBench.defaultFileBytes, progress: { [started] in Bench.progress($0, since: started) }
         ).writeAndRead()
 
+        let secureRows = try await secretRows(plainTreeRate: Double(smallFiles) / tree.seconds, plainTreeOutRate: Double(smallFiles) / treeOut.seconds)
+
         progress("peak memory while uploading \(ByteSize.format(bigBytes))")
         try makeSparseFile(path("big"), bytes: bigBytes)
         let big = try checked(ChildProcess.run([executable, "cp", "-q", "--replication", "1", path("big"), "\(meta):/bench/big"]), "dfs cp (big)")
@@ -195,6 +200,7 @@ final class Bench {
                 baseline: ls.seconds, ratio: ls.seconds / list.seconds, goal: "≤ 0.25 s", met: list.seconds <= 0.25))
         results += statRows
         results += concurrentRows
+        results += secureRows
         results.append(
             BenchResult(
                 name: "peak memory, \(ByteSize.format(bigBytes)) upload", value: Double(peak) / 1_048_576, unit: "MiB",
@@ -209,7 +215,7 @@ final class Bench {
     /// and the memory run's upload. Saturates at Int.max rather than overflow on absurd sizes.
     var diskBytesNeeded: Int {
         let bytes =
-            Double(fileBytes) * Double(4 + 4 * rounds) + Double(smallFiles) * 4096 * 4 + Double(bigBytes)
+            Double(fileBytes) * Double(4 + 6 * rounds) + Double(smallFiles) * 4096 * 6 + Double(bigBytes)
             + SmallBench.diskBytesNeeded(files: concurrentFiles, fileBytes: SmallBench.defaultFileBytes)
         return bytes >= Double(Int.max) ? Int.max : Int(bytes)
     }
@@ -230,6 +236,76 @@ final class Bench {
 
     func cleanUp() {
         cluster.stop()
+        secureCluster.stop()
         try? FileSystem.removeTree(root.path)
+    }
+}
+
+extension Bench {
+    /// What a cluster secret costs (every connection TLS 1.3): uploads at R=1 and downloads
+    /// on a second cluster with a secret, taking turns with the same work on the cluster
+    /// without one; then a tree of small files in and out, beside the rates the cluster
+    /// without a secret gave for the same tree.
+    func secretRows(plainTreeRate: Double, plainTreeOutRate: Double) async throws -> [BenchResult] {
+        progress("a cluster with a secret: uploads and downloads taking turns with the one without")
+        try Data("a cluster secret for the benchmark, \(UUID().uuidString)\n".utf8).write(to: URL(fileURLWithPath: path("secret")))
+        try FileManager.default.createDirectory(at: secureCluster.root, withIntermediateDirectories: true)
+        try await secureCluster.start()
+        defer { secureCluster.stop() }
+        let meta = cluster.endpoint.description
+        let secureMeta = secureCluster.endpoint.description
+        let secret = secureCluster.secretArguments
+        var plainWrites: [Double] = []
+        var secureWrites: [Double] = []
+        var plainReads: [Double] = []
+        var secureReads: [Double] = []
+        for round in 0..<rounds {
+            plainWrites.append(
+                Self.mib(
+                    fileBytes,
+                    try await afterWarmUp([executable, "cp", "-q", "--replication", "1", path("source"), "\(meta):/bench/plain-\(round)"], "dfs cp (R=1)")))
+            secureWrites.append(
+                Self.mib(
+                    fileBytes,
+                    try await afterWarmUp(
+                        [executable, "cp", "-q", "--replication", "1"] + secret + [path("source"), "\(secureMeta):/bench/r1-\(round)"],
+                        "dfs cp (R=1, secret)")))
+            plainReads.append(
+                Self.mib(
+                    fileBytes,
+                    try await afterWarmUp([executable, "cp", "-q", "\(meta):/bench/plain-\(round)", path("read.out")], "dfs cp (download)", output: path("read.out"))))
+            secureReads.append(
+                Self.mib(
+                    fileBytes,
+                    try await afterWarmUp(
+                        [executable, "cp", "-q"] + secret + ["\(secureMeta):/bench/r1-\(round)", path("read.out")], "dfs cp (download, secret)",
+                        output: path("read.out"))))
+        }
+        let tree = try checked(
+            ChildProcess.run([executable, "cp", "-q", "-r", "--replication", "1"] + secret + [path("small"), "\(secureMeta):/small"]), "dfs cp -r (secret)")
+        try? FileSystem.removeTree(path("small.secure"))
+        let treeOut = try checked(
+            ChildProcess.run([executable, "cp", "-q", "-r"] + secret + ["\(secureMeta):/small", path("small.secure")]), "dfs cp -r out (secret)")
+        let treeRate = Double(smallFiles) / tree.seconds
+        let treeOutRate = Double(smallFiles) / treeOut.seconds
+        let sizeText = ByteSize.format(fileBytes)
+        let ofRounds = rounds > 1 ? ", median of \(rounds)" : ""
+        func row(_ name: String, _ value: Double, _ unit: String, _ baseline: Double, goal: Double, runs: [Double]? = nil, baselineRuns: [Double]? = nil)
+            -> BenchResult
+        {
+            BenchResult(
+                name: "with a secret (TLS): " + name, value: value, unit: unit, baselineName: "the same without a secret", baseline: baseline,
+                ratio: value / baseline, goal: "≥ \(goal) × without", met: value >= goal * baseline, runs: runs, baselineRuns: baselineRuns)
+        }
+        return [
+            row(
+                "write \(sizeText), R=1\(ofRounds)", Self.median(secureWrites), "MiB/s", Self.median(plainWrites), goal: 0.85, runs: secureWrites,
+                baselineRuns: plainWrites),
+            row(
+                "read \(sizeText)\(ofRounds)", Self.median(secureReads), "MiB/s", Self.median(plainReads), goal: 0.85, runs: secureReads,
+                baselineRuns: plainReads),
+            row("create \(smallFiles) × 4 KiB (cp -r, R=1)", treeRate, "files/s", plainTreeRate, goal: 0.8),
+            row("read \(smallFiles) × 4 KiB (cp -r out)", treeOutRate, "files/s", plainTreeOutRate, goal: 0.8),
+        ]
     }
 }

@@ -1,19 +1,28 @@
 import DFSClient
 import DFSCore
+import DFSNet
 import DFSProcess
 import DFSSystem
 import Foundation
 
 /// The benchmark's cluster: a meta server and three data nodes, each a `dfs` process on
-/// 127.0.0.1 with its files and output in the run's folder.
+/// 127.0.0.1 with its files and output in the run's folder; with `secretFile`, a cluster with
+/// that secret (every connection TLS).
 final class BenchCluster {
     let root: URL
+    let secretFile: String?
     let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
     private(set) var servers: [SpawnedProcess] = []
     /// The meta server's endpoint, once ``start()`` has returned.
     private(set) var endpoint = Endpoint(host: "127.0.0.1", port: 0)
 
-    init(root: URL) { self.root = root }
+    init(root: URL, secretFile: String? = nil) {
+        self.root = root
+        self.secretFile = secretFile
+    }
+
+    /// `--secret-file FILE` for a command that talks to this cluster, or nothing.
+    var secretArguments: [String] { secretFile.map { ["--secret-file", $0] } ?? [] }
 
     func path(_ name: String) -> String { root.appendingPathComponent(name).path }
 
@@ -22,16 +31,18 @@ final class BenchCluster {
         let metaOutput = path("meta.out")
         servers.append(
             try ChildProcess.start(
-                [executable, "serve-meta", "--host", "127.0.0.1", "--port", "0", "--db", path("meta.db"), "--heartbeat", "1s"],
+                [executable, "serve-meta", "--host", "127.0.0.1", "--port", "0", "--db", path("meta.db"), "--heartbeat", "1s"] + secretArguments,
                 outputPath: metaOutput))
         endpoint = try await Self.listeningEndpoint(metaOutput)
         for index in 0..<3 {
             servers.append(
                 try ChildProcess.start(
-                    [executable, "serve-data", "--listen", "127.0.0.1:0", "--meta", endpoint.description, "--dir", path("data\(index)")],
+                    [executable, "serve-data", "--listen", "127.0.0.1:0", "--meta", endpoint.description, "--dir", path("data\(index)")]
+                        + secretArguments,
                     outputPath: path("data\(index).out")))
         }
-        let client = DFSClient(meta: endpoint)
+        let secret = try ClusterSecret.load(file: secretFile, environment: [:])
+        let client = DFSClient(meta: endpoint, secret: secret)
         defer { Task { await client.close() } }
         let deadline = ContinuousClock.now + .seconds(30)
         while try await client.status().nodes.filter(\.alive).count < 3 {

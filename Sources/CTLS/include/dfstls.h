@@ -33,8 +33,8 @@ void dfs_tls_free(dfs_tls *tls);
 int dfs_tls_handshake(dfs_tls *tls);
 /// Bytes read (> 0); 0 at the peer's close_notify; or one of the negative codes.
 long dfs_tls_read(dfs_tls *tls, void *buffer, size_t count);
-/// Bytes taken (> 0; whole records, possibly fewer than `count`); or a negative code. After
-/// a WANT code the same bytes must be offered again (they may come from another address).
+/// Bytes taken (> 0: all of them); or a negative code. After a WANT code the same bytes must
+/// be offered again (they may come from another address).
 long dfs_tls_write(dfs_tls *tls, const void *buffer, size_t count);
 /// 1 when the session holds bytes read from the socket but not yet returned by dfs_tls_read.
 int dfs_tls_has_pending(dfs_tls *tls);
