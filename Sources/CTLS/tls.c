@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 struct dfs_tls_context {
     SSL_CTX *ctx;
@@ -20,6 +21,10 @@ struct dfs_tls_context {
 
 struct dfs_tls {
     SSL *ssl;
+    /// Records OpenSSL writes go into a BIO pair (`ssl`'s end) and leave through this end,
+    /// many records per send(2) instead of a system call per 16 KiB record.
+    BIO *network;
+    int fd;
     /// Why the last call failed, kept at once: OpenSSL's error queue belongs to the thread,
     /// and the caller may read it from another.
     char reason[256];
@@ -149,13 +154,18 @@ void dfs_tls_context_free(dfs_tls_context *context) {
 dfs_tls *dfs_tls_new(dfs_tls_context *context, int fd) {
     dfs_tls *tls = calloc(1, sizeof *tls);
     if (tls == NULL) return NULL;
+    tls->fd = fd;
+    BIO *internal = NULL;
+    BIO *reader = BIO_new_socket(fd, BIO_NOCLOSE);
     tls->ssl = SSL_new(context->ctx);
-    if (tls->ssl == NULL || !SSL_set_fd(tls->ssl, fd)) {
+    if (tls->ssl == NULL || reader == NULL || !BIO_new_bio_pair(&internal, DFS_TLS_WRITE_BUFFER, &tls->network, 0)) {
         if (tls->ssl != NULL) SSL_free(tls->ssl);
+        if (reader != NULL) BIO_free(reader);
         free(tls);
         ERR_clear_error();
         return NULL;
     }
+    SSL_set_bio(tls->ssl, reader, internal);
     if (context->server) {
         SSL_set_accept_state(tls->ssl);
     } else {
@@ -167,7 +177,32 @@ dfs_tls *dfs_tls_new(dfs_tls_context *context, int fd) {
 void dfs_tls_free(dfs_tls *tls) {
     if (tls == NULL) return;
     SSL_free(tls->ssl);
+    BIO_free(tls->network);
     free(tls);
+}
+
+/// Sends what OpenSSL has written and the socket takes: 1 when nothing is left, 0 when the
+/// socket is full, -1 when it failed (the reason kept).
+static int flush_output(dfs_tls *tls) {
+    for (;;) {
+        char *data = NULL;
+        int count = BIO_nread0(tls->network, &data);
+        if (count <= 0) return 1;
+        ssize_t sent = send(tls->fd, data, (size_t)count, MSG_NOSIGNAL);
+        if (sent < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+            snprintf(tls->reason, sizeof tls->reason, "%s", strerror(errno));
+            return -1;
+        }
+        BIO_nread(tls->network, &data, (int)sent);
+    }
+}
+
+int dfs_tls_flush(dfs_tls *tls) {
+    int flushed = flush_output(tls);
+    if (flushed < 0) return DFS_TLS_EOF;
+    return flushed == 1 ? 1 : DFS_TLS_WANT_WRITE;
 }
 
 /// Maps OpenSSL's outcome of a call that returned `result` to the codes above.
@@ -200,26 +235,41 @@ static long outcome(dfs_tls *tls, int result) {
 }
 
 int dfs_tls_handshake(dfs_tls *tls) {
+    int flushed = flush_output(tls);
+    if (flushed < 0) return DFS_TLS_EOF;
+    if (flushed == 0) return DFS_TLS_WANT_WRITE;
     ERR_clear_error();
     int result = SSL_do_handshake(tls->ssl);
-    if (result == 1) return 1;
-    return (int)outcome(tls, result);
+    long code = result == 1 ? 1 : outcome(tls, result);
+    // What the step wrote must reach the peer before anything else is waited for.
+    flushed = flush_output(tls);
+    if (flushed < 0) return DFS_TLS_EOF;
+    if (flushed == 0 && (code == 1 || code == DFS_TLS_WANT_READ)) return DFS_TLS_WANT_WRITE;
+    return (int)code;
 }
 
 long dfs_tls_read(dfs_tls *tls, void *buffer, size_t count) {
     ERR_clear_error();
     size_t read = 0;
     int result = SSL_read_ex(tls->ssl, buffer, count, &read);
-    if (result == 1) return (long)read;
-    return outcome(tls, result);
+    long code = result == 1 ? (long)read : outcome(tls, result);
+    // A read may have made OpenSSL answer something (a key update): sent if the socket takes it.
+    (void)flush_output(tls);
+    return code;
 }
 
 long dfs_tls_write(dfs_tls *tls, const void *buffer, size_t count) {
+    int flushed = flush_output(tls);
+    if (flushed < 0) return DFS_TLS_EOF;
+    if (flushed == 0) return DFS_TLS_WANT_WRITE;
+    if (count > DFS_TLS_WRITE_MAX) count = DFS_TLS_WRITE_MAX;
     ERR_clear_error();
     size_t written = 0;
     int result = SSL_write_ex(tls->ssl, buffer, count, &written);
-    if (result == 1) return (long)written;
-    return outcome(tls, result);
+    if (result != 1) return outcome(tls, result);
+    // Sent now as far as the socket takes it; the rest by the next write or flush.
+    if (flush_output(tls) < 0) return DFS_TLS_EOF;
+    return (long)written;
 }
 
 int dfs_tls_has_pending(dfs_tls *tls) { return SSL_has_pending(tls->ssl); }
@@ -228,6 +278,7 @@ void dfs_tls_shutdown(dfs_tls *tls) {
     ERR_clear_error();
     if (SSL_is_init_finished(tls->ssl)) SSL_shutdown(tls->ssl);
     ERR_clear_error();
+    flush_output(tls);
 }
 
 void dfs_tls_last_error(dfs_tls *tls, char *buffer, size_t size) {

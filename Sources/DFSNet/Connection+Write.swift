@@ -105,6 +105,18 @@ extension Connection {
                     throw DFSError(.ioError, "file ended \(cursor.remainingBytes) bytes early while being sent to \(name)")
                 }
             }
+            // TLS records still in the session go out before the frame counts as sent.
+            while let tls {
+                try checkOpen()
+                switch tls.flush() {
+                case .done: return
+                case .wantWrite: try await waitUntilWritable(deadline: deadline)
+                case .wantRead, .closed, .failed(_, eof: true):
+                    throw DFSError(.connectionFailed, "connection to \(name) lost")
+                case .failed(let reason, eof: false):
+                    throw DFSError(.connectionFailed, "TLS session with \(name) failed: \(reason)")
+                }
+            }
         } catch {
             // A frame cut off midway leaves the stream out of step: nothing sent after it
             // could be parsed, so the connection is closed.

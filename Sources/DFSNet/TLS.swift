@@ -121,6 +121,12 @@ final class TLSSession {
         return outcome(dfs_tls_write(session, base, buffer.count))
     }
 
+    /// Sends what earlier writes left in the session: `.done` when nothing is left.
+    func flush() -> Outcome {
+        let result = dfs_tls_flush(session)
+        return result == 1 ? .done(0) : outcome(Int(result))
+    }
+
     /// Bytes from the socket held in the session, not yet read.
     var hasPending: Bool { dfs_tls_has_pending(session) != 0 }
 

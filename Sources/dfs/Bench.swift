@@ -273,7 +273,8 @@ extension Bench {
             plainReads.append(
                 Self.mib(
                     fileBytes,
-                    try await afterWarmUp([executable, "cp", "-q", "\(meta):/bench/plain-\(round)", path("read.out")], "dfs cp (download)", output: path("read.out"))))
+                    try await afterWarmUp(
+                        [executable, "cp", "-q", "\(meta):/bench/plain-\(round)", path("read.out")], "dfs cp (download)", output: path("read.out"))))
             secureReads.append(
                 Self.mib(
                     fileBytes,

@@ -4,6 +4,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/// Plaintext bytes one dfs_tls_write takes at most, and the ciphertext buffer that holds
+/// them as records until the socket takes them.
+#define DFS_TLS_WRITE_MAX (256 * 1024)
+#define DFS_TLS_WRITE_BUFFER (DFS_TLS_WRITE_MAX + 64 * 1024)
+
 /// TLS 1.3 with an external pre-shared key (RFC 8446 section 2.2, OpenSSL's PSK session
 /// callbacks): no certificates; both sides prove they hold the key inside a handshake that
 /// also runs an (EC)DHE exchange, so every session has keys of its own.
@@ -33,9 +38,12 @@ void dfs_tls_free(dfs_tls *tls);
 int dfs_tls_handshake(dfs_tls *tls);
 /// Bytes read (> 0); 0 at the peer's close_notify; or one of the negative codes.
 long dfs_tls_read(dfs_tls *tls, void *buffer, size_t count);
-/// Bytes taken (> 0: all of them); or a negative code. After a WANT code the same bytes must
-/// be offered again (they may come from another address).
+/// Bytes taken (> 0: all of them, up to DFS_TLS_WRITE_MAX); or a negative code. Records are
+/// sent as far as the socket takes them; dfs_tls_flush sends the rest.
 long dfs_tls_write(dfs_tls *tls, const void *buffer, size_t count);
+/// 1 when everything written has been sent; DFS_TLS_WANT_WRITE while the socket is full;
+/// DFS_TLS_EOF when it failed.
+int dfs_tls_flush(dfs_tls *tls);
 /// 1 when the session holds bytes read from the socket but not yet returned by dfs_tls_read.
 int dfs_tls_has_pending(dfs_tls *tls);
 /// Sends close_notify if the socket takes it at once; never waits.
