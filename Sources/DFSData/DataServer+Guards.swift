@@ -4,11 +4,12 @@ import Foundation
 
 extension DataServer {
     /// With a cluster secret, a block is read or written only with the meta server's token
-    /// for exactly that block and operation: knowing a block id is not enough.
+    /// for exactly that block and operation, made for this node among others: knowing a
+    /// block id is not enough, and a token given for other nodes is worth nothing here.
     func checkToken(_ token: String?, _ blockID: BlockID, _ operation: BlockAccess) throws {
         guard let secret = options.secret else { return }
         do {
-            try secret.checkBlockToken(token, blockID, operation, now: Date().timeIntervalSince1970)
+            try secret.checkBlockToken(token, blockID, operation, node: store.nodeID, now: Date().timeIntervalSince1970)
         } catch {
             Log.warn(Self.component, "refused \(operation.rawValue) of block \(blockID): \(error.message)")
             throw error

@@ -75,7 +75,7 @@ extension MetaService {
         }
         let copies = repairs.takeCommands(for: request.nodeID).map { command in
             var signed = command
-            signed.token = blockToken(command.blockID, .write)
+            signed.token = blockToken(command.blockID, .write, nodes: [command.target.nodeID])
             // The target's address as registered now: it may have registered again elsewhere
             // since the copy was queued.
             if let current = registry?[command.target.nodeID]?.address { signed.target.address = current }

@@ -59,7 +59,8 @@ extension MetaService {
             switch result {
             case .success(let made):
                 if let blockID = made.blockID {
-                    files.append(CreatedFile(fileID: made.fileID, blockID: blockID, token: blockToken(blockID, .write)))
+                    files.append(
+                        CreatedFile(fileID: made.fileID, blockID: blockID, token: blockToken(blockID, .write, nodes: targets.map(\.nodeID))))
                 } else {
                     files.append(CreatedFile(fileID: made.fileID))
                 }
@@ -124,7 +125,7 @@ extension MetaService {
     /// The reply for a block stored in the database: its targets get its room reserved.
     private func allocated(_ blockID: BlockID, on targets: [NodeAddress], blockBytes: Int) -> AllocateBlockOK {
         for target in targets { reserve(blockBytes, on: target.nodeID) }
-        return AllocateBlockOK(blockID: blockID, targets: targets, token: blockToken(blockID, .write))
+        return AllocateBlockOK(blockID: blockID, targets: targets, token: blockToken(blockID, .write, nodes: targets.map(\.nodeID)))
     }
 
     /// Counts bytes promised to a node until its next heartbeat; capped, so that however many

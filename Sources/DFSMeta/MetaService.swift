@@ -225,15 +225,16 @@ public actor MetaService {
         var ordered = block
         ordered.replicas = block.replicas.filter { live.contains($0.nodeID) } + block.replicas.filter { !live.contains($0.nodeID) }
         ordered.replicas = Array(slowNodes.demoting(ordered.replicas).prefix(replicasMax))
-        ordered.token = blockToken(block.blockID, .read)
+        ordered.token = blockToken(block.blockID, .read, nodes: ordered.replicas.map(\.nodeID))
         return ordered
     }
 
-    /// A token for `operation` on `blockID`, when the cluster has a secret. Its expiry is
-    /// read by data nodes against their own wall clocks, so it comes from the wall clock
-    /// too, never from ``MetaServer/Options/clock``.
-    nonisolated func blockToken(_ blockID: BlockID, _ operation: BlockAccess) -> String? {
-        options.secret?.blockToken(blockID, operation, expires: MetaClock.system.now() + options.blockTokenLifetime.inSeconds)
+    /// A token for `operation` on `blockID` at the nodes `nodes`, when the cluster has a
+    /// secret. Its expiry is read by data nodes against their own wall clocks, so it comes
+    /// from the wall clock too, never from ``MetaServer/Options/clock``.
+    nonisolated func blockToken(_ blockID: BlockID, _ operation: BlockAccess, nodes: [NodeID]) -> String? {
+        options.secret?.blockToken(
+            blockID, operation, nodes: nodes, expires: MetaClock.system.now() + options.blockTokenLifetime.inSeconds)
     }
 
     /// Counts one pass of the repair loop (`MetaService+Repair.swift`).

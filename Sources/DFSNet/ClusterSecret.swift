@@ -101,27 +101,36 @@ public struct ClusterSecret: Sendable {
 
     // MARK: Block tokens
 
-    /// A token that lets its holder `operation` block `blockID` until `expires` (seconds
-    /// since 1970): `BLOCK.OPERATION.EXPIRES.MAC`.
-    public func blockToken(_ blockID: BlockID, _ operation: BlockAccess, expires: Double) -> String {
+    /// The longest token a data node reads: 16 node ids of 64 bytes and the rest.
+    public static let blockTokenBytesMax = 1400
+
+    /// A token that lets its holder `operation` block `blockID` on the nodes `nodes` (and no
+    /// other) until `expires` (seconds since 1970): `BLOCK.OPERATION.EXPIRES.NODES.MAC`, the
+    /// node ids joined by commas.
+    public func blockToken(_ blockID: BlockID, _ operation: BlockAccess, nodes: [NodeID], expires: Double) -> String {
         let expiry = String(Int64(expires.rounded(.up)))
-        return "\(blockID.rawValue).\(operation.rawValue).\(expiry).\(mac(["dfs-block-token", String(blockID.rawValue), operation.rawValue, expiry]))"
+        let nodeList = nodes.map(\.rawValue).joined(separator: ",")
+        let signature = mac(["dfs-block-token", String(blockID.rawValue), operation.rawValue, expiry, nodeList])
+        return "\(blockID.rawValue).\(operation.rawValue).\(expiry).\(nodeList).\(signature)"
     }
 
-    /// Throws `unauthorized` unless `token` was signed with this secret for exactly this block
-    /// and operation and has not expired at `now`.
-    public func checkBlockToken(_ token: String?, _ blockID: BlockID, _ operation: BlockAccess, now: Double) throws(DFSError) {
+    /// Throws `unauthorized` unless `token` was signed with an accepted secret for exactly
+    /// this block and operation, names `node` among its nodes, and has not expired at `now`.
+    public func checkBlockToken(_ token: String?, _ blockID: BlockID, _ operation: BlockAccess, node: NodeID, now: Double) throws(DFSError) {
         guard let token, !token.isEmpty else {
             throw DFSError(.unauthorized, "\(operation.rawValue) of block \(blockID) needs a block token from the meta server")
         }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 4, token.utf8.count <= 256,
-            matches(parts[3], ["dfs-block-token", parts[0], parts[1], parts[2]])
+        guard parts.count == 5, token.utf8.count <= Self.blockTokenBytesMax,
+            matches(parts[4], ["dfs-block-token", parts[0], parts[1], parts[2], parts[3]])
         else {
             throw DFSError(.unauthorized, "the block token for block \(blockID) is not valid")
         }
         guard parts[0] == String(blockID.rawValue), parts[1] == operation.rawValue else {
             throw DFSError(.unauthorized, "the block token is for \(parts[1]) of block \(parts[0]), not \(operation.rawValue) of block \(blockID)")
+        }
+        guard parts[3].split(separator: ",").contains(where: { $0 == node.rawValue }) else {
+            throw DFSError(.unauthorized, "the block token for block \(blockID) is for other nodes than \(node)")
         }
         guard let expires = Double(parts[2]), expires >= now else {
             throw DFSError(.unauthorized, "the block token for block \(blockID) has expired; ask the meta server again")

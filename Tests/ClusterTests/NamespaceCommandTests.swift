@@ -355,6 +355,7 @@ import Testing
             "stat of 40 files (client library)", "stat of 40 files, 16 callers at once", "small files: write 40 × 1.0 KiB by 16 clients, R=1",
             "small files: read 40 × 1.0 KiB by 16 clients, random order: latency p99", "peak memory",
             "CPU per GiB written, R=1 (client and nodes)", "CPU per GiB written, R=3 (client and nodes)", "CPU per GiB read (client and nodes)",
+            "with a secret (TLS): write", "with a secret (TLS): read", "with a secret (TLS): create 40 × 4 KiB", "with a secret (TLS): read 40 × 4 KiB",
         ] {
             #expect(result.standardOutput.contains(measure), "\(measure) in the table")
         }
@@ -367,7 +368,7 @@ import Testing
             var results: [Line]
         }
         let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: local.path("bench.json"))))
-        #expect(report.results.count == 19)
+        #expect(report.results.count == 23)
         #expect(report.results.allSatisfy { $0.value > 0 })
         // It cleaned up after itself: only the JSON is left.
         #expect(try FileManager.default.contentsOfDirectory(atPath: local.url.path) == ["bench.json"])

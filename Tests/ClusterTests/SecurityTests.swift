@@ -68,12 +68,13 @@ import Testing
             func block(_ id: UInt64, _ token: String?) -> BatchBlock {
                 BatchBlock(blockID: BlockID(id), length: bytes.count, checksums: BlockData.checksums(of: bytes), token: token)
             }
-            let good = Self.secret.blockToken(BlockID(900_001), .write, expires: now + 60)
+            let nodes = [server.store.nodeID]
+            let good = Self.secret.blockToken(BlockID(900_001), .write, nodes: nodes, expires: now + 60)
             let refused: [(String, String?)] = [
                 ("no token", nil),
                 ("another block's token", good),
-                ("a read token", Self.secret.blockToken(BlockID(900_002), .read, expires: now + 60)),
-                ("an expired token", Self.secret.blockToken(BlockID(900_002), .write, expires: now - 5)),
+                ("a read token", Self.secret.blockToken(BlockID(900_002), .read, nodes: nodes, expires: now + 60)),
+                ("an expired token", Self.secret.blockToken(BlockID(900_002), .write, nodes: nodes, expires: now - 5)),
             ]
             for (what, token) in refused {
                 let reply = try await connection.requestResult(
@@ -83,7 +84,7 @@ import Testing
             }
             #expect(server.store.length(of: BlockID(900_001)) == nil)
             let accepted = try await connection.requestResult(
-                WriteBlocks(blocks: [block(900_001, good), block(900_002, Self.secret.blockToken(BlockID(900_002), .write, expires: now + 60))]),
+                WriteBlocks(blocks: [block(900_001, good), block(900_002, Self.secret.blockToken(BlockID(900_002), .write, nodes: nodes, expires: now + 60))]),
                 payload: bytes + bytes, expecting: WriteBlocksOK.self, timeout: .seconds(20))
             #expect(Self.code(accepted) == nil)
             #expect(server.store.length(of: BlockID(900_002)) == bytes.count)
@@ -222,16 +223,19 @@ import Testing
             let block = try #require(try await cluster.client.stat(try DFSPath("/a")).blocks.first)
             let other = try #require(try await cluster.client.stat(try DFSPath("/b")).blocks.first)
             let node = try #require(cluster.dataServers.first??.endpoint)
+            let nodeID = try #require(cluster.dataServers.first??.store.nodeID)
             let connection = try await Connection.open(to: node, role: .client, timeout: .seconds(5), secret: Self.secret)
             defer { Task { await connection.close() } }
             let now = Date().timeIntervalSince1970
+            #expect(block.token?.contains(nodeID.rawValue) == true, "a read token names the nodes it is for")
             let refused: [(String, String?)] = [
                 ("no token", nil),
-                ("an expired token", Self.secret.blockToken(block.blockID, .read, expires: now - 5)),
+                ("an expired token", Self.secret.blockToken(block.blockID, .read, nodes: [nodeID], expires: now - 5)),
                 ("another block's token", other.token),
-                ("a write token", Self.secret.blockToken(block.blockID, .write, expires: now + 60)),
-                ("a token signed with another secret", Self.otherSecret.blockToken(block.blockID, .read, expires: now + 60)),
-                ("garbage", "1.read.99999999999.not-a-mac"),
+                ("a write token", Self.secret.blockToken(block.blockID, .write, nodes: [nodeID], expires: now + 60)),
+                ("a token for other nodes", Self.secret.blockToken(block.blockID, .read, nodes: [NodeID("node-elsewhere")], expires: now + 60)),
+                ("a token signed with another secret", Self.otherSecret.blockToken(block.blockID, .read, nodes: [nodeID], expires: now + 60)),
+                ("garbage", "1.read.99999999999.\(nodeID).not-a-mac"),
             ]
             for (what, token) in refused {
                 let result = try await connection.requestResult(

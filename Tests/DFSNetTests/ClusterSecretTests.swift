@@ -7,6 +7,7 @@ import Testing
 /// The cluster secret's text, keys and block tokens, without a network.
 @Suite struct ClusterSecretTests {
     let secret = try! ClusterSecret("sixteen bytes at least, yes")
+    static let node = NodeID("node-a")
 
     @Test func shortSecretIsRefusedWithAHint() {
         let error = #expect(throws: DFSError.self) { try ClusterSecret("tiny") }
@@ -18,10 +19,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: file) }
         try Data("sixteen bytes at least, yes\n".utf8).write(to: file)
         let loaded = try #require(try ClusterSecret.load(file: file.path, environment: ["DFS_SECRET": "something else entirely"]))
-        let token = secret.blockToken(BlockID(1), .read, expires: 100)
-        #expect(loaded.blockToken(BlockID(1), .read, expires: 100) == token)
+        let token = secret.blockToken(BlockID(1), .read, nodes: [Self.node], expires: 100)
+        #expect(loaded.blockToken(BlockID(1), .read, nodes: [Self.node], expires: 100) == token)
         let fromEnvironment = try #require(try ClusterSecret.load(file: nil, environment: ["DFS_SECRET": "sixteen bytes at least, yes"]))
-        #expect(fromEnvironment.blockToken(BlockID(1), .read, expires: 100) == token)
+        #expect(fromEnvironment.blockToken(BlockID(1), .read, nodes: [Self.node], expires: 100) == token)
         #expect(try ClusterSecret.load(file: nil, environment: [:]) == nil)
         let missing = #expect(throws: DFSError.self) { try ClusterSecret.load(file: "/nonexistent/secret", environment: [:]) }
         #expect(missing?.message.contains("/nonexistent/secret") == true)
@@ -34,10 +35,12 @@ import Testing
         let new = try ClusterSecret("the new secret, sixteen+")
         let both = try ClusterSecret("the new secret, sixteen+\n\n  the old secret, sixteen+  \n")
         #expect(both.acceptedCount == 2)
-        #expect(both.blockToken(BlockID(5), .write, expires: 50) == new.blockToken(BlockID(5), .write, expires: 50))
-        try both.checkBlockToken(old.blockToken(BlockID(5), .write, expires: 50), BlockID(5), .write, now: 1)
-        try both.checkBlockToken(new.blockToken(BlockID(5), .write, expires: 50), BlockID(5), .write, now: 1)
-        #expect(throws: DFSError.self) { try new.checkBlockToken(old.blockToken(BlockID(5), .write, expires: 50), BlockID(5), .write, now: 1) }
+        #expect(both.blockToken(BlockID(5), .write, nodes: [Self.node], expires: 50) == new.blockToken(BlockID(5), .write, nodes: [Self.node], expires: 50))
+        try both.checkBlockToken(old.blockToken(BlockID(5), .write, nodes: [Self.node], expires: 50), BlockID(5), .write, node: Self.node, now: 1)
+        try both.checkBlockToken(new.blockToken(BlockID(5), .write, nodes: [Self.node], expires: 50), BlockID(5), .write, node: Self.node, now: 1)
+        #expect(throws: DFSError.self) {
+            try new.checkBlockToken(old.blockToken(BlockID(5), .write, nodes: [Self.node], expires: 50), BlockID(5), .write, node: Self.node, now: 1)
+        }
         let short = #expect(throws: DFSError.self) { try ClusterSecret("a long enough first secret\nshort") }
         #expect(short?.message.contains("at least 16 bytes") == true)
         #expect(throws: DFSError.self) { try ClusterSecret((0..<5).map { "secret number \($0) is long" }.joined(separator: "\n")) }
@@ -55,16 +58,24 @@ import Testing
     }
 
     @Test func blockTokenIsBoundToBlockOperationAndTime() throws {
-        let token = secret.blockToken(BlockID(7), .read, expires: 1000)
-        try secret.checkBlockToken(token, BlockID(7), .read, now: 999)
+        let token = secret.blockToken(BlockID(7), .read, nodes: [Self.node], expires: 1000)
+        try secret.checkBlockToken(token, BlockID(7), .read, node: Self.node, now: 999)
         for (blockID, access, now) in [(BlockID(8), BlockAccess.read, 999.0), (BlockID(7), .write, 999), (BlockID(7), .read, 1001)] {
-            #expect(throws: DFSError.self) { try secret.checkBlockToken(token, blockID, access, now: now) }
+            #expect(throws: DFSError.self) { try secret.checkBlockToken(token, blockID, access, node: Self.node, now: now) }
         }
         // Changing the expiry breaks the signature.
         let stretched = token.replacingOccurrences(of: ".1000.", with: ".9999999999.")
-        let error = #expect(throws: DFSError.self) { try secret.checkBlockToken(stretched, BlockID(7), .read, now: 999) }
+        let error = #expect(throws: DFSError.self) { try secret.checkBlockToken(stretched, BlockID(7), .read, node: Self.node, now: 999) }
         #expect(error?.code == .unauthorized)
-        #expect(throws: DFSError.self) { try secret.checkBlockToken(nil, BlockID(7), .read, now: 0) }
-        #expect(throws: DFSError.self) { try secret.checkBlockToken(String(repeating: ".", count: 10_000), BlockID(7), .read, now: 0) }
+        #expect(throws: DFSError.self) { try secret.checkBlockToken(nil, BlockID(7), .read, node: Self.node, now: 0) }
+        // Bound to its nodes: another node refuses it, a token for several serves each.
+        let elsewhere = #expect(throws: DFSError.self) { try secret.checkBlockToken(token, BlockID(7), .read, node: NodeID("node-b"), now: 999) }
+        #expect(elsewhere?.message.contains("other nodes") == true)
+        let shared = secret.blockToken(BlockID(7), .write, nodes: [Self.node, NodeID("node-b")], expires: 1000)
+        try secret.checkBlockToken(shared, BlockID(7), .write, node: NodeID("node-b"), now: 1)
+        #expect(throws: DFSError.self) { try secret.checkBlockToken(shared, BlockID(7), .write, node: NodeID("node"), now: 1) }
+        let moved = shared.replacingOccurrences(of: "node-a,node-b", with: "node-a,node-c")
+        #expect(throws: DFSError.self) { try secret.checkBlockToken(moved, BlockID(7), .write, node: NodeID("node-c"), now: 1) }
+        #expect(throws: DFSError.self) { try secret.checkBlockToken(String(repeating: ".", count: 10_000), BlockID(7), .read, node: Self.node, now: 0) }
     }
 }
