@@ -140,7 +140,7 @@ final class Bench {
             fileBytes: SmallBench.defaultFileBytes, progress: { [started] in Bench.progress($0, since: started) }
         ).writeAndRead()
 
-        let secureRows = try await secretRows(plainTreeRate: Double(smallFiles) / tree.seconds, plainTreeOutRate: Double(smallFiles) / treeOut.seconds)
+        let secureRows = try await secretRows()
 
         progress("peak memory while uploading \(ByteSize.format(bigBytes))")
         try makeSparseFile(path("big"), bytes: bigBytes)
@@ -215,7 +215,7 @@ final class Bench {
     /// and the memory run's upload. Saturates at Int.max rather than overflow on absurd sizes.
     var diskBytesNeeded: Int {
         let bytes =
-            Double(fileBytes) * Double(4 + 6 * rounds) + Double(smallFiles) * 4096 * 6 + Double(bigBytes)
+            Double(fileBytes) * Double(4 + 6 * rounds) + Double(smallFiles) * 4096 * 8 + Double(bigBytes)
             + SmallBench.diskBytesNeeded(files: concurrentFiles, fileBytes: SmallBench.defaultFileBytes)
         return bytes >= Double(Int.max) ? Int.max : Int(bytes)
     }
@@ -244,9 +244,8 @@ final class Bench {
 extension Bench {
     /// What a cluster secret costs (every connection TLS 1.3): uploads at R=1 and downloads
     /// on a second cluster with a secret, taking turns with the same work on the cluster
-    /// without one; then a tree of small files in and out, beside the rates the cluster
-    /// without a secret gave for the same tree.
-    func secretRows(plainTreeRate: Double, plainTreeOutRate: Double) async throws -> [BenchResult] {
+    /// without one; then a tree of small files in and out of each, in turns.
+    func secretRows() async throws -> [BenchResult] {
         progress("a cluster with a secret: uploads and downloads taking turns with the one without")
         try Data("a cluster secret for the benchmark, \(UUID().uuidString)\n".utf8).write(to: URL(fileURLWithPath: path("secret")))
         try FileManager.default.createDirectory(at: secureCluster.root, withIntermediateDirectories: true)
@@ -282,13 +281,22 @@ extension Bench {
                         [executable, "cp", "-q"] + secret + ["\(secureMeta):/bench/r1-\(round)", path("read.out")], "dfs cp (download, secret)",
                         output: path("read.out"))))
         }
+        // The trees in and out, each right after the same on the cluster without a secret.
+        let plainTree = try checked(
+            ChildProcess.run([executable, "cp", "-q", "-r", "--replication", "1", path("small"), "\(meta):/small-again"]), "dfs cp -r")
         let tree = try checked(
             ChildProcess.run([executable, "cp", "-q", "-r", "--replication", "1"] + secret + [path("small"), "\(secureMeta):/small"]), "dfs cp -r (secret)")
+        try? FileSystem.removeTree(path("small.plain"))
+        let plainTreeOut = try checked(ChildProcess.run([executable, "cp", "-q", "-r", "\(meta):/small-again", path("small.plain")]), "dfs cp -r out")
         try? FileSystem.removeTree(path("small.secure"))
         let treeOut = try checked(
             ChildProcess.run([executable, "cp", "-q", "-r"] + secret + ["\(secureMeta):/small", path("small.secure")]), "dfs cp -r out (secret)")
+        try? FileSystem.removeTree(path("small.plain"))
+        try? FileSystem.removeTree(path("small.secure"))
         let treeRate = Double(smallFiles) / tree.seconds
         let treeOutRate = Double(smallFiles) / treeOut.seconds
+        let plainTreeRate = Double(smallFiles) / plainTree.seconds
+        let plainTreeOutRate = Double(smallFiles) / plainTreeOut.seconds
         let sizeText = ByteSize.format(fileBytes)
         let ofRounds = rounds > 1 ? ", median of \(rounds)" : ""
         func row(_ name: String, _ value: Double, _ unit: String, _ baseline: Double, goal: Double, runs: [Double]? = nil, baselineRuns: [Double]? = nil)
