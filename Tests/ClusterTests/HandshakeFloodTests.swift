@@ -16,24 +16,6 @@ import Testing
 @Suite struct HandshakeFloodTests {
     static let secretText = "a flood test's cluster secret"
 
-    /// Opens a TCP connection to 127.0.0.1:`port`; -1 when it cannot.
-    static func rawConnection(port: Int) -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return -1 }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-        if !connected {
-            close(fd)
-            return -1
-        }
-        return fd
-    }
-
     @Test(arguments: [true, false])
     func silentAndHalfSentConnectionsCostLittleAndKeepNoMemberOut(withSecret: Bool) async throws {
         let local = try TempFolder()
@@ -62,8 +44,7 @@ import Testing
         var sockets: [Int32] = []
         defer { for fd in sockets { close(fd) } }
         for index in 0..<(Limits.connectionsMax + 16) {
-            let fd = Self.rawConnection(port: meta.port)
-            guard fd >= 0 else { continue }
+            guard let fd = try? connectToLoopback(port: meta.port) else { continue }
             sockets.append(fd)
             if index % 16 == 0 {
                 _ = halfFrame.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }

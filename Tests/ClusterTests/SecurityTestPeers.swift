@@ -27,7 +27,8 @@ private func listenOnLoopback() throws -> (fd: Int32, port: Int) {
     return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }
 
-private func connectToLoopback(port: Int) throws -> Int32 {
+/// A blocking TCP connection to 127.0.0.1:`port`.
+func connectToLoopback(port: Int) throws -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
@@ -38,7 +39,7 @@ private func connectToLoopback(port: Int) throws -> Int32 {
     }
     guard fd >= 0, connected else {
         close(fd)
-        throw DFSError(.connectionFailed, "relay cannot reach 127.0.0.1:\(port)")
+        throw DFSError(.connectionFailed, "cannot connect to 127.0.0.1:\(port)")
     }
     return fd
 }
