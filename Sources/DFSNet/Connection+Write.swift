@@ -1,3 +1,4 @@
+import CTLS
 import DFSCore
 import DFSSystem
 
@@ -176,8 +177,8 @@ extension Connection {
     /// Bytes of a small frame's header and payload that go into one TLS write together (one
     /// record, one system call), instead of a record for each.
     static let tlsJoinedBytesMax = 16 * 1024
-    /// Bytes of a file read for one TLS write: sendfile(2) cannot encrypt.
-    static let tlsFileChunkBytes = 256 * 1024
+    /// Bytes of a file read for one TLS write (sendfile(2) cannot encrypt): what one write takes.
+    static let tlsFileChunkBytes = Int(DFS_TLS_WRITE_MAX)
 
     /// ``sendSome(header:payload:cursor:)`` on an encrypted connection: one TLS write of what
     /// remains after `cursor`. What it offers depends on the cursor alone, so a write that

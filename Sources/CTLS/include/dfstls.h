@@ -6,8 +6,8 @@
 
 /// Plaintext bytes one dfs_tls_write takes at most, and the ciphertext buffer that holds
 /// them as records until the socket takes them.
-#define DFS_TLS_WRITE_MAX (256 * 1024)
-#define DFS_TLS_WRITE_BUFFER (DFS_TLS_WRITE_MAX + 64 * 1024)
+#define DFS_TLS_WRITE_MAX (64 * 1024)
+#define DFS_TLS_WRITE_BUFFER (DFS_TLS_WRITE_MAX + 16 * 1024)
 
 /// TLS 1.3 with an external pre-shared key (RFC 8446 section 2.2, OpenSSL's PSK session
 /// callbacks): no certificates; both sides prove they hold the key inside a handshake that
