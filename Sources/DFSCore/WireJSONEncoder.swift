@@ -61,7 +61,7 @@ final class JSONStreamWriter {
         } else if type == ObjectIdentifier(Int.self) {
             integer(unsafeBitCast(value, to: Int.self))
         } else if type == ObjectIdentifier(Bool.self) {
-            bytes.append(contentsOf: unsafeBitCast(value, to: Bool.self) ? Self.trueBytes : Self.falseBytes)
+            JSONText.appendBool(unsafeBitCast(value, to: Bool.self), to: &bytes)
         } else if type == ObjectIdentifier(Int64.self) {
             integer(unsafeBitCast(value, to: Int64.self))
         } else if type == ObjectIdentifier(UInt32.self) {
@@ -136,8 +136,6 @@ final class JSONStreamWriter {
         JSONText.appendString(text, to: &bytes)
     }
 
-    static let trueBytes = Array("true".utf8)
-    static let falseBytes = Array("false".utf8)
     static let nullBytes = Array("null".utf8)
     static let emptyObject = Array("{}".utf8)
 }

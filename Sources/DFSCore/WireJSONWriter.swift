@@ -73,7 +73,7 @@ public struct WireJSONWriter {
 
     public mutating func bool(_ flag: Bool) {
         separate()
-        bytes.append(contentsOf: flag ? Self.trueBytes : Self.falseBytes)
+        JSONText.appendBool(flag, to: &bytes)
         afterValue = true
     }
 
@@ -93,8 +93,6 @@ public struct WireJSONWriter {
     }
 
     private static let quoteColon: [UInt8] = [UInt8(ascii: "\""), UInt8(ascii: ":")]
-    private static let trueBytes = Array("true".utf8)
-    private static let falseBytes = Array("false".utf8)
 }
 
 /// The pieces both JSON writers share.
@@ -154,5 +152,11 @@ enum JSONText {
         bytes.append(UInt8(ascii: "\""))
     }
 
+    static func appendBool(_ flag: Bool, to bytes: inout [UInt8]) {
+        bytes.append(contentsOf: flag ? trueBytes : falseBytes)
+    }
+
     static let hexDigits = Array("0123456789abcdef".utf8)
+    private static let trueBytes = Array("true".utf8)
+    private static let falseBytes = Array("false".utf8)
 }

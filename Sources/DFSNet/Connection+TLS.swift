@@ -59,9 +59,6 @@ extension Connection {
         }
     }
 
-    /// True when the connection is encrypted.
-    public var isEncrypted: Bool { tls != nil }
-
     /// One TLS read into `buffer`, as a read(2) would report it.
     func receiveTLS(_ session: TLSSession, into buffer: UnsafeMutableRawBufferPointer) throws -> SocketProgress {
         switch session.read(into: buffer) {

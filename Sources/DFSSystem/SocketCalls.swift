@@ -50,8 +50,6 @@ public enum SocketCalls {
         return try progress(result, call: "sendfile to", peer: peer)
     }
 
-    /// True when a peek finds the peer closed or bytes waiting that nobody asked for; false
-    /// when the socket is quiet (EAGAIN).
     /// The next byte the socket holds, left there (recv(2) with MSG_PEEK): `.moved(1)` with
     /// `byte` set, `.ended` at end of stream, `.wouldBlock` when nothing has come yet.
     public static func peek(_ fd: Int32, byte: inout UInt8, peer: String) throws(SystemError) -> SocketProgress {
@@ -59,10 +57,12 @@ public enum SocketCalls {
         return try progress(result, call: "read from", peer: peer)
     }
 
+    /// True when a peek finds the peer closed or bytes waiting that nobody asked for; false
+    /// when the socket is quiet (EAGAIN).
     public static func hasInputOrClosed(_ fd: Int32) -> Bool {
         var byte: UInt8 = 0
-        let result = retryingInterrupts { recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) }
-        return !(result < 0 && (Glibc.errno == EAGAIN || Glibc.errno == EWOULDBLOCK))
+        // A failed socket counts as closed.
+        return (try? peek(fd, byte: &byte, peer: "")) != .wouldBlock
     }
 
     /// close(2), whose failure leaves nothing to do: the descriptor is gone either way on Linux.
