@@ -18,16 +18,21 @@ extension MetaService {
             host = peer.host
         }
         let address = Endpoint(host: host, port: request.port)
-        if let old = try await knownNodes().first(where: { $0.id == request.nodeID }), old.address != address,
-            old.lastHeartbeat >= liveSince
-        {
-            // Two processes with one node id (a copied data folder), or a node that moved
-            // before its old registration went silent. The record takes the new address, so
-            // clients, placement and repair copies go there from now on; the warning tells
-            // the operator that two processes may share an id.
-            Log.warn(
-                MetaServer.component,
-                "node \(request.nodeID) registered at \(address) while its registration at \(old.address) is alive; \(old.address) is no longer used for it")
+        if let old = try await knownNodes().first(where: { $0.id == request.nodeID }), old.address != address {
+            if old.lastHeartbeat >= liveSince {
+                // Two processes with one node id (a copied data folder), or a node that moved
+                // before its old registration went silent. The record takes the new address, so
+                // clients, placement and repair copies go there from now on; the warning tells
+                // the operator that two processes may share an id.
+                Log.warn(
+                    MetaServer.component,
+                    "node \(request.nodeID) registered at \(address) while its registration at \(old.address) is alive; \(old.address) is no longer used for it")
+            } else {
+                // A node id taken to another address is always worth a line in the log: with
+                // a cluster secret only a member can do it, without one anyone who can reach
+                // the port.
+                Log.warn(MetaServer.component, "node \(request.nodeID) moved from \(old.address) to \(address)")
+            }
         }
         let record = NodeRecord(
             id: request.nodeID, address: address, capacityBytes: max(0, request.capacityBytes),

@@ -24,14 +24,16 @@ extension Bench {
 
     /// ``afterWarmUp(_:_:output:)`` with the CPU time spent: the program's own, and the data
     /// nodes' during its run.
-    func measuredAfterWarmUp(_ arguments: [String], _ what: String, output: String? = nil) async throws -> Measured {
+    /// The data nodes counted are `on`'s, the bench's cluster without a secret unless given.
+    func measuredAfterWarmUp(_ arguments: [String], _ what: String, output: String? = nil, on: BenchCluster? = nil) async throws -> Measured {
+        let nodeCluster = on ?? cluster
         if let output { FileSystem.removeQuietly(output) }
         try await Task.sleep(for: settle)
         _ = try checked(ChildProcess.run(["/bin/cp", path("source"), path("warm.out")]), "cp (warm-up)")
         FileSystem.removeQuietly(path("warm.out"))
-        let nodesBefore = cluster.dataNodeCPUSeconds
+        let nodesBefore = nodeCluster.dataNodeCPUSeconds
         let run = try checked(ChildProcess.run(arguments), what)
-        let nodes = cluster.dataNodeCPUSeconds - nodesBefore
+        let nodes = nodeCluster.dataNodeCPUSeconds - nodesBefore
         if let output { FileSystem.removeQuietly(output) }
         return Measured(seconds: run.seconds, cpuSeconds: run.cpuSeconds, nodeCPUSeconds: nodes)
     }
