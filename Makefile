@@ -7,18 +7,22 @@ PORT ?= 8000
 
 all: build
 
-# Installs what a new machine lacks: SQLite's and OpenSSL's headers and libraries, and tcpdump
-# (the test that checks a secret cluster's traffic is encrypted captures it).
+# Installs what a new machine lacks: SQLite's and OpenSSL's headers and libraries; tcpdump
+# (the test that checks a secret cluster's traffic is encrypted captures it); promtool, from
+# the prometheus package (the tests check every /metrics with it); headless Chromium (the
+# tests load the status page in it, and `make screenshot` takes its picture).
 deps:
 	@missing=""; \
 	[ -f /usr/include/sqlite3.h ] || missing="$$missing libsqlite3-dev"; \
 	[ -f /usr/include/openssl/ssl.h ] || missing="$$missing libssl-dev"; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
 	command -v tcpdump >/dev/null 2>&1 || [ -x /usr/bin/tcpdump ] || missing="$$missing tcpdump"; \
+	[ -x /usr/bin/promtool ] || missing="$$missing prometheus"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium fonts-dejavu-core"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
-		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
 build: deps

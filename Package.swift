@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // FileDescriptor, Errno and FilePath under the system-call layer.
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        // Counters, gauges and histograms in the Prometheus text format, without SwiftNIO.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The system SQLite library (Debian: libsqlite3-dev).
@@ -38,10 +40,17 @@ let package = Package(
         // Non-blocking TCP on Dispatch sources, bridged to async/await; TLS with the cluster
         // secret as its key, and block tokens (HMAC-SHA256 from swift-crypto).
         .target(name: "DFSNet", dependencies: ["DFSCore", "DFSSystem", "CNetShims", "CTLS", .product(name: "Crypto", package: "swift-crypto")]),
+        // Each server's metrics (a Prometheus registry of its own), requests by type, the
+        // process's memory, CPU and files.
+        .target(name: "DFSMetrics", dependencies: ["DFSCore", .product(name: "Prometheus", package: "swift-prometheus")]),
         // serve-meta: namespace, nodes, placement, in SQLite.
-        .target(name: "DFSMeta", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "CSQLite"]),
+        .target(
+            name: "DFSMeta",
+            dependencies: ["DFSCore", "DFSSystem", "DFSNet", "DFSMetrics", "CSQLite", .product(name: "Prometheus", package: "swift-prometheus")]),
         // serve-data: block store on local disk, registration, heartbeats.
-        .target(name: "DFSData", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "CNetShims"]),
+        .target(
+            name: "DFSData",
+            dependencies: ["DFSCore", "DFSSystem", "DFSNet", "DFSMetrics", "CNetShims", .product(name: "Prometheus", package: "swift-prometheus")]),
         // Upload, download, list: used by the command line and by tests.
         .target(name: "DFSClient", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "CNetShims", .product(name: "Crypto", package: "swift-crypto")]),
         // Child processes by posix_spawn (the benchmark's and the tests'), and the line a
@@ -63,6 +72,7 @@ let package = Package(
         .testTarget(name: "DFSDataTests", dependencies: ["DFSCore", "DFSData"]),
         .testTarget(name: "DFSClientTests", dependencies: ["DFSCore", "DFSClient"]),
         .testTarget(name: "DFSProcessTests", dependencies: ["DFSCore", "DFSProcess"]),
+        .testTarget(name: "DFSMetricsTests", dependencies: ["DFSCore", "DFSMetrics", "DFSTesting"]),
         .testTarget(name: "ClusterTests", dependencies: ["DFSCore", "DFSNet", "DFSClient", "DFSProcess", "DFSTesting"]),
     ]
 )

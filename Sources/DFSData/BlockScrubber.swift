@@ -43,6 +43,7 @@ public final class BlockScrubber: Sendable {
                         let count = min(Limits.writeFrameBytes, length - offset)
                         _ = try await reader.readVerifiedPieces(block.blockID, source: source, offset: offset, count: count, stored: stored)
                         offset += count
+                        store.metrics.scrubbedBytes.increment(by: Int64(count))
                         // Sleep off the time these bytes are owed at the allowed rate.
                         let owed = Double(offset) / rate - (ContinuousClock.now - started).inSeconds
                         if owed > 0 { try await Task.sleep(for: .milliseconds(Int(owed * 1000))) }

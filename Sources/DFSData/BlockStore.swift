@@ -43,6 +43,9 @@ public final class BlockStore: Sendable {
     /// The name heartbeats have always used for the change log.
     public typealias PendingChanges = ChangeLog
 
+    /// The node's metrics: the store counts the bytes it stores and the corrupt blocks found.
+    public let metrics: NodeMetrics
+
     /// With `dropWrittenPages` (the default), a block file's pages leave the page cache as
     /// soon as the block is on the device (posix_fadvise DONTNEED, as HDFS's drop-behind):
     /// a stream of uploads then neither evicts what readers use nor makes the kernel find
@@ -51,8 +54,9 @@ public final class BlockStore: Sendable {
     /// 5.2-5.6 s with them dropped, and took 1.9 times less time (PERFORMANCE.md). The
     /// price: a block read right after it is written comes from the device. Packs of small
     /// blocks keep their pages (they are read back soon, and are small).
-    public init(folder: String, dropWrittenPages: Bool = true) throws {
-        groupSync = GroupSync(label: "dfs.block-sync", dropBehind: dropWrittenPages)
+    public init(folder: String, dropWrittenPages: Bool = true, metrics: NodeMetrics = NodeMetrics()) throws {
+        self.metrics = metrics
+        groupSync = GroupSync(label: "dfs.block-sync", dropBehind: dropWrittenPages, flushDurations: metrics.flushDurations)
         root = URL(fileURLWithPath: folder, isDirectory: true)
         try Self.prepareFolders(root: root, named: folder)
         nodeID = try BlockStore.loadOrCreateNodeID(root: root)
@@ -224,6 +228,7 @@ public final class BlockStore: Sendable {
         let summary = BlockSummary(blockID: blockID, length: length, checksum: checksum)
         index.withLock { $0[blockID] = summary }
         changes.withLock { $0.recordAdded(summary) }
+        metrics.bytesWritten.increment(by: Int64(length))
     }
 
     // MARK: Reading and deleting
@@ -296,7 +301,8 @@ public final class BlockStore: Sendable {
 
     /// Records a block found corrupt, to be reported; reported once per block until deleted.
     public func reportCorrupt(_ blockID: BlockID) {
-        changes.withLock { $0.recordCorrupt(blockID) }
+        let new = changes.withLock { $0.recordCorrupt(blockID) }
+        if new { metrics.corruptFound.increment() }
     }
 
     /// Records a block re-verified intact, to be reported; the latest outcome for a block wins.

@@ -65,10 +65,14 @@ public struct ChangeLog: Sendable, Equatable {
         deleted.append(blockID)
     }
 
-    /// A block found corrupt; listed once however often it is found.
-    mutating func recordCorrupt(_ blockID: BlockID) {
+    /// A block found corrupt; listed once however often it is found. True when it was not
+    /// listed yet.
+    @discardableResult
+    mutating func recordCorrupt(_ blockID: BlockID) -> Bool {
         verified.removeAll { $0.blockID == blockID }
-        if !corrupt.contains(blockID) { corrupt.append(blockID) }
+        guard !corrupt.contains(blockID) else { return false }
+        corrupt.append(blockID)
+        return true
     }
 
     /// A block re-verified intact; this outcome replaces any earlier one for the block.

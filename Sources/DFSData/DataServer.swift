@@ -54,8 +54,10 @@ public final class DataServer: Sendable {
         let listener = try Listener(host: options.listen.host, port: options.listen.port, component: component)
         let server = DataServer(options: options, store: store, listener: listener)
         await listener.start { [server] connection in
-            await FrameServer.serve(connection, role: .dataNode, component: component, timeouts: options.timeouts, secret: options.secret) {
-                frame, connection in
+            await FrameServer.serve(
+                connection, role: .dataNode, component: component, timeouts: options.timeouts, secret: options.secret,
+                observe: store.metrics.requests.observe
+            ) { frame, connection in
                 try await server.handle(frame, on: connection)
             }
         }
@@ -64,12 +66,30 @@ public final class DataServer: Sendable {
             verifier: server.verifier,
             copier: RepairCopier(store: store, reader: server.reader, peers: server.peers, timeouts: options.timeouts),
             compactor: PackCompactor(store: store))
+        server.collectMetrics()
         let scrubber = server.scrubber
         var scrub: (@Sendable () async -> Void)?
         if options.scrubBytesPerSecond > 0 { scrub = { @Sendable in await scrubber.run() } }
         await server.state.begin(reporter: { await reporter.run() }, scrubber: scrub)
         Log.info(component, "node \(store.nodeID) serving \(store.blockCount) blocks from \(options.folder) on \(listener.endpoint)")
         return server
+    }
+
+    /// The node's metrics; `GET /metrics` on its HTTP port shows them.
+    public var metrics: NodeMetrics { store.metrics }
+
+    /// The gauges that read the present: space, blocks, connections, registration.
+    private func collectMetrics() {
+        let metrics = store.metrics
+        // Weakly: the store owns the metrics, which own this collector.
+        metrics.server.addCollector { [weak self] in
+            guard let self else { return }
+            metrics.capacity.set(Double(MetaReporter.capacityBytes(of: store, options: options)))
+            metrics.used.set(Double(store.usedBytes))
+            metrics.blocks.set(Double(store.blockCount))
+            metrics.connections.set(Double(await listener.connectionCount))
+            metrics.registered.set(await isRegistered ? 1.0 : 0.0)
+        }
     }
 
     /// True once the meta server has accepted this node's registration.

@@ -1,6 +1,7 @@
 import DFSCore
 import DFSSystem
 import Foundation
+import Prometheus
 
 /// A finished block in temp files: its data and its checksum file, both still open.
 struct StagedBlock: Sendable {
@@ -74,17 +75,22 @@ enum StagedWrite: Sendable {
 /// the whole file system. A name never reaches the disk before its bytes.
 final class GroupSync: Sendable {
     private let batcher: Batcher<StagedWrite, Void>
+    private let flushDurations: DurationHistogram?
 
-    /// With `dropBehind`, a block file's pages leave the page cache once it is flushed.
-    init(label: String, dropBehind: Bool) {
+    /// With `dropBehind`, a block file's pages leave the page cache once it is flushed. Each
+    /// write's wait (hand-over to durable) goes into `flushDurations`.
+    init(label: String, dropBehind: Bool, flushDurations: DurationHistogram? = nil) {
         batcher = Batcher(label: label) { writes in GroupSync.pass(writes, dropBehind: dropBehind) }
+        self.flushDurations = flushDurations
     }
 
     /// Flushes `staged`'s files, renames them into place and flushes their folder: the write
     /// is on disk when this returns. Closes the staged files, whatever the outcome; a failed
     /// write's temp files are the caller's to remove.
     func makeDurable(_ staged: StagedWrite) async throws {
+        let started = ContinuousClock.now
         try await batcher.submit(staged)
+        flushDurations?.record(ContinuousClock.now - started)
     }
 
     private static let flushQueue = DispatchQueue(label: "dfs.block-flush", attributes: .concurrent)

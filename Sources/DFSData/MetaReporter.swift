@@ -47,7 +47,9 @@ struct MetaReporter: Sendable {
     /// What the node offers: its blocks plus the space it may still fill. A full node reports
     /// capacity equal to used, and placement passes it by. At most ``Limits/nodeBytesMax``,
     /// which the meta server refuses to exceed.
-    private var capacityBytes: Int {
+    private var capacityBytes: Int { Self.capacityBytes(of: store, options: options) }
+
+    static func capacityBytes(of store: BlockStore, options: DataServer.Options) -> Int {
         let available = options.faults.reportedFreeBytes ?? store.bytesAvailable(above: options.reserveBytes)
         return min(Limits.nodeBytesMax, store.usedBytes + min(Limits.nodeBytesMax, available))
     }

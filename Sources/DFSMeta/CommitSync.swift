@@ -30,6 +30,8 @@ final class CommitSync: Sendable {
     private let folderPath: String
     private let walFile = Mutex<OpenFile?>(nil)
     private let batcher: Batcher<Void, Void>
+    /// Told how long each disk flush took (the server's metrics).
+    let onSync = Mutex<(@Sendable (Duration) -> Void)?>(nil)
 
     /// For the database at `databasePath` (its log is `databasePath-wal`).
     init(databasePath: String) {
@@ -80,6 +82,11 @@ final class CommitSync: Sendable {
     /// One pass: the log, and the first time its folder entry, to disk.
     private func syncOnce() -> Result<Void, DFSError> {
         let target = counts.withLock { $0.committed }
+        let started = ContinuousClock.now
+        defer {
+            let took = ContinuousClock.now - started
+            onSync.withLock { $0 }?(took)
+        }
         let result = walFile.withLock { opened -> Result<Void, DFSError> in
             let file: OpenFile
             if let opened {

@@ -52,6 +52,8 @@ public final class MetaServer: Sendable {
     /// Where the server listens, with the real port when port 0 was asked for.
     public let endpoint: Endpoint
     public let service: MetaService
+    /// The server's metrics; `GET /metrics` on its HTTP port shows them.
+    public var metrics: MetaMetrics { service.metrics }
     private let listener: Listener
     private let housekeeping = Mutex<Task<Void, Never>?>(nil)
 
@@ -70,13 +72,23 @@ public final class MetaServer: Sendable {
             throw DFSError(.invalidArgument, "replication \(options.defaultReplication) is outside 1...\(Limits.replicationMax)")
         }
         let store = try MetaStore(path: options.databasePath)
-        let service = MetaService(store: store, options: options)
+        let metrics = MetaMetrics()
+        let commitSyncs = metrics.commitSyncs
+        store.sync?.onSync.withLock { $0 = { commitSyncs.record($0) } }
+        let service = MetaService(store: store, options: options, metrics: metrics)
+        // Weakly: the service owns the metrics, which own this collector.
+        metrics.server.addCollector { [weak service, weak metrics] in
+            guard let service, let metrics else { return }
+            await metrics.collect(service)
+        }
         let listener = try Listener(
             host: options.listen.host, port: options.listen.port, component: component, connectionExecutor: store.executor)
         let server = MetaServer(options: options, service: service, listener: listener)
         await listener.start { connection in
-            await FrameServer.serve(connection, role: .metaServer, component: component, timeouts: options.timeouts, secret: options.secret) {
-                frame, connection in
+            await FrameServer.serve(
+                connection, role: .metaServer, component: component, timeouts: options.timeouts, secret: options.secret,
+                observe: metrics.requests.observe
+            ) { frame, connection in
                 try await service.serve(frame, on: connection)
             }
         }

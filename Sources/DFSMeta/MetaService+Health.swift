@@ -36,6 +36,14 @@ extension MetaService {
         return StatusOK(nodes: nodes, totals: try await store.healthTotals())
     }
 
+    /// What a metrics scrape reads: the status (nodes and health totals, brought up to date
+    /// as for `dfs status`), the garbage waiting and the files being written.
+    func metricsSnapshot() async throws -> (status: StatusOK, garbage: Int, pendingFiles: Int) {
+        let status = try await status()
+        let counts = try await store.waitingCounts()
+        return (status, counts.garbage, counts.pendingFiles)
+    }
+
     /// The health of the files under `path`. For `/`, the totals are the kept ones and the
     /// files listed are found through the store's index of blocks needing a look: nothing
     /// reads every block. For a folder or a file, its blocks are read: the report is about

@@ -29,7 +29,8 @@ extension MetaService {
         // Copies under way end when their target holds the block or the block is whole.
         let copied = try await store.noteworthyBlocks(repairs.blocksUnderWay, live: counted)
         let inFlight = Dictionary(copied.map { ($0.blockID, Set($0.holders)) }, uniquingKeysWith: { first, _ in first })
-        repairs.settle(now: now, alive: { placeable.contains($0) }) { inFlight[$0] }
+        let finished = repairs.settle(now: now, alive: { placeable.contains($0) }) { inFlight[$0] }
+        if finished > 0 { metrics.repairCopies.increment(by: Int64(finished)) }
         let (unhealthy, cursor) = try await store.blocksNeedingRepair(
             after: repairs.cursor, limit: Limits.repairBlocksPerPassMax, live: counted)
         repairs.cursor = cursor
@@ -70,6 +71,7 @@ extension MetaService {
                 repairs.schedule(
                     RepairState.Copy(blockID: block.blockID, source: source, target: target, deadline: now + Self.copyTimeout),
                     targetAddress: address)
+                metrics.repairCopiesStarted.increment()
                 Log.info(
                     MetaServer.component,
                     "repair: block \(block.blockID) has \(block.goodLive.count) of \(block.replication) replicas; copying from \(source) to \(target)")

@@ -41,9 +41,13 @@ public actor MetaService {
     /// declared dead and nothing is repaired, so a restart causes no needless copying.
     let startedAt: Double
 
-    init(store: MetaStore, options: MetaServer.Options) {
+    /// The server's metrics; repair counts its copies here.
+    nonisolated let metrics: MetaMetrics
+
+    init(store: MetaStore, options: MetaServer.Options, metrics: MetaMetrics = MetaMetrics()) {
         self.store = store
         self.options = options
+        self.metrics = metrics
         self.slowNodes = SlowNodes(penalty: options.slowNodePenalty)
         self.startedAt = options.clock.now()
     }

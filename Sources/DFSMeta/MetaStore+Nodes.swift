@@ -67,3 +67,13 @@ extension MetaStore {
         }
     }
 }
+
+extension MetaStore {
+    /// Replicas waiting for their node to delete them, and files being written: two of the
+    /// gauges a metrics scrape reads.
+    public func waitingCounts() throws(DFSError) -> (garbage: Int, pendingFiles: Int) {
+        try database.query("SELECT (SELECT count(*) FROM garbage), (SELECT count(*) FROM files WHERE complete = 0)") {
+            (garbage: $0.int(0), pendingFiles: $0.int(1))
+        }.first ?? (0, 0)
+    }
+}

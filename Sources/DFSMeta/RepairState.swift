@@ -61,13 +61,17 @@ struct RepairState {
     /// its deadline would hold the block's repair up to a minute for nothing).
     /// `holders` gives a block's holders, or nil when the block is whole again (every copy of
     /// it is then done).
-    mutating func settle(now: Double, alive: (NodeID) -> Bool = { _ in true }, holders: (BlockID) -> Set<NodeID>?) {
+    /// Returns how many copies ended with their target holding the block (or the block whole).
+    @discardableResult
+    mutating func settle(now: Double, alive: (NodeID) -> Bool = { _ in true }, holders: (BlockID) -> Set<NodeID>?) -> Int {
+        var finished = 0
         for (blockID, copies) in underWay {
             let held = holders(blockID)
             func isDone(_ copy: Copy) -> Bool {
                 held.map { $0.contains(copy.target) } ?? true || copy.deadline < now || !alive(copy.source) || !alive(copy.target)
             }
             for copy in copies where isDone(copy) {
+                if held.map({ $0.contains(copy.target) }) ?? true { finished += 1 }
                 load[copy.source, default: 1] -= 1
                 load[copy.target, default: 1] -= 1
                 queued[copy.source]?.removeAll { $0.blockID == blockID && $0.target.nodeID == copy.target }
@@ -75,5 +79,6 @@ struct RepairState {
             let open = copies.filter { !isDone($0) }
             underWay[blockID] = open.isEmpty ? nil : open
         }
+        return finished
     }
 }

@@ -16,8 +16,12 @@ import DFSCore
 /// being served, so that a stopping server (``drain(_:)``) lets each request under way finish
 /// and closes only idle connections. The transport (`Connection`) knows nothing of requests.
 public enum FrameServer {
+    /// Told of every request answered: its message type, the time from its arrival to its
+    /// answer, and whether it failed (the server's metrics).
+    public typealias RequestObserver = @Sendable (_ type: String, _ duration: Duration, _ failed: Bool) -> Void
+
     /// The gate of every connection being served in this process, by connection. An entry
-    /// lives exactly as long as its ``serve(_:role:component:timeouts:secret:handle:)``.
+    /// lives exactly as long as its ``serve(_:role:component:timeouts:secret:observe:handle:)``.
     private static let gates = Mutex<[ObjectIdentifier: RequestGate]>([:])
 
     public static func serve(
@@ -26,6 +30,7 @@ public enum FrameServer {
         component: String,
         timeouts: Timeouts,
         secret: ClusterSecret? = nil,
+        observe: RequestObserver? = nil,
         handle: @Sendable (Frame, isolated Connection) async throws -> Void
     ) async {
         let key = ObjectIdentifier(connection)
@@ -71,10 +76,13 @@ public enum FrameServer {
                 return
             }
             guard beginRequest(connection) else { return }
+            let started = ContinuousClock.now
             do {
                 try await handle(frame, connection)
+                observe?(frame.type, ContinuousClock.now - started, false)
                 guard endRequest(connection) else { return }
             } catch let error as DFSError where error.code != .connectionFailed && error.code != .timeout {
+                observe?(frame.type, ContinuousClock.now - started, true)
                 // The request failed, not the connection: say why and serve the next one.
                 if error.code == .internalError || error.code == .ioError {
                     Log.warn(component, "\(frame.type) from \(connection.peer) failed: \(error.message)")
@@ -88,6 +96,7 @@ public enum FrameServer {
                 // After a broken frame the stream may be out of step: better to start afresh.
                 if error.code == .protocolError { return }
             } catch {
+                observe?(frame.type, ContinuousClock.now - started, true)
                 _ = endRequest(connection)
                 Log.info(component, "connection from \(connection.peer) ended: \(DFSError.wrap(error).message)")
                 return
