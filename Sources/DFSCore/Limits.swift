@@ -62,6 +62,10 @@ public enum Limits {
     /// any one machine, and small enough that the meta server's sums and differences of a few
     /// such values (free space less what is reserved) never overflow.
     public static let nodeBytesMax = 1 << 60
+    /// Largest byte total a node reports (bytes written or read since it started): 2^62,
+    /// far beyond any real total, well inside the wire's integers and a Double's exact range
+    /// for sums of several nodes.
+    public static let byteCounterMax = 1 << 62
     /// Most blocks a data node may report holding, or copying: 2^40; a node full of the
     /// smallest blocks (4 KiB) would hold 4 PiB.
     public static let nodeBlocksMax = 1 << 40

@@ -62,10 +62,18 @@ public struct Heartbeat: Message {
     /// matched its stored checksum, with the length and checksum the node holds: the meta
     /// server clears the suspicion when they match its record. Absent when there are none.
     public var verified: [BlockSummary]?
+    /// Block bytes the node has made durable and sent since it started (its metrics'
+    /// `dfs_node_bytes_written_total` and `dfs_node_bytes_read_total`): the meta server's
+    /// status page charts the cluster's throughput from them. Absent from older nodes.
+    public var bytesWritten: Int?
+    public var bytesRead: Int?
     public init(
         nodeID: NodeID, capacityBytes: Int, usedBytes: Int, blockCount: Int, copiesInFlight: Int = 0,
-        added: [BlockSummary] = [], deleted: [BlockID] = [], corrupt: [BlockID] = [], verified: [BlockSummary]? = nil
+        added: [BlockSummary] = [], deleted: [BlockID] = [], corrupt: [BlockID] = [], verified: [BlockSummary]? = nil,
+        bytesWritten: Int? = nil, bytesRead: Int? = nil
     ) {
+        self.bytesWritten = bytesWritten
+        self.bytesRead = bytesRead
         self.nodeID = nodeID
         self.capacityBytes = capacityBytes
         self.usedBytes = usedBytes

@@ -107,6 +107,8 @@ extension Heartbeat {
     public func validate() throws(DFSError) {
         try Check.nodeSpace(capacityBytes: capacityBytes, usedBytes: usedBytes, blockCount: blockCount)
         try Check.range(copiesInFlight, 0...Limits.nodeBlocksMax, "copiesInFlight")
+        try Check.range(bytesWritten ?? 0, 0...Limits.byteCounterMax, "bytesWritten")
+        try Check.range(bytesRead ?? 0, 0...Limits.byteCounterMax, "bytesRead")
         try Check.count(added.count, atMost: Self.changesMax, "added")
         try Check.count(deleted.count, atMost: Self.changesMax, "deleted")
         try Check.count(corrupt.count, atMost: Self.changesMax, "corrupt")

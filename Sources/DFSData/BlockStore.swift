@@ -228,7 +228,7 @@ public final class BlockStore: Sendable {
         let summary = BlockSummary(blockID: blockID, length: length, checksum: checksum)
         index.withLock { $0[blockID] = summary }
         changes.withLock { $0.recordAdded(summary) }
-        metrics.bytesWritten.increment(by: Int64(length))
+        metrics.wrote(length)
     }
 
     // MARK: Reading and deleting

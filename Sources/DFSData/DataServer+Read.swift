@@ -53,7 +53,7 @@ extension DataServer {
                 }
             }
             sent += count
-            store.metrics.bytesRead.increment(by: Int64(count))
+            store.metrics.sent(count)
         }
     }
 }
@@ -81,7 +81,7 @@ extension DataServer {
         for (index, outcome) in read.outcomes.enumerated() { outcomes[wanted[index].position] = outcome }
         let reply = ReadBlocksOK(blocks: outcomes.map { $0 ?? .failed(DFSError(.internalError, "block not read")) })
         try await connection.send(reply, payload: read.payload, timeout: options.timeouts.request)
-        store.metrics.bytesRead.increment(by: Int64(read.payload.count))
+        store.metrics.sent(read.payload.count)
         batchReads.withLock { $0 += 1 }
     }
 }

@@ -98,7 +98,8 @@ struct MetaReporter: Sendable {
                 nodeID: store.nodeID, capacityBytes: capacityBytes, usedBytes: store.usedBytes,
                 blockCount: store.blockCount, copiesInFlight: await state.copiesInFlight,
                 added: changes.added, deleted: changes.deleted, corrupt: changes.corrupt,
-                verified: changes.verified.isEmpty ? nil : changes.verified)
+                verified: changes.verified.isEmpty ? nil : changes.verified, bytesWritten: store.metrics.byteTotals.written,
+                bytesRead: store.metrics.byteTotals.read)
             let reply: HeartbeatOK
             do {
                 reply = try await pool.request(beat, to: options.meta, expecting: HeartbeatOK.self)

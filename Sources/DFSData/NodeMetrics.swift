@@ -8,9 +8,11 @@ public final class NodeMetrics: Sendable {
     public let server = ServerMetrics()
     let requests: RequestMetrics
     /// Block bytes made durable here: uploads, pipeline copies, repair copies, small-file packs.
-    let bytesWritten: Counter
+    private let bytesWritten: Counter
     /// Block bytes sent: to clients and to nodes receiving repair copies.
-    let bytesRead: Counter
+    private let bytesRead: Counter
+    /// The same two totals, readable: heartbeats carry them to the meta server.
+    private let totals = Mutex((written: 0, read: 0))
     /// Time from a block's (or pack's) hand-over to the group sync until it is on disk.
     let flushDurations: DurationHistogram
     let scrubbedBytes: Counter
@@ -38,4 +40,19 @@ public final class NodeMetrics: Sendable {
         connections = server.gauge("dfs_node_connections", help: "Connections open to this node's block port.")
         registered = server.gauge("dfs_node_registered", help: "1 while the meta server has accepted this node's registration, else 0.")
     }
+
+    /// Block bytes made durable here.
+    func wrote(_ bytes: Int) {
+        totals.withLock { $0.written = min(Limits.byteCounterMax, $0.written + bytes) }
+        bytesWritten.increment(by: Int64(bytes))
+    }
+
+    /// Block bytes sent from here.
+    func sent(_ bytes: Int) {
+        totals.withLock { $0.read = min(Limits.byteCounterMax, $0.read + bytes) }
+        bytesRead.increment(by: Int64(bytes))
+    }
+
+    /// Bytes written and sent since the node started.
+    var byteTotals: (written: Int, read: Int) { totals.withLock { $0 } }
 }

@@ -41,7 +41,7 @@ struct RepairCopier: Sendable {
             let count = min(Limits.writeFrameBytes, blockLength - sent)
             let (bytes, checksums) = try await reader.readVerifiedPieces(command.blockID, source: source, offset: sent, count: count, stored: stored)
             try await connection.send(BlockData(checksums: checksums), payload: bytes, timeout: timeout)
-            store.metrics.bytesRead.increment(by: Int64(bytes.count))
+            store.metrics.sent(bytes.count)
             sent += count
         }
         let reply = try await connection.readWriteBlockReply(command.blockID, stall: stall, deadline: .now + timeout)

@@ -122,6 +122,7 @@ public final class MetaServer: Sendable {
                     lastLeaseCheck = .now
                     try await service.expirePendingFiles()
                 }
+                await service.sampleThroughput()
                 try await service.repair()
             } catch {
                 Log.warn(Self.component, "housekeeping failed: \(DFSError.wrap(error).message)")

@@ -1,4 +1,5 @@
 import DFSCore
+import Foundation
 
 /// `status` and `fsck`, and which nodes' replicas count as live in the health the store keeps.
 extension MetaService {
@@ -42,6 +43,25 @@ extension MetaService {
         let status = try await status()
         let counts = try await store.waitingCounts()
         return (status, counts.garbage, counts.pendingFiles)
+    }
+
+    /// What the status page shows, read now.
+    public func statusPageContent(server: String) async throws -> StatusPage.Content {
+        let status = try await status()
+        let problems = try await fsck(.root)
+        return StatusPage.Content(
+            server: server, uptime: clock.now() - startedAt, status: status, problemFiles: StatusPage.worst(problems.files),
+            rates: throughput.rates, generatedAt: Date().timeIntervalSince1970)
+    }
+
+    /// `dfs status --json`'s shape, read now (`GET /api/status`).
+    public func statusJSON() async throws -> StatusJSON {
+        StatusJSON(try await status())
+    }
+
+    /// Takes a sample of the requests and bytes so far when one is due (``ThroughputHistory``).
+    func sampleThroughput() {
+        throughput.sample(now: clock.now(), requests: metrics.requests.total)
     }
 
     /// The health of the files under `path`. For `/`, the totals are the kept ones and the

@@ -63,6 +63,7 @@ extension MetaService {
         // registration does.
         if leaving[request.nodeID] == nil { record.lastHeartbeat = now }
         registry?[record.id] = record
+        throughput.note(request.nodeID, written: request.bytesWritten, read: request.bytesRead)
         reservedBytes[request.nodeID] = 0
         try await store.applyBlockChanges(
             nodeID: request.nodeID, added: request.added, deleted: request.deleted, corrupt: request.corrupt,

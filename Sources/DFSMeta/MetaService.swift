@@ -43,6 +43,8 @@ public actor MetaService {
 
     /// The server's metrics; repair counts its copies here.
     nonisolated let metrics: MetaMetrics
+    /// Requests and block bytes over the last minutes, for the status page.
+    var throughput = ThroughputHistory()
 
     init(store: MetaStore, options: MetaServer.Options, metrics: MetaMetrics = MetaMetrics()) {
         self.store = store

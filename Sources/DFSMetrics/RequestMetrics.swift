@@ -13,8 +13,9 @@ public final class RequestMetrics: Sendable {
         let durations: DurationHistogram
     }
     private let metrics: ServerMetrics
-    /// Series are made at a type's first request: a scrape lists the types served.
-    private let series = Mutex<[String: Series]>([:])
+    /// Series are made at a type's first request: a scrape lists the types served. With
+    /// them, the count of every request so far (the status page charts its rate).
+    private let series = Mutex<(byType: [String: Series], total: Int)>(([:], 0))
 
     public init(_ metrics: ServerMetrics) {
         self.metrics = metrics
@@ -32,13 +33,17 @@ public final class RequestMetrics: Sendable {
     public func observe(type: String, duration: Duration, failed: Bool) {
         let label = MessageType(rawValue: type) == nil ? "other" : type
         let entry = series.withLock { series in
-            if let known = series[label] { return known }
+            series.total += 1
+            if let known = series.byType[label] { return known }
             let made = make(label)
-            series[label] = made
+            series.byType[label] = made
             return made
         }
         entry.requests.increment()
         if failed { entry.errors.increment() }
         entry.durations.record(duration)
     }
+
+    /// Requests answered so far, of every type.
+    public var total: Int { series.withLock { $0.total } }
 }

@@ -33,7 +33,7 @@ struct StatusCommand: AsyncParsableCommand {
             defer { Task { await client.close() } }
             let status = try await client.status()
             if json {
-                printNow(try jsonText(JSONView(status)))
+                printNow(try jsonText(StatusJSON(status)))
                 return
             }
             printNow("NODE                                  ADDRESS                STATE  CAPACITY     USED         BLOCKS  HEARTBEAT")
@@ -59,34 +59,6 @@ struct StatusCommand: AsyncParsableCommand {
                 under-replicated blocks: \(totals.underReplicated), missing blocks: \(totals.missing), corrupt blocks: \(totals.corrupt)
                 corrupt replicas: \(totals.corruptReplicas ?? 0), suspect replicas: \(totals.suspectReplicas ?? 0)
                 """)
-        }
-    }
-
-    struct JSONView: Encodable {
-        struct Node: Encodable {
-            var id: String
-            var address: String
-            var alive: Bool
-            var capacity: Int
-            var used: Int
-            var blocks: Int
-            var lastHeartbeatAge: Double
-            /// Stopped on purpose and not back yet; its blocks are not copied meanwhile.
-            var leaving: Bool
-            /// A client reported it hung; it gets no new blocks until it answers again.
-            var slow: Bool
-        }
-        var nodes: [Node]
-        var totals: HealthTotals
-
-        init(_ status: StatusOK) {
-            nodes = status.nodes.map {
-                Node(
-                    id: $0.id.rawValue, address: $0.address.description, alive: $0.alive, capacity: $0.capacity,
-                    used: $0.used, blocks: $0.blocks, lastHeartbeatAge: $0.lastHeartbeatAge, leaving: $0.leaving == true,
-                    slow: $0.slow == true)
-            }
-            totals = status.totals
         }
     }
 }

@@ -163,7 +163,7 @@ indirect enum RawJSON {
                     ("nodeID", stranger), ("capacityBytes", .int(0)), ("usedBytes", .int(0)), ("blockCount", .int(1)),
                     ("copiesInFlight", .int(0)), ("added", .array([summary(4_000_001, length: 10)])),
                     ("deleted", .array([.int(4_000_002)])), ("corrupt", .array([.int(4_000_003)])),
-                    ("verified", .array([summary(4_000_006, length: 10)])),
+                    ("verified", .array([summary(4_000_006, length: 10)])), ("bytesWritten", .int(0)), ("bytesRead", .int(0)),
                 ])
             ),
             (
