@@ -38,6 +38,8 @@ let package = Package(
         // Non-blocking TCP on Dispatch sources, bridged to async/await; TLS with the cluster
         // secret as its key, and block tokens (HMAC-SHA256 from swift-crypto).
         .target(name: "DFSNet", dependencies: ["DFSCore", "DFSSystem", "CNetShims", "CTLS", .product(name: "Crypto", package: "swift-crypto")]),
+        // HTTP/1.1 on DFSNet's transport: the server under /metrics, the status page and the S3 gateway.
+        .target(name: "DFSHTTP", dependencies: ["DFSCore", "DFSNet"]),
         // serve-meta: namespace, nodes, placement, in SQLite.
         .target(name: "DFSMeta", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "CSQLite"]),
         // serve-data: block store on local disk, registration, heartbeats.
@@ -59,6 +61,7 @@ let package = Package(
         .testTarget(name: "DFSCoreTests", dependencies: ["DFSCore"]),
         .testTarget(name: "DFSSystemTests", dependencies: ["DFSCore", "DFSSystem"]),
         .testTarget(name: "DFSNetTests", dependencies: ["DFSCore", "DFSNet"]),
+        .testTarget(name: "DFSHTTPTests", dependencies: ["DFSCore", "DFSNet", "DFSHTTP"]),
         .testTarget(name: "DFSMetaTests", dependencies: ["DFSCore", "DFSMeta"]),
         .testTarget(name: "DFSDataTests", dependencies: ["DFSCore", "DFSData"]),
         .testTarget(name: "DFSClientTests", dependencies: ["DFSCore", "DFSClient"]),
