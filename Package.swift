@@ -40,17 +40,19 @@ let package = Package(
         // Non-blocking TCP on Dispatch sources, bridged to async/await; TLS with the cluster
         // secret as its key, and block tokens (HMAC-SHA256 from swift-crypto).
         .target(name: "DFSNet", dependencies: ["DFSCore", "DFSSystem", "CNetShims", "CTLS", .product(name: "Crypto", package: "swift-crypto")]),
+        // HTTP/1.1 on DFSNet's transport: the server under /metrics, the status page and the S3 gateway.
+        .target(name: "DFSHTTP", dependencies: ["DFSCore", "DFSNet"]),
         // Each server's metrics (a Prometheus registry of its own), requests by type, the
         // process's memory, CPU and files.
         .target(name: "DFSMetrics", dependencies: ["DFSCore", .product(name: "Prometheus", package: "swift-prometheus")]),
         // serve-meta: namespace, nodes, placement, in SQLite.
         .target(
             name: "DFSMeta",
-            dependencies: ["DFSCore", "DFSSystem", "DFSNet", "DFSMetrics", "CSQLite", .product(name: "Prometheus", package: "swift-prometheus")]),
+            dependencies: ["DFSCore", "DFSSystem", "DFSNet", "DFSHTTP", "DFSMetrics", "CSQLite", .product(name: "Prometheus", package: "swift-prometheus")]),
         // serve-data: block store on local disk, registration, heartbeats.
         .target(
             name: "DFSData",
-            dependencies: ["DFSCore", "DFSSystem", "DFSNet", "DFSMetrics", "CNetShims", .product(name: "Prometheus", package: "swift-prometheus")]),
+            dependencies: ["DFSCore", "DFSSystem", "DFSNet", "DFSHTTP", "DFSMetrics", "CNetShims", .product(name: "Prometheus", package: "swift-prometheus")]),
         // Upload, download, list: used by the command line and by tests.
         .target(name: "DFSClient", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "CNetShims", .product(name: "Crypto", package: "swift-crypto")]),
         // Child processes by posix_spawn (the benchmark's and the tests'), and the line a
@@ -68,6 +70,7 @@ let package = Package(
         .testTarget(name: "DFSCoreTests", dependencies: ["DFSCore"]),
         .testTarget(name: "DFSSystemTests", dependencies: ["DFSCore", "DFSSystem"]),
         .testTarget(name: "DFSNetTests", dependencies: ["DFSCore", "DFSNet"]),
+        .testTarget(name: "DFSHTTPTests", dependencies: ["DFSCore", "DFSNet", "DFSHTTP"]),
         .testTarget(name: "DFSMetaTests", dependencies: ["DFSCore", "DFSMeta"]),
         .testTarget(name: "DFSDataTests", dependencies: ["DFSCore", "DFSData"]),
         .testTarget(name: "DFSClientTests", dependencies: ["DFSCore", "DFSClient"]),

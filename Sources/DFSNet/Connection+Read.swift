@@ -115,7 +115,7 @@ extension Connection {
     }
 
     /// One read(2) into `buffer`, or one TLS read on an encrypted connection.
-    private func receive(into buffer: UnsafeMutableRawBufferPointer) throws -> SocketProgress {
+    func receive(into buffer: UnsafeMutableRawBufferPointer) throws -> SocketProgress {
         if let tls { return try receiveTLS(tls, into: buffer) }
         do {
             return try SocketCalls.receive(fd, into: buffer, peer: name)

@@ -90,7 +90,7 @@ extension Connection {
 
     /// The one write loop: what remains of the frame goes out in as few calls as the kernel
     /// allows, waiting for room while its buffer is full.
-    private func write(header: [UInt8], payload: OutgoingPayload, deadline: ContinuousClock.Instant) async throws {
+    func write(header: [UInt8], payload: OutgoingPayload, deadline: ContinuousClock.Instant) async throws {
         await takeTurn(.output)
         defer { endTurn(.output) }
         var cursor = SendCursor(headerBytes: header.count, payloadBytes: payload.byteCount)

@@ -37,15 +37,26 @@ public actor Listener {
     private var cancelWaiter: CheckedContinuation<Void, Never>?
     /// Where accepted connections run: nil gives each a queue of its own.
     private let connectionExecutor: QueueExecutor?
+    /// What a connection over ``connectionsMax`` is sent before it is closed: nil sends an
+    /// error frame; a server of another protocol (HTTP) gives its own answer.
+    private let refusal: [UInt8]?
+    /// False for a protocol without a handshake (HTTP): no connection is counted as in one,
+    /// and every connection counts against ``connectionsMax`` from the start.
+    private let countsHandshakes: Bool
 
     /// With `connectionExecutor`, every accepted connection runs on that executor (see
     /// ``Connection``): a server whose answers come from one actor anyway (the meta server's
     /// store) saves the hand-off between threads on each request, the costliest step of a
     /// small request on a machine where waking another CPU's thread takes tens of µs.
+    /// `refusal` and `countsHandshakes` serve other protocols than the frames' (see their
+    /// properties).
     public init(
         host: String, port: Int, connectionsMax: Int = Limits.connectionsMax, component: String, connectionExecutor: QueueExecutor? = nil,
-        handshakingMax: Int = Limits.handshakingConnectionsMax, handshakingPerAddressMax: Int = Limits.handshakingConnectionsPerAddressMax
+        handshakingMax: Int = Limits.handshakingConnectionsMax, handshakingPerAddressMax: Int = Limits.handshakingConnectionsPerAddressMax,
+        refusal: [UInt8]? = nil, countsHandshakes: Bool = true
     ) throws {
+        self.refusal = refusal
+        self.countsHandshakes = countsHandshakes
         self.handshakingMax = handshakingMax
         self.handshakingPerAddressMax = handshakingPerAddressMax
         self.connectionExecutor = connectionExecutor
@@ -94,7 +105,7 @@ public actor Listener {
                 refuse(client, peer: peer)
                 continue
             }
-            makeRoomForHandshake(from: peer.host)
+            if countsHandshakes { makeRoomForHandshake(from: peer.host) }
             let connection: Connection
             do {
                 connection = try Connection(fd: client, peer: peer, executor: connectionExecutor)
@@ -105,9 +116,11 @@ public actor Listener {
             }
             let key = ObjectIdentifier(connection)
             active[key] = connection
-            handshaking.append((key, peer.host))
-            connection.onHandshakeFinished { [self] in
-                Task { await self.handshakeDone(key) }
+            if countsHandshakes {
+                handshaking.append((key, peer.host))
+                connection.onHandshakeFinished { [self] in
+                    Task { await self.handshakeDone(key) }
+                }
             }
             let handler = self.handler!
             tasks[key] = Task {
@@ -142,6 +155,11 @@ public actor Listener {
     /// Tells a peer over the limit why it is refused, without waiting for it.
     private func refuse(_ client: Int32, peer: Endpoint) {
         Log.warn(component, "refused connection from \(peer): \(connectionsMax) connections already open")
+        if let refusal {
+            SocketCalls.sendWithoutWaiting(client, refusal)
+            SocketCalls.close(client)
+            return
+        }
         let error = DFSError(.unavailable, "server busy: \(connectionsMax) connections already open; try again later", transient: true)
         if let bytes = try? FrameEncoder.frame(ErrorMessage(error)) {
             SocketCalls.sendWithoutWaiting(client, bytes)
@@ -163,8 +181,9 @@ public actor Listener {
 
     /// Stops accepting and closes every connection, then waits for their handlers to end.
     /// With a `grace`, connections waiting for their next request close at once, and those
-    /// in the middle of one get up to `grace` to finish it.
-    public func close(grace: Duration = .zero) async {
+    /// in the middle of one get up to `grace` to finish it: `drain` tells each connection's
+    /// server loop that the server stops (``FrameServer/drain(_:)`` for frames).
+    public func close(grace: Duration = .zero, drain: @Sendable (Connection) async -> Void = { await FrameServer.drain($0) }) async {
         guard !closed else { return }
         closed = true
         if let source {
@@ -179,7 +198,7 @@ public actor Listener {
         let connections = Array(active.values)
         let running = Array(tasks.values)
         if grace > .zero {
-            for connection in connections { await FrameServer.drain(connection) }
+            for connection in connections { await drain(connection) }
             let deadline = ContinuousClock.now + grace
             while !tasks.isEmpty && ContinuousClock.now < deadline {
                 try? await Task.sleep(for: .milliseconds(20))
