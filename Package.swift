@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "DFSHTTP", dependencies: ["DFSCore", "DFSNet"]),
         // Each server's metrics (a Prometheus registry of its own), requests by type, the
         // process's memory, CPU and files.
-        .target(name: "DFSMetrics", dependencies: ["DFSCore", .product(name: "Prometheus", package: "swift-prometheus")]),
+        .target(name: "DFSMetrics", dependencies: ["DFSCore", "DFSHTTP", .product(name: "Prometheus", package: "swift-prometheus")]),
         // serve-meta: namespace, nodes, placement, in SQLite.
         .target(
             name: "DFSMeta",

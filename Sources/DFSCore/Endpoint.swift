@@ -3,6 +3,12 @@ public struct Endpoint: Hashable, Codable, Sendable, CustomStringConvertible {
     public var host: String
     public var port: Int
 
+    /// True when `host` reaches this machine only (127.0.0.0/8, ::1, localhost); an empty
+    /// host (every interface) is not.
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
     public init(host: String, port: Int) {
         self.host = host
         self.port = port

@@ -197,8 +197,7 @@ extension DFSClient {
 /// write and delete: say so at start.
 func warnIfExposed(host: String, secret: ClusterSecret?, command: String) {
     guard secret == nil else { return }
-    let loopback = host == "127.0.0.1" || host == "localhost" || host == "::1" || host.hasPrefix("127.")
-    if !loopback {
+    if !Endpoint.isLoopback(host) {
         printError(
             "dfs \(command): warning: listening on \(host.isEmpty ? "every interface" : host) without a cluster secret: anyone who can reach this port can read, write and delete data; set DFS_SECRET or pass --secret-file"
         )
