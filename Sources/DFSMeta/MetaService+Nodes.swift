@@ -26,7 +26,8 @@ extension MetaService {
                 // the operator that two processes may share an id.
                 Log.warn(
                     MetaServer.component,
-                    "node \(request.nodeID) registered at \(address) while its registration at \(old.address) is alive; \(old.address) is no longer used for it")
+                    "node \(request.nodeID) registered at \(address) while its registration at \(old.address) is alive; \(old.address) is no longer used for it"
+                )
             } else {
                 // A node id taken to another address is always worth a line in the log: with
                 // a cluster secret only a member can do it, without one anyone who can reach
