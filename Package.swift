@@ -16,6 +16,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         // Counters, gauges and histograms in the Prometheus text format, without SwiftNIO.
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // The logging API: the servers' lines go through its Loggers, so a program that embeds
+        // the client library routes them through the handler it bootstraps.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // The system SQLite library (Debian: libsqlite3-dev).
@@ -30,10 +33,11 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "CTLS", dependencies: ["COpenSSL"]),
         // Pure code: limits, errors, messages, framing, paths, sizes, checksums; the lock (Mutex) and
-        // group-pass queue (Batcher, one Dispatch queue) both servers share; the log. No sockets, no
-        // files: its one system call is StandardStream's write(2) to standard output and error,
-        // which Log needs (the system-call layer, DFSSystem, depends on this target).
-        .target(name: "DFSCore", dependencies: ["CCRC32C"]),
+        // group-pass queue (Batcher, one Dispatch queue) both servers share; the log (Log, on
+        // swift-log, and its handler). No sockets, no files: its one system call is StandardStream's
+        // write(2) to standard output and error, which the log handler needs (the system-call
+        // layer, DFSSystem, depends on this target).
+        .target(name: "DFSCore", dependencies: ["CCRC32C", .product(name: "Logging", package: "swift-log")]),
         // The system-call layer: every file and socket call, EINTR retried once, errors that
         // carry the errno and the path.
         .target(name: "DFSSystem", dependencies: ["DFSCore", "CNetShims", .product(name: "SystemPackage", package: "swift-system")]),
@@ -65,9 +69,10 @@ let package = Package(
             dependencies: [
                 "DFSCore", "DFSSystem", "DFSNet", "DFSMeta", "DFSData", "DFSClient", "DFSProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "DFSCoreTests", dependencies: ["DFSCore"]),
+        .testTarget(name: "DFSCoreTests", dependencies: ["DFSCore", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DFSSystemTests", dependencies: ["DFSCore", "DFSSystem"]),
         .testTarget(name: "DFSNetTests", dependencies: ["DFSCore", "DFSNet"]),
         .testTarget(name: "DFSHTTPTests", dependencies: ["DFSCore", "DFSNet", "DFSHTTP"]),

@@ -94,17 +94,22 @@ public final class ServerProcess: @unchecked Sendable {
     public let endpoint: Endpoint
     private let outputPath: String
 
-    /// Starts `dfs arguments...` and waits until it prints where it listens.
-    public init(_ arguments: [String], timeout: Duration = .seconds(20)) async throws {
+    /// Starts `dfs arguments...` and waits until it prints where it listens; `environment`
+    /// adds to the test run's, and `errorPath` names a file for its standard error (its log).
+    public init(
+        _ arguments: [String], environment: [String: String] = [:], errorPath: String? = nil, timeout: Duration = .seconds(20)
+    ) async throws {
         var env = ProcessInfo.processInfo.environment
         env["DFS_LOG"] = env["DFS_LOG"] ?? "warn"
         // If the test run dies, the server stops by itself.
         env["DFS_PARENT_PID"] = String(getpid())
+        for (key, value) in environment { env[key] = value }
         let outputPath = Subprocess.outputPath("server")
         self.outputPath = outputPath
-        // Standard error (logs) is the test run's, as before; standard output goes to a file
-        // that is read for the `listening on` line.
-        let process = try SpawnedProcess(DFSBinary.path, arguments, environment: env, outputPath: outputPath, inheritStandardError: true)
+        // Standard error (logs) is the test run's unless a file is named; standard output goes
+        // to a file that is read for the `listening on` line.
+        let process = try SpawnedProcess(
+            DFSBinary.path, arguments, environment: env, outputPath: outputPath, errorPath: errorPath, inheritStandardError: errorPath == nil)
         self.process = process
         let deadline = ContinuousClock.now + timeout
         var found: Endpoint?

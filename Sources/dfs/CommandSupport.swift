@@ -10,16 +10,19 @@ import Foundation
 #endif
 
 /// Runs a command's work; a failure becomes one line on standard error and exit status 1.
-func reportingErrors(_ command: String, _ body: () async throws -> Void) async throws {
+/// A server's line is one of its log lines (``printServerLine``), JSON when it logs JSON.
+func reportingErrors(_ command: String, server: Bool = false, _ body: () async throws -> Void) async throws {
     do {
         try await body()
-    } catch let error as DFSError {
-        printError("dfs \(command): \(error.message)")
-        throw ExitCode(1)
     } catch let error as ExitCode {
         throw error
     } catch {
-        printError("dfs \(command): \(DFSError.wrap(error).message)")
+        let message = DFSError.wrap(error).message
+        if server {
+            printServerLine(command, .error, message)
+        } else {
+            printError("dfs \(command): \(message)")
+        }
         throw ExitCode(1)
     }
 }
@@ -80,7 +83,7 @@ func waitForTerminationSignal() async {
             timer.schedule(deadline: .now(), repeating: .milliseconds(250))
             timer.setEventHandler {
                 if getppid() != watched {
-                    printError("dfs: the process that started this one is gone; stopping")
+                    printServerLine(nil, .info, "the process that started this one is gone; stopping")
                     fire()
                 }
             }
@@ -198,8 +201,9 @@ extension DFSClient {
 func warnIfExposed(host: String, secret: ClusterSecret?, command: String) {
     guard secret == nil else { return }
     if !Endpoint.isLoopback(host) {
-        printError(
-            "dfs \(command): warning: listening on \(host.isEmpty ? "every interface" : host) without a cluster secret: anyone who can reach this port can read, write and delete data; set DFS_SECRET or pass --secret-file"
+        printServerLine(
+            command, .warn,
+            "listening on \(host.isEmpty ? "every interface" : host) without a cluster secret: anyone who can reach this port can read, write and delete data; set DFS_SECRET or pass --secret-file"
         )
     }
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import DFSCore
+import Logging
 
 #if canImport(Glibc)
     import Glibc
@@ -28,6 +30,9 @@ struct DFSCommand: AsyncParsableCommand {
     static func main() async {
         // A peer that closes its socket must give us an error from send(2), not kill the process.
         signal(SIGPIPE, SIG_IGN)
+        // Every logger in the process, dfs's and its libraries', writes dfs's lines; the level
+        // and format they follow are DFS_LOG and DFS_LOG_FORMAT, or a server's --log-format.
+        LoggingSystem.bootstrap { label in DFSLogHandler(label: label) }
         ParentWatch.capture()
         raiseDescriptorLimit()
         await main(nil)

@@ -16,6 +16,7 @@ struct ServeDataCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var security: SecretOptions
+    @OptionGroup var logging: LogOptions
 
     @Option(help: "[HOST]:PORT to listen on; ':6771' means every interface.")
     var listen: Endpoint = Endpoint(host: "", port: 6771)
@@ -45,7 +46,8 @@ struct ServeDataCommand: AsyncParsableCommand {
     var cacheWrites = false
 
     func run() async throws {
-        try await reportingErrors("serve-data") {
+        logging.apply()
+        try await reportingErrors("serve-data", server: true) {
             var options = DataServer.Options(listen: listen, meta: meta, folder: dir, advertiseHost: advertise)
             options.heartbeatInterval = heartbeat?.duration
             options.scrubBytesPerSecond = scrubRate.bytes
@@ -56,7 +58,7 @@ struct ServeDataCommand: AsyncParsableCommand {
             let server = try await DataServer.start(options)
             printNow(ListeningLine.text(command: "serve-data", endpoint: server.endpoint))
             await waitForTerminationSignal()
-            printError("dfs serve-data: stopping; requests under way get 5 s to finish")
+            printServerLine("serve-data", .info, "stopping; requests under way get 5 s to finish")
             await server.leave(grace: .seconds(5))
         }
     }

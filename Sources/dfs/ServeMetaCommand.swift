@@ -15,6 +15,7 @@ struct ServeMetaCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var security: SecretOptions
+    @OptionGroup var logging: LogOptions
 
     @Option(help: "TCP port to listen on (0 picks a free one).")
     var port: Int = 8000
@@ -66,7 +67,8 @@ struct ServeMetaCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await reportingErrors("serve-meta") {
+        logging.apply()
+        try await reportingErrors("serve-meta", server: true) {
             var options = MetaServer.Options(listen: Endpoint(host: host, port: port), databasePath: db)
             options.defaultReplication = replication
             options.heartbeatInterval = heartbeat.duration
@@ -82,7 +84,7 @@ struct ServeMetaCommand: AsyncParsableCommand {
             let server = try await MetaServer.start(options)
             printNow(ListeningLine.text(command: "serve-meta", endpoint: server.endpoint))
             await waitForTerminationSignal()
-            printError("dfs serve-meta: stopping; requests under way get 5 s to finish")
+            printServerLine("serve-meta", .info, "stopping; requests under way get 5 s to finish")
             await server.stop(grace: .seconds(5))
         }
     }
