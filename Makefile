@@ -3,7 +3,7 @@ SWIFT ?= swift
 CLUSTER_DIR ?= ./.dfs-local
 PORT ?= 8000
 
-.PHONY: all build release deps test chaos run bench bench-small bench-scale fuzz lint fmt clean
+.PHONY: all build release deps test chaos run screenshot bench bench-small bench-scale fuzz lint fmt clean
 
 all: build
 
@@ -52,9 +52,27 @@ chaos: deps
 	CHAOS_SECONDS=$(CHAOS_SECONDS) DFS_LOG=warn SWIFT_BACKTRACE=enable=yes,threads=crashed,symbolicate=fast \
 		$(SWIFT) test --skip-build --filter ChaosTests
 
-# A meta server on port $(PORT) and three data nodes, all under $(CLUSTER_DIR); Ctrl-C stops.
+# A meta server on port $(PORT) and three data nodes, all under $(CLUSTER_DIR), with the status
+# page and metrics on http://127.0.0.1:$(HTTP_PORT)/; Ctrl-C stops.
+HTTP_PORT ?= 8080
 run: release
-	.build/release/dfs local-cluster --dir $(CLUSTER_DIR) --port $(PORT) --nodes 3
+	.build/release/dfs local-cluster --dir $(CLUSTER_DIR) --port $(PORT) --nodes 3 --http 127.0.0.1:$(HTTP_PORT)
+
+# Docs/status-page.png: the status page of a cluster like `make run`'s, with a few files
+# copied in and half a minute of activity, in headless Chromium.
+screenshot: release
+	@set -e; dir=$$(mktemp -d); trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf "$$dir"' EXIT; \
+	.build/release/dfs local-cluster --dir "$$dir/cluster" --port 0 --nodes 3 --http 127.0.0.1:0 > "$$dir/out" 2>&1 & pid=$$!; \
+	for i in $$(seq 200); do grep -q "Status page" "$$dir/out" && break; sleep 0.1; done; \
+	meta=$$(sed -n 's/.*meta server on \([0-9.:]*\),.*/\1/p' "$$dir/out"); \
+	http=$$(sed -n 's|^Status page: http://\([0-9.:]*\)/.*|\1|p' "$$dir/out"); \
+	for round in 1 2 3 4 5 6; do \
+		.build/release/dfs cp -q -r Sources "$$meta:/src-$$round"; \
+		.build/release/dfs cp -q -r "$$meta:/src-$$round" "$$dir/copy-$$round"; sleep 5; \
+	done; \
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$$dir/profile" \
+		--window-size=1200,820 --screenshot=Docs/status-page.png "http://$$http/" 2>/dev/null; \
+	echo "wrote Docs/status-page.png"
 
 # dfs against this machine's limits: a cluster of processes in a temp folder, baselines and
 # dfs side by side (BENCH_ARGS=--quick for a short run, --json FILE to keep the numbers). The

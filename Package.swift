@@ -63,7 +63,7 @@ let package = Package(
         // server prints when it listens. Not a server's concern, nor the client's.
         .target(name: "DFSProcess", dependencies: ["DFSCore", "DFSSystem"]),
         // An in-process cluster for tests.
-        .target(name: "DFSTesting", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "DFSMeta", "DFSData", "DFSClient", "DFSProcess"]),
+        .target(name: "DFSTesting", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "DFSHTTP", "DFSMeta", "DFSData", "DFSClient", "DFSProcess"]),
         .executableTarget(
             name: "dfs",
             dependencies: [
@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "DFSCoreTests", dependencies: ["DFSCore", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DFSSystemTests", dependencies: ["DFSCore", "DFSSystem"]),
         .testTarget(name: "DFSNetTests", dependencies: ["DFSCore", "DFSNet"]),
-        .testTarget(name: "DFSHTTPTests", dependencies: ["DFSCore", "DFSNet", "DFSHTTP"]),
+        .testTarget(name: "DFSHTTPTests", dependencies: ["DFSCore", "DFSNet", "DFSHTTP", "DFSTesting"]),
         .testTarget(name: "DFSMetaTests", dependencies: ["DFSCore", "DFSMeta"]),
         .testTarget(name: "DFSDataTests", dependencies: ["DFSCore", "DFSData"]),
         .testTarget(name: "DFSClientTests", dependencies: ["DFSCore", "DFSClient"]),

@@ -31,6 +31,8 @@ extension DataServer {
         /// Faults the node plays on purpose. Only test support (DFSTesting and the tests) sets
         /// them; a node started by `dfs serve-data` never has any.
         public var faults = FaultInjection()
+        /// The HTTP port for metrics (`--http`); none when nil.
+        public var http: Endpoint?
 
         public init(listen: Endpoint, meta: Endpoint, folder: String, advertiseHost: String? = nil) {
             self.listen = listen

@@ -1,4 +1,5 @@
 import DFSCore
+import DFSMetrics
 import DFSNet
 import DFSSystem
 import Foundation
@@ -30,6 +31,8 @@ public final class DataServer: Sendable {
     let batchReads = Mutex(0)
     private let listener: Listener
     private let pool: ConnectionPool
+    /// The HTTP port (metrics) when ``Options/http`` asked for one.
+    private let monitoringServer = Mutex<MonitoringServer?>(nil)
 
     static let component = "data"
 
@@ -67,6 +70,17 @@ public final class DataServer: Sendable {
             copier: RepairCopier(store: store, reader: server.reader, peers: server.peers, timeouts: options.timeouts),
             compactor: PackCompactor(store: store))
         server.collectMetrics()
+        if let http = options.http {
+            do {
+                let routes = MonitoringServer.Routes(
+                    metrics: store.metrics.server, title: "dfs data node \(store.nodeID) on \(listener.endpoint)")
+                let monitoring = try await MonitoringServer.start(listen: http, routes: routes, secret: options.secret != nil, component: component)
+                server.monitoringServer.withLock { $0 = monitoring }
+            } catch {
+                await listener.close()
+                throw error
+            }
+        }
         let scrubber = server.scrubber
         var scrub: (@Sendable () async -> Void)?
         if options.scrubBytesPerSecond > 0 { scrub = { @Sendable in await scrubber.run() } }
@@ -77,6 +91,8 @@ public final class DataServer: Sendable {
 
     /// The node's metrics; `GET /metrics` on its HTTP port shows them.
     public var metrics: NodeMetrics { store.metrics }
+    /// The HTTP port (metrics) when ``Options/http`` asked for one.
+    public var monitoring: MonitoringServer? { monitoringServer.withLock { $0 } }
 
     /// The gauges that read the present: space, blocks, connections, registration.
     private func collectMetrics() {
@@ -160,6 +176,7 @@ public final class DataServer: Sendable {
         } else {
             await verifier.stop()
         }
+        await monitoring?.stop()
         await listener.close(grace: grace)
         await pool.closeAll()
     }

@@ -1,4 +1,5 @@
 import DFSCore
+import DFSMetrics
 import DFSNet
 import Foundation
 
@@ -41,6 +42,8 @@ public final class MetaServer: Sendable {
         public var blockTokenLifetime: Duration = .seconds(10 * 3600)
         /// Where leases, heartbeats and the start-up quiet period read the time.
         public var clock: MetaClock = .system
+        /// The HTTP port for metrics and the status page (`--http`); none when nil.
+        public var http: Endpoint?
 
         public init(listen: Endpoint, databasePath: String) {
             self.listen = listen
@@ -52,6 +55,8 @@ public final class MetaServer: Sendable {
     /// Where the server listens, with the real port when port 0 was asked for.
     public let endpoint: Endpoint
     public let service: MetaService
+    /// The HTTP port (metrics, status page) when ``Options/http`` asked for one.
+    public let monitoring: MonitoringServer?
     /// The server's metrics; `GET /metrics` on its HTTP port shows them.
     public var metrics: MetaMetrics { service.metrics }
     private let listener: Listener
@@ -59,10 +64,11 @@ public final class MetaServer: Sendable {
 
     static let component = "meta"
 
-    private init(options: Options, service: MetaService, listener: Listener) {
+    private init(options: Options, service: MetaService, listener: Listener, monitoring: MonitoringServer?) {
         self.options = options
         self.service = service
         self.listener = listener
+        self.monitoring = monitoring
         self.endpoint = listener.endpoint
     }
 
@@ -83,7 +89,18 @@ public final class MetaServer: Sendable {
         }
         let listener = try Listener(
             host: options.listen.host, port: options.listen.port, component: component, connectionExecutor: store.executor)
-        let server = MetaServer(options: options, service: service, listener: listener)
+        var monitoring: MonitoringServer?
+        if let http = options.http {
+            do {
+                monitoring = try await MonitoringServer.start(
+                    listen: http, routes: Self.routes(service: service, metrics: metrics, endpoint: listener.endpoint),
+                    secret: options.secret != nil, component: component)
+            } catch {
+                await listener.close()
+                throw error
+            }
+        }
+        let server = MetaServer(options: options, service: service, listener: listener, monitoring: monitoring)
         await listener.start { connection in
             await FrameServer.serve(
                 connection, role: .metaServer, component: component, timeouts: options.timeouts, secret: options.secret,
@@ -106,7 +123,24 @@ public final class MetaServer: Sendable {
         }
         task?.cancel()
         await task?.value
+        await monitoring?.stop()
         await listener.close(grace: grace)
+    }
+
+    /// What the HTTP port serves: metrics, the status page, the status as JSON.
+    private static func routes(service: MetaService, metrics: MetaMetrics, endpoint: Endpoint) -> MonitoringServer.Routes {
+        MonitoringServer.Routes(
+            metrics: metrics.server, title: "dfs meta server \(endpoint)",
+            page: { [weak service] in
+                guard let service else { throw DFSError(.unavailable, "the server is stopping") }
+                return StatusPage.render(try await service.statusPageContent(server: endpoint.description))
+            },
+            statusJSON: { [weak service] in
+                guard let service else { throw DFSError(.unavailable, "the server is stopping") }
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                return Array(try encoder.encode(try await service.statusJSON()))
+            })
     }
 
     /// Background upkeep, until the server stops: abandoned uploads are dropped, and blocks

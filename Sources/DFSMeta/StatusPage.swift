@@ -56,11 +56,11 @@ public struct StatusPage: Sendable {
             <span class="badge \(verdict.tone)" id="verdict">\(verdict.text)</span></header>
             <section class="cards">
             \(card("Nodes", "\(alive) alive", detail: "\(dead) dead · \(leaving) leaving", tone: dead > 0 ? "warn" : "good", id: "nodes-summary"))
-            \(card("Space", ByteSize.format(used) + " used", detail: "of " + ByteSize.format(capacity) + bar(used, of: capacity), tone: "plain", id: "space"))
+            \(card("Space", ByteSize.format(used) + " used", detail: "of " + ByteSize.format(capacity) + "<br>" + bar(used, of: capacity), tone: "plain", id: "space"))
             \(card("Files", "\(totals.files)", detail: ByteSize.format(totals.bytes) + " in \(totals.blocks) blocks", tone: "plain", id: "files"))
             \(card("Blocks", "\(healthy) healthy", detail: blockDetail(totals), tone: verdict.tone, id: "health"))
             </section>
-            <section><h2>Activity, last \(minutes(content.rates)) minutes</h2><div class="charts">
+            <section><h2>Activity</h2><div class="charts">
             \(chart("Requests", content.rates.map(\.requestsPerSecond), unit: "/s", bytes: false))
             \(chart("Written", content.rates.map(\.bytesWrittenPerSecond), unit: "/s", bytes: true))
             \(chart("Read", content.rates.map(\.bytesReadPerSecond), unit: "/s", bytes: true))
@@ -152,8 +152,15 @@ public struct StatusPage: Sendable {
         "<div class=\"card \(tone)\" id=\"\(id)\"><div class=\"title\">\(title)</div><div class=\"value\">\(escape(value))</div><div class=\"detail\">\(detail)</div></div>"
     }
 
+    /// The unhealthy counts, each in its warning colour when it is not zero.
     private static func blockDetail(_ totals: HealthTotals) -> String {
-        "<span class=\"under\">\(totals.underReplicated) under-replicated</span> · <span class=\"missing\">\(totals.missing) missing</span> · <span class=\"corrupt\">\(totals.corrupt) corrupt</span>"
+        func part(_ count: Int, _ name: String, _ style: String) -> String {
+            count > 0 ? "<span class=\"\(style)\">\(count) \(name)</span>" : "\(count) \(name)"
+        }
+        return [
+            part(totals.underReplicated, "under-replicated", "under"), part(totals.missing, "missing", "missing"),
+            part(totals.corrupt, "corrupt", "corrupt"),
+        ].joined(separator: " · ")
     }
 
     /// A small horizontal bar: `part` of `whole`.
@@ -179,21 +186,19 @@ public struct StatusPage: Sendable {
         svg += "<svg width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(title)\">"
         svg += "<line x1=\"0\" y1=\"\(height - 0.5)\" x2=\"\(width)\" y2=\"\(height - 0.5)\" class=\"axis\"/>"
         if values.count >= 2 {
+            // The samples there are, oldest at the left edge, the latest at the right.
             let top = peak > 0 ? peak : 1
-            let step = width / Double(max(1, ThroughputHistory.samplesMax - 2))
-            let start = width - step * Double(values.count - 1)
+            let step = width / Double(values.count - 1)
             let points = values.enumerated().map { index, value in
-                String(format: "%.1f,%.1f", start + step * Double(index), (height - 2) - (height - 6) * value / top)
+                String(format: "%.1f,%.1f", step * Double(index), (height - 2) - (height - 6) * value / top)
             }
             svg += "<polyline points=\"\(points.joined(separator: " "))\" class=\"line\"/>"
         } else {
             svg += "<text x=\"\(Int(width / 2))\" y=\"\(Int(height / 2))\" class=\"waiting\">collecting…</text>"
         }
-        return svg + "</svg></figure>"
-    }
-
-    private static func minutes(_ rates: [ThroughputHistory.Rate]) -> Int {
-        Int((Double(ThroughputHistory.samplesMax - 1) * ThroughputHistory.interval / 60).rounded())
+        let span = Double(values.count) * ThroughputHistory.interval
+        svg += "</svg><div class=\"axis-labels\"><span>\(span >= 120 ? "\(Int(span / 60)) min ago" : "\(Int(span)) s ago")</span><span>now</span></div>"
+        return svg + "</figure>"
     }
 
     private static func duration(_ seconds: Double) -> String {
@@ -225,7 +230,7 @@ public struct StatusPage: Sendable {
         .bar{vertical-align:middle}.bar .track{fill:#e3e6eb}.bar .fill.good{fill:#2f9e44}.bar .fill.warn{fill:#e8a400}.bar .fill.bad{fill:#d6336c}
         .charts{display:flex;gap:12px;flex-wrap:wrap}.chart{margin:0;background:#fff;border-radius:8px;padding:8px 12px;box-shadow:0 1px 2px #0001}
         .chart figcaption{font-size:12px;color:#5b6575}.chart .peak{float:right}.chart .line{fill:none;stroke:#3b6fd8;stroke-width:1.5}
-        .chart .axis{stroke:#d3d7de}.chart .waiting{fill:#9aa4b2;font-size:12px;text-anchor:middle}
+        .chart .axis{stroke:#d3d7de}.axis-labels{display:flex;justify-content:space-between;font-size:11px;color:#9aa4b2}.chart .waiting{fill:#9aa4b2;font-size:12px;text-anchor:middle}
         .empty,.hint{color:#5b6575}code{background:#eceef2;padding:1px 4px;border-radius:3px}
         footer{margin:24px 0 8px;color:#7a8494;font-size:12px}a{color:#3b6fd8}
         """

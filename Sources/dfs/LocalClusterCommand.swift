@@ -33,6 +33,9 @@ struct LocalClusterCommand: AsyncParsableCommand {
     @Option(help: "Replicas per block for files that do not ask for a number.")
     var replication: Int = 3
 
+    @Option(help: ArgumentHelp("[HOST]:PORT for the meta server's status page and metrics.", valueName: "[host]:port"))
+    var http: Endpoint?
+
     func validate() throws {
         guard (1...32).contains(nodes) else { throw ValidationError("--nodes must be 1 to 32") }
         guard (0...65535).contains(port) else { throw ValidationError("--port \(port) is not a port number") }
@@ -51,6 +54,7 @@ struct LocalClusterCommand: AsyncParsableCommand {
             metaOptions.heartbeatInterval = .seconds(1)
             let secret = try security.load()
             metaOptions.secret = secret
+            metaOptions.http = http
             warnIfExposed(host: host, secret: secret, command: "local-cluster")
             let meta = try await MetaServer.start(metaOptions)
             var dataServers: [DataServer] = []
@@ -64,7 +68,7 @@ struct LocalClusterCommand: AsyncParsableCommand {
             let endpoint = "\(host == "" ? "127.0.0.1" : host):\(meta.endpoint.port)"
             printNow(
                 """
-                dfs local-cluster: meta server on \(endpoint), \(nodes) data nodes, data in \(root.path)
+                dfs local-cluster: meta server on \(endpoint), \(nodes) data nodes, data in \(root.path)\(meta.monitoring.map { "\nStatus page: http://\($0.endpoint)/  (metrics: http://\($0.endpoint)/metrics)" } ?? "")
                 Try, in another terminal:
                   dfs cp ./README.md \(endpoint):docs/README.md
                   dfs ls -l \(endpoint):docs

@@ -24,6 +24,12 @@ struct ServeDataCommand: AsyncParsableCommand {
     @Option(help: "The meta server, HOST:PORT.")
     var meta: Endpoint = Endpoint(host: "127.0.0.1", port: 8000)
 
+    @Option(
+        help: ArgumentHelp(
+            "[HOST]:PORT for HTTP: Prometheus metrics (/metrics); off unless given.", discussion: "Read-only and unauthenticated.",
+            valueName: "[host]:port"))
+    var http: Endpoint?
+
     @Option(help: "Folder for the node's blocks and id.")
     var dir: String = "./dfs-data"
 
@@ -49,6 +55,7 @@ struct ServeDataCommand: AsyncParsableCommand {
         logging.apply()
         try await reportingErrors("serve-data", server: true) {
             var options = DataServer.Options(listen: listen, meta: meta, folder: dir, advertiseHost: advertise)
+            options.http = http
             options.heartbeatInterval = heartbeat?.duration
             options.scrubBytesPerSecond = scrubRate.bytes
             options.reserveBytes = reserve.bytes

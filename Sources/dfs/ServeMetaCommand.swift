@@ -55,6 +55,13 @@ struct ServeMetaCommand: AsyncParsableCommand {
     @Option(help: "A node a client reported slow gets no new blocks for at least this long, until a heartbeat after it.")
     var slowPenalty: DurationArgument = DurationArgument(.seconds(10))
 
+    @Option(
+        help: ArgumentHelp(
+            "[HOST]:PORT for HTTP: the status page (/), Prometheus metrics (/metrics) and /api/status; off unless given.",
+            discussion: "Read-only and unauthenticated; with a cluster secret it serves / and /metrics only. ':8080' means every interface.",
+            valueName: "[host]:port"))
+    var http: Endpoint?
+
     func validate() throws {
         guard (1...64).contains(repairPerNode) else { throw ValidationError("--repair-per-node must be 1 to 64") }
         guard (0...65535).contains(port) else { throw ValidationError("--port \(port) is not a port number (0 to 65535)") }
@@ -80,6 +87,7 @@ struct ServeMetaCommand: AsyncParsableCommand {
             options.slowNodePenalty = slowPenalty.duration
             options.repairInterval = min(options.heartbeatInterval, .seconds(1))
             options.secret = try security.load()
+            options.http = http
             warnIfExposed(host: host, secret: options.secret, command: "serve-meta")
             let server = try await MetaServer.start(options)
             printNow(ListeningLine.text(command: "serve-meta", endpoint: server.endpoint))

@@ -1,6 +1,7 @@
 import DFSCore
 import DFSHTTP
 import DFSNet
+import DFSTesting
 import Testing
 
 /// A server on 127.0.0.1 port 0 for one test, with the raw clients it opened; both are

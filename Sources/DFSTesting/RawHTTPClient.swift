@@ -3,30 +3,43 @@ import DFSHTTP
 import DFSNet
 
 /// A response as a test client read it.
-struct TestResponse {
-    var status: Int
-    var reason: String
-    var headers: HTTPHeaders
-    var body: [UInt8]
-    var text: String { String(decoding: body, as: UTF8.self) }
+public struct TestResponse: Sendable {
+    public var status: Int
+    public var reason: String
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+    public var text: String { String(decoding: body, as: UTF8.self) }
 }
 
 /// An HTTP client that sends bytes exactly as a test writes them and reads responses
 /// strictly, over DFSNet's connection. Every read has a deadline.
-final class RawClient: @unchecked Sendable {
-    let connection: Connection
+public final class RawClient: @unchecked Sendable {
+    public let connection: Connection
     private var buffer: [UInt8] = []
     private var ended = false
 
-    init(connection: Connection) { self.connection = connection }
+    public init(connection: Connection) { self.connection = connection }
 
-    func send(_ text: String) async throws { try await send(Array(text.utf8)) }
+    /// Connects to `endpoint` (loopback in tests).
+    public static func connect(to endpoint: Endpoint) async throws -> RawClient {
+        RawClient(connection: try await Connection.connect(to: endpoint, timeout: .seconds(10)))
+    }
 
-    func send(_ bytes: [UInt8]) async throws {
+    /// One `GET path` on a connection of its own, closed after the response.
+    public static func get(_ endpoint: Endpoint, _ path: String) async throws -> TestResponse {
+        let client = try await connect(to: endpoint)
+        defer { Task { await client.close() } }
+        try await client.send("GET \(path) HTTP/1.1\r\nHost: \(endpoint)\r\nConnection: close\r\n\r\n")
+        return try await client.readResponse()
+    }
+
+    public func send(_ text: String) async throws { try await send(Array(text.utf8)) }
+
+    public func send(_ bytes: [UInt8]) async throws {
         try await connection.sendBytes(bytes, before: .now + .seconds(10))
     }
 
-    func close() async { await connection.close() }
+    public func close() async { await connection.close() }
 
     /// Reads more bytes into the buffer; false at the end of the stream (or a reset).
     private func fill(deadline: ContinuousClock.Instant) async throws -> Bool {
@@ -64,7 +77,7 @@ final class RawClient: @unchecked Sendable {
     }
 
     /// Reads one response (an interim 1xx too); `toHead` when it answers a HEAD request.
-    func readResponse(toHead: Bool = false, timeout: Duration = .seconds(10)) async throws -> TestResponse {
+    public func readResponse(toHead: Bool = false, timeout: Duration = .seconds(10)) async throws -> TestResponse {
         let deadline = ContinuousClock.now + timeout
         let statusLine = try await line(deadline: deadline)
         let parts = statusLine.split(separator: " ", maxSplits: 2)
@@ -101,7 +114,7 @@ final class RawClient: @unchecked Sendable {
     }
 
     /// Everything until the server closes; throws when it does not close in time.
-    func readToEnd(timeout: Duration = .seconds(10)) async throws -> [UInt8] {
+    public func readToEnd(timeout: Duration = .seconds(10)) async throws -> [UInt8] {
         let deadline = ContinuousClock.now + timeout
         while try await fill(deadline: deadline) {}
         defer { buffer = [] }
@@ -109,7 +122,7 @@ final class RawClient: @unchecked Sendable {
     }
 
     /// True when the server has closed the connection, with nothing more sent, within `timeout`.
-    func serverClosed(timeout: Duration = .seconds(10)) async throws -> Bool {
+    public func serverClosed(timeout: Duration = .seconds(10)) async throws -> Bool {
         try await readToEnd(timeout: timeout).isEmpty
     }
 }
