@@ -92,6 +92,8 @@ public final class ServerProcess: @unchecked Sendable {
     public let process: SpawnedProcess
     /// The address the server printed in its `listening on HOST:PORT` line.
     public let endpoint: Endpoint
+    /// Its HTTP port, when it was started with `--http`.
+    public let httpEndpoint: Endpoint?
     private let outputPath: String
 
     /// Starts `dfs arguments...` and waits until it prints where it listens; `environment`
@@ -113,10 +115,13 @@ public final class ServerProcess: @unchecked Sendable {
         self.process = process
         let deadline = ContinuousClock.now + timeout
         var found: Endpoint?
-        while found == nil {
+        var http: Endpoint?
+        let wantsHTTP = arguments.contains("--http")
+        while found == nil || (wantsHTTP && http == nil) {
             let text = String(decoding: Data((try? FileSystem.contents(of: outputPath)) ?? []), as: UTF8.self)
             found = try ListeningLine.endpoint(in: text)
-            if found != nil { break }
+            http = try ListeningLine.httpEndpoint(in: text)
+            if found != nil && (!wantsHTTP || http != nil) { break }
             if !process.isRunning {
                 FileSystem.removeQuietly(outputPath)
                 throw DFSError(.internalError, "dfs \(arguments.joined(separator: " ")) exited with \(process.terminationStatus) before listening")
@@ -129,6 +134,7 @@ public final class ServerProcess: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(10))
         }
         endpoint = found!
+        httpEndpoint = http
     }
 
     public var processIdentifier: Int32 { process.processIdentifier }

@@ -141,6 +141,8 @@ final class Bench {
         ).writeAndRead()
 
         let secureRows = try await secretRows()
+        let metricsRows = try await metricsRows(
+            statPaths: try (0..<min(smallFiles, 2000)).map { try DFSPath(String(format: "/small/f%06d", $0)) })
 
         progress("peak memory while uploading \(ByteSize.format(bigBytes))")
         try makeSparseFile(path("big"), bytes: bigBytes)
@@ -201,6 +203,7 @@ final class Bench {
         results += statRows
         results += concurrentRows
         results += secureRows
+        results += metricsRows
         results.append(
             BenchResult(
                 name: "peak memory, \(ByteSize.format(bigBytes)) upload", value: Double(peak) / 1_048_576, unit: "MiB",

@@ -15,6 +15,8 @@ final class BenchCluster {
     private(set) var servers: [SpawnedProcess] = []
     /// The meta server's endpoint, once ``start()`` has returned.
     private(set) var endpoint = Endpoint(host: "127.0.0.1", port: 0)
+    /// Every server's HTTP port (`--http`), meta server first: the benchmark scrapes them.
+    private(set) var httpEndpoints: [Endpoint] = []
 
     init(root: URL, secretFile: String? = nil) {
         self.root = root
@@ -31,16 +33,20 @@ final class BenchCluster {
         let metaOutput = path("meta.out")
         servers.append(
             try ChildProcess.start(
-                [executable, "serve-meta", "--host", "127.0.0.1", "--port", "0", "--db", path("meta.db"), "--heartbeat", "1s"] + secretArguments,
+                [executable, "serve-meta", "--host", "127.0.0.1", "--port", "0", "--db", path("meta.db"), "--heartbeat", "1s", "--http", "127.0.0.1:0"]
+                    + secretArguments,
                 outputPath: metaOutput))
         endpoint = try await Self.listeningEndpoint(metaOutput)
         for index in 0..<3 {
             servers.append(
                 try ChildProcess.start(
-                    [executable, "serve-data", "--listen", "127.0.0.1:0", "--meta", endpoint.description, "--dir", path("data\(index)")]
-                        + secretArguments,
+                    [
+                        executable, "serve-data", "--listen", "127.0.0.1:0", "--meta", endpoint.description, "--dir", path("data\(index)"), "--http",
+                        "127.0.0.1:0",
+                    ] + secretArguments,
                     outputPath: path("data\(index).out")))
         }
+
         let secret = try ClusterSecret.load(file: secretFile, environment: [:])
         let client = DFSClient(meta: endpoint, secret: secret)
         defer { Task { await client.close() } }
@@ -49,6 +55,18 @@ final class BenchCluster {
             guard ContinuousClock.now < deadline else { throw DFSError(.timeout, "the data nodes did not register within 30 s") }
             try await Task.sleep(for: .milliseconds(50))
         }
+        var found: [Endpoint] = []
+        for output in [metaOutput] + (0..<3).map({ path("data\($0).out") }) {
+            while true {
+                if let http = try ListeningLine.httpEndpoint(in: (try? String(contentsOfFile: output, encoding: .utf8)) ?? "") {
+                    found.append(http)
+                    break
+                }
+                guard ContinuousClock.now < deadline else { throw DFSError(.timeout, "no HTTP port in \(output) within 30 s") }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        httpEndpoints = found
     }
 
     /// CPU seconds the data nodes have used so far, together.

@@ -64,6 +64,7 @@ struct ServeDataCommand: AsyncParsableCommand {
             warnIfExposed(host: listen.host, secret: options.secret, command: "serve-data")
             let server = try await DataServer.start(options)
             printNow(ListeningLine.text(command: "serve-data", endpoint: server.endpoint))
+            if let monitoring = server.monitoring { printNow(ListeningLine.httpText(command: "serve-data", endpoint: monitoring.endpoint)) }
             await waitForTerminationSignal()
             printServerLine("serve-data", .info, "stopping; requests under way get 5 s to finish")
             await server.leave(grace: .seconds(5))

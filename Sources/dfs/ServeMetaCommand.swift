@@ -91,6 +91,7 @@ struct ServeMetaCommand: AsyncParsableCommand {
             warnIfExposed(host: host, secret: options.secret, command: "serve-meta")
             let server = try await MetaServer.start(options)
             printNow(ListeningLine.text(command: "serve-meta", endpoint: server.endpoint))
+            if let monitoring = server.monitoring { printNow(ListeningLine.httpText(command: "serve-meta", endpoint: monitoring.endpoint)) }
             await waitForTerminationSignal()
             printServerLine("serve-meta", .info, "stopping; requests under way get 5 s to finish")
             await server.stop(grace: .seconds(5))

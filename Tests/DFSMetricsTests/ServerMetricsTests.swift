@@ -90,4 +90,25 @@ struct ServerMetricsTests {
         let broken = "# HELP dfs_bad A counter misnamed.\n# TYPE dfs_bad counter\ndfs_bad 1\ndfs_broken{ 2\n"
         #expect(try await !Promtool.problems(in: broken).isEmpty)
     }
+
+    /// The example alert rules in Docs/ load in Prometheus (promtool checks their syntax and
+    /// their PromQL), and every dfs metric they use is one a server exposes.
+    @Test(.enabled(if: Promtool.path != nil || getuid() == 0, "promtool is not installed; make deps installs it"))
+    func theExampleAlertRulesAreValid() async throws {
+        let rules = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Docs/prometheus/dfs-alerts.yml").path
+        let promtool = try #require(Promtool.path)
+        let result = try await Subprocess.run(promtool, ["check", "rules", rules])
+        #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
+        #expect(result.standardOutput.contains("SUCCESS: 8 rules found"))
+        let operations = try String(
+            contentsOfFile: URL(fileURLWithPath: rules).deletingLastPathComponent().deletingLastPathComponent().path + "/OPERATIONS.md", encoding: .utf8)
+        let text = try String(contentsOfFile: rules, encoding: .utf8)
+        let used = Set(text.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") }).filter { $0.hasPrefix("dfs_") }.map(String.init))
+        #expect(!used.isEmpty)
+        for name in used {
+            let base = name.replacingOccurrences(of: "_bucket", with: "")
+            #expect(operations.contains("`\(base)`"), "\(name) is not documented in OPERATIONS.md")
+        }
+    }
 }
