@@ -137,8 +137,9 @@ public struct StatusPage: Sendable {
             case "\"": out += "&quot;"
             case "'": out += "&#39;"
             default:
-                // Control characters would not show; their code points do.
-                if character.value < 0x20 || (0x7f..<0xa0).contains(character.value) {
+                // Control characters would not show, and bidirectional ones could make a
+                // name read as another; their code points show instead.
+                if character.value < 0x20 || (0x7f..<0xa0).contains(character.value) || DisplayText.isMisleading(character) {
                     out += "&#\(character.value);"
                 } else {
                     out.unicodeScalars.append(character)

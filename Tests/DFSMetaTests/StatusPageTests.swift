@@ -71,6 +71,9 @@ struct StatusPageTests {
 
     @Test func escapesControlCharactersAndMarkup() {
         #expect(StatusPage.escape("a<b>&\"'\u{1b}[31m\u{85}z") == "a&lt;b&gt;&amp;&quot;&#39;&#27;[31m&#133;z")
+        // A right-to-left override would show "file.exe" as "file.txt"-like text.
+        #expect(StatusPage.escape("report\u{202E}txt.exe") == "report&#8238;txt.exe")
+        #expect(StatusPage.escape("naïve ünïcode") == "naïve ünïcode")
     }
 
     @Test func worstFilesComeFirst() throws {
