@@ -11,7 +11,10 @@ import Foundation
 /// for up to `retryFor` (see ``RetryPolicy``); `onRetry` hears of every wait. Pending files
 /// being written have their lease renewed by one ``LeaseRenewer`` per client.
 public final class DFSClient: Sendable {
-    public let meta: Endpoint
+    /// The cluster's meta servers, and the one requests go to now.
+    public let metaServers: MetaServers
+    /// The meta server requests go to now.
+    public var meta: Endpoint { metaServers.current }
     let pool: ConnectionPool
     let timeouts: Timeouts
     /// Told how many bytes each transfer step moved (uploaded or downloaded), for progress.
@@ -29,11 +32,21 @@ public final class DFSClient: Sendable {
     ///     not heard from yet by a meta server that just started); zero tries once.
     ///   - onRetry: told each time the client waits before trying again (a command line
     ///     shows a notice, once per outage).
-    public init(
+    public convenience init(
         meta: Endpoint, timeouts: Timeouts = .standard, secret: ClusterSecret? = nil, progress: (@Sendable (Int) -> Void)? = nil,
         retryFor: Duration = RetryPolicy.standardRetryFor, onRetry: (@Sendable (RetryNotice) -> Void)? = nil
     ) {
-        self.meta = meta
+        self.init(metaServers: [meta], timeouts: timeouts, secret: secret, progress: progress, retryFor: retryFor, onRetry: onRetry)
+    }
+
+    /// A client of the cluster whose meta servers are `metaServers` (an active one and its
+    /// standbys, in any order): requests go to the first until it fails or names another.
+    public init(
+        metaServers: [Endpoint], timeouts: Timeouts = .standard, secret: ClusterSecret? = nil, progress: (@Sendable (Int) -> Void)? = nil,
+        retryFor: Duration = RetryPolicy.standardRetryFor, onRetry: (@Sendable (RetryNotice) -> Void)? = nil
+    ) {
+        let metas = MetaServers(metaServers)
+        self.metaServers = metas
         self.timeouts = timeouts
         let pool = ConnectionPool(role: .client, timeouts: timeouts, secret: secret)
         self.pool = pool
@@ -43,18 +56,18 @@ public final class DFSClient: Sendable {
         self.retrier = retrier
         // One try per turn: the renewer's next turn is its retry.
         self.leases = LeaseRenewer { fileIDs in
-            try await pool.request(RenewLeases(fileIDs: fileIDs), to: meta, expecting: RenewLeasesOK.self)
+            try await pool.request(RenewLeases(fileIDs: fileIDs), to: metas, expecting: RenewLeasesOK.self)
         }
         let resend = retryFor == .zero
         self.stats = StatCoalescer(
             sendOne: { path in
                 try await retrier.run(MessageType.getFile.rawValue) { _ in
-                    try await pool.request(GetFile(path: path), to: meta, expecting: GetFileOK.self, resendOnStale: resend)
+                    try await pool.request(GetFile(path: path), to: metas, expecting: GetFileOK.self, resendOnStale: resend)
                 }
             },
             sendMany: { paths in
                 try await Self.getFiles(paths, retrier: retrier) { batch in
-                    try await pool.request(GetFiles(paths: batch), to: meta, expecting: GetFilesOK.self, resendOnStale: resend)
+                    try await pool.request(GetFiles(paths: batch), to: metas, expecting: GetFilesOK.self, resendOnStale: resend)
                 }
             })
     }
@@ -85,7 +98,7 @@ public final class DFSClient: Sendable {
     /// sent once: a transfer does not wait for a meta server that is away to hear it.
     func metaRequest<Request: Message, Reply: Message>(_ request: Request, expecting: Reply.Type) async throws -> Reply {
         if Request.type == .reportBadReplica || Request.type == .reportSlowNode {
-            return try await pool.request(request, to: meta, expecting: Reply.self)
+            return try await pool.request(request, to: metaServers, expecting: Reply.self)
         }
         return try await retrier.run(Request.type.rawValue) { _ in
             try await self.send(request, expecting: Reply.self)
@@ -96,7 +109,7 @@ public final class DFSClient: Sendable {
     /// the pool does not send a request again by itself after a broken connection: the
     /// retry does, and knows that the first try may have taken effect.
     func send<Request: Message, Reply: Message>(_ request: Request, expecting: Reply.Type) async throws -> Reply {
-        try await pool.request(request, to: meta, expecting: Reply.self, resendOnStale: retrier.policy.retryFor == .zero)
+        try await pool.request(request, to: metaServers, expecting: Reply.self, resendOnStale: retrier.policy.retryFor == .zero)
     }
 
     /// A file's or folder's metadata, with block locations for a file. Calls made at the same
@@ -161,7 +174,7 @@ public final class DFSClient: Sendable {
         // so no page is handed over twice.
         var after: String?
         return try await retrier.run("list \(path)") { _ in
-            try await pool.withConnection(to: meta) { connection in
+            try await pool.withConnection(to: metaServers) { connection in
                 let request = List(path: path, after: after, stream: true, withBlocks: withBlocks ? true : nil)
                 try await connection.send(request, timeout: self.timeouts.request)
                 while true {

@@ -16,6 +16,9 @@ public struct DFSError: Error, Codable, Hashable, Sendable, CustomStringConverti
         case connectionFailed
         case ioError
         case internalError
+        /// A meta server that is a standby: another one is active (``DFSError/active`` names
+        /// it when known). Clients and data nodes go to the active one.
+        case notActive
     }
 
     public var code: Code
@@ -25,11 +28,14 @@ public struct DFSError: Error, Codable, Hashable, Sendable, CustomStringConverti
     /// not heard from its data nodes since it started. Absent means false. Clients retry
     /// such errors as they retry a refused connection (see `DFSClient`'s `retryFor`).
     public var transient: Bool?
+    /// With `notActive`: the meta server that is active, when the standby knows it.
+    public var active: Endpoint?
 
-    public init(_ code: Code, _ message: String, transient: Bool? = nil) {
+    public init(_ code: Code, _ message: String, transient: Bool? = nil, active: Endpoint? = nil) {
         self.code = code
         self.message = message
         self.transient = transient
+        self.active = active
     }
 
     public var description: String { message }
@@ -47,4 +53,13 @@ public struct DFSError: Error, Codable, Hashable, Sendable, CustomStringConverti
 /// that ``DFSError/wrap(_:)`` gives it its code instead of calling it an internal error.
 public protocol DFSErrorConvertible: Error {
     func dfsError(_ code: DFSError.Code) -> DFSError
+}
+
+extension DFSError {
+    /// A standby's answer: transient, so that clients try again (at the active server).
+    public static func notActive(active: Endpoint?) -> DFSError {
+        DFSError(
+            .notActive, active.map { "this meta server is a standby; the active one is \($0)" } ?? "this meta server is a standby; no active one is known yet",
+            transient: true, active: active)
+    }
 }

@@ -36,35 +36,80 @@ public struct Endpoint: Hashable, Codable, Sendable, CustomStringConvertible {
     public var description: String {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
+
+    /// Most meta server addresses one list names (`a:8000,b:8000`).
+    public static let listMax = 8
+
+    /// Parses `HOST:PORT[,HOST:PORT...]`: the meta servers of one cluster (an active one and
+    /// its standbys), at most ``listMax``, repeats dropped.
+    public static func parseList(_ text: String) throws(DFSError) -> [Endpoint] {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        guard parts.count <= listMax else {
+            throw DFSError(.invalidArgument, "'\(DisplayText.escaped(text))' names \(parts.count) servers; at most \(listMax)")
+        }
+        var endpoints: [Endpoint] = []
+        for part in parts {
+            let endpoint = try Endpoint(parsing: String(part))
+            if !endpoints.contains(endpoint) { endpoints.append(endpoint) }
+        }
+        return endpoints
+    }
+
+    /// `a:8000,b:8000`: a list as ``parseList(_:)`` reads it.
+    public static func listDescription(_ endpoints: [Endpoint]) -> String {
+        endpoints.map(\.description).joined(separator: ",")
+    }
 }
 
-/// A path inside the cluster behind a meta server: `HOST:PORT:PATH`.
+/// A path inside the cluster behind a meta server: `HOST:PORT:PATH`, or with the cluster's
+/// standby meta servers too, `HOST:PORT,HOST:PORT:PATH`.
 public struct RemoteLocation: Hashable, Sendable, CustomStringConvertible {
-    public var endpoint: Endpoint
+    /// Every meta server named, the first one first.
+    public var endpoints: [Endpoint]
     public var path: DFSPath
 
+    /// The first meta server named.
+    public var endpoint: Endpoint { endpoints[0] }
+
     public init(endpoint: Endpoint, path: DFSPath) {
-        self.endpoint = endpoint
+        self.init(endpoints: [endpoint], path: path)
+    }
+
+    public init(endpoints: [Endpoint], path: DFSPath) {
+        precondition(!endpoints.isEmpty, "a location needs a meta server")
+        self.endpoints = endpoints
         self.path = path
     }
 
-    /// Parses `HOST:PORT:PATH` (the path's leading `/` optional) or `HOST:PORT` (the root).
-    /// Returns nil when the text does not have that shape, so that it can be taken as a local path.
-    /// Cut at ':' bytes, as paths are cut at '/' bytes (see ``DFSPath``).
+    /// Parses `HOST:PORT:PATH` (the path's leading `/` optional) or `HOST:PORT` (the root),
+    /// where `HOST:PORT` may be a list, `HOST:PORT,HOST:PORT`. Returns nil when the text does
+    /// not have that shape, so that it can be taken as a local path. Cut at ':' and ','
+    /// bytes, as paths are cut at '/' bytes (see ``DFSPath``).
     public static func parse(_ text: String) throws(DFSError) -> RemoteLocation? {
         let colon = UInt8(ascii: ":")
-        let bytes = text.utf8
-        guard let first = bytes.firstIndex(of: colon) else { return nil }
-        let host = bytes[..<first]
-        let rest = bytes[bytes.index(after: first)...]
-        let second = rest.firstIndex(of: colon)
-        let portText = String(decoding: rest[..<(second ?? rest.endIndex)], as: UTF8.self)
-        guard !host.isEmpty, !host.contains(UInt8(ascii: "/")), let port = Int(portText), (1...65535).contains(port)
-        else { return nil }
-        let endpoint = Endpoint(host: String(decoding: host, as: UTF8.self), port: port)
-        guard let second else { return RemoteLocation(endpoint: endpoint, path: .root) }
-        let path = try DFSPath(String(decoding: rest[rest.index(after: second)...], as: UTF8.self))
-        return RemoteLocation(endpoint: endpoint, path: path)
+        let comma = UInt8(ascii: ",")
+        var rest = Substring(text).utf8
+        var endpoints: [Endpoint] = []
+        while true {
+            guard let first = rest.firstIndex(of: colon) else { return nil }
+            let host = rest[..<first]
+            let afterHost = rest[rest.index(after: first)...]
+            let end = afterHost.firstIndex { $0 == colon || $0 == comma } ?? afterHost.endIndex
+            let portText = String(decoding: afterHost[..<end], as: UTF8.self)
+            guard !host.isEmpty, !host.contains(UInt8(ascii: "/")), !host.contains(comma), let port = Int(portText),
+                (1...65535).contains(port)
+            else { return nil }
+            let endpoint = Endpoint(host: String(decoding: host, as: UTF8.self), port: port)
+            if !endpoints.contains(endpoint) { endpoints.append(endpoint) }
+            guard endpoints.count <= Endpoint.listMax else {
+                throw DFSError(.invalidArgument, "'\(DisplayText.escaped(text))' names more than \(Endpoint.listMax) meta servers")
+            }
+            guard end < afterHost.endIndex else { return RemoteLocation(endpoints: endpoints, path: .root) }
+            rest = afterHost[afterHost.index(after: end)...]
+            if afterHost[end] == colon {
+                return RemoteLocation(endpoints: endpoints, path: try DFSPath(String(decoding: rest, as: UTF8.self)))
+            }
+        }
     }
 
     /// The short form `dfs:PATH`, which takes the meta server from `DFS_META`.
@@ -77,15 +122,15 @@ public struct RemoteLocation: Hashable, Sendable, CustomStringConvertible {
         guard let meta = environment["DFS_META"], !meta.isEmpty else {
             throw DFSError(.invalidArgument, "\(DisplayText.escaped(text)) needs DFS_META=HOST:PORT in the environment (or write HOST:PORT:PATH)")
         }
-        let endpoint: Endpoint
+        let endpoints: [Endpoint]
         do {
-            endpoint = try Endpoint(parsing: meta)
+            endpoints = try Endpoint.parseList(meta)
         } catch {
             throw DFSError(.invalidArgument, "DFS_META: \(error.message)")
         }
         let pathText = String(decoding: text.utf8.dropFirst(shortPrefix.utf8.count), as: UTF8.self)
-        return RemoteLocation(endpoint: endpoint, path: pathText.isEmpty ? .root : try DFSPath(pathText))
+        return RemoteLocation(endpoints: endpoints, path: pathText.isEmpty ? .root : try DFSPath(pathText))
     }
 
-    public var description: String { "\(endpoint):\(path)" }
+    public var description: String { "\(Endpoint.listDescription(endpoints)):\(path)" }
 }

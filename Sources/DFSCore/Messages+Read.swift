@@ -360,6 +360,10 @@ extension DFSError: WireJSONWritable {
             json.key("transient")
             json.bool(transient)
         }
+        if let active {
+            json.key("active")
+            json.value(active)
+        }
         json.endObject()
     }
 }

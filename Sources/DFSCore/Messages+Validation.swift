@@ -66,6 +66,12 @@ extension Endpoint {
     }
 }
 
+extension ErrorMessage {
+    public func validate() throws(DFSError) {
+        try error.active?.validate()
+    }
+}
+
 extension NodeAddress {
     public func validate() throws(DFSError) {
         guard nodeID.isWellFormed else {

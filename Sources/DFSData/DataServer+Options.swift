@@ -4,7 +4,13 @@ import DFSNet
 extension DataServer {
     public struct Options: Sendable {
         public var listen: Endpoint
-        public var meta: Endpoint
+        /// The cluster's meta servers: the active one and its standbys, in any order.
+        public var metaServers: [Endpoint]
+        /// The first meta server named; setting it names only that one.
+        public var meta: Endpoint {
+            get { metaServers[0] }
+            set { metaServers = [newValue] }
+        }
         public var folder: String
         /// The host clients should use; nil means the address the meta server sees.
         public var advertiseHost: String?
@@ -35,8 +41,13 @@ extension DataServer {
         public var http: Endpoint?
 
         public init(listen: Endpoint, meta: Endpoint, folder: String, advertiseHost: String? = nil) {
+            self.init(listen: listen, metaServers: [meta], folder: folder, advertiseHost: advertiseHost)
+        }
+
+        public init(listen: Endpoint, metaServers: [Endpoint], folder: String, advertiseHost: String? = nil) {
+            precondition(!metaServers.isEmpty, "a data node needs a meta server")
             self.listen = listen
-            self.meta = meta
+            self.metaServers = metaServers
             self.folder = folder
             self.advertiseHost = advertiseHost
         }

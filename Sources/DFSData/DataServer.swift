@@ -31,6 +31,8 @@ public final class DataServer: Sendable {
     let batchReads = Mutex(0)
     private let listener: Listener
     private let pool: ConnectionPool
+    /// The cluster's meta servers, and the one the node reports to now.
+    let metaServers: MetaServers
     /// The HTTP port (metrics) when ``Options/http`` asked for one.
     private let monitoringServer = Mutex<MonitoringServer?>(nil)
 
@@ -48,6 +50,7 @@ public final class DataServer: Sendable {
             store: store, reader: reader, bytesPerSecond: options.scrubBytesPerSecond, interval: options.scrubInterval)
         self.peers = PeerConnector(timeouts: options.timeouts, secret: options.secret)
         self.pool = ConnectionPool(role: .dataNode, timeouts: options.timeouts, secret: options.secret)
+        self.metaServers = MetaServers(options.metaServers)
     }
 
     /// Opens the folder, starts listening and starts registering with the meta server.
@@ -65,7 +68,7 @@ public final class DataServer: Sendable {
             }
         }
         let reporter = MetaReporter(
-            options: options, store: store, port: server.endpoint.port, pool: server.pool, state: server.state,
+            options: options, metas: server.metaServers, store: store, port: server.endpoint.port, pool: server.pool, state: server.state,
             verifier: server.verifier,
             copier: RepairCopier(store: store, reader: server.reader, peers: server.peers, timeouts: options.timeouts),
             compactor: PackCompactor(store: store))
@@ -138,7 +141,7 @@ public final class DataServer: Sendable {
         await reporter?.value
         let request = NodeLeaving(nodeID: store.nodeID)
         let pool = self.pool
-        let meta = options.meta
+        let meta = metaServers
         // At most a few seconds: a meta server that is down must not hold up the stop.
         let told = await withTaskGroup(of: Bool.self) { group in
             group.addTask { (try? await pool.request(request, to: meta, expecting: OK.self)) != nil }
@@ -151,9 +154,9 @@ public final class DataServer: Sendable {
             return first
         }
         if told {
-            Log.info(Self.component, "told meta server \(meta) that node \(store.nodeID) is leaving")
+            Log.info(Self.component, "told meta server \(meta.current) that node \(store.nodeID) is leaving")
         } else {
-            Log.warn(Self.component, "could not tell meta server \(meta) that node \(store.nodeID) is leaving; it will count the node dead")
+            Log.warn(Self.component, "could not tell meta server \(meta.current) that node \(store.nodeID) is leaving; it will count the node dead")
         }
         await stop(grace: grace)
     }

@@ -6,6 +6,8 @@ import DFSNet
 /// over whenever the meta server cannot be reached or has forgotten the node.
 struct MetaReporter: Sendable {
     let options: DataServer.Options
+    /// The meta servers, and the one the node reports to now.
+    let metas: MetaServers
     let store: BlockStore
     /// The port the node listens on, as it tells the meta server.
     let port: Int
@@ -36,7 +38,7 @@ struct MetaReporter: Sendable {
                 let failure = DFSError.wrap(error)
                 await state.metaFailed(failure)
                 if !loggedFailure {
-                    Log.warn(DataServer.component, "cannot reach meta server \(options.meta): \(failure.message); retrying every \(options.retryInterval)")
+                    Log.warn(DataServer.component, "cannot reach meta server \(metas.current): \(failure.message); retrying every \(options.retryInterval)")
                     loggedFailure = true
                 }
                 try? await Task.sleep(for: options.retryInterval)
@@ -65,8 +67,8 @@ struct MetaReporter: Sendable {
         let request = RegisterNode(
             nodeID: store.nodeID, host: options.advertiseHost ?? advertisedListenHost, port: port,
             capacityBytes: capacityBytes, usedBytes: store.usedBytes, blockCount: store.blockCount)
-        let reply = try await pool.request(request, to: options.meta, expecting: RegisterNodeOK.self)
-        Log.info(DataServer.component, "registered with meta server \(options.meta) as \(reply.address)")
+        let reply = try await pool.request(request, to: metas, expecting: RegisterNodeOK.self)
+        Log.info(DataServer.component, "registered with meta server \(metas.current) as \(reply.address)")
         return .milliseconds(max(50, reply.heartbeatMilliseconds))
     }
 
@@ -81,7 +83,7 @@ struct MetaReporter: Sendable {
             let page = Array(blocks[start..<min(start + BlockReport.blocksPerPage, blocks.count)])
             start += page.count
             let report = BlockReport(nodeID: store.nodeID, reportID: reportID, blocks: page, last: start >= blocks.count)
-            _ = try await pool.request(report, to: options.meta, expecting: OK.self)
+            _ = try await pool.request(report, to: metas, expecting: OK.self)
         } while start < blocks.count
     }
 
@@ -102,7 +104,7 @@ struct MetaReporter: Sendable {
                 bytesRead: store.metrics.byteTotals.read)
             let reply: HeartbeatOK
             do {
-                reply = try await pool.request(beat, to: options.meta, expecting: HeartbeatOK.self)
+                reply = try await pool.request(beat, to: metas, expecting: HeartbeatOK.self)
             } catch {
                 store.restoreChanges(changes)
                 throw error

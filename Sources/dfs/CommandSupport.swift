@@ -150,8 +150,11 @@ enum Locations {
     /// Several locations that must all be on one cluster.
     static func requiredOnOneCluster(_ texts: [String]) throws -> [RemoteLocation] {
         let locations = try texts.map(required)
-        if let first = locations.first, let other = locations.first(where: { $0.endpoint != first.endpoint }) {
-            throw DFSError(.invalidArgument, "\(other.endpoint) and \(first.endpoint) are different clusters; name one meta server")
+        // Lists of one cluster's meta servers may differ (a standby left out), but share one.
+        if let first = locations.first, let other = locations.first(where: { Set($0.endpoints).isDisjoint(with: first.endpoints) }) {
+            throw DFSError(
+                .invalidArgument,
+                "\(Endpoint.listDescription(other.endpoints)) and \(Endpoint.listDescription(first.endpoints)) are different clusters; name one meta server")
         }
         return locations
     }
@@ -172,16 +175,16 @@ struct SecretOptions: ParsableArguments {
 
 extension DFSClient {
     /// A client as the command line's options ask for it.
-    convenience init(meta: Endpoint, secret: SecretOptions, retry: RetryOptions, progress: (@Sendable (Int) -> Void)? = nil) throws {
+    convenience init(meta: [Endpoint], secret: SecretOptions, retry: RetryOptions, progress: (@Sendable (Int) -> Void)? = nil) throws {
         let notices = retry.noticePrinter()
         self.init(
-            meta: meta, secret: try secret.load(), progress: progress, retryFor: retry.retryFor.duration,
+            metaServers: meta, secret: try secret.load(), progress: progress, retryFor: retry.retryFor.duration,
             onRetry: { notices.show($0) })
     }
 
     /// Closes the client's connections however `body` ends.
     static func using<T>(
-        _ meta: Endpoint, secret: SecretOptions, retry: RetryOptions, progress: (@Sendable (Int) -> Void)? = nil,
+        _ meta: [Endpoint], secret: SecretOptions, retry: RetryOptions, progress: (@Sendable (Int) -> Void)? = nil,
         _ body: (DFSClient) async throws -> T
     ) async throws -> T {
         let client = try DFSClient(meta: meta, secret: secret, retry: retry, progress: progress)
@@ -233,4 +236,30 @@ func jsonText<T: Encodable>(_ value: T, encoder: JSONEncoder = makeJSONEncoder()
         }
     }
     return escaped
+}
+
+/// Meta servers named on the command line: `HOST:PORT`, or a cluster's active and standby
+/// servers, `HOST:PORT,HOST:PORT`.
+struct MetaList: ExpressibleByArgument, Sendable {
+    var endpoints: [Endpoint]
+
+    var defaultValueDescription: String { Endpoint.listDescription(endpoints) }
+
+    init?(argument: String) {
+        guard let endpoints = try? Endpoint.parseList(argument) else { return nil }
+        self.endpoints = endpoints
+    }
+
+    /// The list given, else `DFS_META`'s; `command` names the subcommand for the error.
+    static func resolve(_ given: MetaList?, command: String) throws -> [Endpoint] {
+        if let given { return given.endpoints }
+        guard let text = ProcessInfo.processInfo.environment["DFS_META"], !text.isEmpty else {
+            throw DFSError(.invalidArgument, "name the meta server: dfs \(command) HOST:PORT, or set DFS_META=HOST:PORT")
+        }
+        do {
+            return try Endpoint.parseList(text)
+        } catch {
+            throw DFSError(.invalidArgument, "DFS_META: \(error.message)")
+        }
+    }
 }

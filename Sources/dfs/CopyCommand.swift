@@ -102,14 +102,14 @@ struct CopyCommand: AsyncParsableCommand {
                 guard !verify else {
                     throw DFSError(.invalidArgument, "--verify checks downloads; an upload is always checked block by block")
                 }
-                try await DFSClient.using(remote.endpoint, secret: security, retry: retry, progress: progress.add) { client in
+                try await DFSClient.using(remote.endpoints, secret: security, retry: retry, progress: progress.add) { client in
                     try await upload(remote, client: client, progress: progress)
                 }
             case (let remote?, nil):
                 guard !sha256 else {
                     throw DFSError(.invalidArgument, "--sha256 records a SHA-256 at upload; to check a download, use --verify")
                 }
-                try await DFSClient.using(remote.endpoint, secret: security, retry: retry, progress: progress.add) { client in
+                try await DFSClient.using(remote.endpoints, secret: security, retry: retry, progress: progress.add) { client in
                     try await download(remote, client: client, progress: progress)
                 }
             default:

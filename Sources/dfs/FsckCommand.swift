@@ -35,7 +35,7 @@ struct FsckCommand: AsyncParsableCommand {
         var healthy = false
         try await reportingErrors("fsck") {
             let remote = try Locations.required(location)
-            let client = try DFSClient(meta: remote.endpoint, secret: security, retry: retry)
+            let client = try DFSClient(meta: remote.endpoints, secret: security, retry: retry)
             defer { Task { await client.close() } }
             let report = try await client.fsck(remote.path)
             healthy = report.healthy

@@ -44,7 +44,7 @@ struct ListCommand: AsyncParsableCommand {
         try await reportingErrors("ls") {
             let remote = try Locations.required(location)
             let printer = Printer(json: json, render: render)
-            try await DFSClient.using(remote.endpoint, secret: security, retry: retry) { client in
+            try await DFSClient.using(remote.endpoints, secret: security, retry: retry) { client in
                 let info = try await client.listPages(remote.path) { page in
                     for entry in page { printer.emit(entry, name: recursive ? entry.path.string : entry.path.name) }
                     if recursive { try await walk(page, client: client, printer: printer) }

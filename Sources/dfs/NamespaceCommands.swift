@@ -36,7 +36,7 @@ struct MakeDirectoryCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors("mkdir") {
             let remotes = try Locations.requiredOnOneCluster(locations)
-            try await DFSClient.using(remotes[0].endpoint, secret: security, retry: retry) { client in
+            try await DFSClient.using(remotes[0].endpoints, secret: security, retry: retry) { client in
                 for remote in remotes { try await client.makeDirectory(remote.path) }
             }
         }
@@ -76,7 +76,7 @@ struct RemoveCommand: AsyncParsableCommand {
         try await reportingErrors("rm") {
             let remotes = try Locations.requiredOnOneCluster(locations)
             var failures: [DFSError] = []
-            try await DFSClient.using(remotes[0].endpoint, secret: security, retry: retry) { client in
+            try await DFSClient.using(remotes[0].endpoints, secret: security, retry: retry) { client in
                 for remote in remotes {
                     do {
                         try await client.remove(remote.path, recursive: recursive)
@@ -122,7 +122,7 @@ struct MoveCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors("mv") {
             let remotes = try Locations.requiredOnOneCluster([source, target])
-            try await DFSClient.using(remotes[0].endpoint, secret: security, retry: retry) { client in
+            try await DFSClient.using(remotes[0].endpoints, secret: security, retry: retry) { client in
                 try await client.move(remotes[0].path, to: remotes[1].path)
             }
         }
@@ -160,7 +160,7 @@ struct CatCommand: AsyncParsableCommand {
         try await reportingErrors("cat") {
             let remotes = try Locations.requiredOnOneCluster(locations)
             var paths = PathByPath("cat")
-            try await DFSClient.using(remotes[0].endpoint, secret: security, retry: retry) { client in
+            try await DFSClient.using(remotes[0].endpoints, secret: security, retry: retry) { client in
                 // The metadata of up to 256 paths per request, then each file's bytes in order.
                 for start in stride(from: 0, to: remotes.count, by: Limits.pathsPerGetFilesMax) {
                     let chunk = remotes[start..<min(remotes.count, start + Limits.pathsPerGetFilesMax)]

@@ -21,8 +21,8 @@ struct ServeDataCommand: AsyncParsableCommand {
     @Option(help: "[HOST]:PORT to listen on; ':6771' means every interface.")
     var listen: Endpoint = Endpoint(host: "", port: 6771)
 
-    @Option(help: "The meta server, HOST:PORT.")
-    var meta: Endpoint = Endpoint(host: "127.0.0.1", port: 8000)
+    @Option(help: "The meta server, HOST:PORT; or the cluster's active and standby ones, HOST:PORT,HOST:PORT.")
+    var meta: MetaList = MetaList(argument: "127.0.0.1:8000")!
 
     @Option(
         help: ArgumentHelp(
@@ -54,7 +54,7 @@ struct ServeDataCommand: AsyncParsableCommand {
     func run() async throws {
         logging.apply()
         try await reportingErrors("serve-data", server: true) {
-            var options = DataServer.Options(listen: listen, meta: meta, folder: dir, advertiseHost: advertise)
+            var options = DataServer.Options(listen: listen, metaServers: meta.endpoints, folder: dir, advertiseHost: advertise)
             options.http = http
             options.heartbeatInterval = heartbeat?.duration
             options.scrubBytesPerSecond = scrubRate.bytes

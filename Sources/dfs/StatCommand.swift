@@ -40,7 +40,7 @@ struct StatCommand: AsyncParsableCommand {
             let remotes = try Locations.requiredOnOneCluster(locations)
             var paths = PathByPath("stat")
             var shown = 0
-            try await DFSClient.using(remotes[0].endpoint, secret: security, retry: retry) { client in
+            try await DFSClient.using(remotes[0].endpoints, secret: security, retry: retry) { client in
                 // The metadata of up to 256 paths per request; each path printed in order.
                 for start in stride(from: 0, to: remotes.count, by: Limits.pathsPerGetFilesMax) {
                     let chunk = remotes[start..<min(remotes.count, start + Limits.pathsPerGetFilesMax)]

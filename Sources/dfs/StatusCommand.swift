@@ -17,19 +17,15 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var security: SecretOptions
     @OptionGroup var retry: RetryOptions
 
-    @Argument(help: "The meta server, HOST:PORT (default: $DFS_META).")
-    var endpoint: Endpoint?
+    @Argument(help: "The meta server, HOST:PORT, or the cluster's, HOST:PORT,HOST:PORT (default: $DFS_META).")
+    var endpoint: MetaList?
 
     @Flag(help: "Print one JSON object with a `nodes` array and `totals`.")
     var json = false
 
     func run() async throws {
         try await reportingErrors("status") {
-            let fromEnvironment = ProcessInfo.processInfo.environment["DFS_META"].flatMap { try? Endpoint(parsing: $0) }
-            guard let endpoint = endpoint ?? fromEnvironment else {
-                throw DFSError(.invalidArgument, "name the meta server: dfs status HOST:PORT, or set DFS_META=HOST:PORT")
-            }
-            let client = try DFSClient(meta: endpoint, secret: security, retry: retry)
+            let client = try DFSClient(meta: try MetaList.resolve(endpoint, command: "status"), secret: security, retry: retry)
             defer { Task { await client.close() } }
             let status = try await client.status()
             if json {

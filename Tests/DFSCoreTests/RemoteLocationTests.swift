@@ -104,4 +104,33 @@ import Testing
         #expect(throws: DFSError.self) { try Endpoint(parsing: "a/\u{301}b:80") }
         #expect(try RemoteLocation.parse("a/\u{301}b:80:/x") == nil)
     }
+
+    @Test func aListOfMetaServersBeforeThePath() throws {
+        let location = try #require(try RemoteLocation.parse("10.0.0.1:8000,10.0.0.2:8001:/docs/a,b.txt"))
+        #expect(location.endpoints == [Endpoint(host: "10.0.0.1", port: 8000), Endpoint(host: "10.0.0.2", port: 8001)])
+        #expect(location.endpoint == Endpoint(host: "10.0.0.1", port: 8000))
+        #expect(location.path.components == ["docs", "a,b.txt"])
+        #expect(location.description == "10.0.0.1:8000,10.0.0.2:8001:/docs/a,b.txt")
+        let root = try #require(try RemoteLocation.parse("a:1,b:2,a:1"))
+        #expect(root.endpoints == [Endpoint(host: "a", port: 1), Endpoint(host: "b", port: 2)])
+        #expect(root.path == .root)
+    }
+
+    @Test(arguments: ["a:1,b", "a:1,:2:/x", "a:1,b:0:/x", "a:1,,b:2", "a:1,b/c:2:/x"])
+    func aBrokenListIsALocalPath(text: String) throws {
+        #expect(try RemoteLocation.parse(text) == nil)
+    }
+
+    @Test func aListHasAtMostEightServers() throws {
+        let nine = (1...9).map { "h\($0):80" }.joined(separator: ",")
+        #expect(throws: DFSError.self) { try RemoteLocation.parse(nine + ":/x") }
+        #expect(throws: DFSError.self) { try Endpoint.parseList(nine) }
+        #expect(try Endpoint.parseList("a:1,b:2") == [Endpoint(host: "a", port: 1), Endpoint(host: "b", port: 2)])
+        #expect(throws: DFSError.self) { try Endpoint.parseList("a:1,") }
+    }
+
+    @Test func dfsPrefixTakesTheListFromTheEnvironment() throws {
+        let location = try #require(try RemoteLocation.parse("dfs:/x", environment: ["DFS_META": "a:1,b:2"]))
+        #expect(location.endpoints == [Endpoint(host: "a", port: 1), Endpoint(host: "b", port: 2)])
+    }
 }

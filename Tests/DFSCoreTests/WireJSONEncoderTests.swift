@@ -147,6 +147,7 @@ import Testing
         try expectSameBytes(GetFileOK(info: folder, blocks: []))
         try expectSameBytes(DFSError(.notFound, "no such file: /a\n\t é𝄞"))
         try expectSameBytes(DFSError(.unavailable, "busy", transient: true))
+        try expectSameBytes(DFSError.notActive(active: Endpoint(host: "10.0.0.2", port: 8000)))
         try expectSameBytes(FoundFile(file: GetFileOK(info: bare, blocks: [block(token: nil)])))
         try expectSameBytes(FoundFile(error: DFSError(.invalidPath, "bad")))
         try expectSameBytes(FoundFile())
