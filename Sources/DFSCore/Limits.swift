@@ -58,6 +58,12 @@ public enum Limits {
     /// Largest file: its most blocks of the largest size (about 2^50 bytes). Sums of a few
     /// thousand such sizes still fit in an `Int`.
     public static let fileBytesMax = blocksPerFileMax * blockBytesMax
+    /// Largest meta server database a backup carries: as large as the largest file, far
+    /// beyond any namespace (a million files take about 0.5 GB).
+    public static let backupBytesMax = fileBytesMax
+    /// Bytes of a backup per `backupData` frame: a quarter of the payload limit, so a
+    /// frame is sent in a few milliseconds and a reader holds little of it at once.
+    public static let backupFrameBytes = 1024 * 1024
     /// Most space a data node may report (capacity, used): 2^60 bytes, an exabyte, far beyond
     /// any one machine, and small enough that the meta server's sums and differences of a few
     /// such values (free space less what is reserved) never overflow.

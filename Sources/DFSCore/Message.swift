@@ -41,10 +41,12 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     case readBlocks, readBlocksOK
     // Client to meta server: many files' metadata in one reply
     case getFiles, getFilesOK
+    // Client to meta server: a consistent copy of the whole database
+    case backup, backupOK, backupData
 }
 
 /// The version of this protocol. A peer that speaks another one is refused in `hello`.
-public let protocolVersion = 7
+public let protocolVersion = 8
 
 /// What a peer is, announced in `hello`.
 public enum PeerRole: String, Codable, Sendable {
@@ -101,4 +103,5 @@ public let allMessageTypes: [any Message.Type] = [
     ReportSlowNode.self, WriteBlockProgress.self,
     RenewLeases.self, RenewLeasesOK.self,
     ReadBlocks.self, ReadBlocksOK.self, GetFiles.self, GetFilesOK.self,
+    BackupRequest.self, BackupOK.self, BackupData.self,
 ]

@@ -419,3 +419,13 @@ extension RenewLeasesOK {
         try Check.leaseMilliseconds(leaseMilliseconds)
     }
 }
+
+// MARK: Backups
+
+extension BackupOK {
+    public func validate() throws(DFSError) {
+        try Check.range(bytes, 0...Limits.backupBytesMax, "bytes")
+        try Check.range(files, 0...Limits.nodeBlocksMax, "files")
+        try Check.range(schemaVersion, 0...Int(Int32.max), "schemaVersion")
+    }
+}

@@ -77,6 +77,10 @@ public final class MetaServer: Sendable {
         guard (1...Limits.replicationMax).contains(options.defaultReplication) else {
             throw DFSError(.invalidArgument, "replication \(options.defaultReplication) is outside 1...\(Limits.replicationMax)")
         }
+        // A backup cut short by a crash left its copy beside the database.
+        if options.databasePath != ":memory:" {
+            MetaStore.removeBackupFiles(at: MetaStore.backupPath(forDatabase: options.databasePath))
+        }
         let store = try MetaStore(path: options.databasePath)
         let metrics = MetaMetrics()
         let commitSyncs = metrics.commitSyncs

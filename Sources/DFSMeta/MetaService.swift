@@ -8,8 +8,8 @@ import Foundation
 ///
 /// This file holds its state and the dispatch of each request; the handlers are in
 /// extensions by topic: data nodes (`+Nodes`), writing files (`+Write`), leases (`+Lease`),
-/// repair (`+Repair`), status and fsck (`+Health`), and
-/// nodes reported hung (`+SlowNodes`).
+/// repair (`+Repair`), status and fsck (`+Health`), nodes reported hung (`+SlowNodes`)
+/// and backups of the database (`+Backup`).
 public actor MetaService {
     let store: MetaStore
     /// The store's executor: the service's own work and the store's calls run on one queue,
@@ -45,6 +45,9 @@ public actor MetaService {
     nonisolated let metrics: MetaMetrics
     /// Requests and block bytes over the last minutes, for the status page.
     var throughput = ThroughputHistory()
+    /// A backup is being made or sent. One at a time: each holds a whole copy of the
+    /// database on disk, and its steps take turns with requests on the store's queue.
+    var backupUnderWay = false
 
     init(store: MetaStore, options: MetaServer.Options, metrics: MetaMetrics = MetaMetrics()) {
         self.store = store
@@ -151,6 +154,11 @@ public actor MetaService {
             let request = try frame.decode(Move.self)
             try await store.move(request.source, to: request.target, now: clock.now())
             answer = Answer(message: OK())
+        case .backup:
+            // Streamed: a reply, then the copy's bytes in frames (`MetaService+Backup`).
+            _ = try frame.decode(BackupRequest.self)
+            try await backup(on: connection)
+            return
         case .remove:
             let request = try frame.decode(Remove.self)
             try await store.remove(request.path, recursive: request.recursive, now: clock.now())

@@ -10,7 +10,7 @@ import Foundation
 /// Its requests are in extensions by topic: the node registry (`+Nodes`), writing files
 /// (`+Write`, `+Lease`), reading the namespace (`+Read`), folders, moves and removals
 /// (`+Namespace`), block reports and health (`+Health`, `+HealthIndex`, `+Verification`, `+PathCheck`),
-/// bulk import for the benchmark (`+Import`) and the schema (`+Schema`).
+/// backups (`+Backup`), bulk import for the benchmark (`+Import`) and the schema (`+Schema`).
 public actor MetaStore {
     /// The store's queue; the meta service and the server's connections run on it too.
     nonisolated let executor = QueueExecutor(label: "dfs.meta-store")

@@ -5,7 +5,7 @@ import DFSCore
 ///
 /// Not thread-safe, on purpose: ``MetaStore`` owns it and runs every call on its own queue.
 final class SQLiteDatabase {
-    private var handle: OpaquePointer?
+    private(set) var handle: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]
     let path: String
     /// Called after each commit that may have changed the database: a transaction's COMMIT,

@@ -16,7 +16,7 @@ public final class TestCluster: @unchecked Sendable {
     public private(set) var meta: MetaServer
     public private(set) var dataServers: [DataServer?]
     public let client: DFSClient
-    private let metaOptions: MetaServer.Options
+    private var metaOptions: MetaServer.Options
     /// Applied to every data node this cluster starts, before a node's own `configure`.
     public var configureData: (inout DataServer.Options) -> Void = { _ in }
 
@@ -91,7 +91,11 @@ public final class TestCluster: @unchecked Sendable {
     /// nodes and clients already know. The port is free again once the old listener closed;
     /// another socket may hold it for a moment (a connection's local port), so binding is
     /// tried again for a few seconds.
-    public func startMeta() async throws {
+    ///
+    /// With `databasePath`, the server serves that database instead (a backup being
+    /// restored), from now on, restarts included.
+    public func startMeta(databasePath: String? = nil) async throws {
+        if let databasePath { metaOptions.databasePath = databasePath }
         var options = metaOptions
         options.listen = meta.endpoint
         let deadline = ContinuousClock.now + .seconds(10)

@@ -201,6 +201,7 @@ indirect enum RawJSON {
             (.makeDirectory, .object([("path", .string("/sweep/folder"))])),
             (.move, .object([("source", .string("/sweep/nothing")), ("target", .string("/sweep/elsewhere"))])),
             (.remove, .object([("path", .string("/sweep/nothing")), ("recursive", .bool(false))])),
+            (.backup, .object([])),
             // Last: it drops the pending file the others use.
             (.abandonFile, .object([("fileID", .number(String(fileID)))])),
         ]
@@ -301,14 +302,14 @@ indirect enum RawJSON {
                 .registerNode, .heartbeat, .nodeLeaving, .createFile, .allocateBlock, .completeFile, .createFiles,
                 .completeFiles, .abandonFile, .reportBadReplica, .blockReport, .status, .fsck, .getFile, .list,
                 .makeDirectory, .move, .remove, .writeBlock, .readBlock, .writeBlocks, .reportSlowNode, .renewLeases,
-                .readBlocks, .getFiles,
+                .readBlocks, .getFiles, .backup,
             ]))
         #expect(
             Set(unserved) == [
                 .hello, .helloOK, .error, .ok, .registerNodeOK, .heartbeatOK, .createFileOK, .allocateBlockOK,
                 .completeFileOK, .getFileOK, .listOK, .createFilesOK, .completeFilesOK, .statusOK, .fsckOK,
                 .writeBlockOK, .readBlockOK, .blockData, .writeBlocksOK, .writeBlockProgress, .renewLeasesOK,
-                .readBlocksOK, .getFilesOK,
+                .readBlocksOK, .getFilesOK, .backupOK, .backupData,
             ],
             "a message type without a template: add one to this test")
 
