@@ -7,7 +7,8 @@ PORT ?= 8000
 
 all: build
 
-# Installs what a new machine lacks: SQLite's and OpenSSL's headers and libraries; tcpdump
+# Installs what a new machine lacks: SQLite's, OpenSSL's and libpq's headers and libraries;
+# the PostgreSQL server (the PostgreSQL tests start a throwaway one with its initdb); tcpdump
 # (the test that checks a secret cluster's traffic is encrypted captures it); promtool, from
 # the prometheus package (the tests check every /metrics with it); headless Chromium (the
 # tests load the status page in it, and `make screenshot` takes its picture).
@@ -15,6 +16,8 @@ deps:
 	@missing=""; \
 	[ -f /usr/include/sqlite3.h ] || missing="$$missing libsqlite3-dev"; \
 	[ -f /usr/include/openssl/ssl.h ] || missing="$$missing libssl-dev"; \
+	[ -f /usr/include/postgresql/libpq-fe.h ] || missing="$$missing libpq-dev"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
 	command -v tcpdump >/dev/null 2>&1 || [ -x /usr/bin/tcpdump ] || missing="$$missing tcpdump"; \
 	[ -x /usr/bin/promtool ] || missing="$$missing prometheus"; \

@@ -32,6 +32,8 @@ let package = Package(
         // with a secret; CTLS is the little C that OpenSSL's callbacks need (the pre-shared key).
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "CTLS", dependencies: ["COpenSSL"]),
+        // The PostgreSQL client library (Debian: libpq-dev), for a namespace kept in PostgreSQL.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // Pure code: limits, errors, messages, framing, paths, sizes, checksums; the lock (Mutex) and
         // group-pass queue (Batcher, one Dispatch queue) both servers share; the log (Log, on
         // swift-log, and its handler). No sockets, no files: its one system call is StandardStream's
@@ -57,6 +59,9 @@ let package = Package(
         .target(
             name: "DFSData",
             dependencies: ["DFSCore", "DFSSystem", "DFSNet", "DFSHTTP", "DFSMetrics", "CNetShims", .product(name: "Prometheus", package: "swift-prometheus")]),
+        // A PostgreSQL client on libpq: connections, a bounded pool whose jobs run on BlockingIO,
+        // serializable transactions retried on conflicts, session advisory locks.
+        .target(name: "DFSPostgres", dependencies: ["DFSCore", "DFSSystem", "CLibPQ"]),
         // Upload, download, list: used by the command line and by tests.
         .target(name: "DFSClient", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "CNetShims", .product(name: "Crypto", package: "swift-crypto")]),
         // Child processes by posix_spawn (the benchmark's and the tests'), and the line a
@@ -79,6 +84,7 @@ let package = Package(
         .testTarget(name: "DFSMetaTests", dependencies: ["DFSCore", "DFSMeta"]),
         .testTarget(name: "DFSDataTests", dependencies: ["DFSCore", "DFSData"]),
         .testTarget(name: "DFSClientTests", dependencies: ["DFSCore", "DFSClient"]),
+        .testTarget(name: "DFSPostgresTests", dependencies: ["DFSCore", "DFSSystem", "DFSPostgres", "DFSTesting"]),
         .testTarget(name: "DFSProcessTests", dependencies: ["DFSCore", "DFSProcess"]),
         .testTarget(name: "DFSMetricsTests", dependencies: ["DFSCore", "DFSMetrics", "DFSTesting"]),
         .testTarget(name: "ClusterTests", dependencies: ["DFSCore", "DFSNet", "DFSClient", "DFSProcess", "DFSTesting"]),

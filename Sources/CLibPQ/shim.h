@@ -1,0 +1,4 @@
+#ifndef DFS_CLIBPQ_SHIM_H
+#define DFS_CLIBPQ_SHIM_H
+#include <libpq-fe.h>
+#endif
