@@ -60,6 +60,10 @@ import Testing
 
         let after = HostileInputTests.residentMiB(pid)
         #expect(before > 0 && after > 0)
-        #expect(after - before <= 8, "the meta server grew from \(before) to \(after) MiB")
+        // 12 MiB for 1,040 connections: under 12 KiB for each, where the flaw this guards
+        // against cost 4 MiB for each half-sent frame. Measured growth is 5-8.5 MiB, most of
+        // it memory that glibc keeps in the per-thread arenas of the threads that served the
+        // flood (128 connections in their handshake at a time), which varies from run to run.
+        #expect(after - before <= 12, "the meta server grew from \(before) to \(after) MiB")
     }
 }
