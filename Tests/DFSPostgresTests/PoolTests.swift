@@ -79,10 +79,19 @@ extension PostgresTests {
             await pool.close()
         }
 
+        /// The pool looks for the server's goodbye before it hands out an idle connection;
+        /// when the goodbye has not arrived yet, the next statement fails on it instead
+        /// (statements are never sent twice) and the connection is replaced after it. Either
+        /// way, a later statement runs on a new backend.
         @Test func aTerminatedConnectionIsReplaced() async throws {
             let pool = try pool { $0.connectionsMax = 1 }
             let before = try await pool.withConnection { $0.backendPID }
             try await terminateBackend(before)
+            do {
+                _ = try await pool.query("SELECT 1")
+            } catch let error as DFSError {
+                #expect(error.code == .connectionFailed, "\(error.message)")
+            }
             let rows = try await pool.query("SELECT pg_backend_pid()::bigint")
             let after = try rows[0].int64(0)
             #expect(after != Int64(before))
