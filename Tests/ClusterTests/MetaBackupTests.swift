@@ -143,4 +143,36 @@ import Testing
         }
         try await store.waitUntilDurable()
     }
+
+    /// With a cluster secret the copy travels in TLS records (read into memory and
+    /// encrypted, not sent with sendfile): a database of several frames arrives whole.
+    @Test func aBackupOverTLSArrivesWhole() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        let tree = local.path("tree")
+        try FileSystem.makeFolders(tree)
+        for index in 0..<6000 {
+            try Data("file \(index)\n".utf8).write(to: URL(fileURLWithPath: tree + "/f\(index)"))
+        }
+        let secret = try ClusterSecret("the backup over TLS test's secret")
+        try await withCluster(
+            dataNodes: 1,
+            configure: {
+                $0.secret = secret
+                $0.defaultReplication = 1
+            }
+        ) { cluster in
+            _ = try await cluster.client.uploadTree(localFolder: tree, to: try DFSPath("/tree"), options: UploadOptions(replication: 1))
+            let backup = local.path("meta-backup.db")
+            let summary = try await cluster.client.backupMeta(to: backup, overwrite: false)
+            #expect(summary.files == 6000)
+            // More than one data frame of the stream.
+            #expect(summary.bytes > Limits.backupFrameBytes)
+            let restored = try MetaStore(path: backup)
+            for index in [0, 2999, 5999] {
+                let size = try await restored.getFile(path: try DFSPath("/tree/f\(index)")).info.size
+                #expect(size == "file \(index)\n".utf8.count)
+            }
+        }
+    }
 }
