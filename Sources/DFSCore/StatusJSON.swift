@@ -27,3 +27,33 @@ public struct StatusJSON: Encodable, Sendable {
         totals = status.totals
     }
 }
+
+extension StatusOK {
+    /// The nodes by state (a node leaving on purpose counts as leaving, not as alive or
+    /// dead) and the space of the live ones: what the metrics and the status page show.
+    public struct NodeTally: Sendable, Equatable {
+        public var alive = 0
+        public var dead = 0
+        public var leaving = 0
+        public var capacity = 0
+        public var used = 0
+    }
+
+    public var nodeTally: NodeTally {
+        var tally = NodeTally()
+        for node in nodes {
+            if node.leaving == true {
+                tally.leaving += 1
+            } else if node.alive {
+                tally.alive += 1
+            } else {
+                tally.dead += 1
+            }
+            if node.alive {
+                tally.capacity += node.capacity
+                tally.used += node.used
+            }
+        }
+        return tally
+    }
+}

@@ -59,25 +59,10 @@ public final class MetaMetrics: Sendable {
     func collect(_ service: MetaService) async {
         guard let snapshot = try? await service.metricsSnapshot() else { return }
         let status = snapshot.status
-        var byState = ["alive": 0, "dead": 0, "leaving": 0]
-        var capacityBytes = 0
-        var usedBytes = 0
-        for node in status.nodes {
-            if node.leaving == true {
-                byState["leaving", default: 0] += 1
-            } else if node.alive {
-                byState["alive", default: 0] += 1
-            } else {
-                byState["dead", default: 0] += 1
-            }
-            if node.alive {
-                capacityBytes += node.capacity
-                usedBytes += node.used
-            }
-        }
-        for (state, count) in byState { nodes[state]?.set(Double(count)) }
-        capacity.set(Double(capacityBytes))
-        used.set(Double(usedBytes))
+        let tally = status.nodeTally
+        for (state, count) in [("alive", tally.alive), ("dead", tally.dead), ("leaving", tally.leaving)] { nodes[state]?.set(Double(count)) }
+        capacity.set(Double(tally.capacity))
+        used.set(Double(tally.used))
         let totals = status.totals
         files.set(Double(totals.files))
         bytes.set(Double(totals.bytes))

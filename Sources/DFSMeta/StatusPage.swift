@@ -30,11 +30,8 @@ public struct StatusPage: Sendable {
     public static func render(_ content: Content) -> String {
         let status = content.status
         let totals = status.totals
-        let alive = status.nodes.filter { $0.alive && $0.leaving != true }.count
-        let leaving = status.nodes.filter { $0.leaving == true }.count
-        let dead = status.nodes.count - alive - leaving
-        let capacity = status.nodes.filter(\.alive).reduce(0) { $0 + $1.capacity }
-        let used = status.nodes.filter(\.alive).reduce(0) { $0 + $1.used }
+        let tally = status.nodeTally
+        let (alive, dead, leaving, capacity, used) = (tally.alive, tally.dead, tally.leaving, tally.capacity, tally.used)
         let unhealthy = totals.underReplicated + totals.missing + totals.corrupt
         let healthy = max(0, totals.blocks - unhealthy)
         let verdict: (text: String, tone: String) =

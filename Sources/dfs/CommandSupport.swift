@@ -250,11 +250,12 @@ struct MetaList: ExpressibleByArgument, Sendable {
         self.endpoints = endpoints
     }
 
-    /// The list given, else `DFS_META`'s; `command` names the subcommand for the error.
-    static func resolve(_ given: MetaList?, command: String) throws -> [Endpoint] {
+    /// The list given, else `DFS_META`'s; `usage` shows how to name the server (`dfs
+    /// status HOST:PORT`) in the error when there is neither.
+    static func resolve(_ given: MetaList?, usage: String) throws -> [Endpoint] {
         if let given { return given.endpoints }
         guard let text = ProcessInfo.processInfo.environment["DFS_META"], !text.isEmpty else {
-            throw DFSError(.invalidArgument, "name the meta server: dfs \(command) HOST:PORT, or set DFS_META=HOST:PORT")
+            throw DFSError(.invalidArgument, "name the meta server: \(usage), or set DFS_META=HOST:PORT")
         }
         do {
             return try Endpoint.parseList(text)

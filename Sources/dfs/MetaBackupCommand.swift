@@ -36,18 +36,9 @@ struct MetaBackupCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors("meta-backup") {
             let file = operands[operands.count - 1]
-            let endpoints: [Endpoint]
-            if operands.count == 2 {
-                endpoints = try Endpoint.parseList(operands[0])
-            } else if let named = ProcessInfo.processInfo.environment["DFS_META"], !named.isEmpty {
-                do {
-                    endpoints = try Endpoint.parseList(named)
-                } catch {
-                    throw DFSError(.invalidArgument, "DFS_META: \(DFSError.wrap(error).message)")
-                }
-            } else {
-                throw DFSError(.invalidArgument, "name the meta server: dfs meta-backup HOST:PORT FILE, or set DFS_META=HOST:PORT")
-            }
+            let endpoints =
+                operands.count == 2
+                ? try Endpoint.parseList(operands[0]) : try MetaList.resolve(nil, usage: "dfs meta-backup HOST:PORT FILE")
             let endpoint = Endpoint.listDescription(endpoints)
             let summary: BackupOK
             do {

@@ -25,7 +25,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors("status") {
-            let client = try DFSClient(meta: try MetaList.resolve(endpoint, command: "status"), secret: security, retry: retry)
+            let client = try DFSClient(meta: try MetaList.resolve(endpoint, usage: "dfs status HOST:PORT"), secret: security, retry: retry)
             defer { Task { await client.close() } }
             let status = try await client.status()
             if json {
