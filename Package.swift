@@ -51,10 +51,12 @@ let package = Package(
         // Each server's metrics (a Prometheus registry of its own), requests by type, the
         // process's memory, CPU and files.
         .target(name: "DFSMetrics", dependencies: ["DFSCore", "DFSHTTP", .product(name: "Prometheus", package: "swift-prometheus")]),
-        // serve-meta: namespace, nodes, placement, in SQLite.
+        // serve-meta: namespace, nodes, placement, in SQLite or PostgreSQL.
         .target(
             name: "DFSMeta",
-            dependencies: ["DFSCore", "DFSSystem", "DFSNet", "DFSHTTP", "DFSMetrics", "CSQLite", .product(name: "Prometheus", package: "swift-prometheus")]),
+            dependencies: [
+                "DFSCore", "DFSSystem", "DFSNet", "DFSHTTP", "DFSMetrics", "DFSPostgres", "CSQLite",
+                .product(name: "Prometheus", package: "swift-prometheus")]),
         // serve-data: block store on local disk, registration, heartbeats.
         .target(
             name: "DFSData",
@@ -68,7 +70,7 @@ let package = Package(
         // server prints when it listens. Not a server's concern, nor the client's.
         .target(name: "DFSProcess", dependencies: ["DFSCore", "DFSSystem"]),
         // An in-process cluster for tests.
-        .target(name: "DFSTesting", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "DFSHTTP", "DFSMeta", "DFSData", "DFSClient", "DFSProcess"]),
+        .target(name: "DFSTesting", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "DFSHTTP", "DFSMeta", "DFSPostgres", "DFSData", "DFSClient", "DFSProcess"]),
         .executableTarget(
             name: "dfs",
             dependencies: [
@@ -81,7 +83,7 @@ let package = Package(
         .testTarget(name: "DFSSystemTests", dependencies: ["DFSCore", "DFSSystem"]),
         .testTarget(name: "DFSNetTests", dependencies: ["DFSCore", "DFSNet"]),
         .testTarget(name: "DFSHTTPTests", dependencies: ["DFSCore", "DFSNet", "DFSHTTP", "DFSTesting"]),
-        .testTarget(name: "DFSMetaTests", dependencies: ["DFSCore", "DFSMeta"]),
+        .testTarget(name: "DFSMetaTests", dependencies: ["DFSCore", "DFSMeta", "DFSTesting"]),
         .testTarget(name: "DFSDataTests", dependencies: ["DFSCore", "DFSData"]),
         .testTarget(name: "DFSClientTests", dependencies: ["DFSCore", "DFSClient"]),
         .testTarget(name: "DFSPostgresTests", dependencies: ["DFSCore", "DFSSystem", "DFSPostgres", "DFSTesting"]),

@@ -116,9 +116,28 @@ public struct StatusOK: Message {
     public static let type = MessageType.statusOK
     public var nodes: [NodeStatus]
     public var totals: HealthTotals
-    public init(nodes: [NodeStatus], totals: HealthTotals) {
+    /// The meta servers sharing the cluster's PostgreSQL database, and which is active;
+    /// absent for a meta server on SQLite (it is the only one).
+    public var metaServers: [MetaServerInfo]?
+    public init(nodes: [NodeStatus], totals: HealthTotals, metaServers: [MetaServerInfo]? = nil) {
         self.nodes = nodes
         self.totals = totals
+        self.metaServers = metaServers
+    }
+}
+
+/// One meta server of a cluster whose namespace is in PostgreSQL.
+public struct MetaServerInfo: Codable, Hashable, Sendable {
+    /// Where clients and nodes reach it (`HOST:PORT`).
+    public var address: String
+    /// True for the one that holds the lease and serves; the others are standbys.
+    public var active: Bool
+    /// Seconds since it last noted itself alive in the database.
+    public var lastSeenAge: Double
+    public init(address: String, active: Bool, lastSeenAge: Double) {
+        self.address = address
+        self.active = active
+        self.lastSeenAge = lastSeenAge
     }
 }
 

@@ -13,6 +13,8 @@ public final class MetaMetrics: Sendable {
     let repairCopies: Counter
     /// Each disk flush of the database log (the group commit's fdatasync).
     let commitSyncs: DurationHistogram
+    /// 1 while this server is the active one, 0 for a standby.
+    let active: Gauge
     private let nodes: [String: Gauge]
     private let capacity: Gauge
     private let used: Gauge
@@ -31,6 +33,8 @@ public final class MetaMetrics: Sendable {
             "dfs_repair_copies_total", help: "Repair copies finished: the target node reported the block, or the block is whole again.")
         commitSyncs = server.durations(
             "dfs_commit_sync_duration_seconds", help: "Disk flushes of the namespace database's log, each shared by the commits waiting for it.")
+        active = server.gauge(
+            "dfs_meta_active", help: "1 while this meta server is the active one; 0 for a standby waiting to take over (PostgreSQL).")
         nodes = Dictionary(
             uniqueKeysWithValues: ["alive", "dead", "leaving"].map {
                 ($0, server.gauge("dfs_nodes", [("state", $0)], help: "Registered data nodes by state: alive, dead (silent), leaving (a planned stop)."))

@@ -1,4 +1,5 @@
 import DFSCore
+import DFSPostgres
 import DFSNet
 import DFSSystem
 import Foundation
@@ -25,6 +26,9 @@ extension MetaService {
 
     /// Takes the one backup slot, or refuses a second backup while one runs.
     private func beginBackup() throws(DFSError) -> String {
+        if PostgresURI.isPostgres(options.databasePath) {
+            throw MetaStore.postgresBackupRefusal(PostgresURI.redacted(options.databasePath))
+        }
         guard !backupUnderWay else {
             throw DFSError(.unavailable, "a backup of this meta server is under way already; try again when it has finished")
         }

@@ -34,7 +34,8 @@ extension MetaService {
                 leaving: away.contains(node.id) ? true : nil, slow: slowNodes.contains(node.id) ? true : nil)
         }
         _ = try await countLiveReplicas()
-        return StatusOK(nodes: nodes, totals: try await store.healthTotals())
+        let metaServers = try await election?.servers(within: max(options.failoverAfter * 3, .seconds(30)))
+        return StatusOK(nodes: nodes, totals: try await store.healthTotals(), metaServers: metaServers)
     }
 
     /// What a metrics scrape reads: the status (nodes and health totals, brought up to date

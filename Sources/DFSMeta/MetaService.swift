@@ -49,8 +49,12 @@ public actor MetaService {
     /// database on disk, and its steps take turns with requests on the store's queue.
     var backupUnderWay = false
 
-    init(store: MetaStore, options: MetaServer.Options, metrics: MetaMetrics = MetaMetrics()) {
+    /// With PostgreSQL: the lease, whose table lists the meta servers for `status`.
+    let election: MetaElection?
+
+    init(store: MetaStore, options: MetaServer.Options, metrics: MetaMetrics = MetaMetrics(), election: MetaElection? = nil) {
         self.store = store
+        self.election = election
         self.options = options
         self.metrics = metrics
         self.slowNodes = SlowNodes(penalty: options.slowNodePenalty)

@@ -24,6 +24,14 @@ extension MetaStore {
         return databasePath + ".backup-in-progress"
     }
 
+    /// What `meta-backup` says to a server whose database is in PostgreSQL.
+    static func postgresBackupRefusal(_ location: String) -> DFSError {
+        DFSError(
+            .invalidArgument,
+            "this meta server keeps its namespace in PostgreSQL (\(location)); back it up with PostgreSQL's own tools: pg_dump for a snapshot, or pg_basebackup with WAL archiving for point-in-time recovery (see Docs/OPERATIONS.md)"
+        )
+    }
+
     /// Removes a copy at `path` and the journal files SQLite may have made beside it.
     public static func removeBackupFiles(at path: String) {
         for suffix in ["", "-journal", "-wal", "-shm"] { FileSystem.removeQuietly(path + suffix) }
@@ -35,11 +43,12 @@ extension MetaStore {
     /// Each step copies at most `pagesPerStep` pages and then yields the queue, so requests
     /// keep being served while a large database is copied.
     public func backUp(to path: String, pagesPerStep: Int = MetaStore.backupPagesPerStep) async throws {
+        guard let source = sqlite else { throw Self.postgresBackupRefusal(database.path) }
         let target = try SQLiteDatabase(path: path)
         // The copy's own durability is its reader's business (the client syncs what it
         // writes); a sync per step would only hold the queue longer.
         try target.execute("PRAGMA synchronous=OFF")
-        let backup = try SQLiteBackup(from: database, to: target)
+        let backup = try SQLiteBackup(from: source, to: target)
         var busySince: ContinuousClock.Instant?
         while true {
             try Task.checkCancellation()

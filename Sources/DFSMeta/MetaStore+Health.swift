@@ -37,14 +37,14 @@ extension MetaStore {
     /// - Otherwise it is a good replica (a copy made by repair, or one forgotten).
     private func reconcile(_ summary: BlockSummary, on nodeID: NodeID, now: Double, orphanGrace: Double) throws(DFSError) {
         let id = Int64(summary.blockID.rawValue)
-        let node = SQLiteValue.text(nodeID.rawValue)
+        let node = SQLValue.text(nodeID.rawValue)
         let known = try database.query(
             "SELECT blocks.length, blocks.checksum, files.complete FROM blocks JOIN files ON files.id = blocks.file_id WHERE blocks.id = ?",
             [.integer(id)]
         ) { ($0.int(0), UInt32(truncatingIfNeeded: $0.int64(1)), $0.int(2) == 1) }.first
         guard let (length, checksum, complete) = known else {
             try database.run(
-                "INSERT OR IGNORE INTO garbage(block_id, node_id, since) VALUES(?, ?, ?)",
+                "INSERT INTO garbage(block_id, node_id, since) VALUES(?, ?, ?) ON CONFLICT DO NOTHING",
                 [.integer(id), node, .real(now + orphanGrace)])
             return
         }
@@ -53,7 +53,7 @@ extension MetaStore {
             // the upload is abandoned (the client gave up, or stopped renewing its lease) the
             // copy is deleted with the file, not kept until the node's next full report.
             // Completing the file keeps only the copies its writer vouches for.
-            try database.run("INSERT OR IGNORE INTO replicas(block_id, node_id, corrupt) VALUES(?, ?, 0)", [.integer(id), node])
+            try database.run("INSERT INTO replicas(block_id, node_id, corrupt) VALUES(?, ?, 0) ON CONFLICT DO NOTHING", [.integer(id), node])
             return
         }
         // A replica already marked for deletion (over-replication, corruption) stays marked.
@@ -66,7 +66,7 @@ extension MetaStore {
                 [.integer(id), node])
             return
         }
-        try database.run("INSERT OR IGNORE INTO replicas(block_id, node_id, corrupt) VALUES(?, ?, 0)", [.integer(id), node])
+        try database.run("INSERT INTO replicas(block_id, node_id, corrupt) VALUES(?, ?, 0) ON CONFLICT DO NOTHING", [.integer(id), node])
     }
 
     /// After a full block report: replicas recorded on the node that it did not report are
@@ -94,7 +94,7 @@ extension MetaStore {
             let id = Int64(blockID.rawValue)
             try database.run("DELETE FROM replicas WHERE block_id = ? AND node_id = ?", [.integer(id), .text(nodeID.rawValue)])
             try database.run(
-                "INSERT OR REPLACE INTO garbage(block_id, node_id, since) VALUES(?, ?, ?)",
+                "INSERT INTO garbage(block_id, node_id, since) VALUES(?, ?, ?) ON CONFLICT(block_id, node_id) DO UPDATE SET since = excluded.since",
                 [.integer(id), .text(nodeID.rawValue), .real(now)])
         }
     }
@@ -103,7 +103,7 @@ extension MetaStore {
     /// has a corrupt or suspect replica. Nodes in `live` count as alive.
     public func unhealthyBlocks(live: Set<NodeID>, under path: DFSPath? = nil) throws(DFSError) -> [BlockHealth] {
         var filter = ""
-        var values: [SQLiteValue] = []
+        var values: [SQLValue] = []
         if let path, !path.isRoot {
             filter = " AND (files.path = ?1 OR substr(files.path, 1, length(?1) + 1) = ?1 || '/')"
             values = [.text(path.string)]
@@ -114,7 +114,7 @@ extension MetaStore {
     /// The health of the blocks matching `condition` that `keeping` accepts, in block id
     /// order. Blocks are judged one at a time as the rows arrive, so only those kept are held.
     func blockHealth(
-        where condition: String, _ values: [SQLiteValue], live: Set<NodeID>, keeping: (BlockHealth) -> Bool = { _ in true }
+        where condition: String, _ values: [SQLValue], live: Set<NodeID>, keeping: (BlockHealth) -> Bool = { _ in true }
     ) throws(DFSError) -> [BlockHealth] {
         let rows = try database.query(
             """
@@ -166,7 +166,7 @@ extension MetaStore {
     /// Files, blocks and bytes of complete files under `path`.
     public func counts(under path: DFSPath) throws(DFSError) -> (files: Int, blocks: Int, bytes: Int) {
         if path.isRoot { return try counts() }
-        let values: [SQLiteValue] = [.text(path.string)]
+        let values: [SQLValue] = [.text(path.string)]
         let filter = "files.complete = 1 AND (files.path = ?1 OR substr(files.path, 1, length(?1) + 1) = ?1 || '/')"
         let files = try database.query("SELECT count(*), coalesce(sum(size), 0) FROM files WHERE \(filter)", values) { ($0.int(0), $0.int(1)) }.first ?? (0, 0)
         let blocks = try database.query("SELECT count(*) FROM blocks JOIN files ON files.id = blocks.file_id WHERE \(filter)", values) { $0.int(0) }.first ?? 0

@@ -92,7 +92,7 @@ extension MetaStore {
     public func problemBlocks(ofFiles fileIDs: [Int64], live: Set<NodeID>) throws(DFSError) -> [BlockHealth] {
         guard !fileIDs.isEmpty else { return [] }
         return try blockHealth(
-            where: "files.complete = 1 AND files.id IN (SELECT value FROM json_each(?))", [.text(Self.jsonList(fileIDs))],
+            where: "files.complete = 1 AND " + database.dialect.column("files.id", inJSONList: "?"), [.text(Self.jsonList(fileIDs))],
             live: live, keeping: { $0.kind != nil })
     }
 
@@ -100,7 +100,7 @@ extension MetaStore {
     private func blockHealth(_ ids: [Int64], live: Set<NodeID>) throws(DFSError) -> [BlockHealth] {
         guard !ids.isEmpty else { return [] }
         return try blockHealth(
-            where: "files.complete = 1 AND blocks.id IN (SELECT value FROM json_each(?))", [.text(Self.jsonList(ids))],
+            where: "files.complete = 1 AND " + database.dialect.column("blocks.id", inJSONList: "?"), [.text(Self.jsonList(ids))],
             live: live)
     }
 

@@ -34,7 +34,7 @@ extension MetaStore {
                             throw DFSError(.notADirectory, "\(folder) is a file, so \(file.path) cannot be imported under it")
                         }
                         try database.run(
-                            "INSERT OR IGNORE INTO dirs(path, parent, name, mtime) VALUES(?, ?, ?, ?)",
+                            "INSERT INTO dirs(path, parent, name, mtime) VALUES(?, ?, ?, ?) ON CONFLICT DO NOTHING",
                             [.text(folder.string), .text(folder.parent!.string), .text(folder.name), .real(now)])
                     }
                 }
@@ -43,7 +43,7 @@ extension MetaStore {
                 if isFile || isFolder {
                     throw DFSError(.alreadyExists, "\(file.path) already exists")
                 }
-                try database.run(
+                let fileID = try database.insertReturningID(
                     """
                     INSERT INTO files(path, parent, name, size, mtime, replication, block_bytes, complete, created)
                     VALUES(?, ?, ?, ?, ?, ?, ?, 1, ?)
@@ -52,11 +52,9 @@ extension MetaStore {
                         .text(file.path.string), .text(parent.string), .text(file.path.name), .int(file.size), .real(now),
                         .int(file.nodes.count), .int(max(file.size, Limits.blockBytesMin)), .real(now),
                     ])
-                let fileID = database.lastInsertedRowID
-                try database.run(
+                let blockID = try database.insertReturningID(
                     "INSERT INTO blocks(file_id, block_index, length, checksum) VALUES(?, 0, ?, ?)",
                     [.integer(fileID), .int(file.size), .integer(Int64(file.checksum))])
-                let blockID = database.lastInsertedRowID
                 for node in file.nodes {
                     try database.run("INSERT INTO replicas(block_id, node_id) VALUES(?, ?)", [.integer(blockID), .text(node.rawValue)])
                 }

@@ -17,7 +17,7 @@ extension MetaStore {
                     throw DFSError(.notADirectory, "\(folder) is a file, so \(path) cannot be a folder")
                 }
                 try database.run(
-                    "INSERT OR IGNORE INTO dirs(path, parent, name, mtime) VALUES(?, ?, ?, ?)",
+                    "INSERT INTO dirs(path, parent, name, mtime) VALUES(?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     [.text(folder.string), .text(folder.parent!.string), .text(folder.name), .real(now)])
             }
         }

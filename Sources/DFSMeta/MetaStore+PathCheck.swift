@@ -8,22 +8,23 @@ extension MetaStore {
     /// SQL finds them: a row agrees with itself when its name is one name (not empty, `.` or
     /// `..`, no `/`), its parent is an absolute path and its path is the parent, `/` and the
     /// name, without an empty part, a control character or a part over the limits (such a
-    /// row no ``DFSPath`` can name: it cannot even be listed). `=` and `instr` work on bytes, as ``DFSPath`` does, and
+    /// row no ``DFSPath`` can name: it cannot even be listed). `=` and the position of a text work on bytes, as ``DFSPath`` does, and
     /// the scan costs one pass over each table.
     public func pathProblems(under path: DFSPath, limit: Int) throws(DFSError) -> PathProblems? {
+        let sql = database.dialect
         let agrees = """
-            entry.name NOT IN ('', '.', '..') AND instr(entry.name, '/') = 0 AND substr(entry.parent, 1, 1) = '/'
-            AND instr(entry.path, '//') = 0
+            entry.name NOT IN ('', '.', '..') AND \(sql.position(of: "'/'", in: "entry.name")) = 0 AND substr(entry.parent, 1, 1) = '/'
+            AND \(sql.position(of: "'//'", in: "entry.path")) = 0
             AND entry.path = (CASE WHEN entry.parent = '/' THEN '' ELSE entry.parent END) || '/' || entry.name
-            AND entry.path NOT GLOB '*[' || char(1) || '-' || char(31) || char(127) || ']*'
-            AND length(CAST(entry.name AS BLOB)) <= \(Limits.nameBytesMax) AND length(CAST(entry.path AS BLOB)) <= \(Limits.pathBytesMax)
+            AND NOT (\(sql.holdsControlCharacter("entry.path")))
+            AND \(sql.byteLength("entry.name")) <= \(Limits.nameBytesMax) AND \(sql.byteLength("entry.path")) <= \(Limits.pathBytesMax)
             """
         let orphan = "entry.parent <> '/' AND NOT EXISTS (SELECT 1 FROM dirs AS folder WHERE folder.path = entry.parent)"
-        let scope = path.isRoot ? "1" : "(entry.path = ?1 OR substr(entry.path, 1, length(?1) + 1) = ?1 || '/')"
-        let values: [SQLiteValue] = path.isRoot ? [] : [.text(path.string)]
+        let scope = path.isRoot ? "1 = 1" : "(entry.path = ?1 OR substr(entry.path, 1, length(?1) + 1) = ?1 || '/')"
+        let values: [SQLValue] = path.isRoot ? [] : [.text(path.string)]
         var count = 0
         var rows: [PathProblem] = []
-        for (table, type, complete) in [("dirs", EntryType.dir, "1"), ("files", EntryType.file, "entry.complete = 1")] {
+        for (table, type, complete) in [("dirs", EntryType.dir, "1 = 1"), ("files", EntryType.file, "entry.complete = 1")] {
             let condition = "\(scope) AND (NOT (\(agrees)) OR (\(complete) AND \(orphan)))"
             count += try database.query("SELECT count(*) FROM \(table) AS entry WHERE \(condition)", values) { $0.int(0) }.first ?? 0
             guard rows.count < limit else { continue }

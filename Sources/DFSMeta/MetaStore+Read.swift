@@ -13,7 +13,7 @@ extension MetaStore {
 
     private static let fileColumns = "id, path, size, mtime, replication, block_bytes, sha256, crc32c"
 
-    private static func fileInfo(_ row: SQLiteStatement) -> (Int64, FileInfo)? {
+    private static func fileInfo(_ row: any MetaRow) -> (Int64, FileInfo)? {
         guard let path = try? DFSPath(row.text(1)) else { return nil }
         return (
             row.int64(0),
@@ -101,7 +101,7 @@ extension MetaStore {
         // is passed over, so that `more` never promises entries a reader cannot reach.
         while true {
             // One more than the page, from each table, tells whether more entries follow.
-            let values: [SQLiteValue] = [.text(path.string), .text(after), .int(pageSize + 1)]
+            let values: [SQLValue] = [.text(path.string), .text(after), .int(pageSize + 1)]
             let folders = try database.query(
                 "SELECT name, mtime, path FROM dirs WHERE parent = ? AND name > ? ORDER BY name LIMIT ?", values
             ) { row -> (name: String, entry: FileInfo?) in
@@ -145,7 +145,7 @@ extension MetaStore {
     /// (every block holds at least one), so the query reads one block row per file whatever
     /// the sizes, and a page of large files costs no more than one of small ones.
     private func oneBlockFiles(in folder: DFSPath, after: String, through last: String) throws(DFSError) -> [[UInt8]: [BlockLocation]] {
-        let range: [SQLiteValue] = [.text(folder.string), .text(after), .text(last)]
+        let range: [SQLValue] = [.text(folder.string), .text(after), .text(last)]
         let oneBlock = "files JOIN blocks ON blocks.file_id = files.id AND blocks.block_index = 0 AND blocks.length = files.size"
         let inRange = "files.parent = ? AND files.name > ? AND files.name <= ? AND files.complete = 1"
         var byName: [[UInt8]: [BlockLocation]] = [:]

@@ -29,7 +29,7 @@ extension MetaStore {
     /// again `retryAfter` seconds later unless its node answers first (a lost reply, a node
     /// restarted, or a request it had no room for, is asked again).
     public func takeVerifications(nodeID: NodeID, limit: Int, now: Double, retryAfter: Double) throws(DFSError) -> [BlockID] {
-        let node = SQLiteValue.text(nodeID.rawValue)
+        let node = SQLValue.text(nodeID.rawValue)
         let due = try database.query(
             "SELECT block_id FROM replicas WHERE node_id = ? AND suspect IS NOT NULL AND suspect <= ? ORDER BY suspect LIMIT ?",
             [node, .real(now), .int(max(0, limit))]
@@ -58,10 +58,10 @@ extension MetaStore {
     /// begun by the caller. A block no file owns goes as any orphan does, after the grace.
     func recordCorrupt(_ blockID: BlockID, on nodeID: NodeID, now: Double, orphanGrace: Double) throws(DFSError) {
         guard let id = Self.rowID(blockID) else { return }
-        let node = SQLiteValue.text(nodeID.rawValue)
+        let node = SQLValue.text(nodeID.rawValue)
         guard try !database.query("SELECT 1 FROM blocks WHERE id = ?", [.integer(id)], row: { $0.int(0) }).isEmpty else {
             try database.run(
-                "INSERT OR IGNORE INTO garbage(block_id, node_id, since) VALUES(?, ?, ?)",
+                "INSERT INTO garbage(block_id, node_id, since) VALUES(?, ?, ?) ON CONFLICT DO NOTHING",
                 [.integer(id), node, .real(now + orphanGrace)])
             return
         }
@@ -77,7 +77,7 @@ extension MetaStore {
     /// checksum differ holds some other bytes, and is corrupt.
     func recordVerified(_ summary: BlockSummary, on nodeID: NodeID) throws(DFSError) {
         guard let id = Self.rowID(summary.blockID) else { return }
-        let node = SQLiteValue.text(nodeID.rawValue)
+        let node = SQLValue.text(nodeID.rawValue)
         let recorded = try database.query(
             """
             SELECT blocks.length, blocks.checksum FROM replicas
@@ -107,7 +107,7 @@ extension MetaStore {
             let doomed = block.corruptReplicasToDelete(placeable: placeable, copiesUnderWay: copiesUnderWay)
             for node in doomed {
                 try database.run(
-                    "INSERT OR IGNORE INTO garbage(block_id, node_id, since) VALUES(?, ?, ?)",
+                    "INSERT INTO garbage(block_id, node_id, since) VALUES(?, ?, ?) ON CONFLICT DO NOTHING",
                     [.integer(id), .text(node.rawValue), .real(now)])
             }
             return doomed

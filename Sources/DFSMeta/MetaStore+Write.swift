@@ -50,7 +50,7 @@ extension MetaStore {
         if !overwrite, try completeFileID(path) != nil {
             throw DFSError(.alreadyExists, "\(path) already exists")
         }
-        try database.run(
+        return try database.insertReturningID(
             """
             INSERT INTO files(path, parent, name, size, mtime, replication, block_bytes, complete, created)
             VALUES(?, ?, ?, 0, ?, ?, ?, 0, ?)
@@ -59,12 +59,11 @@ extension MetaStore {
                 .text(path.string), .text(path.parent!.string), .text(path.name), .real(now), .int(replication),
                 .int(blockBytes), .real(now),
             ])
-        return database.lastInsertedRowID
     }
 
     private func insertBlock(fileID: Int64, blockIndex: Int) throws(DFSError) -> BlockID {
-        try database.run("INSERT INTO blocks(file_id, block_index, length) VALUES(?, ?, 0)", [.integer(fileID), .int(blockIndex)])
-        return BlockID(UInt64(database.lastInsertedRowID))
+        let id = try database.insertReturningID("INSERT INTO blocks(file_id, block_index, length) VALUES(?, ?, 0)", [.integer(fileID), .int(blockIndex)])
+        return BlockID(UInt64(id))
     }
 
     /// A file may go at `path` when no folder is there and no file is at any folder above it.
@@ -186,10 +185,10 @@ extension MetaStore {
             let reported = try database.query("SELECT node_id FROM replicas WHERE block_id = ?", [.integer(id)]) { NodeID($0.text(0)) }
             for node in reported where !named.contains(node) {
                 try database.run("DELETE FROM replicas WHERE block_id = ? AND node_id = ?", [.integer(id), .text(node.rawValue)])
-                try database.run("INSERT OR IGNORE INTO garbage(block_id, node_id, since) VALUES(?, ?, ?)", [.integer(id), .text(node.rawValue), .real(now)])
+                try database.run("INSERT INTO garbage(block_id, node_id, since) VALUES(?, ?, ?) ON CONFLICT DO NOTHING", [.integer(id), .text(node.rawValue), .real(now)])
             }
             for node in named {
-                try database.run("INSERT OR IGNORE INTO replicas(block_id, node_id) VALUES(?, ?)", [.integer(id), .text(node.rawValue)])
+                try database.run("INSERT INTO replicas(block_id, node_id) VALUES(?, ?) ON CONFLICT DO NOTHING", [.integer(id), .text(node.rawValue)])
             }
         }
         // Blocks allocated but not kept (a retried block got a new id) belong to nobody.
@@ -203,7 +202,7 @@ extension MetaStore {
         }
         for ancestor in path.ancestors {
             try database.run(
-                "INSERT OR IGNORE INTO dirs(path, parent, name, mtime) VALUES(?, ?, ?, ?)",
+                "INSERT INTO dirs(path, parent, name, mtime) VALUES(?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [.text(ancestor.string), .text(ancestor.parent!.string), .text(ancestor.name), .real(now)])
         }
         try database.run(
@@ -228,9 +227,10 @@ extension MetaStore {
     func dropFile(_ fileID: Int64, now: Double) throws(DFSError) {
         try database.run(
             """
-            INSERT OR IGNORE INTO garbage(block_id, node_id, since)
+            INSERT INTO garbage(block_id, node_id, since)
             SELECT replicas.block_id, replicas.node_id, ? FROM replicas JOIN blocks ON blocks.id = replicas.block_id
             WHERE blocks.file_id = ?
+            ON CONFLICT DO NOTHING
             """, [.real(now), .integer(fileID)])
         try database.run("DELETE FROM files WHERE id = ?", [.integer(fileID)])
     }
@@ -238,7 +238,7 @@ extension MetaStore {
     private func dropBlock(_ blockID: BlockID, now: Double) throws(DFSError) {
         let id = Int64(blockID.rawValue)
         try database.run(
-            "INSERT OR IGNORE INTO garbage(block_id, node_id, since) SELECT block_id, node_id, ? FROM replicas WHERE block_id = ?",
+            "INSERT INTO garbage(block_id, node_id, since) SELECT block_id, node_id, ? FROM replicas WHERE block_id = ? ON CONFLICT DO NOTHING",
             [.real(now), .integer(id)])
         try database.run("DELETE FROM blocks WHERE id = ?", [.integer(id)])
     }

@@ -1,11 +1,13 @@
 import DFSCore
 import DFSNet
+import DFSPostgres
 import Foundation
 
-/// The namespace, the node registry and block locations, in SQLite.
+/// The namespace, the node registry and block locations, in SQLite or PostgreSQL.
 ///
-/// An actor on its own queue: SQLite calls block (fsync on commit), and must not hold one
-/// of the cooperative pool's few threads. Every namespace change is one transaction.
+/// An actor on its own queue: database calls block (fsync on commit, a round trip to
+/// PostgreSQL), and must not hold one of the cooperative pool's few threads. Every namespace
+/// change is one transaction. The SQL engine sits behind ``MetaDatabase``.
 ///
 /// Its requests are in extensions by topic: the node registry (`+Nodes`), writing files
 /// (`+Write`, `+Lease`), reading the namespace (`+Read`), folders, moves and removals
@@ -13,12 +15,27 @@ import Foundation
 /// backups (`+Backup`), bulk import for the benchmark (`+Import`) and the schema (`+Schema`).
 public actor MetaStore {
     /// The store's queue; the meta service and the server's connections run on it too.
-    nonisolated let executor = QueueExecutor(label: "dfs.meta-store")
+    nonisolated let executor: QueueExecutor
     nonisolated public var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
-    let database: SQLiteDatabase
+    let database: any MetaDatabase
 
-    /// Opens the database at `path` (":memory:" for tests), creating and migrating it.
-    public init(path: String) throws(DFSError) {
+    /// Opens the database at `path`, creating and migrating it: a SQLite file (":memory:"
+    /// for tests), or a PostgreSQL database named by a `postgres://` or `postgresql://` URI.
+    /// With PostgreSQL, `fence` is the lease of the meta server that writes (none for tests
+    /// and tools that are the database's only user).
+    public init(path: String, executor: QueueExecutor? = nil) throws(DFSError) {
+        try self.init(path: path, executor: executor, fence: nil)
+    }
+
+    init(path: String, executor: QueueExecutor? = nil, fence: MetaFence?) throws(DFSError) {
+        self.executor = executor ?? QueueExecutor(label: "dfs.meta-store")
+        if PostgresURI.isPostgres(path) {
+            let database = try PostgresMetaDatabase(uri: path, fence: fence)
+            try PostgresMetaSchema.migrate(database)
+            self.database = database
+            sync = nil
+            return
+        }
         let database = try SQLiteDatabase(path: path)
         do {
             // A file that is not a database fails at its first statement; say so plainly.
@@ -48,13 +65,17 @@ public actor MetaStore {
         self.database = database
     }
 
+    /// The SQLite database, for what only SQLite does (online backups); nil with PostgreSQL.
+    var sqlite: SQLiteDatabase? { database as? SQLiteDatabase }
+
     /// How long a statement waits for a lock that another connection to the same file holds
     /// (SQLite's `busy_timeout`) before it fails. The server keeps one connection, so only
     /// another process opening the file can make it wait: long enough for a short look by
     /// such a process to end, short enough that a request fails rather than hangs.
     static let lockWaitMilliseconds = 5000
 
-    /// Group commit; nil for a database in memory.
+    /// Group commit; nil for a database in memory and for PostgreSQL, whose COMMIT returns
+    /// once the transaction is durable.
     nonisolated let sync: CommitSync?
 
     /// Returns once every change committed so far is on disk. The server calls it before
@@ -67,6 +88,9 @@ public actor MetaStore {
     public nonisolated var isDurable: Bool { sync?.isCaughtUp ?? true }
 
     public var schemaVersion: Int {
-        get throws(DFSError) { try database.query("PRAGMA user_version") { $0.int(0) }.first ?? 0 }
+        get throws(DFSError) {
+            if let database = database as? PostgresMetaDatabase { return try PostgresMetaSchema.version(database) }
+            return try database.query("PRAGMA user_version") { $0.int(0) }.first ?? 0
+        }
     }
 }

@@ -4,10 +4,11 @@ import DFSCore
 /// A thin wrapper over one SQLite connection: statements are prepared once and reused.
 ///
 /// Not thread-safe, on purpose: ``MetaStore`` owns it and runs every call on its own queue.
-final class SQLiteDatabase {
+final class SQLiteDatabase: MetaDatabase {
     private(set) var handle: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]
     let path: String
+    var dialect: SQLDialect { .sqlite }
     /// Called after each commit that may have changed the database: a transaction's COMMIT,
     /// or a writing statement run outside one.
     var onCommit: (() -> Void)?
@@ -105,10 +106,14 @@ final class SQLiteDatabase {
     }
 
     var changes: Int { Int(sqlite3_changes(handle)) }
-    var lastInsertedRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    func insertReturningID(_ sql: String, _ values: [SQLValue]) throws(DFSError) -> Int64 {
+        try run(sql, values)
+        return sqlite3_last_insert_rowid(handle)
+    }
 
     /// Runs a query and maps each row.
-    func query<T>(_ sql: String, _ values: [SQLiteValue] = [], row: (SQLiteStatement) -> T) throws(DFSError) -> [T] {
+    func query<T>(_ sql: String, _ values: [SQLValue], row: (any MetaRow) -> T) throws(DFSError) -> [T] {
         let statement = try self.statement(sql)
         try statement.bind(values)
         var rows: [T] = []
@@ -119,7 +124,7 @@ final class SQLiteDatabase {
 
     /// Runs a statement that returns no rows; returns the number of rows changed.
     @discardableResult
-    func run(_ sql: String, _ values: [SQLiteValue] = []) throws(DFSError) -> Int {
+    func run(_ sql: String, _ values: [SQLValue]) throws(DFSError) -> Int {
         let statement = try self.statement(sql)
         try statement.bind(values)
         while try statement.step() {}
@@ -128,18 +133,7 @@ final class SQLiteDatabase {
     }
 }
 
-enum SQLiteValue {
-    case integer(Int64)
-    case real(Double)
-    case text(String)
-    case null
-}
-
-extension SQLiteValue {
-    static func int(_ value: Int) -> SQLiteValue { .integer(Int64(value)) }
-}
-
-final class SQLiteStatement {
+final class SQLiteStatement: MetaRow {
     private let raw: OpaquePointer
     private unowned let database: SQLiteDatabase
 
@@ -156,7 +150,7 @@ final class SQLiteStatement {
         sqlite3_clear_bindings(raw)
     }
 
-    func bind(_ values: [SQLiteValue]) throws(DFSError) {
+    func bind(_ values: [SQLValue]) throws(DFSError) {
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
             let status: Int32

@@ -18,9 +18,51 @@ extension PostgresConnection {
         try run(sql, parameters: parameters.isEmpty ? nil : parameters, keepingRows: false).changedRows
     }
 
+    /// Runs SQL without parameters, which may hold several statements separated by
+    /// semicolons (PQsendQuery), and returns the rows they return, in order: one round trip
+    /// for a transaction's BEGIN and its first query, say.
+    public func simpleQuery(_ sql: String) throws(DFSError) -> [PostgresRow] {
+        try run(sql, parameters: nil, keepingRows: true).rows
+    }
+
+    /// Runs one statement as ``query(_:_:)`` does, through a prepared statement that this
+    /// connection makes on the statement's first use (PQprepare) and reuses after
+    /// (PQsendQueryPrepared): the server parses and plans it once. The parameters' types
+    /// are those of the first call's values (a NULL leaves its type to the server).
+    public func queryPrepared(_ sql: String, _ parameters: [PostgresValue]) throws(DFSError) -> (rows: [PostgresRow], changedRows: Int) {
+        try run(sql, parameters: parameters, keepingRows: true, prepared: true)
+    }
+
+    /// Statements prepared on this connection so far are at most this many; past it, new
+    /// ones run unprepared.
+    public static let preparedStatementsMax = 1024
+
+    /// Makes the prepared statement for `sql`, or finds it made; nil past the limit.
+    private func preparedName(_ sql: String, _ bound: PostgresParameters, _ handle: OpaquePointer) throws(DFSError) -> String? {
+        if let name = preparedStatements[sql] { return name }
+        guard preparedStatements.count < PostgresConnection.preparedStatementsMax else { return nil }
+        let name = "dfs_\(preparedStatements.count)"
+        let result = bound.types.withUnsafeBufferPointer { types in
+            PQprepare(handle, name, sql, Int32(types.count), types.baseAddress)
+        }
+        defer { PQclear(result) }
+        guard let result, PQresultStatus(result) == PGRES_COMMAND_OK else {
+            updateBroken()
+            let failure =
+                result.map { ResultReader.failure(of: $0) }
+                ?? PostgresFailure(sqlState: nil, message: "cannot prepare statement: \(String(cString: PQerrorMessage(handle)))")
+            lastFailure = failure
+            throw failure.error
+        }
+        preparedStatements[sql] = name
+        return name
+    }
+
     /// Sends `sql` and reads its results one row at a time (libpq's single-row mode), so
     /// that no more than the limits are ever held in memory.
-    func run(_ sql: String, parameters: [PostgresValue]?, keepingRows: Bool) throws(DFSError) -> (rows: [PostgresRow], changedRows: Int) {
+    func run(
+        _ sql: String, parameters: [PostgresValue]?, keepingRows: Bool, prepared: Bool = false
+    ) throws(DFSError) -> (rows: [PostgresRow], changedRows: Int) {
         let handle = try liveHandle()
         let limits = options.limits
         guard sql.utf8.count <= limits.statementBytesMax else {
@@ -30,7 +72,11 @@ extension PostgresConnection {
         let bound = try parameters.map { values throws(DFSError) in try PostgresParameters(values, limits: limits) }
         lastFailure = nil
         let sent: Int32
-        if let bound {
+        if let bound, prepared, let name = try preparedName(sql, bound, handle) {
+            sent = bound.withPointers { _, values, lengths, formats in
+                PQsendQueryPrepared(handle, name, Int32(bound.types.count), values, lengths, formats, PostgresParameters.textFormat)
+            }
+        } else if let bound {
             sent = bound.withPointers { types, values, lengths, formats in
                 PQsendQueryParams(handle, sql, Int32(bound.types.count), types, values, lengths, formats, PostgresParameters.textFormat)
             }

@@ -33,6 +33,8 @@ public final class PostgresConnection: @unchecked Sendable {
     public private(set) var isBroken = false
     /// The last statement's failure as PostgreSQL reported it; nil after a success.
     public internal(set) var lastFailure: PostgresFailure?
+    /// Statements prepared on this connection: SQL text to the statement's name.
+    var preparedStatements: [String: String] = [:]
 
     /// Connects (PQconnectdbParams) to the database `uri` names; blocks up to the connect
     /// timeout. A password comes from the URI, `PGPASSWORD` or `~/.pgpass`, as libpq finds it.

@@ -43,6 +43,10 @@ public struct PostgresRow: Sendable {
         self.fields = fields
     }
 
+    /// The column's bytes in PostgreSQL's text format, nil for NULL, without a check of its
+    /// type (for readers that convert values themselves); `column` must be in range.
+    public func textBytes(_ column: Int) -> [UInt8]? { fields[column] }
+
     public func isNull(_ column: Int) throws(DFSError) -> Bool {
         try checked(column)
         return fields[column] == nil

@@ -124,7 +124,7 @@ import Testing
 
             let database = try SQLiteDatabase(path: cluster.folder.appendingPathComponent("meta.db").path)
             try database.execute("PRAGMA busy_timeout = 10000")
-            let wrong: SQLiteValue = column == "sha256" ? .text(String(repeating: "0", count: 64)) : .integer(Int64(info.crc32c! ^ 1))
+            let wrong: SQLValue = column == "sha256" ? .text(String(repeating: "0", count: 64)) : .integer(Int64(info.crc32c! ^ 1))
             let changed = try database.run("UPDATE files SET \(column) = ? WHERE name = 'f'", [wrong])
             #expect(changed == 1)
             let error = await #expect(throws: DFSError.self) {

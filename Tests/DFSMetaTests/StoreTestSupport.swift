@@ -1,4 +1,6 @@
 import DFSCore
+import DFSTesting
+import Testing
 
 @testable import DFSMeta
 
@@ -17,5 +19,21 @@ extension MetaStore {
         let blockID = try addBlock(fileID: fileID, blockIndex: 0)
         try completeFile(fileID: fileID, size: length, blocks: [CommittedBlock(blockID: blockID, blockIndex: 0, length: length, nodes: [node])], now: 5)
         return blockID
+    }
+}
+
+/// The two SQL engines a store runs on: every store test runs against both.
+enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite, postgres
+
+    var testDescription: String { rawValue }
+
+    /// A new, empty store: SQLite in memory, or a schema of its own on the test process's
+    /// PostgreSQL server.
+    func makeStore() async throws -> MetaStore {
+        switch self {
+        case .sqlite: try MetaStore(path: ":memory:")
+        case .postgres: try MetaStore(path: try await PostgresTestServer.freshDatabase())
+        }
     }
 }

@@ -1,0 +1,75 @@
+import DFSCore
+import DFSPostgres
+import DFSSystem
+import Foundation
+
+/// One PostgreSQL server for a whole test process, with a new schema of its own for each
+/// test that asks (a database per test would copy megabytes each): starting a server takes
+/// a second or two, a schema a millisecond.
+/// The server is stopped and its folder removed when the process exits; a process that was
+/// killed leaves it for the next run's ``PostgresTestServer/sweepAbandoned()``.
+extension PostgresTestServer {
+    private static let sharedServer = SharedServer()
+
+    /// A URI whose connections see a new, empty schema on the process's shared server (its
+    /// `search_path`), as if it were a database of its own.
+    public static func freshDatabase() async throws -> String {
+        let server = try await sharedServer.server()
+        let schema = "test_\(sharedServer.nextNumber())"
+        try await BlockingIO.run {
+            let connection = try PostgresConnection(uri: server.uri)
+            defer { connection.close() }
+            try connection.execute("CREATE SCHEMA \(schema)")
+        }
+        return server.uri + "?options=-csearch_path%3D\(schema)"
+    }
+
+    /// True when PostgreSQL's programs are installed (`make deps` installs them).
+    public static var isInstalled: Bool { binFolder != nil }
+}
+
+private final class SharedServer: @unchecked Sendable {
+    private let lock = NSLock()
+    private var started: Task<PostgresTestServer, Error>?
+    private var count = 0
+
+    func nextNumber() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        count += 1
+        return count
+    }
+
+    func server() async throws -> PostgresTestServer {
+        try await startingTask().value
+    }
+
+    private func startingTask() -> Task<PostgresTestServer, Error> {
+        lock.lock()
+        defer { lock.unlock() }
+        if let started { return started }
+        let task = Task {
+            let server = try await PostgresTestServer.start()
+            SharedServerExit.register(server)
+            return server
+        }
+        started = task
+        return task
+    }
+}
+
+/// Stops the shared server when the test process exits (`atexit`).
+private enum SharedServerExit {
+    nonisolated(unsafe) static var server: PostgresTestServer?
+
+    static func register(_ server: PostgresTestServer) {
+        self.server = server
+        atexit {
+            guard let server = SharedServerExit.server else { return }
+            for process in server.runningProcesses { kill(process, SIGKILL) }
+            let deadline = Date().addingTimeInterval(10)
+            while !server.runningProcesses.isEmpty && Date() < deadline { usleep(10_000) }
+            try? FileSystem.removeTree(server.folder)
+        }
+    }
+}
