@@ -56,7 +56,8 @@ let package = Package(
             name: "DFSMeta",
             dependencies: [
                 "DFSCore", "DFSSystem", "DFSNet", "DFSHTTP", "DFSMetrics", "DFSPostgres", "CSQLite",
-                .product(name: "Prometheus", package: "swift-prometheus")]),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
         // serve-data: block store on local disk, registration, heartbeats.
         .target(
             name: "DFSData",
@@ -70,11 +71,12 @@ let package = Package(
         // server prints when it listens. Not a server's concern, nor the client's.
         .target(name: "DFSProcess", dependencies: ["DFSCore", "DFSSystem"]),
         // An in-process cluster for tests.
-        .target(name: "DFSTesting", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "DFSHTTP", "DFSMeta", "DFSPostgres", "DFSData", "DFSClient", "DFSProcess"]),
+        .target(
+            name: "DFSTesting", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "DFSHTTP", "DFSMeta", "DFSPostgres", "DFSData", "DFSClient", "DFSProcess"]),
         .executableTarget(
             name: "dfs",
             dependencies: [
-                "DFSCore", "DFSSystem", "DFSNet", "DFSMeta", "DFSData", "DFSClient", "DFSProcess",
+                "DFSCore", "DFSSystem", "DFSNet", "DFSMeta", "DFSData", "DFSClient", "DFSProcess", "DFSPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -89,6 +91,6 @@ let package = Package(
         .testTarget(name: "DFSPostgresTests", dependencies: ["DFSCore", "DFSSystem", "DFSPostgres", "DFSTesting"]),
         .testTarget(name: "DFSProcessTests", dependencies: ["DFSCore", "DFSProcess"]),
         .testTarget(name: "DFSMetricsTests", dependencies: ["DFSCore", "DFSMetrics", "DFSTesting"]),
-        .testTarget(name: "ClusterTests", dependencies: ["DFSCore", "DFSNet", "DFSClient", "DFSProcess", "DFSTesting"]),
+        .testTarget(name: "ClusterTests", dependencies: ["DFSCore", "DFSNet", "DFSClient", "DFSProcess", "DFSPostgres", "DFSTesting"]),
     ]
 )

@@ -16,6 +16,8 @@ public struct StatusJSON: Encodable, Sendable {
     }
     public var nodes: [Node]
     public var totals: HealthTotals
+    /// The meta servers sharing a PostgreSQL database and which is active; absent on SQLite.
+    public var metaServers: [MetaServerInfo]?
 
     public init(_ status: StatusOK) {
         nodes = status.nodes.map {
@@ -25,6 +27,7 @@ public struct StatusJSON: Encodable, Sendable {
                 slow: $0.slow == true)
         }
         totals = status.totals
+        metaServers = status.metaServers
     }
 }
 

@@ -1,8 +1,8 @@
 import DFSCore
 import DFSMetrics
 import DFSNet
-import DFSSystem
 import DFSPostgres
+import DFSSystem
 import Foundation
 
 /// `dfs serve-meta`: the namespace, the node registry and block placement, over SQLite.
@@ -139,7 +139,8 @@ public final class MetaServer: Sendable {
         let server: MetaServer
         do {
             if postgres {
-                let address = options.advertise ?? Endpoint(host: options.listen.host.isEmpty ? Self.hostName : options.listen.host, port: listener.endpoint.port)
+                let address =
+                    options.advertise ?? Endpoint(host: options.listen.host.isEmpty ? Self.hostName : options.listen.host, port: listener.endpoint.port)
                 let created = try MetaElection(uri: options.databasePath, address: address, leaseDuration: options.leaseDuration)
                 election = created
                 try await created.prepare()

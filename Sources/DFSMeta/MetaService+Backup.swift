@@ -1,6 +1,6 @@
 import DFSCore
-import DFSPostgres
 import DFSNet
+import DFSPostgres
 import DFSSystem
 import Foundation
 

@@ -185,7 +185,8 @@ extension MetaStore {
             let reported = try database.query("SELECT node_id FROM replicas WHERE block_id = ?", [.integer(id)]) { NodeID($0.text(0)) }
             for node in reported where !named.contains(node) {
                 try database.run("DELETE FROM replicas WHERE block_id = ? AND node_id = ?", [.integer(id), .text(node.rawValue)])
-                try database.run("INSERT INTO garbage(block_id, node_id, since) VALUES(?, ?, ?) ON CONFLICT DO NOTHING", [.integer(id), .text(node.rawValue), .real(now)])
+                try database.run(
+                    "INSERT INTO garbage(block_id, node_id, since) VALUES(?, ?, ?) ON CONFLICT DO NOTHING", [.integer(id), .text(node.rawValue), .real(now)])
             }
             for node in named {
                 try database.run("INSERT INTO replicas(block_id, node_id) VALUES(?, ?) ON CONFLICT DO NOTHING", [.integer(id), .text(node.rawValue)])

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DFSCore
 import DFSMeta
+import DFSPostgres
 import DFSProcess
 
 struct ServeMetaCommand: AsyncParsableCommand {
@@ -8,9 +9,13 @@ struct ServeMetaCommand: AsyncParsableCommand {
         commandName: "serve-meta",
         abstract: "Run the meta server: the namespace, the node registry and block placement.",
         discussion: """
-            The database is created and migrated on first start.
-            Example:
+            The database is created and migrated on first start: a SQLite file (the default), or a
+            PostgreSQL database named by a libpq URI (postgres://USER@HOST:PORT/DBNAME; a password
+            from PGPASSWORD or ~/.pgpass). Several meta servers may share one PostgreSQL database:
+            one is active, the others stand by and take over within --failover-after when it dies.
+            Examples:
               dfs serve-meta --port 8000 --db ./dfs-meta.db
+              dfs serve-meta --port 8000 --db postgres://dfs@db.example:5432/dfs --advertise 10.0.0.1:8000
             """
     )
 
@@ -23,8 +28,18 @@ struct ServeMetaCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on; empty means every interface.")
     var host: String = ""
 
-    @Option(help: "SQLite database file.")
+    @Option(help: "SQLite database file, or a PostgreSQL URI (postgres://USER@HOST:PORT/DBNAME).")
     var db: String = "./dfs-meta.db"
+
+    @Option(
+        help: ArgumentHelp(
+            "With PostgreSQL: the HOST:PORT that standbys name to clients and nodes when this server is active.",
+            discussion: "Defaults to --host (this machine's name when listening on every interface) and --port.",
+            valueName: "host:port"))
+    var advertise: Endpoint?
+
+    @Option(help: "With PostgreSQL: how soon a standby takes over after the active meta server dies or is cut off (2s to 10m).")
+    var failoverAfter: DurationArgument = DurationArgument(.seconds(10))
 
     @Option(help: "Replicas per block for files that do not ask for a number.")
     var replication: Int = 3
@@ -71,6 +86,21 @@ struct ServeMetaCommand: AsyncParsableCommand {
         // Clients renew every quarter of the lease: below a second, a busy client or server
         // would lose uploads that are alive.
         guard pendingLease.duration >= .seconds(1) else { throw ValidationError("--pending-lease must be at least 1s") }
+        guard (.seconds(2)...(.seconds(600))).contains(failoverAfter.duration) else {
+            throw ValidationError("--failover-after must be 2s to 10m")
+        }
+        if PostgresURI.isPostgres(db) {
+            do {
+                try PostgresURI.validate(db)
+            } catch {
+                throw ValidationError("--db: \(error.message)")
+            }
+        } else if advertise != nil {
+            throw ValidationError("--advertise is for meta servers that share a PostgreSQL database; a SQLite database has one server")
+        }
+        if let advertise, advertise.host.isEmpty || advertise.port == 0 {
+            throw ValidationError("--advertise needs a host and a port that others can reach (for example 10.0.0.1:8000)")
+        }
     }
 
     func run() async throws {
@@ -88,6 +118,8 @@ struct ServeMetaCommand: AsyncParsableCommand {
             options.repairInterval = min(options.heartbeatInterval, .seconds(1))
             options.secret = try security.load()
             options.http = http
+            options.advertise = advertise
+            options.failoverAfter = failoverAfter.duration
             warnIfExposed(host: host, secret: options.secret, command: "serve-meta")
             let server = try await MetaServer.start(options)
             printNow(ListeningLine.text(command: "serve-meta", endpoint: server.endpoint))

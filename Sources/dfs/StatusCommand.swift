@@ -6,7 +6,7 @@ import Foundation
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show every data node and the cluster's totals.",
+        abstract: "Show every data node, the cluster's totals and its meta servers.",
         discussion: """
             Examples:
               dfs status localhost:8000
@@ -55,6 +55,13 @@ struct StatusCommand: AsyncParsableCommand {
                 under-replicated blocks: \(totals.underReplicated), missing blocks: \(totals.missing), corrupt blocks: \(totals.corrupt)
                 corrupt replicas: \(totals.corruptReplicas ?? 0), suspect replicas: \(totals.suspectReplicas ?? 0)
                 """)
+            if let servers = status.metaServers {
+                printNow("meta servers:")
+                for server in servers {
+                    let role = server.active ? "active" : "standby"
+                    printNow("  \(DisplayText.escaped(server.address)) \(role), seen \(String(format: "%.1fs ago", server.lastSeenAge))")
+                }
+            }
         }
     }
 }
