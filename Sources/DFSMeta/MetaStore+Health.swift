@@ -62,7 +62,7 @@ extension MetaStore {
         }
         if length != summary.length || checksum != summary.checksum {
             try database.run(
-                "INSERT INTO replicas(block_id, node_id, corrupt) VALUES(?, ?, 1) ON CONFLICT DO UPDATE SET corrupt = 1, suspect = NULL",
+                "INSERT INTO replicas(block_id, node_id, corrupt) VALUES(?, ?, 1) ON CONFLICT(block_id, node_id) DO UPDATE SET corrupt = 1, suspect = NULL",
                 [.integer(id), node])
             return
         }

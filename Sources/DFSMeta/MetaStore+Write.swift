@@ -27,6 +27,14 @@ extension MetaStore {
         _ files: [NewFile], replication: Int, blockBytes: Int, overwrite: Bool, now: Double
     ) throws(DFSError) -> [Result<(fileID: Int64, blockID: BlockID?), DFSError>] {
         try database.transaction { () throws(DFSError) -> [Result<(fileID: Int64, blockID: BlockID?), DFSError>] in
+            // PostgreSQL: the batch as sets (one attempt, undone if it fails), else file by file.
+            if database.dialect == .postgres,
+                let results = try? database.savepoint({ () throws(DFSError) in
+                    try createFilesAsSets(files, replication: replication, blockBytes: blockBytes, overwrite: overwrite, now: now)
+                }) ?? nil
+            {
+                return results
+            }
             var results: [Result<(fileID: Int64, blockID: BlockID?), DFSError>] = []
             for file in files {
                 do {
@@ -118,6 +126,11 @@ extension MetaStore {
     /// read back (a tree copy has no use for their descriptions).
     public func completeFiles(_ files: [CompleteFile], now: Double) throws(DFSError) -> [Result<Void, DFSError>] {
         try database.transaction { () throws(DFSError) -> [Result<Void, DFSError>] in
+            if database.dialect == .postgres,
+                let results = try? database.savepoint({ () throws(DFSError) in try completeFilesAsSets(files, now: now) }) ?? nil
+            {
+                return results
+            }
             var results: [Result<Void, DFSError>] = []
             for file in files {
                 do {
@@ -138,9 +151,7 @@ extension MetaStore {
     private func completePendingFile(
         fileID: Int64, size: Int, sha256: String?, blocks: [CommittedBlock], now: Double
     ) throws(DFSError) -> DFSPath {
-        if let sha256, sha256.utf8.count != 64 || !sha256.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) {
-            throw DFSError(.invalidArgument, "SHA-256 '\(sha256.prefix(Limits.quotedCharactersMax))' is not 64 lower-case hex digits")
-        }
+        try Self.checkSHA256(sha256)
         guard
             let file = try database.query(
                 "SELECT path, block_bytes FROM files WHERE id = ? AND complete = 0", [.integer(fileID)],
@@ -150,27 +161,7 @@ extension MetaStore {
         let path = try DFSPath(file.0)
         let blockBytes = file.1
         let owned = Set(try database.query("SELECT id FROM blocks WHERE file_id = ?", [.integer(fileID)]) { BlockID(UInt64($0.int64(0))) })
-        var total = 0
-        var wholeFile = CRC32C()
-        for (position, block) in blocks.enumerated() {
-            guard block.blockIndex == position else {
-                throw DFSError(.invalidArgument, "block \(position) of \(path) is missing (got index \(block.blockIndex))")
-            }
-            guard owned.contains(block.blockID) else {
-                throw DFSError(.invalidArgument, "block \(block.blockID) does not belong to \(path)")
-            }
-            guard (1...blockBytes).contains(block.length) else {
-                throw DFSError(.invalidArgument, "block \(position) of \(path) has length \(block.length); it must be 1 to \(blockBytes)")
-            }
-            guard !block.nodes.isEmpty else {
-                throw DFSError(.invalidArgument, "block \(position) of \(path) is stored on no node")
-            }
-            total += block.length
-            wholeFile.append(checksum: block.checksum, length: block.length)
-        }
-        guard total == size else {
-            throw DFSError(.invalidArgument, "the blocks of \(path) hold \(total) bytes, not \(size)")
-        }
+        let crc32c = try Self.checkBlocks(blocks, of: path, owned: owned, blockBytes: blockBytes, size: size)
         for block in blocks {
             try database.run(
                 "UPDATE blocks SET length = ?, block_index = ?, checksum = ? WHERE id = ?",
@@ -208,7 +199,7 @@ extension MetaStore {
         }
         try database.run(
             "UPDATE files SET complete = 1, size = ?, mtime = ?, sha256 = ?, crc32c = ? WHERE id = ?",
-            [.int(size), .real(now), sha256.map { .text($0) } ?? .null, .integer(Int64(wholeFile.value)), .integer(fileID)])
+            [.int(size), .real(now), sha256.map { .text($0) } ?? .null, .integer(Int64(crc32c)), .integer(fileID)])
         return path
     }
 
@@ -242,5 +233,39 @@ extension MetaStore {
             "INSERT INTO garbage(block_id, node_id, since) SELECT block_id, node_id, ? FROM replicas WHERE block_id = ? ON CONFLICT DO NOTHING",
             [.real(now), .integer(id)])
         try database.run("DELETE FROM blocks WHERE id = ?", [.integer(id)])
+    }
+
+    /// A SHA-256 as a client sends it: 64 lower-case hex digits.
+    static func checkSHA256(_ sha256: String?) throws(DFSError) {
+        if let sha256, sha256.utf8.count != 64 || !sha256.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) {
+            throw DFSError(.invalidArgument, "SHA-256 '\(sha256.prefix(Limits.quotedCharactersMax))' is not 64 lower-case hex digits")
+        }
+    }
+
+    /// Checks the blocks a client completes a file with against the blocks allocated to it
+    /// (`owned`), the file's block size and its size; returns the whole file's CRC32C.
+    static func checkBlocks(_ blocks: [CommittedBlock], of path: DFSPath, owned: Set<BlockID>, blockBytes: Int, size: Int) throws(DFSError) -> UInt32 {
+        var total = 0
+        var wholeFile = CRC32C()
+        for (position, block) in blocks.enumerated() {
+            guard block.blockIndex == position else {
+                throw DFSError(.invalidArgument, "block \(position) of \(path) is missing (got index \(block.blockIndex))")
+            }
+            guard owned.contains(block.blockID) else {
+                throw DFSError(.invalidArgument, "block \(block.blockID) does not belong to \(path)")
+            }
+            guard (1...blockBytes).contains(block.length) else {
+                throw DFSError(.invalidArgument, "block \(position) of \(path) has length \(block.length); it must be 1 to \(blockBytes)")
+            }
+            guard !block.nodes.isEmpty else {
+                throw DFSError(.invalidArgument, "block \(position) of \(path) is stored on no node")
+            }
+            total += block.length
+            wholeFile.append(checksum: block.checksum, length: block.length)
+        }
+        guard total == size else {
+            throw DFSError(.invalidArgument, "the blocks of \(path) hold \(total) bytes, not \(size)")
+        }
+        return wholeFile.value
     }
 }

@@ -9,8 +9,9 @@ import DFSCore
 /// types are wider than PostgreSQL's of the same name; ids from identity columns, which
 /// never go back, as SQLite's AUTOINCREMENT; text compared byte by byte (`COLLATE "C"`),
 /// as SQLite compares it, so listings come in the same order; `attention` stored rather than
-/// computed on each read; and each trigger's body in a PL/pgSQL function, with its
-/// conditions written as integers where SQLite counts booleans as 0 and 1.
+/// computed on each read; and triggers that run once per statement over the rows it changed
+/// (transition tables), in PL/pgSQL, where SQLite's run once per row: a statement that adds
+/// the replicas of a whole batch of files updates each block once, and the totals once.
 enum PostgresMetaSchema {
     /// The steps by the version each brings the database to.
     static let migrations: [(version: Int, sql: String)] = [(5, version5)]
@@ -41,27 +42,45 @@ enum PostgresMetaSchema {
         try database.query("SELECT coalesce(max(version), 0) FROM \(versionTable)") { $0.int(0) }.first ?? 0
     }
 
-    /// A trigger whose body is `body` (statements), in a function of the same name.
-    private static func trigger(_ name: String, _ event: String, when: String? = nil, _ body: String) -> String {
-        """
-        CREATE FUNCTION \(name)() RETURNS trigger LANGUAGE plpgsql AS $body$
-        BEGIN
-            \(body)
-            RETURN NULL;
-        END $body$;
-        CREATE TRIGGER \(name) AFTER \(event) FOR EACH ROW \(when.map { "WHEN (\($0)) " } ?? "")EXECUTE FUNCTION \(name)();
-        """
+    /// A trigger whose body is `body` (statements), in a function of the same name: for each
+    /// statement, over the rows it changed (`referencing`: the transition tables
+    /// `OLD TABLE AS old_rows`, `NEW TABLE AS new_rows`), or, without it, for each row.
+    private static func trigger(_ name: String, _ event: String, referencing: String? = nil, when: String? = nil, _ body: String) -> String {
+        let level = referencing.map { "REFERENCING \($0) FOR EACH STATEMENT" } ?? "FOR EACH ROW"
+        return """
+            CREATE FUNCTION \(name)() RETURNS trigger LANGUAGE plpgsql AS $body$
+            BEGIN
+                \(body)
+                RETURN NULL;
+            END $body$;
+            CREATE TRIGGER \(name) AFTER \(event) \(level) \(when.map { "WHEN (\($0)) " } ?? "")EXECUTE FUNCTION \(name)();
+            """
     }
 
-    /// A replica row's share of its block's counts, column by column; `row` is NEW or OLD.
+    /// A replica row's share of its block's counts, column by column, for a row `row` of
+    /// `replicas` joined to its node as `node` (NULL when the node is unknown).
     private static func replicaShare(_ row: String) -> [(column: String, term: String)] {
-        let counted = "coalesce((SELECT counted FROM nodes WHERE id = \(row).node_id), 0) = 1"
+        let counted = "coalesce(node.counted, 0) = 1"
         return [
             ("live_good", "(\(row).corrupt = 0 AND \(counted))::int"),
             ("live_corrupt", "(\(row).corrupt = 1 AND \(counted))::int"),
             ("corrupt_replicas", "(\(row).corrupt = 1)::int"),
             ("suspect_replicas", "(\(row).corrupt = 0 AND \(row).suspect IS NOT NULL)::int"),
         ]
+    }
+
+    /// The blocks' counts changed by the replica rows a statement added (`sign` +) or
+    /// removed (-), in one UPDATE of each block touched: `rows` is a transition table.
+    private static func applyReplicas(_ rows: String, _ sign: String) -> String {
+        let share = replicaShare("changed")
+        return """
+            UPDATE blocks SET \(share.map { "\($0.column) = blocks.\($0.column) \(sign) delta.\($0.column)" }.joined(separator: ", "))
+            FROM (
+                SELECT changed.block_id, \(share.map { "sum(\($0.term)) AS \($0.column)" }.joined(separator: ", "))
+                FROM \(rows) AS changed LEFT JOIN nodes AS node ON node.id = changed.node_id
+                GROUP BY changed.block_id) AS delta
+            WHERE blocks.id = delta.block_id;
+            """
     }
 
     /// A block row's share of the totals, column by column.
@@ -77,14 +96,18 @@ enum PostgresMetaSchema {
         ]
     }
 
-    private static func apply(_ share: [(column: String, term: String)], _ sign: String) -> String {
-        share.map { "\($0.column) = \($0.column) \(sign) \($0.term)" }.joined(separator: ", ")
-    }
-
-    /// Old row's share taken away, new row's added; PostgreSQL, as SQLite, evaluates every
-    /// expression of one SET against the row as it was before.
-    private static func replace(_ share: (String) -> [(column: String, term: String)]) -> String {
-        zip(share("OLD"), share("NEW")).map { "\($0.column) = \($0.column) - \($0.term) + \($1.term)" }.joined(separator: ", ")
+    /// The totals changed by the block rows in transition tables: `added` counted in,
+    /// `removed` counted out (either may be nil).
+    private static func applyBlocks(added: String?, removed: String?) -> String {
+        let share = blockShare("block")
+        func sums(_ table: String?) -> String {
+            guard let table else { return "SELECT " + share.map { "0 AS \($0.column)" }.joined(separator: ", ") }
+            return "SELECT " + share.map { "coalesce(sum(\($0.term)), 0) AS \($0.column)" }.joined(separator: ", ") + " FROM \(table) AS block"
+        }
+        return """
+            UPDATE health_totals SET \(share.map { "\($0.column) = health_totals.\($0.column) + added.\($0.column) - removed.\($0.column)" }.joined(separator: ", "))
+            FROM (\(sums(added))) AS added, (\(sums(removed))) AS removed;
+            """
     }
 
     static let version5 = """
@@ -138,13 +161,11 @@ enum PostgresMetaSchema {
             corrupt_replicas BIGINT NOT NULL, suspect_replicas BIGINT NOT NULL);
         INSERT INTO health_totals VALUES(0, 0, 0, 0, 0, 0, 0, 0, 0);
 
-        \(trigger("replicas_health_insert", "INSERT ON replicas",
-            "UPDATE blocks SET \(apply(replicaShare("NEW"), "+")) WHERE id = NEW.block_id;"))
-        \(trigger("replicas_health_delete", "DELETE ON replicas",
-            "UPDATE blocks SET \(apply(replicaShare("OLD"), "-")) WHERE id = OLD.block_id;"))
-        \(trigger("replicas_health_update", "UPDATE OF corrupt, suspect ON replicas",
-            when: "OLD.corrupt IS DISTINCT FROM NEW.corrupt OR (OLD.suspect IS NULL) <> (NEW.suspect IS NULL)",
-            "UPDATE blocks SET \(replace(replicaShare)) WHERE id = NEW.block_id;"))
+        \(trigger("replicas_health_insert", "INSERT ON replicas", referencing: "NEW TABLE AS new_rows", applyReplicas("new_rows", "+")))
+        \(trigger("replicas_health_delete", "DELETE ON replicas", referencing: "OLD TABLE AS old_rows", applyReplicas("old_rows", "-")))
+        \(trigger("replicas_health_update", "UPDATE ON replicas", referencing: "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+            applyReplicas("old_rows", "-") + "\n" + applyReplicas("new_rows", "+")))
+        -- A node counted as live, or no longer: every block it holds a replica of, at once.
         \(trigger("nodes_health_counted", "UPDATE OF counted ON nodes", when: "OLD.counted <> NEW.counted",
             """
             UPDATE blocks SET
@@ -154,33 +175,39 @@ enum PostgresMetaSchema {
                     * (SELECT (corrupt = 1)::int FROM replicas WHERE replicas.block_id = blocks.id AND replicas.node_id = NEW.id)
             WHERE id IN (SELECT block_id FROM replicas WHERE node_id = NEW.id);
             """))
-        \(trigger("blocks_health_insert", "INSERT ON blocks",
+        -- A block of a complete file (one imported whole) is counted from its start.
+        \(trigger("blocks_health_insert", "INSERT ON blocks", referencing: "NEW TABLE AS new_rows",
             """
-            IF EXISTS(SELECT 1 FROM files WHERE id = NEW.file_id AND complete = 1) THEN
-                UPDATE blocks SET wanted_replicas = (SELECT replication FROM files WHERE id = NEW.file_id) WHERE id = NEW.id;
-            END IF;
+            UPDATE blocks SET wanted_replicas = files.replication
+            FROM new_rows JOIN files ON files.id = new_rows.file_id AND files.complete = 1
+            WHERE blocks.id = new_rows.id;
             """))
-        \(trigger("blocks_health_update",
-            "UPDATE OF wanted_replicas, live_good, live_corrupt, corrupt_replicas, suspect_replicas ON blocks",
-            when: """
-                OLD.wanted_replicas IS DISTINCT FROM NEW.wanted_replicas OR OLD.attention IS DISTINCT FROM NEW.attention
-                OR OLD.corrupt_replicas <> NEW.corrupt_replicas OR OLD.suspect_replicas <> NEW.suspect_replicas
-                """,
-            "UPDATE health_totals SET \(replace(blockShare));"))
-        \(trigger("blocks_health_delete", "DELETE ON blocks",
-            "UPDATE health_totals SET \(apply(blockShare("OLD"), "-"));"))
-        \(trigger("files_health_insert", "INSERT ON files", when: "NEW.complete = 1",
-            "UPDATE health_totals SET files = files + 1, bytes = bytes + NEW.size;"))
-        \(trigger("files_health_update", "UPDATE OF complete, size, replication ON files",
+        \(trigger("blocks_health_update", "UPDATE ON blocks", referencing: "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+            applyBlocks(added: "new_rows", removed: "old_rows")))
+        \(trigger("blocks_health_delete", "DELETE ON blocks", referencing: "OLD TABLE AS old_rows",
+            applyBlocks(added: nil, removed: "old_rows")))
+        \(trigger("files_health_insert", "INSERT ON files", referencing: "NEW TABLE AS new_rows",
             """
-            UPDATE health_totals SET
-                files = files - (OLD.complete = 1)::int + (NEW.complete = 1)::int,
-                bytes = bytes - CASE WHEN OLD.complete = 1 THEN OLD.size ELSE 0 END
-                    + CASE WHEN NEW.complete = 1 THEN NEW.size ELSE 0 END;
-            UPDATE blocks SET wanted_replicas = CASE WHEN NEW.complete = 1 THEN NEW.replication END
-            WHERE file_id = NEW.id AND (OLD.complete <> NEW.complete OR OLD.replication <> NEW.replication);
+            UPDATE health_totals SET files = health_totals.files + added.files, bytes = health_totals.bytes + added.bytes
+            FROM (SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes FROM new_rows WHERE complete = 1) AS added;
             """))
-        \(trigger("files_health_delete", "DELETE ON files", when: "OLD.complete = 1",
-            "UPDATE health_totals SET files = files - 1, bytes = bytes - OLD.size;"))
+        \(trigger("files_health_update", "UPDATE ON files", referencing: "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+            """
+            UPDATE health_totals SET files = health_totals.files + delta.files, bytes = health_totals.bytes + delta.bytes
+            FROM (
+                SELECT coalesce(sum((new_rows.complete = 1)::int - (old_rows.complete = 1)::int), 0) AS files,
+                    coalesce(sum(CASE WHEN new_rows.complete = 1 THEN new_rows.size ELSE 0 END
+                        - CASE WHEN old_rows.complete = 1 THEN old_rows.size ELSE 0 END), 0) AS bytes
+                FROM old_rows JOIN new_rows ON new_rows.id = old_rows.id) AS delta;
+            UPDATE blocks SET wanted_replicas = CASE WHEN new_rows.complete = 1 THEN new_rows.replication END
+            FROM old_rows JOIN new_rows ON new_rows.id = old_rows.id
+            WHERE blocks.file_id = new_rows.id
+                AND (old_rows.complete <> new_rows.complete OR old_rows.replication <> new_rows.replication);
+            """))
+        \(trigger("files_health_delete", "DELETE ON files", referencing: "OLD TABLE AS old_rows",
+            """
+            UPDATE health_totals SET files = health_totals.files - removed.files, bytes = health_totals.bytes - removed.bytes
+            FROM (SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes FROM old_rows WHERE complete = 1) AS removed;
+            """))
         """
 }

@@ -95,7 +95,7 @@ public final class PostgresTestServer: @unchecked Sendable {
     func startServer() async throws {
         let settings = [
             "-c listen_addresses=127.0.0.1", "-p \(port)", "-k '\(folder)'", "-c fsync=on", "-c shared_buffers=16MB",
-            "-c max_connections=50",
+            "-c max_connections=200",
         ]
         do {
             try await Self.runServerProgram(
