@@ -20,6 +20,11 @@ extension MetaStore {
             for summary in verified {
                 try recordVerified(summary, on: nodeID)
             }
+            // PostgreSQL: the blocks a node stored, as sets (a block reported twice goes one by one).
+            if database.dialect == .postgres, Set(added.map(\.blockID)).count == added.count, added.count > 1 {
+                try reconcileAsSets(added, on: nodeID, now: now, orphanGrace: orphanGrace)
+                return
+            }
             for summary in added {
                 try reconcile(summary, on: nodeID, now: now, orphanGrace: orphanGrace)
             }

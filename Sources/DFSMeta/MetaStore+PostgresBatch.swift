@@ -232,6 +232,61 @@ extension MetaStore {
         return results.map { $0! }
     }
 
+    /// `reconcile` of each block in `added` (distinct blocks), in five statements: what the
+    /// records say of every block at once, then each kind of change for all blocks at once.
+    func reconcileAsSets(_ added: [BlockSummary], on nodeID: NodeID, now: Double, orphanGrace: Double) throws(DFSError) {
+        let ids = added.map { Int64($0.blockID.rawValue) }
+        let node = SQLValue.text(nodeID.rawValue)
+        var known: [Int64: (length: Int, checksum: UInt32, complete: Bool, marked: Bool)] = [:]
+        for (id, record) in try database.query(
+            """
+            SELECT blocks.id, blocks.length, blocks.checksum, files.complete,
+                EXISTS(SELECT 1 FROM garbage WHERE garbage.block_id = blocks.id AND garbage.node_id = ?2)
+            FROM blocks JOIN files ON files.id = blocks.file_id WHERE blocks.id = ANY(?1::bigint[])
+            """, [.text(Self.arrayLiteral(ids)), node],
+            row: { ($0.int64(0), ($0.int(1), UInt32(truncatingIfNeeded: $0.int64(2)), $0.int(3) == 1, $0.int(4) == 1)) })
+        {
+            known[id] = record
+        }
+        var orphans: [Int64] = []
+        var good: [Int64] = []
+        var corrupt: [Int64] = []
+        for (summary, id) in zip(added, ids) {
+            guard let record = known[id] else {
+                orphans.append(id)
+                continue
+            }
+            // A block of a pending file is recorded now; completing the file keeps it only if
+            // its writer names this node. A replica already marked for deletion stays marked.
+            if !record.complete {
+                good.append(id)
+            } else if record.marked {
+                continue
+            } else if record.length != summary.length || record.checksum != summary.checksum {
+                corrupt.append(id)
+            } else {
+                good.append(id)
+            }
+        }
+        if !orphans.isEmpty {
+            try database.run(
+                "INSERT INTO garbage(block_id, node_id, since) SELECT unnest(?1::bigint[]), ?2, ?3 ON CONFLICT DO NOTHING",
+                [.text(Self.arrayLiteral(orphans)), node, .real(now + orphanGrace)])
+        }
+        if !corrupt.isEmpty {
+            try database.run(
+                """
+                INSERT INTO replicas(block_id, node_id, corrupt) SELECT unnest(?1::bigint[]), ?2, 1
+                ON CONFLICT(block_id, node_id) DO UPDATE SET corrupt = 1, suspect = NULL
+                """, [.text(Self.arrayLiteral(corrupt)), node])
+        }
+        if !good.isEmpty {
+            try database.run(
+                "INSERT INTO replicas(block_id, node_id, corrupt) SELECT unnest(?1::bigint[]), ?2, 0 ON CONFLICT DO NOTHING",
+                [.text(Self.arrayLiteral(good)), node])
+        }
+    }
+
     /// The folders among `paths`.
     private func existingFolders(_ paths: [DFSPath]) throws(DFSError) -> Set<PathKey> {
         guard !paths.isEmpty else { return [] }
