@@ -46,10 +46,60 @@ extension MetaStore {
 
     /// ``getFile(path:)`` for each path, in one read transaction; each path fails alone.
     public func getFiles(paths: [DFSPath]) throws(DFSError) -> [Result<(info: FileInfo, blocks: [BlockLocation]), DFSError>] {
-        try database.reading { () throws(DFSError) in
+        if database.dialect == .postgres && paths.count > 1 { return try lookUpAsSets(paths) }
+        return try database.reading { () throws(DFSError) in
             paths.map { path in
                 do throws(DFSError) { return .success(try lookUp(path)) } catch { return .failure(error) }
             }
+        }
+    }
+
+    /// ``lookUp(_:)`` of many paths in four statements (PostgreSQL, where each is a round
+    /// trip): their folders, their files, the files' blocks, the blocks' good replicas.
+    private func lookUpAsSets(_ paths: [DFSPath]) throws(DFSError) -> [Result<(info: FileInfo, blocks: [BlockLocation]), DFSError>] {
+        let texts: SQLValue = .text(Self.arrayLiteral(paths.map(\.string)))
+        var folders: [PathKey: Double] = [:]
+        for (path, mtime) in try database.query(
+            "SELECT path, mtime FROM dirs WHERE path = ANY(?1::text[])", [texts], row: { (PathKey(bytes: Array($0.text(0).utf8)), $0.double(1)) })
+        {
+            folders[path] = mtime
+        }
+        var files: [PathKey: (Int64, FileInfo)] = [:]
+        for found in try database.query(
+            "SELECT \(Self.fileColumns) FROM files WHERE path = ANY(?1::text[]) AND complete = 1", [texts], row: Self.fileInfo)
+        {
+            if let (fileID, info) = found { files[PathKey(info.path)] = (fileID, info) }
+        }
+        let fileIDs: SQLValue = .text(Self.arrayLiteral(files.values.map(\.0)))
+        var blocks: [Int64: [BlockLocation]] = [:]
+        var place: [BlockID: (fileID: Int64, position: Int)] = [:]
+        for (fileID, blockID, index, length, checksum) in try database.query(
+            "SELECT file_id, id, block_index, length, checksum FROM blocks WHERE file_id = ANY(?1::bigint[]) ORDER BY file_id, block_index",
+            [fileIDs],
+            row: { ($0.int64(0), BlockID(UInt64($0.int64(1))), $0.int(2), $0.int(3), UInt32(truncatingIfNeeded: $0.int64(4))) })
+        {
+            place[blockID] = (fileID, blocks[fileID, default: []].count)
+            blocks[fileID, default: []].append(BlockLocation(blockID: blockID, blockIndex: index, length: length, checksum: checksum, replicas: []))
+        }
+        for (blockID, address) in try database.query(
+            """
+            SELECT replicas.block_id, nodes.id, nodes.host, nodes.port FROM blocks
+            JOIN replicas ON replicas.block_id = blocks.id JOIN nodes ON nodes.id = replicas.node_id
+            WHERE blocks.file_id = ANY(?1::bigint[]) AND replicas.corrupt = 0
+            ORDER BY replicas.block_id, replicas.suspect IS NOT NULL, nodes.id
+            """, [fileIDs],
+            row: { (BlockID(UInt64($0.int64(0))), NodeAddress(nodeID: NodeID($0.text(1)), address: Endpoint(host: $0.text(2), port: $0.int(3)))) })
+        {
+            if let (fileID, position) = place[blockID] { blocks[fileID]?[position].replicas.append(address) }
+        }
+        return paths.map { path in
+            if path.isRoot { return .success((FileInfo(path: .root, type: .dir, size: 0, mtime: 0, replication: 0, blockBytes: 0), [])) }
+            let key = PathKey(path)
+            if let mtime = folders[key] {
+                return .success((FileInfo(path: path, type: .dir, size: 0, mtime: mtime, replication: 0, blockBytes: 0), []))
+            }
+            guard let (fileID, info) = files[key] else { return .failure(DFSError(.notFound, "no such file or folder: \(path)")) }
+            return .success((info, blocks[fileID] ?? []))
         }
     }
 
