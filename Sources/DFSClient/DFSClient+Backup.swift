@@ -20,7 +20,7 @@ extension DFSClient {
         // A failure that may pass (the server restarting, a connection cut) starts the copy
         // over: a backup reads and changes nothing.
         return try await retrier.run("backup") { _ in
-            try await pool.withConnection(to: meta) { connection in
+            try await pool.withConnection(to: metaServers) { connection in
                 let temp = URL(fileURLWithPath: folder)
                     .appendingPathComponent(".\(target.lastPathComponent).dfs-\(UInt32.random(in: 0...UInt32.max)).tmp").path
                 let sink = try await BlockingIO.run { try LocalFile(creatingAt: temp) }

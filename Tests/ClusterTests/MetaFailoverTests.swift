@@ -180,4 +180,36 @@ import Testing
             CreateFile(path: try DFSPath("/after"), replication: 1, blockBytes: 1 << 20, overwrite: false), to: second.endpoint,
             expecting: CreateFileOK.self)
     }
+
+    @Test func statusListsTheMetaServersAndMetaBackupPointsToPostgresTools() async throws {
+        guard PostgresTestServer.isInstalled else {
+            Issue.record("PostgreSQL is not installed: run make deps")
+            return
+        }
+        let uri = try await PostgresTestServer.freshDatabase()
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let first = try await Self.startMeta(uri, folder: folder, name: "meta-a")
+        defer { first.kill() }
+        try await eventually(timeout: .seconds(20), "the first meta server is active") { await Self.isActive(first.endpoint) }
+        let second = try await Self.startMeta(uri, folder: folder, name: "meta-b")
+        defer { second.kill() }
+        try await eventually(timeout: .seconds(20), "the second stands by") { await Self.isStandby(second.endpoint, naming: first.endpoint) }
+        let list = Endpoint.listDescription([second.endpoint, first.endpoint])
+        // Asked through the standby first, status finds the active server and lists both.
+        try await eventually(timeout: .seconds(20), "status lists both meta servers") {
+            let status = try await DFSBinary.run(["status", list])
+            return status.status == 0 && status.standardOutput.contains("\(first.endpoint) active")
+                && status.standardOutput.contains("\(second.endpoint) standby")
+        }
+        let json = try await DFSBinary.run(["status", "--json", list])
+        #expect(json.status == 0)
+        #expect(json.standardOutput.contains("\"metaServers\""))
+        // A backup of a namespace in PostgreSQL is PostgreSQL's own business.
+        let backup = try await DFSBinary.run(["meta-backup", list, folder.path("copy.db")])
+        #expect(backup.status != 0)
+        #expect(backup.standardError.contains("pg_dump"), "\(backup.standardError)")
+        #expect(!FileSystem.exists(folder.path("copy.db")))
+    }
 }
+
