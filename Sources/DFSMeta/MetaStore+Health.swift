@@ -117,7 +117,10 @@ extension MetaStore {
     }
 
     /// The health of the blocks matching `condition` that `keeping` accepts, in block id
-    /// order. Blocks are judged one at a time as the rows arrive, so only those kept are held.
+    /// order, each block's replicas in node order (which replica repair copies from or drops
+    /// follows it). Blocks are judged one at a time as the rows arrive, so only those kept
+    /// are held. SQLite reads the replicas through their primary key, in that order already,
+    /// and sorts nothing for it; PostgreSQL would otherwise return them in any order.
     func blockHealth(
         where condition: String, _ values: [SQLValue], live: Set<NodeID>, keeping: (BlockHealth) -> Bool = { _ in true }
     ) throws(DFSError) -> [BlockHealth] {
@@ -130,7 +133,7 @@ extension MetaStore {
             FROM blocks JOIN files ON files.id = blocks.file_id
             LEFT JOIN replicas ON replicas.block_id = blocks.id
             WHERE \(condition)
-            ORDER BY blocks.id
+            ORDER BY blocks.id, replicas.node_id
             """, values
         ) { row in
             (

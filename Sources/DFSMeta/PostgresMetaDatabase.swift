@@ -50,6 +50,12 @@ final class PostgresMetaDatabase: MetaDatabase {
     private func open() throws(DFSError) -> PostgresConnection {
         var options = PostgresConnection.Options()
         options.applicationName = "dfs meta"
+        // The store's queries are as large as the namespace makes them, as in SQLite: every
+        // replica a node holds (its full block report), every block under a folder (fsck).
+        // The client's default bounds (10,000 rows, 64 MiB) would fail those past a
+        // modest size, so the store lifts them.
+        options.limits.rowsMax = .max
+        options.limits.resultBytesMax = .max
         let connection = try PostgresConnection(uri: uri, options: options)
         var settings = ["SET TIME ZONE 'UTC'"]
         if let fence {

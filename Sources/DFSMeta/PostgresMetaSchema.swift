@@ -20,11 +20,18 @@ enum PostgresMetaSchema {
     static let versionTable = "dfs_schema"
 
     /// Brings the database to ``MetaSchema/version``. Servers starting at once take turns
-    /// (an advisory lock held by the migrating transaction).
+    /// on an advisory lock that the session holds from before the version table is made
+    /// until the migrating transaction has committed. Not a lock of that transaction: a
+    /// SERIALIZABLE transaction sees the database as it was at its first statement, so a
+    /// server that waited inside one for another's migration would still find no schema,
+    /// and make it again. Nor may two servers make the version table at once: `CREATE TABLE
+    /// IF NOT EXISTS` run twice together fails in one of them.
     static func migrate(_ database: PostgresMetaDatabase) throws(DFSError) {
+        try database.execute("SELECT pg_advisory_lock(\(MetaElection.migrationLockKey))")
+        // Ending the session (a connection lost) releases it too.
+        defer { try? database.execute("SELECT pg_advisory_unlock(\(MetaElection.migrationLockKey))") }
         try database.execute("CREATE TABLE IF NOT EXISTS \(versionTable)(version INTEGER NOT NULL)")
         try database.transaction { () throws(DFSError) in
-            try database.execute("SELECT pg_advisory_xact_lock(\(MetaElection.migrationLockKey))")
             let current = try version(database)
             guard current <= MetaSchema.version else {
                 throw DFSError(

@@ -11,6 +11,12 @@ import Foundation
 extension PostgresTestServer {
     private static let sharedServer = SharedServer()
 
+    /// The shared server's `max_connections`. Swift Testing starts every test of the process
+    /// at once, and each holds a connection or two for as long as it runs (a meta store keeps
+    /// one open): DFSMetaTests alone has some 80 PostgreSQL test cases. A server process
+    /// costs a few MB while its connection is open.
+    static let sharedMaxConnections = 200
+
     /// A URI whose connections see a new, empty schema on the process's shared server (its
     /// `search_path`), as if it were a database of its own.
     public static func freshDatabase() async throws -> String {
@@ -49,7 +55,7 @@ private final class SharedServer: @unchecked Sendable {
         defer { lock.unlock() }
         if let started { return started }
         let task = Task {
-            let server = try await PostgresTestServer.start()
+            let server = try await PostgresTestServer.start(maxConnections: PostgresTestServer.sharedMaxConnections)
             SharedServerExit.register(server)
             return server
         }

@@ -28,6 +28,8 @@ public final class PostgresTestServer: @unchecked Sendable {
     public let folder: String
     public let port: Int
     let binFolder: String
+    /// How many connections the server takes at once (`max_connections`).
+    let maxConnections: Int
     /// The postmaster's process id while it runs, from `postmaster.pid`.
     public private(set) var postmasterPID: Int32?
 
@@ -36,10 +38,11 @@ public final class PostgresTestServer: @unchecked Sendable {
     var dataFolder: String { folder + "/data" }
     var logPath: String { folder + "/postgres.log" }
 
-    init(folder: String, port: Int, binFolder: String) {
+    init(folder: String, port: Int, binFolder: String, maxConnections: Int = 50) {
         self.folder = folder
         self.port = port
         self.binFolder = binFolder
+        self.maxConnections = maxConnections
     }
 
     /// Starts a server, runs `body` with it, and stops it whatever happens.
@@ -57,7 +60,8 @@ public final class PostgresTestServer: @unchecked Sendable {
     }
 
     /// Creates a cluster, starts it and creates the test database: about a second or two.
-    public static func start() async throws -> PostgresTestServer {
+    /// It takes `maxConnections` connections at once.
+    public static func start(maxConnections: Int = 50) async throws -> PostgresTestServer {
         guard let binFolder = PostgresTestServer.binFolder else { throw missingBinariesError }
         sweepAbandoned()
         let folder = try makeFolder()
@@ -70,7 +74,7 @@ public final class PostgresTestServer: @unchecked Sendable {
             // another program may take it in between, so a failed bind picks another.
             for attempt in 1...3 {
                 let reserved = try ReservedPort()
-                let candidate = PostgresTestServer(folder: folder, port: reserved.port, binFolder: binFolder)
+                let candidate = PostgresTestServer(folder: folder, port: reserved.port, binFolder: binFolder, maxConnections: maxConnections)
                 reserved.release()
                 do {
                     try await candidate.startServer()
@@ -95,7 +99,7 @@ public final class PostgresTestServer: @unchecked Sendable {
     func startServer() async throws {
         let settings = [
             "-c listen_addresses=127.0.0.1", "-p \(port)", "-k '\(folder)'", "-c fsync=on", "-c shared_buffers=16MB",
-            "-c max_connections=200",
+            "-c max_connections=\(maxConnections)",
         ]
         do {
             try await Self.runServerProgram(

@@ -212,4 +212,3 @@ import Testing
         #expect(!FileSystem.exists(folder.path("copy.db")))
     }
 }
-

@@ -6,29 +6,24 @@ import Testing
 
 /// Batches of small files in the store: one transaction per batch, each file failing alone.
 @Suite struct BatchStoreTests {
-    let store: MetaStore
     let node = NodeID("node-a")
-
-    init() async throws {
-        store = try MetaStore(path: ":memory:")
-        try await store.registerNode(node, address: Endpoint(host: "127.0.0.1", port: 7001), capacityBytes: 1 << 30, usedBytes: 0, blockCount: 0, now: 1)
-    }
 
     func newFiles(_ entries: [(String, Int)]) throws -> [NewFile] {
         try entries.map { NewFile(path: try DFSPath($0.0), size: $0.1) }
     }
 
-    func names(_ path: String) async throws -> [String] {
+    func names(_ store: MetaStore, _ path: String) async throws -> [String] {
         try await store.list(path: try DFSPath(path), after: nil, limit: 1000).entries.map(\.path.name)
     }
 
-    @Test func aBatchCreatesEveryFileWithABlockUnlessEmptyAndCompletesThem() async throws {
+    @Test(arguments: StoreKind.allCases) func aBatchCreatesEveryFileWithABlockUnlessEmptyAndCompletesThem(kind: StoreKind) async throws {
+        let store = try await kind.makeStore(registering: [node], capacityBytes: 1 << 30)
         let created = try await store.createFiles(
             try newFiles([("/d/a", 10), ("/d/b", 0), ("/d/c", 4096)]), replication: 1, blockBytes: 4096, overwrite: true, now: 5)
         let made = try created.map { try $0.get() }
         #expect(made[0].blockID != nil && made[1].blockID == nil && made[2].blockID != nil)
         #expect(Set(made.map(\.fileID)).count == 3)
-        #expect(try await names("/").isEmpty, "pending files are invisible")
+        #expect(try await names(store, "/").isEmpty, "pending files are invisible")
         let completions = made.enumerated().map { index, file in
             let size = [10, 0, 4096][index]
             return CompleteFile(
@@ -40,13 +35,14 @@ import Testing
         var sizes: [Int] = []
         for name in ["a", "b", "c"] { sizes.append(try await store.getFile(path: try DFSPath("/d/\(name)")).info.size) }
         #expect(sizes == [10, 0, 4096])
-        #expect(try await names("/d") == ["a", "b", "c"])
+        #expect(try await names(store, "/d") == ["a", "b", "c"])
         let c = try await store.getFile(path: try DFSPath("/d/c"))
         #expect(c.blocks.map(\.checksum) == [2])
         #expect(c.blocks.first?.replicas.map(\.nodeID) == [node])
     }
 
-    @Test func aFileThatCannotBeCreatedFailsAloneAndLeavesNothing() async throws {
+    @Test(arguments: StoreKind.allCases) func aFileThatCannotBeCreatedFailsAloneAndLeavesNothing(kind: StoreKind) async throws {
+        let store = try await kind.makeStore(registering: [node], capacityBytes: 1 << 30)
         try await store.makeDirectory(try DFSPath("/d/folder"), now: 1)
         let old = try await store.createFiles(try newFiles([("/d/old", 3)]), replication: 1, blockBytes: 4096, overwrite: true, now: 2)
         let oldFile = try old[0].get()
@@ -68,7 +64,8 @@ import Testing
         #expect(good[0].blockID != good[1].blockID)
     }
 
-    @Test func aFileThatCannotBeCompletedFailsAloneAndIsRolledBack() async throws {
+    @Test(arguments: StoreKind.allCases) func aFileThatCannotBeCompletedFailsAloneAndIsRolledBack(kind: StoreKind) async throws {
+        let store = try await kind.makeStore(registering: [node], capacityBytes: 1 << 30)
         let created = try await store.createFiles(
             try newFiles([("/a", 4), ("/b", 4), ("/c", 4)]), replication: 1, blockBytes: 4096, overwrite: true, now: 5)
         let made = try created.map { try $0.get() }
@@ -90,10 +87,10 @@ import Testing
         }
         #expect(sizeError.code == .invalidArgument)
         #expect(ownerError.code == .invalidArgument)
-        #expect(try await names("/") == ["a"])
+        #expect(try await names(store, "/") == ["a"])
         // The failed files are still pending and can be completed right.
         let retried = try await store.completeFiles([CompleteFile(fileID: made[1].fileID, size: 4, sha256: nil, blocks: block(1))], now: 7)
         #expect((try? retried[0].get()) != nil)
-        #expect(try await names("/") == ["a", "b"])
+        #expect(try await names(store, "/") == ["a", "b"])
     }
 }

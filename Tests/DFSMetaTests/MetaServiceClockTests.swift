@@ -4,19 +4,19 @@ import Testing
 
 @testable import DFSMeta
 
-/// `MetaService` driven directly, on a `:memory:` store and a clock the test moves on:
+/// `MetaService` driven directly, on a store of each engine and a clock the test moves on:
 /// liveness, the start-up quiet period and lease expiry, checked without sleeping.
 @Suite struct MetaServiceClockTests {
     let clock = ManualClock()
     let node = NodeID("node-a")
 
-    func makeService(_ configure: (inout MetaServer.Options) -> Void = { _ in }) throws -> MetaService {
+    func makeService(_ kind: StoreKind, _ configure: (inout MetaServer.Options) -> Void = { _ in }) async throws -> MetaService {
         var options = MetaServer.Options(listen: Endpoint(host: "127.0.0.1", port: 0), databasePath: ":memory:")
         options.deadAfter = .seconds(30)
         options.pendingLease = .seconds(120)
         options.clock = clock.clock
         configure(&options)
-        return MetaService(store: try MetaStore(path: ":memory:"), options: options)
+        return MetaService(store: try await kind.makeStore(), options: options)
     }
 
     func register(_ node: NodeID, with service: MetaService) async throws {
@@ -25,8 +25,8 @@ import Testing
             peer: Endpoint(host: "127.0.0.1", port: 50_000))
     }
 
-    @Test func aNodeIsDeadOnceItsHeartbeatsStopForDeadAfterAndLiveAgainAtItsNext() async throws {
-        let service = try makeService()
+    @Test(arguments: StoreKind.allCases) func aNodeIsDeadOnceItsHeartbeatsStopForDeadAfterAndLiveAgainAtItsNext(kind: StoreKind) async throws {
+        let service = try await makeService(kind)
         try await register(node, with: service)
         #expect(try await service.liveNodeCount() == 1)
         clock.advance(by: .seconds(30))
@@ -40,8 +40,8 @@ import Testing
 
     /// Until dead-after has passed since the start, nodes may not have spoken yet: nothing
     /// is repaired.
-    @Test func repairWaitsForDeadAfterSinceTheStart() async throws {
-        let service = try makeService()
+    @Test(arguments: StoreKind.allCases) func repairWaitsForDeadAfterSinceTheStart(kind: StoreKind) async throws {
+        let service = try await makeService(kind)
         #expect(await service.isRepairing == false)
         clock.advance(by: .seconds(29))
         #expect(await service.isRepairing == false)
@@ -49,8 +49,8 @@ import Testing
         #expect(await service.isRepairing == true)
     }
 
-    @Test func aPendingFileIsAbandonedOnceItsLeaseRunsOutAndARenewalRestartsIt() async throws {
-        let service = try makeService()
+    @Test(arguments: StoreKind.allCases) func aPendingFileIsAbandonedOnceItsLeaseRunsOutAndARenewalRestartsIt(kind: StoreKind) async throws {
+        let service = try await makeService(kind)
         clock.advance(by: .seconds(200))
         let fileID = try await service.store.createFile(
             path: try DFSPath("/pending"), replication: 1, blockBytes: 4096, overwrite: false, now: clock.now)
@@ -68,8 +68,8 @@ import Testing
 
     /// After a restart, writers could not renew while the server was down: a file whose
     /// lease ran out meanwhile gets a whole lease from the start before it is abandoned.
-    @Test func nothingExpiresWithinALeaseOfTheStart() async throws {
-        let service = try makeService()
+    @Test(arguments: StoreKind.allCases) func nothingExpiresWithinALeaseOfTheStart(kind: StoreKind) async throws {
+        let service = try await makeService(kind)
         _ = try await service.store.createFile(
             path: try DFSPath("/old"), replication: 1, blockBytes: 4096, overwrite: false, now: clock.now - 1000)
         try await service.expirePendingFiles()

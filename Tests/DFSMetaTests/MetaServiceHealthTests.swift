@@ -4,19 +4,19 @@ import Testing
 
 @testable import DFSMeta
 
-/// Liveness feeding the kept health: `MetaService` on a `:memory:` store and a clock the test
-/// moves on, so a node dies and comes back without sleeping.
+/// Liveness feeding the kept health: `MetaService` on a store of each engine and a clock the
+/// test moves on, so a node dies and comes back without sleeping.
 @Suite struct MetaServiceHealthTests {
     let clock = ManualClock()
     let a = NodeID("node-a")
     let b = NodeID("node-b")
     let c = NodeID("node-c")
 
-    func makeService(store: MetaStore? = nil) throws -> MetaService {
+    func makeService(store: MetaStore) -> MetaService {
         var options = MetaServer.Options(listen: Endpoint(host: "127.0.0.1", port: 0), databasePath: ":memory:")
         options.deadAfter = .seconds(30)
         options.clock = clock.clock
-        return MetaService(store: try store ?? MetaStore(path: ":memory:"), options: options)
+        return MetaService(store: store, options: options)
     }
 
     func register(_ node: NodeID, port: Int, with service: MetaService) async throws {
@@ -49,8 +49,8 @@ import Testing
         #expect(try await service.store.scannedTotals(live: live).totals == totals, sourceLocation: sourceLocation)
     }
 
-    @Test func aNodeThatDiesMakesItsBlocksUnderReplicatedAndItsReturnRestoresThem() async throws {
-        let service = try makeService()
+    @Test(arguments: StoreKind.allCases) func aNodeThatDiesMakesItsBlocksUnderReplicatedAndItsReturnRestoresThem(kind: StoreKind) async throws {
+        let service = makeService(store: try await kind.makeStore())
         try await register(a, port: 7001, with: service)
         try await register(b, port: 7002, with: service)
         try await write(service.store, "/two", replication: 2, blockCount: 3, on: [a, b])
@@ -72,13 +72,13 @@ import Testing
 
     /// After a restart no node has spoken: until dead-after has passed, none stops counting,
     /// so the totals do not say every block is missing meanwhile.
-    @Test func aRestartKeepsNodesCountedThroughTheQuietPeriod() async throws {
-        let store = try MetaStore(path: ":memory:")
-        let first = try makeService(store: store)
+    @Test(arguments: StoreKind.allCases) func aRestartKeepsNodesCountedThroughTheQuietPeriod(kind: StoreKind) async throws {
+        let store = try await kind.makeStore()
+        let first = makeService(store: store)
         try await register(a, port: 7001, with: first)
         try await write(store, "/f", replication: 1, on: [a])
         try await expectStatus(first, live: [a], underReplicated: 0, missing: 0)
-        let restarted = try makeService(store: store)
+        let restarted = makeService(store: store)
         clock.advance(by: .seconds(29))
         #expect(try await restarted.status().totals.missing == 0)
         clock.advance(by: .seconds(2))
@@ -87,8 +87,8 @@ import Testing
 
     /// A node away on a planned stop keeps its replicas counted for its leave grace, as repair
     /// does; past the grace its blocks are under-replicated.
-    @Test func aLeavingNodeCountsUntilItsLeaveGraceRunsOut() async throws {
-        let service = try makeService()
+    @Test(arguments: StoreKind.allCases) func aLeavingNodeCountsUntilItsLeaveGraceRunsOut(kind: StoreKind) async throws {
+        let service = makeService(store: try await kind.makeStore())
         try await register(a, port: 7001, with: service)
         try await register(b, port: 7002, with: service)
         try await write(service.store, "/two", replication: 2, on: [a, b])
@@ -102,8 +102,8 @@ import Testing
     }
 
     /// The repair loop takes its work from the index: a block short of a replica gets a copy.
-    @Test func repairSchedulesACopyForABlockFoundThroughTheIndex() async throws {
-        let service = try makeService()
+    @Test(arguments: StoreKind.allCases) func repairSchedulesACopyForABlockFoundThroughTheIndex(kind: StoreKind) async throws {
+        let service = makeService(store: try await kind.makeStore())
         for (index, node) in [a, b, c].enumerated() { try await register(node, port: 7001 + index, with: service) }
         try await write(service.store, "/short", replication: 2, on: [a])
         try await write(service.store, "/whole", replication: 1, on: [b])

@@ -4,21 +4,21 @@ import Testing
 
 @testable import DFSMeta
 
-/// The SQLite store on `:memory:`: namespace rules, visibility, replacement, paging.
+/// The store on each engine: namespace rules, visibility, replacement, paging.
 @Suite struct MetaStoreTests {
-    let store: MetaStore
     let node = NodeID("node-a")
     let other = NodeID("node-b")
 
-    init() async throws {
-        store = try MetaStore(path: ":memory:")
-        try await store.registerNode(node, address: Endpoint(host: "127.0.0.1", port: 7001), capacityBytes: 1000, usedBytes: 0, blockCount: 0, now: 1)
-        try await store.registerNode(other, address: Endpoint(host: "127.0.0.1", port: 7002), capacityBytes: 1000, usedBytes: 0, blockCount: 0, now: 1)
+    /// A new store of `kind` with both nodes registered.
+    func makeStore(_ kind: StoreKind) async throws -> MetaStore {
+        try await kind.makeStore(registering: [node, other])
     }
 
     /// Creates, fills and completes a file of `lengths` blocks on `nodes`.
     @discardableResult
-    func writeFile(_ path: String, lengths: [Int], blockBytes: Int = 4096, nodes: [NodeID]? = nil, now: Double = 10) async throws -> [BlockID] {
+    func writeFile(_ store: MetaStore, _ path: String, lengths: [Int], blockBytes: Int = 4096, nodes: [NodeID]? = nil, now: Double = 10) async throws
+        -> [BlockID]
+    {
         let fileID = try await store.createFile(path: try DFSPath(path), replication: 1, blockBytes: blockBytes, overwrite: true, now: now)
         var committed: [CommittedBlock] = []
         for (index, length) in lengths.enumerated() {
@@ -29,8 +29,9 @@ import Testing
         return committed.map(\.blockID)
     }
 
-    @Test func completedFileIsVisibleWithItsBlocksInOrder() async throws {
-        let blocks = try await writeFile("/docs/a.pdf", lengths: [4096, 4096, 10], nodes: [node, other])
+    @Test(arguments: StoreKind.allCases) func completedFileIsVisibleWithItsBlocksInOrder(kind: StoreKind) async throws {
+        let store = try await makeStore(kind)
+        let blocks = try await writeFile(store, "/docs/a.pdf", lengths: [4096, 4096, 10], nodes: [node, other])
         let found = try await store.getFile(path: try DFSPath("/docs/a.pdf"))
         #expect(found.info.type == .file)
         #expect(found.info.size == 8202)
@@ -42,7 +43,8 @@ import Testing
 
     /// A file's CRC32C is combined from its blocks' at completion: the same as the CRC32C
     /// of the blocks' bytes one after the other.
-    @Test func wholeFileChecksumIsCombinedFromTheBlocks() async throws {
+    @Test(arguments: StoreKind.allCases) func wholeFileChecksumIsCombinedFromTheBlocks(kind: StoreKind) async throws {
+        let store = try await makeStore(kind)
         let parts: [[UInt8]] = [Array(repeating: 7, count: 4096), (0..<4096).map { UInt8(truncatingIfNeeded: $0) }, [1, 2, 3]]
         let fileID = try await store.createFile(path: try DFSPath("/c"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
         var committed: [CommittedBlock] = []
@@ -58,25 +60,28 @@ import Testing
         #expect(try await store.completeFile(fileID: empty, size: 0, blocks: [], now: 2).crc32c == 0)
     }
 
-    @Test func pendingFileIsInvisible() async throws {
+    @Test(arguments: StoreKind.allCases) func pendingFileIsInvisible(kind: StoreKind) async throws {
+        let store = try await makeStore(kind)
         let fileID = try await store.createFile(path: try DFSPath("/p"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
         _ = try await store.addBlock(fileID: fileID, blockIndex: 0)
         await #expect(throws: DFSError.self) { try await store.getFile(path: try DFSPath("/p")) }
         #expect(try await store.list(path: .root, after: nil, limit: 100).entries.isEmpty)
     }
 
-    @Test func blockIDsAreNeverReused() async throws {
-        let first = try await writeFile("/a", lengths: [1])
+    @Test(arguments: StoreKind.allCases) func blockIDsAreNeverReused(kind: StoreKind) async throws {
+        let store = try await makeStore(kind)
+        let first = try await writeFile(store, "/a", lengths: [1])
         try await store.abandonFile(
             fileID: try await store.createFile(path: try DFSPath("/b"), replication: 1, blockBytes: 4096, overwrite: true, now: 1),
             now: Date().timeIntervalSince1970)
-        let second = try await writeFile("/a", lengths: [1])
+        let second = try await writeFile(store, "/a", lengths: [1])
         #expect(second[0] > first[0])
     }
 
-    @Test func overwriteReplacesTheFileAndQueuesOldReplicasForDeletion() async throws {
-        let old = try await writeFile("/f", lengths: [100, 50], nodes: [node, other])
-        try await writeFile("/f", lengths: [7])
+    @Test(arguments: StoreKind.allCases) func overwriteReplacesTheFileAndQueuesOldReplicasForDeletion(kind: StoreKind) async throws {
+        let store = try await makeStore(kind)
+        let old = try await writeFile(store, "/f", lengths: [100, 50], nodes: [node, other])
+        try await writeFile(store, "/f", lengths: [7])
         let found = try await store.getFile(path: try DFSPath("/f"))
         #expect(found.info.size == 7)
         let garbageA = try await store.takeGarbage(nodeID: node, limit: 100)
@@ -88,8 +93,9 @@ import Testing
         #expect(try await store.list(path: .root, after: nil, limit: 100).entries.count == 1)
     }
 
-    @Test func createWithoutOverwriteRefusesAnExistingFile() async throws {
-        try await writeFile("/f", lengths: [1])
+    @Test(arguments: StoreKind.allCases) func createWithoutOverwriteRefusesAnExistingFile(kind: StoreKind) async throws {
+        let store = try await makeStore(kind)
+        try await writeFile(store, "/f", lengths: [1])
         let error = await #expect(throws: DFSError.self) {
             _ = try await store.createFile(path: try DFSPath("/f"), replication: 1, blockBytes: 4096, overwrite: false, now: 1)
         }
@@ -97,8 +103,9 @@ import Testing
         #expect(error?.message.contains("/f") == true)
     }
 
-    @Test func fileCannotGoUnderAFileNorOnAFolder() async throws {
-        try await writeFile("/a/b", lengths: [1])
+    @Test(arguments: StoreKind.allCases) func fileCannotGoUnderAFileNorOnAFolder(kind: StoreKind) async throws {
+        let store = try await makeStore(kind)
+        try await writeFile(store, "/a/b", lengths: [1])
         let under = await #expect(throws: DFSError.self) {
             _ = try await store.createFile(path: try DFSPath("/a/b/c"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
         }
@@ -113,18 +120,20 @@ import Testing
         }
     }
 
-    @Test func folderCreatedWhileAFileWasPendingStopsItsCompletion() async throws {
+    @Test(arguments: StoreKind.allCases) func folderCreatedWhileAFileWasPendingStopsItsCompletion(kind: StoreKind) async throws {
+        let store = try await makeStore(kind)
         let fileID = try await store.createFile(path: try DFSPath("/x"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
         let blockID = try await store.addBlock(fileID: fileID, blockIndex: 0)
-        try await writeFile("/x/inner", lengths: [1])
+        try await writeFile(store, "/x/inner", lengths: [1])
         let error = await #expect(throws: DFSError.self) {
             try await store.completeFile(fileID: fileID, size: 1, blocks: [CommittedBlock(blockID: blockID, blockIndex: 0, length: 1, nodes: [node])], now: 2)
         }
         #expect(error?.code == .isADirectory)
     }
 
-    @Test func nestedPathCreatesItsFolders() async throws {
-        try await writeFile("/a/b/c.txt", lengths: [3])
+    @Test(arguments: StoreKind.allCases) func nestedPathCreatesItsFolders(kind: StoreKind) async throws {
+        let store = try await makeStore(kind)
+        try await writeFile(store, "/a/b/c.txt", lengths: [3])
         let root = try await store.list(path: .root, after: nil, limit: 100)
         #expect(root.entries.map(\.path.string) == ["/a"])
         #expect(root.entries.first?.type == .dir)
@@ -135,12 +144,13 @@ import Testing
         #expect(b.blocks.isEmpty)
     }
 
-    @Test func listingPagesMergeFoldersAndFilesInNameOrder() async throws {
-        try await writeFile("/d/b", lengths: [1])
-        try await writeFile("/d/d", lengths: [1])
-        try await writeFile("/d/a/x", lengths: [1])
-        try await writeFile("/d/c/x", lengths: [1])
-        try await writeFile("/d/e", lengths: [1])
+    @Test(arguments: StoreKind.allCases) func listingPagesMergeFoldersAndFilesInNameOrder(kind: StoreKind) async throws {
+        let store = try await makeStore(kind)
+        try await writeFile(store, "/d/b", lengths: [1])
+        try await writeFile(store, "/d/d", lengths: [1])
+        try await writeFile(store, "/d/a/x", lengths: [1])
+        try await writeFile(store, "/d/c/x", lengths: [1])
+        try await writeFile(store, "/d/e", lengths: [1])
         let folder = try DFSPath("/d")
         var names: [String] = []
         var after: String?
@@ -159,15 +169,17 @@ import Testing
         #expect(first.entries.map(\.type) == [.dir, .file])
     }
 
-    @Test func listingAFileGivesTheFile() async throws {
-        try await writeFile("/one", lengths: [5])
+    @Test(arguments: StoreKind.allCases) func listingAFileGivesTheFile(kind: StoreKind) async throws {
+        let store = try await makeStore(kind)
+        try await writeFile(store, "/one", lengths: [5])
         let listing = try await store.list(path: try DFSPath("/one"), after: nil, limit: 10)
         #expect(listing.info.type == .file)
         #expect(listing.entries.map(\.size) == [5])
         await #expect(throws: DFSError.self) { try await store.list(path: try DFSPath("/none"), after: nil, limit: 10) }
     }
 
-    @Test func completeRejectsBlocksThatDoNotAddUp() async throws {
+    @Test(arguments: StoreKind.allCases) func completeRejectsBlocksThatDoNotAddUp(kind: StoreKind) async throws {
+        let store = try await makeStore(kind)
         let fileID = try await store.createFile(path: try DFSPath("/bad"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
         let first = try await store.addBlock(fileID: fileID, blockIndex: 0)
         let second = try await store.addBlock(fileID: fileID, blockIndex: 1)
@@ -198,14 +210,16 @@ import Testing
         #expect(try await store.getFile(path: try DFSPath("/bad")).info.size == 1)
     }
 
-    @Test func emptyFileHasNoBlocks() async throws {
-        try await writeFile("/empty", lengths: [])
+    @Test(arguments: StoreKind.allCases) func emptyFileHasNoBlocks(kind: StoreKind) async throws {
+        let store = try await makeStore(kind)
+        try await writeFile(store, "/empty", lengths: [])
         let found = try await store.getFile(path: try DFSPath("/empty"))
         #expect(found.info.size == 0)
         #expect(found.blocks.isEmpty)
     }
 
-    @Test func abandonedFileLeavesNothing() async throws {
+    @Test(arguments: StoreKind.allCases) func abandonedFileLeavesNothing(kind: StoreKind) async throws {
+        let store = try await makeStore(kind)
         let fileID = try await store.createFile(path: try DFSPath("/gone"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
         _ = try await store.addBlock(fileID: fileID, blockIndex: 0)
         try await store.abandonFile(fileID: fileID, now: Date().timeIntervalSince1970)
@@ -215,7 +229,8 @@ import Testing
 
     /// A node reports a block of an upload that is then abandoned (or whose lease runs out):
     /// the copy is deleted with the file, not kept until the node's next full block report.
-    @Test func copiesOfAnAbandonedUploadAreDeleted() async throws {
+    @Test(arguments: StoreKind.allCases) func copiesOfAnAbandonedUploadAreDeleted(kind: StoreKind) async throws {
+        let store = try await makeStore(kind)
         let fileID = try await store.createFile(path: try DFSPath("/gone"), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
         let blockID = try await store.addBlock(fileID: fileID, blockIndex: 0)
         try await store.applyBlockChanges(
@@ -233,7 +248,8 @@ import Testing
 
     /// A copy reported while the file was pending, on a node the writer does not name when it
     /// completes the file (its pipeline failed there), is not kept as a replica.
-    @Test func completionKeepsOnlyTheCopiesItsWriterNames() async throws {
+    @Test(arguments: StoreKind.allCases) func completionKeepsOnlyTheCopiesItsWriterNames(kind: StoreKind) async throws {
+        let store = try await makeStore(kind)
         let fileID = try await store.createFile(path: try DFSPath("/f"), replication: 2, blockBytes: 4096, overwrite: true, now: 1)
         let blockID = try await store.addBlock(fileID: fileID, blockIndex: 0)
         for reporter in [node, other] {
@@ -247,7 +263,8 @@ import Testing
         #expect(try await store.takeGarbage(nodeID: node, limit: 10, now: 4).isEmpty)
     }
 
-    @Test func heartbeatOfUnknownNodeAsksItToRegister() async throws {
+    @Test(arguments: StoreKind.allCases) func heartbeatOfUnknownNodeAsksItToRegister(kind: StoreKind) async throws {
+        let store = try await makeStore(kind)
         #expect(try await store.heartbeat(NodeID("stranger"), capacityBytes: 1, usedBytes: 0, blockCount: 0, now: 5) == false)
         #expect(try await store.heartbeat(node, capacityBytes: 2000, usedBytes: 10, blockCount: 1, now: 5) == true)
         let record = try #require(try await store.nodes().first { $0.id == node })
@@ -255,7 +272,8 @@ import Testing
         #expect(record.lastHeartbeat == 5)
     }
 
-    @Test func reRegistrationUpdatesTheAddress() async throws {
+    @Test(arguments: StoreKind.allCases) func reRegistrationUpdatesTheAddress(kind: StoreKind) async throws {
+        let store = try await makeStore(kind)
         try await store.registerNode(node, address: Endpoint(host: "10.0.0.9", port: 9), capacityBytes: 1, usedBytes: 0, blockCount: 0, now: 2)
         let records = try await store.nodes()
         #expect(records.count == 2)

@@ -23,27 +23,23 @@ extension MetaStore {
     }
 }
 
-/// The store splits, matches and compares paths on their bytes, as SQLite does: a name that
-/// starts with a combining mark, or two names that String would call equal, are told apart.
+/// The store splits, matches and compares paths on their bytes, as SQLite does and as the
+/// PostgreSQL schema's `COLLATE "C"` does: a name that starts with a combining mark, or two
+/// names that String would call equal, are told apart.
 @Suite struct PathBytesStoreTests {
-    let store: MetaStore
     let node = NodeID("node-a")
 
-    init() async throws {
-        store = try await MetaStore.inMemory(registering: node)
-    }
-
     @discardableResult
-    func writeFile(_ path: String, length: Int = 10) async throws -> BlockID {
+    func writeFile(_ store: MetaStore, _ path: String, length: Int = 10) async throws -> BlockID {
         try await store.writeOneBlockFile(path, length: length, on: node)
     }
 
     /// A folder's names as bytes: String's `==` would take `é` and `e` + U+0301 for one.
-    func names(_ path: String) async throws -> [[UInt8]] {
+    func names(_ store: MetaStore, _ path: String) async throws -> [[UInt8]] {
         try await store.list(path: try DFSPath(path), after: nil, limit: 1000).entries.map { Array($0.path.name.utf8) }
     }
 
-    func exists(_ path: String) async throws -> Bool {
+    func exists(_ store: MetaStore, _ path: String) async throws -> Bool {
         do {
             let found = try await store.getFile(path: try DFSPath(path))
             return found.info.path.string.utf8.elementsEqual(try DFSPath(path).string.utf8)
@@ -52,70 +48,77 @@ extension MetaStore {
         }
     }
 
-    @Test func fileAfterACombiningMarkLandsInItsFolder() async throws {
-        try await writeFile("/x/\u{301}y")
-        #expect(try await names("/") == [Array("x".utf8)])
-        #expect(try await names("/x") == [Array("\u{301}y".utf8)])
+    @Test(arguments: StoreKind.allCases) func fileAfterACombiningMarkLandsInItsFolder(kind: StoreKind) async throws {
+        let store = try await kind.makeStore(registering: [node])
+        try await writeFile(store, "/x/\u{301}y")
+        #expect(try await names(store, "/") == [Array("x".utf8)])
+        #expect(try await names(store, "/x") == [Array("\u{301}y".utf8)])
         #expect(try await store.pathProblems(under: .root, limit: 10) == nil)
     }
 
-    @Test func moveIntoItselfThroughACombiningMarkIsRefused() async throws {
-        try await writeFile("/m/keep")
+    @Test(arguments: StoreKind.allCases) func moveIntoItselfThroughACombiningMarkIsRefused(kind: StoreKind) async throws {
+        let store = try await kind.makeStore(registering: [node])
+        try await writeFile(store, "/m/keep")
         let error = await #expect(throws: DFSError.self) {
             try await store.move(try DFSPath("/m"), to: try DFSPath("/m/\u{301}n"), now: 2)
         }
         #expect(error?.message.contains("into itself") == true, "\(error?.message ?? "")")
-        #expect(try await exists("/m/keep"))
+        #expect(try await exists(store, "/m/keep"))
         #expect(try await store.rawRows("dirs") == [Array("/m".utf8)])
     }
 
-    @Test func recursiveRemoveTakesExactlyTheFolderAndWhatItHolds() async throws {
-        try await writeFile("/x/\u{301}y")
-        try await writeFile("/x\u{301}/y")
-        try await writeFile("/xy")
+    @Test(arguments: StoreKind.allCases) func recursiveRemoveTakesExactlyTheFolderAndWhatItHolds(kind: StoreKind) async throws {
+        let store = try await kind.makeStore(registering: [node])
+        try await writeFile(store, "/x/\u{301}y")
+        try await writeFile(store, "/x\u{301}/y")
+        try await writeFile(store, "/xy")
         try await store.remove(try DFSPath("/x"), recursive: true, now: 6)
         // In byte order: 'y' (0x79) before the first byte of U+0301 (0xCC).
         #expect(try await store.rawRows("files") == [Array("/xy".utf8), Array("/x\u{301}/y".utf8)])
         #expect(try await store.rawRows("dirs") == [Array("/x\u{301}".utf8)])
-        #expect(try await exists("/x\u{301}/y"))
+        #expect(try await exists(store, "/x\u{301}/y"))
     }
 
-    @Test func moveOfAFolderTakesANameStartingWithACombiningMarkAlong() async throws {
-        try await writeFile("/x/\u{301}y")
-        try await writeFile("/x\u{301}/y")
+    @Test(arguments: StoreKind.allCases) func moveOfAFolderTakesANameStartingWithACombiningMarkAlong(kind: StoreKind) async throws {
+        let store = try await kind.makeStore(registering: [node])
+        try await writeFile(store, "/x/\u{301}y")
+        try await writeFile(store, "/x\u{301}/y")
         try await store.move(try DFSPath("/x"), to: try DFSPath("/z"), now: 6)
-        #expect(try await exists("/z/\u{301}y"))
-        #expect(try await !exists("/x/\u{301}y"))
-        #expect(try await names("/") == [Array("x\u{301}".utf8), Array("z".utf8)])
+        #expect(try await exists(store, "/z/\u{301}y"))
+        #expect(try await !exists(store, "/x/\u{301}y"))
+        #expect(try await names(store, "/") == [Array("x\u{301}".utf8), Array("z".utf8)])
         #expect(try await store.rawRows("files") == [Array("/x\u{301}/y".utf8), Array("/z/\u{301}y".utf8)])
         #expect(try await store.pathProblems(under: .root, limit: 10) == nil)
     }
 
-    @Test func canonicallyEquivalentNamesAreSeparateEntries() async throws {
-        try await writeFile("/\u{E9}/1", length: 1)
-        try await writeFile("/e\u{301}/2", length: 2)
-        #expect(try await names("/") == [Array("e\u{301}".utf8), Array("\u{E9}".utf8)])
+    @Test(arguments: StoreKind.allCases) func canonicallyEquivalentNamesAreSeparateEntries(kind: StoreKind) async throws {
+        let store = try await kind.makeStore(registering: [node])
+        try await writeFile(store, "/\u{E9}/1", length: 1)
+        try await writeFile(store, "/e\u{301}/2", length: 2)
+        #expect(try await names(store, "/") == [Array("e\u{301}".utf8), Array("\u{E9}".utf8)])
         try await store.move(try DFSPath("/\u{E9}"), to: try DFSPath("/e\u{301}"), now: 7)
         // Onto the other, existing folder: inside it, not onto itself.
-        #expect(try await exists("/e\u{301}/\u{E9}/1"))
-        #expect(try await exists("/e\u{301}/2"))
+        #expect(try await exists(store, "/e\u{301}/\u{E9}/1"))
+        #expect(try await exists(store, "/e\u{301}/2"))
     }
 
-    @Test func importMakesTheFolderOfEachOfTwoEquivalentNames() async throws {
+    @Test(arguments: StoreKind.allCases) func importMakesTheFolderOfEachOfTwoEquivalentNames(kind: StoreKind) async throws {
+        let store = try await kind.makeStore(registering: [node])
         try await store.importFiles(
             [
                 .init(path: try DFSPath("/\u{E9}/a"), size: 1, checksum: 0, nodes: [node]),
                 .init(path: try DFSPath("/e\u{301}/b"), size: 1, checksum: 0, nodes: [node]),
             ], now: 1)
-        #expect(try await names("/") == [Array("e\u{301}".utf8), Array("\u{E9}".utf8)])
-        #expect(try await names("/e\u{301}") == [Array("b".utf8)])
+        #expect(try await names(store, "/") == [Array("e\u{301}".utf8), Array("\u{E9}".utf8)])
+        #expect(try await names(store, "/e\u{301}") == [Array("b".utf8)])
         #expect(try await store.pathProblems(under: .root, limit: 10) == nil)
     }
 
     // MARK: - fsck
 
-    @Test func fsckFindsRowsWhosePathParentAndNameDisagree() async throws {
-        try await writeFile("/ok/f")
+    @Test(arguments: StoreKind.allCases) func fsckFindsRowsWhosePathParentAndNameDisagree(kind: StoreKind) async throws {
+        let store = try await kind.makeStore(registering: [node])
+        try await writeFile(store, "/ok/f")
         // What `cp small dfs:/x/\u{301}y` stored when paths were split on characters.
         try await store.insertRawRow("files", path: "/x/\u{301}y", parent: "/", name: "x/\u{301}y")
         try await store.insertRawRow("dirs", path: "/d/e", parent: "/", name: "e")
@@ -138,7 +141,8 @@ extension MetaStore {
         #expect(limited.rows.count == 1)
     }
 
-    @Test func fsckFindsPathsThatAreNotInNormalForm() async throws {
+    @Test(arguments: StoreKind.allCases) func fsckFindsPathsThatAreNotInNormalForm(kind: StoreKind) async throws {
+        let store = try await kind.makeStore(registering: [node])
         try await store.insertRawRow("dirs", path: "/a/./b", parent: "/a/.", name: "b")
         try await store.insertRawRow("dirs", path: "//c", parent: "/", name: "/c")
         try await store.insertRawRow("dirs", path: "/tab\tname", parent: "/", name: "tab\tname")
@@ -149,14 +153,16 @@ extension MetaStore {
         #expect(found.rows.filter { $0.problem.contains("not a valid path") }.count == 3)
     }
 
-    @Test func listingLeavesOutARowThatIsNotInTheListedFolder() async throws {
+    @Test(arguments: StoreKind.allCases) func listingLeavesOutARowThatIsNotInTheListedFolder(kind: StoreKind) async throws {
+        let store = try await kind.makeStore(registering: [node])
         try await store.insertRawRow("files", path: "/x/\u{301}y", parent: "/", name: "x/\u{301}y")
         try await store.insertRawRow("dirs", path: "/x/\u{301}z", parent: "/", name: "x/\u{301}z")
         try await store.insertRawRow("dirs", path: "/d/e", parent: "/", name: "e")
-        #expect(try await names("/").isEmpty)
+        #expect(try await names(store, "/").isEmpty)
     }
 
-    @Test func pagesReachEveryEntryPastRowsThatAreLeftOut() async throws {
+    @Test(arguments: StoreKind.allCases) func pagesReachEveryEntryPastRowsThatAreLeftOut(kind: StoreKind) async throws {
+        let store = try await kind.makeStore(registering: [node])
         try await store.makeDirectory(try DFSPath("/b"), now: 1)
         for index in 1...3 {
             try await store.insertRawRow("dirs", path: "/c/\u{301}\(index)", parent: "/", name: "c/\u{301}\(index)")
@@ -179,7 +185,8 @@ extension MetaStore {
 
     // MARK: - Names that would make listings lie
 
-    @Test func newNamesWithBidirectionalOrC1ControlsAreRefused() async throws {
+    @Test(arguments: StoreKind.allCases) func newNamesWithBidirectionalOrC1ControlsAreRefused(kind: StoreKind) async throws {
+        let store = try await kind.makeStore(registering: [node])
         for path in ["/photo\u{202E}gpj.exe", "/d\u{2067}/f", "/c1\u{85}"] {
             let create = await #expect(throws: DFSError.self) {
                 try await store.createFile(path: try DFSPath(path), replication: 1, blockBytes: 4096, overwrite: true, now: 1)
@@ -189,7 +196,7 @@ extension MetaStore {
             let mkdir = await #expect(throws: DFSError.self) { try await store.makeDirectory(try DFSPath(path), now: 1) }
             #expect(mkdir?.code == .invalidPath)
         }
-        try await writeFile("/clean")
+        try await writeFile(store, "/clean")
         let move = await #expect(throws: DFSError.self) {
             try await store.move(try DFSPath("/clean"), to: try DFSPath("/bad\u{200F}"), now: 2)
         }
@@ -202,13 +209,14 @@ extension MetaStore {
         #expect(try await store.rawRows("files") == [Array("/b/ok".utf8), Array("/clean".utf8)])
     }
 
-    @Test func aStoredNameWithABidirectionalControlCanBeListedMovedAndRemoved() async throws {
+    @Test(arguments: StoreKind.allCases) func aStoredNameWithABidirectionalControlCanBeListedMovedAndRemoved(kind: StoreKind) async throws {
+        let store = try await kind.makeStore(registering: [node])
         try await store.insertRawRow("dirs", path: "/old\u{202E}name", parent: "/", name: "old\u{202E}name")
-        #expect(try await names("/") == [Array("old\u{202E}name".utf8)])
+        #expect(try await names(store, "/") == [Array("old\u{202E}name".utf8)])
         try await store.move(try DFSPath("/old\u{202E}name"), to: try DFSPath("/renamed"), now: 2)
-        #expect(try await names("/") == [Array("renamed".utf8)])
+        #expect(try await names(store, "/") == [Array("renamed".utf8)])
         try await store.insertRawRow("dirs", path: "/gone\u{2066}", parent: "/", name: "gone\u{2066}")
         try await store.remove(try DFSPath("/gone\u{2066}"), recursive: false, now: 3)
-        #expect(try await names("/") == [Array("renamed".utf8)])
+        #expect(try await names(store, "/") == [Array("renamed".utf8)])
     }
 }

@@ -5,13 +5,6 @@ import Testing
 @testable import DFSMeta
 
 extension MetaStore {
-    /// A store in memory with `node` registered (1000 bytes of room, at 127.0.0.1:7001).
-    static func inMemory(registering node: NodeID) async throws -> MetaStore {
-        let store = try MetaStore(path: ":memory:")
-        try await store.registerNode(node, address: Endpoint(host: "127.0.0.1", port: 7001), capacityBytes: 1000, usedBytes: 0, blockCount: 0, now: 1)
-        return store
-    }
-
     /// Creates and completes a file of one block of `length` bytes on `node`.
     @discardableResult
     func writeOneBlockFile(_ path: String, length: Int, on node: NodeID) async throws -> BlockID {
@@ -26,6 +19,11 @@ extension MetaStore {
 enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case sqlite, postgres
 
+    /// Both, but for a user other than root on a machine without PostgreSQL's programs,
+    /// where the PostgreSQL tests are skipped as DFSPostgresTests are (as root their absence
+    /// fails the tests, which say to run `make deps`).
+    static var allCases: [StoreKind] { PostgresTestServer.shouldRun ? [.sqlite, .postgres] : [.sqlite] }
+
     var testDescription: String { rawValue }
 
     /// A new, empty store: SQLite in memory, or a schema of its own on the test process's
@@ -35,5 +33,16 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case .sqlite: try MetaStore(path: ":memory:")
         case .postgres: try MetaStore(path: try await PostgresTestServer.freshDatabase())
         }
+    }
+
+    /// A new store with `nodes` registered, the first at 127.0.0.1:7001, the next at 7002 and
+    /// so on, each with `capacityBytes` of room and nothing used.
+    func makeStore(registering nodes: [NodeID], capacityBytes: Int = 1000) async throws -> MetaStore {
+        let store = try await makeStore()
+        for (index, node) in nodes.enumerated() {
+            try await store.registerNode(
+                node, address: Endpoint(host: "127.0.0.1", port: 7001 + index), capacityBytes: capacityBytes, usedBytes: 0, blockCount: 0, now: 1)
+        }
+        return store
     }
 }
