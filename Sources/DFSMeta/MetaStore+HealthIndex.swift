@@ -22,6 +22,14 @@ extension MetaStore {
         return totals
     }
 
+    /// PostgreSQL keeps the totals as changes to add up (``PostgresMetaSchema``): folds them
+    /// into one row once there are more than `threshold`. Nothing to do with SQLite.
+    public func compactHealthDeltas(threshold: Int = 1000) throws(DFSError) {
+        guard database.dialect == .postgres else { return }
+        let rows = try database.query("SELECT count(*) FROM health_deltas") { $0.int(0) }.first ?? 0
+        if rows > threshold { try database.run(PostgresMetaSchema.compactDeltas) }
+    }
+
     /// Registered nodes whose replicas count as live in the kept health.
     public func countedNodes() throws(DFSError) -> Set<NodeID> {
         Set(try database.query("SELECT id FROM nodes WHERE counted = 1") { NodeID($0.text(0)) })

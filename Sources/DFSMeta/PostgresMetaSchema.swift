@@ -16,6 +16,15 @@ enum PostgresMetaSchema {
     /// The steps by the version each brings the database to.
     static let migrations: [(version: Int, sql: String)] = [(5, version5)]
 
+    /// The columns of the health totals.
+    static let totalsColumns = ["files", "bytes", "blocks", "under_replicated", "missing", "corrupt", "corrupt_replicas", "suspect_replicas"]
+
+    /// Folds the totals' changes into one row, so that reading them stays cheap.
+    static let compactDeltas = """
+        WITH folded AS (DELETE FROM health_deltas RETURNING *)
+        INSERT INTO health_deltas SELECT \(totalsColumns.map { "coalesce(sum(\($0)), 0)" }.joined(separator: ", ")) FROM folded
+        """
+
     /// The table that holds the version.
     static let versionTable = "dfs_schema"
 
@@ -112,8 +121,10 @@ enum PostgresMetaSchema {
             return "SELECT " + share.map { "coalesce(sum(\($0.term)), 0) AS \($0.column)" }.joined(separator: ", ") + " FROM \(table) AS block"
         }
         return """
-            UPDATE health_totals SET \(share.map { "\($0.column) = health_totals.\($0.column) + added.\($0.column) - removed.\($0.column)" }.joined(separator: ", "))
-            FROM (\(sums(added))) AS added, (\(sums(removed))) AS removed;
+            INSERT INTO health_deltas(\(share.map(\.column).joined(separator: ", ")))
+            SELECT \(share.map { "added.\($0.column) - removed.\($0.column)" }.joined(separator: ", "))
+            FROM (\(sums(added))) AS added, (\(sums(removed))) AS removed
+            WHERE \(share.map { "added.\($0.column) <> removed.\($0.column)" }.joined(separator: " OR "));
             """
     }
 
@@ -161,12 +172,17 @@ enum PostgresMetaSchema {
             block_id BIGINT NOT NULL, node_id TEXT COLLATE "C" NOT NULL, since DOUBLE PRECISION NOT NULL,
             PRIMARY KEY(block_id, node_id));
         CREATE INDEX garbage_node ON garbage(node_id);
-        CREATE TABLE health_totals(
-            id INTEGER PRIMARY KEY CHECK(id = 0),
-            files BIGINT NOT NULL, bytes BIGINT NOT NULL, blocks BIGINT NOT NULL,
-            under_replicated BIGINT NOT NULL, missing BIGINT NOT NULL, corrupt BIGINT NOT NULL,
-            corrupt_replicas BIGINT NOT NULL, suspect_replicas BIGINT NOT NULL);
-        INSERT INTO health_totals VALUES(0, 0, 0, 0, 0, 0, 0, 0, 0);
+        -- The totals as changes to add up: a statement appends its change, where updating one
+        -- row would leave a version of it behind per statement for every later one to step
+        -- over until the transaction ends. The server folds them into one row now and then
+        -- (`compactHealthDeltas`); `health_totals` reads their sum, as SQLite's row.
+        CREATE TABLE health_deltas(
+            files BIGINT NOT NULL DEFAULT 0, bytes BIGINT NOT NULL DEFAULT 0, blocks BIGINT NOT NULL DEFAULT 0,
+            under_replicated BIGINT NOT NULL DEFAULT 0, missing BIGINT NOT NULL DEFAULT 0, corrupt BIGINT NOT NULL DEFAULT 0,
+            corrupt_replicas BIGINT NOT NULL DEFAULT 0, suspect_replicas BIGINT NOT NULL DEFAULT 0);
+        CREATE VIEW health_totals AS SELECT 0 AS id,
+            \(Self.totalsColumns.map { "coalesce(sum(\($0)), 0)::bigint AS \($0)" }.joined(separator: ", "))
+            FROM health_deltas;
 
         \(trigger("replicas_health_insert", "INSERT ON replicas", referencing: "NEW TABLE AS new_rows", applyReplicas("new_rows", "+")))
         \(trigger("replicas_health_delete", "DELETE ON replicas", referencing: "OLD TABLE AS old_rows", applyReplicas("old_rows", "-")))
@@ -195,17 +211,18 @@ enum PostgresMetaSchema {
             applyBlocks(added: nil, removed: "old_rows")))
         \(trigger("files_health_insert", "INSERT ON files", referencing: "NEW TABLE AS new_rows",
             """
-            UPDATE health_totals SET files = health_totals.files + added.files, bytes = health_totals.bytes + added.bytes
-            FROM (SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes FROM new_rows WHERE complete = 1) AS added;
+            INSERT INTO health_deltas(files, bytes)
+            SELECT count(*), coalesce(sum(size), 0) FROM new_rows WHERE complete = 1 HAVING count(*) > 0;
             """))
         \(trigger("files_health_update", "UPDATE ON files", referencing: "OLD TABLE AS old_rows NEW TABLE AS new_rows",
             """
-            UPDATE health_totals SET files = health_totals.files + delta.files, bytes = health_totals.bytes + delta.bytes
-            FROM (
+            INSERT INTO health_deltas(files, bytes)
+            SELECT delta.files, delta.bytes FROM (
                 SELECT coalesce(sum((new_rows.complete = 1)::int - (old_rows.complete = 1)::int), 0) AS files,
                     coalesce(sum(CASE WHEN new_rows.complete = 1 THEN new_rows.size ELSE 0 END
                         - CASE WHEN old_rows.complete = 1 THEN old_rows.size ELSE 0 END), 0) AS bytes
-                FROM old_rows JOIN new_rows ON new_rows.id = old_rows.id) AS delta;
+                FROM old_rows JOIN new_rows ON new_rows.id = old_rows.id) AS delta
+            WHERE delta.files <> 0 OR delta.bytes <> 0;
             UPDATE blocks SET wanted_replicas = CASE WHEN new_rows.complete = 1 THEN new_rows.replication END
             FROM old_rows JOIN new_rows ON new_rows.id = old_rows.id
             WHERE blocks.file_id = new_rows.id
@@ -213,8 +230,8 @@ enum PostgresMetaSchema {
             """))
         \(trigger("files_health_delete", "DELETE ON files", referencing: "OLD TABLE AS old_rows",
             """
-            UPDATE health_totals SET files = health_totals.files - removed.files, bytes = health_totals.bytes - removed.bytes
-            FROM (SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes FROM old_rows WHERE complete = 1) AS removed;
+            INSERT INTO health_deltas(files, bytes)
+            SELECT -count(*), -coalesce(sum(size), 0) FROM old_rows WHERE complete = 1 HAVING count(*) > 0;
             """))
         """
 }

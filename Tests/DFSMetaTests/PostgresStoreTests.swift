@@ -36,6 +36,25 @@ struct PostgresStoreTests {
         #expect(try await store.list(path: .root, after: nil, limit: 10).entries.map(\.path.string) == ["/keep", "/made"])
     }
 
+    /// The totals are kept as changes to add up; folding them into one row changes no total.
+    @Test func foldingTheTotalsChangesKeepsThem() async throws {
+        let store = try await StoreKind.postgres.makeStore(registering: [NodeID("n1")], capacityBytes: 1 << 30)
+        for index in 0..<20 { try await store.writeOneBlockFile("/f\(index)", length: 10 + index, on: NodeID("n1")) }
+        _ = try await store.remove(try DFSPath("/f3"), recursive: false, now: 6)
+        let before = try await store.healthTotals()
+        #expect(try await store.integer("SELECT count(*) FROM health_deltas") ?? 0 > 20)
+        try await store.compactHealthDeltas(threshold: 1000)
+        #expect(try await store.integer("SELECT count(*) FROM health_deltas") ?? 0 > 20)
+        try await store.compactHealthDeltas(threshold: 0)
+        #expect(try await store.integer("SELECT count(*) FROM health_deltas") == 1)
+        #expect(try await store.healthTotals() == before)
+        #expect(before.files == 19)
+        #expect(before.bytes == (10..<30).reduce(0, +) - 13)
+        // Changes after the fold add to the folded row.
+        try await store.writeOneBlockFile("/g", length: 5, on: NodeID("n1"))
+        #expect(try await store.healthTotals().files == 20)
+    }
+
     /// Meta servers started together on a new database (an active one and its standbys):
     /// one makes the schema, the others wait for it and find it made.
     @Test func storesOpenedAtOnceOnANewDatabaseMakeTheSchemaOnce() async throws {
