@@ -30,6 +30,35 @@ extension PostgresTestServer {
         return server.uri + "?options=-csearch_path%3D\(schema)"
     }
 
+    /// A new role on the process's shared server that must give `password` (SCRAM) to
+    /// connect over TCP, with a schema of its own; returns the URI without the password, as
+    /// a user names a database whose password comes from `PGPASSWORD` or a password file.
+    public static func passwordProtectedDatabase(password: String) async throws -> String {
+        let server = try await sharedServer.server()
+        let role = "dfs_user_\(sharedServer.nextNumber())"
+        // The role's rule goes before the catch-all `trust` lines: the first match decides.
+        let rules = server.dataFolder + "/pg_hba.conf"
+        let old = String(decoding: try FileSystem.contents(of: rules), as: UTF8.self)
+        try Data("host all \(role) 127.0.0.1/32 scram-sha-256\n\(old)".utf8).write(to: URL(fileURLWithPath: rules))
+        try await BlockingIO.run {
+            let connection = try PostgresConnection(uri: server.uri)
+            defer { connection.close() }
+            try connection.execute("CREATE ROLE \(role) LOGIN PASSWORD '\(password)'")
+            try connection.execute("CREATE SCHEMA \(role) AUTHORIZATION \(role)")
+            _ = try connection.query("SELECT pg_reload_conf()")
+        }
+        // A reload is asynchronous: wait until the rule applies (a connection without the
+        // password is refused).
+        let uri = "postgres://\(role)@127.0.0.1:\(server.port)/\(databaseName)?options=-csearch_path%3D\(role)"
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let refused = (try? await BlockingIO.run { try PostgresConnection(uri: uri).close() }) == nil
+            if refused { return uri }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw DFSError(.timeout, "PostgreSQL did not start asking \(role) for a password")
+    }
+
     /// True when PostgreSQL's programs are installed (`make deps` installs them).
     public static var isInstalled: Bool { binFolder != nil }
 }

@@ -212,3 +212,38 @@ import Testing
         #expect(!FileSystem.exists(folder.path("copy.db")))
     }
 }
+
+/// `serve-meta --db` takes its PostgreSQL password where libpq looks for one.
+@Suite(.serialized) struct MetaPostgresPasswordTests {
+    @Test func thePasswordComesFromPGPASSWORDOrAPasswordFile() async throws {
+        guard PostgresTestServer.isInstalled else {
+            Issue.record("PostgreSQL is not installed: run make deps")
+            return
+        }
+        let password = "s3cret-\(UInt32.random(in: 0...UInt32.max))"
+        let uri = try await PostgresTestServer.passwordProtectedDatabase(password: password)
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let arguments = ["serve-meta", "--host", "127.0.0.1", "--port", "0", "--db", uri]
+
+        // Without it: a clear error, and the password-less URI in it.
+        let refused = try await DFSBinary.run(arguments, timeout: .seconds(30), environment: ["PGPASSFILE": folder.path("none")])
+        #expect(refused.status != 0)
+        #expect(refused.standardError.contains("password"), "\(refused.standardError)")
+
+        let fromEnvironment = try await ServerProcess(arguments, environment: ["PGPASSWORD": password], errorPath: folder.path("a.log"))
+        defer { fromEnvironment.kill() }
+        try await eventually(timeout: .seconds(20), "it serves with PGPASSWORD") { await MetaFailoverTests.isActive(fromEnvironment.endpoint) }
+
+        // A password file (~/.pgpass, or PGPASSFILE), readable by its owner only, as libpq wants.
+        let passFile = folder.path("pgpass")
+        let port = URLComponents(string: uri)!.port!
+        try Data("127.0.0.1:\(port):*:*:\(password)\n".utf8).write(to: URL(fileURLWithPath: passFile))
+        chmod(passFile, 0o600)
+        let fromFile = try await ServerProcess(arguments, environment: ["PGPASSFILE": passFile], errorPath: folder.path("b.log"))
+        defer { fromFile.kill() }
+        try await eventually(timeout: .seconds(20), "it stands by with a password file") {
+            await MetaFailoverTests.isStandby(fromFile.endpoint, naming: fromEnvironment.endpoint)
+        }
+    }
+}
