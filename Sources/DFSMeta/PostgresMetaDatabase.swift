@@ -142,7 +142,10 @@ final class PostgresMetaDatabase: MetaDatabase {
         mustRetry = false
         var begin = "BEGIN ISOLATION LEVEL SERIALIZABLE"
         if let fence {
-            begin += "; SELECT token FROM \(MetaElection.leaseTable) WHERE token = \(fence.token) AND expires > clock_timestamp() FOR SHARE"
+            begin += """
+                ; SELECT token FROM \(MetaElection.leaseTable)
+                WHERE token = \(fence.token) AND holder = '\(fence.holder)' AND expires > clock_timestamp() FOR SHARE
+                """
         }
         inTransaction = true
         defer { inTransaction = false }
@@ -252,8 +255,21 @@ struct PostgresMetaRow: MetaRow {
 struct MetaFence: Sendable {
     /// The lease's token when this server took it; a server that takes over gets a larger one.
     let token: Int64
+    /// The server's identity in the lease row (``MetaElection/holder``). The token alone is
+    /// not enough: a database that lost its latest commits (a failover to an asynchronous
+    /// standby, a restore) hands the same token out again, to another server.
+    let holder: String
     /// How long PostgreSQL lets a session of this server sit idle inside a transaction.
     let idleTransactionTimeout: Duration
     /// Called (on the store's queue) when a transaction finds the lease lost.
     let lost: @Sendable () -> Void
+
+    init(token: Int64, holder: String, idleTransactionTimeout: Duration, lost: @escaping @Sendable () -> Void) {
+        // The holder is written into the check's SQL as it is: a UUID, nothing to quote.
+        precondition(UUID(uuidString: holder) != nil, "a lease holder is a UUID")
+        self.token = token
+        self.holder = holder
+        self.idleTransactionTimeout = idleTransactionTimeout
+        self.lost = lost
+    }
 }
