@@ -23,7 +23,8 @@ import Foundation
 ///   session that sits idle inside a transaction for longer than
 ///   ``MetaFence/idleTransactionTimeout`` (a process that was stopped, say).
 /// - A lost connection is opened again on the next call; the call that found it lost fails
-///   with a transient error, which clients retry.
+///   with a transient error, which clients retry. Failing to reach PostgreSQL is
+///   `unavailable` to the store's callers, never `connectionFailed` (see ``unreachable(_:)``).
 final class PostgresMetaDatabase: MetaDatabase {
     var dialect: SQLDialect { .postgres }
     let path: String
@@ -65,11 +66,26 @@ final class PostgresMetaDatabase: MetaDatabase {
         if let connection, !connection.isBroken { return connection }
         connection = nil
         guard !inTransaction else {
-            throw DFSError(.connectionFailed, "lost the connection to PostgreSQL at \(path) during a transaction", transient: true)
+            throw DFSError(.unavailable, "lost the connection to PostgreSQL at \(path) during a transaction", transient: true)
         }
-        let opened = try open()
-        connection = opened
-        return opened
+        do {
+            let opened = try open()
+            connection = opened
+            return opened
+        } catch {
+            throw Self.unreachable(error)
+        }
+    }
+
+    /// `error` as the store's callers see it. libpq's `connectionFailed` is about the meta
+    /// server's connection to its database, not the client's to the meta server: passed on
+    /// as it is, the request loop (`FrameServer`) would take it for the client's connection
+    /// and close that without an answer, and a client or node given several meta servers
+    /// would move on to a standby. As `unavailable` and transient, it hears why and retries
+    /// here, where the connection is opened again.
+    static func unreachable(_ error: DFSError) -> DFSError {
+        guard error.code == .connectionFailed else { return error }
+        return DFSError(.unavailable, error.message, transient: true)
     }
 
     func execute(_ sql: String) throws(DFSError) {
@@ -78,7 +94,7 @@ final class PostgresMetaDatabase: MetaDatabase {
             _ = try connection.simpleQuery(sql)
         } catch {
             noteFailure(connection)
-            throw error
+            throw Self.unreachable(error)
         }
     }
 
@@ -114,7 +130,7 @@ final class PostgresMetaDatabase: MetaDatabase {
             return try connection.queryPrepared(text, values.map(Self.value))
         } catch {
             noteFailure(connection)
-            throw error
+            throw Self.unreachable(error)
         }
     }
 
@@ -164,7 +180,7 @@ final class PostgresMetaDatabase: MetaDatabase {
         } catch {
             noteFailure(connection)
             if !connection.isBroken { _ = try? connection.simpleQuery("ROLLBACK") }
-            throw error
+            throw Self.unreachable(error)
         }
     }
 

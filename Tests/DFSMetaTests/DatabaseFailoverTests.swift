@@ -51,4 +51,24 @@ struct DatabaseFailoverTests {
         await first.close()
         await second.close()
     }
+
+    /// A database that goes away (its server killed, or failing over) fails the store's
+    /// calls as `unavailable` and transient, which the request loop sends back as an error
+    /// for the client to retry; a `connectionFailed` would read as the client's own
+    /// connection failing. The next call after the database is back opens a new connection.
+    @Test func aStoreWhoseDatabaseGoesAwayIsUnavailableAndReconnects() async throws {
+        try await PostgresTestServer.with { server in
+            let store = try MetaStore(path: server.uri)
+            try await Self.register(store)
+            await server.kill()
+            for _ in 0..<2 {
+                let error = await #expect(throws: DFSError.self) { try await Self.register(store) }
+                #expect(error?.code == .unavailable)
+                #expect(error?.transient == true)
+            }
+            try await server.restart()
+            try await Self.register(store)
+            #expect(try await store.schemaVersion == MetaSchema.version)
+        }
+    }
 }
