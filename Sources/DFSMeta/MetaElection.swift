@@ -10,7 +10,7 @@ import Foundation
 ///   raises the token. It keeps it by renewing it well before it expires; a server that
 ///   dies stops renewing, and another takes over once the lease runs out.
 /// - Every transaction that the active server's store writes checks, inside itself and
-///   holding the row, that its token is still the lease's and the lease has not expired
+///   holding the row, that its token and holder are still the lease's and it has not expired
 ///   (``MetaFence``). So a server that was stopped or cut off past its lease can write
 ///   nothing once it wakes, and no two servers ever write as the active one.
 /// - Every server also notes itself in a table of meta servers, for `dfs status`.
@@ -82,15 +82,16 @@ final class MetaElection: Sendable {
     }
 
     /// Extends the lease `token` names; false when it is no longer this server's (it expired
-    /// and was taken, or was handed back).
+    /// and was taken, or was handed back). The holder is checked with the token: a database
+    /// that lost its latest commits may have handed the same token to another server.
     func renew(token: Int64) async throws -> Bool {
-        let seconds = seconds
+        let (holder, seconds) = (holder, seconds)
         return try await pool.withConnection { connection in
             try connection.execute(
                 """
                 UPDATE \(MetaElection.leaseTable) SET expires = clock_timestamp() + $2 * interval '1 second'
-                WHERE id = 0 AND token = $1 AND expires > clock_timestamp()
-                """, [.int64(token), .double(seconds)]) == 1
+                WHERE id = 0 AND token = $1 AND holder = $3 AND expires > clock_timestamp()
+                """, [.int64(token), .double(seconds), .text(holder)]) == 1
         }
     }
 
@@ -100,7 +101,8 @@ final class MetaElection: Sendable {
         let holder = holder
         try await pool.withConnection { connection in
             _ = try connection.execute(
-                "UPDATE \(MetaElection.leaseTable) SET expires = '-infinity' WHERE id = 0 AND token = $1", [.int64(token)])
+                "UPDATE \(MetaElection.leaseTable) SET expires = '-infinity' WHERE id = 0 AND token = $1 AND holder = $2",
+                [.int64(token), .text(holder)])
             _ = try connection.execute("DELETE FROM \(MetaElection.serversTable) WHERE holder = $1", [.text(holder)])
         }
     }

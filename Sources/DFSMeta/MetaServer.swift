@@ -203,7 +203,7 @@ public final class MetaServer: Sendable {
         let options = options
         let executor = executor
         let fence = token.map { token in
-            MetaFence(token: token, idleTransactionTimeout: options.leaseDuration / 2) { [weak self] in
+            MetaFence(token: token, holder: election?.holder ?? "", idleTransactionTimeout: options.leaseDuration / 2) { [weak self] in
                 Task { await self?.deactivate(reason: "a transaction found the lease lost") }
             }
         }

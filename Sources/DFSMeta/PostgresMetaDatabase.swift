@@ -23,7 +23,8 @@ import Foundation
 ///   session that sits idle inside a transaction for longer than
 ///   ``MetaFence/idleTransactionTimeout`` (a process that was stopped, say).
 /// - A lost connection is opened again on the next call; the call that found it lost fails
-///   with a transient error, which clients retry.
+///   with a transient error, which clients retry. Failing to reach PostgreSQL is
+///   `unavailable` to the store's callers, never `connectionFailed` (see ``unreachable(_:)``).
 final class PostgresMetaDatabase: MetaDatabase {
     var dialect: SQLDialect { .postgres }
     let path: String
@@ -71,11 +72,26 @@ final class PostgresMetaDatabase: MetaDatabase {
         if let connection, !connection.isBroken { return connection }
         connection = nil
         guard !inTransaction else {
-            throw DFSError(.connectionFailed, "lost the connection to PostgreSQL at \(path) during a transaction", transient: true)
+            throw DFSError(.unavailable, "lost the connection to PostgreSQL at \(path) during a transaction", transient: true)
         }
-        let opened = try open()
-        connection = opened
-        return opened
+        do {
+            let opened = try open()
+            connection = opened
+            return opened
+        } catch {
+            throw Self.unreachable(error)
+        }
+    }
+
+    /// `error` as the store's callers see it. libpq's `connectionFailed` is about the meta
+    /// server's connection to its database, not the client's to the meta server: passed on
+    /// as it is, the request loop (`FrameServer`) would take it for the client's connection
+    /// and close that without an answer, and a client or node given several meta servers
+    /// would move on to a standby. As `unavailable` and transient, it hears why and retries
+    /// here, where the connection is opened again.
+    static func unreachable(_ error: DFSError) -> DFSError {
+        guard error.code == .connectionFailed else { return error }
+        return DFSError(.unavailable, error.message, transient: true)
     }
 
     func execute(_ sql: String) throws(DFSError) {
@@ -84,7 +100,7 @@ final class PostgresMetaDatabase: MetaDatabase {
             _ = try connection.simpleQuery(sql)
         } catch {
             noteFailure(connection)
-            throw error
+            throw Self.unreachable(error)
         }
     }
 
@@ -120,7 +136,7 @@ final class PostgresMetaDatabase: MetaDatabase {
             return try connection.queryPrepared(text, values.map(Self.value))
         } catch {
             noteFailure(connection)
-            throw error
+            throw Self.unreachable(error)
         }
     }
 
@@ -148,7 +164,10 @@ final class PostgresMetaDatabase: MetaDatabase {
         mustRetry = false
         var begin = "BEGIN ISOLATION LEVEL SERIALIZABLE"
         if let fence {
-            begin += "; SELECT token FROM \(MetaElection.leaseTable) WHERE token = \(fence.token) AND expires > clock_timestamp() FOR SHARE"
+            begin += """
+                ; SELECT token FROM \(MetaElection.leaseTable)
+                WHERE token = \(fence.token) AND holder = '\(fence.holder)' AND expires > clock_timestamp() FOR SHARE
+                """
         }
         inTransaction = true
         defer { inTransaction = false }
@@ -167,7 +186,7 @@ final class PostgresMetaDatabase: MetaDatabase {
         } catch {
             noteFailure(connection)
             if !connection.isBroken { _ = try? connection.simpleQuery("ROLLBACK") }
-            throw error
+            throw Self.unreachable(error)
         }
     }
 
@@ -258,8 +277,21 @@ struct PostgresMetaRow: MetaRow {
 struct MetaFence: Sendable {
     /// The lease's token when this server took it; a server that takes over gets a larger one.
     let token: Int64
+    /// The server's identity in the lease row (``MetaElection/holder``). The token alone is
+    /// not enough: a database that lost its latest commits (a failover to an asynchronous
+    /// standby, a restore) hands the same token out again, to another server.
+    let holder: String
     /// How long PostgreSQL lets a session of this server sit idle inside a transaction.
     let idleTransactionTimeout: Duration
     /// Called (on the store's queue) when a transaction finds the lease lost.
     let lost: @Sendable () -> Void
+
+    init(token: Int64, holder: String, idleTransactionTimeout: Duration, lost: @escaping @Sendable () -> Void) {
+        // The holder is written into the check's SQL as it is: a UUID, nothing to quote.
+        precondition(UUID(uuidString: holder) != nil, "a lease holder is a UUID")
+        self.token = token
+        self.holder = holder
+        self.idleTransactionTimeout = idleTransactionTimeout
+        self.lost = lost
+    }
 }

@@ -47,8 +47,12 @@ public final class PostgresConnection: @unchecked Sendable {
         // the rest, which dfs relies on: UTF-8 text, and keepalives that notice a server gone
         // silent within about 25 s (10 s idle, then 3 probes 5 s apart) rather than the
         // kernel's two hours.
+        // tcp_user_timeout: a statement whose bytes the server stops acknowledging (its
+        // machine powered off mid-call) fails after 10 s instead of the kernel's 15 minutes
+        // of retransmissions; before the URI, so that one it names wins.
         let settings: [(String, String)] = [
             ("application_name", options.applicationName),
+            ("tcp_user_timeout", "10000"),
             ("dbname", uri),
             ("connect_timeout", String(timeoutSeconds)),
             ("client_encoding", "UTF8"),

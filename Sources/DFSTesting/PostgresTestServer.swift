@@ -70,21 +70,7 @@ public final class PostgresTestServer: @unchecked Sendable {
             try await runServerProgram(
                 binFolder + "/initdb",
                 ["-D", folder + "/data", "-A", "trust", "-U", userName, "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"])
-            // The port is free when reserved, and is released just before the server binds it:
-            // another program may take it in between, so a failed bind picks another.
-            for attempt in 1...3 {
-                let reserved = try ReservedPort()
-                let candidate = PostgresTestServer(folder: folder, port: reserved.port, binFolder: binFolder, maxConnections: maxConnections)
-                reserved.release()
-                do {
-                    try await candidate.startServer()
-                    server = candidate
-                    break
-                } catch {
-                    let log = candidate.logTail()
-                    guard attempt < 3, log.contains("could not bind") || log.contains("Address already in use") else { throw error }
-                }
-            }
+            server = try await startOnFreePort(folder: folder, binFolder: binFolder, maxConnections: maxConnections)
             try await runClientProgram(
                 binFolder + "/createdb", ["-h", "127.0.0.1", "-p", String(server!.port), "-U", userName, databaseName])
             return server!
@@ -93,6 +79,25 @@ public final class PostgresTestServer: @unchecked Sendable {
             print("PostgreSQL test server folder kept for inspection: \(folder)")
             throw error
         }
+    }
+
+    /// Starts the cluster in `folder` on a free loopback port. The port is free when
+    /// reserved, and is released just before the server binds it: another program may take
+    /// it in between, so a failed bind picks another.
+    static func startOnFreePort(folder: String, binFolder: String, maxConnections: Int = 50) async throws -> PostgresTestServer {
+        for attempt in 1...3 {
+            let reserved = try ReservedPort()
+            let candidate = PostgresTestServer(folder: folder, port: reserved.port, binFolder: binFolder, maxConnections: maxConnections)
+            reserved.release()
+            do {
+                try await candidate.startServer()
+                return candidate
+            } catch {
+                let log = candidate.logTail()
+                guard attempt < 3, log.contains("could not bind") || log.contains("Address already in use") else { throw error }
+            }
+        }
+        preconditionFailure("unreachable: the third attempt returns or throws")
     }
 
     /// `pg_ctl start -w`: returns once the server accepts connections.

@@ -100,7 +100,7 @@ struct ServerMetricsTests {
         let promtool = try #require(Promtool.path)
         let result = try await Subprocess.run(promtool, ["check", "rules", rules])
         #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
-        #expect(result.standardOutput.contains("SUCCESS: 8 rules found"))
+        #expect(result.standardOutput.contains("SUCCESS: 9 rules found"))
         let operations = try String(
             contentsOfFile: URL(fileURLWithPath: rules).deletingLastPathComponent().deletingLastPathComponent().path + "/OPERATIONS.md", encoding: .utf8)
         let text = try String(contentsOfFile: rules, encoding: .utf8)

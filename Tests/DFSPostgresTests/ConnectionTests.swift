@@ -54,6 +54,27 @@ extension PostgresTests {
             #expect(error?.message.contains("\n") == false)
         }
 
+        @Test func acceptsAMultiHostURI() throws {
+            // What dfs meta servers are given to follow a PostgreSQL failover: libpq tries
+            // the hosts in order and keeps the first that takes writes.
+            try PostgresURI.validate("postgres://dfs@db1.example:5432,db2.example:5432/dfs?target_session_attrs=read-write")
+            try PostgresURI.validate("postgresql://dfs@[::1]:5432,db2.example/dfs?target_session_attrs=primary")
+            let redacted = PostgresURI.redacted("postgres://dfs:s3cret@db1:5432,db2:5432/dfs?target_session_attrs=read-write")
+            #expect(redacted == "postgres://dfs:***@db1:5432,db2:5432/dfs?target_session_attrs=read-write")
+        }
+
+        @Test func aMultiHostURIConnectsToTheHostThatTakesWrites() async throws {
+            let server = try sharedServer()
+            let refused = try ReservedPort()
+            let uri =
+                "postgres://\(PostgresTestServer.userName)@127.0.0.1:\(refused.port),127.0.0.1:\(server.port)/\(PostgresTestServer.databaseName)"
+                + "?target_session_attrs=read-write"
+            let connection = try await PostgresConnection.connect(uri: uri)
+            defer { connection.close() }
+            let rows = try await blocking(connection) { try $0.query("SELECT inet_server_port()") }
+            #expect(try rows[0].int(0) == server.port)
+        }
+
         @Test func messagesHideThePassword() {
             let redacted = PostgresURI.redacted("postgres://meta:s3cret@db.example:5432/dfs?sslmode=require&password=other")
             #expect(redacted == "postgres://meta:***@db.example:5432/dfs?sslmode=require&password=***")
