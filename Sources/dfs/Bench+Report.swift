@@ -10,7 +10,9 @@ import Foundation
 
 /// The benchmark's report: the table people read and the JSON that `make bench` keeps.
 extension Bench {
-    static func table(_ results: [BenchResult], setup: String = "3 data nodes on 127.0.0.1") -> String {
+    /// The table, every round's figures of the rows that have several, the rows' notes (each
+    /// once) and `notes`.
+    static func table(_ results: [BenchResult], setup: String = "3 data nodes on 127.0.0.1", notes: [String] = []) -> String {
         func number(_ value: Double, _ unit: String) -> String {
             let digits = value >= 100 ? 0 : value >= 10 ? 1 : value >= 1 ? 2 : 3
             return String(format: "%.\(digits)f \(unit)", value)
@@ -38,6 +40,10 @@ extension Bench {
                 line += "; \(result.baselineName ?? "baseline") " + list(baselineRuns)
             }
             lines.append(line + " \(result.unit)")
+        }
+        var noted: Set<String> = []
+        for note in results.compactMap(\.note) + notes where noted.insert(note).inserted {
+            lines.append(note)
         }
         let header =
             "dfs bench \(Date().formatted(.iso8601)): \(setup), \(ProcessInfo.processInfo.activeProcessorCount) cores, "

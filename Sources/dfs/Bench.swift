@@ -17,6 +17,13 @@ final class Bench {
     let cluster: BenchCluster
     /// The same cluster with a cluster secret, for the rows that cost TLS.
     let secureCluster: BenchCluster
+    /// Where the PostgreSQL store rows' database comes from; while they run, its server (when
+    /// the run started one) and the cluster whose meta server keeps its namespace there.
+    let postgresSource: BenchPostgres.Source
+    var postgres: BenchPostgres?
+    var postgresCluster: BenchCluster?
+    /// Lines printed below the table: rows skipped, and why.
+    var notes: [String] = []
 
     let started = ContinuousClock.now
 
@@ -26,7 +33,7 @@ final class Bench {
 
     init(
         root: URL, fileBytes: Int, smallFiles: Int, bigBytes: Int, concurrentClients: Int = SmallBench.defaultClients,
-        concurrentFiles: Int = SmallBench.defaultFiles, quick: Bool = false
+        concurrentFiles: Int = SmallBench.defaultFiles, quick: Bool = false, postgres: BenchPostgres.Source = .throwaway
     ) {
         self.root = root
         self.fileBytes = fileBytes
@@ -36,6 +43,7 @@ final class Bench {
         self.concurrentFiles = concurrentFiles
         cluster = BenchCluster(root: root)
         secureCluster = BenchCluster(root: root.appendingPathComponent("secure"), secretFile: root.appendingPathComponent("secret").path)
+        postgresSource = postgres
         rounds = quick ? 1 : 3
         settle = quick ? .zero : .seconds(3)
     }
@@ -141,6 +149,7 @@ final class Bench {
         ).writeAndRead()
 
         let secureRows = try await secretRows()
+        let postgresRows = try await postgresStoreRows()
         let metricsRows = try await metricsRows(
             statPaths: try (0..<min(smallFiles, 2000)).map { try DFSPath(String(format: "/small/f%06d", $0)) })
 
@@ -203,6 +212,7 @@ final class Bench {
         results += statRows
         results += concurrentRows
         results += secureRows
+        results += postgresRows
         results += metricsRows
         results.append(
             BenchResult(
@@ -215,10 +225,12 @@ final class Bench {
     /// Bytes the run writes at most: the test file and its copies (dd's, the warm-up's, the
     /// download's), every round's uploads at R=1 and R=3 and the `--sha256` one, the small
     /// files four times (source, local copy, cluster, download), the concurrent phase's twice,
-    /// and the memory run's upload. Saturates at Int.max rather than overflow on absurd sizes.
+    /// every round's trees of the PostgreSQL store rows (one in each of two clusters), and the
+    /// memory run's upload. Saturates at Int.max rather than overflow on absurd sizes.
     var diskBytesNeeded: Int {
+        let postgresTrees = postgresSource == .skipped ? 0 : 2 * rounds
         let bytes =
-            Double(fileBytes) * Double(4 + 6 * rounds) + Double(smallFiles) * 4096 * 8 + Double(bigBytes)
+            Double(fileBytes) * Double(4 + 6 * rounds) + Double(smallFiles) * 4096 * Double(8 + postgresTrees) + Double(bigBytes)
             + SmallBench.diskBytesNeeded(files: concurrentFiles, fileBytes: SmallBench.defaultFileBytes)
         return bytes >= Double(Int.max) ? Int.max : Int(bytes)
     }
@@ -240,6 +252,9 @@ final class Bench {
     func cleanUp() {
         cluster.stop()
         secureCluster.stop()
+        // The cluster before the database it keeps its namespace in.
+        postgresCluster?.stop()
+        postgres?.stop()
         try? FileSystem.removeTree(root.path)
     }
 }

@@ -7,10 +7,12 @@ import Foundation
 
 /// The benchmark's cluster: a meta server and three data nodes, each a `dfs` process on
 /// 127.0.0.1 with its files and output in the run's folder; with `secretFile`, a cluster with
-/// that secret (every connection TLS).
+/// that secret (every connection TLS); with `database`, a meta server that keeps its namespace
+/// there (a PostgreSQL URI) rather than in `meta.db` in the folder.
 final class BenchCluster {
     let root: URL
     let secretFile: String?
+    let database: String?
     let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
     private(set) var servers: [SpawnedProcess] = []
     /// The meta server's endpoint, once ``start()`` has returned.
@@ -18,9 +20,10 @@ final class BenchCluster {
     /// Every server's HTTP port (`--http`), meta server first: the benchmark scrapes them.
     private(set) var httpEndpoints: [Endpoint] = []
 
-    init(root: URL, secretFile: String? = nil) {
+    init(root: URL, secretFile: String? = nil, database: String? = nil) {
         self.root = root
         self.secretFile = secretFile
+        self.database = database
     }
 
     /// `--secret-file FILE` for a command that talks to this cluster, or nothing.
@@ -33,7 +36,10 @@ final class BenchCluster {
         let metaOutput = path("meta.out")
         servers.append(
             try ChildProcess.start(
-                [executable, "serve-meta", "--host", "127.0.0.1", "--port", "0", "--db", path("meta.db"), "--heartbeat", "1s", "--http", "127.0.0.1:0"]
+                [
+                    executable, "serve-meta", "--host", "127.0.0.1", "--port", "0", "--db", database ?? path("meta.db"), "--heartbeat", "1s", "--http",
+                    "127.0.0.1:0",
+                ]
                     + secretArguments,
                 outputPath: metaOutput))
         endpoint = try await Self.listeningEndpoint(metaOutput)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DFSClient
 import DFSCore
+import DFSPostgres
 import DFSProcess
 import DFSSystem
 import Foundation
@@ -13,15 +14,22 @@ struct BenchCommand: AsyncParsableCommand {
             Starts a meta server and three data nodes as processes on 127.0.0.1 in a temp
             folder, measures the baselines (dd with fsync, cp, cp -r, ls -l, stat) and dfs
             doing the same work, prints a table with ratios, and cleans up. The full run
-            takes about 5 minutes and needs about 26 GiB of free disk (it checks first).
+            takes about 5 minutes, a minute or two more with the PostgreSQL rows, and needs
+            about 26 GiB of free disk (it checks first).
             It includes the concurrent small-file phase that --small runs alone: --clients
             writers create 20,000 files of 1 KiB through the client library (each durable
             before it is acknowledged), then as many readers read them in random order,
             beside local files written with an fsync each and read back by as many threads.
+            When PostgreSQL's server programs are installed (`make deps`), it also starts a
+            throwaway PostgreSQL server (fsync on) and a second cluster whose meta server keeps
+            its namespace there, and compares it with SQLite: cp -r in, stat and ls -l of the
+            small files. --postgres names a database to use instead (one of its own: the
+            meta server creates its tables there); --no-postgres skips these rows.
             Examples:
               dfs bench                     (1 GiB files, 10,000 small files, a 10 GiB upload)
               dfs bench --quick             (64 MiB, 500 files, 256 MiB)
               dfs bench --json bench.json
+              dfs bench --postgres postgres://dfs@127.0.0.1:5432/dfs_bench
               dfs bench --small             (16 clients, 20,000 files of 1 KiB; about a minute)
               dfs bench --small --clients 64 --files 100000 --size 4KiB
               dfs bench --scale             (the meta server with 1,000,000 files)
@@ -58,6 +66,16 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Also write the results as JSON to this file.")
     var json: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Run the PostgreSQL store rows against this database instead of a throwaway server.",
+            discussion: "The meta server creates its tables there; the run's files go in a folder of their own, removed at the end.",
+            valueName: "postgres://user@host:port/dbname"))
+    var postgres: String?
+
+    @Flag(help: "Skip the PostgreSQL store rows.")
+    var noPostgres = false
+
     func validate() throws {
         if let files, !(1...SmallBench.filesMax).contains(files) { throw ValidationError("--files must be 1 to \(SmallBench.filesMax)") }
         if let clients, !(1...SmallBench.clientsMax).contains(clients) {
@@ -72,6 +90,17 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
         if scale && clients != nil { throw ValidationError("--clients goes with the full run or --small, not --scale") }
+        if (small || scale) && (postgres != nil || noPostgres) {
+            throw ValidationError("--postgres and --no-postgres go with the full run, not --small or --scale")
+        }
+        if let postgres {
+            guard !noPostgres else { throw ValidationError("--postgres names the database of rows that --no-postgres skips: give one of them") }
+            do {
+                try PostgresURI.validate(postgres)
+            } catch {
+                throw ValidationError("--postgres: \(error.message)")
+            }
+        }
         if let scaleFiles, !(10_000...10_000_000).contains(scaleFiles) {
             throw ValidationError("--scale-files must be 10000 to 10000000")
         }
@@ -105,11 +134,12 @@ struct BenchCommand: AsyncParsableCommand {
             }
             let bench = Bench(
                 root: root, fileBytes: fileBytes, smallFiles: smallFiles, bigBytes: bigBytes, concurrentClients: clients ?? SmallBench.defaultClients,
-                concurrentFiles: files ?? (quick ? 500 : SmallBench.defaultFiles), quick: quick)
+                concurrentFiles: files ?? (quick ? 500 : SmallBench.defaultFiles), quick: quick,
+                postgres: noPostgres ? .skipped : postgres.map { .existing(uri: $0) } ?? .throwaway)
             defer { bench.cleanUp() }
             try bench.checkFreeSpace()
             let results = try await bench.run()
-            printNow(Bench.table(results))
+            printNow(Bench.table(results, notes: bench.notes))
             if let json {
                 try FileSystem.write(Array(Bench.json(results, bench: bench)), to: json)
             }
@@ -131,4 +161,7 @@ struct BenchResult: Encodable {
     /// Every round's figure, when `value` and `baseline` are medians of several.
     var runs: [Double]? = nil
     var baselineRuns: [Double]? = nil
+    /// What the row ran against, when the table's header does not say (the PostgreSQL
+    /// server's version); printed below the table.
+    var note: String? = nil
 }

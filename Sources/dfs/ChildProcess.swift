@@ -13,29 +13,37 @@ struct ChildRun {
     var output: String
     /// CPU time of the child alone, user and system, in seconds.
     var cpuSeconds: Double = 0
+    /// Its standard error, when the run captured it.
+    var errors: String = ""
 }
 
 /// The benchmark's programs and servers, started as ``SpawnedProcess``es: standard input
-/// /dev/null, standard output to a file, standard error passed through.
+/// /dev/null, standard output to a file, standard error passed through (or to a file, for a
+/// program whose complaints belong in an error message).
 enum ChildProcess {
     /// Runs `arguments[0]` with the rest as its arguments; standard output goes to a file that
-    /// is read back.
-    static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> ChildRun {
+    /// is read back, and so does standard error `capturingErrors` (else it is this process's).
+    static func run(_ arguments: [String], environment: [String: String]? = nil, capturingErrors: Bool = false) throws -> ChildRun {
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-bench-\(UUID().uuidString).out").path
-        defer { FileSystem.removeQuietly(outputPath) }
+        let errorPath = capturingErrors ? outputPath + ".err" : nil
+        defer {
+            FileSystem.removeQuietly(outputPath)
+            if let errorPath { FileSystem.removeQuietly(errorPath) }
+        }
         let started = ContinuousClock.now
-        let process = try spawn(arguments, environment: environment, outputPath: outputPath)
+        let process = try spawn(arguments, environment: environment, outputPath: outputPath, errorPath: errorPath)
         process.waitUntilExit()
         let elapsed = ContinuousClock.now - started
         let output = String(decoding: (try? FileSystem.contents(of: outputPath)) ?? [], as: UTF8.self)
+        let errors = errorPath.map { String(decoding: (try? FileSystem.contents(of: $0)) ?? [], as: UTF8.self) } ?? ""
         return ChildRun(
             status: process.shellStatus, seconds: elapsed.inSeconds, peakBytes: process.peakResidentBytes ?? 0, output: output,
-            cpuSeconds: process.cpuSeconds ?? 0)
+            cpuSeconds: process.cpuSeconds ?? 0, errors: errors)
     }
 
     /// Starts a long-running child whose standard output goes to `outputPath`.
     static func start(_ arguments: [String], outputPath: String) throws -> SpawnedProcess {
-        try spawn(arguments, environment: nil, outputPath: outputPath)
+        try spawn(arguments, environment: nil, outputPath: outputPath, errorPath: nil)
     }
 
     /// CPU time a running process has used so far, user and system, in seconds (fields 14
@@ -67,13 +75,14 @@ enum ChildProcess {
         process.stop(grace: .seconds(10))
     }
 
-    private static func spawn(_ arguments: [String], environment: [String: String]?, outputPath: String) throws -> SpawnedProcess {
+    private static func spawn(_ arguments: [String], environment: [String: String]?, outputPath: String, errorPath: String?) throws -> SpawnedProcess {
         var variables = environment ?? ProcessInfo.processInfo.environment
         // Servers and copies started by the benchmark say only what matters.
         variables["DFS_LOG"] = variables["DFS_LOG"] ?? "warn"
         do {
             return try SpawnedProcess(
-                arguments[0], Array(arguments.dropFirst()), environment: variables, outputPath: outputPath, inheritStandardError: true)
+                arguments[0], Array(arguments.dropFirst()), environment: variables, outputPath: outputPath, errorPath: errorPath,
+                inheritStandardError: errorPath == nil)
         } catch let error as DFSError {
             throw DFSError(.ioError, error.message)
         }

@@ -341,7 +341,8 @@ import Testing
         }
     }
 
-    /// `dfs bench` end to end, small: a cluster of processes, every measure, a table, JSON.
+    /// `dfs bench` end to end, small: a cluster of processes, every measure, a table, JSON;
+    /// with PostgreSQL installed, its throwaway server and the PostgreSQL store's rows.
     @Test func benchRunsEndToEndAndPrintsItsTable() async throws {
         let local = try TempFolder()
         defer { local.remove() }
@@ -349,6 +350,12 @@ import Testing
             ["bench", "--quick", "--size", "4MiB", "--files", "40", "--big-size", "8MiB", "--dir", local.url.path, "--json", local.path("bench.json")],
             timeout: .seconds(120))
         #expect(result.status == 0, "\(result.standardError)")
+        let postgresMeasures =
+            PostgresTestServer.isInstalled
+            ? [
+                "PostgreSQL store: cp -r in of 40 × 4 KiB files", "PostgreSQL store: stat of 40 files", "PostgreSQL store: ls -l of 40 files",
+                "PostgreSQL store rows: PostgreSQL ", "fsync on",
+            ] : ["PostgreSQL store rows skipped: PostgreSQL's server programs are not installed"]
         for measure in [
             "write 4.0 MiB, R=1", "write 4.0 MiB, R=3", "write 4.0 MiB, R=1, with --sha256", "read 4.0 MiB", "create 40 × 4 KiB",
             "read 40 × 4 KiB (cp -r out)", "ls -l of 40 files",
@@ -356,7 +363,7 @@ import Testing
             "small files: read 40 × 1.0 KiB by 16 clients, random order: latency p99", "peak memory",
             "CPU per GiB written, R=1 (client and nodes)", "CPU per GiB written, R=3 (client and nodes)", "CPU per GiB read (client and nodes)",
             "with a secret (TLS): write", "with a secret (TLS): read", "with a secret (TLS): create 40 × 4 KiB", "with a secret (TLS): read 40 × 4 KiB",
-        ] {
+        ] + postgresMeasures {
             #expect(result.standardOutput.contains(measure), "\(measure) in the table")
         }
         #expect(result.standardOutput.contains("dd conv=fsync"))
@@ -368,10 +375,29 @@ import Testing
             var results: [Line]
         }
         let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: local.path("bench.json"))))
-        #expect(report.results.count == 26)
+        #expect(report.results.count == 26 + (PostgresTestServer.isInstalled ? 3 : 0))
         #expect(report.results.allSatisfy { $0.value > 0 })
         // It cleaned up after itself: only the JSON is left.
         #expect(try FileManager.default.contentsOfDirectory(atPath: local.url.path) == ["bench.json"])
+    }
+
+    /// The PostgreSQL options go with the full run, and a `--postgres` that is not a URI is
+    /// refused before anything starts.
+    @Test func benchChecksItsPostgresOptions() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        let cases: [([String], String)] = [
+            (["--postgres", "postgres://u@127.0.0.1:1/d", "--no-postgres"], "give one of them"),
+            (["--postgres", "bench.db"], "--postgres: not a PostgreSQL URI"),
+            (["--small", "--no-postgres"], "go with the full run"),
+            (["--scale", "--postgres", "postgres://u@127.0.0.1:1/d"], "go with the full run"),
+        ]
+        for (arguments, message) in cases {
+            let result = try await DFSBinary.run(["bench", "--dir", local.url.path] + arguments)
+            #expect(result.status != 0, "\(arguments)")
+            #expect(result.standardError.contains(message), "\(arguments): \(result.standardError)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: local.url.path).isEmpty)
     }
 
     /// A run the disk cannot hold is refused before it starts, with what it needs and has.
