@@ -351,7 +351,7 @@ public final class MetaServer: Sendable {
                     try await service.expirePendingFiles()
                 }
                 await service.sampleThroughput()
-                try await service.store.compactHealthDeltas()
+                try await service.store.tidyDatabase()
                 try await service.repair()
             } catch {
                 Log.warn(Self.component, "housekeeping failed: \(DFSError.wrap(error).message)")

@@ -181,7 +181,7 @@ public actor MetaService {
 
     /// A file or folder as a reader gets it (`getFile`).
     func getFile(_ path: DFSPath) async throws -> GetFileOK {
-        let found = try await store.getFile(path: path)
+        let found = try await store.lookUpTogether(path)
         let live = Set(try await liveNodes().map(\.id))
         return GetFileOK(info: found.info, blocks: found.blocks.map { readable($0, live: live) })
     }

@@ -22,6 +22,28 @@ extension MetaStore {
         return totals
     }
 
+    /// PostgreSQL's upkeep, from the meta server's housekeeping (nothing with SQLite): the
+    /// totals' changes folded (``compactHealthDeltas(threshold:)``), and fresh statistics
+    /// for the tables that changed much since their last `ANALYZE`. The planner reads the
+    /// statistics to choose between an index and a scan: with those of an empty table, a
+    /// freshly filled one is scanned whole for each file's replicas (2 ms against 0.1 ms at
+    /// 6,000 replicas, and worse as it grows), until autovacuum analyzes it, up to a minute
+    /// or more later.
+    public func tidyDatabase() throws(DFSError) {
+        guard database.dialect == .postgres else { return }
+        try compactHealthDeltas()
+        let stale = try database.query(
+            """
+            SELECT relname FROM pg_stat_user_tables
+            WHERE schemaname = current_schema() AND relname IN ('files', 'dirs', 'blocks', 'replicas', 'garbage', 'nodes')
+                AND n_mod_since_analyze > 200 + n_live_tup / 5
+            """
+        ) { $0.text(0) }
+        for table in stale where ["files", "dirs", "blocks", "replicas", "garbage", "nodes"].contains(table) {
+            try database.execute("ANALYZE \(table)")
+        }
+    }
+
     /// PostgreSQL keeps the totals as changes to add up (``PostgresMetaSchema``): folds them
     /// into one row once there are more than `threshold`. Nothing to do with SQLite.
     public func compactHealthDeltas(threshold: Int = 1000) throws(DFSError) {

@@ -291,7 +291,9 @@ extension MetaStore {
     private func existingFolders(_ paths: [DFSPath]) throws(DFSError) -> Set<PathKey> {
         guard !paths.isEmpty else { return [] }
         return Set(
-            try database.query("SELECT path FROM dirs WHERE path = ANY(?1::text[])", [.text(Self.arrayLiteral(paths.map(\.string)))]) {
+            try database.query(
+                "SELECT dirs.path FROM unnest(?1::text[]) AS wanted(path) JOIN dirs ON dirs.path = wanted.path", [.text(Self.arrayLiteral(paths.map(\.string)))]
+            ) {
                 PathKey(bytes: Array($0.text(0).utf8))
             })
     }
@@ -301,7 +303,8 @@ extension MetaStore {
         guard !paths.isEmpty else { return ([], [:]) }
         var ids: [PathKey: Int64] = [:]
         for (path, id) in try database.query(
-            "SELECT path, id FROM files WHERE complete = 1 AND path = ANY(?1::text[])", [.text(Self.arrayLiteral(paths.map(\.string)))],
+            "SELECT files.path, files.id FROM unnest(?1::text[]) AS wanted(path) JOIN files ON files.path = wanted.path AND files.complete = 1",
+            [.text(Self.arrayLiteral(paths.map(\.string)))],
             row: { (PathKey(bytes: Array($0.text(0).utf8)), $0.int64(1)) })
         {
             ids[path] = id

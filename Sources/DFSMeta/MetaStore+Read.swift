@@ -41,7 +41,90 @@ extension MetaStore {
     /// A file with its blocks and their locations, or a folder. Pending files are invisible.
     /// Replicas confirmed corrupt are left out; suspect ones come after the others.
     public func getFile(path: DFSPath) throws(DFSError) -> (info: FileInfo, blocks: [BlockLocation]) {
-        try database.reading { () throws(DFSError) in try lookUp(path) }
+        if database.dialect == .postgres { return try lookUpInOne(path) }
+        return try database.reading { () throws(DFSError) in try lookUp(path) }
+    }
+
+    /// ``getFile(path:)`` for a request. With PostgreSQL, lookups that arrive while one runs
+    /// wait for it and then go together as one ``getFiles(paths:)`` (four statements for
+    /// all): readers at once share round trips to the database instead of queueing one by one
+    /// behind them on the store's one connection. A reader alone goes at once.
+    func lookUpTogether(_ path: DFSPath) async throws(DFSError) -> (info: FileInfo, blocks: [BlockLocation]) {
+        guard database.dialect == .postgres else { return try getFile(path: path) }
+        do {
+            return try await withCheckedThrowingContinuation { continuation in
+                lookups.waiting.append((path, continuation))
+                if !lookups.running {
+                    lookups.running = true
+                    Task { await self.runLookups() }
+                }
+            }
+        } catch {
+            throw DFSError.wrap(error)
+        }
+    }
+
+    /// Answers the waiting lookups, a batch at a time, until none wait; between batches it
+    /// lets the lookups queued on the store's executor meanwhile join the next one.
+    private func runLookups() async {
+        while !lookups.waiting.isEmpty {
+            let batch = Array(lookups.waiting.prefix(Limits.pathsPerGetFilesMax))
+            lookups.waiting.removeFirst(batch.count)
+            do throws(DFSError) {
+                let results = batch.count == 1 ? [Result { () throws(DFSError) in try lookUpInOne(batch[0].path) }] : try getFiles(paths: batch.map(\.path))
+                for (waiter, result) in zip(batch, results) { waiter.continuation.resume(with: result.mapError { $0 as any Error }) }
+            } catch {
+                for waiter in batch { waiter.continuation.resume(throwing: error) }
+            }
+            await Task.yield()
+        }
+        lookups.running = false
+    }
+
+    /// ``lookUp(_:)`` in one statement (PostgreSQL, where each is a round trip): the folder's
+    /// row, or the file's rows, one per good replica of each block (a block without one, or
+    /// a file without blocks, in a row of its own), in block order, suspect replicas last.
+    private func lookUpInOne(_ path: DFSPath) throws(DFSError) -> (info: FileInfo, blocks: [BlockLocation]) {
+        if path.isRoot { return (FileInfo(path: .root, type: .dir, size: 0, mtime: 0, replication: 0, blockBytes: 0), []) }
+        let rows = try database.query(
+            """
+            SELECT 0, NULL::bigint, NULL::text, NULL::bigint, mtime, NULL::integer, NULL::bigint, NULL::text, NULL::bigint,
+                NULL::bigint, NULL::integer, NULL::bigint, NULL::bigint, NULL::text, NULL::text, NULL::integer, NULL::boolean
+            FROM dirs WHERE path = ?1
+            UNION ALL
+            SELECT 1, files.id, files.path, files.size, files.mtime, files.replication, files.block_bytes, files.sha256, files.crc32c,
+                blocks.id, blocks.block_index, blocks.length, blocks.checksum, good.id, good.host, good.port, good.suspect
+            FROM files LEFT JOIN blocks ON blocks.file_id = files.id
+            LEFT JOIN LATERAL (
+                SELECT nodes.id, nodes.host, nodes.port, replicas.suspect IS NOT NULL AS suspect
+                FROM replicas JOIN nodes ON nodes.id = replicas.node_id
+                WHERE replicas.block_id = blocks.id AND replicas.corrupt = 0) AS good ON true
+            WHERE files.path = ?1 AND files.complete = 1
+            ORDER BY 1, 11, 17, 14
+            """, [.text(path.string)]
+        ) { row in
+            (
+                kind: row.int(0), mtime: row.double(4),
+                file: row.int(0) == 1 ? Self.fileInfo(FileRowInUnion(row: row)) : nil,
+                block: row.isNull(9)
+                    ? nil
+                    : BlockLocation(
+                        blockID: BlockID(UInt64(row.int64(9))), blockIndex: row.int(10), length: row.int(11),
+                        checksum: UInt32(truncatingIfNeeded: row.int64(12)), replicas: []),
+                replica: row.isNull(13)
+                    ? nil : NodeAddress(nodeID: NodeID(row.text(13)), address: Endpoint(host: row.text(14), port: row.int(15)))
+            )
+        }
+        guard let first = rows.first else { throw DFSError(.notFound, "no such file or folder: \(path)") }
+        if first.kind == 0 { return (FileInfo(path: path, type: .dir, size: 0, mtime: first.mtime, replication: 0, blockBytes: 0), []) }
+        guard let (_, info) = first.file ?? nil else { throw DFSError(.notFound, "no such file or folder: \(path)") }
+        var blocks: [BlockLocation] = []
+        for row in rows {
+            guard let block = row.block else { continue }
+            if blocks.last?.blockID != block.blockID { blocks.append(block) }
+            if let replica = row.replica { blocks[blocks.count - 1].replicas.append(replica) }
+        }
+        return (info, blocks)
     }
 
     /// ``getFile(path:)`` for each path, in one read transaction; each path fails alone.
@@ -60,13 +143,15 @@ extension MetaStore {
         let texts: SQLValue = .text(Self.arrayLiteral(paths.map(\.string)))
         var folders: [PathKey: Double] = [:]
         for (path, mtime) in try database.query(
-            "SELECT path, mtime FROM dirs WHERE path = ANY(?1::text[])", [texts], row: { (PathKey(bytes: Array($0.text(0).utf8)), $0.double(1)) })
+            "SELECT dirs.path, dirs.mtime FROM unnest(?1::text[]) AS wanted(path) JOIN dirs ON dirs.path = wanted.path", [texts],
+            row: { (PathKey(bytes: Array($0.text(0).utf8)), $0.double(1)) })
         {
             folders[path] = mtime
         }
         var files: [PathKey: (Int64, FileInfo)] = [:]
         for found in try database.query(
-            "SELECT \(Self.fileColumns) FROM files WHERE path = ANY(?1::text[]) AND complete = 1", [texts], row: Self.fileInfo)
+            "SELECT \(Self.fileColumns.split(separator: ", ").map { "files.\($0)" }.joined(separator: ", ")) FROM unnest(?1::text[]) AS wanted(path) JOIN files ON files.path = wanted.path AND files.complete = 1",
+            [texts], row: Self.fileInfo)
         {
             if let (fileID, info) = found { files[PathKey(info.path)] = (fileID, info) }
         }
@@ -237,4 +322,15 @@ extension MetaStore {
             ) { $0.int(0) }.first ?? 0
         return (files.0, blocks, files.1)
     }
+}
+
+/// The file columns of ``MetaStore``'s one-statement lookup, which come after its kind
+/// column: the row as ``MetaStore/fileInfo(_:)`` reads one.
+private struct FileRowInUnion: MetaRow {
+    let row: any MetaRow
+    func int(_ column: Int32) -> Int { row.int(column + 1) }
+    func int64(_ column: Int32) -> Int64 { row.int64(column + 1) }
+    func double(_ column: Int32) -> Double { row.double(column + 1) }
+    func text(_ column: Int32) -> String { row.text(column + 1) }
+    func isNull(_ column: Int32) -> Bool { row.isNull(column + 1) }
 }

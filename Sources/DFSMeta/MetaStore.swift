@@ -65,6 +65,9 @@ public actor MetaStore {
         self.database = database
     }
 
+    /// Lookups waiting to go together (``lookUpTogether(_:)``), and whether a batch runs.
+    var lookups = WaitingLookups()
+
     /// The SQLite database, for what only SQLite does (online backups); nil with PostgreSQL.
     var sqlite: SQLiteDatabase? { database as? SQLiteDatabase }
 
@@ -93,4 +96,10 @@ public actor MetaStore {
             return try database.query("PRAGMA user_version") { $0.int(0) }.first ?? 0
         }
     }
+}
+
+/// The lookups of ``MetaStore/lookUpTogether(_:)`` waiting for the batch that runs.
+struct WaitingLookups {
+    var waiting: [(path: DFSPath, continuation: CheckedContinuation<(info: FileInfo, blocks: [BlockLocation]), any Error>)] = []
+    var running = false
 }

@@ -29,8 +29,12 @@ extension PostgresConnection {
     /// connection makes on the statement's first use (PQprepare) and reuses after
     /// (PQsendQueryPrepared): the server parses and plans it once. The parameters' types
     /// are those of the first call's values (a NULL leaves its type to the server).
-    public func queryPrepared(_ sql: String, _ parameters: [PostgresValue]) throws(DFSError) -> (rows: [PostgresRow], changedRows: Int) {
-        try run(sql, parameters: parameters, keepingRows: true, prepared: true)
+    /// With `prepared` false, the statement is parsed and planned at this call, as
+    /// ``query(_:_:)`` does, and its rows and count returned the same way.
+    public func queryPrepared(
+        _ sql: String, _ parameters: [PostgresValue], prepared: Bool = true
+    ) throws(DFSError) -> (rows: [PostgresRow], changedRows: Int) {
+        try run(sql, parameters: parameters, keepingRows: true, prepared: prepared)
     }
 
     /// Statements prepared on this connection so far are at most this many; past it, new

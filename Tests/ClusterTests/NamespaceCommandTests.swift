@@ -353,7 +353,8 @@ import Testing
         let postgresMeasures =
             PostgresTestServer.isInstalled
             ? [
-                "PostgreSQL store: cp -r in of 40 × 4 KiB files", "PostgreSQL store: stat of 40 files", "PostgreSQL store: ls -l of 40 files",
+                "PostgreSQL store: cp -r in of 40 × 4 KiB files", "PostgreSQL store: stat of 40 files, one caller",
+                "PostgreSQL store: stat of 40 files, 16 callers at once", "PostgreSQL store: ls -l of 40 files",
                 "PostgreSQL store rows: PostgreSQL ", "fsync on",
             ] : ["PostgreSQL store rows skipped: PostgreSQL's server programs are not installed"]
         for measure in [
@@ -375,7 +376,7 @@ import Testing
             var results: [Line]
         }
         let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: local.path("bench.json"))))
-        #expect(report.results.count == 26 + (PostgresTestServer.isInstalled ? 3 : 0))
+        #expect(report.results.count == 26 + (PostgresTestServer.isInstalled ? 4 : 0))
         #expect(report.results.allSatisfy { $0.value > 0 })
         // It cleaned up after itself: only the JSON is left.
         #expect(try FileManager.default.contentsOfDirectory(atPath: local.url.path) == ["bench.json"])

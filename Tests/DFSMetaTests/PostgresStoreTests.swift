@@ -55,6 +55,50 @@ struct PostgresStoreTests {
         #expect(try await store.healthTotals().files == 20)
     }
 
+    /// A table filled since its last statistics gets new ones from the store's upkeep, so
+    /// that the planner reads a file's replicas through the index rather than scanning them.
+    @Test func upkeepAnalyzesTablesThatChangedMuch() async throws {
+        let store = try await StoreKind.postgres.makeStore(registering: [NodeID("n1")], capacityBytes: 1 << 30)
+        #expect(try await store.integer("SELECT reltuples::bigint FROM pg_class WHERE oid = 'replicas'::regclass") == -1)
+        for index in 0..<300 { try await store.writeOneBlockFile("/f\(index)", length: 1, on: NodeID("n1")) }
+        // The activity counts reach the statistics views within a second or so.
+        try await eventually(timeout: .seconds(20), "replicas has statistics") {
+            try await store.tidyDatabase()
+            return try await store.integer("SELECT reltuples::bigint FROM pg_class WHERE oid = 'replicas'::regclass") == 300
+        }
+    }
+
+    /// Lookups at once share statements, and each still gets its own answer: its file with
+    /// its blocks, a folder, or its own error.
+    @Test func lookupsAtOnceGoTogetherAndEachGetsItsAnswer() async throws {
+        let store = try await StoreKind.postgres.makeStore(registering: [NodeID("n1")], capacityBytes: 1 << 30)
+        for index in 0..<40 { try await store.writeOneBlockFile("/d/f\(index)", length: index + 1, on: NodeID("n1")) }
+        let paths = try (0..<40).map { try DFSPath("/d/f\($0)") } + [try DFSPath("/d"), try DFSPath("/missing")]
+        let answers = await withTaskGroup(of: (Int, Result<(info: FileInfo, blocks: [BlockLocation]), DFSError>).self) { group in
+            for (index, path) in paths.enumerated() {
+                group.addTask {
+                    do throws(DFSError) { return (index, .success(try await store.lookUpTogether(path))) } catch { return (index, .failure(error)) }
+                }
+            }
+            var answers: [Int: Result<(info: FileInfo, blocks: [BlockLocation]), DFSError>] = [:]
+            for await (index, answer) in group { answers[index] = answer }
+            return answers
+        }
+        for index in 0..<40 {
+            let found = try #require(try? answers[index]?.get())
+            #expect(found.info.path == paths[index])
+            #expect(found.info.size == index + 1)
+            #expect(found.blocks.map(\.length) == [index + 1])
+            #expect(found.blocks.first?.replicas.map(\.nodeID) == [NodeID("n1")])
+        }
+        #expect((try? answers[40]?.get())?.info.type == .dir)
+        guard case .failure(let error) = answers[41] else {
+            Issue.record("a missing path was found")
+            return
+        }
+        #expect(error.code == .notFound)
+    }
+
     /// Meta servers started together on a new database (an active one and its standbys):
     /// one makes the schema, the others wait for it and find it made.
     @Test func storesOpenedAtOnceOnANewDatabaseMakeTheSchemaOnce() async throws {
