@@ -31,8 +31,8 @@ final class PostgresMetaDatabase: MetaDatabase {
     private let uri: String
     private let fence: MetaFence?
     private var connection: PostgresConnection?
-    /// The store's SQL rewritten for PostgreSQL, by the store's text.
-    private var rewritten: [String: String] = [:]
+    /// The store's SQL rewritten for PostgreSQL, and whether to prepare it, by the store's text.
+    private var rewritten: [String: (text: String, prepared: Bool)] = [:]
     private var inTransaction = false
     /// A statement of the open transaction failed in a way that the whole transaction
     /// must be run again for (serialization failure, deadlock), even if a savepoint caught it.
@@ -130,10 +130,16 @@ final class PostgresMetaDatabase: MetaDatabase {
 
     private func statement(_ sql: String, _ values: [SQLValue]) throws(DFSError) -> (rows: [PostgresRow], changedRows: Int) {
         let connection = try live()
-        let text = rewritten[sql] ?? Self.rewrite(sql)
-        rewritten[sql] = text
+        let statement: (text: String, prepared: Bool)
+        if let known = rewritten[sql] {
+            statement = known
+        } else {
+            let text = Self.rewrite(sql)
+            statement = (text, !Self.takesArrays(text))
+            rewritten[sql] = statement
+        }
         do {
-            return try connection.queryPrepared(text, values.map(Self.value), prepared: !Self.takesArrays(text))
+            return try connection.queryPrepared(statement.text, values.map(Self.value), prepared: statement.prepared)
         } catch {
             noteFailure(connection)
             throw Self.unreachable(error)
