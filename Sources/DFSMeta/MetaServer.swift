@@ -177,7 +177,10 @@ public final class MetaServer: Sendable {
                 guard let server = holder.withLock({ $0.value }) else {
                     throw DFSError(.unavailable, "the meta server is stopping", transient: true)
                 }
-                try await server.serve(frame, on: connection)
+                // The active service answers; a standby names the active server.
+                let (service, active) = server.role.withLock { ($0.service, $0.knownActive) }
+                guard let service else { throw DFSError.notActive(active: active) }
+                try await service.serve(frame, on: connection)
             }
         }
         if election != nil {
@@ -190,13 +193,6 @@ public final class MetaServer: Sendable {
     }
 
     private static var hostName: String { ProcessInfo.processInfo.hostName }
-
-    /// One request: to the service when active, else `notActive` naming the active server.
-    private func serve(_ frame: Frame, on connection: isolated Connection) async throws {
-        let (service, active) = role.withLock { ($0.service, $0.knownActive) }
-        guard let service else { throw DFSError.notActive(active: active) }
-        try await service.serve(frame, on: connection)
-    }
 
     /// Opens the store and starts serving as the active server.
     private func activate(token: Int64?) async throws {
