@@ -44,6 +44,28 @@ import Testing
         return active == nil || error.active == active
     }
 
+    /// Two meta servers on `uri`: the first started and active, then the second started and
+    /// standing by, naming it. The caller kills both.
+    static func startActiveAndStandby(_ uri: String, folder: TempFolder) async throws -> (active: ServerProcess, standby: ServerProcess) {
+        let first = try await startMeta(uri, folder: folder, name: "meta-a")
+        do {
+            try await eventually(timeout: .seconds(20), "the first meta server is active") { await isActive(first.endpoint) }
+            let second = try await startMeta(uri, folder: folder, name: "meta-b")
+            do {
+                try await eventually(timeout: .seconds(20), "the second meta server stands by, naming the first") {
+                    await isStandby(second.endpoint, naming: first.endpoint)
+                }
+                return (first, second)
+            } catch {
+                second.kill()
+                throw error
+            }
+        } catch {
+            first.kill()
+            throw error
+        }
+    }
+
     @Test func uploadsRideOutTheActiveServerKilledAndTheOldOneComesBackAsAStandby() async throws {
         guard PostgresTestServer.isInstalled else {
             Issue.record("PostgreSQL is not installed: run make deps")
@@ -55,14 +77,8 @@ import Testing
         var processes: [ServerProcess] = []
         defer { processes.forEach { $0.kill() } }
 
-        let first = try await Self.startMeta(uri, folder: folder, name: "meta-a")
-        processes.append(first)
-        try await eventually(timeout: .seconds(20), "the first meta server is active") { await Self.isActive(first.endpoint) }
-        let second = try await Self.startMeta(uri, folder: folder, name: "meta-b")
-        processes.append(second)
-        try await eventually(timeout: .seconds(20), "the second meta server stands by, naming the first") {
-            await Self.isStandby(second.endpoint, naming: first.endpoint)
-        }
+        let (first, second) = try await Self.startActiveAndStandby(uri, folder: folder)
+        processes += [first, second]
         let metaList = Endpoint.listDescription([first.endpoint, second.endpoint])
         for index in 0..<3 {
             processes.append(
@@ -136,12 +152,11 @@ import Testing
         let uri = try await PostgresTestServer.freshDatabase()
         let folder = try TempFolder()
         defer { folder.remove() }
-        let first = try await Self.startMeta(uri, folder: folder, name: "meta-a")
-        defer { first.kill() }
-        try await eventually(timeout: .seconds(20), "the first meta server is active") { await Self.isActive(first.endpoint) }
-        let second = try await Self.startMeta(uri, folder: folder, name: "meta-b")
-        defer { second.kill() }
-        try await eventually(timeout: .seconds(20), "the second stands by") { await Self.isStandby(second.endpoint, naming: first.endpoint) }
+        let (first, second) = try await Self.startActiveAndStandby(uri, folder: folder)
+        defer {
+            first.kill()
+            second.kill()
+        }
         let pool = ConnectionPool(role: .client)
         defer { Task { await pool.closeAll() } }
         // The first server answers while it is active.
@@ -189,12 +204,11 @@ import Testing
         let uri = try await PostgresTestServer.freshDatabase()
         let folder = try TempFolder()
         defer { folder.remove() }
-        let first = try await Self.startMeta(uri, folder: folder, name: "meta-a")
-        defer { first.kill() }
-        try await eventually(timeout: .seconds(20), "the first meta server is active") { await Self.isActive(first.endpoint) }
-        let second = try await Self.startMeta(uri, folder: folder, name: "meta-b")
-        defer { second.kill() }
-        try await eventually(timeout: .seconds(20), "the second stands by") { await Self.isStandby(second.endpoint, naming: first.endpoint) }
+        let (first, second) = try await Self.startActiveAndStandby(uri, folder: folder)
+        defer {
+            first.kill()
+            second.kill()
+        }
         let list = Endpoint.listDescription([second.endpoint, first.endpoint])
         // Asked through the standby first, status finds the active server and lists both.
         try await eventually(timeout: .seconds(20), "status lists both meta servers") {
