@@ -44,6 +44,17 @@ import Testing
         return active == nil || error.active == active
     }
 
+    /// Each file reads back through `client` with its bytes, and fsck ends healthy.
+    static func expectReadBackAndHealthy(_ files: [(path: DFSPath, bytes: [UInt8])], client: DFSClient, folder: TempFolder) async throws {
+        for (path, bytes) in files {
+            let out = folder.path("out")
+            FileSystem.removeQuietly(out)
+            _ = try await client.download(path, to: out)
+            #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: out))) == bytes, "\(path)")
+        }
+        try await eventually(timeout: .seconds(30), "fsck is healthy") { (try? await client.fsck().healthy) == true }
+    }
+
     /// Two meta servers on `uri`: the first started and active, then the second started and
     /// standing by, naming it. The caller kills both.
     static func startActiveAndStandby(_ uri: String, folder: TempFolder) async throws -> (active: ServerProcess, standby: ServerProcess) {
@@ -124,13 +135,7 @@ import Testing
         #expect(tookOver < Self.failoverAfter * 2 + .seconds(3))
 
         // Every acknowledged file reads back as it was written.
-        for (path, source, _) in acknowledged.withLock({ $0 }) {
-            let out = folder.path("out")
-            FileSystem.removeQuietly(out)
-            _ = try await client.download(path, to: out)
-            #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: out))) == contents[source], "\(path)")
-        }
-        try await eventually(timeout: .seconds(30), "fsck is healthy") { (try? await client.fsck().healthy) == true }
+        try await Self.expectReadBackAndHealthy(acknowledged.withLock { $0.map { ($0.path, contents[$0.source]) } }, client: client, folder: folder)
 
         // The killed server, started again, stands by, and status lists both servers.
         let restarted = try await Self.startMeta(uri, folder: folder, name: "meta-a2")

@@ -131,13 +131,8 @@ import Testing
         #expect(status.metaServers?.filter(\.active).map(\.address) == [meta.endpoint.description])
 
         // Every acknowledged file reads back as it was written, and the cluster is whole.
-        for (path, source, _) in acknowledged.withLock({ $0 }) {
-            let out = folder.path("out")
-            FileSystem.removeQuietly(out)
-            _ = try await client.download(path, to: out)
-            #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: out))) == contents[source], "\(path)")
-        }
-        try await eventually(timeout: .seconds(30), "fsck is healthy") { (try? await client.fsck().healthy) == true }
+        try await MetaFailoverTests.expectReadBackAndHealthy(
+            acknowledged.withLock { $0.map { ($0.path, contents[$0.source]) } }, client: client, folder: folder)
         keepFolder = false
         return (before, after)
     }
