@@ -42,7 +42,13 @@ extension MetaStore {
     ///
     /// Each step copies at most `pagesPerStep` pages and then yields the queue, so requests
     /// keep being served while a large database is copied.
-    public func backUp(to path: String, pagesPerStep: Int = MetaStore.backupPagesPerStep) async throws {
+    ///
+    /// `afterStep`, when given, runs after each step that left pages to copy, with the
+    /// number of steps done, while the queue is free.
+    public func backUp(
+        to path: String, pagesPerStep: Int = MetaStore.backupPagesPerStep,
+        afterStep: (@Sendable (Int) async throws -> Void)? = nil
+    ) async throws {
         guard let source = sqlite else { throw Self.postgresBackupRefusal(database.path) }
         let target = try SQLiteDatabase(path: path)
         // The copy's own durability is its reader's business (the client syncs what it
@@ -50,6 +56,7 @@ extension MetaStore {
         try target.execute("PRAGMA synchronous=OFF")
         let backup = try SQLiteBackup(from: source, to: target)
         var busySince: ContinuousClock.Instant?
+        var steps = 0
         while true {
             try Task.checkCancellation()
             switch try backup.step(pages: pagesPerStep) {
@@ -58,7 +65,9 @@ extension MetaStore {
                 return
             case .more:
                 busySince = nil
+                steps += 1
                 await Task.yield()
+                if let afterStep { try await afterStep(steps) }
             case .busy:
                 // Only another process that opened the database file can hold a lock this
                 // connection does not: wait as long as a statement would, then fail.

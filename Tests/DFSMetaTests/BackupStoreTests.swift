@@ -42,11 +42,21 @@ import Testing
 
         let before = committed.withLock { $0 }
         let copy = folder + "/copy.db"
-        try await store.backUp(to: copy, pagesPerStep: 16)
+        // After its second step the backup waits for the writer to complete three more
+        // files: they can only be completed if the steps leave the store's queue free.
+        let steps = Mutex(0)
+        try await store.backUp(to: copy, pagesPerStep: 16) { step in
+            steps.withLock { $0 = step }
+            guard step == 2 else { return }
+            try await eventually("files completed between the backup's steps") {
+                committed.withLock { $0.count } >= before.count + 3
+            }
+        }
         let during = committed.withLock { $0.count } - before.count
         writer.cancel()
         _ = await writer.result
-        #expect(during > 0, "no file was completed while the backup ran: its steps held the store's queue")
+        #expect(steps.withLock { $0 } > 2, "the backup took too few steps to test writes between them")
+        #expect(during >= 3)
 
         let summary = try MetaStore.checkBackup(at: copy)
         #expect(summary.files >= 20_000 + before.count)
