@@ -195,7 +195,7 @@ public actor MetaService {
         var files: [FoundFile] = []
         var replyBytes = 0
         var measure = WireJSONWriter(bytes: [])
-        for lookedUp in try await store.getFiles(paths: request.paths) {
+        for lookedUp in try await store.lookUpTogether(request.paths) {
             let found: FoundFile
             switch lookedUp {
             case .success(let file):

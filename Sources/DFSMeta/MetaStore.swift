@@ -100,6 +100,29 @@ public actor MetaStore {
 
 /// The lookups of ``MetaStore/lookUpTogether(_:)`` waiting for the batch that runs.
 struct WaitingLookups {
-    var waiting: [(path: DFSPath, continuation: CheckedContinuation<(info: FileInfo, blocks: [BlockLocation]), any Error>)] = []
+    /// Paths looked up in one statement at most (more when one request alone asks more).
+    static let pathsPerStatement = Limits.pathsPerGetFilesMax
+    var waiting: [(paths: [DFSPath], continuation: CheckedContinuation<[Result<(info: FileInfo, blocks: [BlockLocation]), DFSError>], any Error>)] = []
     var running = false
+    /// The connection the lookups run on, once opened.
+    var connection: LookupConnection?
+}
+
+/// A second connection to the store's PostgreSQL database, for lookups only, used on the
+/// blocking-I/O threads by one batch at a time (``MetaStore/lookUpTogether(_:)`` runs one
+/// batch at a time). It reads what is committed, which is all a client has been told of:
+/// with PostgreSQL nothing is acknowledged before its COMMIT returns.
+final class LookupConnection: @unchecked Sendable {
+    private let database: PostgresMetaDatabase
+    private let lock = Mutex(())
+
+    init(database: PostgresMetaDatabase) { self.database = database }
+
+    func run<T>(_ body: (any MetaDatabase) throws(DFSError) -> T) throws(DFSError) -> T {
+        do {
+            return try lock.withLock { _ in try body(database) }
+        } catch {
+            throw DFSError.wrap(error)
+        }
+    }
 }

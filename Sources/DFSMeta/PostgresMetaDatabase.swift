@@ -28,7 +28,8 @@ import Foundation
 final class PostgresMetaDatabase: MetaDatabase {
     var dialect: SQLDialect { .postgres }
     let path: String
-    private let uri: String
+    /// The database's URI as given, password included, to open more connections with.
+    let uri: String
     private let fence: MetaFence?
     private var connection: PostgresConnection?
     /// The store's SQL rewritten for PostgreSQL, and whether to prepare it, by the store's text.

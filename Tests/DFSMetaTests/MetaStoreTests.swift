@@ -43,6 +43,47 @@ import Testing
 
     /// A file's CRC32C is combined from its blocks' at completion: the same as the CRC32C
     /// of the blocks' bytes one after the other.
+    /// `getFiles` and the lookups of requests at once answer each path as `getFile` does, in
+    /// the order asked: files of several blocks on several nodes, a folder, the root, a
+    /// missing path, a path asked twice; more paths than one statement takes, and counts
+    /// that are not a power of two.
+    @Test(arguments: StoreKind.allCases) func manyLookupsAnswerEachPathAsOneLookupDoes(kind: StoreKind) async throws {
+        let store = try await makeStore(kind)
+        var paths: [DFSPath] = []
+        for index in 0..<300 {
+            let lengths = index % 3 == 0 ? [4096, 4096, index + 1] : [index + 1]
+            try await writeFile(store, "/many/f\(index)", lengths: lengths, nodes: index % 2 == 0 ? [node, other] : [other])
+            paths.append(try DFSPath("/many/f\(index)"))
+        }
+        paths += [try DFSPath("/many"), .root, try DFSPath("/many/missing"), try DFSPath("/many/f7"), try DFSPath("/many/f0/under")]
+        func described(_ result: Result<(info: FileInfo, blocks: [BlockLocation]), DFSError>) -> String {
+            switch result {
+            case .success(let found): "\(found.info) \(found.blocks)"
+            case .failure(let error): "\(error.code)"
+            }
+        }
+        var one: [String] = []
+        for path in paths {
+            do throws(DFSError) { one.append(described(.success(try await store.getFile(path: path)))) } catch { one.append(described(.failure(error))) }
+        }
+        #expect(one[0].contains("replicas"))
+        #expect(one[paths.count - 3] == "notFound")
+        let many = try await store.getFiles(paths: Array(paths.prefix(256))) + store.getFiles(paths: Array(paths.dropFirst(256)))
+        #expect(many.map(described) == one)
+        // Requests at once, of 1, 3, 7 and all the paths, each answered in its own order.
+        let sizes = [1, 3, 7, paths.count]
+        let answers = try await withThrowingTaskGroup(of: (Int, [String]).self) { group in
+            for (index, size) in sizes.enumerated() {
+                let asked = Array(paths.suffix(size).reversed())
+                group.addTask { (index, try await store.lookUpTogether(asked).map(described)) }
+            }
+            return try await group.reduce(into: [Int: [String]]()) { $0[$1.0] = $1.1 }
+        }
+        for (index, size) in sizes.enumerated() {
+            #expect(answers[index] == Array(one.suffix(size).reversed()), "a request of \(size) paths")
+        }
+    }
+
     @Test(arguments: StoreKind.allCases) func wholeFileChecksumIsCombinedFromTheBlocks(kind: StoreKind) async throws {
         let store = try await makeStore(kind)
         let parts: [[UInt8]] = [Array(repeating: 7, count: 4096), (0..<4096).map { UInt8(truncatingIfNeeded: $0) }, [1, 2, 3]]
