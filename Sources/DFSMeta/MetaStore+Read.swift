@@ -181,28 +181,32 @@ extension MetaStore {
                     ? nil : NodeAddress(nodeID: NodeID(row.text(13)), address: Endpoint(host: row.text(14), port: row.int(15)))
             )
         }
-        var current: (key: PathKey, info: FileInfo, blocks: [BlockLocation])?
+        // The file whose rows come now: its path, what it is, its blocks so far.
+        var key: PathKey?
+        var info: FileInfo?
+        var blocks: [BlockLocation] = []
+        func keep() {
+            // A folder's path is never a file's too; should rows say so, the folder wins.
+            if let key, let info, found[key] == nil { found[key] = (info, blocks) }
+        }
         for row in rows {
             if row.kind == 0 {
-                // A folder's path is never a file's too; should a row say so, the folder wins.
                 if let path = try? DFSPath(String(decoding: row.path.bytes, as: UTF8.self)) {
                     found[row.path] = (FileInfo(path: path, type: .dir, size: 0, mtime: row.mtime, replication: 0, blockBytes: 0), [])
                 }
                 continue
             }
-            if current?.key != row.path {
-                if let done = current, found[done.key] == nil { found[done.key] = (done.info, done.blocks) }
-                guard let (_, info) = row.file ?? nil else {
-                    current = nil
-                    continue
-                }
-                current = (row.path, info, [])
+            if key != row.path {
+                keep()
+                key = row.path
+                info = (row.file ?? nil)?.1
+                blocks = []
             }
-            guard current != nil, let block = row.block else { continue }
-            if current!.blocks.last?.blockID != block.blockID { current!.blocks.append(block) }
-            if let replica = row.replica { current!.blocks[current!.blocks.count - 1].replicas.append(replica) }
+            guard info != nil, let block = row.block else { continue }
+            if blocks.last?.blockID != block.blockID { blocks.append(block) }
+            if let replica = row.replica { blocks[blocks.count - 1].replicas.append(replica) }
         }
-        if let done = current, found[done.key] == nil { found[done.key] = (done.info, done.blocks) }
+        keep()
     }
 
     /// ``getFile(path:)`` for each path, in one read transaction; each path fails alone.
