@@ -20,12 +20,18 @@ extension DFSClient {
     /// ``download(_:to:verify:)`` retries.
     func downloadOnce(_ path: DFSPath, to localPath: String, verify: Bool) async throws -> FileInfo {
         let file = try await stat(path)
-        guard file.info.type == .file else {
-            throw DFSError(.isADirectory, "\(path) is a folder; copy a file")
-        }
         var target = localPath
         if try await BlockingIO.run({ try? FileSystem.status(localPath).kind }) == .folder {
             target = URL(fileURLWithPath: localPath).appendingPathComponent(path.name).path
+        }
+        if let linkTarget = file.info.target {
+            // A link comes out as a link, as cp -P copies one.
+            let made = target
+            _ = try await BlockingIO.run { try Self.makeLocalLink(at: made, to: linkTarget, overwrite: true) }
+            return file.info
+        }
+        guard file.info.type == .file else {
+            throw DFSError(.isADirectory, "\(path) is a folder; copy a file")
         }
         let targetURL = URL(fileURLWithPath: target)
         let folder = targetURL.deletingLastPathComponent().path

@@ -11,7 +11,10 @@ public struct TreeCopyResult: Sendable, Equatable {
     public var skipped = 0
     /// Bytes of the copied files.
     public var bytes = 0
-    /// Symbolic links, FIFOs, sockets and devices left out: only files and folders are stored.
+    /// Symbolic links copied as links (their targets kept as they are, never followed).
+    public var links = 0
+    /// FIFOs, sockets and devices left out (and links whose targets are not UTF-8): only
+    /// files, folders and links are stored.
     public var specialSkipped = 0
     /// Local entries left out because the cluster cannot store their names (not UTF-8, a
     /// refused character, too long); a folder counts once for everything in it.
@@ -67,9 +70,9 @@ extension DFSClient {
 
     /// Copies a local folder tree to `target` (created with its parents), keeping its shape:
     /// several files at once, empty folders too. With `options.overwrite` false, files the
-    /// cluster already has are skipped. Symbolic links and other special files, and entries
-    /// whose names the cluster cannot store, are left out, each told to `events.notCopied`
-    /// and counted in the result.
+    /// cluster already has are skipped. Symbolic links are copied as links. Special files,
+    /// and entries whose names the cluster cannot store, are left out, each told to
+    /// `events.notCopied` and counted in the result.
     @discardableResult
     public func uploadTree(
         localFolder: String, to target: DFSPath, options: UploadOptions, events: TreeCopyEvents = TreeCopyEvents()
@@ -84,6 +87,8 @@ extension DFSClient {
         var files: [TreeFile] = []
         var specialSkipped = 0
         var namesRefused = 0
+        var linksCopied = 0
+        var linksSkipped = 0
         // The folder left out last: what it holds is left out with it, without a word each.
         var refusedFolder: [String]?
         for entry in tree {
@@ -101,7 +106,7 @@ extension DFSClient {
                     NotCopiedEntry(
                         path: Self.shownPath(localFolder, entry), isFolder: isFolder, reason: .refusedName("its name is not valid UTF-8")))
                 continue
-            case .folder, .file:
+            case .folder, .file, .link:
                 do {
                     for name in entry.relative { remote = try remote.appending(name) }
                     try remote.validateForCreation()
@@ -114,9 +119,17 @@ extension DFSClient {
                     continue
                 }
             }
-            if case .file(let size) = entry.kind {
+            switch entry.kind {
+            case .file(let size):
                 files.append(TreeFile(local: rootPath + "/" + entry.relative.joined(separator: "/"), remote: remote, size: size))
-            } else {
+            case .link(let target):
+                do {
+                    try await makeLink(remote, target: target, overwrite: options.overwrite)
+                    linksCopied += 1
+                } catch let error as DFSError where error.code == .alreadyExists && !options.overwrite {
+                    linksSkipped += 1
+                }
+            default:
                 try await makeDirectory(remote)
             }
         }
@@ -148,6 +161,8 @@ extension DFSClient {
         var result = Self.result(copied, sizes: list.map(\.size))
         result.specialSkipped = specialSkipped
         result.namesRefused = namesRefused
+        result.links = linksCopied
+        result.skipped += linksSkipped
         return result
     }
 
@@ -165,6 +180,7 @@ extension DFSClient {
     ) async throws -> TreeCopyResult {
         var files: [TreeDownload] = []
         var skipped = 0
+        var links = 0
         var folders: [(DFSPath, URL)] = [(source, URL(fileURLWithPath: localFolder))]
         while let (remote, local) = folders.popLast() {
             try await BlockingIO.run { try Self.createLocalFolder(local) }
@@ -174,6 +190,12 @@ extension DFSClient {
                     let child = local.appendingPathComponent(entry.path.name, isDirectory: entry.type == .dir)
                     if entry.type == .dir {
                         folders.append((entry.path, child))
+                    } else if let target = entry.target {
+                        if try await BlockingIO.run({ try Self.makeLocalLink(at: child.path, to: target, overwrite: overwrite) }) {
+                            links += 1
+                        } else {
+                            skipped += 1
+                        }
                     } else if overwrite || !FileSystem.exists(child.path) {
                         files.append(TreeDownload(remote: entry.path, local: child.path, info: entry, blocks: page.blocks?[position]))
                     } else {
@@ -226,6 +248,7 @@ extension DFSClient {
         }
         var result = Self.result(copied, sizes: list.map(\.info.size))
         result.skipped += skipped
+        result.links = links
         return result
     }
 
@@ -234,7 +257,9 @@ extension DFSClient {
         enum Kind: Equatable {
             case folder
             case file(size: Int)
-            /// Not a file or a folder: what it is, in words.
+            /// A symbolic link and what it points to.
+            case link(target: String)
+            /// Not a file, a folder or a link: what it is, in words.
             case special(String)
             /// A name that is not UTF-8; a folder's contents are not read.
             case notUTF8(isFolder: Bool)
@@ -275,7 +300,14 @@ extension DFSClient {
                     try visit(path + "/" + name, relative + [name])
                 case .regular:
                     entries.append(LocalEntry(relative: relative + [name], kind: .file(size: info.size)))
-                case .symbolicLink: entries.append(LocalEntry(relative: relative + [name], kind: .special("symbolic link")))
+                case .symbolicLink:
+                    // Copied as a link; one whose target is not UTF-8 the cluster cannot keep.
+                    let target = try? FileSystem.linkTarget(path + "/" + name)
+                    if let target, let text = String(validating: target, as: UTF8.self), !text.isEmpty {
+                        entries.append(LocalEntry(relative: relative + [name], kind: .link(target: text)))
+                    } else {
+                        entries.append(LocalEntry(relative: relative + [name], kind: .special("symbolic link whose target is not UTF-8")))
+                    }
                 case .fifo: entries.append(LocalEntry(relative: relative + [name], kind: .special("FIFO")))
                 case .socket: entries.append(LocalEntry(relative: relative + [name], kind: .special("socket")))
                 case .characterDevice: entries.append(LocalEntry(relative: relative + [name], kind: .special("character device")))
@@ -302,6 +334,22 @@ extension DFSClient {
         if case .notUTF8 = entry.kind, let last = entry.relative.last { names[names.count - 1] = last }
         let separator = folder.utf8.last == UInt8(ascii: "/") ? "" : "/"
         return DisplayText.escaped(folder) + separator + names.joined(separator: "/")
+    }
+
+    /// Makes a local symbolic link at `path` to `target`; what is at `path` is replaced with
+    /// `overwrite` (never a folder), and kept without (false is returned).
+    static func makeLocalLink(at path: String, to target: String, overwrite: Bool) throws -> Bool {
+        if let status = try? FileSystem.linkStatus(Array(path.utf8)) {
+            guard overwrite else { return false }
+            guard status.kind != .folder else { throw DFSError(.isADirectory, "\(path) is a folder, not a link") }
+            FileSystem.removeQuietly(path)
+        }
+        do throws(SystemError) {
+            try FileSystem.makeSymbolicLink(at: path, to: target)
+        } catch {
+            throw DFSError(.ioError, "cannot make the link \(path): \(error.reason)")
+        }
+        return true
     }
 
     private static func createLocalFolder(_ url: URL) throws {

@@ -195,6 +195,26 @@ public final class DFSClient: Sendable {
         try await idempotentMove(source, to: target)
     }
 
+    /// Sets a file's, link's or folder's permission bits, owner, group or modification time
+    /// (`chmod`, `chown`, `touch -m`); what is nil stays as it is.
+    public func setAttributes(_ path: DFSPath, mode: Int? = nil, uid: Int? = nil, gid: Int? = nil, mtime: Double? = nil) async throws {
+        _ = try await metaRequest(SetAttributes(path: path, mode: mode, uid: uid, gid: gid, mtime: mtime), expecting: OK.self)
+    }
+
+    /// Makes a symbolic link at `path` pointing to `target` (`ln -s TARGET PATH`); with
+    /// `overwrite`, a file or link there is replaced. Retried: when a try that made the link
+    /// lost its reply, the next finds it made, and that is success.
+    public func makeLink(_ path: DFSPath, target: String, overwrite: Bool = false) async throws {
+        try await retrier.run("link") { attempt in
+            do {
+                _ = try await self.send(MakeLink(path: path, target: target, overwrite: overwrite), expecting: OK.self)
+            } catch let error as DFSError where error.code == .alreadyExists && attempt > 0 {
+                let found = try await self.send(GetFile(path: path), expecting: GetFileOK.self)
+                guard found.info.type == .link, found.info.target == target else { throw error }
+            }
+        }
+    }
+
     public func remove(_ path: DFSPath, recursive: Bool) async throws {
         try await idempotentRemove(path, recursive: recursive)
     }

@@ -18,7 +18,7 @@ public struct FileInfoJSON: Codable, Hashable, Sendable {
     }
 
     public var path: String
-    /// `file` or `dir`.
+    /// `file`, `dir` or `link`.
     public var type: String
     public var size: Int
     /// Seconds since 1970.
@@ -32,6 +32,12 @@ public struct FileInfoJSON: Codable, Hashable, Sendable {
     /// Lower-case hex, when the file was written with `cp --sha256`.
     public var sha256: String?
     public var blocks: [Block]?
+    /// Permission bits, owner and group, when they were set (`chmod`, `chown`).
+    public var mode: Int?
+    public var uid: Int?
+    public var gid: Int?
+    /// What a link points to.
+    public var target: String?
 
     /// An entry of a listing (`ls --json`).
     public init(listed info: FileInfo) {
@@ -45,6 +51,10 @@ public struct FileInfoJSON: Codable, Hashable, Sendable {
         crc32c = info.crc32c
         sha256 = info.sha256
         blocks = nil
+        mode = info.mode
+        uid = info.uid
+        gid = info.gid
+        target = info.target
     }
 
     /// A file or folder with its blocks and their nodes (`stat --json`).

@@ -43,10 +43,12 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     case getFiles, getFilesOK
     // Client to meta server: a consistent copy of the whole database
     case backup, backupOK, backupData
+    // Client to meta server: permissions, owners and times; symbolic links
+    case setAttributes, makeLink
 }
 
 /// The version of this protocol. A peer that speaks another one is refused in `hello`.
-public let protocolVersion = 8
+public let protocolVersion = 9
 
 /// What a peer is, announced in `hello`.
 public enum PeerRole: String, Codable, Sendable {
@@ -103,5 +105,5 @@ public let allMessageTypes: [any Message.Type] = [
     ReportSlowNode.self, WriteBlockProgress.self,
     RenewLeases.self, RenewLeasesOK.self,
     ReadBlocks.self, ReadBlocksOK.self, GetFiles.self, GetFilesOK.self,
-    BackupRequest.self, BackupOK.self, BackupData.self,
+    BackupRequest.self, BackupOK.self, BackupData.self, SetAttributes.self, MakeLink.self,
 ]

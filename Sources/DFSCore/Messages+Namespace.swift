@@ -27,3 +27,36 @@ public struct Remove: Message {
         self.recursive = recursive
     }
 }
+
+/// Sets a file's or folder's permission bits, owner, group or modification time (`chmod`,
+/// `chown`, `touch`); what is nil stays as it is.
+public struct SetAttributes: Message {
+    public static let type = MessageType.setAttributes
+    public var path: DFSPath
+    public var mode: Int?
+    public var uid: Int?
+    public var gid: Int?
+    public var mtime: Double?
+    public init(path: DFSPath, mode: Int? = nil, uid: Int? = nil, gid: Int? = nil, mtime: Double? = nil) {
+        self.path = path
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.mtime = mtime
+    }
+}
+
+/// Makes a symbolic link at `path` pointing to `target` (`ln -s TARGET PATH`), its folders
+/// made as a file's are. The target is kept as given and never followed by the cluster.
+/// With `overwrite`, a file or link at `path` is replaced, as an upload replaces it.
+public struct MakeLink: Message {
+    public static let type = MessageType.makeLink
+    public var path: DFSPath
+    public var target: String
+    public var overwrite: Bool
+    public init(path: DFSPath, target: String, overwrite: Bool = false) {
+        self.path = path
+        self.target = target
+        self.overwrite = overwrite
+    }
+}

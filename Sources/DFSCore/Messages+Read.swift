@@ -6,7 +6,8 @@ public struct GetFile: Message {
 }
 
 public enum EntryType: String, Codable, Sendable {
-    case file, dir
+    /// `link`: a symbolic link, kept in the namespace only (its ``FileInfo/target``).
+    case file, dir, link
 }
 
 /// A file or folder as `ls` and `stat` show it.
@@ -24,9 +25,17 @@ public struct FileInfo: Codable, Hashable, Sendable {
     /// CRC32C of the whole file, combined by the meta server from its blocks' checksums when
     /// the file is completed; nil for folders (and files written before dfs recorded it).
     public var crc32c: UInt32?
+    /// Permission bits (`0o7777` at most), owner and group, as `chmod` and `chown` set them;
+    /// nil until set (a reader shows its defaults: 0644 for files, 0755 for folders).
+    public var mode: Int?
+    public var uid: Int?
+    public var gid: Int?
+    /// What a link points to (``EntryType/link``), as `ln -s` was given it; its `size` is
+    /// the target's length in bytes, as `lstat` gives it.
+    public var target: String?
     public init(
         path: DFSPath, type: EntryType, size: Int, mtime: Double, replication: Int, blockBytes: Int, sha256: String? = nil,
-        crc32c: UInt32? = nil
+        crc32c: UInt32? = nil, mode: Int? = nil, uid: Int? = nil, gid: Int? = nil, target: String? = nil
     ) {
         self.path = path
         self.type = type
@@ -36,6 +45,10 @@ public struct FileInfo: Codable, Hashable, Sendable {
         self.blockBytes = blockBytes
         self.sha256 = sha256
         self.crc32c = crc32c
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.target = target
     }
 }
 
@@ -141,10 +154,11 @@ public struct ListOK: Message {
     public static let blocksPerEntryMax = 1
 
     // Entries travel as rows, `[name, type, size, mtime, replication, blockBytes, sha256 or
-    // null, crc32c or null]` (the last may be missing), not as objects: a listing is
-    // thousands of them, and rows are about half the bytes and decode in about half the time
-    // (no keys to match). A name is one path component; the entry's path is the listed
-    // folder's path plus the name. With blocks, each row has a ninth element: null, or the
+    // null, crc32c or null, attributes or null]` (the last two may be missing), not as
+    // objects: a listing is thousands of them, and rows are about half the bytes and decode
+    // in about half the time (no keys to match). A name is one path component; the entry's
+    // path is the listed folder's path plus the name. The attributes are `[mode, uid, gid,
+    // target]`, each null when not set. With blocks, each row has a tenth element: null, or the
     // file's blocks as rows `[blockID, length, checksum, [node, ...], token or null]`, each
     // node an index into the page's `nodes` (a block's index is its place in the list).
     private enum CodingKeys: String, CodingKey { case info, entries, more, nodes }
@@ -168,10 +182,17 @@ public struct ListOK: Message {
             let blockBytes = try row.decode(Int.self)
             let sha256 = try row.decodeNil() ? nil : try row.decode(String.self)
             let crc32c = try row.isAtEnd || row.decodeNil() ? nil : try row.decode(UInt32.self)
-            entries.append(
-                FileInfo(
-                    path: try info.path.appending(name), type: type, size: size, mtime: mtime, replication: replication,
-                    blockBytes: blockBytes, sha256: sha256, crc32c: crc32c))
+            var entry = FileInfo(
+                path: try info.path.appending(name), type: type, size: size, mtime: mtime, replication: replication,
+                blockBytes: blockBytes, sha256: sha256, crc32c: crc32c)
+            if !row.isAtEnd, try !row.decodeNil() {
+                var attributes = try row.nestedUnkeyedContainer()
+                entry.mode = try attributes.decode(Int?.self)
+                entry.uid = try attributes.decode(Int?.self)
+                entry.gid = try attributes.decode(Int?.self)
+                entry.target = try attributes.decode(String?.self)
+            }
+            entries.append(entry)
             if let nodes { blocks.append(try Self.decodeBlocks(&row, nodes: nodes)) }
         }
         self.entries = entries
@@ -228,6 +249,15 @@ public struct ListOK: Message {
             try row.encode(entry.blockBytes)
             if let sha256 = entry.sha256 { try row.encode(sha256) } else { try row.encodeNil() }
             if let crc32c = entry.crc32c { try row.encode(crc32c) } else { try row.encodeNil() }
+            if entry.mode != nil || entry.uid != nil || entry.gid != nil || entry.target != nil {
+                var attributes = row.nestedUnkeyedContainer()
+                try attributes.encode(entry.mode)
+                try attributes.encode(entry.uid)
+                try attributes.encode(entry.gid)
+                try attributes.encode(entry.target)
+            } else {
+                try row.encodeNil()
+            }
             guard let blocks else { continue }
             guard position < blocks.count, let fileBlocks = blocks[position] else {
                 try row.encodeNil()
@@ -290,6 +320,35 @@ extension NodeAddress: WireJSONWritable {
     }
 }
 
+extension FileInfo {
+    /// The permission bits a reader shows: the stored ones, or 0755 for a folder, 0777 for a
+    /// link and 0644 for a file when none were set.
+    public var shownMode: Int {
+        mode ?? (type == .dir ? 0o755 : type == .link ? 0o777 : 0o644)
+    }
+
+    /// `drwxr-xr-x`, `-rw-r--r--`, `lrwxrwxrwx`, as `ls -l` shows an entry's type and
+    /// ``shownMode`` (with setuid, setgid and sticky bits as `s`, `S`, `t`, `T`).
+    public var modeString: String {
+        let bits = shownMode
+        var text = type == .dir ? "d" : type == .link ? "l" : "-"
+        let special = [0o4000, 0o2000, 0o1000]
+        for (index, shift) in [6, 3, 0].enumerated() {
+            let triple = (bits >> shift) & 7
+            text += triple & 4 != 0 ? "r" : "-"
+            text += triple & 2 != 0 ? "w" : "-"
+            let executable = triple & 1 != 0
+            if bits & special[index] != 0 {
+                let mark: (Character, Character) = index == 2 ? ("t", "T") : ("s", "S")
+                text.append(executable ? mark.0 : mark.1)
+            } else {
+                text += executable ? "x" : "-"
+            }
+        }
+        return text
+    }
+}
+
 extension FileInfo: WireJSONWritable {
     public func write(to json: inout WireJSONWriter) {
         json.beginObject()
@@ -312,6 +371,22 @@ extension FileInfo: WireJSONWritable {
         if let crc32c {
             json.key("crc32c")
             json.integer(crc32c)
+        }
+        if let mode {
+            json.key("mode")
+            json.integer(mode)
+        }
+        if let uid {
+            json.key("uid")
+            json.integer(uid)
+        }
+        if let gid {
+            json.key("gid")
+            json.integer(gid)
+        }
+        if let target {
+            json.key("target")
+            json.string(target)
         }
         json.endObject()
     }

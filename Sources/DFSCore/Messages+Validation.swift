@@ -241,6 +241,38 @@ extension FileInfo {
         guard mtime.isFinite, abs(mtime) <= Self.mtimeMax else {
             throw DFSError(.invalidArgument, "mtime \(mtime) of \(path) is not a time")
         }
+        try Self.checkAttributes(mode: mode, uid: uid, gid: gid, of: path)
+        if let target { try Self.checkLinkTarget(target, of: path) }
+    }
+
+    /// Permission bits within `0o7777`, owner and group ids within 32 bits.
+    public static func checkAttributes(mode: Int?, uid: Int?, gid: Int?, of path: DFSPath) throws(DFSError) {
+        if let mode { try Check.range(mode, 0...0o7777, "mode of \(path)") }
+        if let uid { try Check.range(uid, 0...Int(UInt32.max - 1), "uid of \(path)") }
+        if let gid { try Check.range(gid, 0...Int(UInt32.max - 1), "gid of \(path)") }
+    }
+
+    /// A link's target: not empty, at most ``Limits/pathBytesMax`` bytes, no NUL (the
+    /// limits of `symlink(2)`).
+    public static func checkLinkTarget(_ target: String, of path: DFSPath) throws(DFSError) {
+        guard !target.isEmpty, target.utf8.count <= Limits.pathBytesMax, !target.utf8.contains(0) else {
+            throw DFSError(.invalidArgument, "the link target of \(path) must be 1 to \(Limits.pathBytesMax) bytes without a NUL")
+        }
+    }
+}
+
+extension SetAttributes {
+    public func validate() throws(DFSError) {
+        try FileInfo.checkAttributes(mode: mode, uid: uid, gid: gid, of: path)
+        if let mtime, !mtime.isFinite || abs(mtime) > FileInfo.mtimeMax {
+            throw DFSError(.invalidArgument, "mtime \(mtime) of \(path) is not a time")
+        }
+    }
+}
+
+extension MakeLink {
+    public func validate() throws(DFSError) {
+        try FileInfo.checkLinkTarget(target, of: path)
     }
 }
 

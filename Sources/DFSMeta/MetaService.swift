@@ -158,6 +158,13 @@ public actor MetaService {
             let request = try frame.decode(Move.self)
             try await store.move(request.source, to: request.target, now: clock.now())
             answer = Answer(message: OK())
+        case .setAttributes:
+            try await store.setAttributes(frame.decode(SetAttributes.self))
+            answer = Answer(message: OK())
+        case .makeLink:
+            let request = try frame.decode(MakeLink.self)
+            try await store.makeLink(request.path, target: request.target, overwrite: request.overwrite, now: clock.now())
+            answer = Answer(message: OK())
         case .backup:
             // Streamed: a reply, then the copy's bytes in frames (`MetaService+Backup`).
             _ = try frame.decode(BackupRequest.self)

@@ -23,6 +23,34 @@ extension MetaStore {
         }
     }
 
+    /// Sets the permission bits, owner, group or modification time of a file, a link or a
+    /// folder; what is nil stays as it is. The root folder's are fixed.
+    public func setAttributes(_ request: SetAttributes) throws(DFSError) {
+        guard !request.path.isRoot else { throw DFSError(.invalidArgument, "the root folder's attributes cannot be changed") }
+        let values: [SQLValue] = [
+            request.mode.map { .int($0) } ?? .null, request.uid.map { .int($0) } ?? .null, request.gid.map { .int($0) } ?? .null,
+            request.mtime.map { .real($0) } ?? .null, .text(request.path.string),
+        ]
+        let set = "mode = coalesce(?1, mode), uid = coalesce(?2, uid), gid = coalesce(?3, gid), mtime = coalesce(?4, mtime)"
+        try database.transaction { () throws(DFSError) in
+            if try database.run("UPDATE files SET \(set) WHERE path = ?5 AND complete = 1", values) > 0 { return }
+            if try database.run("UPDATE dirs SET \(set) WHERE path = ?5", values) > 0 { return }
+            throw DFSError(.notFound, "no such file or folder: \(request.path)")
+        }
+    }
+
+    /// Makes a symbolic link at `path` to `target`, with the folders above it, as a file
+    /// is made: a complete file of no blocks whose target is kept. Nothing follows it in the
+    /// cluster; a reader resolves it as its own system does.
+    public func makeLink(_ path: DFSPath, target: String, overwrite: Bool, now: Double) throws(DFSError) {
+        try FileInfo.checkLinkTarget(target, of: path)
+        _ = try database.transaction { () throws(DFSError) in
+            let fileID = try insertPendingFile(path: path, replication: 0, blockBytes: 0, overwrite: overwrite, now: now)
+            try database.run("UPDATE files SET target = ? WHERE id = ?", [.text(target), .integer(fileID)])
+            _ = try completePendingFile(fileID: fileID, size: 0, sha256: nil, blocks: [], now: now)
+        }
+    }
+
     /// Removes a file, an empty folder, or a folder tree; the files' replicas go to garbage.
     /// Returns the number of files removed.
     @discardableResult

@@ -189,9 +189,17 @@ extension MetaStore {
                     [.text(Self.arrayLiteral(unkept)), .real(now)])
                 try database.run("DELETE FROM blocks WHERE id = ANY(?1::bigint[])", [.text(Self.arrayLiteral(unkept))])
             }
-            // Older files of the same paths are replaced.
-            let older = accepted.compactMap { complete.ids[PathKey($0.path)] }
+            // Older files of the same paths are replaced; the new versions keep their
+            // permissions and owners.
+            let replaced = accepted.compactMap { entry in complete.ids[PathKey(entry.path)].map { (older: $0, newer: files[entry.index].fileID) } }
+            let older = replaced.map(\.older)
             if !older.isEmpty {
+                try database.run(
+                    """
+                    UPDATE files SET mode = old.mode, uid = old.uid, gid = old.gid
+                    FROM unnest(?1::bigint[], ?2::bigint[]) AS pair(older, newer) JOIN files AS old ON old.id = pair.older
+                    WHERE files.id = pair.newer AND (old.mode IS NOT NULL OR old.uid IS NOT NULL OR old.gid IS NOT NULL)
+                    """, [.text(Self.arrayLiteral(older)), .text(Self.arrayLiteral(replaced.map(\.newer)))])
                 try database.run(
                     """
                     INSERT INTO garbage(block_id, node_id, since)

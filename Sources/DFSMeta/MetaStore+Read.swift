@@ -12,24 +12,38 @@ extension MetaStore {
         return try !database.query("SELECT 1 FROM dirs WHERE path = ?", [.text(path.string)]) { $0.int(0) }.isEmpty
     }
 
-    private static let fileColumns = "id, path, size, mtime, replication, block_bytes, sha256, crc32c"
+    private static let fileColumns = "id, path, size, mtime, replication, block_bytes, sha256, crc32c, mode, uid, gid, target"
 
+    /// A file or a link from the columns of ``fileColumns``, with its id.
     private static func fileInfo(_ row: any MetaRow) -> (Int64, FileInfo)? {
         guard let path = try? DFSPath(row.text(1)) else { return nil }
+        let target = row.isNull(11) ? nil : row.text(11)
         return (
             row.int64(0),
             FileInfo(
-                path: path, type: .file, size: row.int(2), mtime: row.double(3),
+                path: path, type: target == nil ? .file : .link, size: target?.utf8.count ?? row.int(2), mtime: row.double(3),
                 replication: row.int(4), blockBytes: row.int(5),
                 sha256: row.isNull(6) ? nil : row.text(6),
-                crc32c: row.isNull(7) ? nil : UInt32(truncatingIfNeeded: row.int64(7)))
+                crc32c: row.isNull(7) ? nil : UInt32(truncatingIfNeeded: row.int64(7)),
+                mode: optional(row, 8), uid: optional(row, 9), gid: optional(row, 10), target: target)
         )
+    }
+
+    /// A folder whose mtime, mode, uid and gid are the row's columns from `first` on.
+    static func folder(_ path: DFSPath, _ row: any MetaRow, from first: Int32) -> FileInfo {
+        FileInfo(
+            path: path, type: .dir, size: 0, mtime: row.double(first), replication: 0, blockBytes: 0,
+            mode: optional(row, first + 1), uid: optional(row, first + 2), gid: optional(row, first + 3))
+    }
+
+    private static func optional(_ row: any MetaRow, _ column: Int32) -> Int? {
+        row.isNull(column) ? nil : row.int(column)
     }
 
     private func folderInfo(_ path: DFSPath) throws(DFSError) -> FileInfo? {
         if path.isRoot { return FileInfo(path: .root, type: .dir, size: 0, mtime: 0, replication: 0, blockBytes: 0) }
-        return try database.query("SELECT mtime FROM dirs WHERE path = ?", [.text(path.string)]) {
-            FileInfo(path: path, type: .dir, size: 0, mtime: $0.double(0), replication: 0, blockBytes: 0)
+        return try database.query("SELECT mtime, mode, uid, gid FROM dirs WHERE path = ?", [.text(path.string)]) {
+            Self.folder(path, $0, from: 0)
         }.first
     }
 
@@ -155,11 +169,13 @@ extension MetaStore {
         let rows = try database.query(
             """
             SELECT 0, NULL::bigint, dirs.path, NULL::bigint, dirs.mtime, NULL::integer, NULL::bigint, NULL::text, NULL::bigint,
-                NULL::bigint, NULL::integer, NULL::bigint, NULL::bigint, NULL::text, NULL::text, NULL::integer, NULL::boolean
+                NULL::bigint, NULL::integer, NULL::bigint, NULL::bigint, NULL::text, NULL::text, NULL::integer, NULL::boolean,
+                dirs.mode, dirs.uid, dirs.gid, NULL::text
             FROM dirs WHERE dirs.path IN (\(list))
             UNION ALL
             SELECT 1, files.id, files.path, files.size, files.mtime, files.replication, files.block_bytes, files.sha256, files.crc32c,
-                blocks.id, blocks.block_index, blocks.length, blocks.checksum, good.id, good.host, good.port, good.suspect
+                blocks.id, blocks.block_index, blocks.length, blocks.checksum, good.id, good.host, good.port, good.suspect,
+                files.mode, files.uid, files.gid, files.target
             FROM files LEFT JOIN blocks ON blocks.file_id = files.id
             LEFT JOIN LATERAL (
                 SELECT nodes.id, nodes.host, nodes.port, replicas.suspect IS NOT NULL AS suspect
@@ -170,7 +186,8 @@ extension MetaStore {
             """, values
         ) { row in
             (
-                kind: row.int(0), path: PathKey(bytes: Array(row.text(2).utf8)), mtime: row.double(4),
+                kind: row.int(0), path: PathKey(bytes: Array(row.text(2).utf8)),
+                folder: row.int(0) == 0 ? (try? DFSPath(row.text(2))).map { Self.folder($0, FolderRowInUnion(row: row), from: 0) } : nil,
                 file: row.int(0) == 1 ? Self.fileInfo(FileRowInUnion(row: row)) : nil,
                 block: row.isNull(9)
                     ? nil
@@ -191,9 +208,7 @@ extension MetaStore {
         }
         for row in rows {
             if row.kind == 0 {
-                if let path = try? DFSPath(String(decoding: row.path.bytes, as: UTF8.self)) {
-                    found[row.path] = (FileInfo(path: path, type: .dir, size: 0, mtime: row.mtime, replication: 0, blockBytes: 0), [])
-                }
+                if let folder = row.folder { found[row.path] = (folder, []) }
                 continue
             }
             if key != row.path {
@@ -269,16 +284,16 @@ extension MetaStore {
             // One more than the page, from each table, tells whether more entries follow.
             let values: [SQLValue] = [.text(path.string), .text(after), .int(pageSize + 1)]
             let folders = try database.query(
-                "SELECT name, mtime, path FROM dirs WHERE parent = ? AND name > ? ORDER BY name LIMIT ?", values
+                "SELECT name, path, mtime, mode, uid, gid FROM dirs WHERE parent = ? AND name > ? ORDER BY name LIMIT ?", values
             ) { row -> (name: String, entry: FileInfo?) in
                 let name = row.text(0)
-                guard let child = try? path.appending(name), child.string.utf8.elementsEqual(row.text(2).utf8) else { return (name, nil) }
-                return (name, FileInfo(path: child, type: .dir, size: 0, mtime: row.double(1), replication: 0, blockBytes: 0))
+                guard let child = try? path.appending(name), child.string.utf8.elementsEqual(row.text(1).utf8) else { return (name, nil) }
+                return (name, Self.folder(child, row, from: 2))
             }
             let files = try database.query(
                 "SELECT \(Self.fileColumns), name FROM files WHERE parent = ? AND name > ? AND complete = 1 ORDER BY name LIMIT ?", values
             ) { row -> (name: String, entry: FileInfo?) in
-                let name = row.text(8)
+                let name = row.text(12)
                 guard let (_, info) = Self.fileInfo(row), info.path.parent == path, info.path.name.utf8.elementsEqual(name.utf8) else {
                     return (name, nil)
                 }
@@ -355,13 +370,27 @@ extension MetaStore {
     }
 }
 
-/// The file columns of ``MetaStore``'s one-statement lookup, which come after its kind
-/// column: the row as ``MetaStore/fileInfo(_:)`` reads one.
+/// The file columns of ``MetaStore``'s one-statement lookup: the first eight after its kind
+/// column, the attributes after the blocks' and replicas' columns; the row as
+/// ``MetaStore/fileInfo(_:)`` reads one.
 private struct FileRowInUnion: MetaRow {
     let row: any MetaRow
-    func int(_ column: Int32) -> Int { row.int(column + 1) }
-    func int64(_ column: Int32) -> Int64 { row.int64(column + 1) }
-    func double(_ column: Int32) -> Double { row.double(column + 1) }
-    func text(_ column: Int32) -> String { row.text(column + 1) }
-    func isNull(_ column: Int32) -> Bool { row.isNull(column + 1) }
+    private func place(_ column: Int32) -> Int32 { column < 8 ? column + 1 : column + 9 }
+    func int(_ column: Int32) -> Int { row.int(place(column)) }
+    func int64(_ column: Int32) -> Int64 { row.int64(place(column)) }
+    func double(_ column: Int32) -> Double { row.double(place(column)) }
+    func text(_ column: Int32) -> String { row.text(place(column)) }
+    func isNull(_ column: Int32) -> Bool { row.isNull(place(column)) }
+}
+
+/// A folder's columns in the one-statement lookup: its mtime, then its attributes after the
+/// blocks' and replicas' columns; the row as ``MetaStore/folder(_:_:from:)`` reads one.
+private struct FolderRowInUnion: MetaRow {
+    let row: any MetaRow
+    private func place(_ column: Int32) -> Int32 { column == 0 ? 4 : column + 16 }
+    func int(_ column: Int32) -> Int { row.int(place(column)) }
+    func int64(_ column: Int32) -> Int64 { row.int64(place(column)) }
+    func double(_ column: Int32) -> Double { row.double(place(column)) }
+    func text(_ column: Int32) -> String { row.text(place(column)) }
+    func isNull(_ column: Int32) -> Bool { row.isNull(place(column)) }
 }

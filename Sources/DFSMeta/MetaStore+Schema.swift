@@ -62,7 +62,21 @@ enum MetaSchema {
         // Version 5: each block's health and the totals `status` prints, kept up to date by
         // triggers as replicas change, instead of found by scanning every block.
         healthMigration,
+        // Version 6: permission bits, owner and group of files and folders (NULL until set),
+        // and symbolic links: a complete file row of no blocks whose `target` is not NULL.
+        attributesMigration,
     ]
+
+    /// The step of version 6, the same in both engines' SQL.
+    static let attributesMigration = """
+        ALTER TABLE files ADD COLUMN mode INTEGER;
+        ALTER TABLE files ADD COLUMN uid BIGINT;
+        ALTER TABLE files ADD COLUMN gid BIGINT;
+        ALTER TABLE files ADD COLUMN target TEXT;
+        ALTER TABLE dirs ADD COLUMN mode INTEGER;
+        ALTER TABLE dirs ADD COLUMN uid BIGINT;
+        ALTER TABLE dirs ADD COLUMN gid BIGINT;
+        """
 
     static var version: Int { migrations.count }
 

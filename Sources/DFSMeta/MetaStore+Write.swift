@@ -51,7 +51,8 @@ extension MetaStore {
         }
     }
 
-    private func insertPendingFile(path: DFSPath, replication: Int, blockBytes: Int, overwrite: Bool, now: Double) throws(DFSError) -> Int64 {
+    /// Inside a transaction the caller began.
+    func insertPendingFile(path: DFSPath, replication: Int, blockBytes: Int, overwrite: Bool, now: Double) throws(DFSError) -> Int64 {
         guard !path.isRoot else { throw DFSError(.invalidPath, "/ is the root folder, not a file path") }
         try path.validateForCreation()
         try checkFileCanGo(at: path)
@@ -148,7 +149,7 @@ extension MetaStore {
 
     /// The inside of ``completeFile(fileID:size:sha256:blocks:now:)``, in a transaction begun
     /// by the caller. Returns the file's path.
-    private func completePendingFile(
+    func completePendingFile(
         fileID: Int64, size: Int, sha256: String?, blocks: [CommittedBlock], now: Double
     ) throws(DFSError) -> DFSPath {
         try Self.checkSHA256(sha256)
@@ -190,6 +191,14 @@ extension MetaStore {
         }
         try checkFileCanGo(at: path)
         if let older = try completeFileID(path) {
+            // A new version keeps the permissions and owner the old one was given, as a file
+            // written over in place keeps its inode's.
+            try database.run(
+                """
+                UPDATE files SET mode = (SELECT mode FROM files WHERE id = ?1), uid = (SELECT uid FROM files WHERE id = ?1),
+                    gid = (SELECT gid FROM files WHERE id = ?1)
+                WHERE id = ?2 AND mode IS NULL AND uid IS NULL AND gid IS NULL
+                """, [.integer(older), .integer(fileID)])
             try dropFile(older, now: now)
         }
         for ancestor in path.ancestors {

@@ -150,6 +150,21 @@ public enum FileSystem {
         return FileStatus(info)
     }
 
+    /// What the symbolic link at `path` points to, as bytes (readlink(2)).
+    public static func linkTarget(_ path: String) throws(SystemError) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = buffer.withUnsafeMutableBufferPointer { pointer in
+            pointer.withMemoryRebound(to: CChar.self) { readlink(path, $0.baseAddress!, $0.count) }
+        }
+        guard count >= 0 else { throw .current("readlink", path) }
+        return Array(buffer.prefix(count))
+    }
+
+    /// Makes a symbolic link at `path` pointing to `target` (symlink(2)).
+    public static func makeSymbolicLink(at path: String, to target: String) throws(SystemError) {
+        guard symlink(target, path) == 0 else { throw .current("symlink", path) }
+    }
+
     /// Bytes an unprivileged user may still write on the file system that holds `path`
     /// (statvfs(3)).
     public static func freeBytes(_ path: String) throws(SystemError) -> Int {

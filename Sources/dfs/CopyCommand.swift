@@ -20,8 +20,9 @@ struct CopyCommand: AsyncParsableCommand {
             its own name; otherwise the target is the copy's new name. An upload replaces a
             file of the same path unless -n is given. A progress line is drawn on standard
             error when it is a terminal. Write ./NAME for a local file whose name has colons.
-            The cluster stores files and folders only: an upload with -r names on
-            standard error every symbolic link, FIFO, socket or device it leaves out,
+            The cluster stores files, folders and symbolic links (copied as links, both
+            ways, their targets as they are): an upload with -r names on standard error
+            every FIFO, socket or device it leaves out,
             and every entry whose name the cluster cannot store (not UTF-8, or holding
             a control or bidirectional character; shown escaped, as caf\\xe9.txt),
             and copies the rest.
@@ -32,7 +33,7 @@ struct CopyCommand: AsyncParsableCommand {
     )
 
     /// The exit status of a tree upload that copied everything but special files (without
-    /// --skip-special): not 1, so that a script can tell "a link was left out" from a failure.
+    /// --skip-special): not 1, so that a script can tell "a FIFO was left out" from a failure.
     static let exitSpecialSkipped: Int32 = 3
 
     @OptionGroup var security: SecretOptions
@@ -191,7 +192,7 @@ struct CopyCommand: AsyncParsableCommand {
             progress.clearLine()
             switch entry.reason {
             case .special(let kind):
-                printError("dfs cp: \(skipSpecial ? "warning: " : "")skipping \(kind) \(entry.path): only files and folders are stored")
+                printError("dfs cp: \(skipSpecial ? "warning: " : "")skipping \(kind) \(entry.path): only files, folders and links are stored")
             case .refusedName(let why):
                 let what = entry.isFolder ? "folder \(entry.path) or anything in it" : entry.path
                 printError("dfs cp: cannot copy \(what): \(why)")
@@ -213,7 +214,7 @@ struct CopyCommand: AsyncParsableCommand {
         if result.specialSkipped > 0 && !skipSpecial {
             progress.clearLine()
             printError(
-                "dfs cp: \(result.specialSkipped) symbolic \(result.specialSkipped == 1 ? "link or special file was" : "links or special files were") not copied (named above); everything else was; --skip-special makes this a warning"
+                "dfs cp: \(result.specialSkipped) special \(result.specialSkipped == 1 ? "file was" : "files were") not copied (named above); everything else was; --skip-special makes this a warning"
             )
             throw ExitCode(Self.exitSpecialSkipped)
         }

@@ -107,11 +107,12 @@ struct ListCommand: AsyncParsableCommand {
         // the line show another name (DisplayText).
         let shownName = DisplayText.escaped(name) + (entry.type == .dir ? "/" : "")
         guard long else { return shownName }
-        let type = entry.type == .dir ? "dir " : "file"
-        let replication = entry.type == .dir ? "-" : String(entry.replication)
+        let replication = entry.type == .file ? String(entry.replication) : "-"
         let size = humanSizes ? ByteSize.format(entry.size) : String(entry.size)
         let paddedSize = String(repeating: " ", count: max(0, 12 - size.count)) + size
-        return "\(type)  \(replication)  \(paddedSize)  \(Self.stamp(entry.mtime))  \(shownName)"
+        let owner = "\(entry.uid.map(String.init) ?? "-"):\(entry.gid.map(String.init) ?? "-")"
+        let link = entry.target.map { " -> " + DisplayText.escaped($0) } ?? ""
+        return "\(entry.modeString)  \(owner)  \(replication)  \(paddedSize)  \(Self.stamp(entry.mtime))  \(shownName)\(link)"
     }
 
     /// `2026-11-25 19:04:05`, UTC. By hand: Foundation's formatter costs more than the

@@ -68,7 +68,12 @@ struct StatCommand: AsyncParsableCommand {
 
     static func text(_ file: GetFileOK) -> String {
         let info = file.info
-        var lines = ["path:         \(info.path)", "type:         \(info.type == .dir ? "folder" : "file")"]
+        let type = info.type == .dir ? "folder" : info.type == .link ? "link" : "file"
+        var lines = ["path:         \(info.path)", "type:         \(type)"]
+        if let target = info.target { lines.append("target:       \(DisplayText.escaped(target))") }
+        lines.append(
+            "mode:         \(info.modeString) (\(String(info.shownMode, radix: 8)))  owner \(info.uid.map(String.init) ?? "-")  group \(info.gid.map(String.init) ?? "-")"
+        )
         guard info.type == .file else { return lines.joined(separator: "\n") }
         let mtime = Date(timeIntervalSince1970: info.mtime).formatted(.iso8601)
         lines += [

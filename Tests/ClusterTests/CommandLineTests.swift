@@ -22,7 +22,7 @@ import Testing
             #expect(list.standardOutput.contains("report.pdf"))
             #expect(list.standardOutput.contains("2500000"))
             let long = try await DFSBinary.run(["ls", "-l", "\(meta):/"])
-            #expect(long.standardOutput.contains("dir "))
+            #expect(long.standardOutput.contains("drwxr-xr-x "))
             #expect(long.standardOutput.contains("docs/"))
             let recursive = try await DFSBinary.run(["ls", "-R", "\(meta)"])
             #expect(recursive.standardOutput.contains("/docs/report.pdf"))

@@ -99,14 +99,14 @@ import Testing
         func listing(_ rows: String) -> Frame {
             Self.frame("listOK", #"{"info":\#(folder),"more":false,"nodes":\#(nodes),"entries":[\#(rows)]}"#)
         }
-        #expect(try listing(#"["a","file",5,1,1,4096,null,null,[[10,5,1,[0],null]]]"#).reply(ListOK.self).blocks?.first??.first?.replicas.count == 1)
+        #expect(try listing(#"["a","file",5,1,1,4096,null,null,null,[[10,5,1,[0],null]]]"#).reply(ListOK.self).blocks?.first??.first?.replicas.count == 1)
         for row in [
             // A node index outside the table.
-            #"["a","file",5,1,1,4096,null,null,[[10,5,1,[1],null]]]"#,
+            #"["a","file",5,1,1,4096,null,null,null,[[10,5,1,[1],null]]]"#,
             // Lengths that do not make up the file, two blocks, a folder with a block.
-            #"["a","file",6,1,1,4096,null,null,[[10,5,1,[0],null]]]"#,
-            #"["a","file",10,1,1,4096,null,null,[[10,5,1,[0],null],[11,5,1,[0],null]]]"#,
-            #"["a","dir",0,1,0,0,null,null,[]]"#,
+            #"["a","file",6,1,1,4096,null,null,null,[[10,5,1,[0],null]]]"#,
+            #"["a","file",10,1,1,4096,null,null,null,[[10,5,1,[0],null],[11,5,1,[0],null]]]"#,
+            #"["a","dir",0,1,0,0,null,null,null,[]]"#,
         ] {
             #expect(throws: DFSError.self, "\(row)") { try listing(row).reply(ListOK.self) }
         }

@@ -90,7 +90,7 @@ import Testing
         #expect(reply.entries.first?.sha256 == nil)
         for row in [
             #"["../etc","file",1,1,1,4096,null]"#, #"["a/b","file",1,1,1,4096,null]"#, #"["","file",1,1,1,4096,null]"#,
-            #"["a","file",1,1]"#, #"["a","link",1,1,1,4096,null]"#, #"{"path":"/docs/a"}"#,
+            #"["a","file",1,1]"#, #"["a","socket",1,1,1,4096,null]"#, #"["a","link",1,1,1,4096,null,null,[1,2]]"#, #"{"path":"/docs/a"}"#,
         ] {
             var decoder = FrameDecoder()
             decoder.append(Self.rawFrame(#"{"type":"listOK","body":{"info":\#(folder),"more":false,"entries":[\#(row)]}}"#))
