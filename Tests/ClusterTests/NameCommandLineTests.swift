@@ -114,6 +114,42 @@ extension MetaStore {
         }
     }
 
+    /// `dfs chmod`, `dfs chown` and `dfs ln -s` set what `ls -l` and `stat` then show; bad
+    /// modes and ids are refused before anything is sent.
+    @Test func chmodChownAndLnSetWhatListingsShow() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        try local.writeRandomFile("a.txt", count: 10, seed: 4)
+        try await withCluster(dataNodes: 1) { cluster in
+            let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
+            #expect(try await DFSBinary.run(["cp", local.path("a.txt"), "\(meta):/d/a.txt"]).status == 0)
+            let chmod = try await DFSBinary.run(["chmod", "640", "\(meta):/d/a.txt"])
+            #expect(chmod.status == 0, "\(chmod.standardError)")
+            #expect(try await DFSBinary.run(["chown", "1000:50", "\(meta):/d/a.txt"]).status == 0)
+            #expect(try await DFSBinary.run(["chmod", "1777", "\(meta):/d"]).status == 0)
+            let link = try await DFSBinary.run(["ln", "-s", "a.txt", "\(meta):/d/b"])
+            #expect(link.status == 0, "\(link.standardError)")
+            let again = try await DFSBinary.run(["ln", "-s", "other", "\(meta):/d/b"])
+            #expect(again.status == 1 && again.standardError.contains("exists"), "\(again.standardError)")
+            #expect(try await DFSBinary.run(["ln", "-sf", "other", "\(meta):/d/b"]).status == 0)
+
+            let long = try await DFSBinary.run(["ls", "-l", "\(meta):/d"])
+            #expect(long.standardOutput.contains("-rw-r-----  1000:50  3"), "\(long.standardOutput)")
+            #expect(long.standardOutput.contains("lrwxrwxrwx  -:-  -") && long.standardOutput.contains("b -> other"), "\(long.standardOutput)")
+            let root = try await DFSBinary.run(["ls", "-l", "\(meta):/"])
+            #expect(root.standardOutput.contains("drwxrwxrwt"), "\(root.standardOutput)")
+            let stat = try await DFSBinary.run(["stat", "\(meta):/d/b"])
+            #expect(stat.standardOutput.contains("type:         link") && stat.standardOutput.contains("target:       other"), "\(stat.standardOutput)")
+
+            for bad in [["chmod", "9", "\(meta):/d"], ["chmod", "17777", "\(meta):/d"], ["chown", "x:y", "\(meta):/d"], ["chown", ":", "\(meta):/d"]] {
+                let refused = try await DFSBinary.run(bad)
+                #expect(refused.status == 1, "\(bad): \(refused.standardError)")
+            }
+            let missing = try await DFSBinary.run(["chmod", "600", "\(meta):/nothing"])
+            #expect(missing.status == 1 && missing.standardError.contains("no such file or folder"), "\(missing.standardError)")
+        }
+    }
+
     /// A FIFO named alone (no -r) used to be opened for reading, which waits for a writer
     /// that never comes: the copy hung. It is refused at once, and so is a device.
     @Test func fifoOrDeviceNamedAloneIsRefusedAtOnce() async throws {
