@@ -201,6 +201,11 @@ indirect enum RawJSON {
             (.makeDirectory, .object([("path", .string("/sweep/folder"))])),
             (.move, .object([("source", .string("/sweep/nothing")), ("target", .string("/sweep/elsewhere"))])),
             (.remove, .object([("path", .string("/sweep/nothing")), ("recursive", .bool(false))])),
+            (
+                .setAttributes,
+                .object([("path", .string("/sweep/folder")), ("mode", .int(0o755)), ("uid", .int(1000)), ("gid", .int(1000)), ("mtime", .int(5))])
+            ),
+            (.makeLink, .object([("path", .string("/sweep/link")), ("target", .string("folder")), ("overwrite", .bool(true))])),
             (.backup, .object([])),
             // Last: it drops the pending file the others use.
             (.abandonFile, .object([("fileID", .number(String(fileID)))])),
@@ -302,7 +307,7 @@ indirect enum RawJSON {
                 .registerNode, .heartbeat, .nodeLeaving, .createFile, .allocateBlock, .completeFile, .createFiles,
                 .completeFiles, .abandonFile, .reportBadReplica, .blockReport, .status, .fsck, .getFile, .list,
                 .makeDirectory, .move, .remove, .writeBlock, .readBlock, .writeBlocks, .reportSlowNode, .renewLeases,
-                .readBlocks, .getFiles, .backup,
+                .readBlocks, .getFiles, .backup, .setAttributes, .makeLink,
             ]))
         #expect(
             Set(unserved) == [
