@@ -34,6 +34,8 @@ let package = Package(
         .target(name: "CTLS", dependencies: ["COpenSSL"]),
         // The PostgreSQL client library (Debian: libpq-dev), for a namespace kept in PostgreSQL.
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // libfuse3 (Debian: libfuse3-dev, and fuse3 for fusermount3), for `dfs mount`.
+        .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev", "fuse3"])]),
         // Pure code: limits, errors, messages, framing, paths, sizes, checksums; the lock (Mutex) and
         // group-pass queue (Batcher, one Dispatch queue) both servers share; the log (Log, on
         // swift-log, and its handler). No sockets, no files: its one system call is StandardStream's
