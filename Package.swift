@@ -69,6 +69,8 @@ let package = Package(
         .target(name: "DFSPostgres", dependencies: ["DFSCore", "DFSSystem", "CLibPQ"]),
         // Upload, download, list: used by the command line and by tests.
         .target(name: "DFSClient", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "CNetShims", .product(name: "Crypto", package: "swift-crypto")]),
+        // `dfs mount`: the cluster as a local folder, through FUSE's low-level API over DFSClient.
+        .target(name: "DFSMount", dependencies: ["DFSCore", "DFSSystem", "DFSClient", "CFuse"]),
         // Child processes by posix_spawn (the benchmark's and the tests'), and the line a
         // server prints when it listens. Not a server's concern, nor the client's.
         .target(name: "DFSProcess", dependencies: ["DFSCore", "DFSSystem"]),
@@ -91,6 +93,7 @@ let package = Package(
         .testTarget(name: "DFSDataTests", dependencies: ["DFSCore", "DFSData"]),
         .testTarget(name: "DFSClientTests", dependencies: ["DFSCore", "DFSClient"]),
         .testTarget(name: "DFSPostgresTests", dependencies: ["DFSCore", "DFSSystem", "DFSPostgres", "DFSTesting"]),
+        .testTarget(name: "DFSMountTests", dependencies: ["DFSCore", "DFSSystem", "DFSMount"]),
         .testTarget(name: "DFSProcessTests", dependencies: ["DFSCore", "DFSProcess"]),
         .testTarget(name: "DFSMetricsTests", dependencies: ["DFSCore", "DFSMetrics", "DFSTesting"]),
         .testTarget(name: "ClusterTests", dependencies: ["DFSCore", "DFSNet", "DFSClient", "DFSProcess", "DFSPostgres", "DFSTesting"]),

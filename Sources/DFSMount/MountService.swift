@@ -1,0 +1,159 @@
+import DFSClient
+import DFSCore
+import DFSSystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// An open file or folder of the mount, named by the handle number the kernel holds.
+enum OpenHandle: Sendable {
+    case read(ReadHandle)
+    case write(WriteHandle)
+    case folder(DirectoryHandle)
+}
+
+/// Answers the mount's requests: names to inodes, attributes, listings, reads through the
+/// block cache and writes through staged files, all over one ``DFSClient``.
+///
+/// The FUSE side (``FuseSession``) calls these methods from tasks, one per request, and
+/// turns what they return or throw into the reply; nothing here knows about libfuse's
+/// structures. The inode and handle tables are behind locks (short, never held across an
+/// await); each open file is an actor of its own, so requests on different files run in
+/// parallel and those on one file in order.
+final class MountService: Sendable {
+    let client: DFSClient
+    let options: MountOptions
+    let owner: (uid: uid_t, gid: gid_t)
+    let inodes: Mutex<InodeTable>
+    let handles = Mutex(HandleTable())
+    let cache: BlockCache
+    let staging: StagingArea
+
+    init(client: DFSClient, options: MountOptions, staging: StagingArea) {
+        self.client = client
+        self.options = options
+        self.owner = (getuid(), getgid())
+        self.inodes = Mutex(InodeTable(root: options.root))
+        self.cache = BlockCache(client: client, capacityBytes: options.readCacheBytes)
+        self.staging = staging
+    }
+
+    // MARK: Names
+
+    /// The cluster path of `inode`, or ENOENT for an inode the mount does not know (one the
+    /// kernel forgot, which it never asks about, or one removed meanwhile).
+    func path(of inode: UInt64) throws -> DFSPath {
+        guard let path = inodes.withLock({ $0.path(of: inode) }) else {
+            throw MountError(ENOENT, "no inode \(inode)")
+        }
+        return path
+    }
+
+    /// The path of `name` inside the folder `parent`. Names must be UTF-8 (the cluster's
+    /// names are): another name is EINVAL.
+    func path(of name: UnsafePointer<CChar>, in parent: UInt64) throws -> DFSPath {
+        guard let text = String(validatingCString: name) else {
+            throw MountError(EINVAL, "a name that is not UTF-8")
+        }
+        return try path(of: parent).appending(text)
+    }
+
+    func lookup(_ path: DFSPath) async throws -> Attributes {
+        if let staged = await stagedAttributes(of: path) {
+            return inodes.withLock { table in
+                _ = table.remember(path)
+                return staged
+            }
+        }
+        let file = try await client.stat(path)
+        let inode = inodes.withLock { $0.remember(path) }
+        return Attributes(inode: inode, file.info)
+    }
+
+    func forget(_ inode: UInt64, count: Int) {
+        inodes.withLock { $0.forget(inode, count: count) }
+    }
+
+    func attributes(of inode: UInt64) async throws -> Attributes {
+        if let writer = handles.withLock({ $0.writers[inode] }) {
+            return Attributes(inode: inode, isFolder: false, size: await writer.size, mtime: await writer.mtime)
+        }
+        let file = try await client.stat(try path(of: inode))
+        return Attributes(inode: inode, file.info)
+    }
+
+    /// What a file being written shows before it reaches the cluster: its staged size.
+    private func stagedAttributes(of path: DFSPath) async -> Attributes? {
+        guard let inode = inodes.withLock({ $0.inode(of: path) }), let writer = handles.withLock({ $0.writers[inode] }) else {
+            return nil
+        }
+        return Attributes(inode: inode, isFolder: false, size: await writer.size, mtime: await writer.mtime)
+    }
+
+    // MARK: Space
+
+    /// The cluster's capacity and free bytes, from its live nodes, in 4 KiB blocks.
+    func fileSystemStatus() async throws -> statvfs {
+        let status = try await client.status()
+        let alive = status.nodes.filter(\.alive)
+        let capacity = alive.reduce(0) { $0 + $1.capacity }
+        let used = alive.reduce(0) { $0 + $1.used }
+        let blockBytes = 4096
+        var result = statvfs()
+        result.f_bsize = UInt(blockBytes)
+        result.f_frsize = UInt(blockBytes)
+        result.f_blocks = fsblkcnt_t(capacity / blockBytes)
+        result.f_bfree = fsblkcnt_t(max(0, capacity - used) / blockBytes)
+        result.f_bavail = result.f_bfree
+        result.f_files = fsfilcnt_t(status.totals.files)
+        result.f_ffree = fsfilcnt_t(Int32.max)
+        result.f_favail = result.f_ffree
+        result.f_namemax = UInt(Limits.nameBytesMax)
+        return result
+    }
+
+    func checkWritable() throws {
+        if options.readOnly { throw MountError(EROFS, "the mount is read-only") }
+    }
+}
+
+/// The handles the kernel holds, and which inodes have a file open for writing.
+struct HandleTable {
+    /// Open files and folders one mount holds at most; the next open is EMFILE.
+    static let handlesMax = 65_536
+
+    private(set) var handles: [UInt64: OpenHandle] = [:]
+    private var nextHandle: UInt64 = 1
+    /// The latest writer of each inode open for writing: its staged size is the file's size
+    /// until it is uploaded.
+    private(set) var writers: [UInt64: WriteHandle] = [:]
+
+    mutating func add(_ handle: OpenHandle) throws -> UInt64 {
+        guard handles.count < Self.handlesMax else {
+            throw MountError(EMFILE, "the mount holds \(Self.handlesMax) open files and folders")
+        }
+        let number = nextHandle
+        nextHandle += 1
+        handles[number] = handle
+        if case .write(let writer) = handle { writers[writer.inode] = writer }
+        return number
+    }
+
+    mutating func remove(_ number: UInt64) -> OpenHandle? {
+        guard let handle = handles.removeValue(forKey: number) else { return nil }
+        if case .write(let writer) = handle, writers[writer.inode] === writer {
+            writers[writer.inode] = nil
+            // Another handle still writing the inode takes over.
+            for case .write(let other) in handles.values where other.inode == writer.inode {
+                writers[writer.inode] = other
+            }
+        }
+        return handle
+    }
+
+    func handle(_ number: UInt64) throws -> OpenHandle {
+        guard let handle = handles[number] else { throw MountError(EBADF, "no open handle \(number)") }
+        return handle
+    }
+}
