@@ -80,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "dfs",
             dependencies: [
-                "DFSCore", "DFSSystem", "DFSNet", "DFSMeta", "DFSData", "DFSClient", "DFSProcess", "DFSPostgres",
+                "DFSCore", "DFSSystem", "DFSNet", "DFSMeta", "DFSData", "DFSClient", "DFSMount", "DFSProcess", "DFSPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -23,7 +23,7 @@ struct DFSCommand: AsyncParsableCommand {
         subcommands: [
             ServeMetaCommand.self, ServeDataCommand.self, CopyCommand.self, ListCommand.self, StatCommand.self,
             MakeDirectoryCommand.self, MoveCommand.self, RemoveCommand.self, CatCommand.self, BenchCommand.self,
-            StatusCommand.self, FsckCommand.self, MetaBackupCommand.self, LocalClusterCommand.self,
+            StatusCommand.self, FsckCommand.self, MetaBackupCommand.self, LocalClusterCommand.self, MountCommand.self,
         ]
     )
 
