@@ -1,0 +1,139 @@
+import DFSClient
+import DFSCore
+import DFSSystem
+import DFSTesting
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `dfs mount` on a real cluster through the kernel's FUSE: programs write and read with
+/// plain system calls, and the cluster holds exactly what they wrote.
+@Suite(.enabled(if: TestMount.available, "\(TestMount.unavailableReason)"))
+struct MountTests {
+    /// `cp -a` of a tree of a few hundred small files and a file of several blocks into the
+    /// mount: `diff -r` finds no difference, and the client reads back the same bytes.
+    @Test func copiedTreeDiffsCleanAndReadsBackThroughTheClient() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        var expected: [String: [UInt8]] = [:]
+        for index in 0..<240 {
+            let name = "tree/d\(index % 6)/f\(index)"
+            if index < 6 { try FileSystem.makeFolders(local.path("tree/d\(index)")) }
+            expected[name] = try local.writeRandomFile(name, count: (index * 997) % 20_000, seed: UInt64(100 + index))
+        }
+        expected["tree/large"] = try local.writeRandomFile("tree/large", count: 3 * 1_048_576 + 12_345, seed: 99)
+        try await withCluster { cluster in
+            let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
+            try await TestMount.with(meta) { mount in
+                let copy = try await Posix.shell("cp -a '\(local.path("tree"))' '\(mount.path("tree"))'")
+                #expect(copy.status == 0, "\(copy.standardError)")
+                let diff = try await Posix.shell("diff -r '\(local.path("tree"))' '\(mount.path("tree"))'")
+                #expect(diff.status == 0, "\(diff.standardOutput)\(diff.standardError)")
+            }
+            // The mount is gone; the cluster has every file, byte for byte.
+            for (name, bytes) in expected {
+                let file = try await cluster.client.stat(try DFSPath("/" + name))
+                #expect(file.info.size == bytes.count, "\(name)")
+            }
+            let large = try DFSPath("/tree/large")
+            #expect(try await cluster.client.stat(large).blocks.count == 4)
+            try await cluster.client.download(large, to: local.path("large.back"))
+            #expect(try FileSystem.contents(of: local.path("large.back")) == expected["tree/large"])
+            for index in stride(from: 0, to: 240, by: 37) {
+                let name = "tree/d\(index % 6)/f\(index)"
+                try await cluster.client.download(try DFSPath("/" + name), to: local.path("small.back"))
+                #expect(try FileSystem.contents(of: local.path("small.back")) == expected[name], "\(name)")
+            }
+        }
+    }
+
+    /// mkdir, rmdir, unlink and rename answer as a local file system does, errnos included.
+    @Test func namespaceCallsGiveTheErrnoOfALocalFileSystem() async throws {
+        try await withCluster { cluster in
+            try await TestMount.with("127.0.0.1:\(cluster.metaEndpoint.port)") { mount in
+                let folder = mount.path("folder")
+                #expect(try await Posix.errno { mkdir(folder, 0o755) } == 0)
+                #expect(try await Posix.errno { mkdir(folder, 0o755) } == EEXIST)
+                #expect(try await Posix.errno { rmdir(mount.path("missing")) } == ENOENT)
+                #expect(try await Posix.errno { unlink(mount.path("missing")) } == ENOENT)
+                #expect(try await Posix.errno { open(mount.path("missing"), O_RDONLY) } == ENOENT)
+                #expect(try await Posix.errno { mkdir(mount.path("missing/child"), 0o755) } == ENOENT)
+                try await write("first", to: folder + "/a.txt")
+                try await write("second", to: mount.path("b.txt"))
+                #expect(try await Posix.errno { rmdir(folder) } == ENOTEMPTY)
+                #expect(try await Posix.errno { unlink(folder) } == EISDIR)
+                #expect(try await Posix.errno { rmdir(mount.path("b.txt")) } == ENOTDIR)
+                #expect(try await Posix.errno { symlink("b.txt", mount.path("link")) } == EPERM)
+                // A rename replaces a file; the old name is gone.
+                #expect(try await Posix.errno { rename(mount.path("b.txt"), folder + "/a.txt") } == 0)
+                #expect(try await read(folder + "/a.txt") == "second")
+                #expect(try await Posix.errno { access(mount.path("b.txt"), F_OK) } == ENOENT)
+                // A file onto a folder is EISDIR; a folder onto an empty folder replaces it.
+                #expect(try await Posix.errno { rename(folder + "/a.txt", mount.path("empty")) } == 0)
+                #expect(try await Posix.errno { mkdir(mount.path("other"), 0o755) } == 0)
+                #expect(try await Posix.errno { rename(mount.path("empty"), mount.path("other")) } == EISDIR)
+                #expect(try await Posix.errno { rename(folder, mount.path("other")) } == 0)
+                #expect(try await Posix.errno { access(folder, F_OK) } == ENOENT)
+                #expect(try await Posix.errno { rmdir(mount.path("other")) } == 0)
+                let names = try await cluster.client.list(.root).entries.map(\.path.name)
+                #expect(names == ["empty"])
+            }
+        }
+    }
+
+    /// A file being written is not in the cluster until it is closed; fsync uploads it and
+    /// returns once the cluster has it; the close uploads what came after.
+    @Test func fileAppearsInTheClusterOnFsyncAndOnClose() async throws {
+        try await withCluster { cluster in
+            try await TestMount.with("127.0.0.1:\(cluster.metaEndpoint.port)") { mount in
+                let path = try DFSPath("/staged.txt")
+                let fd = try await Subprocess.onOwnThread { open(mount.path("staged.txt"), O_CREAT | O_WRONLY | O_TRUNC, 0o644) }
+                #expect(fd >= 0)
+                defer { if fd >= 0 { close(fd) } }
+                #expect(try await Posix.errno { Int32(Glibc.write(fd, "one,", 4)) } == 0)
+                await #expect(throws: DFSError.self) { try await cluster.client.stat(path) }
+                #expect(try await Posix.errno { fsync(fd) } == 0)
+                #expect(try await cluster.client.stat(path).info.size == 4)
+                #expect(try await Posix.errno { Int32(Glibc.write(fd, "two", 3)) } == 0)
+                #expect(try await cluster.client.stat(path).info.size == 4)
+                #expect(try await Posix.errno { close(fd) } == 0)
+                let bytes = Mutex<[UInt8]>([])
+                try await cluster.client.stream(path) { piece in bytes.withLock { $0 += piece } }
+                #expect(String(decoding: bytes.withLock { $0 }, as: UTF8.self) == "one,two")
+            }
+        }
+    }
+
+    /// A mount process killed with SIGKILL leaves its folder "not connected"; `dfs mount`
+    /// on the same folder unmounts the stale mount and serves again.
+    @Test func mountAfterAKilledMountProcessCleansUpAndServes() async throws {
+        try await withCluster { cluster in
+            let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
+            try await cluster.client.makeDirectory(try DFSPath("/kept"))
+            try await TestMount.with(meta) { mount in
+                kill(mount.process.processIdentifier, SIGKILL)
+                mount.process.waitUntilExit()
+                #expect(try await Posix.errno { access(mount.mountpoint, F_OK) } == ENOTCONN)
+                try await mount.remount(meta)
+                #expect(try await Posix.errno { access(mount.path("kept"), F_OK) } == 0)
+            }
+        }
+    }
+
+    private func write(_ text: String, to path: String) async throws {
+        let status = try await Posix.errno {
+            let fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o644)
+            guard fd >= 0 else { return -1 }
+            let written = Glibc.write(fd, text, text.utf8.count)
+            return close(fd) == 0 && written == text.utf8.count ? 0 : -1
+        }
+        #expect(status == 0, "writing \(path): \(String(cString: strerror(status)))")
+    }
+
+    private func read(_ path: String) async throws -> String {
+        try await Subprocess.onOwnThread { try String(contentsOfFile: path, encoding: .utf8) }
+    }
+}
