@@ -38,8 +38,14 @@ public final class Mount: Sendable {
         guard root.info.type == .dir else {
             throw DFSError(.notADirectory, "\(options.root) is a file; mount a folder of the cluster")
         }
+        for leftover in StagingArea.leftovers(in: options.cacheFolder) {
+            Log.warn(
+                "mount",
+                "\(leftover.stagedPath) holds \(leftover.bytes) bytes written to \(leftover.clusterPath) by a mount process that died before uploading them; copy it in with dfs cp, then remove it"
+            )
+        }
         let staging = try StagingArea(
-            folder: options.cacheFolder + "/dfs-mount-\(getpid())-\(UInt32.random(in: 0...UInt32.max))", capacityBytes: options.cacheBytes)
+            folder: options.cacheFolder + "/" + StagingArea.folderName(processID: getpid()), capacityBytes: options.cacheBytes)
         let service = MountService(client: client, options: options, staging: staging)
         let context = FuseContext(service: service, requestsInFlightMax: options.requestsInFlightMax)
         var mountOptions = ["fsname=\(source.replacingOccurrences(of: ",", with: ";"))", "subtype=dfs"]

@@ -25,7 +25,7 @@ extension MountService {
         let truncating = flags & O_TRUNC != 0
         let client = self.client
         let writer = try await WriteHandle(
-            inode: inode, staging: staging, dirty: truncating,
+            inode: inode, path: path, staging: staging, dirty: truncating,
             fill: truncating
                 ? nil
                 : { stagedPath in
@@ -57,7 +57,7 @@ extension MountService {
         }
         let inode = inodes.withLock { $0.remember(path) }
         do {
-            let writer = try await WriteHandle(inode: inode, staging: staging, dirty: true, fill: nil)
+            let writer = try await WriteHandle(inode: inode, path: path, staging: staging, dirty: true, fill: nil)
             let handle = try handles.withLock { try $0.add(.write(writer)) }
             return (Attributes(inode: inode, isFolder: false, size: 0, mtime: await writer.mtime), handle)
         } catch {

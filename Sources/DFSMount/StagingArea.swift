@@ -51,6 +51,35 @@ final class StagingArea: Sendable {
 
     var usedBytes: Int { state.withLock { $0.usedBytes } }
 
+    /// The file beside a staged file that names the cluster path it is for.
+    static func notePath(of stagedPath: String) -> String { stagedPath + ".path" }
+
+    /// The prefix of every mount's staging folder, followed by its process id.
+    static let folderPrefix = "dfs-mount-"
+
+    /// A staging folder's name for the mount process `processID`.
+    static func folderName(processID: pid_t) -> String {
+        folderPrefix + "\(processID)-\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    /// Files staged in `cacheFolder` by mount processes that are gone (killed before they
+    /// could upload): each staged file with the cluster path it was for, and its size.
+    /// They are left where they are for the user to copy in; the caller reports them.
+    static func leftovers(in cacheFolder: String) -> [(stagedPath: String, clusterPath: String, bytes: Int)] {
+        var found: [(String, String, Int)] = []
+        for name in (try? FileSystem.contentsOfFolder(cacheFolder)) ?? [] where name.hasPrefix(folderPrefix) {
+            let digits = name.dropFirst(folderPrefix.count).prefix { $0.isNumber }
+            guard let processID = pid_t(digits), kill(processID, 0) != 0, errno == ESRCH else { continue }
+            let folder = cacheFolder + "/" + name
+            for file in (try? FileSystem.contentsOfFolder(folder)) ?? [] where !file.hasSuffix(".path") {
+                let staged = folder + "/" + file
+                let clusterPath = (try? FileSystem.contents(of: notePath(of: staged))).map { String(decoding: $0, as: UTF8.self) } ?? "?"
+                found.append((staged, clusterPath, (try? FileSystem.status(staged).size) ?? 0))
+            }
+        }
+        return found
+    }
+
     /// Removes the folder and whatever is left in it, at unmount.
     func removeFolder() {
         try? FileSystem.removeTree(folder)

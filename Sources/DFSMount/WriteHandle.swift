@@ -31,7 +31,7 @@ actor WriteHandle {
     /// Stages a file: empty (`created` or truncated at open), or holding the current
     /// version's bytes, downloaded by `fill`.
     init(
-        inode: UInt64, staging: StagingArea, dirty: Bool,
+        inode: UInt64, path: DFSPath, staging: StagingArea, dirty: Bool,
         fill: ((_ stagedPath: String) async throws -> Void)?
     ) async throws {
         self.inode = inode
@@ -43,6 +43,9 @@ actor WriteHandle {
         }
         let file = try await BlockingIO.run { () throws -> OpenFile in
             let file = try OpenFile.open(stagedPath, .readWrite, options: [.create], permissions: [.ownerReadWrite])
+            // Beside it, the cluster path it is for: should this process die before the
+            // upload, the next mount names what was left (see StagingArea.leftovers).
+            try? FileSystem.write(Array(path.string.utf8), to: StagingArea.notePath(of: stagedPath))
             return file
         }
         let size = try await BlockingIO.run { try file.status().size }
@@ -51,6 +54,7 @@ actor WriteHandle {
         } catch {
             file.close()
             FileSystem.removeQuietly(stagedPath)
+            FileSystem.removeQuietly(StagingArea.notePath(of: stagedPath))
             throw error
         }
         self.file = file
@@ -118,6 +122,7 @@ actor WriteHandle {
         await BlockingIO.runQuietly {
             file.close()
             FileSystem.removeQuietly(stagedPath)
+            FileSystem.removeQuietly(StagingArea.notePath(of: stagedPath))
         }
         staging.release(size)
     }

@@ -25,15 +25,18 @@ final class TestMount: @unchecked Sendable {
     let mountpoint: String
     private(set) var process: SpawnedProcess
     private let outputPath: String
+    private let arguments: [String]
 
-    private init(folder: TempFolder, mountpoint: String, process: SpawnedProcess, outputPath: String) {
+    private init(folder: TempFolder, mountpoint: String, process: SpawnedProcess, outputPath: String, arguments: [String]) {
         self.folder = folder
         self.mountpoint = mountpoint
         self.process = process
         self.outputPath = outputPath
+        self.arguments = arguments
     }
 
-    /// Mounts `meta` (`HOST:PORT[:PATH]`) with files of 1 MiB blocks, runs `body`, unmounts.
+    /// Mounts `meta` (`HOST:PORT[:PATH]`) with files of 1 MiB blocks and the staging folder
+    /// in the mount's temp folder (`cache`), runs `body`, unmounts.
     static func with<T>(
         _ meta: String, arguments: [String] = [], _ body: (TestMount) async throws -> T
     ) async throws -> T {
@@ -41,10 +44,12 @@ final class TestMount: @unchecked Sendable {
         let mountpoint = folder.path("mnt")
         try FileSystem.makeFolders(mountpoint)
         let outputPath = folder.path("mount.out")
+        let allArguments = ["--cache-dir", folder.path("cache")] + arguments
         let mount: TestMount
         do {
-            let process = try await start(meta, mountpoint: mountpoint, arguments: arguments, outputPath: outputPath)
-            mount = TestMount(folder: folder, mountpoint: mountpoint, process: process, outputPath: outputPath)
+            try FileSystem.makeFolders(folder.path("cache"))
+            let process = try await start(meta, mountpoint: mountpoint, arguments: allArguments, outputPath: outputPath)
+            mount = TestMount(folder: folder, mountpoint: mountpoint, process: process, outputPath: outputPath, arguments: allArguments)
         } catch {
             folder.remove()
             throw error
@@ -81,7 +86,7 @@ final class TestMount: @unchecked Sendable {
 
     /// Starts another `dfs mount` on the same folder (after the first was killed).
     func remount(_ meta: String) async throws {
-        process = try await Self.start(meta, mountpoint: mountpoint, arguments: [], outputPath: outputPath)
+        process = try await Self.start(meta, mountpoint: mountpoint, arguments: arguments, outputPath: outputPath)
     }
 
     /// SIGTERM and a wait for the child to unmount and exit; SIGKILL and a lazy unmount if

@@ -108,17 +108,24 @@ struct MountTests {
     }
 
     /// A mount process killed with SIGKILL leaves its folder "not connected"; `dfs mount`
-    /// on the same folder unmounts the stale mount and serves again.
+    /// on the same folder unmounts the stale mount and serves again. What the dead process
+    /// had staged stays in the cache folder, beside the cluster path it was for.
     @Test func mountAfterAKilledMountProcessCleansUpAndServes() async throws {
         try await withCluster { cluster in
             let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
             try await cluster.client.makeDirectory(try DFSPath("/kept"))
             try await TestMount.with(meta) { mount in
+                let fd = try await Subprocess.onOwnThread { open(mount.path("kept/unsaved.txt"), O_CREAT | O_WRONLY, 0o644) }
+                #expect(fd >= 0)
+                #expect(try await Posix.errno { Int32(Glibc.write(fd, "unsaved", 7)) } == 0)
                 kill(mount.process.processIdentifier, SIGKILL)
                 mount.process.waitUntilExit()
+                close(fd)
                 #expect(try await Posix.errno { access(mount.mountpoint, F_OK) } == ENOTCONN)
                 try await mount.remount(meta)
                 #expect(try await Posix.errno { access(mount.path("kept"), F_OK) } == 0)
+                let staged = try await Posix.shell("cat '\(mount.folder.path("cache"))'/dfs-mount-*/staged-*")
+                #expect(staged.standardOutput == "unsaved/kept/unsaved.txt", "\(staged.standardError)")
             }
         }
     }
