@@ -130,6 +130,48 @@ struct MountTests {
         }
     }
 
+    /// A folder of more entries than a listing page holds lists whole, every name once,
+    /// with `ls` (readdirplus) and `find` (readdir) alike.
+    @Test func largeFolderListsEveryNameOnceAcrossPages() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        let count = Limits.listEntriesMax * 2 + 7
+        try FileSystem.makeFolders(local.path("many"))
+        for index in 0..<count {
+            try FileSystem.write([], to: local.path("many/\(index)"))
+        }
+        try await withCluster { cluster in
+            _ = try await cluster.client.uploadTree(localFolder: local.path("many"), to: try DFSPath("/many"), options: UploadOptions())
+            try await TestMount.with("127.0.0.1:\(cluster.metaEndpoint.port)") { mount in
+                let listed = try await Posix.shell("ls -f '\(mount.path("many"))' | grep -v '^\\.' | sort -n")
+                #expect(listed.standardOutput == (0..<count).map { "\($0)\n" }.joined())
+                let found = try await Posix.shell("find '\(mount.path("many"))' -type f | wc -l")
+                #expect(found.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == "\(count)")
+            }
+        }
+    }
+
+    /// Overwriting part of a file, appending to it and truncating it change the cluster's
+    /// file as they would a local one.
+    @Test func overwriteAppendAndTruncateReachTheCluster() async throws {
+        try await withCluster { cluster in
+            try await TestMount.with("127.0.0.1:\(cluster.metaEndpoint.port)") { mount in
+                let file = mount.path("edit.txt")
+                try await write("0123456789", to: file)
+                let edited = try await Posix.shell(
+                    "printf 'ab' | dd of='\(file)' bs=1 seek=2 conv=notrunc status=none && printf 'XYZ' >> '\(file)' && cat '\(file)'")
+                #expect(edited.standardOutput == "01ab456789XYZ", "\(edited.standardError)")
+                #expect(try await Posix.errno { truncate(file, 4) } == 0)
+                #expect(try await read(file) == "01ab")
+                let bytes = Mutex<[UInt8]>([])
+                try await cluster.client.stream(try DFSPath("/edit.txt")) { piece in bytes.withLock { $0 += piece } }
+                #expect(String(decoding: bytes.withLock { $0 }, as: UTF8.self) == "01ab")
+                #expect(try await Posix.errno { truncate(file, 0) } == 0)
+                #expect(try await cluster.client.stat(try DFSPath("/edit.txt")).info.size == 0)
+            }
+        }
+    }
+
     private func write(_ text: String, to path: String) async throws {
         let status = try await Posix.errno {
             let fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o644)
