@@ -88,8 +88,11 @@ extension MountService {
         try await upload(writer)
     }
 
-    private func upload(_ writer: WriteHandle) async throws {
-        try await writer.upload(to: try path(of: writer.inode), client: client, options: options.upload)
+    /// Uploads `writer` to its inode's path now. A file unlinked (or replaced by a rename)
+    /// while open is not uploaded: as on a local file system, its bytes belong to no name.
+    func upload(_ writer: WriteHandle) async throws {
+        guard let entry = inodes.withLock({ $0.entries[writer.inode] }), entry.linked else { return }
+        try await writer.upload(to: entry.path, client: client, options: options.upload)
     }
 
     /// The kernel's last reference to `handle` is gone: a writer still holding changes (its
@@ -117,7 +120,9 @@ extension MountService {
             if let handle, case .write(let writer) = try handles.withLock({ try $0.handle(handle) }) {
                 try await writer.truncate(to: size)
             } else if let writer = handles.withLock({ $0.writers[inode] }) {
+                // A truncate by name changes the file for everyone at once, not at a close.
                 try await writer.truncate(to: size)
+                try await upload(writer)
             } else {
                 let temporary = try await open(inode, flags: size == 0 ? O_WRONLY | O_TRUNC : O_WRONLY)
                 do {

@@ -21,6 +21,10 @@ extension MountService {
     /// unlink: removes a file; a folder is EISDIR.
     func removeFile(_ path: DFSPath) async throws {
         try checkWritable()
+        if try await isStagedOnly(path) {
+            inodes.withLock { $0.unlink(path) }
+            return
+        }
         let file = try await client.stat(path)
         guard file.info.type == .file else { throw MountError(EISDIR, "\(path) is a folder") }
         try await client.remove(path, recursive: false)
@@ -56,6 +60,13 @@ extension MountService {
         try checkWritable()
         try target.validateForCreation()
         if flags & Self.renameExchange != 0 { throw MountError(EINVAL, "RENAME_EXCHANGE is not supported") }
+        // A file created here and still open has no cluster file to move yet: it goes to
+        // the cluster first, under its old name, then moves like any file.
+        if try await isStagedOnly(source), let inode = inodes.withLock({ $0.inode(of: source) }),
+            let writer = handles.withLock({ $0.writers[inode] })
+        {
+            try await upload(writer)
+        }
         let sourceFile = try await client.stat(source)
         var targetFile: GetFileOK?
         do {
@@ -95,6 +106,13 @@ extension MountService {
             throw MountError(ENOTDIR, "handle \(handle) is not a folder")
         }
         return (folder.path, try await folder.entries(from: offset))
+    }
+
+    /// True when `path` is a file created through this mount, still open, that the cluster
+    /// does not have yet.
+    private func isStagedOnly(_ path: DFSPath) async throws -> Bool {
+        guard let inode = inodes.withLock({ $0.inode(of: path) }), handles.withLock({ $0.writers[inode] }) != nil else { return false }
+        return try await !exists(path)
     }
 
     private func exists(_ path: DFSPath) async throws -> Bool {

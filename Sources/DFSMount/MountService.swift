@@ -125,8 +125,11 @@ struct HandleTable {
 
     private(set) var handles: [UInt64: OpenHandle] = [:]
     private var nextHandle: UInt64 = 1
-    /// The latest writer of each inode open for writing: its staged size is the file's size
-    /// until it is uploaded.
+    /// The newest writer of each inode open for writing: its staged bytes are the file as
+    /// this mount shows it (size, reads) until it is released. Only the newest: an older
+    /// writer was staged from an older version, and the kernel releases a closed file
+    /// some time after the close returned, so an older writer whose release is still on
+    /// its way must never show through again.
     private(set) var writers: [UInt64: WriteHandle] = [:]
 
     mutating func add(_ handle: OpenHandle) throws -> UInt64 {
@@ -142,12 +145,10 @@ struct HandleTable {
 
     mutating func remove(_ number: UInt64) -> OpenHandle? {
         guard let handle = handles.removeValue(forKey: number) else { return nil }
-        if case .write(let writer) = handle, writers[writer.inode] === writer {
+        if case .write(let writer) = handle, writers[writer.inode] === writer,
+            !handles.values.contains(where: { if case .write(let other) = $0 { other === writer } else { false } })
+        {
             writers[writer.inode] = nil
-            // Another handle still writing the inode takes over.
-            for case .write(let other) in handles.values where other.inode == writer.inode {
-                writers[writer.inode] = other
-            }
         }
         return handle
     }

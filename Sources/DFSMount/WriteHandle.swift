@@ -11,9 +11,13 @@ import DFSSystem
 ///
 /// The upload is the cluster's usual one (blocks through replica pipelines, every replica
 /// on disk before the acknowledgement; the file completes atomically), so other clients see
-/// the old version, or none, until it returns, and then the whole new one. Writes, reads,
-/// truncates and uploads of one handle run one at a time (an actor), so an upload reads a
-/// staged file that does not change under it.
+/// the old version, or none, until it returns, and then the whole new one.
+///
+/// An actor runs one method at a time only between awaits, and an upload awaits the
+/// network: so one upload runs at a time (a flush arriving meanwhile, as when a child
+/// process that inherited the descriptor closes its copy, waits for it and then uploads
+/// only if something changed), and writes and truncates wait for the upload under way, so
+/// an upload reads a staged file that does not change under it.
 actor WriteHandle {
     /// The inode written: its path is asked for at each upload, so a rename while the file
     /// is open sends the bytes to the new name.
@@ -27,6 +31,8 @@ actor WriteHandle {
     private(set) var dirty: Bool
     private(set) var mtime: Double
     private var closed = false
+    /// The upload under way, which writes, truncates and other uploads wait for.
+    private var uploading: Task<Void, any Error>?
 
     /// Stages a file: empty (`created` or truncated at open), or holding the current
     /// version's bytes, downloaded by `fill`.
@@ -65,6 +71,7 @@ actor WriteHandle {
 
     /// Writes `bytes` at `offset`, growing the file (and its share of the budget) as needed.
     func write(_ bytes: [UInt8], at offset: Int) async throws -> Int {
+        await waitForUpload()
         let end = offset + bytes.count
         let growth = max(0, end - size)
         try staging.reserve(growth)
@@ -91,6 +98,7 @@ actor WriteHandle {
 
     /// Cuts or extends (with zeros) the staged file to `newSize`.
     func truncate(to newSize: Int) async throws {
+        await waitForUpload()
         if newSize > size { try staging.reserve(newSize - size) }
         let file = self.file
         do {
@@ -108,9 +116,25 @@ actor WriteHandle {
     /// Uploads the staged bytes to `path` if they changed since the last upload; returns
     /// only when the cluster acknowledged the new version (every replica on disk).
     func upload(to path: DFSPath, client: DFSClient, options: UploadOptions) async throws {
+        await waitForUpload()
         guard dirty else { return }
-        _ = try await client.upload(localPath: stagedPath, to: path, options: options)
+        let stagedPath = self.stagedPath
+        let upload = Task { _ = try await client.upload(localPath: stagedPath, to: path, options: options) }
+        // No await between the check above and this: no other upload can start in between.
+        uploading = upload
+        defer { uploading = nil }
+        try await upload.value
         dirty = false
+    }
+
+    /// Returns once no upload is under way (whether it succeeded or not).
+    private func waitForUpload() async {
+        while let upload = uploading {
+            _ = try? await upload.value
+            // The upload's own call clears `uploading` when it resumes; until then, yield
+            // rather than spin on the same finished task.
+            if uploading == upload { await Task.yield() }
+        }
     }
 
     /// Closes and removes the staged file and gives its bytes back to the budget.
