@@ -11,6 +11,10 @@ import Testing
 
 /// `dfs mount` on a real cluster through the kernel's FUSE: programs write and read with
 /// plain system calls, and the cluster holds exactly what they wrote.
+///
+/// Files are opened with O_CLOEXEC: tests running beside each other start shells, which
+/// would inherit a descriptor without it, and their exit closes that copy, which FUSE
+/// reports as a flush (an upload) at a moment the test does not choose.
 @Suite(.enabled(if: TestMount.available, "\(TestMount.unavailableReason)"))
 struct MountTests {
     /// `cp -a` of a tree of a few hundred small files and a file of several blocks into the
@@ -90,7 +94,7 @@ struct MountTests {
         try await withCluster { cluster in
             try await TestMount.with("127.0.0.1:\(cluster.metaEndpoint.port)") { mount in
                 let path = try DFSPath("/staged.txt")
-                let fd = try await Subprocess.onOwnThread { open(mount.path("staged.txt"), O_CREAT | O_WRONLY | O_TRUNC, 0o644) }
+                let fd = try await Subprocess.onOwnThread { open(mount.path("staged.txt"), O_CREAT | O_WRONLY | O_CLOEXEC | O_TRUNC, 0o644) }
                 #expect(fd >= 0)
                 defer { if fd >= 0 { close(fd) } }
                 #expect(try await Posix.errno { Int32(Glibc.write(fd, "one,", 4)) } == 0)
@@ -107,6 +111,34 @@ struct MountTests {
         }
     }
 
+    /// A file created and still open can be renamed (its bytes then reach the cluster under
+    /// the new name) or unlinked (they never reach it), as on a local file system.
+    @Test func fileOpenForWritingCanBeRenamedOrUnlinked() async throws {
+        try await withCluster { cluster in
+            try await TestMount.with("127.0.0.1:\(cluster.metaEndpoint.port)") { mount in
+                let renamed = try await Posix.errno {
+                    let fd = open(mount.path("new.txt"), O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+                    guard fd >= 0, Glibc.write(fd, "abc", 3) == 3, rename(mount.path("new.txt"), mount.path("moved.txt")) == 0,
+                        Glibc.write(fd, "def", 3) == 3
+                    else { return -1 }
+                    return close(fd)
+                }
+                #expect(renamed == 0)
+                let bytes = Mutex<[UInt8]>([])
+                try await cluster.client.stream(try DFSPath("/moved.txt")) { piece in bytes.withLock { $0 += piece } }
+                #expect(String(decoding: bytes.withLock { $0 }, as: UTF8.self) == "abcdef")
+                let unlinked = try await Posix.errno {
+                    let fd = open(mount.path("gone.txt"), O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+                    guard fd >= 0, Glibc.write(fd, "abc", 3) == 3, unlink(mount.path("gone.txt")) == 0 else { return -1 }
+                    return close(fd)
+                }
+                #expect(unlinked == 0)
+                let names = try await cluster.client.list(.root).entries.map(\.path.name)
+                #expect(names == ["moved.txt"])
+            }
+        }
+    }
+
     /// A mount process killed with SIGKILL leaves its folder "not connected"; `dfs mount`
     /// on the same folder unmounts the stale mount and serves again. What the dead process
     /// had staged stays in the cache folder, beside the cluster path it was for.
@@ -115,7 +147,7 @@ struct MountTests {
             let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
             try await cluster.client.makeDirectory(try DFSPath("/kept"))
             try await TestMount.with(meta) { mount in
-                let fd = try await Subprocess.onOwnThread { open(mount.path("kept/unsaved.txt"), O_CREAT | O_WRONLY, 0o644) }
+                let fd = try await Subprocess.onOwnThread { open(mount.path("kept/unsaved.txt"), O_CREAT | O_WRONLY | O_CLOEXEC, 0o644) }
                 #expect(fd >= 0)
                 #expect(try await Posix.errno { Int32(Glibc.write(fd, "unsaved", 7)) } == 0)
                 kill(mount.process.processIdentifier, SIGKILL)
@@ -174,7 +206,7 @@ struct MountTests {
 
     private func write(_ text: String, to path: String) async throws {
         let status = try await Posix.errno {
-            let fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o644)
+            let fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC | O_TRUNC, 0o644)
             guard fd >= 0 else { return -1 }
             let written = Glibc.write(fd, text, text.utf8.count)
             return close(fd) == 0 && written == text.utf8.count ? 0 : -1
