@@ -35,7 +35,8 @@ struct DFSCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap { label in DFSLogHandler(label: label) }
         ParentWatch.capture()
         raiseDescriptorLimit()
-        await main(nil)
+        // Called by mount(8) for an /etc/fstab line, as mount.dfs or through mount.fuse3.
+        await main(MountHelper.translate(CommandLine.arguments))
     }
 
     /// A connection holds up to three descriptors (its socket and a watcher per direction),

@@ -79,6 +79,20 @@ struct MountCommand: AsyncParsableCommand {
         }
     }
 
+    /// This command again, for the child of --daemon, without --daemon: rebuilt from what
+    /// was parsed, not copied from the command line (which may have been a mount helper's).
+    func childArguments(mountpoint: String) -> [String] {
+        var arguments = [
+            "mount", "--attr-timeout", "\(attrTimeout.duration.inMilliseconds)ms", "--entry-timeout",
+            "\(entryTimeout.duration.inMilliseconds)ms", "--cache-size", "\(cacheSize.bytes)", "--cache-dir", cacheDir, "--block-size",
+            "\(blockSize.bytes)", "--retry-for", "\(retry.retryFor.duration.inMilliseconds)ms",
+        ]
+        if let replication { arguments += ["--replication", "\(replication)"] }
+        if let secretFile = security.secretFile { arguments += ["--secret-file", secretFile] }
+        if !mountOptionList.isEmpty { arguments += ["-o", mountOptionList.joined(separator: ",")] }
+        return arguments + [source, mountpoint]
+    }
+
     var mountOptionList: [String] {
         mountOptions.flatMap { $0.split(separator: ",").map(String.init) }
     }
@@ -88,7 +102,7 @@ struct MountCommand: AsyncParsableCommand {
             let location = try Locations.required(source)
             let target = URL(fileURLWithPath: mountpoint).standardizedFileURL.path
             if daemon {
-                try await MountDaemon.start(arguments: Array(CommandLine.arguments.dropFirst()), mountpoint: target)
+                try await MountDaemon.start(arguments: childArguments(mountpoint: target), mountpoint: target)
                 return
             }
             if ProcessInfo.processInfo.environment[MountDaemon.detachedVariable] != nil {
@@ -131,8 +145,7 @@ enum MountDaemon {
         environment["DFS_PARENT_PID"] = nil
         let errorPath = FileManager.default.temporaryDirectory.appendingPathComponent("dfs-mount-\(getpid()).err").path
         defer { FileSystem.removeQuietly(errorPath) }
-        let child = try SpawnedProcess(
-            executable, arguments.filter { $0 != "--daemon" }, environment: environment, errorPath: errorPath)
+        let child = try SpawnedProcess(executable, arguments, environment: environment, errorPath: errorPath)
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if !child.isRunning {
