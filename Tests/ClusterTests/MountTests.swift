@@ -204,6 +204,45 @@ struct MountTests {
         }
     }
 
+    /// `dfs` as mount(8)'s helper for an /etc/fstab line (`mount.dfs SOURCE DIR -o OPTIONS`):
+    /// it returns once the mount is ready, with the options applied, and the process it left
+    /// serving ends when the folder is unmounted.
+    @Test func mountHelperReturnsOnceMountedAndServesUntilUnmounted() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        let mountpoint = local.path("mnt")
+        try FileSystem.makeFolders(mountpoint)
+        try FileSystem.makeFolders(local.path("cache"))
+        try await withCluster { cluster in
+            try await cluster.client.makeDirectory(try DFSPath("/shared"))
+            let helper = local.path("mount.dfs")
+            #expect(symlink(DFSBinary.path, helper) == 0)
+            defer { if TestMount.isMounted(mountpoint) { _ = umount2(mountpoint, Int32(MNT_DETACH)) } }
+            let mounted = try await Subprocess.run(
+                helper, ["127.0.0.1:\(cluster.metaEndpoint.port):/", mountpoint, "-o", "ro,_netdev,cache_dir=\(local.path("cache"))"],
+                timeout: .seconds(60))
+            #expect(mounted.status == 0, "\(mounted.standardError)")
+            #expect(try await Posix.errno { access(mountpoint + "/shared", F_OK) } == 0)
+            #expect(try await Posix.errno { mkdir(mountpoint + "/new", 0o755) } == EROFS)
+            #expect(umount2(mountpoint, 0) == 0)
+            // The serving process is the only one whose command line names this mountpoint.
+            try await eventually(timeout: .seconds(20), "the mount process ended after the unmount") {
+                Self.processes(naming: mountpoint).isEmpty
+            }
+        }
+        for pid in Self.processes(naming: mountpoint) { kill(pid, SIGKILL) }
+    }
+
+    /// Processes whose command line holds `text`.
+    private static func processes(naming text: String) -> [pid_t] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { name in
+            guard let pid = pid_t(name), pid != getpid(),
+                let commandLine = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(name)/cmdline"))
+            else { return nil }
+            return String(decoding: commandLine, as: UTF8.self).contains(text) ? pid : nil
+        }
+    }
+
     private func write(_ text: String, to path: String) async throws {
         let status = try await Posix.errno {
             let fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC | O_TRUNC, 0o644)
