@@ -1,4 +1,5 @@
 import DFSCore
+import DFSSystem
 import Foundation
 
 #if canImport(Glibc)
@@ -23,8 +24,12 @@ public enum MountTable {
     /// True when `path` is a FUSE mount whose server is gone: stat(2) fails with ENOTCONN
     /// ("Transport endpoint is not connected").
     public static func isStale(_ path: String) -> Bool {
-        var status = stat()
-        return stat(path, &status) != 0 && errno == ENOTCONN
+        do {
+            _ = try FileSystem.status(path)
+            return false
+        } catch {
+            return error.errno == .socketNotConnected
+        }
     }
 
     /// Unmounts `path`: umount2(2) as root, else `fusermount3 -u` (which may unmount FUSE
