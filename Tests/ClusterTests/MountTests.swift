@@ -139,6 +139,37 @@ struct MountTests {
         }
     }
 
+    /// Staged files are bounded by --cache-size: a write past it fails with ENOSPC, and the
+    /// close keeps what was written before, as a full local disk does; `df` shows the
+    /// cluster's capacity.
+    @Test func writeBeyondTheCacheSizeIsENOSPCAndStatfsShowsTheCluster() async throws {
+        try await withCluster { cluster in
+            try await TestMount.with("127.0.0.1:\(cluster.metaEndpoint.port)", arguments: ["--cache-size", "1MiB"]) { mount in
+                let result = try await Posix.errno {
+                    let fd = open(mount.path("big.bin"), O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+                    guard fd >= 0 else { return -1 }
+                    let chunk = [UInt8](repeating: 7, count: 256 * 1024)
+                    for _ in 0..<8 where Glibc.write(fd, chunk, chunk.count) < 0 {
+                        let failure = Glibc.errno
+                        close(fd)
+                        Glibc.errno = failure
+                        return -1
+                    }
+                    return close(fd)
+                }
+                #expect(result == ENOSPC)
+                #expect(try await cluster.client.stat(try DFSPath("/big.bin")).info.size == 1024 * 1024)
+                let status = try await cluster.client.status()
+                let capacity = status.nodes.filter(\.alive).reduce(0) { $0 + $1.capacity }
+                let totalBytes = try await Subprocess.onOwnThread { () -> Int in
+                    var stats = statvfs()
+                    return statvfs(mount.mountpoint, &stats) == 0 ? Int(stats.f_blocks) * Int(stats.f_frsize) : -1
+                }
+                #expect(totalBytes == capacity / 4096 * 4096)
+            }
+        }
+    }
+
     /// A mount process killed with SIGKILL leaves its folder "not connected"; `dfs mount`
     /// on the same folder unmounts the stale mount and serves again. What the dead process
     /// had staged stays in the cache folder, beside the cluster path it was for.
