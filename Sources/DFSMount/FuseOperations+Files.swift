@@ -40,9 +40,13 @@ extension FuseOperations {
             guard let raw, let info else { return }
             let request = FuseRequest(raw)
             let handle = info.pointee.fh
-            // libfuse reuses its receive buffer once this returns: the bytes are copied now.
+            let context = FuseContext.of(raw)
+            // libfuse reuses its receive buffer once this returns: the bytes are copied now,
+            // within the bound on write data in memory.
+            let units = context.takeWriteRoom(count)
             let bytes = buffer.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: count)) } ?? []
-            FuseContext.of(raw).serve(request, "write") { service in
+            context.serve(request, "write") { service in
+                defer { context.releaseWriteRoom(units) }
                 request.written(try await service.write(handle, bytes, at: Int(offset)))
             }
         }
