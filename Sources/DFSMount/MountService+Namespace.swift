@@ -93,7 +93,8 @@ extension MountService {
 
     func openFolder(_ inode: UInt64) async throws -> UInt64 {
         let path = try path(of: inode)
-        return try handles.withLock { try $0.add(.folder(DirectoryHandle(path: path, client: client))) }
+        let folder = DirectoryHandle(path: path, client: client) { [weak self] folder in await self?.stagedFiles(in: folder) ?? [] }
+        return try handles.withLock { try $0.add(.folder(folder)) }
     }
 
     func releaseFolder(_ handle: UInt64) {
@@ -113,6 +114,20 @@ extension MountService {
     private func isStagedOnly(_ path: DFSPath) async throws -> Bool {
         guard let inode = inodes.withLock({ $0.inode(of: path) }), handles.withLock({ $0.writers[inode] }) != nil else { return false }
         return try await !exists(path)
+    }
+
+    /// Files in `folder` created through this mount, still open and not in the cluster yet,
+    /// with their staged size, in name order.
+    func stagedFiles(in folder: DFSPath) async -> [FileInfo] {
+        let writers = handles.withLock { Array($0.writers) }
+        var found: [FileInfo] = []
+        for (inode, writer) in writers {
+            guard let entry = inodes.withLock({ $0.entries[inode] }), entry.linked, entry.path.parent == folder,
+                (try? await exists(entry.path)) == false
+            else { continue }
+            found.append(FileInfo(path: entry.path, type: .file, size: await writer.size, mtime: await writer.mtime, replication: 0, blockBytes: 0))
+        }
+        return found.sorted { $0.path < $1.path }
     }
 
     private func exists(_ path: DFSPath) async throws -> Bool {

@@ -88,8 +88,9 @@ struct MountTests {
         }
     }
 
-    /// A file being written is not in the cluster until it is closed; fsync uploads it and
-    /// returns once the cluster has it; the close uploads what came after.
+    /// A file being written is not in the cluster until it is closed (only the mount lists
+    /// it); fsync uploads it and returns once the cluster has it; the close uploads what
+    /// came after.
     @Test func fileAppearsInTheClusterOnFsyncAndOnClose() async throws {
         try await withCluster { cluster in
             try await TestMount.with("127.0.0.1:\(cluster.metaEndpoint.port)") { mount in
@@ -99,6 +100,10 @@ struct MountTests {
                 defer { if fd >= 0 { close(fd) } }
                 #expect(try await Posix.errno { Int32(Glibc.write(fd, "one,", 4)) } == 0)
                 await #expect(throws: DFSError.self) { try await cluster.client.stat(path) }
+                // The mount itself lists it, with its staged size, as a local folder would.
+                let listed = try await Posix.shell("ls -l '\(mount.mountpoint)'")
+                #expect(listed.standardOutput.contains(" 4 "), "\(listed.standardOutput)")
+                #expect(listed.standardOutput.hasSuffix(" staged.txt\n"), "\(listed.standardOutput)")
                 #expect(try await Posix.errno { fsync(fd) } == 0)
                 #expect(try await cluster.client.stat(path).info.size == 4)
                 #expect(try await Posix.errno { Int32(Glibc.write(fd, "two", 3)) } == 0)
