@@ -29,6 +29,8 @@ final class MountService: Sendable {
     let handles = Mutex(HandleTable())
     let cache: BlockCache
     let staging: StagingArea
+    /// When the mount started, seconds since 1970.
+    let startTime = WriteHandle.now()
 
     init(client: DFSClient, options: MountOptions, staging: StagingArea) {
         self.client = client
@@ -80,7 +82,10 @@ final class MountService: Sendable {
             return Attributes(inode: inode, isFolder: false, size: await writer.size, mtime: await writer.mtime)
         }
         let file = try await client.stat(try path(of: inode))
-        return Attributes(inode: inode, file.info)
+        var attributes = Attributes(inode: inode, file.info)
+        // The cluster's root folder has no time of its own: show the mount's start.
+        if file.info.path.isRoot { attributes.mtime = startTime }
+        return attributes
     }
 
     /// What a file being written shows before it reaches the cluster: its staged size.

@@ -37,7 +37,9 @@ struct MountCommand: AsyncParsableCommand {
     @Argument(help: "The local folder to mount it on.")
     var mountpoint: String
 
-    @Option(name: .customShort("o"), help: "Mount options, comma-separated: ro, rw, allow_other (and fstab's defaults, _netdev, nofail, ...).")
+    @Option(
+        name: .customShort("o"),
+        help: ArgumentHelp("Mount options, comma-separated: ro, rw, allow_other (and fstab's defaults, _netdev, nofail, ...).", valueName: "options"))
     var mountOptions: [String] = []
 
     @Flag(help: "Return once the mount is ready, serving in the background.")
@@ -149,7 +151,9 @@ enum MountDaemon {
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if !child.isRunning {
-                let errors = String(decoding: (try? FileSystem.contents(of: errorPath)) ?? [], as: UTF8.self)
+                // The child's own one-line error, without its "dfs mount: ", which ours adds.
+                var errors = String(decoding: (try? FileSystem.contents(of: errorPath)) ?? [], as: UTF8.self)
+                if errors.hasPrefix("dfs mount: ") { errors.removeFirst("dfs mount: ".count) }
                 throw DFSError(
                     .ioError, errors.isEmpty ? "the mount process exited with status \(child.terminationStatus)" : errors.trimmingCharacters(in: .newlines))
             }
