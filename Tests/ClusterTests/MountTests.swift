@@ -240,9 +240,10 @@ struct MountTests {
         }
     }
 
-    /// `dfs` as mount(8)'s helper for an /etc/fstab line (`mount.dfs SOURCE DIR -o OPTIONS`):
-    /// it returns once the mount is ready, with the options applied, and the process it left
-    /// serving ends when the folder is unmounted.
+    /// `dfs` as mount(8)'s helper for an /etc/fstab line, both as `mount.dfs SOURCE DIR -o
+    /// OPTIONS` and as `dfs#SOURCE` of type fuse (through mount.fuse3): it returns once the
+    /// mount is ready, with the options applied, and the process it left serving ends when
+    /// the folder is unmounted.
     @Test func mountHelperReturnsOnceMountedAndServesUntilUnmounted() async throws {
         let local = try TempFolder()
         defer { local.remove() }
@@ -263,6 +264,20 @@ struct MountTests {
             #expect(umount2(mountpoint, 0) == 0)
             // The serving process is the only one whose command line names this mountpoint.
             try await eventually(timeout: .seconds(20), "the mount process ended after the unmount") {
+                Self.processes(naming: mountpoint).isEmpty
+            }
+            // The other fstab form: type fuse, `dfs#SOURCE`, through mount(8) and mount.fuse3.
+            let viaFuse = try await Subprocess.run(
+                "/bin/mount",
+                [
+                    "-t", "fuse", "\(DFSBinary.path)#127.0.0.1:\(cluster.metaEndpoint.port):/shared", mountpoint, "-o",
+                    "rw,_netdev,cache_dir=\(local.path("cache"))",
+                ], timeout: .seconds(60))
+            #expect(viaFuse.status == 0, "\(viaFuse.standardError)")
+            #expect(try await Posix.errno { mkdir(mountpoint + "/inside", 0o755) } == 0)
+            #expect(try await cluster.client.stat(try DFSPath("/shared/inside")).info.type == .dir)
+            #expect(umount2(mountpoint, 0) == 0)
+            try await eventually(timeout: .seconds(20), "the mount process ended after the second unmount") {
                 Self.processes(naming: mountpoint).isEmpty
             }
         }
