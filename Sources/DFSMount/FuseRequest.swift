@@ -76,14 +76,3 @@ struct FuseRequest: @unchecked Sendable {
         return parameters
     }
 }
-
-/// How long the kernel may keep attributes and names without asking again.
-public struct MountTimeouts: Sendable {
-    public var attributeSeconds: Double
-    public var entrySeconds: Double
-
-    public init(attribute: Duration, entry: Duration) {
-        attributeSeconds = attribute.inSeconds
-        entrySeconds = entry.inSeconds
-    }
-}
