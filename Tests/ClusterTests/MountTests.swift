@@ -170,7 +170,9 @@ struct MountTests {
                     var stats = statvfs()
                     return statvfs(mount.mountpoint, &stats) == 0 ? Int(stats.f_blocks) * Int(stats.f_frsize) : -1
                 }
-                #expect(totalBytes == capacity / 4096 * 4096)
+                // A node's capacity follows its disk, which other work fills meanwhile: the
+                // two looks at it agree to within a percent, not to the byte.
+                #expect(abs(totalBytes - capacity) <= capacity / 100, "statfs \(totalBytes), status \(capacity)")
             }
         }
     }
