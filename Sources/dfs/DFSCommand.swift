@@ -21,9 +21,9 @@ struct DFSCommand: AsyncParsableCommand {
               dfs local-cluster --dir ./dfs-local
             """,
         subcommands: [
-            ServeMetaCommand.self, ServeDataCommand.self, CopyCommand.self, ListCommand.self, StatCommand.self,
+            ServeMetaCommand.self, ServeDataCommand.self, CopyCommand.self, MountCommand.self, ListCommand.self, StatCommand.self,
             MakeDirectoryCommand.self, MoveCommand.self, RemoveCommand.self, CatCommand.self, BenchCommand.self,
-            StatusCommand.self, FsckCommand.self, MetaBackupCommand.self, LocalClusterCommand.self, MountCommand.self,
+            StatusCommand.self, FsckCommand.self, MetaBackupCommand.self, LocalClusterCommand.self,
         ]
     )
 
