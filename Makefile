@@ -11,7 +11,8 @@ all: build
 # the PostgreSQL server (the PostgreSQL tests start a throwaway one with its initdb); tcpdump
 # (the test that checks a secret cluster's traffic is encrypted captures it); promtool, from
 # the prometheus package (the tests check every /metrics with it); headless Chromium (the
-# tests load the status page in it, and `make screenshot` takes its picture).
+# tests load the status page in it, and `make screenshot` takes its picture); libfuse3's
+# headers and fusermount3 (`dfs mount`, and the tests that mount a cluster).
 deps:
 	@missing=""; \
 	[ -f /usr/include/sqlite3.h ] || missing="$$missing libsqlite3-dev"; \
@@ -22,6 +23,8 @@ deps:
 	command -v tcpdump >/dev/null 2>&1 || [ -x /usr/bin/tcpdump ] || missing="$$missing tcpdump"; \
 	[ -x /usr/bin/promtool ] || missing="$$missing prometheus"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium fonts-dejavu-core"; \
+	[ -f /usr/include/fuse3/fuse_lowlevel.h ] || missing="$$missing libfuse3-dev"; \
+	command -v fusermount3 >/dev/null 2>&1 || missing="$$missing fuse3"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \

@@ -34,6 +34,8 @@ let package = Package(
         .target(name: "CTLS", dependencies: ["COpenSSL"]),
         // The PostgreSQL client library (Debian: libpq-dev), for a namespace kept in PostgreSQL.
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // libfuse3 (Debian: libfuse3-dev, and fuse3 for fusermount3), for `dfs mount`.
+        .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev", "fuse3"])]),
         // Pure code: limits, errors, messages, framing, paths, sizes, checksums; the lock (Mutex) and
         // group-pass queue (Batcher, one Dispatch queue) both servers share; the log (Log, on
         // swift-log, and its handler). No sockets, no files: its one system call is StandardStream's
@@ -67,6 +69,8 @@ let package = Package(
         .target(name: "DFSPostgres", dependencies: ["DFSCore", "DFSSystem", "CLibPQ"]),
         // Upload, download, list: used by the command line and by tests.
         .target(name: "DFSClient", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "CNetShims", .product(name: "Crypto", package: "swift-crypto")]),
+        // `dfs mount`: the cluster as a local folder, through FUSE's low-level API over DFSClient.
+        .target(name: "DFSMount", dependencies: ["DFSCore", "DFSSystem", "DFSClient", "CFuse"]),
         // Child processes by posix_spawn (the benchmark's and the tests'), and the line a
         // server prints when it listens. Not a server's concern, nor the client's.
         .target(name: "DFSProcess", dependencies: ["DFSCore", "DFSSystem"]),
@@ -76,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "dfs",
             dependencies: [
-                "DFSCore", "DFSSystem", "DFSNet", "DFSMeta", "DFSData", "DFSClient", "DFSProcess", "DFSPostgres",
+                "DFSCore", "DFSSystem", "DFSNet", "DFSMeta", "DFSData", "DFSClient", "DFSMount", "DFSProcess", "DFSPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -89,6 +93,7 @@ let package = Package(
         .testTarget(name: "DFSDataTests", dependencies: ["DFSCore", "DFSData"]),
         .testTarget(name: "DFSClientTests", dependencies: ["DFSCore", "DFSClient"]),
         .testTarget(name: "DFSPostgresTests", dependencies: ["DFSCore", "DFSSystem", "DFSPostgres", "DFSTesting"]),
+        .testTarget(name: "DFSMountTests", dependencies: ["DFSCore", "DFSSystem", "DFSMount"]),
         .testTarget(name: "DFSProcessTests", dependencies: ["DFSCore", "DFSProcess"]),
         .testTarget(name: "DFSMetricsTests", dependencies: ["DFSCore", "DFSMetrics", "DFSTesting"]),
         .testTarget(name: "ClusterTests", dependencies: ["DFSCore", "DFSNet", "DFSClient", "DFSProcess", "DFSPostgres", "DFSTesting"]),

@@ -21,7 +21,7 @@ struct DFSCommand: AsyncParsableCommand {
               dfs local-cluster --dir ./dfs-local
             """,
         subcommands: [
-            ServeMetaCommand.self, ServeDataCommand.self, CopyCommand.self, ListCommand.self, StatCommand.self,
+            ServeMetaCommand.self, ServeDataCommand.self, CopyCommand.self, MountCommand.self, ListCommand.self, StatCommand.self,
             MakeDirectoryCommand.self, MoveCommand.self, RemoveCommand.self, CatCommand.self, BenchCommand.self,
             StatusCommand.self, FsckCommand.self, MetaBackupCommand.self, LocalClusterCommand.self, ChmodCommand.self, ChownCommand.self,
             LinkCommand.self,
@@ -36,7 +36,8 @@ struct DFSCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap { label in DFSLogHandler(label: label) }
         ParentWatch.capture()
         raiseDescriptorLimit()
-        await main(nil)
+        // Called by mount(8) for an /etc/fstab line, as mount.dfs or through mount.fuse3.
+        await main(MountHelper.translate(CommandLine.arguments))
     }
 
     /// A connection holds up to three descriptors (its socket and a watcher per direction),

@@ -1,0 +1,81 @@
+import CFuse
+import DFSCore
+import Dispatch
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What every FUSE callback reaches through the session's user data: the service, and the
+/// bound on requests in flight.
+///
+/// A callback runs on one of the session's reader threads. It copies what it needs out of
+/// libfuse's buffers (names, write data: libfuse reuses them as soon as the callback
+/// returns), takes a turn, and hands the request to a task; the reader goes back to the
+/// kernel at once. When every turn is taken, the reader waits for one (it is a thread of its
+/// own, never one of the cooperative pool's), so requests queue in the kernel, not in memory.
+/// Write data has a bound of its own (``writeBytesInFlightMax``): 256 writes of 1 MiB would
+/// otherwise hold 256 MiB of copies.
+final class FuseContext: Sendable {
+    let service: MountService
+    private let turns: DispatchSemaphore
+    private let writeUnits = DispatchSemaphore(value: FuseContext.writeBytesInFlightMax / FuseContext.writeUnitBytes)
+    private let inFlight = Mutex(0)
+
+    /// Bytes of write data copied out of libfuse and not yet staged, at most. A reader waits
+    /// for room before copying. Each of the few reader threads takes at most a write's worth
+    /// of units at a time (1 MiB, the largest write the kernel sends, is 8 units), far below
+    /// the 512 there are, so readers waiting for units one by one cannot starve each other.
+    static let writeBytesInFlightMax = 64 * 1024 * 1024
+    static let writeUnitBytes = 128 * 1024
+
+    init(service: MountService, requestsInFlightMax: Int) {
+        self.service = service
+        self.turns = DispatchSemaphore(value: requestsInFlightMax)
+    }
+
+    /// Takes room for `count` bytes of write data, waiting for it; give it back with
+    /// ``releaseWriteRoom(_:)`` once they are staged.
+    func takeWriteRoom(_ count: Int) -> Int {
+        let units = max(1, (count + Self.writeUnitBytes - 1) / Self.writeUnitBytes)
+        for _ in 0..<units { writeUnits.wait() }
+        return units
+    }
+
+    func releaseWriteRoom(_ units: Int) {
+        for _ in 0..<units { writeUnits.signal() }
+    }
+
+    /// The context of the session a request came from.
+    static func of(_ request: fuse_req_t) -> FuseContext {
+        Unmanaged<FuseContext>.fromOpaque(fuse_req_userdata(request)!).takeUnretainedValue()
+    }
+
+    /// Serves `request` in a task; a thrown error becomes the reply's errno. `body` replies
+    /// itself on success, as its last step.
+    func serve(_ request: FuseRequest, _ what: StaticString, _ body: @escaping @Sendable (MountService) async throws -> Void) {
+        turns.wait()
+        inFlight.withLock { $0 += 1 }
+        let service = self.service
+        Task {
+            defer {
+                inFlight.withLock { $0 -= 1 }
+                turns.signal()
+            }
+            do {
+                try await body(service)
+            } catch {
+                let errno = MountErrno.of(error)
+                if errno == ENOENT || errno == EEXIST || errno == ENOTEMPTY {
+                    Log.debug("mount", "\(what): \(error)")
+                } else {
+                    Log.warn("mount", "\(what) failed: \(DFSError.wrap(error).message)")
+                }
+                request.fail(errno)
+            }
+        }
+    }
+
+    /// Requests still being served.
+    var requestsInFlight: Int { inFlight.withLock { $0 } }
+}

@@ -1,0 +1,81 @@
+import CFuse
+import DFSCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension FuseOperations {
+    /// open, create, read, write, flush, fsync, release.
+    static func addFileOperations(_ operations: inout fuse_lowlevel_ops) {
+        operations.open = { raw, inode, info in
+            guard let raw, let info else { return }
+            let request = FuseRequest(raw)
+            let flags = info.pointee.flags
+            FuseContext.of(raw).serve(request, "open") { service in
+                request.open(handle: try await service.open(inode, flags: flags), flags: flags)
+            }
+        }
+        operations.create = { raw, parent, name, _, info in
+            guard let raw, let name, let info else { return }
+            let request = FuseRequest(raw)
+            let context = FuseContext.of(raw)
+            let flags = info.pointee.flags
+            let path: DFSPath
+            do { path = try context.service.path(of: name, in: parent) } catch { return request.fail(MountErrno.of(error)) }
+            context.serve(request, "create") { service in
+                let (attributes, handle) = try await service.create(path, flags: flags)
+                request.create(attributes, handle: handle, flags: flags, timeouts: service.options.timeouts, owner: service.owner)
+            }
+        }
+        operations.read = { raw, _, count, offset, info in
+            guard let raw, let info else { return }
+            let request = FuseRequest(raw)
+            let handle = info.pointee.fh
+            FuseContext.of(raw).serve(request, "read") { service in
+                request.data(try await service.read(handle, at: Int(offset), count: count))
+            }
+        }
+        operations.write = { raw, _, buffer, count, offset, info in
+            guard let raw, let info else { return }
+            let request = FuseRequest(raw)
+            let handle = info.pointee.fh
+            let context = FuseContext.of(raw)
+            // libfuse reuses its receive buffer once this returns: the bytes are copied now,
+            // within the bound on write data in memory.
+            let units = context.takeWriteRoom(count)
+            let bytes = buffer.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: count)) } ?? []
+            context.serve(request, "write") { service in
+                defer { context.releaseWriteRoom(units) }
+                request.written(try await service.write(handle, bytes, at: Int(offset)))
+            }
+        }
+        operations.flush = { raw, _, info in
+            guard let raw, let info else { return }
+            let request = FuseRequest(raw)
+            let handle = info.pointee.fh
+            FuseContext.of(raw).serve(request, "flush") { service in
+                try await service.upload(handle)
+                request.ok()
+            }
+        }
+        operations.fsync = { raw, _, _, info in
+            guard let raw, let info else { return }
+            let request = FuseRequest(raw)
+            let handle = info.pointee.fh
+            FuseContext.of(raw).serve(request, "fsync") { service in
+                try await service.upload(handle)
+                request.ok()
+            }
+        }
+        operations.release = { raw, _, info in
+            guard let raw, let info else { return }
+            let request = FuseRequest(raw)
+            let handle = info.pointee.fh
+            FuseContext.of(raw).serve(request, "release") { service in
+                await service.release(handle)
+                request.ok()
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import DFSClient
+import DFSCore
+import DFSSystem
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A cluster folder mounted as a local folder: what `dfs mount` runs.
+///
+/// ``start(client:mountpoint:options:source:)`` checks the cluster folder, cleans up a stale
+/// mount left by a mount process that died, makes the staging folder, mounts and starts
+/// serving; ``waitUntilUnmounted()`` returns when the mount is gone (unmounted from outside,
+/// or by ``unmount()``); ``close()`` frees what the mount held.
+public final class Mount: Sendable {
+    public let mountpoint: String
+    private let session: FuseSession
+    private let staging: StagingArea
+
+    private init(mountpoint: String, session: FuseSession, staging: StagingArea) {
+        self.mountpoint = mountpoint
+        self.session = session
+        self.staging = staging
+    }
+
+    /// Mounts `options.root` of the cluster `client` talks to on `mountpoint`. `source`
+    /// names the cluster in the mount table (`dfs#HOST:PORT:/PATH`).
+    public static func start(client: DFSClient, mountpoint: String, options: MountOptions, source: String) async throws -> Mount {
+        if MountTable.isStale(mountpoint) {
+            Log.warn("mount", "\(mountpoint) is a mount whose process is gone; unmounting it first")
+            MountTable.unmount(mountpoint, lazily: true)
+        }
+        guard let status = try? FileSystem.status(mountpoint), status.kind == .folder else {
+            throw DFSError(.notADirectory, "the mountpoint \(mountpoint) is not a folder; make it with mkdir")
+        }
+        let root = try await client.stat(options.root)
+        guard root.info.type == .dir else {
+            throw DFSError(.notADirectory, "\(options.root) is a file; mount a folder of the cluster")
+        }
+        for leftover in StagingArea.leftovers(in: options.cacheFolder) {
+            Log.warn(
+                "mount",
+                "\(leftover.stagedPath) holds \(leftover.bytes) bytes written to \(leftover.clusterPath) by a mount process that died before uploading them; copy it in with dfs cp, then remove it"
+            )
+        }
+        let staging = try StagingArea(
+            folder: options.cacheFolder + "/" + StagingArea.folderName(processID: getpid()), capacityBytes: options.cacheBytes)
+        let service = MountService(client: client, options: options, staging: staging)
+        let context = FuseContext(service: service, requestsInFlightMax: options.requestsInFlightMax)
+        var mountOptions = ["fsname=\(source.replacingOccurrences(of: ",", with: ";"))", "subtype=dfs"]
+        if options.readOnly { mountOptions.append("ro") }
+        if options.allowOther { mountOptions.append("allow_other") }
+        let session: FuseSession
+        do {
+            session = try FuseSession(mountpoint: mountpoint, mountOptions: mountOptions, context: context)
+        } catch {
+            staging.removeFolder()
+            throw error
+        }
+        session.startReaders(options.readerThreads)
+        return Mount(mountpoint: mountpoint, session: session, staging: staging)
+    }
+
+    /// Returns once the mount is gone.
+    public func waitUntilUnmounted() async {
+        await session.waitUntilUnmounted()
+    }
+
+    /// Unmounts: ``waitUntilUnmounted()`` returns soon after.
+    public func unmount() {
+        session.unmount()
+    }
+
+    /// After the mount is gone: waits for requests still running, frees the session and
+    /// removes the staging folder.
+    public func close() async {
+        await session.close()
+        staging.removeFolder()
+    }
+}

@@ -1,0 +1,143 @@
+import DFSClient
+import DFSCore
+import DFSSystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension MountService {
+    /// Opens `inode`: for reading, the version the cluster has now; for writing, a staged
+    /// copy (empty with O_TRUNC, else the current bytes, downloaded first).
+    func open(_ inode: UInt64, flags: Int32) async throws -> UInt64 {
+        let path = try path(of: inode)
+        let writing = flags & O_ACCMODE != O_RDONLY
+        if !writing {
+            if let writer = handles.withLock({ $0.writers[inode] }) {
+                // Open for writing here already: read what is staged, as a local file system would.
+                return try handles.withLock { try $0.add(.write(writer)) }
+            }
+            let file = try await client.stat(path)
+            guard file.info.type == .file else { throw MountError(EISDIR, "\(path) is a folder") }
+            return try handles.withLock { try $0.add(.read(ReadHandle(path: path, file: file, cache: cache))) }
+        }
+        try checkWritable()
+        let truncating = flags & O_TRUNC != 0
+        let client = self.client
+        let writer = try await WriteHandle(
+            inode: inode, path: path, staging: staging, dirty: truncating,
+            fill: truncating
+                ? nil
+                : { stagedPath in
+                    let file = try await client.stat(path)
+                    guard file.info.type == .file else { throw MountError(EISDIR, "\(path) is a folder") }
+                    try self.staging.reserve(file.info.size)
+                    defer { self.staging.release(file.info.size) }
+                    if file.info.size > 0 { try await client.download(path, to: stagedPath) }
+                })
+        do {
+            return try handles.withLock { try $0.add(.write(writer)) }
+        } catch {
+            await writer.discard()
+            throw error
+        }
+    }
+
+    /// Creates `path` as an empty staged file open for writing. It reaches the cluster when
+    /// it is closed or synced; until then only this mount shows it. With O_EXCL, a file the
+    /// cluster has already is EEXIST.
+    func create(_ path: DFSPath, flags: Int32) async throws -> (Attributes, UInt64) {
+        try checkWritable()
+        try path.validateForCreation()
+        if flags & O_EXCL != 0 {
+            do {
+                _ = try await client.stat(path)
+                throw MountError(EEXIST, "\(path) exists")
+            } catch let error as DFSError where error.code == .notFound {}
+        }
+        let inode = inodes.withLock { $0.remember(path) }
+        do {
+            let writer = try await WriteHandle(inode: inode, path: path, staging: staging, dirty: true, fill: nil)
+            let handle = try handles.withLock { try $0.add(.write(writer)) }
+            return (Attributes(inode: inode, isFolder: false, size: 0, mtime: await writer.mtime), handle)
+        } catch {
+            forget(inode, count: 1)
+            throw error
+        }
+    }
+
+    func read(_ handle: UInt64, at offset: Int, count: Int) async throws -> [UInt8] {
+        switch try handles.withLock({ try $0.handle(handle) }) {
+        case .read(let reader): return try await reader.read(at: offset, count: count)
+        case .write(let writer): return try await writer.read(at: offset, count: count)
+        case .folder: throw MountError(EISDIR, "handle \(handle) is a folder")
+        }
+    }
+
+    func write(_ handle: UInt64, _ bytes: [UInt8], at offset: Int) async throws -> Int {
+        guard case .write(let writer) = try handles.withLock({ try $0.handle(handle) }) else {
+            throw MountError(EBADF, "handle \(handle) is not open for writing")
+        }
+        return try await writer.write(bytes, at: offset)
+    }
+
+    /// Uploads what `handle` staged, if anything changed: on every close (flush) and on
+    /// fsync, which returns only once every replica has the bytes on disk.
+    func upload(_ handle: UInt64) async throws {
+        guard case .write(let writer) = try handles.withLock({ try $0.handle(handle) }) else { return }
+        try await upload(writer)
+    }
+
+    /// Uploads `writer` to its inode's path now. A file unlinked (or replaced by a rename)
+    /// while open is not uploaded: as on a local file system, its bytes belong to no name.
+    func upload(_ writer: WriteHandle) async throws {
+        guard let entry = inodes.withLock({ $0.entries[writer.inode] }), entry.linked else { return }
+        try await writer.upload(to: entry.path, client: client, options: options.upload)
+    }
+
+    /// The kernel's last reference to `handle` is gone: a writer still holding changes (its
+    /// flush failed) tries once more, then its staged file goes.
+    func release(_ handle: UInt64) async {
+        guard let open = handles.withLock({ $0.remove(handle) }) else { return }
+        guard case .write(let writer) = open else { return }
+        let stillOpen = handles.withLock { table in table.handles.values.contains { if case .write(let other) = $0 { other === writer } else { false } } }
+        if stillOpen { return }
+        if await writer.dirty {
+            do {
+                try await upload(writer)
+            } catch {
+                Log.error("mount", "lost the changes to \((try? path(of: writer.inode))?.description ?? "a file"): \(DFSError.wrap(error).message)")
+            }
+        }
+        await writer.discard()
+    }
+
+    /// setattr: a new size truncates through a staged copy; mode, owner and times are
+    /// accepted and not stored (the cluster has no field for them yet).
+    func setAttributes(_ inode: UInt64, size: Int?, handle: UInt64?) async throws -> Attributes {
+        if let size {
+            try checkWritable()
+            if let handle, case .write(let writer) = try handles.withLock({ try $0.handle(handle) }) {
+                try await writer.truncate(to: size)
+            } else if let writer = handles.withLock({ $0.writers[inode] }) {
+                // A truncate by name changes the file for everyone at once, not at a close.
+                try await writer.truncate(to: size)
+                try await upload(writer)
+            } else {
+                let temporary = try await open(inode, flags: size == 0 ? O_WRONLY | O_TRUNC : O_WRONLY)
+                do {
+                    guard case .write(let writer) = try handles.withLock({ try $0.handle(temporary) }) else {
+                        throw MountError(EIO, "a truncate's handle is not a writer")
+                    }
+                    try await writer.truncate(to: size)
+                    try await upload(writer)
+                } catch {
+                    await release(temporary)
+                    throw error
+                }
+                await release(temporary)
+            }
+        }
+        return try await attributes(of: inode)
+    }
+}

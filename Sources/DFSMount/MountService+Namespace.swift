@@ -1,0 +1,141 @@
+import DFSClient
+import DFSCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension MountService {
+    /// mkdir: EEXIST when the name is taken (the cluster's own call makes parents and
+    /// accepts an existing folder, as `mkdir -p` does).
+    func makeFolder(_ path: DFSPath) async throws -> Attributes {
+        try checkWritable()
+        try path.validateForCreation()
+        if try await exists(path) { throw MountError(EEXIST, "\(path) exists") }
+        try await client.makeDirectory(path)
+        let file = try await client.stat(path)
+        let inode = inodes.withLock { $0.remember(path) }
+        return Attributes(inode: inode, file.info)
+    }
+
+    /// unlink: removes a file; a folder is EISDIR.
+    func removeFile(_ path: DFSPath) async throws {
+        try checkWritable()
+        if try await isStagedOnly(path) {
+            inodes.withLock { $0.unlink(path) }
+            return
+        }
+        let file = try await client.stat(path)
+        guard file.info.type == .file else { throw MountError(EISDIR, "\(path) is a folder") }
+        try await client.remove(path, recursive: false)
+        inodes.withLock { $0.unlink(path) }
+    }
+
+    /// rmdir: removes an empty folder; a file is ENOTDIR, a folder with entries ENOTEMPTY.
+    func removeFolder(_ path: DFSPath) async throws {
+        try checkWritable()
+        let file = try await client.stat(path)
+        guard file.info.type == .dir else { throw MountError(ENOTDIR, "\(path) is not a folder") }
+        try await removeEmptyFolder(path)
+        inodes.withLock { $0.unlink(path) }
+    }
+
+    private func removeEmptyFolder(_ path: DFSPath) async throws {
+        let page = try await client.listPage(path, after: nil, limit: 1)
+        guard page.entries.isEmpty else { throw MountError(ENOTEMPTY, "\(path) is not empty") }
+        do {
+            try await client.remove(path, recursive: false)
+        } catch let error as DFSError where error.code == .invalidArgument {
+            // Something arrived in it since the check.
+            throw MountError(ENOTEMPTY, error.message)
+        }
+    }
+
+    /// rename, as POSIX has it: a file replaces a file; a folder replaces an empty folder
+    /// (ENOTEMPTY otherwise); a file onto a folder is EISDIR, a folder onto a file ENOTDIR.
+    /// RENAME_NOREPLACE gives EEXIST when the target exists; RENAME_EXCHANGE is not offered.
+    /// The cluster's move replaces a file atomically; replacing a folder removes the empty
+    /// target first, then moves.
+    func rename(_ source: DFSPath, to target: DFSPath, flags: UInt32) async throws {
+        try checkWritable()
+        try target.validateForCreation()
+        if flags & Self.renameExchange != 0 { throw MountError(EINVAL, "RENAME_EXCHANGE is not supported") }
+        // A file created here and still open has no cluster file to move yet: it goes to
+        // the cluster first, under its old name, then moves like any file.
+        if try await isStagedOnly(source), let inode = inodes.withLock({ $0.inode(of: source) }),
+            let writer = handles.withLock({ $0.writers[inode] })
+        {
+            try await upload(writer)
+        }
+        let sourceFile = try await client.stat(source)
+        var targetFile: GetFileOK?
+        do {
+            targetFile = try await client.stat(target)
+        } catch let error as DFSError where error.code == .notFound {}
+        if let targetFile {
+            if flags & Self.renameNoReplace != 0 { throw MountError(EEXIST, "\(target) exists") }
+            switch (sourceFile.info.type, targetFile.info.type) {
+            case (.file, .dir): throw MountError(EISDIR, "\(target) is a folder")
+            case (.dir, .file): throw MountError(ENOTDIR, "\(target) is not a folder")
+            case (.dir, .dir):
+                if target.isSelfOrDescendant(of: source) { throw MountError(EINVAL, "cannot move \(source) into itself") }
+                try await removeEmptyFolder(target)
+            default: break
+            }
+        }
+        try await client.move(source, to: target)
+        inodes.withLock { $0.move(source, to: target) }
+    }
+
+    /// renameat2(2)'s flags (linux/fs.h, which Glibc's module does not export).
+    static let renameNoReplace: UInt32 = 1
+    static let renameExchange: UInt32 = 2
+
+    func openFolder(_ inode: UInt64) async throws -> UInt64 {
+        let path = try path(of: inode)
+        let folder = DirectoryHandle(path: path, client: client) { [weak self] folder in await self?.stagedFiles(in: folder) ?? [] }
+        return try handles.withLock { try $0.add(.folder(folder)) }
+    }
+
+    func releaseFolder(_ handle: UInt64) {
+        _ = handles.withLock { $0.remove(handle) }
+    }
+
+    /// The entries of an open folder from `offset` on (see ``DirectoryHandle``).
+    func folderEntries(_ handle: UInt64, from offset: Int) async throws -> (DFSPath, [DirectoryEntry]) {
+        guard case .folder(let folder) = try handles.withLock({ try $0.handle(handle) }) else {
+            throw MountError(ENOTDIR, "handle \(handle) is not a folder")
+        }
+        return (folder.path, try await folder.entries(from: offset))
+    }
+
+    /// True when `path` is a file created through this mount, still open, that the cluster
+    /// does not have yet.
+    private func isStagedOnly(_ path: DFSPath) async throws -> Bool {
+        guard let inode = inodes.withLock({ $0.inode(of: path) }), handles.withLock({ $0.writers[inode] }) != nil else { return false }
+        return try await !exists(path)
+    }
+
+    /// Files in `folder` created through this mount, still open and not in the cluster yet,
+    /// with their staged size, in name order.
+    func stagedFiles(in folder: DFSPath) async -> [FileInfo] {
+        let writers = handles.withLock { Array($0.writers) }
+        var found: [FileInfo] = []
+        for (inode, writer) in writers {
+            guard let entry = inodes.withLock({ $0.entries[inode] }), entry.linked, entry.path.parent == folder,
+                (try? await exists(entry.path)) == false
+            else { continue }
+            found.append(FileInfo(path: entry.path, type: .file, size: await writer.size, mtime: await writer.mtime, replication: 0, blockBytes: 0))
+        }
+        return found.sorted { $0.path < $1.path }
+    }
+
+    private func exists(_ path: DFSPath) async throws -> Bool {
+        do {
+            _ = try await client.stat(path)
+            return true
+        } catch let error as DFSError where error.code == .notFound {
+            return false
+        }
+    }
+}

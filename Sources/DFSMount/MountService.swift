@@ -1,0 +1,117 @@
+import DFSClient
+import DFSCore
+import DFSSystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Answers the mount's requests: names to inodes, attributes, listings, reads through the
+/// block cache and writes through staged files, all over one ``DFSClient``.
+///
+/// The FUSE side (``FuseSession``) calls these methods from tasks, one per request, and
+/// turns what they return or throw into the reply; nothing here knows about libfuse's
+/// structures. The inode and handle tables are behind locks (short, never held across an
+/// await); each open file is an actor of its own, so requests on different files run in
+/// parallel and those on one file in order.
+final class MountService: Sendable {
+    let client: DFSClient
+    let options: MountOptions
+    let owner: (uid: uid_t, gid: gid_t)
+    let inodes: Mutex<InodeTable>
+    let handles = Mutex(HandleTable())
+    let cache: BlockCache
+    let staging: StagingArea
+    /// When the mount started, seconds since 1970.
+    let startTime = WriteHandle.now()
+
+    init(client: DFSClient, options: MountOptions, staging: StagingArea) {
+        self.client = client
+        self.options = options
+        self.owner = (getuid(), getgid())
+        self.inodes = Mutex(InodeTable(root: options.root))
+        self.cache = BlockCache(client: client, capacityBytes: options.readCacheBytes)
+        self.staging = staging
+    }
+
+    // MARK: Names
+
+    /// The cluster path of `inode`, or ENOENT for an inode the mount does not know (one the
+    /// kernel forgot, which it never asks about, or one removed meanwhile).
+    func path(of inode: UInt64) throws -> DFSPath {
+        guard let path = inodes.withLock({ $0.path(of: inode) }) else {
+            throw MountError(ENOENT, "no inode \(inode)")
+        }
+        return path
+    }
+
+    /// The path of `name` inside the folder `parent`. Names must be UTF-8 (the cluster's
+    /// names are): another name is EINVAL.
+    func path(of name: UnsafePointer<CChar>, in parent: UInt64) throws -> DFSPath {
+        guard let text = String(validatingCString: name) else {
+            throw MountError(EINVAL, "a name that is not UTF-8")
+        }
+        return try path(of: parent).appending(text)
+    }
+
+    func lookup(_ path: DFSPath) async throws -> Attributes {
+        if let staged = await stagedAttributes(of: path) {
+            return inodes.withLock { table in
+                _ = table.remember(path)
+                return staged
+            }
+        }
+        let file = try await client.stat(path)
+        let inode = inodes.withLock { $0.remember(path) }
+        return Attributes(inode: inode, file.info)
+    }
+
+    func forget(_ inode: UInt64, count: Int) {
+        inodes.withLock { $0.forget(inode, count: count) }
+    }
+
+    func attributes(of inode: UInt64) async throws -> Attributes {
+        if let writer = handles.withLock({ $0.writers[inode] }) {
+            return Attributes(inode: inode, isFolder: false, size: await writer.size, mtime: await writer.mtime)
+        }
+        let file = try await client.stat(try path(of: inode))
+        var attributes = Attributes(inode: inode, file.info)
+        // The cluster's root folder has no time of its own: show the mount's start.
+        if file.info.path.isRoot { attributes.mtime = startTime }
+        return attributes
+    }
+
+    /// What a file being written shows before it reaches the cluster: its staged size.
+    private func stagedAttributes(of path: DFSPath) async -> Attributes? {
+        guard let inode = inodes.withLock({ $0.inode(of: path) }), let writer = handles.withLock({ $0.writers[inode] }) else {
+            return nil
+        }
+        return Attributes(inode: inode, isFolder: false, size: await writer.size, mtime: await writer.mtime)
+    }
+
+    // MARK: Space
+
+    /// The cluster's capacity and free bytes, from its live nodes, in 4 KiB blocks.
+    func fileSystemStatus() async throws -> statvfs {
+        let status = try await client.status()
+        let alive = status.nodes.filter(\.alive)
+        let capacity = alive.reduce(0) { $0 + $1.capacity }
+        let used = alive.reduce(0) { $0 + $1.used }
+        let blockBytes = 4096
+        var result = statvfs()
+        result.f_bsize = UInt(blockBytes)
+        result.f_frsize = UInt(blockBytes)
+        result.f_blocks = fsblkcnt_t(capacity / blockBytes)
+        result.f_bfree = fsblkcnt_t(max(0, capacity - used) / blockBytes)
+        result.f_bavail = result.f_bfree
+        result.f_files = fsfilcnt_t(status.totals.files)
+        result.f_ffree = fsfilcnt_t(Int32.max)
+        result.f_favail = result.f_ffree
+        result.f_namemax = UInt(Limits.nameBytesMax)
+        return result
+    }
+
+    func checkWritable() throws {
+        if options.readOnly { throw MountError(EROFS, "the mount is read-only") }
+    }
+}
