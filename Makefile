@@ -12,7 +12,8 @@ all: build
 # (the test that checks a secret cluster's traffic is encrypted captures it); promtool, from
 # the prometheus package (the tests check every /metrics with it); headless Chromium (the
 # tests load the status page in it, and `make screenshot` takes its picture); libfuse3's
-# headers and fusermount3 (`dfs mount`, and the tests that mount a cluster).
+# headers and fusermount3 (`dfs mount`, and the tests that mount a cluster); rsync (a test
+# copies a tree onto a mount with it).
 deps:
 	@missing=""; \
 	[ -f /usr/include/sqlite3.h ] || missing="$$missing libsqlite3-dev"; \
