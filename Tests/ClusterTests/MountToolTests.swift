@@ -169,3 +169,35 @@ struct SeededGenerator: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// Two mounts of one cluster, as two machines would have.
+@Suite(.enabled(if: TestMount.available, "\(TestMount.unavailableReason)"))
+struct TwoMountTests {
+    /// Close-to-open: what one mount wrote and closed, the other sees at its next open, new
+    /// files and new versions alike (attribute and entry caches off, so that the check does
+    /// not wait out their timeouts); a removal there is seen here.
+    @Test func whatOneMountClosesTheOtherSeesAtItsNextOpen() async throws {
+        try await withCluster { cluster in
+            let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
+            let noCache = ["--attr-timeout", "0s", "--entry-timeout", "0s"]
+            try await TestMount.with(meta, arguments: noCache) { first in
+                try await TestMount.with(meta, arguments: noCache) { second in
+                    let write = try await Posix.shell("printf 'first version' > '\(first.path("shared.txt"))'")
+                    #expect(write.status == 0, "\(write.standardError)")
+                    let read = try await Posix.shell("cat '\(second.path("shared.txt"))'")
+                    #expect(read.standardOutput == "first version", "\(read.standardError)")
+
+                    let rewrite = try await Posix.shell("printf 'the second, longer version' > '\(first.path("shared.txt"))'")
+                    #expect(rewrite.status == 0, "\(rewrite.standardError)")
+                    let reread = try await Posix.shell("cat '\(second.path("shared.txt"))'")
+                    #expect(reread.standardOutput == "the second, longer version", "\(reread.standardError)")
+
+                    let remove = try await Posix.shell("rm '\(second.path("shared.txt"))'")
+                    #expect(remove.status == 0, "\(remove.standardError)")
+                    let gone = try await Posix.shell("test -e '\(first.path("shared.txt"))'")
+                    #expect(gone.status == 1)
+                }
+            }
+        }
+    }
+}
