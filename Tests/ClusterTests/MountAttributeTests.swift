@@ -11,7 +11,7 @@ import Testing
 
 /// Mode bits, owners, times and symbolic links through `dfs mount`: what programs set
 /// through the mount is what the cluster stores, what the cluster stores is what `stat`
-/// shows.
+/// shows, and the kernel enforces the modes (default_permissions).
 @Suite(.enabled(if: TestMount.available, "\(TestMount.unavailableReason)"))
 struct MountAttributeTests {
     /// `ln -s` through the mount makes a link the client and `dfs ls -l` see as one; a link
@@ -113,6 +113,38 @@ struct MountAttributeTests {
                     #expect(info.mode == mode, "\(path): \(String(info.mode ?? -1, radix: 8))")
                     #expect(info.uid == Int(getuid()) && info.gid == Int(getgid()), "\(path)")
                 }
+            }
+        }
+    }
+
+    /// With default_permissions the kernel checks the stored modes: a file chmod 000 cannot
+    /// be read by another user while root still can, and a file that user makes is theirs.
+    @Test func modesAreEnforcedForOtherUsers() async throws {
+        guard let nobody = getpwnam("nobody")?.pointee, FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser") else {
+            print("skipping modesAreEnforcedForOtherUsers: no user 'nobody' or no runuser here")
+            return
+        }
+        try await withCluster { cluster in
+            try await TestMount.with("127.0.0.1:\(cluster.metaEndpoint.port)", arguments: ["-o", "allow_other"]) { mount in
+                // The other user must reach the mountpoint: the test's folder is private.
+                #expect(chmod(mount.folder.url.path, 0o755) == 0)
+                let made = try await Posix.shell(
+                    "cd '\(mount.mountpoint)' && echo secret > locked && chmod 000 locked && echo open > readable && mkdir shared && chmod 1777 shared"
+                )
+                #expect(made.status == 0, "\(made.standardError)")
+                let refused = try await Posix.shell("runuser -u nobody -- cat '\(mount.path("locked"))'")
+                #expect(refused.status != 0)
+                #expect(refused.standardError.contains("Permission denied"), "\(refused.standardError)")
+                let root = try await Posix.shell("cat '\(mount.path("locked"))'")
+                #expect(root.status == 0 && root.standardOutput == "secret\n", "\(root.standardError)")
+                let allowed = try await Posix.shell("runuser -u nobody -- cat '\(mount.path("readable"))'")
+                #expect(allowed.status == 0 && allowed.standardOutput == "open\n", "\(allowed.standardError)")
+                let written = try await Posix.shell("runuser -u nobody -- sh -c 'echo mine > \(mount.path("shared/mine"))'")
+                #expect(written.status == 0, "\(written.standardError)")
+                let info = try await cluster.client.stat(try DFSPath("/shared/mine")).info
+                #expect(info.uid == Int(nobody.pw_uid) && info.gid == Int(nobody.pw_gid))
+                let denied = try await Posix.shell("runuser -u nobody -- sh -c 'echo no > \(mount.path("intruder"))'")
+                #expect(denied.status != 0)
             }
         }
     }
