@@ -13,6 +13,10 @@ extension MountService {
     func store(_ changes: PendingAttributes, of inode: UInt64) async throws {
         try checkWritable()
         let path = try path(of: inode)
+        // The cluster's root folder keeps fixed attributes. Accepted and dropped, as before
+        // attributes were stored, so that `rsync -a src/ MOUNT/` or `cp -a src/. MOUNT` onto a
+        // mount of the whole cluster does not fail on the last step.
+        if path.isRoot { return }
         if let writer = handles.withLock({ $0.writers[inode] }) {
             pending.withLock { $0[inode] = ($0[inode] ?? PendingAttributes()).merged(with: changes) }
             // Nothing staged to upload: the cluster has this version, so it can take them now.
