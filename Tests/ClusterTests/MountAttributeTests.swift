@@ -177,10 +177,10 @@ struct MountAttributeTests {
         }
     }
 
-    /// `cp -a` of a tree holding links (to a file, to a folder, dangling, absolute) and
-    /// modes, owners and times: `diff -r` comparing links as links is clean, and every
-    /// entry's type, mode, owner, time and link target match.
-    @Test func copiedTreeWithLinksKeepsLinksModesOwnersAndTimes() async throws {
+    /// `cp -a`, and `tar -xp`, of a tree holding links (to a file, to a folder, dangling,
+    /// absolute) and modes, owners and times: `diff -r` comparing links as links is clean,
+    /// and every entry's type, mode, owner, time and link target match.
+    @Test func copiedAndUntarredTreeWithLinksKeepsLinksModesOwnersAndTimes() async throws {
         let local = try TempFolder()
         defer { local.remove() }
         let tree = local.path("tree")
@@ -203,6 +203,15 @@ struct MountAttributeTests {
                 let after = try await Posix.shell("cd '\(mount.path("tree"))' && \(describe)")
                 #expect(after.status == 0, "\(after.standardError)")
                 #expect(after.standardOutput == before.standardOutput, "\(before.standardOutput)\(after.standardOutput)")
+
+                // tar extracts links to '..' and absolute ones last, over placeholder files.
+                let untar = try await Posix.shell(
+                    "mkdir '\(mount.path("untarred"))' && tar -C '\(tree)' -cf - . | tar -C '\(mount.path("untarred"))' -xpf -")
+                #expect(untar.status == 0, "\(untar.standardError)")
+                let untarDiff = try await Posix.shell("diff -r --no-dereference '\(tree)' '\(mount.path("untarred"))'")
+                #expect(untarDiff.status == 0, "\(untarDiff.standardOutput)\(untarDiff.standardError)")
+                let untarred = try await Posix.shell("cd '\(mount.path("untarred"))' && \(describe)")
+                #expect(untarred.standardOutput == before.standardOutput, "\(before.standardOutput)\(untarred.standardOutput)")
             }
             let link = try await cluster.client.stat(try DFSPath("/tree/to-folder")).info
             #expect(link.type == .link && link.target == "sub")
