@@ -16,15 +16,16 @@ extension FuseOperations {
                 request.open(handle: try await service.open(inode, flags: flags), flags: flags)
             }
         }
-        operations.create = { raw, parent, name, _, info in
+        operations.create = { raw, parent, name, mode, info in
             guard let raw, let name, let info else { return }
             let request = FuseRequest(raw)
             let context = FuseContext.of(raw)
             let flags = info.pointee.flags
+            let caller = FuseOperations.caller(raw)
             let path: DFSPath
             do { path = try context.service.path(of: name, in: parent) } catch { return request.fail(MountErrno.of(error)) }
             context.serve(request, "create") { service in
-                let (attributes, handle) = try await service.create(path, flags: flags)
+                let (attributes, handle) = try await service.create(path, flags: flags, mode: Int(mode), owner: caller)
                 request.create(attributes, handle: handle, flags: flags, timeouts: service.options.timeouts, owner: service.owner)
             }
         }

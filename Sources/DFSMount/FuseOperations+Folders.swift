@@ -65,7 +65,7 @@ extension FuseOperations {
                         var stat = Glibc.stat()
                         let known = service.inodes.withLock { table in (try? path.appending(entry.name)).flatMap { table.inode(of: $0) } }
                         stat.st_ino = ino_t(known ?? unknownInode)
-                        stat.st_mode = entry.info.map { $0.type == .dir ? S_IFDIR : S_IFREG } ?? S_IFDIR
+                        stat.st_mode = entry.info.map { Attributes.fileType($0.type) } ?? S_IFDIR
                         used += fuse_add_direntry(request.raw, base, room, name, &stat, off_t(entry.nextOffset))
                     }
                     return true

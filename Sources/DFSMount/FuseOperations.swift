@@ -55,10 +55,18 @@ enum FuseOperations {
             guard let raw else { return }
             let request = FuseRequest(raw)
             let size = fields & FUSE_SET_ATTR_SIZE != 0 ? attributes.map { Int($0.pointee.st_size) } : nil
+            let changes = attributes.map { FuseOperations.changes($0.pointee, fields: fields) } ?? PendingAttributes()
             let handle = info?.pointee.fh
             FuseContext.of(raw).serve(request, "setattr") { service in
-                let result = try await service.setAttributes(inode, size: size, handle: handle)
+                let result = try await service.setAttributes(inode, size: size, changes: changes, handle: handle)
                 request.attributes(result, timeouts: service.options.timeouts, owner: service.owner)
+            }
+        }
+        operations.readlink = { raw, inode in
+            guard let raw else { return }
+            let request = FuseRequest(raw)
+            FuseContext.of(raw).serve(request, "readlink") { service in
+                request.link(try await service.linkTarget(inode))
             }
         }
         operations.statfs = { raw, _ in
@@ -74,11 +82,23 @@ enum FuseOperations {
         return operations
     }
 
-    /// mkdir, unlink, rmdir, rename, and the links the cluster cannot store yet.
+    /// mkdir, symlink, unlink, rmdir, rename, and the hard links the cluster cannot store.
     private static func addNamespaceOperations(_ operations: inout fuse_lowlevel_ops) {
-        operations.mkdir = { raw, parent, name, _ in
+        operations.mkdir = { raw, parent, name, mode in
+            guard let raw else { return }
+            let caller = FuseOperations.caller(raw)
             FuseOperations.named(raw, parent, name, "mkdir") { service, path, request in
-                request.entry(try await service.makeFolder(path), timeouts: service.options.timeouts, owner: service.owner)
+                let attributes = try await service.makeFolder(path, mode: Int(mode), owner: caller)
+                request.entry(attributes, timeouts: service.options.timeouts, owner: service.owner)
+            }
+        }
+        operations.symlink = { raw, target, parent, name in
+            guard let raw, let target else { return }
+            let caller = FuseOperations.caller(raw)
+            let targetText = String(cString: target)
+            FuseOperations.named(raw, parent, name, "symlink") { service, path, request in
+                let attributes = try await service.makeLink(path, target: targetText, owner: caller)
+                request.entry(attributes, timeouts: service.options.timeouts, owner: service.owner)
             }
         }
         operations.unlink = { raw, parent, name in
@@ -110,13 +130,31 @@ enum FuseOperations {
                 request.ok()
             }
         }
-        // The cluster has no symbolic or hard links yet: say so at once rather than ENOSYS.
-        operations.symlink = { raw, _, _, _ in
-            if let raw { fuse_reply_err(raw, EPERM) }
-        }
+        // The cluster has no hard links: say so at once rather than ENOSYS.
         operations.link = { raw, _, _, _ in
             if let raw { fuse_reply_err(raw, EPERM) }
         }
+    }
+
+    /// The user and group of the process that made `raw`, which own what it creates.
+    static func caller(_ raw: fuse_req_t) -> (uid: Int, gid: Int) {
+        guard let context = fuse_req_ctx(raw) else { return (Int(getuid()), Int(getgid())) }
+        return (Int(context.pointee.uid), Int(context.pointee.gid))
+    }
+
+    /// The mode, owner, group and modification time a setattr asks for; its atime alone is
+    /// not kept (the cluster stores one time).
+    static func changes(_ stat: Glibc.stat, fields: Int32) -> PendingAttributes {
+        var changes = PendingAttributes()
+        if fields & FUSE_SET_ATTR_MODE != 0 { changes.mode = Int(stat.st_mode & 0o7777) }
+        if fields & FUSE_SET_ATTR_UID != 0 { changes.uid = Int(stat.st_uid) }
+        if fields & FUSE_SET_ATTR_GID != 0 { changes.gid = Int(stat.st_gid) }
+        if fields & FUSE_SET_ATTR_MTIME_NOW != 0 {
+            changes.mtime = WriteHandle.now()
+        } else if fields & FUSE_SET_ATTR_MTIME != 0 {
+            changes.mtime = Double(stat.st_mtim.tv_sec) + Double(stat.st_mtim.tv_nsec) / 1e9
+        }
+        return changes
     }
 
     /// A request naming `name` in the folder `parent`.

@@ -57,6 +57,10 @@ struct FuseRequest: @unchecked Sendable {
         }
     }
 
+    func link(_ target: String) {
+        fuse_reply_readlink(raw, target)
+    }
+
     func statfs(_ stat: statvfs) {
         var stat = stat
         fuse_reply_statfs(raw, &stat)

@@ -48,7 +48,10 @@ public final class Mount: Sendable {
             folder: options.cacheFolder + "/" + StagingArea.folderName(processID: getpid()), capacityBytes: options.cacheBytes)
         let service = MountService(client: client, options: options, staging: staging)
         let context = FuseContext(service: service, requestsInFlightMax: options.requestsInFlightMax)
-        var mountOptions = ["fsname=\(source.replacingOccurrences(of: ",", with: ";"))", "subtype=dfs"]
+        // default_permissions: the kernel checks every access against the mode bits and owner
+        // the mount shows (the cluster's), as for a local file system, so that allow_other lets
+        // other users in without letting them past the modes.
+        var mountOptions = ["fsname=\(source.replacingOccurrences(of: ",", with: ";"))", "subtype=dfs", "default_permissions"]
         if options.readOnly { mountOptions.append("ro") }
         if options.allowOther { mountOptions.append("allow_other") }
         let session: FuseSession

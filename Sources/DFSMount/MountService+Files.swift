@@ -45,8 +45,9 @@ extension MountService {
 
     /// Creates `path` as an empty staged file open for writing. It reaches the cluster when
     /// it is closed or synced; until then only this mount shows it. With O_EXCL, a file the
-    /// cluster has already is EEXIST.
-    func create(_ path: DFSPath, flags: Int32) async throws -> (Attributes, UInt64) {
+    /// cluster has already is EEXIST. Its mode (the caller's, less the umask) and owner (the
+    /// caller) are stored right after its first upload.
+    func create(_ path: DFSPath, flags: Int32, mode: Int, owner: (uid: Int, gid: Int)) async throws -> (Attributes, UInt64) {
         try checkWritable()
         try path.validateForCreation()
         if flags & O_EXCL != 0 {
@@ -59,7 +60,9 @@ extension MountService {
         do {
             let writer = try await WriteHandle(inode: inode, path: path, staging: staging, dirty: true, fill: nil)
             let handle = try handles.withLock { try $0.add(.write(writer)) }
-            return (Attributes(inode: inode, isFolder: false, size: 0, mtime: await writer.mtime), handle)
+            let attributes = PendingAttributes(mode: mode & 0o7777, uid: owner.uid, gid: owner.gid)
+            pending.withLock { $0[inode] = attributes }
+            return (Attributes(inode: inode, type: .file, size: 0, mtime: await writer.mtime).with(attributes), handle)
         } catch {
             forget(inode, count: 1)
             throw error
@@ -93,6 +96,7 @@ extension MountService {
     func upload(_ writer: WriteHandle) async throws {
         guard let entry = inodes.withLock({ $0.entries[writer.inode] }), entry.linked else { return }
         try await writer.upload(to: entry.path, client: client, options: options.upload)
+        try await storePendingAttributes(of: writer.inode, at: entry.path)
     }
 
     /// The kernel's last reference to `handle` is gone: a writer still holding changes (its
@@ -110,11 +114,12 @@ extension MountService {
             }
         }
         await writer.discard()
+        _ = pending.withLock { $0.removeValue(forKey: writer.inode) }
     }
 
-    /// setattr: a new size truncates through a staged copy; mode, owner and times are
-    /// accepted and not stored (the cluster has no field for them yet).
-    func setAttributes(_ inode: UInt64, size: Int?, handle: UInt64?) async throws -> Attributes {
+    /// setattr: a new size truncates through a staged copy; mode, owner and modification
+    /// time go to the cluster (see ``store(_:of:)``).
+    func setAttributes(_ inode: UInt64, size: Int?, changes: PendingAttributes, handle: UInt64?) async throws -> Attributes {
         if let size {
             try checkWritable()
             if let handle, case .write(let writer) = try handles.withLock({ try $0.handle(handle) }) {
@@ -138,6 +143,7 @@ extension MountService {
                 await release(temporary)
             }
         }
+        if !changes.isEmpty { try await store(changes, of: inode) }
         return try await attributes(of: inode)
     }
 }

@@ -7,18 +7,20 @@ import DFSCore
 
 extension MountService {
     /// mkdir: EEXIST when the name is taken (the cluster's own call makes parents and
-    /// accepts an existing folder, as `mkdir -p` does).
-    func makeFolder(_ path: DFSPath) async throws -> Attributes {
+    /// accepts an existing folder, as `mkdir -p` does). The folder gets `mode` (the
+    /// caller's, less the umask) and the caller as owner.
+    func makeFolder(_ path: DFSPath, mode: Int, owner: (uid: Int, gid: Int)) async throws -> Attributes {
         try checkWritable()
         try path.validateForCreation()
         if try await exists(path) { throw MountError(EEXIST, "\(path) exists") }
         try await client.makeDirectory(path)
-        let file = try await client.stat(path)
+        try await client.setAttributes(path, mode: mode & 0o7777, uid: owner.uid, gid: owner.gid)
+        // Built here rather than asked for: the cluster has just stored exactly these.
         let inode = inodes.withLock { $0.remember(path) }
-        return Attributes(inode: inode, file.info)
+        return Attributes(inode: inode, type: .dir, size: 0, mtime: WriteHandle.now(), mode: mode & 0o7777, uid: owner.uid, gid: owner.gid)
     }
 
-    /// unlink: removes a file; a folder is EISDIR.
+    /// unlink: removes a file or a link; a folder is EISDIR.
     func removeFile(_ path: DFSPath) async throws {
         try checkWritable()
         if try await isStagedOnly(path) {
@@ -26,7 +28,7 @@ extension MountService {
             return
         }
         let file = try await client.stat(path)
-        guard file.info.type == .file else { throw MountError(EISDIR, "\(path) is a folder") }
+        guard file.info.type != .dir else { throw MountError(EISDIR, "\(path) is a folder") }
         try await client.remove(path, recursive: false)
         inodes.withLock { $0.unlink(path) }
     }
@@ -75,8 +77,8 @@ extension MountService {
         if let targetFile {
             if flags & Self.renameNoReplace != 0 { throw MountError(EEXIST, "\(target) exists") }
             switch (sourceFile.info.type, targetFile.info.type) {
-            case (.file, .dir): throw MountError(EISDIR, "\(target) is a folder")
-            case (.dir, .file): throw MountError(ENOTDIR, "\(target) is not a folder")
+            case (.file, .dir), (.link, .dir): throw MountError(EISDIR, "\(target) is a folder")
+            case (.dir, .file), (.dir, .link): throw MountError(ENOTDIR, "\(target) is not a folder")
             case (.dir, .dir):
                 if target.isSelfOrDescendant(of: source) { throw MountError(EINVAL, "cannot move \(source) into itself") }
                 try await removeEmptyFolder(target)
@@ -125,7 +127,12 @@ extension MountService {
             guard let entry = inodes.withLock({ $0.entries[inode] }), entry.linked, entry.path.parent == folder,
                 (try? await exists(entry.path)) == false
             else { continue }
-            found.append(FileInfo(path: entry.path, type: .file, size: await writer.size, mtime: await writer.mtime, replication: 0, blockBytes: 0))
+            let changes = pending.withLock { $0[inode] }
+            let stagedTime = await writer.mtime
+            found.append(
+                FileInfo(
+                    path: entry.path, type: .file, size: await writer.size, mtime: changes?.mtime ?? stagedTime, replication: 0,
+                    blockBytes: 0, mode: changes?.mode, uid: changes?.uid, gid: changes?.gid))
         }
         return found.sorted { $0.path < $1.path }
     }

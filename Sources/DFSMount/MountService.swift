@@ -20,6 +20,9 @@ final class MountService: Sendable {
     let owner: (uid: uid_t, gid: gid_t)
     let inodes: Mutex<InodeTable>
     let handles = Mutex(HandleTable())
+    /// Mode, owner and times set on files open for writing, by inode, until stored (see
+    /// ``PendingAttributes``).
+    let pending = Mutex<[UInt64: PendingAttributes]>([:])
     let cache: BlockCache
     let staging: StagingArea
     /// When the mount started, seconds since 1970.
@@ -55,7 +58,7 @@ final class MountService: Sendable {
     }
 
     func lookup(_ path: DFSPath) async throws -> Attributes {
-        if let staged = await stagedAttributes(of: path) {
+        if let staged = try await stagedAttributes(of: path) {
             return inodes.withLock { table in
                 _ = table.remember(path)
                 return staged
@@ -72,7 +75,7 @@ final class MountService: Sendable {
 
     func attributes(of inode: UInt64) async throws -> Attributes {
         if let writer = handles.withLock({ $0.writers[inode] }) {
-            return Attributes(inode: inode, isFolder: false, size: await writer.size, mtime: await writer.mtime)
+            return try await stagedAttributes(inode, writer, path: try path(of: inode))
         }
         let file = try await client.stat(try path(of: inode))
         var attributes = Attributes(inode: inode, file.info)
@@ -82,11 +85,32 @@ final class MountService: Sendable {
     }
 
     /// What a file being written shows before it reaches the cluster: its staged size.
-    private func stagedAttributes(of path: DFSPath) async -> Attributes? {
+    private func stagedAttributes(of path: DFSPath) async throws -> Attributes? {
         guard let inode = inodes.withLock({ $0.inode(of: path) }), let writer = handles.withLock({ $0.writers[inode] }) else {
             return nil
         }
-        return Attributes(inode: inode, isFolder: false, size: await writer.size, mtime: await writer.mtime)
+        return try await stagedAttributes(inode, writer, path: path)
+    }
+
+    /// A file open for writing: its staged size and time, over the mode and owner the
+    /// cluster has for it (none for a new file), with what was set through the mount since.
+    /// A file created here and changed since its last upload knows all three already and
+    /// asks the cluster nothing; one with nothing staged shows the cluster's version (a
+    /// close uploads, and the release that ends the writer comes after it).
+    private func stagedAttributes(_ inode: UInt64, _ writer: WriteHandle, path: DFSPath) async throws -> Attributes {
+        let changes = pending.withLock { $0[inode] }
+        let dirty = await writer.dirty
+        var stored: FileInfo?
+        if !dirty || changes?.mode == nil || changes?.uid == nil || changes?.gid == nil {
+            do {
+                stored = try await client.stat(path).info
+            } catch let error as DFSError where error.code == .notFound {}
+        }
+        if !dirty, let stored { return Attributes(inode: inode, stored).with(changes) }
+        let attributes = Attributes(
+            inode: inode, type: .file, size: await writer.size, mtime: await writer.mtime, mode: stored?.mode, uid: stored?.uid,
+            gid: stored?.gid)
+        return attributes.with(changes)
     }
 
     // MARK: Space

@@ -21,15 +21,20 @@ public enum MountTable {
         return false
     }
 
-    /// True when `path` is a FUSE mount whose server is gone: stat(2) fails with ENOTCONN
+    /// True when `path` is a FUSE mount whose server is gone: opening it fails with ENOTCONN
     /// ("Transport endpoint is not connected").
+    ///
+    /// An open, not a stat: the kernel answers stat(2) from the attributes it holds for up to
+    /// the attribute timeout without asking the server, and with default_permissions every
+    /// path walk through the mount refreshes the root's, so a mount killed a moment ago would
+    /// pass for a live one. An opendir always goes to the server.
     public static func isStale(_ path: String) -> Bool {
-        do {
-            _ = try FileSystem.status(path)
+        let folder = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folder >= 0 {
+            close(folder)
             return false
-        } catch {
-            return error.errno == .socketNotConnected
         }
+        return errno == ENOTCONN
     }
 
     /// Unmounts `path`: umount2(2) as root, else `fusermount3 -u` (which may unmount FUSE

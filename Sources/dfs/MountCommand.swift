@@ -63,9 +63,10 @@ struct MountCommand: AsyncParsableCommand {
     @Option(help: "Replicas per block of files written through the mount (default: the meta server's).")
     var replication: Int?
 
-    /// fstab's generic options, which a mount helper passes along and FUSE has no use for.
+    /// fstab's generic options, which a mount helper passes along and FUSE has no use for, and
+    /// default_permissions, which every dfs mount has.
     static let ignoredOptions: Set<String> = [
-        "defaults", "_netdev", "nofail", "noauto", "auto", "user", "nouser", "users", "dev", "nodev", "suid", "nosuid", "exec", "noexec",
+        "defaults", "default_permissions", "_netdev", "nofail", "noauto", "auto", "user", "nouser", "users", "dev", "nodev", "suid", "nosuid", "exec", "noexec",
         "atime", "noatime", "relatime",
     ]
 
