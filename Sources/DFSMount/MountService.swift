@@ -22,6 +22,8 @@ final class MountService: Sendable {
     let handles = Mutex(HandleTable())
     let cache: BlockCache
     let staging: StagingArea
+    /// Uploads of small files, batched (see ``SmallFileUploads``).
+    let smallUploads: SmallFileUploads
     /// When the mount started, seconds since 1970.
     let startTime = WriteHandle.now()
 
@@ -32,6 +34,7 @@ final class MountService: Sendable {
         self.inodes = Mutex(InodeTable(root: options.root))
         self.cache = BlockCache(client: client, capacityBytes: options.readCacheBytes)
         self.staging = staging
+        self.smallUploads = SmallFileUploads(client: client, options: options.upload)
     }
 
     // MARK: Names
