@@ -83,7 +83,7 @@ extension DFSClient {
 
     /// Writes one block through a pipeline of nodes, again through other nodes when one
     /// fails, as ``PipelineAttempts`` decides.
-    private func writeBlock(
+    func writeBlock(
         fileID: Int64, blockIndex: Int, source: LocalFile, offset: Int, length: Int, replication: Int,
         allocated: AllocateBlockOK? = nil, sending: InFlightBudget
     ) async throws -> CommittedBlock {

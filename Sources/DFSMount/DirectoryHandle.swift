@@ -24,10 +24,14 @@ actor DirectoryHandle {
     let path: DFSPath
     private let client: DFSClient
     private let pageEntries: Int
-    /// The folder's files that only this mount has yet (see ``MountService/stagedFiles(in:)``),
-    /// asked for once the listing reaches its end.
+    /// The folder's files open for writing, or closed and not uploaded yet, in this mount
+    /// (see ``MountService/stagedFiles(in:)``): asked for before the listing's first page,
+    /// so that a file whose upload ends while the listing goes on is in the cluster's pages
+    /// or among these, never in neither. Those the pages showed are dropped; the rest come
+    /// after the cluster's last name.
     private let stagedFiles: @Sendable (DFSPath) async -> [FileInfo]
-    private var staged: [FileInfo]?
+    private var staged: [String: FileInfo] = [:]
+    private var extras: [FileInfo]?
     /// The page held, and the position of its first entry.
     private var page: [FileInfo] = []
     private var pageStart = 2
@@ -51,9 +55,10 @@ actor DirectoryHandle {
         if offset <= 1 { result.append(DirectoryEntry(name: "..", info: nil, nextOffset: 2)) }
         let wanted = max(offset, 2)
         if !fetched || wanted < pageStart {
+            staged = Dictionary(await stagedFiles(path).map { ($0.path.name, $0) }, uniquingKeysWith: { first, _ in first })
+            extras = nil
             try await fetch(after: nil)
             pageStart = 2
-            staged = nil
         }
         while wanted >= pageStart + page.count, more {
             let last = page.last?.path.name
@@ -69,13 +74,8 @@ actor DirectoryHandle {
             return result
         }
         // Past the cluster's last name: the files staged here and not uploaded yet.
-        let extras: [FileInfo]
-        if let staged {
-            extras = staged
-        } else {
-            extras = await stagedFiles(path)
-            staged = extras
-        }
+        let extras = self.extras ?? staged.values.sorted { $0.path < $1.path }
+        self.extras = extras
         let extrasStart = pageStart + page.count
         guard wanted - extrasStart < extras.count else { return result }
         for index in (wanted - extrasStart)..<extras.count {
@@ -90,6 +90,7 @@ actor DirectoryHandle {
             throw DFSError(.notADirectory, "\(path) is not a folder")
         }
         page = reply.entries
+        for entry in page where !staged.isEmpty { staged[entry.path.name] = nil }
         more = reply.more && !reply.entries.isEmpty
         fetched = true
     }

@@ -56,7 +56,7 @@ extension FuseOperations {
             let request = FuseRequest(raw)
             let handle = info.pointee.fh
             FuseContext.of(raw).serve(request, "flush") { service in
-                try await service.upload(handle)
+                try await service.close(handle)
                 request.ok()
             }
         }

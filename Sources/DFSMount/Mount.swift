@@ -38,12 +38,7 @@ public final class Mount: Sendable {
         guard root.info.type == .dir else {
             throw DFSError(.notADirectory, "\(options.root) is a file; mount a folder of the cluster")
         }
-        for leftover in StagingArea.leftovers(in: options.cacheFolder) {
-            Log.warn(
-                "mount",
-                "\(leftover.stagedPath) holds \(leftover.bytes) bytes written to \(leftover.clusterPath) by a mount process that died before uploading them; copy it in with dfs cp, then remove it"
-            )
-        }
+        await uploadLeftovers(client: client, options: options)
         let staging = try StagingArea(
             folder: options.cacheFolder + "/" + StagingArea.folderName(processID: getpid()), capacityBytes: options.cacheBytes)
         let service = MountService(client: client, options: options, staging: staging)
@@ -63,6 +58,31 @@ public final class Mount: Sendable {
         }
         session.startReaders(options.readerThreads)
         return Mount(mountpoint: mountpoint, session: session, staging: staging)
+    }
+
+    /// Files a mount process that died left staged: those whose write-back close had
+    /// returned are uploaded now (the program was told they were saved); the others may be
+    /// half written and are named in a warning, left for the user.
+    private static func uploadLeftovers(client: DFSClient, options: MountOptions) async {
+        for leftover in StagingArea.leftovers(in: options.cacheFolder) {
+            guard leftover.ready, let path = try? DFSPath(leftover.clusterPath) else {
+                Log.warn(
+                    "mount",
+                    "\(leftover.stagedPath) holds \(leftover.bytes) bytes written to \(leftover.clusterPath) by a mount process that died before uploading them; copy it in with dfs cp, then remove it"
+                )
+                continue
+            }
+            do {
+                _ = try await client.upload(localPath: leftover.stagedPath, to: path, options: options.upload)
+                Log.info("mount", "uploaded \(path) (\(leftover.bytes) bytes), closed through a mount process that died before uploading it")
+                await BlockingIO.runQuietly { StagingArea.removeLeftover(leftover.stagedPath) }
+            } catch {
+                Log.error(
+                    "mount",
+                    "cannot upload \(leftover.stagedPath) to \(path), left by a mount process that died: \(DFSError.wrap(error).message); it stays there"
+                )
+            }
+        }
     }
 
     /// Returns once the mount is gone.

@@ -22,10 +22,15 @@ extension MountService {
             return try handles.withLock { try $0.add(.read(ReadHandle(path: path, file: file, cache: cache))) }
         }
         try checkWritable()
+        if let earlier = handles.withLock({ $0.writers[inode] }) {
+            // A write-back upload of the file may be under way: the new writer starts from
+            // the version it makes.
+            await earlier.waitForUpload()
+        }
         let truncating = flags & O_TRUNC != 0
         let client = self.client
         let writer = try await WriteHandle(
-            inode: inode, path: path, staging: staging, dirty: truncating,
+            inode: inode, path: path, staging: staging, dirty: truncating, streaming: streaming(inode),
             fill: truncating
                 ? nil
                 : { stagedPath in
@@ -58,7 +63,7 @@ extension MountService {
         }
         let inode = inodes.withLock { $0.remember(path) }
         do {
-            let writer = try await WriteHandle(inode: inode, path: path, staging: staging, dirty: true, fill: nil)
+            let writer = try await WriteHandle(inode: inode, path: path, staging: staging, dirty: true, streaming: streaming(inode), fill: nil)
             let handle = try handles.withLock { try $0.add(.write(writer)) }
             let attributes = PendingAttributes(mode: mode & 0o7777, uid: owner.uid, gid: owner.gid)
             pending.withLock { $0[inode] = attributes }
@@ -84,37 +89,94 @@ extension MountService {
         return try await writer.write(bytes, at: offset)
     }
 
-    /// Uploads what `handle` staged, if anything changed: on every close (flush) and on
-    /// fsync, which returns only once every replica has the bytes on disk.
+    /// Uploads what `handle` staged, if anything changed: on fsync, which returns only
+    /// once every replica has the bytes on disk (after a write-back upload under way, too).
     func upload(_ handle: UInt64) async throws {
         guard case .write(let writer) = try handles.withLock({ try $0.handle(handle) }) else { return }
         try await upload(writer)
     }
 
+    /// On every close (FUSE's flush): uploads what `handle` staged and waits for it; with
+    /// write-back, a small file returns once it is durable in the staging folder, its
+    /// upload started in the background (batched with others by ``SmallFileUploads``).
+    func close(_ handle: UInt64) async throws {
+        guard case .write(let writer) = try handles.withLock({ try $0.handle(handle) }) else { return }
+        guard options.writeback, let entry = inodes.withLock({ $0.entries[writer.inode] }), entry.linked,
+            await writer.size <= DFSClient.batchedFileBytesMax(blockBytes: options.upload.blockBytes)
+        else {
+            return try await upload(writer)
+        }
+        try await writer.makeDurable(for: entry.path)
+        let smallUploads = self.smallUploads
+        let path = entry.path
+        let inode = writer.inode
+        _ = await writer.startUpload(to: path) { [self] stagedPath in
+            try await smallUploads.upload(stagedPath, to: path)
+            try await storePendingAttributes(of: inode, at: path)
+        }
+    }
+
     /// Uploads `writer` to its inode's path now. A file unlinked (or replaced by a rename)
     /// while open is not uploaded: as on a local file system, its bytes belong to no name.
+    /// A small file goes through ``SmallFileUploads``: closes that come together share
+    /// their round trips.
     func upload(_ writer: WriteHandle) async throws {
-        guard let entry = inodes.withLock({ $0.entries[writer.inode] }), entry.linked else { return }
-        try await writer.upload(to: entry.path, client: client, options: options.upload)
-        try await storePendingAttributes(of: writer.inode, at: entry.path)
+        guard let entry = inodes.withLock({ $0.entries[writer.inode] }), entry.linked else {
+            // An upload under way (write-back) ends before the caller goes on.
+            await writer.waitForUpload()
+            return
+        }
+        let path = entry.path
+        let options = self.options.upload
+        if await writer.size <= DFSClient.batchedFileBytesMax(blockBytes: options.blockBytes) {
+            let smallUploads = self.smallUploads
+            try await writer.upload(to: path) { stagedPath in try await smallUploads.upload(stagedPath, to: path) }
+        } else {
+            let client = self.client
+            try await writer.upload(to: path) { stagedPath in _ = try await client.upload(localPath: stagedPath, to: path, options: options) }
+        }
+        try await storePendingAttributes(of: writer.inode, at: path)
+    }
+
+    /// Streaming for a writer of `inode` that starts empty: its blocks go to the cluster as
+    /// they fill, to the path the inode has when the first one does.
+    func streaming(_ inode: UInt64) -> WriteHandle.Streaming {
+        let client = self.client
+        let options = self.options.upload
+        return WriteHandle.Streaming(blockBytes: options.blockBytes) { [self] in
+            guard let entry = inodes.withLock({ $0.entries[inode] }), entry.linked else {
+                throw MountError(ENOENT, "inode \(inode) has no name to upload to")
+            }
+            return try await StreamingUpload.start(client: client, path: entry.path, options: options)
+        }
     }
 
     /// The kernel's last reference to `handle` is gone: a writer still holding changes (its
-    /// flush failed) tries once more, then its staged file goes.
+    /// flush failed, or its write-back upload is under way) uploads or waits for the upload
+    /// while the handle still shows the file in this mount, then its staged file goes.
     func release(_ handle: UInt64) async {
-        guard let open = handles.withLock({ $0.remove(handle) }) else { return }
-        guard case .write(let writer) = open else { return }
-        let stillOpen = handles.withLock { table in table.handles.values.contains { if case .write(let other) = $0 { other === writer } else { false } } }
-        if stillOpen { return }
-        if await writer.dirty {
+        guard let open = handles.withLock({ try? $0.handle(handle) }) else { return }
+        if case .write(let writer) = open, !isOpen(writer, besides: handle), await writer.dirty {
             do {
                 try await upload(writer)
             } catch {
                 Log.error("mount", "lost the changes to \((try? path(of: writer.inode))?.description ?? "a file"): \(DFSError.wrap(error).message)")
             }
         }
+        guard handles.withLock({ $0.remove(handle) }) != nil, case .write(let writer) = open, !isOpen(writer, besides: handle) else { return }
+        // A write-back upload stores the new file's mode and owner when it lands: after it.
+        await writer.waitForUpload()
         await writer.discard()
         _ = pending.withLock { $0.removeValue(forKey: writer.inode) }
+    }
+
+    /// True when a handle other than `handle` holds `writer`.
+    private func isOpen(_ writer: WriteHandle, besides handle: UInt64) -> Bool {
+        handles.withLock { table in
+            table.handles.contains { number, open in
+                if case .write(let other) = open { number != handle && other === writer } else { false }
+            }
+        }
     }
 
     /// setattr: a new size truncates through a staged copy; mode, owner and modification

@@ -23,6 +23,10 @@ extension MountService {
     /// unlink: removes a file or a link; a folder is EISDIR.
     func removeFile(_ path: DFSPath) async throws {
         try checkWritable()
+        if let inode = inodes.withLock({ $0.inode(of: path) }), let writer = handles.withLock({ $0.writers[inode] }) {
+            // A write-back upload under way lands before the name goes.
+            await writer.waitForUpload()
+        }
         if try await isStagedOnly(path) {
             inodes.withLock { $0.unlink(path) }
             return
@@ -62,6 +66,10 @@ extension MountService {
         try checkWritable()
         try target.validateForCreation()
         if flags & Self.renameExchange != 0 { throw MountError(EINVAL, "RENAME_EXCHANGE is not supported") }
+        if let inode = inodes.withLock({ $0.inode(of: source) }), let writer = handles.withLock({ $0.writers[inode] }) {
+            // A write-back upload under way lands before the file moves.
+            await writer.waitForUpload()
+        }
         // A file created here and still open has no cluster file to move yet: it goes to
         // the cluster first, under its old name, then moves like any file.
         if try await isStagedOnly(source), let inode = inodes.withLock({ $0.inode(of: source) }),
@@ -118,15 +126,14 @@ extension MountService {
         return try await !exists(path)
     }
 
-    /// Files in `folder` created through this mount, still open and not in the cluster yet,
-    /// with their staged size, in name order.
+    /// Files in `folder` open for writing through this mount (or closed, their write-back
+    /// upload under way), with their staged size, in name order. The caller drops those the
+    /// cluster's listing shows (see ``DirectoryHandle``).
     func stagedFiles(in folder: DFSPath) async -> [FileInfo] {
         let writers = handles.withLock { Array($0.writers) }
         var found: [FileInfo] = []
         for (inode, writer) in writers {
-            guard let entry = inodes.withLock({ $0.entries[inode] }), entry.linked, entry.path.parent == folder,
-                (try? await exists(entry.path)) == false
-            else { continue }
+            guard let entry = inodes.withLock({ $0.entries[inode] }), entry.linked, entry.path.parent == folder else { continue }
             let changes = pending.withLock { $0[inode] }
             let stagedTime = await writer.mtime
             found.append(

@@ -25,6 +25,8 @@ final class MountService: Sendable {
     let pending = Mutex<[UInt64: PendingAttributes]>([:])
     let cache: BlockCache
     let staging: StagingArea
+    /// Uploads of small files, batched (see ``SmallFileUploads``).
+    let smallUploads: SmallFileUploads
     /// When the mount started, seconds since 1970.
     let startTime = WriteHandle.now()
 
@@ -35,6 +37,7 @@ final class MountService: Sendable {
         self.inodes = Mutex(InodeTable(root: options.root))
         self.cache = BlockCache(client: client, capacityBytes: options.readCacheBytes)
         self.staging = staging
+        self.smallUploads = SmallFileUploads(client: client, options: options.upload)
     }
 
     // MARK: Names

@@ -5,7 +5,8 @@ import Foundation
 /// The local folder where files open for writing are staged, and the bytes they may take.
 ///
 /// Files in the cluster are immutable once complete, so a write through the mount goes to a
-/// local file first and the whole file is uploaded when it is closed or synced. The folder
+/// local file first and the whole file is uploaded when it is closed or synced (with
+/// write-back, a small file after its close returned). The folder
 /// is the mount's own (made at start, removed at unmount); its staged bytes are bounded by
 /// `--cache-size`: a write that would pass the bound fails with ENOSPC.
 final class StagingArea: Sendable {
@@ -54,6 +55,10 @@ final class StagingArea: Sendable {
     /// The file beside a staged file that names the cluster path it is for.
     static func notePath(of stagedPath: String) -> String { stagedPath + ".path" }
 
+    /// The file beside a staged file that says it is complete and durable (a write-back
+    /// close returned, the upload had not ended): a mount started later uploads it.
+    static func readyPath(of stagedPath: String) -> String { stagedPath + ".ready" }
+
     /// The prefix of every mount's staging folder, followed by its process id.
     static let folderPrefix = "dfs-mount-"
 
@@ -62,22 +67,45 @@ final class StagingArea: Sendable {
         folderPrefix + "\(processID)-\(UInt32.random(in: 0...UInt32.max))"
     }
 
-    /// Files staged in `cacheFolder` by mount processes that are gone (killed before they
-    /// could upload): each staged file with the cluster path it was for, and its size.
-    /// They are left where they are for the user to copy in; the caller reports them.
-    static func leftovers(in cacheFolder: String) -> [(stagedPath: String, clusterPath: String, bytes: Int)] {
-        var found: [(String, String, Int)] = []
+    /// A file staged by a mount process that is gone (killed before it could upload).
+    struct Leftover {
+        let stagedPath: String
+        /// The cluster path it was for, "?" when its note is missing.
+        let clusterPath: String
+        let bytes: Int
+        /// True when a write-back close returned for it (see ``readyPath(of:)``): its bytes
+        /// are what the program wrote and closed, to be uploaded. Otherwise it may be half
+        /// written and is only reported.
+        let ready: Bool
+    }
+
+    /// Files staged in `cacheFolder` by mount processes that are gone.
+    static func leftovers(in cacheFolder: String) -> [Leftover] {
+        var found: [Leftover] = []
         for name in (try? FileSystem.contentsOfFolder(cacheFolder)) ?? [] where name.hasPrefix(folderPrefix) {
             let digits = name.dropFirst(folderPrefix.count).prefix { $0.isNumber }
             guard let processID = pid_t(digits), kill(processID, 0) != 0, errno == ESRCH else { continue }
             let folder = cacheFolder + "/" + name
-            for file in (try? FileSystem.contentsOfFolder(folder)) ?? [] where !file.hasSuffix(".path") {
+            for file in (try? FileSystem.contentsOfFolder(folder)) ?? [] where !file.hasSuffix(".path") && !file.hasSuffix(".ready") {
                 let staged = folder + "/" + file
-                let clusterPath = (try? FileSystem.contents(of: notePath(of: staged))).map { String(decoding: $0, as: UTF8.self) } ?? "?"
-                found.append((staged, clusterPath, (try? FileSystem.status(staged).size) ?? 0))
+                let ready = (try? FileSystem.contents(of: readyPath(of: staged))).map { String(decoding: $0, as: UTF8.self) }
+                let noted = (try? FileSystem.contents(of: notePath(of: staged))).map { String(decoding: $0, as: UTF8.self) }
+                found.append(
+                    Leftover(
+                        stagedPath: staged, clusterPath: ready ?? noted ?? "?", bytes: (try? FileSystem.status(staged).size) ?? 0,
+                        ready: ready != nil))
             }
         }
         return found
+    }
+
+    /// Removes a leftover staged file and its notes, and its folder once empty.
+    static func removeLeftover(_ stagedPath: String) {
+        FileSystem.removeQuietly(stagedPath)
+        FileSystem.removeQuietly(notePath(of: stagedPath))
+        FileSystem.removeQuietly(readyPath(of: stagedPath))
+        let folder = String(stagedPath[..<(stagedPath.lastIndex(of: "/") ?? stagedPath.endIndex)])
+        if (try? FileSystem.contentsOfFolder(folder))?.isEmpty == true { try? FileSystem.removeTree(folder) }
     }
 
     /// Removes the folder and whatever is left in it, at unmount.

@@ -25,6 +25,7 @@ actor WriteHandle {
     private let staging: StagingArea
     private let file: OpenFile
     private let stagedPath: String
+    var stagedFilePath: String { stagedPath }
     /// Bytes of the staged file, which is also what its share of the budget is.
     private(set) var size: Int
     /// True while the staged bytes differ from what the cluster holds.
@@ -33,14 +34,18 @@ actor WriteHandle {
     private var closed = false
     /// The upload under way, which writes, truncates and other uploads wait for.
     private var uploading: Task<Void, any Error>?
+    /// The blocks sent to the cluster as they fill, while the writes stay sequential from
+    /// offset 0 (see WriteHandle+Streaming.swift); nil once they did not.
+    var streaming: Streaming?
 
     /// Stages a file: empty (`created` or truncated at open), or holding the current
     /// version's bytes, downloaded by `fill`.
     init(
-        inode: UInt64, path: DFSPath, staging: StagingArea, dirty: Bool,
+        inode: UInt64, path: DFSPath, staging: StagingArea, dirty: Bool, streaming: Streaming? = nil,
         fill: ((_ stagedPath: String) async throws -> Void)?
     ) async throws {
         self.inode = inode
+        self.streaming = fill == nil ? streaming : nil
         self.staging = staging
         let stagedPath = staging.newPath()
         self.stagedPath = stagedPath
@@ -72,6 +77,7 @@ actor WriteHandle {
     /// Writes `bytes` at `offset`, growing the file (and its share of the budget) as needed.
     func write(_ bytes: [UInt8], at offset: Int) async throws -> Int {
         await waitForUpload()
+        if streaming != nil && offset != size { await stopStreaming("a write at \(offset) of a file of \(size) bytes") }
         let end = offset + bytes.count
         let growth = max(0, end - size)
         try staging.reserve(growth)
@@ -85,6 +91,7 @@ actor WriteHandle {
         size += growth
         dirty = true
         mtime = Self.now()
+        await sendFilledBlocks()
         return bytes.count
     }
 
@@ -99,6 +106,7 @@ actor WriteHandle {
     /// Cuts or extends (with zeros) the staged file to `newSize`.
     func truncate(to newSize: Int) async throws {
         await waitForUpload()
+        if streaming != nil { await stopStreaming("a truncate") }
         if newSize > size { try staging.reserve(newSize - size) }
         let file = self.file
         do {
@@ -113,25 +121,84 @@ actor WriteHandle {
         mtime = Self.now()
     }
 
-    /// Uploads the staged bytes to `path` if they changed since the last upload; returns
+    /// Uploads the staged bytes with `send` if they changed since the last upload; returns
     /// only when the cluster acknowledged the new version (every replica on disk).
-    func upload(to path: DFSPath, client: DFSClient, options: UploadOptions) async throws {
+    func upload(to path: DFSPath, with send: @escaping @Sendable (_ stagedPath: String) async throws -> Void) async throws {
+        guard let upload = await startUpload(to: path, with: send) else { return }
+        try await upload.value
+    }
+
+    /// Starts uploading the staged bytes with `send` if they changed since the last upload,
+    /// and returns the upload (nil when there was nothing to upload) without waiting for it:
+    /// for write-back, whose close returns before the upload. Writes, truncates and other
+    /// uploads wait for it, so `send` reads a staged file that does not change under it.
+    func startUpload(to path: DFSPath, with send: @escaping @Sendable (_ stagedPath: String) async throws -> Void) async -> Task<Void, any Error>? {
         await waitForUpload()
-        guard dirty else { return }
+        guard dirty else { return nil }
         let stagedPath = self.stagedPath
-        let upload = Task { _ = try await client.upload(localPath: stagedPath, to: path, options: options) }
+        let stream = await takeStream(for: path)
+        let size = self.size
+        let upload = Task {
+            if let stream {
+                // The blocks already sent, the last one and the completion; the whole file
+                // again only if that failed.
+                do {
+                    _ = try await stream.finish(size: size, localPath: stagedPath)
+                    return
+                } catch {
+                    Log.warn("mount", "the streamed upload of \(path) failed (\(DFSError.wrap(error).message)); uploading the staged file")
+                    await stream.abandon()
+                }
+            }
+            try await send(stagedPath)
+        }
         // No await between the check above and this: no other upload can start in between.
         uploading = upload
-        defer { uploading = nil }
-        try await upload.value
-        dirty = false
+        Task {
+            let succeeded = (try? await upload.value) != nil
+            await self.uploadEnded(upload, succeeded: succeeded)
+        }
+        return upload
+    }
+
+    /// Clears the upload under way; the staged bytes are the cluster's version when it
+    /// succeeded (no write came in between: writes wait for it).
+    private func uploadEnded(_ upload: Task<Void, any Error>, succeeded: Bool) async {
+        guard uploading == upload else { return }
+        uploading = nil
+        if succeeded {
+            dirty = false
+            let readyPath = StagingArea.readyPath(of: stagedPath)
+            await BlockingIO.runQuietly { FileSystem.removeQuietly(readyPath) }
+        }
+    }
+
+    /// Makes the staged bytes durable in the staging folder, with a note that they are
+    /// complete and for `path`, so that a mount started after this process died uploads
+    /// them (see ``StagingArea/leftovers(in:)``). Write-back's close returns after this.
+    func makeDurable(for path: DFSPath) async throws {
+        await waitForUpload()
+        guard dirty else { return }
+        let file = self.file
+        let readyPath = StagingArea.readyPath(of: stagedPath)
+        let folder = staging.folder
+        try await BlockingIO.run {
+            try file.sync()
+            let note = try OpenFile.createOrTruncate(readyPath, permissions: [.ownerReadWrite])
+            defer { note.close() }
+            try note.writeAll(Array(path.string.utf8), at: 0)
+            try note.sync()
+            let directory = try OpenFile.openFolder(folder)
+            defer { directory.close() }
+            try directory.sync()
+        }
     }
 
     /// Returns once no upload is under way (whether it succeeded or not).
-    private func waitForUpload() async {
+    func waitForUpload() async {
         while let upload = uploading {
             _ = try? await upload.value
-            // The upload's own call clears `uploading` when it resumes; until then, yield
+            // The upload's watcher clears `uploading` when it resumes; until then, yield
             // rather than spin on the same finished task.
             if uploading == upload { await Task.yield() }
         }
@@ -141,12 +208,14 @@ actor WriteHandle {
     func discard() async {
         guard !closed else { return }
         closed = true
+        if streaming != nil { await stopStreaming(nil) }
         let file = self.file
         let stagedPath = self.stagedPath
         await BlockingIO.runQuietly {
             file.close()
             FileSystem.removeQuietly(stagedPath)
             FileSystem.removeQuietly(StagingArea.notePath(of: stagedPath))
+            FileSystem.removeQuietly(StagingArea.readyPath(of: stagedPath))
         }
         staging.release(size)
     }

@@ -148,6 +148,8 @@ final class Bench {
             fileBytes: SmallBench.defaultFileBytes, progress: { [started] in Bench.progress($0, since: started) }
         ).writeAndRead()
 
+        let mountRows = try await mountRows(
+            MountBaselines(uploadRate: r1Rate, downloadRate: readRate, treeRate: Double(smallFiles) / tree.seconds, listSeconds: list.seconds))
         let secureRows = try await secretRows()
         let postgresRows = try await postgresStoreRows()
         let metricsRows = try await metricsRows(
@@ -210,6 +212,7 @@ final class Bench {
                 name: "ls -l of \(smallFiles) files", value: list.seconds, unit: "s", baselineName: "local ls -l",
                 baseline: ls.seconds, ratio: ls.seconds / list.seconds, goal: "≤ 0.25 s", met: list.seconds <= 0.25))
         results += statRows
+        results += mountRows
         results += concurrentRows
         results += secureRows
         results += postgresRows
@@ -223,14 +226,15 @@ final class Bench {
     }
 
     /// Bytes the run writes at most: the test file and its copies (dd's, the warm-up's, the
-    /// download's), every round's uploads at R=1 and R=3 and the `--sha256` one, the small
-    /// files four times (source, local copy, cluster, download), the concurrent phase's twice,
+    /// download's), every round's uploads at R=1 and R=3 and the `--sha256` one, the mount's
+    /// write (staged and uploaded), the small files eight times (source, local copy, cluster,
+    /// download, the mount's two copies, each staged and uploaded), the concurrent phase's twice,
     /// every round's trees of the PostgreSQL store rows (one in each of two clusters), and the
     /// memory run's upload. Saturates at Int.max rather than overflow on absurd sizes.
     var diskBytesNeeded: Int {
         let postgresTrees = postgresSource == .skipped ? 0 : 2 * rounds
         let bytes =
-            Double(fileBytes) * Double(4 + 6 * rounds) + Double(smallFiles) * 4096 * Double(8 + postgresTrees) + Double(bigBytes)
+            Double(fileBytes) * Double(6 + 6 * rounds) + Double(smallFiles) * 4096 * Double(12 + postgresTrees) + Double(bigBytes)
             + SmallBench.diskBytesNeeded(files: concurrentFiles, fileBytes: SmallBench.defaultFileBytes)
         return bytes >= Double(Int.max) ? Int.max : Int(bytes)
     }

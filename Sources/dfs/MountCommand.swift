@@ -22,7 +22,8 @@ struct MountCommand: AsyncParsableCommand {
               dfs mount localhost:8000 /mnt/dfs
               dfs mount --daemon -o ro localhost:8000:/docs /mnt/docs
             A file written through the mount is staged in --cache-dir and reaches the cluster,
-            whole and at once, when it is closed or fsynced. A mountpoint left behind by a mount
+            whole and at once, when it is closed or fsynced (with --writeback, a small file
+            after its close returned, in a batch with others). A mountpoint left behind by a mount
             process that died ("Transport endpoint is not connected") is unmounted and mounted
             again. Needs /dev/fuse and fusermount3 (Debian: fuse3).
             """
@@ -56,6 +57,14 @@ struct MountCommand: AsyncParsableCommand {
 
     @Option(help: "Where the staging folder of files open for writing is made.")
     var cacheDir = "/var/tmp"
+
+    @Flag(
+        help: """
+            Write-back: the close of a small file (one block, at most 256KiB) returns once the file is durable \
+            in --cache-dir; uploads follow in batches. fsync still waits for the cluster; a mount that died \
+            uploads what it had staged when it is mounted again.
+            """)
+    var writeback = false
 
     @Option(help: "Block size of files written through the mount (64MiB, 512KiB, ...).")
     var blockSize = SizeArgument(bytes: 64 * 1024 * 1024)
@@ -91,6 +100,7 @@ struct MountCommand: AsyncParsableCommand {
             "\(blockSize.bytes)", "--retry-for", "\(retry.retryFor.duration.inMilliseconds)ms",
         ]
         if let replication { arguments += ["--replication", "\(replication)"] }
+        if writeback { arguments.append("--writeback") }
         if let secretFile = security.secretFile { arguments += ["--secret-file", secretFile] }
         if !mountOptionList.isEmpty { arguments += ["-o", mountOptionList.joined(separator: ",")] }
         return arguments + [source, mountpoint]
@@ -119,6 +129,7 @@ struct MountCommand: AsyncParsableCommand {
             options.timeouts = MountTimeouts(attribute: attrTimeout.duration, entry: entryTimeout.duration)
             options.cacheBytes = cacheSize.bytes
             options.cacheFolder = cacheDir
+            options.writeback = writeback
             options.upload = UploadOptions(blockBytes: blockSize.bytes, replication: replication)
             try await DFSClient.using(location.endpoints, secret: security, retry: retry) { client in
                 let mount = try await Mount.start(client: client, mountpoint: target, options: options, source: "dfs#\(location)")

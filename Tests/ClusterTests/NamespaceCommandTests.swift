@@ -357,6 +357,13 @@ import Testing
                 "PostgreSQL store: stat of 40 files, 16 callers at once", "PostgreSQL store: ls -l of 40 files",
                 "PostgreSQL store rows: PostgreSQL ", "fsync on",
             ] : ["PostgreSQL store rows skipped: PostgreSQL's server programs are not installed"]
+        let mountMeasures =
+            TestMount.available
+            ? [
+                "mount: write 4.0 MiB (dd conv=fsync), R=1", "mount: read 4.0 MiB (dd)", "mount: create 40 × 4 KiB (cp -r, close waits)",
+                "mount: ls -l of 40 files", "mount: stat of 40 files", "mount: create 40 × 4 KiB (cp -r, --writeback, until all uploaded)",
+                "peak memory of the mount process",
+            ] : ["mount rows skipped"]
         for measure in [
             "write 4.0 MiB, R=1", "write 4.0 MiB, R=3", "write 4.0 MiB, R=1, with --sha256", "read 4.0 MiB", "create 40 × 4 KiB",
             "read 40 × 4 KiB (cp -r out)", "ls -l of 40 files",
@@ -364,7 +371,7 @@ import Testing
             "small files: read 40 × 1.0 KiB by 16 clients, random order: latency p99", "peak memory",
             "CPU per GiB written, R=1 (client and nodes)", "CPU per GiB written, R=3 (client and nodes)", "CPU per GiB read (client and nodes)",
             "with a secret (TLS): write", "with a secret (TLS): read", "with a secret (TLS): create 40 × 4 KiB", "with a secret (TLS): read 40 × 4 KiB",
-        ] + postgresMeasures {
+        ] + postgresMeasures + mountMeasures {
             #expect(result.standardOutput.contains(measure), "\(measure) in the table")
         }
         #expect(result.standardOutput.contains("dd conv=fsync"))
@@ -376,7 +383,7 @@ import Testing
             var results: [Line]
         }
         let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: local.path("bench.json"))))
-        #expect(report.results.count == 26 + (PostgresTestServer.isInstalled ? 4 : 0))
+        #expect(report.results.count == 26 + (PostgresTestServer.isInstalled ? 4 : 0) + (TestMount.available ? 7 : 0))
         #expect(report.results.allSatisfy { $0.value > 0 })
         // It cleaned up after itself: only the JSON is left.
         #expect(try FileManager.default.contentsOfDirectory(atPath: local.url.path) == ["bench.json"])
