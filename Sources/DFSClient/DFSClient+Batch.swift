@@ -13,6 +13,10 @@ struct TreeFile: Sendable {
     var local: String
     var remote: DFSPath
     var size: Int
+    /// Permission bits, owner and group to create the file with (see ``NewFile``).
+    var mode: Int? = nil
+    var uid: Int? = nil
+    var gid: Int? = nil
 }
 
 extension DFSClient {
@@ -68,7 +72,9 @@ extension DFSClient {
 
         let created = try await metaRequest(
             CreateFiles(
-                files: batched.map { NewFile(path: files[$0].remote, size: contents[$0]!.count) },
+                files: batched.map {
+                    NewFile(path: files[$0].remote, size: contents[$0]!.count, mode: files[$0].mode, uid: files[$0].uid, gid: files[$0].gid)
+                },
                 replication: options.replication, blockBytes: options.blockBytes, overwrite: options.overwrite),
             expecting: CreateFilesOK.self)
         guard created.files.count == batched.count else {

@@ -2,9 +2,17 @@
 public struct NewFile: Codable, Hashable, Sendable {
     public var path: DFSPath
     public var size: Int
-    public init(path: DFSPath, size: Int) {
+    /// Permission bits, owner and group the file is created with (nil: none, or, for a new
+    /// version of a file, the old version's), as ``SetAttributes`` would set them after.
+    public var mode: Int?
+    public var uid: Int?
+    public var gid: Int?
+    public init(path: DFSPath, size: Int, mode: Int? = nil, uid: Int? = nil, gid: Int? = nil) {
         self.path = path
         self.size = size
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
     }
 }
 

@@ -201,8 +201,11 @@ extension CreateFiles {
         try Check.count(files.count, atMost: Limits.filesPerBatchMax, "a batch")
         try Check.replication(replication)
         try Check.blockBytes(blockBytes)
-        for file in files where !(0...blockBytes).contains(file.size) {
-            throw DFSError(.invalidArgument, "\(file.path) has \(file.size) bytes; a batched file fits in one block of \(blockBytes)")
+        for file in files {
+            guard (0...blockBytes).contains(file.size) else {
+                throw DFSError(.invalidArgument, "\(file.path) has \(file.size) bytes; a batched file fits in one block of \(blockBytes)")
+            }
+            try FileInfo.checkAttributes(mode: file.mode, uid: file.uid, gid: file.gid, of: file.path)
         }
     }
 }

@@ -49,15 +49,19 @@ extension MetaStore {
             guard !accepted.isEmpty else { return [] }
             let ids = try database.query(
                 """
-                INSERT INTO files(path, parent, name, size, mtime, replication, block_bytes, complete, created)
-                SELECT path, parent, name, 0, ?4, ?5, ?6, 0, ?4
-                FROM unnest(?1::text[], ?2::text[], ?3::text[]) WITH ORDINALITY AS batch(path, parent, name, position)
+                INSERT INTO files(path, parent, name, size, mtime, replication, block_bytes, complete, created, mode, uid, gid)
+                SELECT path, parent, name, 0, ?4, ?5, ?6, 0, ?4, mode, uid, gid
+                FROM unnest(?1::text[], ?2::text[], ?3::text[], ?7::bigint[], ?8::bigint[], ?9::bigint[])
+                    WITH ORDINALITY AS batch(path, parent, name, mode, uid, gid, position)
                 ORDER BY position RETURNING id
                 """,
                 [
                     .text(Self.arrayLiteral(accepted.map { files[$0].path.string })),
                     .text(Self.arrayLiteral(accepted.map { files[$0].path.parent!.string })),
                     .text(Self.arrayLiteral(accepted.map { files[$0].path.name })), .real(now), .int(replication), .int(blockBytes),
+                    .text(Self.arrayLiteral(accepted.map { files[$0].mode.map(String.init) })),
+                    .text(Self.arrayLiteral(accepted.map { files[$0].uid.map(String.init) })),
+                    .text(Self.arrayLiteral(accepted.map { files[$0].gid.map(String.init) })),
                 ]
             ) { $0.int64(0) }.sorted()
             guard ids.count == accepted.count else {
@@ -196,7 +200,7 @@ extension MetaStore {
             if !older.isEmpty {
                 try database.run(
                     """
-                    UPDATE files SET mode = old.mode, uid = old.uid, gid = old.gid
+                    UPDATE files SET mode = coalesce(files.mode, old.mode), uid = coalesce(files.uid, old.uid), gid = coalesce(files.gid, old.gid)
                     FROM unnest(?1::bigint[], ?2::bigint[]) AS pair(older, newer) JOIN files AS old ON old.id = pair.older
                     WHERE files.id = pair.newer AND (old.mode IS NOT NULL OR old.uid IS NOT NULL OR old.gid IS NOT NULL)
                     """, [.text(Self.arrayLiteral(older)), .text(Self.arrayLiteral(replaced.map(\.newer)))])

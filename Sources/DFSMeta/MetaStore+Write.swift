@@ -39,7 +39,9 @@ extension MetaStore {
             for file in files {
                 do {
                     let created = try database.savepoint { () throws(DFSError) -> (fileID: Int64, blockID: BlockID?) in
-                        let fileID = try insertPendingFile(path: file.path, replication: replication, blockBytes: blockBytes, overwrite: overwrite, now: now)
+                        let fileID = try insertPendingFile(
+                            path: file.path, replication: replication, blockBytes: blockBytes, overwrite: overwrite, now: now,
+                            attributes: (file.mode, file.uid, file.gid))
                         return (fileID, file.size > 0 ? try insertBlock(fileID: fileID, blockIndex: 0) : nil)
                     }
                     results.append(.success(created))
@@ -51,8 +53,12 @@ extension MetaStore {
         }
     }
 
-    /// Inside a transaction the caller began.
-    func insertPendingFile(path: DFSPath, replication: Int, blockBytes: Int, overwrite: Bool, now: Double) throws(DFSError) -> Int64 {
+    /// Inside a transaction the caller began. A file created with `attributes` keeps them
+    /// when it completes; one without takes those of the version it replaces.
+    func insertPendingFile(
+        path: DFSPath, replication: Int, blockBytes: Int, overwrite: Bool, now: Double,
+        attributes: (mode: Int?, uid: Int?, gid: Int?) = (nil, nil, nil)
+    ) throws(DFSError) -> Int64 {
         guard !path.isRoot else { throw DFSError(.invalidPath, "/ is the root folder, not a file path") }
         try path.validateForCreation()
         try checkFileCanGo(at: path)
@@ -61,12 +67,13 @@ extension MetaStore {
         }
         return try database.insertReturningID(
             """
-            INSERT INTO files(path, parent, name, size, mtime, replication, block_bytes, complete, created)
-            VALUES(?, ?, ?, 0, ?, ?, ?, 0, ?)
+            INSERT INTO files(path, parent, name, size, mtime, replication, block_bytes, complete, created, mode, uid, gid)
+            VALUES(?, ?, ?, 0, ?, ?, ?, 0, ?, ?, ?, ?)
             """,
             [
                 .text(path.string), .text(path.parent!.string), .text(path.name), .real(now), .int(replication),
-                .int(blockBytes), .real(now),
+                .int(blockBytes), .real(now), attributes.mode.map { .int($0) } ?? .null, attributes.uid.map { .int($0) } ?? .null,
+                attributes.gid.map { .int($0) } ?? .null,
             ])
     }
 
@@ -192,12 +199,12 @@ extension MetaStore {
         try checkFileCanGo(at: path)
         if let older = try completeFileID(path) {
             // A new version keeps the permissions and owner the old one was given, as a file
-            // written over in place keeps its inode's.
+            // written over in place keeps its inode's, except those it was created with.
             try database.run(
                 """
-                UPDATE files SET mode = (SELECT mode FROM files WHERE id = ?1), uid = (SELECT uid FROM files WHERE id = ?1),
-                    gid = (SELECT gid FROM files WHERE id = ?1)
-                WHERE id = ?2 AND mode IS NULL AND uid IS NULL AND gid IS NULL
+                UPDATE files SET mode = coalesce(mode, (SELECT mode FROM files WHERE id = ?1)),
+                    uid = coalesce(uid, (SELECT uid FROM files WHERE id = ?1)), gid = coalesce(gid, (SELECT gid FROM files WHERE id = ?1))
+                WHERE id = ?2 AND (mode IS NULL OR uid IS NULL OR gid IS NULL)
                 """, [.integer(older), .integer(fileID)])
             try dropFile(older, now: now)
         }

@@ -99,4 +99,15 @@ struct PendingAttributes: Sendable, Equatable {
     }
 
     var isEmpty: Bool { mode == nil && uid == nil && gid == nil && mtime == nil }
+
+    /// What is left to store once `stored` was: the fields that still differ from it (one
+    /// set again meanwhile stays); nil when nothing is.
+    func removing(_ stored: PendingAttributes) -> PendingAttributes? {
+        var left = self
+        if left.mode == stored.mode { left.mode = nil }
+        if left.uid == stored.uid { left.uid = nil }
+        if left.gid == stored.gid { left.gid = nil }
+        if left.mtime == stored.mtime { left.mtime = nil }
+        return left.isEmpty ? nil : left
+    }
 }

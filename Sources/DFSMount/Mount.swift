@@ -66,6 +66,13 @@ public final class Mount: Sendable {
     private static func uploadLeftovers(client: DFSClient, options: MountOptions) async {
         for leftover in StagingArea.leftovers(in: options.cacheFolder) {
             guard leftover.ready, let path = try? DFSPath(leftover.clusterPath) else {
+                if leftover.damaged {
+                    Log.error(
+                        "mount",
+                        "\(leftover.stagedPath) was closed for \(leftover.clusterPath) through a mount process that died, but its bytes are not those closed (the machine went down before they reached the disk); not uploaded, left there"
+                    )
+                    continue
+                }
                 Log.warn(
                     "mount",
                     "\(leftover.stagedPath) holds \(leftover.bytes) bytes written to \(leftover.clusterPath) by a mount process that died before uploading them; copy it in with dfs cp, then remove it"

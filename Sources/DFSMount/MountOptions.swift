@@ -16,8 +16,8 @@ public struct MountOptions: Sendable {
     /// Bytes of whole blocks kept in memory for reads (at least one block is).
     public var readCacheBytes = 128 * 1024 * 1024
     /// Write-back: the close of a small file (one block, at most 256 KiB) returns once its
-    /// bytes are durable in the staging folder, and the upload follows in batches. fsync
-    /// still waits for the cluster. Off: every close waits for its upload.
+    /// bytes are written (not synced) in the staging folder, and the upload follows in
+    /// batches. fsync still waits for the cluster. Off: every close waits for its upload.
     public var writeback = false
     /// Block size and replication of files written through the mount.
     public var upload = UploadOptions()

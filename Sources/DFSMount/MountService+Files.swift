@@ -50,12 +50,13 @@ extension MountService {
 
     /// Creates `path` as an empty staged file open for writing. It reaches the cluster when
     /// it is closed or synced; until then only this mount shows it. With O_EXCL, a file the
-    /// cluster has already is EEXIST. Its mode (the caller's, less the umask) and owner (the
+    /// cluster has already is EEXIST (asked unless a lookup just found it absent, see
+    /// ``AbsentNames``). Its mode (the caller's, less the umask) and owner (the
     /// caller) are stored right after its first upload.
     func create(_ path: DFSPath, flags: Int32, mode: Int, owner: (uid: Int, gid: Int)) async throws -> (Attributes, UInt64) {
         try checkWritable()
         try path.validateForCreation()
-        if flags & O_EXCL != 0 {
+        if flags & O_EXCL != 0, !absent.withLock({ $0.take(path) }) {
             do {
                 _ = try await client.stat(path)
                 throw MountError(EEXIST, "\(path) exists")
@@ -97,8 +98,9 @@ extension MountService {
     }
 
     /// On every close (FUSE's flush): uploads what `handle` staged and waits for it; with
-    /// write-back, a small file returns once it is durable in the staging folder, its
-    /// upload started in the background (batched with others by ``SmallFileUploads``).
+    /// write-back, a small file returns once it is marked ready in the staging folder (see
+    /// ``WriteHandle/markReady(for:)``), its upload started in the background (batched with
+    /// others by ``SmallFileUploads``).
     func close(_ handle: UInt64) async throws {
         guard case .write(let writer) = try handles.withLock({ try $0.handle(handle) }) else { return }
         guard options.writeback, let entry = inodes.withLock({ $0.entries[writer.inode] }), entry.linked,
@@ -106,12 +108,11 @@ extension MountService {
         else {
             return try await upload(writer)
         }
-        try await writer.makeDurable(for: entry.path)
-        let smallUploads = self.smallUploads
+        try await writer.markReady(for: entry.path)
         let path = entry.path
         let inode = writer.inode
         _ = await writer.startUpload(to: path) { [self] stagedPath in
-            try await smallUploads.upload(stagedPath, to: path)
+            try await uploadSmall(stagedPath, of: inode, to: path)
             try await storePendingAttributes(of: inode, at: path)
         }
     }
@@ -129,13 +130,23 @@ extension MountService {
         let path = entry.path
         let options = self.options.upload
         if await writer.size <= DFSClient.batchedFileBytesMax(blockBytes: options.blockBytes) {
-            let smallUploads = self.smallUploads
-            try await writer.upload(to: path) { stagedPath in try await smallUploads.upload(stagedPath, to: path) }
+            let inode = writer.inode
+            try await writer.upload(to: path) { [self] stagedPath in try await uploadSmall(stagedPath, of: inode, to: path) }
         } else {
             let client = self.client
             try await writer.upload(to: path) { stagedPath in _ = try await client.upload(localPath: stagedPath, to: path, options: options) }
         }
         try await storePendingAttributes(of: writer.inode, at: path)
+    }
+
+    /// Uploads a small staged file of `inode` in a batch with others, created with the mode,
+    /// owner and group waiting for it (a new file's), which are then stored: no request of
+    /// their own after the upload.
+    private func uploadSmall(_ stagedPath: String, of inode: UInt64, to path: DFSPath) async throws {
+        var sent = pending.withLock { $0[inode] } ?? PendingAttributes()
+        sent.mtime = nil
+        try await smallUploads.upload(stagedPath, to: path, attributes: sent)
+        pending.withLock { table in table[inode] = table[inode]?.removing(sent) }
     }
 
     /// Streaming for a writer of `inode` that starts empty: its blocks go to the cluster as

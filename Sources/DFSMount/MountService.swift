@@ -27,6 +27,8 @@ final class MountService: Sendable {
     let staging: StagingArea
     /// Uploads of small files, batched (see ``SmallFileUploads``).
     let smallUploads: SmallFileUploads
+    /// Paths a lookup just found absent (see ``AbsentNames``).
+    let absent: Mutex<AbsentNames>
     /// When the mount started, seconds since 1970.
     let startTime = WriteHandle.now()
 
@@ -38,6 +40,7 @@ final class MountService: Sendable {
         self.cache = BlockCache(client: client, capacityBytes: options.readCacheBytes)
         self.staging = staging
         self.smallUploads = SmallFileUploads(client: client, options: options.upload)
+        self.absent = Mutex(AbsentNames(window: .seconds(options.timeouts.entrySeconds)))
     }
 
     // MARK: Names
@@ -67,7 +70,13 @@ final class MountService: Sendable {
                 return staged
             }
         }
-        let file = try await client.stat(path)
+        let file: GetFileOK
+        do {
+            file = try await client.stat(path)
+        } catch let error as DFSError where error.code == .notFound {
+            absent.withLock { $0.remember(path) }
+            throw error
+        }
         let inode = inodes.withLock { $0.remember(path) }
         return Attributes(inode: inode, file.info)
     }

@@ -17,8 +17,7 @@ actor SmallFileUploads {
     static let batchesInFlightMax = 2
 
     private struct Waiting {
-        let stagedPath: String
-        let path: DFSPath
+        let file: SmallFileUpload
         let continuation: CheckedContinuation<Void, any Error>
     }
 
@@ -35,11 +34,13 @@ actor SmallFileUploads {
         self.options = options
     }
 
-    /// Uploads the staged file at `stagedPath` to `path`; returns once it is complete in
-    /// the cluster. The caller keeps the staged file unchanged until then.
-    func upload(_ stagedPath: String, to path: DFSPath) async throws {
+    /// Uploads the staged file at `stagedPath` to `path`, created with `attributes`' mode,
+    /// owner and group (none: the replaced version's); returns once it is complete in the
+    /// cluster. The caller keeps the staged file unchanged until then.
+    func upload(_ stagedPath: String, to path: DFSPath, attributes: PendingAttributes = PendingAttributes()) async throws {
+        let file = SmallFileUpload(localPath: stagedPath, path: path, mode: attributes.mode, uid: attributes.uid, gid: attributes.gid)
         try await withCheckedThrowingContinuation { continuation in
-            waiting.append(Waiting(stagedPath: stagedPath, path: path, continuation: continuation))
+            waiting.append(Waiting(file: file, continuation: continuation))
             startBatches()
         }
     }
@@ -56,7 +57,7 @@ actor SmallFileUploads {
     }
 
     private func send(_ batch: [Waiting]) async {
-        let errors = await client.uploadSmallFiles(batch.map { ($0.stagedPath, $0.path) }, options: options)
+        let errors = await client.uploadSmallFiles(batch.map(\.file), options: options)
         Log.debug("mount", "uploaded a batch of \(batch.count) files (\(batchCount) batches, \(fileCount) files so far)")
         for (entry, error) in zip(batch, errors) {
             if let error { entry.continuation.resume(throwing: error) } else { entry.continuation.resume() }

@@ -55,9 +55,48 @@ final class StagingArea: Sendable {
     /// The file beside a staged file that names the cluster path it is for.
     static func notePath(of stagedPath: String) -> String { stagedPath + ".path" }
 
-    /// The file beside a staged file that says it is complete and durable (a write-back
-    /// close returned, the upload had not ended): a mount started later uploads it.
+    /// The file beside a staged file that says it is complete (a write-back close returned,
+    /// the upload had not ended): a mount started later uploads it if its bytes still match.
     static func readyPath(of stagedPath: String) -> String { stagedPath + ".ready" }
+
+    /// What a ready note holds: the cluster path, and the size and CRC32C the staged bytes
+    /// had when their close returned. Written without a sync (a sync per close would cost
+    /// more than the whole upload of a small file); after a machine went down, bytes that
+    /// no longer match their note are reported rather than uploaded.
+    struct ReadyNote: Equatable {
+        let path: String
+        let size: Int
+        let crc32c: UInt32
+
+        static let header = "dfs-staged 1"
+
+        /// `dfs-staged 1 SIZE CRC32C` on the first line, the path after it.
+        var bytes: [UInt8] { Array("\(Self.header) \(size) \(crc32c)\n\(path)".utf8) }
+
+        init(path: String, size: Int, crc32c: UInt32) {
+            self.path = path
+            self.size = size
+            self.crc32c = crc32c
+        }
+
+        /// nil for a note that is not one (cut short, or not written at all).
+        init?(_ bytes: [UInt8]) {
+            let text = String(decoding: bytes, as: UTF8.self)
+            guard let newline = text.firstIndex(of: "\n") else { return nil }
+            let fields = text[..<newline].split(separator: " ")
+            guard fields.count == 4, "\(fields[0]) \(fields[1])" == Self.header, let size = Int(fields[2]), let crc32c = UInt32(fields[3]) else {
+                return nil
+            }
+            let path = String(text[text.index(after: newline)...])
+            guard !path.isEmpty else { return nil }
+            self.init(path: path, size: size, crc32c: crc32c)
+        }
+
+        /// True when `staged` (a staged file's bytes) are those the note was written for.
+        func matches(_ staged: [UInt8]) -> Bool {
+            staged.count == size && CRC32C.checksum(staged) == crc32c
+        }
+    }
 
     /// The prefix of every mount's staging folder, followed by its process id.
     static let folderPrefix = "dfs-mount-"
@@ -73,10 +112,13 @@ final class StagingArea: Sendable {
         /// The cluster path it was for, "?" when its note is missing.
         let clusterPath: String
         let bytes: Int
-        /// True when a write-back close returned for it (see ``readyPath(of:)``): its bytes
-        /// are what the program wrote and closed, to be uploaded. Otherwise it may be half
-        /// written and is only reported.
+        /// True when a write-back close returned for it (see ``readyPath(of:)``) and its bytes
+        /// still match the note: they are what the program wrote and closed, to be uploaded.
+        /// Otherwise it may be half written (or lost with the machine) and is only reported.
         let ready: Bool
+        /// True when a write-back close returned for it but its bytes no longer match the note
+        /// (the machine went down before they reached the disk).
+        let damaged: Bool
     }
 
     /// Files staged in `cacheFolder` by mount processes that are gone.
@@ -88,12 +130,13 @@ final class StagingArea: Sendable {
             let folder = cacheFolder + "/" + name
             for file in (try? FileSystem.contentsOfFolder(folder)) ?? [] where !file.hasSuffix(".path") && !file.hasSuffix(".ready") {
                 let staged = folder + "/" + file
-                let ready = (try? FileSystem.contents(of: readyPath(of: staged))).map { String(decoding: $0, as: UTF8.self) }
+                let note = (try? FileSystem.contents(of: readyPath(of: staged))).flatMap(ReadyNote.init)
                 let noted = (try? FileSystem.contents(of: notePath(of: staged))).map { String(decoding: $0, as: UTF8.self) }
+                let bytes = (try? FileSystem.status(staged).size) ?? 0
+                // Small files only take write-back: reading one whole is cheap.
+                let intact = note.map { note in note.size == bytes && (try? FileSystem.contents(of: staged)).map(note.matches) == true } ?? false
                 found.append(
-                    Leftover(
-                        stagedPath: staged, clusterPath: ready ?? noted ?? "?", bytes: (try? FileSystem.status(staged).size) ?? 0,
-                        ready: ready != nil))
+                    Leftover(stagedPath: staged, clusterPath: note?.path ?? noted ?? "?", bytes: bytes, ready: intact, damaged: note != nil && !intact))
             }
         }
         return found

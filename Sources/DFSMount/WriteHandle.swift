@@ -52,14 +52,18 @@ actor WriteHandle {
         if let fill {
             try await fill(stagedPath)
         }
-        let file = try await BlockingIO.run { () throws -> OpenFile in
+        let (file, size) = try await BlockingIO.run { () throws -> (OpenFile, Int) in
             let file = try OpenFile.open(stagedPath, .readWrite, options: [.create], permissions: [.ownerReadWrite])
             // Beside it, the cluster path it is for: should this process die before the
             // upload, the next mount names what was left (see StagingArea.leftovers).
             try? FileSystem.write(Array(path.string.utf8), to: StagingArea.notePath(of: stagedPath))
-            return file
+            do {
+                return (file, try file.status().size)
+            } catch {
+                file.close()
+                throw error
+            }
         }
-        let size = try await BlockingIO.run { try file.status().size }
         do {
             try staging.reserve(size)
         } catch {
@@ -173,24 +177,23 @@ actor WriteHandle {
         }
     }
 
-    /// Makes the staged bytes durable in the staging folder, with a note that they are
-    /// complete and for `path`, so that a mount started after this process died uploads
-    /// them (see ``StagingArea/leftovers(in:)``). Write-back's close returns after this.
-    func makeDurable(for path: DFSPath) async throws {
+    /// Marks the staged bytes complete and for `path` with a note beside them (their size
+    /// and CRC32C, see ``StagingArea/ReadyNote``), so that a mount started after this process
+    /// died uploads them (see ``StagingArea/leftovers(in:)``). Write-back's close returns
+    /// after this. Nothing is synced: the bytes and the note are in the kernel's page cache,
+    /// which outlives the process; a machine that goes down before the upload may lose them,
+    /// and a note whose bytes did not survive is reported at the next mount, not uploaded.
+    func markReady(for path: DFSPath) async throws {
         await waitForUpload()
         guard dirty else { return }
         let file = self.file
+        let size = self.size
         let readyPath = StagingArea.readyPath(of: stagedPath)
-        let folder = staging.folder
         try await BlockingIO.run {
-            try file.sync()
-            let note = try OpenFile.createOrTruncate(readyPath, permissions: [.ownerReadWrite])
-            defer { note.close() }
-            try note.writeAll(Array(path.string.utf8), at: 0)
-            try note.sync()
-            let directory = try OpenFile.openFolder(folder)
-            defer { directory.close() }
-            try directory.sync()
+            let note = StagingArea.ReadyNote(path: path.string, size: size, crc32c: CRC32C.checksum(try file.readExact(count: size, at: 0)))
+            let noteFile = try OpenFile.createOrTruncate(readyPath, permissions: [.ownerReadWrite])
+            defer { noteFile.close() }
+            try noteFile.writeAll(note.bytes, at: 0)
         }
     }
 

@@ -60,9 +60,10 @@ struct MountCommand: AsyncParsableCommand {
 
     @Flag(
         help: """
-            Write-back: the close of a small file (one block, at most 256KiB) returns once the file is durable \
-            in --cache-dir; uploads follow in batches. fsync still waits for the cluster; a mount that died \
-            uploads what it had staged when it is mounted again.
+            Write-back: the close of a small file (one block, at most 256KiB) returns once the file is written \
+            in --cache-dir (not synced: safe if the mount process dies, not if the machine does); uploads \
+            follow in batches. fsync still waits for the cluster; a mount that died uploads what it had \
+            staged when it is mounted again.
             """)
     var writeback = false
 

@@ -13,16 +13,37 @@ import Testing
         try await store.writeOneBlockFile(path, length: length, on: node)
     }
 
-    /// Writes files of a batch, as a tree copy does.
-    func writeBatch(_ store: MetaStore, _ paths: [String]) async throws {
+    /// Writes files of a batch, as a tree copy does, each created with `attributes`.
+    func writeBatch(_ store: MetaStore, _ paths: [String], attributes: (mode: Int?, uid: Int?, gid: Int?) = (nil, nil, nil)) async throws {
         let created = try await store.createFiles(
-            paths.map { NewFile(path: try DFSPath($0), size: 5) }, replication: 1, blockBytes: 4096, overwrite: true, now: 7)
+            paths.map { NewFile(path: try DFSPath($0), size: 5, mode: attributes.mode, uid: attributes.uid, gid: attributes.gid) },
+            replication: 1, blockBytes: 4096, overwrite: true, now: 7)
         let completions = try created.map { result in
             let file = try result.get()
             return CompleteFile(
                 fileID: file.fileID, size: 5, sha256: nil, blocks: [CommittedBlock(blockID: file.blockID!, blockIndex: 0, length: 5, nodes: [node])])
         }
         for result in try await store.completeFiles(completions, now: 8) { try result.get() }
+    }
+
+    /// Files created with attributes (as the mount creates new files) have them once
+    /// complete; a new version given only some keeps the old version's others.
+    @Test(arguments: StoreKind.allCases) func attributesGivenAtCreationAreStored(kind: StoreKind) async throws {
+        let store = try await kind.makeStore(registering: [node], capacityBytes: 1 << 30)
+        try await writeBatch(store, ["/m/a", "/m/b"], attributes: (0o640, 1001, 1002))
+        for path in ["/m/a", "/m/b"] {
+            let file = try await store.getFile(path: try DFSPath(path)).info
+            #expect(file.mode == 0o640 && file.uid == 1001 && file.gid == 1002 && file.modeString == "-rw-r-----")
+        }
+        try await writeBatch(store, ["/m/a"], attributes: (0o600, nil, nil))
+        let replaced = try await store.getFile(path: try DFSPath("/m/a")).info
+        #expect(replaced.mode == 0o600 && replaced.uid == 1001 && replaced.gid == 1002)
+        try await writeBatch(store, ["/m/b"])
+        let kept = try await store.getFile(path: try DFSPath("/m/b")).info
+        #expect(kept.mode == 0o640 && kept.uid == 1001 && kept.gid == 1002)
+        // Out of range: the request is refused before it reaches the store.
+        let bad = CreateFiles(files: [NewFile(path: try DFSPath("/m/c"), size: 1, mode: 0o10000)], replication: 1, blockBytes: 4096, overwrite: true)
+        #expect(throws: DFSError.self) { try bad.validate() }
     }
 
     @Test(arguments: StoreKind.allCases) func attributesAreSetShownAndKeptByANewVersion(kind: StoreKind) async throws {
