@@ -96,6 +96,6 @@ let package = Package(
         .testTarget(name: "DFSMountTests", dependencies: ["DFSCore", "DFSSystem", "DFSMount"]),
         .testTarget(name: "DFSProcessTests", dependencies: ["DFSCore", "DFSProcess"]),
         .testTarget(name: "DFSMetricsTests", dependencies: ["DFSCore", "DFSMetrics", "DFSTesting"]),
-        .testTarget(name: "ClusterTests", dependencies: ["DFSCore", "DFSNet", "DFSClient", "DFSProcess", "DFSPostgres", "DFSTesting"]),
+        .testTarget(name: "ClusterTests", dependencies: ["DFSCore", "DFSNet", "DFSClient", "DFSMount", "DFSProcess", "DFSPostgres", "DFSTesting"]),
     ]
 )

@@ -3,3 +3,6 @@
 // readdirplus, copy_file_range and the init capabilities dfs asks for.
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
+// Extended attributes (not in Swift's Glibc module): the mount keeps its notes on the
+// files it stages as attributes of those files.
+#include <sys/xattr.h>

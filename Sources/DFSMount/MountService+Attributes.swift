@@ -12,6 +12,7 @@ extension MountService {
     /// yet) and show meanwhile.
     func store(_ changes: PendingAttributes, of inode: UInt64) async throws {
         try checkWritable()
+        folderAttributes.withLock { $0.drop(inode) }
         let path = try path(of: inode)
         // The cluster's root folder keeps fixed attributes. Accepted and dropped, as before
         // attributes were stored, so that `rsync -a src/ MOUNT/` or `cp -a src/. MOUNT` onto a
@@ -43,6 +44,7 @@ extension MountService {
     func makeLink(_ path: DFSPath, target: String, owner: (uid: Int, gid: Int)) async throws -> Attributes {
         try checkWritable()
         try path.validateForCreation()
+        snapshots.withLock { $0.added(path) }
         do {
             try await client.makeLink(path, target: target)
         } catch let error as DFSError where error.code == .alreadyExists || error.code == .isADirectory {

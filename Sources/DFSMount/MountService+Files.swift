@@ -63,6 +63,7 @@ extension MountService {
             } catch let error as DFSError where error.code == .notFound {}
         }
         let inode = inodes.withLock { $0.remember(path) }
+        snapshots.withLock { $0.added(path) }
         do {
             let writer = try await WriteHandle(inode: inode, path: path, staging: staging, dirty: true, streaming: streaming(inode), fill: nil)
             let handle = try handles.withLock { try $0.add(.write(writer)) }

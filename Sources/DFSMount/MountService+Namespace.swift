@@ -12,10 +12,16 @@ extension MountService {
     func makeFolder(_ path: DFSPath, mode: Int, owner: (uid: Int, gid: Int)) async throws -> Attributes {
         try checkWritable()
         try path.validateForCreation()
+        let checked = ContinuousClock.now
         if try await exists(path) { throw MountError(EEXIST, "\(path) exists") }
+        // In its folder's snapshot before it exists: a snapshot may hold names that are not
+        // there (a lookup asks the cluster), never lack one that is.
+        snapshots.withLock { $0.added(path) }
         try await client.makeDirectory(path)
+        snapshots.withLock { $0.madeFolder(path, since: checked) }
         try await client.setAttributes(path, mode: mode & 0o7777, uid: owner.uid, gid: owner.gid)
-        // Built here rather than asked for: the cluster has just stored exactly these.
+        // Built here rather than asked for: the cluster has just stored exactly these (but
+        // for the time, which is the cluster's: not kept, so the next getattr shows it).
         let inode = inodes.withLock { $0.remember(path) }
         return Attributes(inode: inode, type: .dir, size: 0, mtime: WriteHandle.now(), mode: mode & 0o7777, uid: owner.uid, gid: owner.gid)
     }
@@ -43,6 +49,8 @@ extension MountService {
         let file = try await client.stat(path)
         guard file.info.type == .dir else { throw MountError(ENOTDIR, "\(path) is not a folder") }
         try await removeEmptyFolder(path)
+        snapshots.withLock { $0.removed(path) }
+        if let inode = inodes.withLock({ $0.inode(of: path) }) { folderAttributes.withLock { $0.drop(inode) } }
         inodes.withLock { $0.unlink(path) }
     }
 
@@ -90,8 +98,14 @@ extension MountService {
             case (.dir, .dir):
                 if target.isSelfOrDescendant(of: source) { throw MountError(EINVAL, "cannot move \(source) into itself") }
                 try await removeEmptyFolder(target)
+                snapshots.withLock { $0.removed(target) }
+                if let inode = inodes.withLock({ $0.inode(of: target) }) { folderAttributes.withLock { $0.drop(inode) } }
             default: break
             }
+        }
+        snapshots.withLock { snapshots in
+            snapshots.removed(source)
+            snapshots.added(target)
         }
         try await client.move(source, to: target)
         inodes.withLock { $0.move(source, to: target) }

@@ -29,6 +29,10 @@ final class MountService: Sendable {
     let smallUploads: SmallFileUploads
     /// Paths a lookup just found absent (see ``AbsentNames``).
     let absent: Mutex<AbsentNames>
+    /// Recently listed folders, to answer lookups of names they lack (see ``FolderSnapshots``).
+    let snapshots: Mutex<FolderSnapshots>
+    /// Folders' attributes, kept for the attribute timeout (see ``FolderAttributes``).
+    let folderAttributes: Mutex<FolderAttributes>
     /// When the mount started, seconds since 1970.
     let startTime = WriteHandle.now()
 
@@ -41,6 +45,8 @@ final class MountService: Sendable {
         self.staging = staging
         self.smallUploads = SmallFileUploads(client: client, options: options.upload)
         self.absent = Mutex(AbsentNames(window: .seconds(options.timeouts.entrySeconds)))
+        self.snapshots = Mutex(FolderSnapshots(window: .seconds(options.timeouts.entrySeconds)))
+        self.folderAttributes = Mutex(FolderAttributes(window: .seconds(options.timeouts.attributeSeconds)))
     }
 
     // MARK: Names
@@ -70,15 +76,50 @@ final class MountService: Sendable {
                 return staged
             }
         }
+        let verdict = snapshots.withLock { $0.isAbsent(path) }
+        if verdict.refresh, let parent = path.parent { listForSnapshot(parent) }
+        if verdict.absent {
+            absent.withLock { $0.remember(path) }
+            throw MountError(ENOENT, "\(path) is not in its folder's listing")
+        }
         let file: GetFileOK
         do {
             file = try await client.stat(path)
         } catch let error as DFSError where error.code == .notFound {
             absent.withLock { $0.remember(path) }
+            if snapshots.withLock({ $0.noteMiss(path) }), let parent = path.parent { listForSnapshot(parent) }
             throw error
         }
         let inode = inodes.withLock { $0.remember(path) }
-        return Attributes(inode: inode, file.info)
+        let attributes = Attributes(inode: inode, file.info)
+        folderAttributes.withLock { $0.keep(attributes) }
+        return attributes
+    }
+
+    /// Lists `folder` in the background for its snapshot (see ``FolderSnapshots``).
+    func listForSnapshot(_ folder: DFSPath) {
+        let started = ContinuousClock.now
+        let client = self.client
+        Task { [snapshots] in
+            var names: [[UInt8]] = []
+            var after: String?
+            do {
+                while true {
+                    let page = try await client.listPage(folder, after: after, limit: Limits.listEntriesMax)
+                    guard page.info.type == .dir else { throw MountError(ENOTDIR, "\(folder) is not a folder") }
+                    names += page.entries.map { Array($0.path.name.utf8) }
+                    if names.count > FolderSnapshots.folderNamesMax {
+                        snapshots.withLock { $0.store(folder, names: nil, startedAt: started) }
+                        return
+                    }
+                    guard page.more, let last = page.entries.last else { break }
+                    after = last.path.name
+                }
+                snapshots.withLock { $0.store(folder, names: names, startedAt: started) }
+            } catch {
+                snapshots.withLock { $0.listingFailed(folder) }
+            }
+        }
     }
 
     func forget(_ inode: UInt64, count: Int) {
@@ -89,10 +130,12 @@ final class MountService: Sendable {
         if let writer = handles.withLock({ $0.writers[inode] }) {
             return try await stagedAttributes(inode, writer, path: try path(of: inode))
         }
+        if let kept = folderAttributes.withLock({ $0.attributes(of: inode) }) { return kept }
         let file = try await client.stat(try path(of: inode))
         var attributes = Attributes(inode: inode, file.info)
         // The cluster's root folder has no time of its own: show the mount's start.
         if file.info.path.isRoot { attributes.mtime = startTime }
+        folderAttributes.withLock { $0.keep(attributes) }
         return attributes
     }
 

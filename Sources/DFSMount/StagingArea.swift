@@ -1,3 +1,4 @@
+import CFuse
 import DFSCore
 import DFSSystem
 import Foundation
@@ -52,7 +53,33 @@ final class StagingArea: Sendable {
 
     var usedBytes: Int { state.withLock { $0.usedBytes } }
 
-    /// The file beside a staged file that names the cluster path it is for.
+    /// A staged file's notes (the cluster path it is for; that a write-back close returned
+    /// for it) are extended attributes of the file when its file system takes them: a call
+    /// on the open file, where a note file of its own would cost a create and an unlink per
+    /// staged file. Elsewhere (or for a note too long for the file system), they are files
+    /// beside it, ``notePath(of:)`` and ``readyPath(of:)``.
+    static let pathAttribute = "user.dfs.path"
+    static let readyAttribute = "user.dfs.ready"
+
+    /// Sets the note `name` on the open staged file `fd`; false when refused.
+    static func setNote(_ name: String, _ bytes: [UInt8], on fd: Int32) -> Bool {
+        bytes.withUnsafeBytes { fsetxattr(fd, name, $0.baseAddress, $0.count, 0) } == 0
+    }
+
+    static func removeNote(_ name: String, on fd: Int32) {
+        _ = fremovexattr(fd, name)
+    }
+
+    /// The note `name` of the staged file at `path`, nil when it has none.
+    static func note(_ name: String, of path: String) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+        let count = buffer.withUnsafeMutableBytes { getxattr(path, name, $0.baseAddress, $0.count) }
+        guard count >= 0 else { return nil }
+        return Array(buffer.prefix(count))
+    }
+
+    /// The file beside a staged file that names the cluster path it is for, where notes
+    /// cannot be attributes.
     static func notePath(of stagedPath: String) -> String { stagedPath + ".path" }
 
     /// The file beside a staged file that says it is complete (a write-back close returned,
@@ -130,8 +157,9 @@ final class StagingArea: Sendable {
             let folder = cacheFolder + "/" + name
             for file in (try? FileSystem.contentsOfFolder(folder)) ?? [] where !file.hasSuffix(".path") && !file.hasSuffix(".ready") {
                 let staged = folder + "/" + file
-                let note = (try? FileSystem.contents(of: readyPath(of: staged))).flatMap(ReadyNote.init)
-                let noted = (try? FileSystem.contents(of: notePath(of: staged))).map { String(decoding: $0, as: UTF8.self) }
+                let note = (Self.note(readyAttribute, of: staged) ?? (try? FileSystem.contents(of: readyPath(of: staged)))).flatMap(ReadyNote.init)
+                let noted = (Self.note(pathAttribute, of: staged) ?? (try? FileSystem.contents(of: notePath(of: staged))))
+                    .map { String(decoding: $0, as: UTF8.self) }
                 let bytes = (try? FileSystem.status(staged).size) ?? 0
                 // Small files only take write-back: reading one whole is cheap.
                 let intact = note.map { note in note.size == bytes && (try? FileSystem.contents(of: staged)).map(note.matches) == true } ?? false

@@ -32,6 +32,15 @@ actor WriteHandle {
     private(set) var dirty: Bool
     private(set) var mtime: Double
     private var closed = false
+    /// True when the staged file's notes are files beside it, not its extended attributes
+    /// (see ``StagingArea/setNote(_:_:on:)``).
+    private let notesAreFiles: Bool
+    /// Where the ready note of a write-back close is, while there is one.
+    private var readyNote: ReadyNoteKind?
+
+    private enum ReadyNoteKind {
+        case attribute, file
+    }
     /// The upload under way, which writes, truncates and other uploads wait for.
     private var uploading: Task<Void, any Error>?
     /// The blocks sent to the cluster as they fill, while the writes stay sequential from
@@ -52,18 +61,25 @@ actor WriteHandle {
         if let fill {
             try await fill(stagedPath)
         }
-        let (file, size) = try await BlockingIO.run { () throws -> (OpenFile, Int) in
+        let filled = fill != nil
+        let (file, size, notesAreFiles) = try await BlockingIO.run { () throws -> (OpenFile, Int, Bool) in
             let file = try OpenFile.open(stagedPath, .readWrite, options: [.create], permissions: [.ownerReadWrite])
-            // Beside it, the cluster path it is for: should this process die before the
+            // With it, the cluster path it is for: should this process die before the
             // upload, the next mount names what was left (see StagingArea.leftovers).
-            try? FileSystem.write(Array(path.string.utf8), to: StagingArea.notePath(of: stagedPath))
+            let pathNote = Array(path.string.utf8)
+            var notesAreFiles = false
+            if !StagingArea.setNote(StagingArea.pathAttribute, pathNote, on: file.fd) {
+                notesAreFiles = true
+                try? FileSystem.write(pathNote, to: StagingArea.notePath(of: stagedPath))
+            }
             do {
-                return (file, try file.status().size)
+                return (file, filled ? try file.status().size : 0, notesAreFiles)
             } catch {
                 file.close()
                 throw error
             }
         }
+        self.notesAreFiles = notesAreFiles
         do {
             try staging.reserve(size)
         } catch {
@@ -172,8 +188,18 @@ actor WriteHandle {
         uploading = nil
         if succeeded {
             dirty = false
-            let readyPath = StagingArea.readyPath(of: stagedPath)
-            await BlockingIO.runQuietly { FileSystem.removeQuietly(readyPath) }
+            await removeReadyNote()
+        }
+    }
+
+    private func removeReadyNote() async {
+        guard let kind = readyNote, !closed else { return }
+        readyNote = nil
+        let file = self.file
+        let readyPath = StagingArea.readyPath(of: stagedPath)
+        switch kind {
+        case .attribute: StagingArea.removeNote(StagingArea.readyAttribute, on: file.fd)
+        case .file: await BlockingIO.runQuietly { FileSystem.removeQuietly(readyPath) }
         }
     }
 
@@ -189,11 +215,14 @@ actor WriteHandle {
         let file = self.file
         let size = self.size
         let readyPath = StagingArea.readyPath(of: stagedPath)
-        try await BlockingIO.run {
+        let notesAreFiles = self.notesAreFiles
+        readyNote = try await BlockingIO.run { () throws -> ReadyNoteKind in
             let note = StagingArea.ReadyNote(path: path.string, size: size, crc32c: CRC32C.checksum(try file.readExact(count: size, at: 0)))
+            if !notesAreFiles && StagingArea.setNote(StagingArea.readyAttribute, note.bytes, on: file.fd) { return .attribute }
             let noteFile = try OpenFile.createOrTruncate(readyPath, permissions: [.ownerReadWrite])
             defer { noteFile.close() }
             try noteFile.writeAll(note.bytes, at: 0)
+            return .file
         }
     }
 
@@ -214,11 +243,11 @@ actor WriteHandle {
         if streaming != nil { await stopStreaming(nil) }
         let file = self.file
         let stagedPath = self.stagedPath
+        let noteFiles = (notesAreFiles ? [StagingArea.notePath(of: stagedPath)] : []) + (readyNote == .file ? [StagingArea.readyPath(of: stagedPath)] : [])
         await BlockingIO.runQuietly {
             file.close()
             FileSystem.removeQuietly(stagedPath)
-            FileSystem.removeQuietly(StagingArea.notePath(of: stagedPath))
-            FileSystem.removeQuietly(StagingArea.readyPath(of: stagedPath))
+            for path in noteFiles { FileSystem.removeQuietly(path) }
         }
         staging.release(size)
     }

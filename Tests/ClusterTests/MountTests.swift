@@ -5,6 +5,8 @@ import DFSTesting
 import Foundation
 import Testing
 
+@testable import DFSMount
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -202,8 +204,12 @@ struct MountTests {
                 #expect(stale == ENOTCONN)
                 try await mount.remount(meta)
                 #expect(try await Posix.errno { access(mount.path("kept"), F_OK) } == 0)
+                // The dead process's staged file, left for the user with the path it was for.
+                let left = StagingArea.leftovers(in: mount.folder.path("cache"))
+                #expect(left.map(\.clusterPath) == ["/kept/unsaved.txt"])
+                #expect(left.map(\.bytes) == [7] && left.map(\.ready) == [false])
                 let staged = try await Posix.shell("cat '\(mount.folder.path("cache"))'/dfs-mount-*/staged-*")
-                #expect(staged.standardOutput == "unsaved/kept/unsaved.txt", "\(staged.standardError)")
+                #expect(staged.standardOutput.hasPrefix("unsaved"), "\(staged.standardError)")
             }
         }
     }

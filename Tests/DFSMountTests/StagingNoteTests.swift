@@ -49,11 +49,41 @@ import Testing
         try FileSystem.write(Array("half".utf8), to: folder + "/staged-3")
         try FileSystem.write(Array("/x/open".utf8), to: folder + "/staged-3.path")
 
+        // Notes as extended attributes of the staged file, as the mount writes them where the
+        // file system takes them (ext4, tmpfs, xfs, btrfs do).
+        let staged4 = folder + "/staged-4"
+        let held = Array("kept in attributes".utf8)
+        try FileSystem.write(held, to: staged4)
+        let file = try OpenFile.open(staged4, .readWrite)
+        let ready = StagingArea.ReadyNote(path: "/x/attributes", size: held.count, crc32c: CRC32C.checksum(held))
+        let tookNotes =
+            StagingArea.setNote(StagingArea.pathAttribute, Array("/x/attributes".utf8), on: file.fd)
+            && StagingArea.setNote(StagingArea.readyAttribute, ready.bytes, on: file.fd)
+        file.close()
+        #expect(tookNotes, "the temp folder's file system refuses user extended attributes")
+
         let found = Dictionary(uniqueKeysWithValues: StagingArea.leftovers(in: cache).map { ($0.clusterPath, $0) })
-        #expect(found.count == 3)
+        #expect(found.count == 4)
+        #expect(found["/x/attributes"]?.ready == true && found["/x/attributes"]?.bytes == held.count)
         #expect(found["/x/good"]?.ready == true && found["/x/good"]?.damaged == false)
         #expect(found["/x/lost"]?.ready == false && found["/x/lost"]?.damaged == true)
         #expect(found["/x/open"]?.ready == false && found["/x/open"]?.damaged == false && found["/x/open"]?.bytes == 4)
+    }
+
+    @Test func notesAsAttributesAreSetReadAndRemoved() throws {
+        let folder = FileManager.default.temporaryDirectory.path + "/dfs-notes-\(UInt32.random(in: 0...UInt32.max))"
+        try FileSystem.makeFolders(folder)
+        defer { try? FileSystem.removeTree(folder) }
+        let path = folder + "/staged-1"
+        try FileSystem.write([1, 2, 3], to: path)
+        let file = try OpenFile.open(path, .readWrite)
+        defer { file.close() }
+        #expect(StagingArea.note(StagingArea.readyAttribute, of: path) == nil)
+        let note = Array(("dfs-staged 1 3 9\n/" + String(repeating: "n", count: 1000)).utf8)
+        #expect(StagingArea.setNote(StagingArea.readyAttribute, note, on: file.fd))
+        #expect(StagingArea.note(StagingArea.readyAttribute, of: path) == note)
+        StagingArea.removeNote(StagingArea.readyAttribute, on: file.fd)
+        #expect(StagingArea.note(StagingArea.readyAttribute, of: path) == nil)
     }
 
     @Test func absentNamesAreTakenOnceAndOnlyWithinTheWindow() throws {

@@ -1,0 +1,114 @@
+import DFSCore
+import Testing
+
+@testable import DFSMount
+
+/// Which lookups a folder's snapshot answers, for how long, and what it may never deny.
+@Suite struct FolderSnapshotsTests {
+    let start = ContinuousClock.now
+
+    func path(_ text: String) throws -> DFSPath { try DFSPath(text) }
+
+    @Test func aSecondMissListsTheFolderAndItsSnapshotAnswersAbsencesWithinTheWindow() throws {
+        var snapshots = FolderSnapshots(window: .seconds(1))
+        #expect(!snapshots.noteMiss(try path("/d/a"), at: start))
+        #expect(snapshots.noteMiss(try path("/d/b"), at: start + .milliseconds(10)))
+        // While the listing runs, nothing is answered and no second listing starts.
+        #expect(snapshots.isAbsent(try path("/d/c"), at: start + .milliseconds(20)) == (false, false))
+        #expect(!snapshots.noteMiss(try path("/d/c"), at: start + .milliseconds(20)))
+        snapshots.added(try path("/d/made-meanwhile"))
+        snapshots.store(try path("/d"), names: [Array("x".utf8)], startedAt: start + .milliseconds(10))
+
+        #expect(snapshots.isAbsent(try path("/d/c"), at: start + .milliseconds(100)) == (true, false))
+        #expect(snapshots.isAbsent(try path("/d/x"), at: start + .milliseconds(100)) == (false, false))
+        #expect(snapshots.isAbsent(try path("/d/made-meanwhile"), at: start + .milliseconds(100)) == (false, false))
+        // Other folders, and names deeper down, are not answered.
+        #expect(snapshots.isAbsent(try path("/e/c"), at: start + .milliseconds(100)) == (false, false))
+        #expect(snapshots.isAbsent(try path("/d/x/y"), at: start + .milliseconds(100)) == (false, false))
+        // Past half its life, the first use asks for a refresh (once); past the window, none.
+        #expect(snapshots.isAbsent(try path("/d/c"), at: start + .milliseconds(600)) == (true, true))
+        #expect(snapshots.isAbsent(try path("/d/c"), at: start + .milliseconds(700)) == (true, false))
+        #expect(snapshots.isAbsent(try path("/d/c"), at: start + .milliseconds(1011)) == (false, false))
+        #expect(snapshots.heldNames == 0)
+    }
+
+    @Test func missesFarApartDoNotList() throws {
+        var snapshots = FolderSnapshots(window: .seconds(1))
+        #expect(!snapshots.noteMiss(try path("/d/a"), at: start))
+        #expect(!snapshots.noteMiss(try path("/d/b"), at: start + .seconds(2)))
+        #expect(snapshots.noteMiss(try path("/d/c"), at: start + .milliseconds(2100)))
+    }
+
+    @Test func namesMadeHereAreNeverDeniedAndARefreshKeepsThem() throws {
+        var snapshots = FolderSnapshots(window: .seconds(1))
+        snapshots.madeFolder(try path("/new"), since: start)
+        #expect(snapshots.isAbsent(try path("/new/f1"), at: start) == (true, false))
+        snapshots.added(try path("/new/f1"))
+        #expect(snapshots.isAbsent(try path("/new/f1"), at: start) == (false, false))
+        // A refresh that started before f2 was made does not list it: it stays held.
+        #expect(snapshots.isAbsent(try path("/new/zz"), at: start + .milliseconds(600)) == (true, true))
+        snapshots.added(try path("/new/f2"))
+        snapshots.store(try path("/new"), names: [Array("f1".utf8)], startedAt: start + .milliseconds(600))
+        #expect(snapshots.isAbsent(try path("/new/f2"), at: start + .milliseconds(700)) == (false, false))
+        // The refreshed snapshot lives from its own start, and asks for the next refresh.
+        #expect(snapshots.isAbsent(try path("/new/zz"), at: start + .milliseconds(1500)) == (true, true))
+    }
+
+    @Test func removingOrMovingAFolderDropsItsSnapshotAndThoseUnderIt() throws {
+        var snapshots = FolderSnapshots(window: .seconds(1))
+        for folder in ["/a", "/a/b", "/a/b/c", "/ab"] { snapshots.madeFolder(try path(folder), since: start) }
+        snapshots.removed(try path("/a/b"))
+        #expect(snapshots.isAbsent(try path("/a/x"), at: start).absent)
+        #expect(!snapshots.isAbsent(try path("/a/b/x"), at: start).absent)
+        #expect(!snapshots.isAbsent(try path("/a/b/c/x"), at: start).absent)
+        #expect(snapshots.isAbsent(try path("/ab/x"), at: start).absent)
+        // A listing still under way for a removed folder is not stored.
+        #expect(!snapshots.noteMiss(try path("/q/1"), at: start))
+        #expect(snapshots.noteMiss(try path("/q/2"), at: start))
+        snapshots.removed(try path("/q"))
+        snapshots.store(try path("/q"), names: [], startedAt: start)
+        #expect(!snapshots.isAbsent(try path("/q/3"), at: start).absent)
+    }
+
+    @Test func tooLargeFoldersAndFailedListingsAreAskedAsBefore() throws {
+        var snapshots = FolderSnapshots(window: .seconds(1))
+        _ = snapshots.noteMiss(try path("/big/1"), at: start)
+        #expect(snapshots.noteMiss(try path("/big/2"), at: start))
+        snapshots.store(try path("/big"), names: nil, startedAt: start)
+        #expect(!snapshots.isAbsent(try path("/big/3"), at: start).absent)
+        // Not listed again until ten windows have passed.
+        #expect(!snapshots.noteMiss(try path("/big/3"), at: start + .seconds(5)))
+        _ = snapshots.noteMiss(try path("/big/4"), at: start + .seconds(11))
+        #expect(snapshots.noteMiss(try path("/big/5"), at: start + .seconds(11)))
+
+        _ = snapshots.noteMiss(try path("/f/1"), at: start)
+        #expect(snapshots.noteMiss(try path("/f/2"), at: start))
+        snapshots.listingFailed(try path("/f"))
+        #expect(!snapshots.isAbsent(try path("/f/3"), at: start).absent)
+    }
+
+    @Test func boundsHoldAndAZeroWindowTurnsSnapshotsOff() throws {
+        var snapshots = FolderSnapshots(window: .seconds(60))
+        for index in 0..<(FolderSnapshots.foldersMax * 2) {
+            snapshots.madeFolder(try path("/f\(index)"), since: start + .milliseconds(index))
+        }
+        // The most recent folders stay.
+        #expect(snapshots.isAbsent(try path("/f\(FolderSnapshots.foldersMax * 2 - 1)/x"), at: start + .seconds(1)).absent)
+        #expect(!snapshots.isAbsent(try path("/f0/x"), at: start + .seconds(1)).absent)
+        let many = (0..<(FolderSnapshots.namesMax / 2 + 1)).map { Array("n\($0)".utf8) }
+        snapshots.madeFolder(try path("/g"), since: start)
+        _ = snapshots.noteMiss(try path("/h/1"), at: start)
+        _ = snapshots.noteMiss(try path("/h/2"), at: start)
+        snapshots.store(try path("/h"), names: many, startedAt: start)
+        _ = snapshots.noteMiss(try path("/i/1"), at: start)
+        _ = snapshots.noteMiss(try path("/i/2"), at: start)
+        snapshots.store(try path("/i"), names: many, startedAt: start)
+        #expect(snapshots.heldNames <= FolderSnapshots.namesMax)
+
+        var off = FolderSnapshots(window: .zero)
+        #expect(!off.noteMiss(try path("/d/a"), at: start))
+        #expect(!off.noteMiss(try path("/d/b"), at: start))
+        off.madeFolder(try path("/d"), since: start)
+        #expect(!off.isAbsent(try path("/d/c"), at: start).absent)
+    }
+}
