@@ -101,22 +101,46 @@ extension MountService {
     /// On every close (FUSE's flush): uploads what `handle` staged and waits for it; with
     /// write-back, a small file returns once it is marked ready in the staging folder (see
     /// ``WriteHandle/markReady(for:)``), its upload started in the background (batched with
-    /// others by ``SmallFileUploads``).
+    /// others by ``SmallFileUploads``). At most ``writebackUploadsMax`` such uploads are under
+    /// way or waiting: beyond, a close waits for its upload, as without write-back (each
+    /// holds an open staged file until it lands).
     func close(_ handle: UInt64) async throws {
         guard case .write(let writer) = try handles.withLock({ try $0.handle(handle) }) else { return }
         guard options.writeback, let entry = inodes.withLock({ $0.entries[writer.inode] }), entry.linked,
-            await writer.size <= DFSClient.batchedFileBytesMax(blockBytes: options.upload.blockBytes)
+            await writer.size <= DFSClient.batchedFileBytesMax(blockBytes: options.upload.blockBytes),
+            writebackUploads.withLock({ count in
+                guard count < Self.writebackUploadsMax else { return false }
+                count += 1
+                return true
+            })
         else {
             return try await upload(writer)
         }
-        try await writer.markReady(for: entry.path)
         let path = entry.path
         let inode = writer.inode
-        _ = await writer.startUpload(to: path) { [self] stagedPath in
-            try await uploadSmall(stagedPath, of: inode, to: path)
-            try await storePendingAttributes(of: inode, at: path)
+        let started: Task<Void, any Error>?
+        do {
+            try await writer.markReady(for: entry.path)
+            started = await writer.startUpload(to: path) { [self] stagedPath in
+                try await uploadSmall(stagedPath, of: inode, to: path)
+                try await storePendingAttributes(of: inode, at: path)
+            }
+        } catch {
+            writebackUploads.withLock { $0 -= 1 }
+            throw error
+        }
+        guard let started else {
+            writebackUploads.withLock { $0 -= 1 }
+            return
+        }
+        Task { [writebackUploads] in
+            _ = try? await started.value
+            writebackUploads.withLock { $0 -= 1 }
         }
     }
+
+    /// Write-back uploads under way or waiting, at most (see ``close(_:)``).
+    static let writebackUploadsMax = 1024
 
     /// Uploads `writer` to its inode's path now. A file unlinked (or replaced by a rename)
     /// while open is not uploaded: as on a local file system, its bytes belong to no name.

@@ -31,6 +31,8 @@ final class MountService: Sendable {
     let absent: Mutex<AbsentNames>
     /// Recently listed folders, to answer lookups of names they lack (see ``FolderSnapshots``).
     let snapshots: Mutex<FolderSnapshots>
+    /// Write-back uploads started by closes and not yet ended.
+    let writebackUploads = Mutex(0)
     /// Folders' attributes, kept for the attribute timeout (see ``FolderAttributes``).
     let folderAttributes: Mutex<FolderAttributes>
     /// When the mount started, seconds since 1970.

@@ -13,8 +13,8 @@ import DFSCore
 /// share the round trips. Each caller returns when its own file is complete on every
 /// replica, or with its own file's error.
 actor SmallFileUploads {
-    /// Batches under way at once: two keep the pipelines busy while the next one gathers.
-    static let batchesInFlightMax = 2
+    /// Batches under way at once: three keep the pipelines busy while the next one gathers.
+    static let batchesInFlightMax = 3
 
     private struct Waiting {
         let file: SmallFileUpload

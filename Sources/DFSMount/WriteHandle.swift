@@ -56,14 +56,16 @@ actor WriteHandle {
         self.inode = inode
         self.streaming = fill == nil ? streaming : nil
         self.staging = staging
-        let stagedPath = staging.newPath()
+        // A new, empty file reuses an idle staged file when there is one (see StagingArea).
+        let idle = fill == nil ? staging.takeIdleFile() : nil
+        let stagedPath = idle?.path ?? staging.newPath()
         self.stagedPath = stagedPath
         if let fill {
             try await fill(stagedPath)
         }
         let filled = fill != nil
         let (file, size, notesAreFiles) = try await BlockingIO.run { () throws -> (OpenFile, Int, Bool) in
-            let file = try OpenFile.open(stagedPath, .readWrite, options: [.create], permissions: [.ownerReadWrite])
+            let file = try idle?.file ?? OpenFile.open(stagedPath, .readWrite, options: [.create], permissions: [.ownerReadWrite])
             // With it, the cluster path it is for: should this process die before the
             // upload, the next mount names what was left (see StagingArea.leftovers).
             let pathNote = Array(path.string.utf8)
@@ -244,7 +246,15 @@ actor WriteHandle {
         let file = self.file
         let stagedPath = self.stagedPath
         let noteFiles = (notesAreFiles ? [StagingArea.notePath(of: stagedPath)] : []) + (readyNote == .file ? [StagingArea.readyPath(of: stagedPath)] : [])
+        let reusable = !notesAreFiles
+        let staging = self.staging
         await BlockingIO.runQuietly {
+            // Emptied and without notes, it waits for the next new file; else it goes.
+            if reusable, (try? file.resize(to: 0)) != nil {
+                StagingArea.removeNote(StagingArea.pathAttribute, on: file.fd)
+                StagingArea.removeNote(StagingArea.readyAttribute, on: file.fd)
+                if staging.keepIdleFile(stagedPath, file) { return }
+            }
             file.close()
             FileSystem.removeQuietly(stagedPath)
             for path in noteFiles { FileSystem.removeQuietly(path) }

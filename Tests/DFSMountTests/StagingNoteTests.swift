@@ -61,6 +61,8 @@ import Testing
             && StagingArea.setNote(StagingArea.readyAttribute, ready.bytes, on: file.fd)
         file.close()
         #expect(tookNotes, "the temp folder's file system refuses user extended attributes")
+        // An emptied file the dead mount kept for reuse: nothing to report, removed.
+        try FileSystem.write([], to: folder + "/staged-5")
 
         let found = Dictionary(uniqueKeysWithValues: StagingArea.leftovers(in: cache).map { ($0.clusterPath, $0) })
         #expect(found.count == 4)
@@ -68,6 +70,32 @@ import Testing
         #expect(found["/x/good"]?.ready == true && found["/x/good"]?.damaged == false)
         #expect(found["/x/lost"]?.ready == false && found["/x/lost"]?.damaged == true)
         #expect(found["/x/open"]?.ready == false && found["/x/open"]?.damaged == false && found["/x/open"]?.bytes == 4)
+        #expect(!FileSystem.exists(folder + "/staged-5"))
+    }
+
+    /// Emptied staged files wait for reuse, at most ``StagingArea/idleFilesMax`` of them.
+    @Test func idleFilesAreKeptUpToTheirLimitAndTakenBack() throws {
+        let cache = FileManager.default.temporaryDirectory.path + "/dfs-idle-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileSystem.removeTree(cache) }
+        let staging = try StagingArea(folder: cache + "/staging", capacityBytes: 1 << 20)
+        #expect(staging.takeIdleFile() == nil)
+        var kept = 0
+        for _ in 0..<(StagingArea.idleFilesMax + 3) {
+            let path = staging.newPath()
+            let file = try OpenFile.open(path, .readWrite, options: [.create], permissions: [.ownerReadWrite])
+            if staging.keepIdleFile(path, file) {
+                kept += 1
+            } else {
+                file.close()
+            }
+        }
+        #expect(kept == StagingArea.idleFilesMax)
+        let taken = try #require(staging.takeIdleFile())
+        #expect(FileSystem.exists(taken.path))
+        #expect(staging.keepIdleFile(taken.path, taken.file))
+        staging.removeFolder()
+        #expect(staging.takeIdleFile() == nil)
+        #expect(!FileSystem.exists(cache + "/staging"))
     }
 
     @Test func notesAsAttributesAreSetReadAndRemoved() throws {
