@@ -3,3 +3,5 @@
 // readdirplus, copy_file_range and the init capabilities dfs asks for.
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
+// mallopt: the mount process limits glibc's malloc arenas (see Mount.limitMallocArenas).
+#include <malloc.h>

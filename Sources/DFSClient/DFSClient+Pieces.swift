@@ -29,21 +29,28 @@ extension DFSClient {
 }
 
 /// A block's bytes (or a range's, from `start` in the block) as replicas deliver them, each
-/// piece copied to its offset.
+/// piece copied to its offset; a frame that brings the whole range is kept as it is, not
+/// copied (a range of at most ``Limits/readFrameBytes`` comes in one).
 private final class BlockBytes: Sendable {
-    private let bytes: Mutex<[UInt8]>
+    private let bytes = Mutex<[UInt8]?>(nil)
+    private let count: Int
     private let start: Int
 
     init(count: Int, start: Int) {
-        bytes = Mutex([UInt8](repeating: 0, count: count))
+        self.count = count
         self.start = start
     }
 
     func copy(_ piece: [UInt8], at blockOffset: Int) {
         let offset = blockOffset - start
         bytes.withLock { bytes in
-            precondition(offset >= 0 && offset + piece.count <= bytes.count, "a verified piece lies inside its block")
-            bytes.withUnsafeMutableBytes { target in
+            precondition(offset >= 0 && offset + piece.count <= count, "a verified piece lies inside its range")
+            if offset == 0 && piece.count == count {
+                bytes = piece
+                return
+            }
+            if bytes == nil { bytes = [UInt8](repeating: 0, count: count) }
+            bytes!.withUnsafeMutableBytes { target in
                 piece.withUnsafeBytes { source in
                     guard let base = source.baseAddress else { return }
                     target.baseAddress!.advanced(by: offset).copyMemory(from: base, byteCount: source.count)
@@ -52,5 +59,5 @@ private final class BlockBytes: Sendable {
         }
     }
 
-    func take() -> [UInt8] { bytes.withLock { $0 } }
+    func take() -> [UInt8] { bytes.withLock { $0 ?? [UInt8](repeating: 0, count: count) } }
 }

@@ -1,3 +1,4 @@
+import CFuse
 import DFSClient
 import DFSCore
 import DFSSystem
@@ -27,6 +28,7 @@ public final class Mount: Sendable {
     /// Mounts `options.root` of the cluster `client` talks to on `mountpoint`. `source`
     /// names the cluster in the mount table (`dfs#HOST:PORT:/PATH`).
     public static func start(client: DFSClient, mountpoint: String, options: MountOptions, source: String) async throws -> Mount {
+        limitMallocArenas()
         if MountTable.isStale(mountpoint) {
             Log.warn("mount", "\(mountpoint) is a mount whose process is gone; unmounting it first")
             MountTable.unmount(mountpoint, lazily: true)
@@ -58,6 +60,17 @@ public final class Mount: Sendable {
         }
         session.startReaders(options.readerThreads)
         return Mount(mountpoint: mountpoint, session: session, staging: staging)
+    }
+
+    /// The read path's 4 MiB pieces are allocated on whichever thread receives them and freed
+    /// on another; with glibc's default of up to 8 arenas per core, each arena keeps the
+    /// pieces freed into it resident, and the mount process grew to 270 MiB after five
+    /// 512 MiB reads through a 64 MiB cache. Two arenas keep it at about 150 MiB, at the
+    /// same speed. The mount is a process of its own: this touches nothing else.
+    private static func limitMallocArenas() {
+        #if canImport(Glibc)
+            _ = mallopt(M_ARENA_MAX, 2)
+        #endif
     }
 
     /// Files a mount process that died left staged: those whose write-back close had
