@@ -101,13 +101,14 @@ actor BlockCache {
         let client = self.client
         let range = range(of: piece.index, in: block)
         let generation = clock
+        // Made here, the task belongs to this actor: its report is a plain call.
         let read = Task<[UInt8], any Error> {
             do {
                 let bytes = try await client.readBlock(block, of: path, range: range)
-                await self.settled(piece, generation: generation, failed: false)
+                self.settled(piece, generation: generation, failed: false)
                 return bytes
             } catch {
-                await self.settled(piece, generation: generation, failed: true)
+                self.settled(piece, generation: generation, failed: true)
                 throw error
             }
         }
