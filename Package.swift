@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "DFSDataTests", dependencies: ["DFSCore", "DFSData"]),
         .testTarget(name: "DFSClientTests", dependencies: ["DFSCore", "DFSClient"]),
         .testTarget(name: "DFSPostgresTests", dependencies: ["DFSCore", "DFSSystem", "DFSPostgres", "DFSTesting"]),
-        .testTarget(name: "DFSMountTests", dependencies: ["DFSCore", "DFSSystem", "DFSMount"]),
+        .testTarget(name: "DFSMountTests", dependencies: ["DFSCore", "DFSSystem", "DFSClient", "DFSTesting", "DFSMount"]),
         .testTarget(name: "DFSProcessTests", dependencies: ["DFSCore", "DFSProcess"]),
         .testTarget(name: "DFSMetricsTests", dependencies: ["DFSCore", "DFSMetrics", "DFSTesting"]),
         .testTarget(name: "ClusterTests", dependencies: ["DFSCore", "DFSNet", "DFSClient", "DFSMount", "DFSProcess", "DFSPostgres", "DFSTesting"]),

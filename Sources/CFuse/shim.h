@@ -6,3 +6,5 @@
 // Extended attributes (not in Swift's Glibc module): the mount keeps its notes on the
 // files it stages as attributes of those files.
 #include <sys/xattr.h>
+// mallopt: the mount process limits glibc's malloc arenas (see Mount.limitMallocArenas).
+#include <malloc.h>

@@ -113,7 +113,7 @@ extension DFSClient {
     /// One `readBlocks` from `node`: per block, where its checked bytes are in the payload,
     /// or why it was not served. Every piece is checked against the checksum that came with
     /// it and every block against the checksum the meta server recorded, as a block read is
-    /// (``receiveBlock(_:from:buffers:_:)``). A failure of the whole request fails every block.
+    /// (``receiveBlock(_:range:from:buffers:_:)``). A failure of the whole request fails every block.
     func readBatch(_ blocks: [BlockLocation], from node: NodeAddress) async -> (outcomes: [Result<Range<Int>, DFSError>], payload: [UInt8]) {
         // A node that does not answer within its stall time is hung: its blocks are read
         // elsewhere in seconds, as a single block's read would be.

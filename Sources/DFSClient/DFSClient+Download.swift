@@ -96,19 +96,22 @@ extension DFSClient {
 
     /// Reads one block from the first replica that serves all of it intact, handing each
     /// verified piece to `consume` with its offset in the block; a replica slow to start is
-    /// hedged with another (see ``readHedged(_:buffers:_:failed:)``). A replica that serves
+    /// hedged with another (see ``readHedged(_:range:buffers:_:failed:)``). A replica that serves
     /// wrong bytes, or says it does not have the block, is reported to the meta server. When
     /// a replica fails midway, the next one is read from the start and `consume` sees the
-    /// early bytes again: consumers that cannot take them twice skip them.
+    /// early bytes again: consumers that cannot take them twice skip them. With `range` (its
+    /// start a multiple of ``Limits/pieceBytes``), only those bytes of the block are read,
+    /// each piece checked against its CRC32C; offsets handed to `consume` are still in the
+    /// block.
     func readBlock(
-        _ block: BlockLocation, of path: DFSPath, buffers: PayloadBuffers,
+        _ block: BlockLocation, of path: DFSPath, range: Range<Int>? = nil, buffers: PayloadBuffers,
         _ consume: @escaping @Sendable (Int, [UInt8]) async throws -> Void
     ) async throws {
         var failures: [String] = []
         var onlyUnreachable = true
         // A failure of `consume` (our side: a full disk, a closed pipe) is thrown as it is:
         // another replica would not help.
-        let read = try await readHedged(block, buffers: buffers, consume) { replica, error in
+        let read = try await readHedged(block, range: range ?? 0..<block.length, buffers: buffers, consume) { replica, error in
             failures.append("\(replica.address): \(error.message)")
             if error.code != .connectionFailed && error.code != .timeout { onlyUnreachable = false }
             if error.code == .checksumMismatch || error.code == .notFound {
@@ -126,17 +129,27 @@ extension DFSClient {
             transient: onlyUnreachable && !failures.isEmpty ? true : nil)
     }
 
-    /// Receives a block, checking every piece against the checksums that come with it and the
-    /// whole block against the checksum the meta server recorded.
+    /// Receives `range` of a block (all of it unless told), checking every piece against the
+    /// checksums that come with it and, when the range is the whole block, the block against
+    /// the checksum the meta server recorded.
     func receiveBlock(
-        _ block: BlockLocation, from connection: Connection, buffers: PayloadBuffers,
+        _ block: BlockLocation, range: Range<Int>? = nil, from connection: Connection, buffers: PayloadBuffers,
         _ consume: @Sendable (Int, [UInt8]) async throws -> Void
     ) async throws {
+        let range = range ?? 0..<block.length
+        guard range.lowerBound >= 0, range.upperBound <= block.length, range.lowerBound % Limits.pieceBytes == 0 else {
+            throw DFSError(.invalidArgument, "range \(range) of block \(block.blockID) (\(block.length) bytes) does not start at a piece inside it")
+        }
+        let whole = range == 0..<block.length
         // A node that does not answer, or stops sending, for its stall time is hung: the read
         // fails over to another replica in seconds, not after a whole request's timeout.
         let stall = timeouts.stall
-        let reply = try await connection.request(ReadBlock(blockID: block.blockID, token: block.token), expecting: ReadBlockOK.self, timeout: stall)
-        guard reply.length == block.length, reply.blockLength == block.length else {
+        let request =
+            whole
+            ? ReadBlock(blockID: block.blockID, token: block.token)
+            : ReadBlock(blockID: block.blockID, offset: range.lowerBound, length: range.count, token: block.token)
+        let reply = try await connection.request(request, expecting: ReadBlockOK.self, timeout: stall)
+        guard reply.length == range.count, reply.blockLength == block.length else {
             throw DFSError(.checksumMismatch, "replica has \(reply.blockLength) bytes, expected \(block.length)")
         }
         var received = 0
@@ -145,25 +158,25 @@ extension DFSClient {
         // transfer's buffers for its next block.
         var spare = buffers.take()
         defer { buffers.give(spare.take()) }
-        while received < block.length {
+        while received < range.count {
             guard let frame = try await connection.readFrame(timeout: stall, reusing: spare.take()) else {
-                throw DFSError(.connectionFailed, "\(connection.name) closed the connection after \(received) of \(block.length) bytes")
+                throw DFSError(.connectionFailed, "\(connection.name) closed the connection after \(received) of \(range.count) bytes")
             }
             let data = try frame.reply(BlockData.self)
-            guard frame.payload.count <= block.length - received else {
-                throw DFSError(.protocolError, "\(connection.name) sent more than the block's \(block.length) bytes")
+            guard frame.payload.count <= range.count - received else {
+                throw DFSError(.protocolError, "\(connection.name) sent more than the \(range.count) bytes asked for")
             }
             let frameChecksum = try data.verify(frame.payload, what: "block \(block.blockID) from \(connection.name)")
             checksum.append(checksum: frameChecksum, length: frame.payload.count)
             do {
-                try await consume(received, frame.payload)
+                try await consume(range.lowerBound + received, frame.payload)
             } catch {
                 throw ConsumerFailure(underlying: error)
             }
             received += frame.payload.count
             spare = frame.payload
         }
-        guard checksum.value == block.checksum else {
+        guard !whole || checksum.value == block.checksum else {
             throw DFSError(.checksumMismatch, "block \(block.blockID) from \(connection.name) has checksum \(checksum.value), expected \(block.checksum)")
         }
     }

@@ -9,7 +9,7 @@ extension DFSClient {
     /// is made atomically at that frame, so two replicas never write into the same target.
     /// A read that fails (before or after winning) is told to `failed` and the next replica
     /// starts at once; a winner that fails midway hands over to another, whose bytes start
-    /// again from offset 0, as ``readBlock(_:of:buffers:_:)`` documents.
+    /// again from the range's start, as ``readBlock(_:of:range:buffers:_:)`` documents.
     ///
     /// Returns true when a read delivered the whole block, false when every replica failed.
     /// A failure of `consume` itself is thrown at once.
@@ -20,7 +20,7 @@ extension DFSClient {
     /// no longer consume, and its connection is closed when it ends, never pooled (the pool
     /// closes every connection whose work failed).
     func readHedged(
-        _ block: BlockLocation, buffers: PayloadBuffers,
+        _ block: BlockLocation, range: Range<Int>, buffers: PayloadBuffers,
         _ consume: @escaping @Sendable (Int, [UInt8]) async throws -> Void,
         failed: (NodeAddress, DFSError) async -> Void
     ) async throws -> Bool {
@@ -50,7 +50,7 @@ extension DFSClient {
             let attempt = attemptCount
             attemptCount += 1
             let task = Task {
-                await self.readAttempt(attempt, block, from: replicas[replicaIndex], buffers: buffers, race: race, sink: sink, consume)
+                await self.readAttempt(attempt, block, range: range, from: replicas[replicaIndex], buffers: buffers, race: race, sink: sink, consume)
             }
             running[attempt] = (replicaIndex, task)
             // The next hedge is due after another delay, while nobody has won.
@@ -102,7 +102,7 @@ extension DFSClient {
 
     /// One read of a block from one replica, reporting to the driver through `sink`.
     private func readAttempt(
-        _ attempt: Int, _ block: BlockLocation, from replica: NodeAddress, buffers: PayloadBuffers, race: HedgeRace,
+        _ attempt: Int, _ block: BlockLocation, range: Range<Int>, from replica: NodeAddress, buffers: PayloadBuffers, race: HedgeRace,
         sink: AsyncStream<HedgeEvent>.Continuation, _ consume: @escaping @Sendable (Int, [UInt8]) async throws -> Void
     ) async {
         let started = ContinuousClock.now
@@ -116,7 +116,7 @@ extension DFSClient {
         }
         do {
             try await pool.withConnection(to: replica.address, handshake: timeouts.stall) { connection in
-                try await self.receiveBlock(block, from: connection, buffers: buffers) { offset, bytes in
+                try await self.receiveBlock(block, range: range, from: connection, buffers: buffers) { offset, bytes in
                     try claim()
                     try await consume(offset, bytes)
                 }

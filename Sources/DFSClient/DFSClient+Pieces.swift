@@ -5,15 +5,17 @@ import DFSNet
 /// callers that serve ranges and listings as they are asked for them (the mount), not
 /// whole files.
 extension DFSClient {
-    /// One block's bytes, from the first replica that serves all of it intact (every piece
-    /// checked against its CRC32C, the whole block against the one the meta server
-    /// recorded), as ``readBlock(_:of:buffers:_:)`` reads it for a download. One try: a
-    /// failure of every replica is thrown.
-    public func readBlock(_ block: BlockLocation, of path: DFSPath) async throws -> [UInt8] {
-        let target = BlockBytes(count: block.length)
-        // A replica that fails midway hands over to the next, which starts again from
-        // offset 0: its bytes land on the same places, so the result is whole either way.
-        try await readBlock(block, of: path, buffers: PayloadBuffers(limit: 1)) { offset, bytes in
+    /// One block's bytes, or those of `range` of it (its start a multiple of
+    /// ``Limits/pieceBytes``), from the first replica that serves them all intact: every
+    /// piece checked against its CRC32C and, for a whole block, the block against the
+    /// checksum the meta server recorded, as ``readBlock(_:of:range:buffers:_:)`` reads it for
+    /// a download. One try: a failure of every replica is thrown.
+    public func readBlock(_ block: BlockLocation, of path: DFSPath, range: Range<Int>? = nil) async throws -> [UInt8] {
+        let range = range ?? 0..<block.length
+        let target = BlockBytes(count: range.count, start: range.lowerBound)
+        // A replica that fails midway hands over to the next, which starts again from the
+        // range's start: its bytes land on the same places, so the result is whole either way.
+        try await readBlock(block, of: path, range: range, buffers: PayloadBuffers(limit: 1)) { offset, bytes in
             target.copy(bytes, at: offset)
         }
         return target.take()
@@ -26,18 +28,36 @@ extension DFSClient {
     }
 }
 
-/// A block's bytes as replicas deliver them, each piece copied to its offset.
+/// A block's bytes (or a range's, from `start` in the block) as replicas deliver them, each
+/// piece copied to its offset; a frame that brings the whole range is kept as it is, not
+/// copied (a range of at most ``Limits/readFrameBytes`` comes in one).
 private final class BlockBytes: Sendable {
-    private let bytes: Mutex<[UInt8]>
+    private let bytes = Mutex<[UInt8]?>(nil)
+    private let count: Int
+    private let start: Int
 
-    init(count: Int) { bytes = Mutex([UInt8](repeating: 0, count: count)) }
+    init(count: Int, start: Int) {
+        self.count = count
+        self.start = start
+    }
 
-    func copy(_ piece: [UInt8], at offset: Int) {
+    func copy(_ piece: [UInt8], at blockOffset: Int) {
+        let offset = blockOffset - start
         bytes.withLock { bytes in
-            precondition(offset >= 0 && offset + piece.count <= bytes.count, "a verified piece lies inside its block")
-            bytes.replaceSubrange(offset..<offset + piece.count, with: piece)
+            precondition(offset >= 0 && offset + piece.count <= count, "a verified piece lies inside its range")
+            if offset == 0 && piece.count == count {
+                bytes = piece
+                return
+            }
+            if bytes == nil { bytes = [UInt8](repeating: 0, count: count) }
+            bytes!.withUnsafeMutableBytes { target in
+                piece.withUnsafeBytes { source in
+                    guard let base = source.baseAddress else { return }
+                    target.baseAddress!.advanced(by: offset).copyMemory(from: base, byteCount: source.count)
+                }
+            }
         }
     }
 
-    func take() -> [UInt8] { bytes.withLock { $0 } }
+    func take() -> [UInt8] { bytes.withLock { $0 ?? [UInt8](repeating: 0, count: count) } }
 }

@@ -52,8 +52,14 @@ struct FuseRequest: @unchecked Sendable {
     }
 
     func data(_ bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { buffer in
-            _ = buffer.withMemoryRebound(to: CChar.self) { fuse_reply_buf(raw, $0.baseAddress, $0.count) }
+        data(bytes[...])
+    }
+
+    /// A read's bytes, straight from where they are (a slice of a cached piece): libfuse
+    /// writes them to the kernel from there.
+    func data(_ bytes: ArraySlice<UInt8>) {
+        bytes.withUnsafeBytes { buffer in
+            _ = fuse_reply_buf(raw, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), buffer.count)
         }
     }
 

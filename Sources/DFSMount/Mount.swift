@@ -1,3 +1,4 @@
+import CFuse
 import DFSClient
 import DFSCore
 import DFSSystem
@@ -27,6 +28,7 @@ public final class Mount: Sendable {
     /// Mounts `options.root` of the cluster `client` talks to on `mountpoint`. `source`
     /// names the cluster in the mount table (`dfs#HOST:PORT:/PATH`).
     public static func start(client: DFSClient, mountpoint: String, options: MountOptions, source: String) async throws -> Mount {
+        limitMallocArenas()
         if MountTable.isStale(mountpoint) {
             Log.warn("mount", "\(mountpoint) is a mount whose process is gone; unmounting it first")
             MountTable.unmount(mountpoint, lazily: true)
@@ -57,7 +59,39 @@ public final class Mount: Sendable {
             throw error
         }
         session.startReaders(options.readerThreads)
+        widenReadAhead(mountpoint)
         return Mount(mountpoint: mountpoint, session: session, staging: staging)
+    }
+
+    /// The kernel reads ahead of a reader of a FUSE mount in 128 KiB (its devices' default,
+    /// which the FUSE init cannot raise), so a file read in order comes as 128 KiB requests,
+    /// each a round trip through the mount. 1 MiB (the largest read libfuse takes) cuts the
+    /// mount's CPU for a large read by about a fifth. The setting is the mount's device's in
+    /// sysfs, which only root may change: otherwise the default stays.
+    private static func widenReadAhead(_ mountpoint: String) {
+        guard let device = MountTable.device(of: mountpoint) else { return }
+        let path = "/sys/class/bdi/\(device)/read_ahead_kb"
+        let file = open(path, O_WRONLY | O_CLOEXEC)
+        guard file >= 0 else {
+            Log.debug("mount", "cannot open \(path) (\(String(cString: strerror(errno)))); the kernel reads ahead in 128 KiB")
+            return
+        }
+        defer { Glibc.close(file) }
+        let value = Array("1024".utf8)
+        if write(file, value, value.count) != value.count {
+            Log.debug("mount", "cannot set \(path) (\(String(cString: strerror(errno)))); the kernel reads ahead in 128 KiB")
+        }
+    }
+
+    /// The read path's 4 MiB pieces are allocated on whichever thread receives them and freed
+    /// on another; with glibc's default of up to 8 arenas per core, each arena keeps the
+    /// pieces freed into it resident, and the mount process grew to 270 MiB after five
+    /// 512 MiB reads through a 64 MiB cache. Two arenas keep it at about 150 MiB, at the
+    /// same speed. The mount is a process of its own: this touches nothing else.
+    private static func limitMallocArenas() {
+        #if canImport(Glibc)
+            _ = mallopt(M_ARENA_MAX, 2)
+        #endif
     }
 
     /// Files a mount process that died left staged: those whose write-back close had

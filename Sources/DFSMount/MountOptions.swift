@@ -13,8 +13,9 @@ public struct MountOptions: Sendable {
     public var cacheBytes = 1024 * 1024 * 1024
     /// Where staged files go; a folder of this mount's own is made inside it.
     public var cacheFolder = "/var/tmp"
-    /// Bytes of whole blocks kept in memory for reads (at least one block is).
-    public var readCacheBytes = 128 * 1024 * 1024
+    /// Bytes of block pieces (4 MiB ranges) kept in memory for reads, those read ahead
+    /// included (see `BlockCache`); the kernel's page cache keeps what was read besides.
+    public var readCacheBytes = 64 * 1024 * 1024
     /// Write-back: the close of a small file (one block, at most 256 KiB) returns once its
     /// bytes are written (not synced) in the staging folder, and the upload follows in
     /// batches. fsync still waits for the cluster. Off: every close waits for its upload.

@@ -76,10 +76,10 @@ extension MountService {
         }
     }
 
-    func read(_ handle: UInt64, at offset: Int, count: Int) async throws -> [UInt8] {
+    func read(_ handle: UInt64, at offset: Int, count: Int) async throws -> ArraySlice<UInt8> {
         switch try handles.withLock({ try $0.handle(handle) }) {
         case .read(let reader): return try await reader.read(at: offset, count: count)
-        case .write(let writer): return try await writer.read(at: offset, count: count)
+        case .write(let writer): return try await writer.read(at: offset, count: count)[...]
         case .folder: throw MountError(EISDIR, "handle \(handle) is a folder")
         }
     }

@@ -21,6 +21,20 @@ public enum MountTable {
         return false
     }
 
+    /// The device (`major:minor`) of the mount on `path`, the topmost if several are
+    /// stacked there; nil when `path` is not a mountpoint.
+    static func device(of path: String) -> String? {
+        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
+        let resolved = URL(fileURLWithPath: path).standardizedFileURL.path
+        var device: String?
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            // Field 3 is the device, field 5 the mountpoint.
+            if fields.count > 4, unescape(String(fields[4])) == resolved { device = String(fields[2]) }
+        }
+        return device
+    }
+
     /// True when `path` is a FUSE mount whose server is gone: opening it fails with ENOTCONN
     /// ("Transport endpoint is not connected").
     ///

@@ -126,13 +126,14 @@ struct MountToolTests {
         }
     }
 
-    /// A file of several blocks on two replicas each; the mount reads it while one of the
+    /// A file of many blocks on two replicas each; the mount reads it while one of the
     /// nodes that hold it is stopped: the reads go to the other replicas, and the bytes are
-    /// the file's.
+    /// the file's. The file is longer than the mount's read-ahead (32 MiB), so its last
+    /// blocks are read only after the node is gone.
     @Test func readsGoOnWhenADataNodeStopsUnderThem() async throws {
         let local = try TempFolder()
         defer { local.remove() }
-        let bytes = try local.writeRandomFile("big", count: 4 * 1_048_576 + 99, seed: 77)
+        let bytes = try local.writeRandomFile("big", count: 40 * 1_048_576 + 99, seed: 77)
         try await withCluster { cluster in
             let path = try DFSPath("/big")
             try await cluster.client.upload(localPath: local.path("big"), to: path, options: UploadOptions(blockBytes: 1 << 20, replication: 2))
