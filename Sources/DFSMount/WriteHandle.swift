@@ -31,7 +31,7 @@ actor WriteHandle {
     /// True while the staged bytes differ from what the cluster holds.
     private(set) var dirty: Bool
     private(set) var mtime: Double
-    private var closed = false
+    private(set) var closed = false
     /// The upload under way, which writes, truncates and other uploads wait for.
     private var uploading: Task<Void, any Error>?
     /// The blocks sent to the cluster as they fill, while the writes stay sequential from
@@ -136,7 +136,7 @@ actor WriteHandle {
         await waitForUpload()
         guard dirty else { return nil }
         let stagedPath = self.stagedPath
-        let stream = await takeStream(for: path)
+        let (stream, restart) = await takeStream(for: path)
         let size = self.size
         let upload = Task {
             if let stream {
@@ -154,6 +154,7 @@ actor WriteHandle {
         }
         // No await between the check above and this: no other upload can start in between.
         uploading = upload
+        restartStreaming(after: restart)
         Task {
             let succeeded = (try? await upload.value) != nil
             await self.uploadEnded(upload, succeeded: succeeded)
