@@ -82,11 +82,13 @@ extension MountService {
         }
     }
 
-    func write(_ handle: UInt64, _ bytes: [UInt8], at offset: Int) async throws -> Int {
+    /// Queues a write, to be answered at once (see ``WriteHandle/WriteQueue``); `done` gives
+    /// its room back once it is staged. Throws what this write must fail with.
+    func write(_ handle: UInt64, _ bytes: [UInt8], at offset: Int, done: @escaping @Sendable () -> Void) throws {
         guard case .write(let writer) = try handles.withLock({ try $0.handle(handle) }) else {
             throw MountError(EBADF, "handle \(handle) is not open for writing")
         }
-        return try await writer.write(bytes, at: offset)
+        try writer.enqueue(bytes, at: offset, done: done)
     }
 
     /// Uploads what `handle` staged, if anything changed: on fsync, which returns only
@@ -101,6 +103,7 @@ extension MountService {
     /// upload started in the background (batched with others by ``SmallFileUploads``).
     func close(_ handle: UInt64) async throws {
         guard case .write(let writer) = try handles.withLock({ try $0.handle(handle) }) else { return }
+        await writer.writesApplied()
         guard options.writeback, let entry = inodes.withLock({ $0.entries[writer.inode] }), entry.linked,
             await writer.size <= DFSClient.batchedFileBytesMax(blockBytes: options.upload.blockBytes)
         else {
@@ -110,7 +113,7 @@ extension MountService {
         let smallUploads = self.smallUploads
         let path = entry.path
         let inode = writer.inode
-        _ = await writer.startUpload(to: path) { [self] stagedPath in
+        _ = try await writer.startUpload(to: path) { [self] stagedPath in
             try await smallUploads.upload(stagedPath, to: path)
             try await storePendingAttributes(of: inode, at: path)
         }
@@ -128,6 +131,7 @@ extension MountService {
         }
         let path = entry.path
         let options = self.options.upload
+        await writer.writesApplied()
         if await writer.size <= DFSClient.batchedFileBytesMax(blockBytes: options.blockBytes) {
             let smallUploads = self.smallUploads
             try await writer.upload(to: path) { stagedPath in try await smallUploads.upload(stagedPath, to: path) }
@@ -156,6 +160,7 @@ extension MountService {
     /// while the handle still shows the file in this mount, then its staged file goes.
     func release(_ handle: UInt64) async {
         guard let open = handles.withLock({ try? $0.handle(handle) }) else { return }
+        if case .write(let writer) = open { await writer.writesApplied() }
         if case .write(let writer) = open, !isOpen(writer, besides: handle), await writer.dirty {
             do {
                 try await upload(writer)
