@@ -15,7 +15,8 @@ import Dispatch
 /// kernel at once. When every turn is taken, the reader waits for one (it is a thread of its
 /// own, never one of the cooperative pool's), so requests queue in the kernel, not in memory.
 /// Write data has a bound of its own (``writeBytesInFlightMax``): 256 writes of 1 MiB would
-/// otherwise hold 256 MiB of copies.
+/// otherwise hold 256 MiB of copies. Writes take no turn: they are queued on their file and
+/// answered at once (see ``WriteHandle/WriteQueue``), holding their room until staged.
 final class FuseContext: Sendable {
     let service: MountService
     private let turns: DispatchSemaphore

@@ -81,6 +81,9 @@ actor WriteHandle {
     /// Writes `bytes` at `offset` of the staged file, growing it as needed; the room it
     /// grows by was reserved when the write was queued (``enqueue(_:at:done:)``).
     func stage(_ bytes: [UInt8], at offset: Int) async throws {
+        // The kernel sends no write after the release; should one come, it does not reach
+        // a descriptor number closed and perhaps reused.
+        guard !closed else { throw MountError(EBADF, "the staged file of inode \(inode) is closed") }
         await waitForUpload()
         if streaming != nil && offset != size { await stopStreaming("a write at \(offset) of a file of \(size) bytes") }
         let growth = max(0, offset + bytes.count - size)
