@@ -43,12 +43,18 @@ extension FuseOperations {
             let handle = info.pointee.fh
             let context = FuseContext.of(raw)
             // libfuse reuses its receive buffer once this returns: the bytes are copied now,
-            // within the bound on write data in memory.
+            // within the bound on write data in memory, queued, and answered at once; the
+            // room is given back once they are staged (see WriteHandle.WriteQueue).
             let units = context.takeWriteRoom(count)
             let bytes = buffer.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: count)) } ?? []
-            context.serve(request, "write") { service in
-                defer { context.releaseWriteRoom(units) }
-                request.written(try await service.write(handle, bytes, at: Int(offset)))
+            do {
+                try context.service.write(handle, bytes, at: Int(offset)) { context.releaseWriteRoom(units) }
+                request.written(count)
+            } catch {
+                context.releaseWriteRoom(units)
+                let errno = MountErrno.of(error)
+                if errno == ENOSPC { Log.debug("mount", "write: \(error)") } else { Log.warn("mount", "write failed: \(DFSError.wrap(error).message)") }
+                request.fail(errno)
             }
         }
         operations.flush = { raw, _, info in

@@ -21,6 +21,7 @@ extension MountService {
         if let writer = handles.withLock({ $0.writers[inode] }) {
             pending.withLock { $0[inode] = ($0[inode] ?? PendingAttributes()).merged(with: changes) }
             // Nothing staged to upload: the cluster has this version, so it can take them now.
+            await writer.writesApplied()
             if await !writer.dirty { try await storePendingAttributes(of: inode, at: path) }
             return
         }

@@ -84,11 +84,13 @@ extension MountService {
         }
     }
 
-    func write(_ handle: UInt64, _ bytes: [UInt8], at offset: Int) async throws -> Int {
+    /// Queues a write, to be answered at once (see ``WriteHandle/WriteQueue``); `done` gives
+    /// its room back once it is staged. Throws what this write must fail with.
+    func write(_ handle: UInt64, _ bytes: [UInt8], at offset: Int, done: @escaping @Sendable () -> Void) throws {
         guard case .write(let writer) = try handles.withLock({ try $0.handle(handle) }) else {
             throw MountError(EBADF, "handle \(handle) is not open for writing")
         }
-        return try await writer.write(bytes, at: offset)
+        try writer.enqueue(bytes, at: offset, done: done)
     }
 
     /// Uploads what `handle` staged, if anything changed: on fsync, which returns only
@@ -106,6 +108,7 @@ extension MountService {
     /// holds an open staged file until it lands).
     func close(_ handle: UInt64) async throws {
         guard case .write(let writer) = try handles.withLock({ try $0.handle(handle) }) else { return }
+        await writer.writesApplied()
         guard options.writeback, let entry = inodes.withLock({ $0.entries[writer.inode] }), entry.linked,
             await writer.size <= DFSClient.batchedFileBytesMax(blockBytes: options.upload.blockBytes),
             writebackUploads.withLock({ count in
@@ -154,6 +157,7 @@ extension MountService {
         }
         let path = entry.path
         let options = self.options.upload
+        await writer.writesApplied()
         if await writer.size <= DFSClient.batchedFileBytesMax(blockBytes: options.blockBytes) {
             let inode = writer.inode
             try await writer.upload(to: path) { [self] stagedPath in try await uploadSmall(stagedPath, of: inode, to: path) }
@@ -192,6 +196,7 @@ extension MountService {
     /// while the handle still shows the file in this mount, then its staged file goes.
     func release(_ handle: UInt64) async {
         guard let open = handles.withLock({ try? $0.handle(handle) }) else { return }
+        if case .write(let writer) = open { await writer.writesApplied() }
         if case .write(let writer) = open, !isOpen(writer, besides: handle), await writer.dirty {
             do {
                 try await upload(writer)

@@ -149,6 +149,7 @@ extension MountService {
         for (inode, writer) in writers {
             guard let entry = inodes.withLock({ $0.entries[inode] }), entry.linked, entry.path.parent == folder else { continue }
             let changes = pending.withLock { $0[inode] }
+            await writer.writesApplied()
             let stagedTime = await writer.mtime
             found.append(
                 FileInfo(

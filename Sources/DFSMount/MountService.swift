@@ -156,6 +156,7 @@ final class MountService: Sendable {
     /// close uploads, and the release that ends the writer comes after it).
     private func stagedAttributes(_ inode: UInt64, _ writer: WriteHandle, path: DFSPath) async throws -> Attributes {
         let changes = pending.withLock { $0[inode] }
+        await writer.writesApplied()
         let dirty = await writer.dirty
         var stored: FileInfo?
         if !dirty || changes?.mode == nil || changes?.uid == nil || changes?.gid == nil {

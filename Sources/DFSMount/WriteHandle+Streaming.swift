@@ -57,16 +57,28 @@ extension WriteHandle {
     }
 
     /// The streamed upload, for the upload starting now, if its blocks are all sent (or in
-    /// flight) and it is for `path`; otherwise it is abandoned. Streaming ends either way:
-    /// what is written after this close goes whole at the next.
-    func takeStream(for path: DFSPath) async -> StreamingUpload? {
-        guard let state = streaming else { return nil }
+    /// flight) and it is for `path`; otherwise it is abandoned. Either way the writer goes on
+    /// streaming afresh (see ``restartStreaming(after:)``).
+    func takeStream(for path: DFSPath) async -> (upload: StreamingUpload?, restart: Streaming?) {
+        guard let state = streaming else { return (nil, nil) }
         streaming = nil
-        guard let upload = state.upload else { return nil }
+        let restart = Streaming(blockBytes: state.blockBytes, start: state.start)
+        guard let upload = state.upload else { return (nil, restart) }
         if upload.path == path, state.blocksSent == size / state.blockBytes, await upload.blocksSent == state.blocksSent {
-            return upload
+            return (upload, restart)
         }
         await upload.abandon()
-        return nil
+        return (nil, restart)
+    }
+
+    /// Streaming again once an upload started, when the writer was streaming until then: a
+    /// close is not always the last (`dd` closes the descriptor it opened once it has
+    /// duplicated it, before its first write), and the appends after it still go out as
+    /// their blocks fill. The new stream starts from block 0 of the staged file, a new
+    /// pending version that replaces the one just uploaded when it completes; writes wait
+    /// for the upload under way, so none is sent before it ends.
+    func restartStreaming(after stream: Streaming?) {
+        guard let stream, streaming == nil, !closed else { return }
+        streaming = stream
     }
 }

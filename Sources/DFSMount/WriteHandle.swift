@@ -22,7 +22,7 @@ actor WriteHandle {
     /// The inode written: its path is asked for at each upload, so a rename while the file
     /// is open sends the bytes to the new name.
     let inode: UInt64
-    private let staging: StagingArea
+    let staging: StagingArea
     private let file: OpenFile
     private let stagedPath: String
     var stagedFilePath: String { stagedPath }
@@ -31,7 +31,8 @@ actor WriteHandle {
     /// True while the staged bytes differ from what the cluster holds.
     private(set) var dirty: Bool
     private(set) var mtime: Double
-    private var closed = false
+    private(set) var closed = false
+    typealias Upload = Task<Void, any Error>
     /// True when the staged file's notes are files beside it, not its extended attributes
     /// (see ``StagingArea/setNote(_:_:on:)``).
     private let notesAreFiles: Bool
@@ -42,10 +43,12 @@ actor WriteHandle {
         case attribute, file
     }
     /// The upload under way, which writes, truncates and other uploads wait for.
-    private var uploading: Task<Void, any Error>?
+    private var uploading: Upload?
     /// The blocks sent to the cluster as they fill, while the writes stay sequential from
     /// offset 0 (see WriteHandle+Streaming.swift); nil once they did not.
     var streaming: Streaming?
+    /// Writes answered and not yet staged (see WriteHandle+Queue.swift).
+    nonisolated let queue: Mutex<WriteQueue>
 
     /// Stages a file: empty (`created` or truncated at open), or holding the current
     /// version's bytes, downloaded by `fill`.
@@ -92,33 +95,31 @@ actor WriteHandle {
         }
         self.file = file
         self.size = size
+        self.queue = Mutex(WriteQueue(projectedSize: size))
         self.dirty = dirty
         self.mtime = Self.now()
     }
 
-    /// Writes `bytes` at `offset`, growing the file (and its share of the budget) as needed.
-    func write(_ bytes: [UInt8], at offset: Int) async throws -> Int {
+    /// Writes `bytes` at `offset` of the staged file, growing it as needed; the room it
+    /// grows by was reserved when the write was queued (``enqueue(_:at:done:)``).
+    func stage(_ bytes: [UInt8], at offset: Int) async throws {
+        // The kernel sends no write after the release; should one come, it does not reach
+        // a descriptor number closed and perhaps reused.
+        guard !closed else { throw MountError(EBADF, "the staged file of inode \(inode) is closed") }
         await waitForUpload()
         if streaming != nil && offset != size { await stopStreaming("a write at \(offset) of a file of \(size) bytes") }
-        let end = offset + bytes.count
-        let growth = max(0, end - size)
-        try staging.reserve(growth)
+        let growth = max(0, offset + bytes.count - size)
         let file = self.file
-        do {
-            try await BlockingIO.run { try file.writeAll(bytes, at: offset) }
-        } catch {
-            staging.release(growth)
-            throw error
-        }
+        try await BlockingIO.run { try file.writeAll(bytes, at: offset) }
         size += growth
         dirty = true
         mtime = Self.now()
         await sendFilledBlocks()
-        return bytes.count
     }
 
     /// Up to `count` staged bytes at `offset`.
     func read(at offset: Int, count: Int) async throws -> [UInt8] {
+        await writesApplied()
         let available = max(0, min(count, size - offset))
         guard available > 0 else { return [] }
         let file = self.file
@@ -127,6 +128,8 @@ actor WriteHandle {
 
     /// Cuts or extends (with zeros) the staged file to `newSize`.
     func truncate(to newSize: Int) async throws {
+        await writesApplied()
+        try checkQueuedWrites()
         await waitForUpload()
         if streaming != nil { await stopStreaming("a truncate") }
         if newSize > size { try staging.reserve(newSize - size) }
@@ -139,6 +142,7 @@ actor WriteHandle {
         }
         if newSize < size { staging.release(size - newSize) }
         size = newSize
+        queue.withLock { $0.projectedSize = newSize }
         dirty = true
         mtime = Self.now()
     }
@@ -146,7 +150,7 @@ actor WriteHandle {
     /// Uploads the staged bytes with `send` if they changed since the last upload; returns
     /// only when the cluster acknowledged the new version (every replica on disk).
     func upload(to path: DFSPath, with send: @escaping @Sendable (_ stagedPath: String) async throws -> Void) async throws {
-        guard let upload = await startUpload(to: path, with: send) else { return }
+        guard let upload = try await startUpload(to: path, with: send) else { return }
         try await upload.value
     }
 
@@ -154,11 +158,15 @@ actor WriteHandle {
     /// and returns the upload (nil when there was nothing to upload) without waiting for it:
     /// for write-back, whose close returns before the upload. Writes, truncates and other
     /// uploads wait for it, so `send` reads a staged file that does not change under it.
-    func startUpload(to path: DFSPath, with send: @escaping @Sendable (_ stagedPath: String) async throws -> Void) async -> Task<Void, any Error>? {
+    func startUpload(to path: DFSPath, with send: @escaping @Sendable (_ stagedPath: String) async throws -> Void) async throws -> Upload? {
+        await writesApplied()
+        // A write that failed once answered left the staged file short of what the program
+        // wrote: never uploaded.
+        try checkQueuedWrites()
         await waitForUpload()
         guard dirty else { return nil }
         let stagedPath = self.stagedPath
-        let stream = await takeStream(for: path)
+        let (stream, restart) = await takeStream(for: path)
         let size = self.size
         let upload = Task {
             if let stream {
@@ -176,6 +184,7 @@ actor WriteHandle {
         }
         // No await between the check above and this: no other upload can start in between.
         uploading = upload
+        restartStreaming(after: restart)
         Task {
             let succeeded = (try? await upload.value) != nil
             await self.uploadEnded(upload, succeeded: succeeded)
@@ -212,6 +221,8 @@ actor WriteHandle {
     /// which outlives the process; a machine that goes down before the upload may lose them,
     /// and a note whose bytes did not survive is reported at the next mount, not uploaded.
     func markReady(for path: DFSPath) async throws {
+        await writesApplied()
+        try checkQueuedWrites()
         await waitForUpload()
         guard dirty else { return }
         let file = self.file
@@ -240,6 +251,7 @@ actor WriteHandle {
 
     /// Closes and removes the staged file and gives its bytes back to the budget.
     func discard() async {
+        await writesApplied()
         guard !closed else { return }
         closed = true
         if streaming != nil { await stopStreaming(nil) }
@@ -259,7 +271,8 @@ actor WriteHandle {
             FileSystem.removeQuietly(stagedPath)
             for path in noteFiles { FileSystem.removeQuietly(path) }
         }
-        staging.release(size)
+        // A write that failed once queued keeps its reservation until here.
+        staging.release(max(size, queue.withLock { $0.projectedSize }))
     }
 
     static func now() -> Double {

@@ -191,6 +191,10 @@ struct MountTests {
                 let fd = try await Subprocess.onOwnThread { open(mount.path("kept/unsaved.txt"), O_CREAT | O_WRONLY | O_CLOEXEC, 0o644) }
                 #expect(fd >= 0)
                 #expect(try await Posix.errno { Int32(Glibc.write(fd, "unsaved", 7)) } == 0)
+                // A write is answered before it is staged: kill once it is.
+                try await eventually(timeout: .seconds(10), "the write staged") {
+                    try await Posix.shell("cat '\(mount.folder.path("cache"))'/dfs-mount-*/staged-*").standardOutput.hasPrefix("unsaved")
+                }
                 kill(mount.process.processIdentifier, SIGKILL)
                 mount.process.waitUntilExit()
                 close(fd)
