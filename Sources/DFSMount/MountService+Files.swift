@@ -86,7 +86,9 @@ extension MountService {
         guard case .write(let writer) = try handles.withLock({ try $0.handle(handle) }) else {
             throw MountError(EBADF, "handle \(handle) is not open for writing")
         }
-        return try await writer.write(bytes, at: offset)
+        let written = try await writer.write(bytes, at: offset)
+        contentChanged(writer.inode)
+        return written
     }
 
     /// Uploads what `handle` staged, if anything changed: on fsync, which returns only
@@ -186,9 +188,11 @@ extension MountService {
             try checkWritable()
             if let handle, case .write(let writer) = try handles.withLock({ try $0.handle(handle) }) {
                 try await writer.truncate(to: size)
+                contentChanged(inode)
             } else if let writer = handles.withLock({ $0.writers[inode] }) {
                 // A truncate by name changes the file for everyone at once, not at a close.
                 try await writer.truncate(to: size)
+                contentChanged(inode)
                 try await upload(writer)
             } else {
                 let temporary = try await open(inode, flags: size == 0 ? O_WRONLY | O_TRUNC : O_WRONLY)
