@@ -21,7 +21,7 @@ struct MountFioTests {
     /// --verify_fatal).
     static func run(_ mount: TestMount, _ file: String, _ job: [String]) async throws {
         let arguments =
-            ["--name=\(file)", "--directory=\(mount.mountpoint)", "--filename=\(file)", "--verify=crc32c", "--verify_fatal=1"] + job
+            ["--name=\(file)", "--directory=\(mount.mountpoint)", "--filename=\(file)", "--verify=crc32c", "--verify_fatal=1", "--verify_state_save=0"] + job
         let result = try await Subprocess.run(fio, arguments, timeout: .seconds(240))
         let output = result.standardOutput + result.standardError
         #expect(result.status == 0, "fio \(job.joined(separator: " ")): \(output)")
@@ -88,7 +88,7 @@ struct MountFioTests {
                     Self.fio,
                     [
                         "--name=pair", "--directory=\(mount.mountpoint)", "--numjobs=2", "--rw=randwrite", "--bs=16k", "--size=8M",
-                        "--verify=crc32c", "--verify_fatal=1", "--randseed=9",
+                        "--verify=crc32c", "--verify_fatal=1", "--verify_state_save=0", "--randseed=9",
                     ], timeout: .seconds(240))
                 let output = both.standardOutput + both.standardError
                 #expect(both.status == 0 && !output.contains("verify failed"), "\(output)")
