@@ -13,7 +13,7 @@ all: build
 # the prometheus package (the tests check every /metrics with it); headless Chromium (the
 # tests load the status page in it, and `make screenshot` takes its picture); libfuse3's
 # headers and fusermount3 (`dfs mount`, and the tests that mount a cluster); rsync (a test
-# copies a tree onto a mount with it).
+# copies a tree onto a mount with it); fio (tests run its verifying jobs on a mount).
 deps:
 	@missing=""; \
 	[ -f /usr/include/sqlite3.h ] || missing="$$missing libsqlite3-dev"; \
@@ -27,6 +27,7 @@ deps:
 	[ -f /usr/include/fuse3/fuse_lowlevel.h ] || missing="$$missing libfuse3-dev"; \
 	command -v fusermount3 >/dev/null 2>&1 || missing="$$missing fuse3"; \
 	command -v rsync >/dev/null 2>&1 || missing="$$missing rsync"; \
+	command -v fio >/dev/null 2>&1 || missing="$$missing fio"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \

@@ -107,10 +107,12 @@ extension MetaStore {
                 }
                 try dropFile(existing, now: now)
             }
+            // A file keeps its modification time, as a rename on a local file system does:
+            // `rsync -a` sets the time on a temporary name, then renames it into place.
             if let fileID = sourceFile {
                 try database.run(
-                    "UPDATE files SET path = ?, parent = ?, name = ?, mtime = ? WHERE id = ?",
-                    [.text(target.string), .text(parent.string), .text(target.name), .real(now), .integer(fileID)])
+                    "UPDATE files SET path = ?, parent = ?, name = ? WHERE id = ?",
+                    [.text(target.string), .text(parent.string), .text(target.name), .integer(fileID)])
                 return target
             }
             // A folder: the folder itself, then every path under it, by prefix.

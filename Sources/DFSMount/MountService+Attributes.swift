@@ -40,6 +40,17 @@ extension MountService {
         }
     }
 
+    /// A write or truncate of a file open for writing: a modification time set before it
+    /// (utimens, `touch -d`) no longer holds, as on a local file system, where the write
+    /// sets the time again; the upload's own time stands instead. Mode and owner stay.
+    func contentChanged(_ inode: UInt64) {
+        pending.withLock { table in
+            guard table[inode]?.mtime != nil else { return }
+            table[inode]?.mtime = nil
+            if table[inode]?.isEmpty == true { table.removeValue(forKey: inode) }
+        }
+    }
+
     /// symlink: a link at `path` to `target`, owned by the caller. EEXIST when the name is
     /// taken, whatever by.
     func makeLink(_ path: DFSPath, target: String, owner: (uid: Int, gid: Int)) async throws -> Attributes {

@@ -91,6 +91,7 @@ extension MountService {
             throw MountError(EBADF, "handle \(handle) is not open for writing")
         }
         try writer.enqueue(bytes, at: offset, done: done)
+        contentChanged(writer.inode)
     }
 
     /// Uploads what `handle` staged, if anything changed: on fsync, which returns only
@@ -124,7 +125,7 @@ extension MountService {
         let started: Task<Void, any Error>?
         do {
             try await writer.markReady(for: entry.path)
-            started = await writer.startUpload(to: path) { [self] stagedPath in
+            started = try await writer.startUpload(to: path) { [self] stagedPath in
                 try await uploadSmall(stagedPath, of: inode, to: path)
                 try await storePendingAttributes(of: inode, at: path)
             }
@@ -227,9 +228,11 @@ extension MountService {
             try checkWritable()
             if let handle, case .write(let writer) = try handles.withLock({ try $0.handle(handle) }) {
                 try await writer.truncate(to: size)
+                contentChanged(inode)
             } else if let writer = handles.withLock({ $0.writers[inode] }) {
                 // A truncate by name changes the file for everyone at once, not at a close.
                 try await writer.truncate(to: size)
+                contentChanged(inode)
                 try await upload(writer)
             } else {
                 let temporary = try await open(inode, flags: size == 0 ? O_WRONLY | O_TRUNC : O_WRONLY)

@@ -108,6 +108,9 @@ actor WriteHandle {
         guard !closed else { throw MountError(EBADF, "the staged file of inode \(inode) is closed") }
         await waitForUpload()
         if streaming != nil && offset != size { await stopStreaming("a write at \(offset) of a file of \(size) bytes") }
+        // Checked again after the waits: a discard meanwhile may have handed the descriptor
+        // to another file (``StagingArea/takeIdleFile()``).
+        guard !closed else { throw MountError(EBADF, "the staged file of inode \(inode) is closed") }
         let growth = max(0, offset + bytes.count - size)
         let file = self.file
         try await BlockingIO.run { try file.writeAll(bytes, at: offset) }
@@ -132,6 +135,7 @@ actor WriteHandle {
         try checkQueuedWrites()
         await waitForUpload()
         if streaming != nil { await stopStreaming("a truncate") }
+        guard !closed else { throw MountError(EBADF, "the staged file of inode \(inode) is closed") }
         if newSize > size { try staging.reserve(newSize - size) }
         let file = self.file
         do {
@@ -252,6 +256,8 @@ actor WriteHandle {
     /// Closes and removes the staged file and gives its bytes back to the budget.
     func discard() async {
         await writesApplied()
+        // An upload reads the staged file: the file is emptied and reused only after it.
+        await waitForUpload()
         guard !closed else { return }
         closed = true
         if streaming != nil { await stopStreaming(nil) }

@@ -110,21 +110,52 @@ struct MountAttributeTests {
                     guard fd >= 0 else { return -1 }
                     defer { close(fd) }
                     guard Glibc.write(fd, "abc", 3) == 3, fchmod(fd, 0o604) == 0, fchown(fd, 7, 8) == 0 else { return -1 }
-                    var times = [timespec(tv_sec: 1_500_000_000, tv_nsec: 0), timespec(tv_sec: 1_500_000_000, tv_nsec: 0)]
-                    guard futimens(fd, &times) == 0 else { return -1 }
                     var during = Glibc.stat()
                     guard fstat(fd, &during) == 0 else { return -1 }
                     guard during.st_mode == S_IFREG | 0o604, during.st_uid == 7 else {
                         Glibc.errno = EDOM
                         return -1
                     }
-                    return Glibc.write(fd, "def", 3) == 3 ? 0 : -1
+                    guard Glibc.write(fd, "def", 3) == 3 else { return -1 }
+                    var times = [timespec(tv_sec: 1_500_000_000, tv_nsec: 0), timespec(tv_sec: 1_500_000_000, tv_nsec: 0)]
+                    return futimens(fd, &times)
                 }
                 #expect(status == 0, "\(String(cString: strerror(status)))")
                 let written = try await cluster.client.stat(try DFSPath("/open.txt")).info
                 #expect(written.size == 6)
                 #expect(written.mode == 0o604 && written.uid == 7 && written.gid == 8)
                 #expect(written.mtime == 1_500_000_000)
+            }
+        }
+    }
+
+    /// A write after `touch -d` on a file open for writing sets the time again, as on a local
+    /// file system: `stat` shows the write's time, and so does the cluster after the close;
+    /// the mode set meanwhile stays.
+    @Test func writeAfterSettingTheTimeOfAnOpenFileShowsTheWritesTime() async throws {
+        try await withCluster { cluster in
+            try await TestMount.with("127.0.0.1:\(cluster.metaEndpoint.port)") { mount in
+                let path = mount.path("touched.txt")
+                let before = Int(Date().timeIntervalSince1970) - 1
+                let shown = try await Subprocess.onOwnThread { () -> (Int32, Int, Int) in
+                    let fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC | O_TRUNC, 0o644)
+                    guard fd >= 0 else { return (errno, 0, 0) }
+                    defer { close(fd) }
+                    var times = [timespec(tv_sec: 1_500_000_000, tv_nsec: 0), timespec(tv_sec: 1_500_000_000, tv_nsec: 0)]
+                    var touched = Glibc.stat()
+                    guard Glibc.write(fd, "abc", 3) == 3, fchmod(fd, 0o600) == 0, futimens(fd, &times) == 0, fstat(fd, &touched) == 0,
+                        Glibc.write(fd, "def", 3) == 3
+                    else { return (errno, 0, 0) }
+                    var written = Glibc.stat()
+                    guard fstat(fd, &written) == 0 else { return (errno, 0, 0) }
+                    return (0, touched.st_mtim.tv_sec, written.st_mtim.tv_sec)
+                }
+                #expect(shown.0 == 0, "\(String(cString: strerror(shown.0)))")
+                #expect(shown.1 == 1_500_000_000, "the time set shows until the next write")
+                #expect(shown.2 >= before, "stat after the write shows \(shown.2), not the write's time")
+                let stored = try await cluster.client.stat(try DFSPath("/touched.txt")).info
+                #expect(stored.size == 6 && stored.mode == 0o600)
+                #expect(Int(stored.mtime) >= before, "the cluster stored \(stored.mtime), not the write's time")
             }
         }
     }

@@ -46,6 +46,21 @@ import Testing
         #expect(throws: DFSError.self) { try bad.validate() }
     }
 
+    /// A move keeps a file's time, mode and owner (`rsync -a` sets them on a temporary
+    /// name, then renames it into place), whether it replaces a file or not.
+    @Test(arguments: StoreKind.allCases) func moveKeepsAFilesTimeModeAndOwner(kind: StoreKind) async throws {
+        let store = try await kind.makeStore(registering: [node], capacityBytes: 1 << 30)
+        try await write(store, "/d/.temp", length: 3)
+        try await write(store, "/d/taken", length: 4)
+        try await store.setAttributes(SetAttributes(path: try DFSPath("/d/.temp"), mode: 0o600, uid: 7, gid: 8, mtime: 1234))
+        try await store.move(try DFSPath("/d/.temp"), to: try DFSPath("/d/kept"), now: 5000)
+        let moved = try await store.getFile(path: try DFSPath("/d/kept")).info
+        #expect(moved.mtime == 1234 && moved.mode == 0o600 && moved.uid == 7 && moved.gid == 8)
+        try await store.setAttributes(SetAttributes(path: try DFSPath("/d/kept"), mtime: 2345))
+        try await store.move(try DFSPath("/d/kept"), to: try DFSPath("/d/taken"), now: 6000)
+        #expect(try await store.getFile(path: try DFSPath("/d/taken")).info.mtime == 2345)
+    }
+
     @Test(arguments: StoreKind.allCases) func attributesAreSetShownAndKeptByANewVersion(kind: StoreKind) async throws {
         let store = try await kind.makeStore(registering: [node], capacityBytes: 1 << 30)
         try await write(store, "/d/one", length: 3)
