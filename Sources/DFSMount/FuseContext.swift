@@ -19,6 +19,8 @@ import Dispatch
 /// answered at once (see ``WriteHandle/WriteQueue``), holding their room until staged.
 final class FuseContext: Sendable {
     let service: MountService
+    /// libfuse's session while it is up, for notices to the kernel; set by ``FuseSession``.
+    let session = Mutex<KernelSession?>(nil)
     private let turns: DispatchSemaphore
     private let writeUnits = DispatchSemaphore(value: FuseContext.writeBytesInFlightMax / FuseContext.writeUnitBytes)
     private let inFlight = Mutex(0)
@@ -49,6 +51,16 @@ final class FuseContext: Sendable {
 
     func releaseWriteRoom(_ units: Int) {
         for _ in 0..<units { writeUnits.signal() }
+    }
+
+    /// Tells the kernel that what it holds of `inode`'s attributes (its size above all) is
+    /// out of date: the next stat, or read past the size it held, asks again. Pages are left:
+    /// an open without `FOPEN_KEEP_CACHE` drops them anyway.
+    func attributesChanged(_ inode: UInt64) {
+        session.withLock { session in
+            guard let session else { return }
+            _ = fuse_lowlevel_notify_inval_inode(session.pointer, fuse_ino_t(inode), -1, 0)
+        }
     }
 
     /// The context of the session a request came from.
@@ -83,4 +95,11 @@ final class FuseContext: Sendable {
 
     /// Requests still being served.
     var requestsInFlight: Int { inFlight.withLock { $0 } }
+}
+
+/// libfuse's session pointer, for the threads that read requests and for notices
+/// (libfuse's receive, process and notify calls are made for several threads at once).
+struct KernelSession: @unchecked Sendable {
+    let pointer: OpaquePointer
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
 }

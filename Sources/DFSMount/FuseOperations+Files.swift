@@ -12,8 +12,9 @@ extension FuseOperations {
             guard let raw, let info else { return }
             let request = FuseRequest(raw)
             let flags = info.pointee.flags
-            FuseContext.of(raw).serve(request, "open") { service in
-                request.open(handle: try await service.open(inode, flags: flags), flags: flags)
+            let context = FuseContext.of(raw)
+            context.serve(request, "open") { service in
+                request.open(handle: try await service.open(inode, flags: flags, attributesChanged: context.attributesChanged), flags: flags)
             }
         }
         operations.create = { raw, parent, name, mode, info in
@@ -26,7 +27,7 @@ extension FuseOperations {
             do { path = try context.service.path(of: name, in: parent) } catch { return request.fail(MountErrno.of(error)) }
             context.serve(request, "create") { service in
                 let (attributes, handle) = try await service.create(path, flags: flags, mode: Int(mode), owner: caller)
-                request.create(attributes, handle: handle, flags: flags, timeouts: service.options.timeouts, owner: service.owner)
+                request.create(service.shown(attributes), handle: handle, flags: flags, timeouts: service.options.timeouts, owner: service.owner)
             }
         }
         operations.read = { raw, _, count, offset, info in

@@ -91,6 +91,6 @@ extension FuseOperations {
         }
         let inode = service.inodes.withLock { $0.remember(child) }
         return FuseRequest.entryParameters(
-            Attributes(inode: inode, info), timeouts: service.options.timeouts, owner: service.owner)
+            service.shown(Attributes(inode: inode, info)), timeouts: service.options.timeouts, owner: service.owner)
     }
 }

@@ -28,7 +28,7 @@ enum FuseOperations {
             let path: DFSPath
             do { path = try context.service.path(of: name, in: parent) } catch { return request.fail(MountErrno.of(error)) }
             context.serve(request, "lookup") { service in
-                request.entry(try await service.lookup(path), timeouts: service.options.timeouts, owner: service.owner)
+                request.entry(service.shown(try await service.lookup(path)), timeouts: service.options.timeouts, owner: service.owner)
             }
         }
         operations.forget = { raw, inode, count in
@@ -48,7 +48,7 @@ enum FuseOperations {
             guard let raw else { return }
             let request = FuseRequest(raw)
             FuseContext.of(raw).serve(request, "getattr") { service in
-                request.attributes(try await service.attributes(of: inode), timeouts: service.options.timeouts, owner: service.owner)
+                request.attributes(service.shown(try await service.attributes(of: inode)), timeouts: service.options.timeouts, owner: service.owner)
             }
         }
         operations.setattr = { raw, inode, attributes, fields, info in
@@ -59,7 +59,7 @@ enum FuseOperations {
             let handle = info?.pointee.fh
             FuseContext.of(raw).serve(request, "setattr") { service in
                 let result = try await service.setAttributes(inode, size: size, changes: changes, handle: handle)
-                request.attributes(result, timeouts: service.options.timeouts, owner: service.owner)
+                request.attributes(service.shown(result), timeouts: service.options.timeouts, owner: service.owner)
             }
         }
         operations.readlink = { raw, inode in

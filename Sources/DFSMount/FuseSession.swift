@@ -46,12 +46,13 @@ final class FuseSession: @unchecked Sendable {
             throw DFSError(.ioError, "cannot mount on \(mountpoint) (is /dev/fuse there, and fuse3 installed?)")
         }
         session = created
+        context.session.withLock { $0 = KernelSession(created) }
     }
 
     /// Starts `count` reader threads.
     func startReaders(_ count: Int) {
         guard let session else { return }
-        let raw = UnsafeSession(session)
+        let raw = KernelSession(session)
         for index in 0..<count {
             readersDone.enter()
             readerCount += 1
@@ -109,15 +110,9 @@ final class FuseSession: @unchecked Sendable {
         }
         // The kernel side is gone; this closes libfuse's descriptor (and unmounts, if the
         // connection was somehow still up).
+        context.session.withLock { $0 = nil }
         fuse_session_unmount(session)
         fuse_session_destroy(session)
         self.session = nil
     }
-}
-
-/// libfuse's session pointer, handed to the reader threads (libfuse's receive and process
-/// calls are made for several threads at once: its own multi-threaded loop does the same).
-private struct UnsafeSession: @unchecked Sendable {
-    let pointer: OpaquePointer
-    init(_ pointer: OpaquePointer) { self.pointer = pointer }
 }

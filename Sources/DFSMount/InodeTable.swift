@@ -19,6 +19,9 @@ struct InodeTable {
         /// False once the path was removed or replaced: the kernel may still use the number
         /// (an open file), but a new file at the path gets a new inode.
         var linked = true
+        /// The size the kernel was last given for the file, in an entry or attributes reply
+        /// (see ``MountService/shown(_:)``).
+        var shownSize: Int?
     }
 
     private(set) var entries: [UInt64: Entry]
@@ -49,6 +52,11 @@ struct InodeTable {
         entries[inode] = Entry(path: path, lookups: 1)
         inodeByPath[path] = inode
         return inode
+    }
+
+    /// The kernel was given `size` for `inode` (see ``Entry/shownSize``); nil: unknown.
+    mutating func noteShown(_ inode: UInt64, size: Int?) {
+        entries[inode]?.shownSize = size
     }
 
     /// The kernel gives back `count` references; at zero the inode is gone. The root stays.

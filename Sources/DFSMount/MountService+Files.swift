@@ -9,7 +9,12 @@ import DFSSystem
 extension MountService {
     /// Opens `inode`: for reading, the version the cluster has now; for writing, a staged
     /// copy (empty with O_TRUNC, else the current bytes, downloaded first).
-    func open(_ inode: UInt64, flags: Int32) async throws -> UInt64 {
+    ///
+    /// An open for reading asks the cluster for the file (close-to-open consistency): when
+    /// its size is not the one the kernel was last given, `attributesChanged` is called
+    /// before the open is answered, so the kernel asks for the size again instead of reading
+    /// a new version cut to the old one's length.
+    func open(_ inode: UInt64, flags: Int32, attributesChanged: (UInt64) -> Void = { _ in }) async throws -> UInt64 {
         let path = try path(of: inode)
         let writing = flags & O_ACCMODE != O_RDONLY
         if !writing {
@@ -19,6 +24,12 @@ extension MountService {
             }
             let file = try await client.stat(path)
             guard file.info.type == .file else { throw MountError(EISDIR, "\(path) is a folder") }
+            let changed = inodes.withLock { table -> Bool in
+                guard let shown = table.entries[inode]?.shownSize, shown != file.info.size else { return false }
+                table.noteShown(inode, size: nil)
+                return true
+            }
+            if changed { attributesChanged(inode) }
             return try handles.withLock { try $0.add(.read(ReadHandle(path: path, file: file, cache: cache))) }
         }
         try checkWritable()

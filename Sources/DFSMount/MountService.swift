@@ -71,6 +71,14 @@ final class MountService: Sendable {
         return try path(of: parent).appending(text)
     }
 
+    /// Notes the size the kernel is about to be given for a file (see ``open(_:flags:attributesChanged:)``),
+    /// and returns `attributes`.
+    func shown(_ attributes: Attributes) -> Attributes {
+        guard attributes.type == .file else { return attributes }
+        inodes.withLock { $0.noteShown(attributes.inode, size: attributes.size) }
+        return attributes
+    }
+
     func lookup(_ path: DFSPath) async throws -> Attributes {
         if let staged = try await stagedAttributes(of: path) {
             return inodes.withLock { table in

@@ -38,21 +38,6 @@ extension TwoMountTests {
         return "\(seen.count) bytes that are no version"
     }
 
-    /// Not built yet (Docs/ARCHITECTURE.md): an open does not refresh the size the kernel
-    /// holds for the file, so within the attribute timeout a new version can be read cut to
-    /// (or, past its end, short of) the previous version's size. When this stops showing,
-    /// these become plain issues.
-    static let staleSize: Comment = "a new version read at the size the kernel cached for the old one"
-
-    /// True when `seen` is a version's first bytes, cut at another version's size: what a
-    /// stale cached size gives.
-    static func isStaleSizeOfAVersion(_ seen: [UInt8]?, _ versions: [[UInt8]]) -> Bool {
-        guard let seen else { return false }
-        return versions.contains { version in
-            version.count > seen.count && versions.contains { $0.count == seen.count } && Array(version.prefix(seen.count)) == seen
-        }
-    }
-
     /// With the default caches (attributes and entries kept 1 s): while one mount writes a
     /// version of several blocks (streamed to the cluster while open), the other sees the
     /// previous version whole, or no file; once it is closed, the other sees it whole
@@ -82,13 +67,8 @@ extension TwoMountTests {
                         while ContinuousClock.now < openUntil {
                             let seen = try await Self.look(readerPath)
                             if seen == current { continue }
-                            guard Self.isStaleSizeOfAVersion(seen, versions) else {
-                                Issue.record("while version \(index) was open the other mount saw \(Self.describe(seen, versions))")
-                                break
-                            }
-                            withKnownIssue(Self.staleSize, isIntermittent: true) {
-                                Issue.record("while version \(index) was open the other mount saw \(Self.describe(seen, versions))")
-                            }
+                            Issue.record("while version \(index) was open the other mount saw \(Self.describe(seen, versions))")
+                            break
                         }
                         #expect(try await Posix.errno { close(fd) } == 0)
                         let closed = ContinuousClock.now
@@ -97,14 +77,10 @@ extension TwoMountTests {
                             let seen = try await Self.look(readerPath)
                             looks += 1
                             if seen == version { break }
+                            // Each open asks the cluster: a new version shows whole, at its own size.
                             if seen != current {
-                                guard Self.isStaleSizeOfAVersion(seen, versions) else {
-                                    Issue.record("after version \(index) was closed the other mount saw \(Self.describe(seen, versions))")
-                                    break
-                                }
-                                withKnownIssue(Self.staleSize, isIntermittent: true) {
-                                    Issue.record("after version \(index) was closed the other mount saw \(Self.describe(seen, versions))")
-                                }
+                                Issue.record("after version \(index) was closed the other mount saw \(Self.describe(seen, versions))")
+                                break
                             }
                             guard ContinuousClock.now - closed < .seconds(5) else {
                                 Issue.record("version \(index) not seen 5 s after its close (\(looks) looks)")
