@@ -30,7 +30,7 @@ extension MountService {
                 return true
             }
             if changed { attributesChanged(inode) }
-            return try handles.withLock { try $0.add(.read(ReadHandle(path: path, file: file, cache: cache))) }
+            return try handles.withLock { try $0.add(.read(ReadHandle(path: path, inode: inode, file: file, cache: cache))) }
         }
         try checkWritable()
         if let earlier = handles.withLock({ $0.writers[inode] }) {
@@ -170,6 +170,7 @@ extension MountService {
         let path = entry.path
         let options = self.options.upload
         await writer.writesApplied()
+        await keepReadersWhole(of: writer.inode)
         if await writer.size <= DFSClient.batchedFileBytesMax(blockBytes: options.blockBytes) {
             let inode = writer.inode
             try await writer.upload(to: path) { [self] stagedPath in try await uploadSmall(stagedPath, of: inode, to: path) }
@@ -208,6 +209,11 @@ extension MountService {
     /// while the handle still shows the file in this mount, then its staged file goes.
     func release(_ handle: UInt64) async {
         guard let open = handles.withLock({ try? $0.handle(handle) }) else { return }
+        if case .read(let reader) = open {
+            _ = handles.withLock { $0.remove(handle) }
+            await reader.close()
+            return
+        }
         if case .write(let writer) = open { await writer.writesApplied() }
         if case .write(let writer) = open, !isOpen(writer, besides: handle), await writer.dirty {
             do {
@@ -221,6 +227,28 @@ extension MountService {
         await writer.waitForUpload()
         await writer.discard()
         _ = pending.withLock { $0.removeValue(forKey: writer.inode) }
+    }
+
+    /// Before the mount removes or replaces the version of `inode` that readers here have
+    /// open: each keeps a whole copy of it (see ``ReadHandle/keepWhole(in:)``). A copy that
+    /// does not fit in the staging budget is logged, and that reader may later get EIO.
+    func keepReadersWhole(of inode: UInt64?) async {
+        guard let inode else { return }
+        let readers = handles.withLock { table in
+            table.handles.values.compactMap { open -> ReadHandle? in
+                if case .read(let reader) = open, reader.inode == inode { reader } else { nil }
+            }
+        }
+        for reader in readers {
+            do {
+                try await reader.keepWhole(in: staging)
+            } catch {
+                Log.warn(
+                    "mount",
+                    "\(reader.path) is open for reading and its name goes, but its copy could not be kept: \(DFSError.wrap(error).message); reads past what is cached may fail"
+                )
+            }
+        }
     }
 
     /// True when a handle other than `handle` holds `writer`.

@@ -39,6 +39,7 @@ extension MountService {
         }
         let file = try await client.stat(path)
         guard file.info.type != .dir else { throw MountError(EISDIR, "\(path) is a folder") }
+        await keepReadersWhole(of: inodes.withLock { $0.inode(of: path) })
         try await client.remove(path, recursive: false)
         inodes.withLock { $0.unlink(path) }
     }
@@ -103,6 +104,7 @@ extension MountService {
             default: break
             }
         }
+        if targetFile?.info.type == .file { await keepReadersWhole(of: inodes.withLock { $0.inode(of: target) }) }
         snapshots.withLock { snapshots in
             snapshots.removed(source)
             snapshots.added(target)

@@ -1,5 +1,6 @@
 import DFSClient
 import DFSCore
+import DFSSystem
 
 /// A file opened for reading: the version the cluster had when it was opened (its block
 /// list), read through the shared ``BlockCache`` in pieces.
@@ -11,8 +12,15 @@ import DFSCore
 /// A reader that goes in order (each read near where the last ended: the kernel's
 /// read-ahead requests may come a little out of order) has the pieces of the next
 /// ``readAheadBytes`` on their way before it asks for them.
+///
+/// When the mount removes or replaces the file's name (unlink, a rename over it, a new
+/// version uploaded), the cluster deletes this version's blocks soon after; before it
+/// does, ``keepWhole(in:)`` copies the version into the staging folder and reads go there,
+/// as a local file system keeps an unlinked file for those who have it open.
 actor ReadHandle {
     let path: DFSPath
+    /// The mount's number for the file (0 when it has none, as in tests of the reader alone).
+    let inode: UInt64
     private let file: GetFileOK
     /// Offset in the file of each block's first byte.
     private let blockOffsets: [Int]
@@ -24,9 +32,12 @@ actor ReadHandle {
     private var lastEnd = 0
     /// Where the read-ahead asked so far ends.
     private var aheadEnd = 0
+    /// The whole version in the staging folder, once its name went (see ``keepWhole(in:)``).
+    private var local: (path: String, file: OpenFile, staging: StagingArea)?
 
-    init(path: DFSPath, file: GetFileOK, cache: BlockCache) {
+    init(path: DFSPath, inode: UInt64 = 0, file: GetFileOK, cache: BlockCache) {
         self.path = path
+        self.inode = inode
         self.file = file
         self.cache = cache
         var offsets: [Int] = []
@@ -46,6 +57,10 @@ actor ReadHandle {
     func read(at offset: Int, count: Int) async throws -> ArraySlice<UInt8> {
         let end = min(offset + count, file.info.size)
         guard offset >= 0, offset < end else { return [] }
+        if let local {
+            let copy = local.file
+            return try await BlockingIO.run { try copy.readExact(count: end - offset, at: offset) }[...]
+        }
         let inOrder = abs(offset - lastEnd) <= cache.pieceBytes
         lastEnd = inOrder ? max(lastEnd, end) : end
         // The reads this one needs start first, then the read-ahead beyond them.
@@ -81,6 +96,50 @@ actor ReadHandle {
             result += piece.bytes[from..<upTo]
         }
         return result[...]
+    }
+
+    /// Copies this version whole into `staging` (its budget allows, or ENOSPC), so that reads
+    /// no longer need its blocks; called before the mount removes or replaces the file's
+    /// name. Pieces come through the cache, read ahead as for a reader in order.
+    func keepWhole(in staging: StagingArea) async throws {
+        let size = file.info.size
+        guard local == nil, size > 0 else { return }
+        try staging.reserve(size)
+        let copyPath = staging.newPath()
+        var copy: OpenFile?
+        do {
+            let made = try await BlockingIO.run { try OpenFile.open(copyPath, .readWrite, options: [.create], permissions: [.ownerReadWrite]) }
+            copy = made
+            var position = 0
+            while position < size {
+                let (block, piece, start) = locate(position)
+                let read = await cache.read(block, piece: piece, path: path)
+                await readAhead(from: max(start + cache.range(of: piece, in: block).count, aheadEnd), to: min(size, position + readAheadBytes))
+                let bytes = try await read.value
+                try await BlockingIO.run { try made.writeAll(bytes, at: start) }
+                position = start + bytes.count
+            }
+            local = (copyPath, made, staging)
+        } catch {
+            let opened = copy
+            await BlockingIO.runQuietly {
+                opened?.close()
+                FileSystem.removeQuietly(copyPath)
+            }
+            staging.release(size)
+            throw error
+        }
+    }
+
+    /// At release: removes the local copy, if one was made.
+    func close() async {
+        guard let local else { return }
+        self.local = nil
+        await BlockingIO.runQuietly {
+            local.file.close()
+            FileSystem.removeQuietly(local.path)
+        }
+        local.staging.release(file.info.size)
     }
 
     /// Asks the cache for the pieces from `start` to `end` (of the file), until it has no

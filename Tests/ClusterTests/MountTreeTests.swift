@@ -13,7 +13,7 @@ import Testing
 /// `tar -x`, each compared with `diff -r`, and copied back out with `dfs cp -r`.
 @Suite(.enabled(if: TestMount.available, "\(TestMount.unavailableReason)"))
 struct MountTreeTests {
-    static let fileCount = 3000
+    static let fileCount = 1200
 
     /// `fileCount` files in 40 folders two levels deep, of 0 to 6 KiB (a few of some
     /// hundred KiB and one of two blocks), with modes of their own and an old time.
@@ -49,7 +49,7 @@ struct MountTreeTests {
                     ("tar", "mkdir '\(mount.path("tar"))' && tar -xpf '\(local.path("tree.tar"))' -C '\(mount.path("tar"))' --strip-components=1"),
                 ]
                 for (name, command) in copies {
-                    let copy = try await Posix.shell(command, timeout: .seconds(300))
+                    let copy = try await Posix.shell(command, timeout: .seconds(600))
                     #expect(copy.status == 0, "\(name): \(copy.standardError)")
                     let diff = try await Posix.shell("diff -r '\(tree)' '\(mount.path(name))'", timeout: .seconds(300))
                     #expect(diff.status == 0, "\(name): \(diff.standardOutput.prefix(2000))\(diff.standardError)")
