@@ -9,7 +9,7 @@ import Testing
     import Glibc
 #endif
 
-/// A tree of thousands of real files onto `dfs mount` with `cp -a`, `rsync -a` and
+/// A tree of over a thousand real files onto `dfs mount` with `cp -a`, `rsync -a` and
 /// `tar -x`, each compared with `diff -r`, and copied back out with `dfs cp -r`.
 @Suite(.enabled(if: TestMount.available, "\(TestMount.unavailableReason)"))
 struct MountTreeTests {
