@@ -141,6 +141,18 @@ final class MountService: Sendable {
             return try await stagedAttributes(inode, writer, path: try path(of: inode))
         }
         if let kept = folderAttributes.withLock({ $0.attributes(of: inode) }) { return kept }
+        if inodes.withLock({ $0.entries[inode]?.linked == false }) {
+            // Unlinked or replaced, and still open here (the kernel asks only then): its
+            // name is gone or holds another file, so the open version answers, as fstat of
+            // an unlinked file does on a local disk.
+            let reader = handles.withLock { table in
+                table.handles.values.lazy.compactMap { open -> ReadHandle? in
+                    if case .read(let reader) = open, reader.inode == inode { reader } else { nil }
+                }.first
+            }
+            guard let reader else { throw MountError(ENOENT, "inode \(inode) has no name and is not open for reading") }
+            return Attributes(inode: inode, reader.file.info)
+        }
         let file = try await client.stat(try path(of: inode))
         var attributes = Attributes(inode: inode, file.info)
         // The cluster's root folder has no time of its own: show the mount's start.

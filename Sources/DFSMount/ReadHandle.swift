@@ -21,7 +21,8 @@ actor ReadHandle {
     let path: DFSPath
     /// The mount's number for the file (0 when it has none, as in tests of the reader alone).
     let inode: UInt64
-    private let file: GetFileOK
+    /// The version opened: its attributes and block list.
+    nonisolated let file: GetFileOK
     /// Offset in the file of each block's first byte.
     private let blockOffsets: [Int]
     private let cache: BlockCache

@@ -72,7 +72,8 @@ struct MountFaultTests {
     }
 
     /// A file unlinked while a reader has it open: the name is gone at once, and the reader
-    /// goes on reading the file's bytes to their end.
+    /// goes on reading the file's bytes to their end, with its attributes (the mount keeps
+    /// none in the kernel here, so every stat and read past the size asks the mount).
     @Test func unlinkWhileOpenForReadingLeavesTheReaderItsBytes() async throws {
         let local = try TempFolder()
         defer { local.remove() }
@@ -81,7 +82,7 @@ struct MountFaultTests {
             let path = try DFSPath("/doomed.bin")
             try await cluster.client.upload(localPath: local.path("file"), to: path, options: UploadOptions(blockBytes: 1 << 20))
             let blocks = Set(try await cluster.client.stat(path).blocks.map(\.blockID))
-            try await TestMount.with("127.0.0.1:\(cluster.metaEndpoint.port)") { mount in
+            try await TestMount.with("127.0.0.1:\(cluster.metaEndpoint.port)", arguments: ["--attr-timeout", "0s"]) { mount in
                 let fd = try await Subprocess.onOwnThread { open(mount.path("doomed.bin"), O_RDONLY | O_CLOEXEC) }
                 #expect(fd >= 0)
                 defer { if fd >= 0 { close(fd) } }
@@ -90,6 +91,13 @@ struct MountFaultTests {
                 #expect(try await Posix.errno { access(mount.path("doomed.bin"), F_OK) } == ENOENT)
                 try await Self.waitUntilDeleted(blocks, in: cluster)
                 let rest = try await Self.read(fd, at: 4096, count: bytes.count)
+                // fstat of the open file: its size, though its name is gone (the kernel keeps
+                // no attributes here: it asks the mount each time).
+                let size = try await Subprocess.onOwnThread { () -> Int in
+                    var status = stat()
+                    return fstat(fd, &status) == 0 ? Int(status.st_size) : -Int(errno)
+                }
+                #expect(size == bytes.count, "fstat of the unlinked file (negative: an errno)")
                 let same = rest == Array(bytes[4096...])
                 #expect(same, "the reader of the unlinked file got other bytes")
             }
