@@ -19,6 +19,8 @@ import Dispatch
 /// answered at once (see ``WriteHandle/WriteQueue``), holding their room until staged.
 final class FuseContext: Sendable {
     let service: MountService
+    /// libfuse's receive buffers that large writes keep instead of copying.
+    let receiveBuffers = ReceiveBuffers()
     private let turns: DispatchSemaphore
     private let writeUnits = DispatchSemaphore(value: FuseContext.writeBytesInFlightMax / FuseContext.writeUnitBytes)
     private let inFlight = Mutex(0)
@@ -30,7 +32,8 @@ final class FuseContext: Sendable {
     /// Writes answered before they are staged fill it whenever the staging falls behind: at
     /// 64 MiB, `dd bs=1M` of 512 MiB took the mount's peak memory to 113-115 MiB; at 16 MiB
     /// (16 such writes ahead of the staging) to 61-65 MiB, and the `dd` was as fast (1.00-1.14 s
-    /// against 1.04-1.29 s, same moments).
+    /// against 1.04-1.29 s, same moments). A write that keeps libfuse's receive buffer
+    /// (``ReceiveBuffers``) holds at most 4/3 of its bytes, so at most 21 MiB are held.
     static let writeBytesInFlightMax = 16 * 1024 * 1024
     static let writeUnitBytes = 128 * 1024
 
