@@ -85,7 +85,7 @@ extension DFSClient {
     /// fails, as ``PipelineAttempts`` decides.
     func writeBlock(
         fileID: Int64, blockIndex: Int, source: LocalFile, offset: Int, length: Int, replication: Int,
-        allocated: AllocateBlockOK? = nil, sending: InFlightBudget
+        allocated: AllocateBlockOK? = nil, pieceChecksums: [UInt32]? = nil, sending: InFlightBudget
     ) async throws -> CommittedBlock {
         var attempts = PipelineAttempts()
         var preallocated = allocated
@@ -110,7 +110,7 @@ extension DFSClient {
                     try await self.pool.withConnection(to: first.address, handshake: self.timeouts.stall) { connection in
                         try await self.sendBlock(
                             WriteBlock(blockID: allocation.blockID, length: length, pipeline: Array(allocation.targets.dropFirst()), token: allocation.token),
-                            source: source, offset: offset, on: connection, sending: sending)
+                            source: source, offset: offset, pieceChecksums: pieceChecksums, on: connection, sending: sending)
                     }
                 }
                 let outcome = PipelineOutcome(reply)
@@ -141,9 +141,15 @@ extension DFSClient {
 
     /// Streams a block in frames of whole 64 KiB pieces, each with its checksums, holding one
     /// of the `sending` turns meanwhile, and checks that the node stored exactly what was sent.
+    ///
+    /// With `pieceChecksums` (one per piece of the block, computed as its bytes were written)
+    /// the frames go from the page cache to the socket by sendfile(2), never read into this
+    /// process; the node checks every piece against them, so bytes that changed since are
+    /// refused, not stored.
     private func sendBlock(
-        _ request: WriteBlock, source: LocalFile, offset: Int, on connection: Connection, sending: InFlightBudget
+        _ request: WriteBlock, source: LocalFile, offset: Int, pieceChecksums: [UInt32]?, on connection: Connection, sending: InFlightBudget
     ) async throws -> WriteBlockOK {
+        let known = pieceChecksums.flatMap { $0.count == (request.length + Limits.pieceBytes - 1) / Limits.pieceBytes ? $0 : nil }
         await sending.acquire(1)
         var checksum = CRC32C()
         // The first node must take every frame, and answer at the end, within its stall time
@@ -158,6 +164,14 @@ extension DFSClient {
             while sent < request.length {
                 let count = min(Limits.writeFrameBytes, request.length - sent)
                 let position = offset + sent
+                if let known {
+                    let pieces = Array(known[sent / Limits.pieceBytes..<(sent + count + Limits.pieceBytes - 1) / Limits.pieceBytes])
+                    checksum.append(checksum: BlockData.combined(pieces, length: count), length: count)
+                    try await connection.send(BlockData(checksums: pieces), file: try source.descriptor(), offset: position, count: count, timeout: stall)
+                    sent += count
+                    progress?(count)
+                    continue
+                }
                 let payload = try await BlockingIO.run { try source.read(at: position, count: count, reusing: spare.bytes.take()) }
                 let pieces = BlockData.checksums(of: payload)
                 checksum.append(checksum: BlockData.combined(pieces, length: count), length: count)

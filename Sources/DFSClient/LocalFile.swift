@@ -122,6 +122,11 @@ final class LocalFile: @unchecked Sendable {
         }
     }
 
+    /// The open descriptor, for sendfile(2).
+    func descriptor() throws -> Int32 {
+        try openFile().fd
+    }
+
     func sync() throws {
         let file = try openFile()
         do throws(SystemError) {

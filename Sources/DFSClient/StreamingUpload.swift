@@ -51,7 +51,9 @@ public actor StreamingUpload {
     /// Starts sending block `blockIndex`: `length` bytes of `localPath` from `offset`, which
     /// must not change until ``finish(size:)`` or ``abandon()``. Waits while
     /// ``blocksInFlightMax`` blocks are unacknowledged; throws the error of a block that failed.
-    public func send(blockIndex: Int, localPath: String, offset: Int, length: Int) async throws {
+    /// With `pieceChecksums` (see ``BlockPieceChecksums``) the block goes from the page cache
+    /// to the socket by sendfile(2) instead of being read and checksummed here.
+    public func send(blockIndex: Int, localPath: String, offset: Int, length: Int, pieceChecksums: [UInt32]? = nil) async throws {
         precondition(!ended, "a block sent to an upload that ended")
         while inFlight.count >= Self.blocksInFlightMax {
             let oldest = inFlight.removeFirst()
@@ -69,7 +71,7 @@ public actor StreamingUpload {
             }
             return try await client.writeBlock(
                 fileID: fileID, blockIndex: blockIndex, source: source, offset: offset, length: length, replication: replication,
-                sending: sending)
+                pieceChecksums: pieceChecksums, sending: sending)
         }
         inFlight.append((blockIndex, task))
     }

@@ -21,6 +21,8 @@ final class FuseContext: Sendable {
     let service: MountService
     /// libfuse's session while it is up, for notices to the kernel; set by ``FuseSession``.
     let session = Mutex<KernelSession?>(nil)
+    /// libfuse's receive buffers that large writes keep instead of copying.
+    let receiveBuffers = ReceiveBuffers()
     private let turns: DispatchSemaphore
     private let writeUnits = DispatchSemaphore(value: FuseContext.writeBytesInFlightMax / FuseContext.writeUnitBytes)
     private let inFlight = Mutex(0)
@@ -32,7 +34,8 @@ final class FuseContext: Sendable {
     /// Writes answered before they are staged fill it whenever the staging falls behind: at
     /// 64 MiB, `dd bs=1M` of 512 MiB took the mount's peak memory to 113-115 MiB; at 16 MiB
     /// (16 such writes ahead of the staging) to 61-65 MiB, and the `dd` was as fast (1.00-1.14 s
-    /// against 1.04-1.29 s, same moments).
+    /// against 1.04-1.29 s, same moments). A write that keeps libfuse's receive buffer
+    /// (``ReceiveBuffers``) holds at most 4/3 of its bytes, so at most 21 MiB are held.
     static let writeBytesInFlightMax = 16 * 1024 * 1024
     static let writeUnitBytes = 128 * 1024
 

@@ -43,13 +43,15 @@ extension FuseOperations {
             let request = FuseRequest(raw)
             let handle = info.pointee.fh
             let context = FuseContext.of(raw)
-            // libfuse reuses its receive buffer once this returns: the bytes are copied now,
-            // within the bound on write data in memory, queued, and answered at once; the
-            // room is given back once they are staged (see WriteHandle.WriteQueue).
+            // libfuse reuses its receive buffer once this returns: a large write takes that
+            // buffer from the reader, a small one is copied, within the bound on write data
+            // in memory; then queued and answered at once; the room is given back once the
+            // bytes are staged (see WriteHandle.WriteQueue).
             let units = context.takeWriteRoom(count)
-            let bytes = buffer.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: count)) } ?? []
+            let source = UnsafeRawBufferPointer(start: buffer, count: buffer == nil ? 0 : count)
+            let data = source.baseAddress.flatMap { context.receiveBuffers.take($0, count: count) } ?? WriteData(copying: source)
             do {
-                try context.service.write(handle, bytes, at: Int(offset)) { context.releaseWriteRoom(units) }
+                try context.service.write(handle, data, at: Int(offset)) { context.releaseWriteRoom(units) }
                 request.written(count)
             } catch {
                 context.releaseWriteRoom(units)

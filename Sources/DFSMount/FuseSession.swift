@@ -56,8 +56,9 @@ final class FuseSession: @unchecked Sendable {
         for index in 0..<count {
             readersDone.enter()
             readerCount += 1
+            let buffers = context.receiveBuffers
             let thread = Thread { [readersDone] in
-                Self.readRequests(raw.pointer)
+                Self.readRequests(raw.pointer, reader: index, buffers: buffers)
                 readersDone.leave()
             }
             thread.name = "dfs-fuse-\(index)"
@@ -65,11 +66,14 @@ final class FuseSession: @unchecked Sendable {
         }
     }
 
-    /// One reader's loop: a request at a time, until the connection ends.
-    private static func readRequests(_ session: OpaquePointer) {
+    /// One reader's loop: a request at a time, until the connection ends. A write may take
+    /// the buffer its request came in (see ``ReceiveBuffers``); the reader then receives the
+    /// next into an idle one, or into one libfuse allocates when none is idle.
+    private static func readRequests(_ session: OpaquePointer, reader: Int, buffers: ReceiveBuffers) {
         var buffer = fuse_buf()
         defer { free(buffer.mem) }
         while fuse_session_exited(session) == 0 {
+            if buffer.mem == nil { buffer.mem = buffers.idleBuffer() }
             let received = fuse_session_receive_buf(session, &buffer)
             if received == -EINTR { continue }
             if received <= 0 {
@@ -77,7 +81,12 @@ final class FuseSession: @unchecked Sendable {
                 fuse_session_exit(session)
                 break
             }
+            // Only a request read into memory can be taken (libfuse splices none: the mount
+            // has no write_buf operation).
+            let inMemory = buffer.flags.rawValue & FUSE_BUF_IS_FD.rawValue == 0
+            if inMemory, let memory = buffer.mem { buffers.startProcessing(reader: reader, memory, bytes: Int(received)) }
             fuse_session_process_buf(session, &buffer)
+            if inMemory && buffers.endProcessing(reader: reader) { buffer.mem = nil }
         }
     }
 

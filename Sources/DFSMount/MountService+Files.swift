@@ -97,7 +97,7 @@ extension MountService {
 
     /// Queues a write, to be answered at once (see ``WriteHandle/WriteQueue``); `done` gives
     /// its room back once it is staged. Throws what this write must fail with.
-    func write(_ handle: UInt64, _ bytes: [UInt8], at offset: Int, done: @escaping @Sendable () -> Void) throws {
+    func write(_ handle: UInt64, _ bytes: WriteData, at offset: Int, done: @escaping @Sendable () -> Void) throws {
         guard case .write(let writer) = try handles.withLock({ try $0.handle(handle) }) else {
             throw MountError(EBADF, "handle \(handle) is not open for writing")
         }

@@ -22,7 +22,7 @@ extension WriteHandle {
     /// staged.
     struct WriteQueue: Sendable {
         struct Write: Sendable {
-            let bytes: [UInt8]
+            let bytes: WriteData
             let offset: Int
             /// Gives back the write's room, once staged.
             let done: @Sendable () -> Void
@@ -43,7 +43,7 @@ extension WriteHandle {
     /// Queues `bytes` for `offset`, after reserving the room they add to the staging cache;
     /// throws at once what the program must see on this write (no room; an earlier write
     /// failed).
-    nonisolated func enqueue(_ bytes: [UInt8], at offset: Int, done: @escaping @Sendable () -> Void) throws {
+    nonisolated func enqueue(_ bytes: WriteData, at offset: Int, done: @escaping @Sendable () -> Void) throws {
         let startDraining = try queue.withLock { queue -> Bool in
             if let failure = queue.failure { throw failure }
             let growth = max(0, offset + bytes.count - queue.projectedSize)

@@ -9,8 +9,14 @@ extension WriteHandle {
     /// whole, so that any write elsewhere, a truncate, or a failed block simply stops the
     /// streaming (the pending file is abandoned) and the close uploads the staged file as
     /// before. At most ``StreamingUpload/blocksInFlightMax`` blocks are unacknowledged per
-    /// file (a write waits beyond), and every block is read from disk a frame at a time,
-    /// so memory does not grow with the file.
+    /// file (a write waits beyond), and every block goes from the staged file's page cache
+    /// to the socket a frame at a time, so memory does not grow with the file.
+    ///
+    /// The CRC32C of every 64 KiB piece is computed from the written bytes as they are
+    /// staged (``BlockPieceChecksums``), so a full block is sent by sendfile(2), never read
+    /// back into the process: reading each block back to checksum it cost about as much CPU
+    /// as staging it. A block whose bytes did not all pass through here in order (the first
+    /// one after streaming restarted on a non-empty file) is read and checksummed as before.
     struct Streaming: Sendable {
         /// Creates the pending file at the path the file has when its first block fills.
         let start: @Sendable () async throws -> StreamingUpload
@@ -18,10 +24,13 @@ extension WriteHandle {
         var upload: StreamingUpload?
         /// Blocks handed to the upload so far.
         var blocksSent = 0
+        /// The piece checksums of the blocks written while streaming.
+        var checksums: BlockPieceChecksums
 
         init(blockBytes: Int, start: @escaping @Sendable () async throws -> StreamingUpload) {
             self.blockBytes = blockBytes
             self.start = start
+            self.checksums = BlockPieceChecksums(blockBytes: blockBytes)
         }
     }
 
@@ -31,6 +40,7 @@ extension WriteHandle {
             let blockIndex = state.blocksSent
             // Counted before any await, so that a write arriving meanwhile sends the next one.
             streaming?.blocksSent += 1
+            let pieceChecksums = streaming?.checksums.take(blockIndex: blockIndex)
             do {
                 var upload = state.upload
                 if upload == nil {
@@ -40,7 +50,9 @@ extension WriteHandle {
                     if streaming == nil, let upload { await upload.abandon() }
                 }
                 guard let upload, streaming != nil else { return }
-                try await upload.send(blockIndex: blockIndex, localPath: stagedFilePath, offset: blockIndex * state.blockBytes, length: state.blockBytes)
+                try await upload.send(
+                    blockIndex: blockIndex, localPath: stagedFilePath, offset: blockIndex * state.blockBytes, length: state.blockBytes,
+                    pieceChecksums: pieceChecksums)
             } catch {
                 await stopStreaming("block \(blockIndex) failed: \(DFSError.wrap(error).message)")
                 return
