@@ -44,6 +44,13 @@ struct HandleTable {
         return handle
     }
 
+    /// The readers of `inode` open here (each open for reading has its own).
+    func readers(of inode: UInt64) -> [ReadHandle] {
+        handles.values.compactMap { open in
+            if case .read(let reader) = open, reader.inode == inode { reader } else { nil }
+        }
+    }
+
     func handle(_ number: UInt64) throws -> OpenHandle {
         guard let handle = handles[number] else { throw MountError(EBADF, "no open handle \(number)") }
         return handle

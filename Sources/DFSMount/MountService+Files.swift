@@ -234,12 +234,7 @@ extension MountService {
     /// does not fit in the staging budget is logged, and that reader may later get EIO.
     func keepReadersWhole(of inode: UInt64?) async {
         guard let inode else { return }
-        let readers = handles.withLock { table in
-            table.handles.values.compactMap { open -> ReadHandle? in
-                if case .read(let reader) = open, reader.inode == inode { reader } else { nil }
-            }
-        }
-        for reader in readers {
+        for reader in handles.withLock({ $0.readers(of: inode) }) {
             do {
                 try await reader.keepWhole(in: staging)
             } catch {

@@ -145,12 +145,9 @@ final class MountService: Sendable {
             // Unlinked or replaced, and still open here (the kernel asks only then): its
             // name is gone or holds another file, so the open version answers, as fstat of
             // an unlinked file does on a local disk.
-            let reader = handles.withLock { table in
-                table.handles.values.lazy.compactMap { open -> ReadHandle? in
-                    if case .read(let reader) = open, reader.inode == inode { reader } else { nil }
-                }.first
+            guard let reader = handles.withLock({ $0.readers(of: inode).first }) else {
+                throw MountError(ENOENT, "inode \(inode) has no name and is not open for reading")
             }
-            guard let reader else { throw MountError(ENOENT, "inode \(inode) has no name and is not open for reading") }
             return Attributes(inode: inode, reader.file.info)
         }
         let file = try await client.stat(try path(of: inode))
