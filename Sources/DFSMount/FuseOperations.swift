@@ -27,6 +27,9 @@ enum FuseOperations {
             let context = FuseContext.of(raw)
             let path: DFSPath
             do { path = try context.service.path(of: name, in: parent) } catch { return request.fail(MountErrno.of(error)) }
+            // A name its folder's snapshot does not have is answered here, on the reader
+            // thread: no task to wait for (see MountService.isSurelyAbsent).
+            if context.service.isSurelyAbsent(path) { return request.fail(ENOENT) }
             context.serve(request, "lookup") { service in
                 request.entry(service.shown(try await service.lookup(path)), timeouts: service.options.timeouts, owner: service.owner)
             }
@@ -47,7 +50,13 @@ enum FuseOperations {
         operations.getattr = { raw, inode, _ in
             guard let raw else { return }
             let request = FuseRequest(raw)
-            FuseContext.of(raw).serve(request, "getattr") { service in
+            let context = FuseContext.of(raw)
+            // A folder's attributes kept from a moment ago are answered here (the kernel asks
+            // for a folder's after every change in it, to check permissions).
+            if let kept = context.service.keptFolderAttributes(of: inode) {
+                return request.attributes(kept, timeouts: context.service.options.timeouts, owner: context.service.owner)
+            }
+            context.serve(request, "getattr") { service in
                 request.attributes(service.shown(try await service.attributes(of: inode)), timeouts: service.options.timeouts, owner: service.owner)
             }
         }

@@ -137,7 +137,7 @@ extension MountService {
         do {
             try await writer.markReady(for: entry.path)
             started = try await writer.startUpload(to: path) { [self] stagedPath in
-                try await uploadSmall(stagedPath, of: inode, to: path)
+                try await uploadSmall(stagedPath, of: inode, to: path, patient: true)
                 try await storePendingAttributes(of: inode, at: path)
             }
         } catch {
@@ -183,11 +183,12 @@ extension MountService {
 
     /// Uploads a small staged file of `inode` in a batch with others, created with the mode,
     /// owner and group waiting for it (a new file's), which are then stored: no request of
-    /// their own after the upload.
-    private func uploadSmall(_ stagedPath: String, of inode: UInt64, to path: DFSPath) async throws {
+    /// their own after the upload. A `patient` upload (write-back's) may wait a little to share
+    /// its batch (see ``SmallFileUploads``).
+    private func uploadSmall(_ stagedPath: String, of inode: UInt64, to path: DFSPath, patient: Bool = false) async throws {
         var sent = pending.withLock { $0[inode] } ?? PendingAttributes()
         sent.mtime = nil
-        try await smallUploads.upload(stagedPath, to: path, attributes: sent)
+        try await smallUploads.upload(stagedPath, to: path, attributes: sent, patient: patient)
         pending.withLock { table in table[inode] = table[inode]?.removing(sent) }
     }
 

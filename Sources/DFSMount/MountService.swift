@@ -106,6 +106,25 @@ final class MountService: Sendable {
         return attributes
     }
 
+    /// True when `path` can be answered ENOENT without waiting for anything: no file of this
+    /// mount is staged under it and its folder's snapshot lacks it (see ``lookup(_:)``, which
+    /// answers the same way, and ``FolderSnapshots``). Called on a FUSE reader thread.
+    func isSurelyAbsent(_ path: DFSPath) -> Bool {
+        if let inode = inodes.withLock({ $0.inode(of: path) }), handles.withLock({ $0.writers[inode] }) != nil { return false }
+        let verdict = snapshots.withLock { $0.isAbsent(path) }
+        if verdict.refresh, let parent = path.parent { listForSnapshot(parent) }
+        guard verdict.absent else { return false }
+        absent.withLock { $0.remember(path) }
+        return true
+    }
+
+    /// A folder's attributes as ``attributes(of:)`` would give them from what it keeps, or nil
+    /// when that needs more than a look (a file, or nothing kept). Called on a reader thread.
+    func keptFolderAttributes(of inode: UInt64) -> Attributes? {
+        guard handles.withLock({ $0.writers[inode] }) == nil else { return nil }
+        return folderAttributes.withLock { $0.attributes(of: inode) }
+    }
+
     /// Lists `folder` in the background for its snapshot (see ``FolderSnapshots``).
     func listForSnapshot(_ folder: DFSPath) {
         let started = ContinuousClock.now
