@@ -71,6 +71,8 @@ let package = Package(
         .target(name: "DFSClient", dependencies: ["DFSCore", "DFSSystem", "DFSNet", "CNetShims", .product(name: "Crypto", package: "swift-crypto")]),
         // `dfs mount`: the cluster as a local folder, through FUSE's low-level API over DFSClient.
         .target(name: "DFSMount", dependencies: ["DFSCore", "DFSSystem", "DFSClient", "CFuse"]),
+        // `dfs serve-s3`: an S3-compatible gateway (Signature V4, XML) over DFSClient, served on DFSHTTP.
+        .target(name: "DFSS3", dependencies: ["DFSCore", "DFSHTTP", "DFSClient", .product(name: "Crypto", package: "swift-crypto")]),
         // Child processes by posix_spawn (the benchmark's and the tests'), and the line a
         // server prints when it listens. Not a server's concern, nor the client's.
         .target(name: "DFSProcess", dependencies: ["DFSCore", "DFSSystem"]),
@@ -94,6 +96,7 @@ let package = Package(
         .testTarget(name: "DFSClientTests", dependencies: ["DFSCore", "DFSClient"]),
         .testTarget(name: "DFSPostgresTests", dependencies: ["DFSCore", "DFSSystem", "DFSPostgres", "DFSTesting"]),
         .testTarget(name: "DFSMountTests", dependencies: ["DFSCore", "DFSSystem", "DFSClient", "DFSTesting", "DFSMount"]),
+        .testTarget(name: "DFSS3Tests", dependencies: ["DFSCore", "DFSHTTP", "DFSS3", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "DFSProcessTests", dependencies: ["DFSCore", "DFSProcess"]),
         .testTarget(name: "DFSMetricsTests", dependencies: ["DFSCore", "DFSMetrics", "DFSTesting"]),
         .testTarget(name: "ClusterTests", dependencies: ["DFSCore", "DFSNet", "DFSClient", "DFSMount", "DFSProcess", "DFSPostgres", "DFSTesting"]),
