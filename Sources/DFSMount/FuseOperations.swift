@@ -27,9 +27,16 @@ enum FuseOperations {
             let context = FuseContext.of(raw)
             let path: DFSPath
             do { path = try context.service.path(of: name, in: parent) } catch { return request.fail(MountErrno.of(error)) }
-            // A name its folder's snapshot does not have is answered here, on the reader
-            // thread: no task to wait for (see MountService.isSurelyAbsent).
-            if context.service.isSurelyAbsent(path) { return request.fail(ENOENT) }
+            // What its folder's snapshot knows is answered here, on the reader thread: no
+            // task to wait for (see MountService.knownFromSnapshot).
+            do {
+                if let known = try context.service.knownFromSnapshot(path) {
+                    let service = context.service
+                    return request.entry(service.shown(known), timeouts: service.options.timeouts, owner: service.owner)
+                }
+            } catch {
+                return request.fail(MountErrno.of(error))
+            }
             context.serve(request, "lookup") { service in
                 request.entry(service.shown(try await service.lookup(path)), timeouts: service.options.timeouts, owner: service.owner)
             }

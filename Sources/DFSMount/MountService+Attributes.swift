@@ -14,6 +14,7 @@ extension MountService {
         try checkWritable()
         folderAttributes.withLock { $0.drop(inode) }
         let path = try path(of: inode)
+        defer { changed(path) }
         // The cluster's root folder keeps fixed attributes. Accepted and dropped, as before
         // attributes were stored, so that `rsync -a src/ MOUNT/` or `cp -a src/. MOUNT` onto a
         // mount of the whole cluster does not fail on the last step.
@@ -32,6 +33,7 @@ extension MountService {
     /// once that upload made the cluster's version. Kept for the next upload if this fails.
     func storePendingAttributes(of inode: UInt64, at path: DFSPath) async throws {
         guard let changes = pending.withLock({ $0.removeValue(forKey: inode) }) else { return }
+        defer { changed(path) }
         do {
             try await client.setAttributes(path, mode: changes.mode, uid: changes.uid, gid: changes.gid, mtime: changes.mtime)
         } catch {
@@ -57,6 +59,7 @@ extension MountService {
         try checkWritable()
         try path.validateForCreation()
         snapshots.withLock { $0.added(path) }
+        defer { changed(path) }
         do {
             try await client.makeLink(path, target: target)
         } catch let error as DFSError where error.code == .alreadyExists || error.code == .isADirectory {

@@ -148,8 +148,9 @@ extension MountService {
             writebackUploads.withLock { $0 -= 1 }
             return
         }
-        Task { [writebackUploads] in
+        Task { [self] in
             _ = try? await started.value
+            changed(path)
             writebackUploads.withLock { $0 -= 1 }
         }
     }
@@ -168,6 +169,7 @@ extension MountService {
             return
         }
         let path = entry.path
+        defer { changed(path) }
         let options = self.options.upload
         await writer.writesApplied()
         await keepReadersWhole(of: writer.inode)

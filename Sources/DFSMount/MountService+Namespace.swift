@@ -17,6 +17,7 @@ extension MountService {
         // In its folder's snapshot before it exists: a snapshot may hold names that are not
         // there (a lookup asks the cluster), never lack one that is.
         snapshots.withLock { $0.added(path) }
+        defer { changed(path) }
         try await client.makeDirectory(path)
         snapshots.withLock { $0.madeFolder(path, since: checked) }
         try await client.setAttributes(path, mode: mode & 0o7777, uid: owner.uid, gid: owner.gid)
@@ -29,6 +30,7 @@ extension MountService {
     /// unlink: removes a file or a link; a folder is EISDIR.
     func removeFile(_ path: DFSPath) async throws {
         try checkWritable()
+        defer { changed(path) }
         if let inode = inodes.withLock({ $0.inode(of: path) }), let writer = handles.withLock({ $0.writers[inode] }) {
             // A write-back upload under way lands before the name goes.
             await writer.waitForUpload()
@@ -47,6 +49,7 @@ extension MountService {
     /// rmdir: removes an empty folder; a file is ENOTDIR, a folder with entries ENOTEMPTY.
     func removeFolder(_ path: DFSPath) async throws {
         try checkWritable()
+        defer { changed(path) }
         let file = try await client.stat(path)
         guard file.info.type == .dir else { throw MountError(ENOTDIR, "\(path) is not a folder") }
         try await removeEmptyFolder(path)
@@ -75,6 +78,11 @@ extension MountService {
         try checkWritable()
         try target.validateForCreation()
         if flags & Self.renameExchange != 0 { throw MountError(EINVAL, "RENAME_EXCHANGE is not supported") }
+        // Once the move is done (or failed), lookups of either name ask the cluster.
+        defer {
+            changed(source)
+            changed(target)
+        }
         if let inode = inodes.withLock({ $0.inode(of: source) }), let writer = handles.withLock({ $0.writers[inode] }) {
             // A write-back upload under way lands before the file moves.
             await writer.waitForUpload()

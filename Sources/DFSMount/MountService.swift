@@ -47,7 +47,8 @@ final class MountService: Sendable {
         self.staging = staging
         self.smallUploads = SmallFileUploads(client: client, options: options.upload)
         self.absent = Mutex(AbsentNames(window: .seconds(options.timeouts.entrySeconds)))
-        self.snapshots = Mutex(FolderSnapshots(window: .seconds(options.timeouts.entrySeconds)))
+        self.snapshots = Mutex(
+            FolderSnapshots(window: .seconds(options.timeouts.entrySeconds), attributeWindow: .seconds(options.timeouts.attributeSeconds)))
         self.folderAttributes = Mutex(FolderAttributes(window: .seconds(options.timeouts.attributeSeconds)))
     }
 
@@ -86,12 +87,7 @@ final class MountService: Sendable {
                 return staged
             }
         }
-        let verdict = snapshots.withLock { $0.isAbsent(path) }
-        if verdict.refresh, let parent = path.parent { listForSnapshot(parent) }
-        if verdict.absent {
-            absent.withLock { $0.remember(path) }
-            throw MountError(ENOENT, "\(path) is not in its folder's listing")
-        }
+        if let known = try knownFromSnapshot(path) { return known }
         let file: GetFileOK
         do {
             file = try await client.stat(path)
@@ -103,19 +99,33 @@ final class MountService: Sendable {
         let inode = inodes.withLock { $0.remember(path) }
         let attributes = Attributes(inode: inode, file.info)
         folderAttributes.withLock { $0.keep(attributes) }
+        if snapshots.withLock({ $0.noteFound(path) }), let parent = path.parent { listForSnapshot(parent) }
         return attributes
     }
 
     /// True when `path` can be answered ENOENT without waiting for anything: no file of this
     /// mount is staged under it and its folder's snapshot lacks it (see ``lookup(_:)``, which
     /// answers the same way, and ``FolderSnapshots``). Called on a FUSE reader thread.
-    func isSurelyAbsent(_ path: DFSPath) -> Bool {
-        if let inode = inodes.withLock({ $0.inode(of: path) }), handles.withLock({ $0.writers[inode] }) != nil { return false }
-        let verdict = snapshots.withLock { $0.isAbsent(path) }
+    /// What `path`'s folder snapshot knows of it without waiting for anything: ENOENT
+    /// (thrown) when it lacks the name, its attributes when its listing gave them and they
+    /// still hold, nil when the cluster must be asked. Nil too while a file of this mount is
+    /// staged under the name (its writer knows better). Callable on a FUSE reader thread.
+    func knownFromSnapshot(_ path: DFSPath) throws -> Attributes? {
+        if let inode = inodes.withLock({ $0.inode(of: path) }), handles.withLock({ $0.writers[inode] }) != nil { return nil }
+        let (verdict, listed) = snapshots.withLock { snapshots in (snapshots.isAbsent(path), snapshots.listed(path)) }
         if verdict.refresh, let parent = path.parent { listForSnapshot(parent) }
-        guard verdict.absent else { return false }
-        absent.withLock { $0.remember(path) }
-        return true
+        if verdict.absent {
+            absent.withLock { $0.remember(path) }
+            throw MountError(ENOENT, "\(path) is not in its folder's listing")
+        }
+        guard let listed else { return nil }
+        let inode = inodes.withLock { $0.remember(path) }
+        return listed.attributes(inode: inode)
+    }
+
+    /// This mount changed what `path` is: its folder's snapshot no longer answers for it.
+    func changed(_ path: DFSPath) {
+        snapshots.withLock { $0.changed(path) }
     }
 
     /// A folder's attributes as ``attributes(of:)`` would give them from what it keeps, or nil
@@ -130,13 +140,13 @@ final class MountService: Sendable {
         let started = ContinuousClock.now
         let client = self.client
         Task { [snapshots] in
-            var names: [[UInt8]] = []
+            var names: [(name: [UInt8], listed: FolderSnapshots.Listed?)] = []
             var after: String?
             do {
                 while true {
                     let page = try await client.listPage(folder, after: after, limit: Limits.listEntriesMax)
                     guard page.info.type == .dir else { throw MountError(ENOTDIR, "\(folder) is not a folder") }
-                    names += page.entries.map { Array($0.path.name.utf8) }
+                    names += page.entries.map { (Array($0.path.name.utf8), FolderSnapshots.Listed($0)) }
                     if names.count > FolderSnapshots.folderNamesMax {
                         snapshots.withLock { $0.store(folder, names: nil, startedAt: started) }
                         return

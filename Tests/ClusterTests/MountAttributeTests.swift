@@ -263,6 +263,48 @@ struct MountAttributeTests {
         }
     }
 
+    /// A `stat` of every file of a folder makes the mount list it, and its listing answers
+    /// later lookups; what this mount changes (mode, bytes, removals, renames) shows at once
+    /// all the same, with windows long enough that a stale answer would show. The kernel's
+    /// own entries are dropped (`drop_caches`) so that each round reaches the mount.
+    @Test func listedAttributesNeverHideThisMountsOwnChanges() async throws {
+        let local = try TempFolder()
+        defer { local.remove() }
+        try FileSystem.write(Array("four".utf8), to: local.path("small"))
+        try await withCluster { cluster in
+            for index in 0..<24 { _ = try await cluster.client.upload(localPath: local.path("small"), to: try DFSPath("/d/f\(index)")) }
+            let meta = "127.0.0.1:\(cluster.metaEndpoint.port)"
+            try await TestMount.with(meta, arguments: ["--attr-timeout", "30s", "--entry-timeout", "30s"]) { mount in
+                func size(_ name: String) async throws -> Int { Int(try await Self.linkStatus(mount.path("d/\(name)")).st_size) }
+                for round in 0..<2 {
+                    for index in 0..<24 { #expect(try await size("f\(index)") == 4, "round \(round)") }
+                    try Self.dropKernelEntries()
+                }
+                #expect(try await Posix.errno { chmod(mount.path("d/f1"), 0o600) } == 0)
+                let rewritten = try await Posix.shell("printf 0123456789 > '\(mount.path("d/f2"))'")
+                #expect(rewritten.status == 0, "\(rewritten.standardError)")
+                #expect(try await Posix.errno { unlink(mount.path("d/f3")) } == 0)
+                #expect(try await Posix.errno { rename(mount.path("d/f4"), mount.path("d/moved")) } == 0)
+                #expect(try await Posix.errno { rename(mount.path("d/f5"), mount.path("d/f6")) } == 0)
+                try Self.dropKernelEntries()
+                #expect(try await Self.linkStatus(mount.path("d/f1")).st_mode & 0o777 == 0o600)
+                #expect(try await size("f2") == 10)
+                #expect(try await Posix.errno { access(mount.path("d/f3"), F_OK) } == ENOENT)
+                #expect(try await Posix.errno { access(mount.path("d/f4"), F_OK) } == ENOENT)
+                #expect(try await Posix.errno { access(mount.path("d/f5"), F_OK) } == ENOENT)
+                #expect(try await size("moved") == 4)
+                #expect(try await size("f6") == 4)
+                #expect(try await size("f7") == 4)
+            }
+        }
+    }
+
+    /// Drops the kernel's cached names and inodes (as root), so that the next lookups reach
+    /// the mount.
+    private static func dropKernelEntries() throws {
+        try FileSystem.write(Array("2\n".utf8), to: "/proc/sys/vm/drop_caches")
+    }
+
     private static func linkStatus(_ path: String) async throws -> Glibc.stat {
         try await Subprocess.onOwnThread {
             var status = Glibc.stat()
