@@ -19,11 +19,20 @@ public struct UploadOptions: Sendable {
     /// per GiB (a sequential pass beside the block writes), close to what the rest of an
     /// upload costs it, so it is asked for, as S3 asks for additional checksums.
     public var sha256 = false
-    public init(blockBytes: Int = 64 * 1024 * 1024, replication: Int? = nil, overwrite: Bool = true, sha256: Bool = false) {
+    /// Stored with the new version (``FileInfo/etag``, ``FileInfo/properties``) by
+    /// `upload(localPath:to:options:)` and ``StreamingUpload``; batches of small files store none.
+    public var etag: String?
+    public var properties: [String: String]?
+    public init(
+        blockBytes: Int = 64 * 1024 * 1024, replication: Int? = nil, overwrite: Bool = true, sha256: Bool = false, etag: String? = nil,
+        properties: [String: String]? = nil
+    ) {
         self.blockBytes = blockBytes
         self.replication = replication
         self.overwrite = overwrite
         self.sha256 = sha256
+        self.etag = etag
+        self.properties = properties
     }
 }
 
@@ -71,7 +80,10 @@ extension DFSClient {
                     replication: created.replication, allocated: blockIndex == 0 ? created.firstBlock : nil, sending: sending)
             }
             let sha256 = try await digest
-            let info = try await complete(CompleteFile(fileID: created.fileID, size: size, sha256: sha256, blocks: blocks), path: path)
+            let info = try await complete(
+                CompleteFile(
+                    fileID: created.fileID, size: size, sha256: sha256, blocks: blocks, etag: options.etag, properties: options.properties),
+                path: path)
             await leases.remove([created.fileID])
             return info
         } catch {

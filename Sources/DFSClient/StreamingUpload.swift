@@ -80,8 +80,9 @@ public actor StreamingUpload {
     public var blocksSent: Int { acknowledged.count + inFlight.count }
 
     /// Sends the last block (`size` past the blocks sent, from `localPath`), waits for
-    /// every block and completes the file: it is then on every replica and visible.
-    public func finish(size: Int, localPath: String) async throws -> FileInfo {
+    /// every block and completes the file: it is then on every replica and visible. `etag`
+    /// and `properties`, when given, are stored with it instead of the options'.
+    public func finish(size: Int, localPath: String, etag: String? = nil, properties: [String: String]? = nil) async throws -> FileInfo {
         let sentBytes = blocksSent * options.blockBytes
         precondition(size >= sentBytes && size - sentBytes <= options.blockBytes, "a streamed file's size does not match its blocks")
         if size > sentBytes {
@@ -92,7 +93,11 @@ public actor StreamingUpload {
             acknowledged.append(try await oldest.task.value)
         }
         ended = true
-        let info = try await client.complete(CompleteFile(fileID: fileID, size: size, sha256: nil, blocks: acknowledged), path: path)
+        let info = try await client.complete(
+            CompleteFile(
+                fileID: fileID, size: size, sha256: nil, blocks: acknowledged, etag: etag ?? options.etag,
+                properties: properties ?? options.properties),
+            path: path)
         await client.leases.remove([fileID])
         return info
     }

@@ -157,6 +157,16 @@ public enum Limits {
     /// line quotes: every well-formed value shows whole (a node id has at most 64, a SHA-256
     /// 64 hex digits), and a hostile one cannot fill a reply or the log.
     public static let quotedCharactersMax = 80
+    /// A file version's entity tag (``FileInfo/etag``): an S3 ETag is 32 hex digits, or 32
+    /// and `-N` for an object of N parts.
+    public static let etagBytesMax = 64
+    /// A file version's properties (``FileInfo/properties``), names and values together: S3
+    /// allows 2 KiB of user metadata beside a few headers of its own. A `getFile` reply stays
+    /// far below ``headerBytesMax``; a `getFiles` reply of many such files is cut where it
+    /// would pass ``getFilesReplyBytes``, as it is for many blocks.
+    public static let propertiesBytesMax = 8 * 1024
+    /// Properties of one file version, at most.
+    public static let propertiesCountMax = 64
     /// Block ids one log line lists (a node's corrupt blocks); the rest are left out, so the
     /// line stays readable however many one heartbeat carries.
     public static let loggedBlockIDsMax = 20

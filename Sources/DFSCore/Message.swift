@@ -48,7 +48,7 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
 }
 
 /// The version of this protocol. A peer that speaks another one is refused in `hello`.
-public let protocolVersion = 10
+public let protocolVersion = 11
 
 /// What a peer is, announced in `hello`.
 public enum PeerRole: String, Codable, Sendable {

@@ -33,9 +33,18 @@ public struct FileInfo: Codable, Hashable, Sendable {
     /// What a link points to (``EntryType/link``), as `ln -s` was given it; its `size` is
     /// the target's length in bytes, as `lstat` gives it.
     public var target: String?
+    /// An entity tag the writer gave this version (``CompleteFile/etag``): the S3 gateway's
+    /// ETag, shown in listings too. Nil when none was given.
+    public var etag: String?
+    /// Named values the writer stored with this version (``CompleteFile/properties``: an S3
+    /// object's content type and user metadata), at most ``Limits/propertiesBytesMax``
+    /// bytes. Given by `getFile` and `getFiles`, never in listings (nil there); a new
+    /// version has only its own.
+    public var properties: [String: String]?
     public init(
         path: DFSPath, type: EntryType, size: Int, mtime: Double, replication: Int, blockBytes: Int, sha256: String? = nil,
-        crc32c: UInt32? = nil, mode: Int? = nil, uid: Int? = nil, gid: Int? = nil, target: String? = nil
+        crc32c: UInt32? = nil, mode: Int? = nil, uid: Int? = nil, gid: Int? = nil, target: String? = nil, etag: String? = nil,
+        properties: [String: String]? = nil
     ) {
         self.path = path
         self.type = type
@@ -49,6 +58,8 @@ public struct FileInfo: Codable, Hashable, Sendable {
         self.uid = uid
         self.gid = gid
         self.target = target
+        self.etag = etag
+        self.properties = properties
     }
 }
 
@@ -158,7 +169,7 @@ public struct ListOK: Message {
     // objects: a listing is thousands of them, and rows are about half the bytes and decode
     // in about half the time (no keys to match). A name is one path component; the entry's
     // path is the listed folder's path plus the name. The attributes are `[mode, uid, gid,
-    // target]`, each null when not set. With blocks, each row has a tenth element: null, or the
+    // target, etag]`, each null when not set (`etag` may be missing). With blocks, each row has a tenth element: null, or the
     // file's blocks as rows `[blockID, length, checksum, [node, ...], token or null]`, each
     // node an index into the page's `nodes` (a block's index is its place in the list).
     private enum CodingKeys: String, CodingKey { case info, entries, more, nodes }
@@ -191,6 +202,7 @@ public struct ListOK: Message {
                 entry.uid = try attributes.decode(Int?.self)
                 entry.gid = try attributes.decode(Int?.self)
                 entry.target = try attributes.decode(String?.self)
+                if !attributes.isAtEnd { entry.etag = try attributes.decode(String?.self) }
             }
             entries.append(entry)
             if let nodes { blocks.append(try Self.decodeBlocks(&row, nodes: nodes)) }
@@ -249,12 +261,13 @@ public struct ListOK: Message {
             try row.encode(entry.blockBytes)
             if let sha256 = entry.sha256 { try row.encode(sha256) } else { try row.encodeNil() }
             if let crc32c = entry.crc32c { try row.encode(crc32c) } else { try row.encodeNil() }
-            if entry.mode != nil || entry.uid != nil || entry.gid != nil || entry.target != nil {
+            if entry.mode != nil || entry.uid != nil || entry.gid != nil || entry.target != nil || entry.etag != nil {
                 var attributes = row.nestedUnkeyedContainer()
                 try attributes.encode(entry.mode)
                 try attributes.encode(entry.uid)
                 try attributes.encode(entry.gid)
                 try attributes.encode(entry.target)
+                if let etag = entry.etag { try attributes.encode(etag) }
             } else {
                 try row.encodeNil()
             }
@@ -387,6 +400,19 @@ extension FileInfo: WireJSONWritable {
         if let target {
             json.key("target")
             json.string(target)
+        }
+        if let etag {
+            json.key("etag")
+            json.string(etag)
+        }
+        if let properties {
+            json.key("properties")
+            json.beginObject()
+            for name in properties.keys.sorted() {
+                json.key(text: name)
+                json.string(properties[name] ?? "")
+            }
+            json.endObject()
         }
         json.endObject()
     }

@@ -187,6 +187,7 @@ extension CompleteFile {
         try Check.range(size, 0...Limits.fileBytesMax, "size")
         try Check.count(blocks.count, atMost: Limits.blocksPerFileMax, "blocks")
         for block in blocks { try block.validate() }
+        try FileInfo.checkETagAndProperties(etag: etag, properties: properties)
     }
 }
 
@@ -246,6 +247,31 @@ extension FileInfo {
         }
         try Self.checkAttributes(mode: mode, uid: uid, gid: gid, of: path)
         if let target { try Self.checkLinkTarget(target, of: path) }
+        try Self.checkETagAndProperties(etag: etag, properties: properties)
+    }
+
+    /// An entity tag of 1 to ``Limits/etagBytesMax`` printable ASCII characters other than
+    /// `"` and space; at most ``Limits/propertiesCountMax`` properties, with names of 1 to
+    /// 256 bytes, of at most ``Limits/propertiesBytesMax`` bytes together, without NULs.
+    public static func checkETagAndProperties(etag: String?, properties: [String: String]?) throws(DFSError) {
+        if let etag {
+            guard (1...Limits.etagBytesMax).contains(etag.utf8.count), etag.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") })
+            else {
+                throw DFSError(.invalidArgument, "an etag must be 1 to \(Limits.etagBytesMax) printable ASCII characters without quotes or spaces")
+            }
+        }
+        guard let properties else { return }
+        try Check.count(properties.count, atMost: Limits.propertiesCountMax, "properties")
+        var bytes = 0
+        for (name, value) in properties {
+            guard (1...256).contains(name.utf8.count), !name.utf8.contains(0), !value.utf8.contains(0) else {
+                throw DFSError(.invalidArgument, "a property name must be 1 to 256 bytes, and names and values without NUL")
+            }
+            bytes += name.utf8.count + value.utf8.count
+        }
+        guard bytes <= Limits.propertiesBytesMax else {
+            throw DFSError(.invalidArgument, "properties of \(bytes) bytes; at most \(Limits.propertiesBytesMax) are stored")
+        }
     }
 
     /// Permission bits within `0o7777`, owner and group ids within 32 bits.

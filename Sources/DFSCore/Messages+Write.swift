@@ -89,11 +89,17 @@ public struct CompleteFile: Message {
     /// SHA-256 of the whole file, lower-case hex, as `sha256sum` prints it; optional.
     public var sha256: String?
     public var blocks: [CommittedBlock]
-    public init(fileID: Int64, size: Int, sha256: String?, blocks: [CommittedBlock]) {
+    /// Stored with the version as ``FileInfo/etag``; optional.
+    public var etag: String?
+    /// Stored with the version as ``FileInfo/properties``; optional.
+    public var properties: [String: String]?
+    public init(fileID: Int64, size: Int, sha256: String?, blocks: [CommittedBlock], etag: String? = nil, properties: [String: String]? = nil) {
         self.fileID = fileID
         self.size = size
         self.sha256 = sha256
         self.blocks = blocks
+        self.etag = etag
+        self.properties = properties
     }
 }
 

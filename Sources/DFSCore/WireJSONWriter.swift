@@ -51,6 +51,14 @@ public struct WireJSONWriter {
         afterValue = false
     }
 
+    /// An object's key of any text, escaped as a string is.
+    public mutating func key(text name: String) {
+        separate()
+        JSONText.appendString(name, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        afterValue = false
+    }
+
     public mutating func string(_ text: String) {
         separate()
         JSONText.appendString(text, to: &bytes)

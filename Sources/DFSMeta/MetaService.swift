@@ -99,7 +99,8 @@ public actor MetaService {
         case .completeFile:
             let request = try frame.decode(CompleteFile.self)
             let info = try await store.completeFile(
-                fileID: request.fileID, size: request.size, sha256: request.sha256, blocks: request.blocks, now: clock.now())
+                fileID: request.fileID, size: request.size, sha256: request.sha256, blocks: request.blocks, etag: request.etag,
+                properties: request.properties, now: clock.now())
             answer = Answer(message: CompleteFileOK(info: info))
         case .createFiles:
             answer = Answer(message: try await createFiles(frame.decode(CreateFiles.self)))

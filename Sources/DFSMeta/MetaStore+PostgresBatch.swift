@@ -105,6 +105,7 @@ extension MetaStore {
         for (index, file) in files.enumerated() {
             do throws(DFSError) {
                 try Self.checkSHA256(file.sha256)
+                try FileInfo.checkETagAndProperties(etag: file.etag, properties: file.properties)
                 guard let (text, blockBytes) = pending[file.fileID] else {
                     throw DFSError(.notFound, "no pending file with id \(file.fileID); start the upload again")
                 }
@@ -229,8 +230,10 @@ extension MetaStore {
             }
             try database.run(
                 """
-                UPDATE files SET complete = 1, size = batch.size, mtime = ?5, sha256 = batch.sha256, crc32c = batch.crc32c
-                FROM unnest(?1::bigint[], ?2::bigint[], ?3::text[], ?4::bigint[]) AS batch(id, size, sha256, crc32c)
+                UPDATE files SET complete = 1, size = batch.size, mtime = ?5, sha256 = batch.sha256, crc32c = batch.crc32c,
+                    etag = batch.etag, properties = batch.properties
+                FROM unnest(?1::bigint[], ?2::bigint[], ?3::text[], ?4::bigint[], ?6::text[], ?7::text[])
+                    AS batch(id, size, sha256, crc32c, etag, properties)
                 WHERE files.id = batch.id
                 """,
                 [
@@ -238,6 +241,8 @@ extension MetaStore {
                     .text(Self.arrayLiteral(accepted.map { Int64(files[$0.index].size) })),
                     .text(Self.arrayLiteral(accepted.map { files[$0.index].sha256 })),
                     .text(Self.arrayLiteral(accepted.map { Int64($0.crc32c) })), .real(now),
+                    .text(Self.arrayLiteral(accepted.map { files[$0.index].etag })),
+                    .text(Self.arrayLiteral(accepted.map { Self.propertiesText(files[$0.index].properties) })),
                 ])
         }
         for entry in accepted { results[entry.index] = .success(()) }

@@ -1,5 +1,6 @@
 import DFSCore
 import DFSSystem
+import Foundation
 
 /// Reading the namespace: files with their block locations, folder listings, counts.
 extension MetaStore {
@@ -12,7 +13,28 @@ extension MetaStore {
         return try !database.query("SELECT 1 FROM dirs WHERE path = ?", [.text(path.string)]) { $0.int(0) }.isEmpty
     }
 
-    private static let fileColumns = "id, path, size, mtime, replication, block_bytes, sha256, crc32c, mode, uid, gid, target"
+    private static let fileColumns = "id, path, size, mtime, replication, block_bytes, sha256, crc32c, mode, uid, gid, target, etag"
+
+    /// A file or a link from the columns of ``fileColumns`` and `properties` after them, with
+    /// its id.
+    private static func fileInfoWithProperties(_ row: any MetaRow) -> (Int64, FileInfo)? {
+        guard var (id, info) = fileInfo(row) else { return nil }
+        if !row.isNull(13) { info.properties = decodeProperties(row.text(13)) }
+        return (id, info)
+    }
+
+    /// Properties as stored: a JSON object of strings, its keys sorted.
+    static func propertiesText(_ properties: [String: String]?) -> String? {
+        guard let properties else { return nil }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        guard let data = try? encoder.encode(properties) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func decodeProperties(_ text: String) -> [String: String]? {
+        try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))
+    }
 
     /// A file or a link from the columns of ``fileColumns``, with its id.
     private static func fileInfo(_ row: any MetaRow) -> (Int64, FileInfo)? {
@@ -25,7 +47,8 @@ extension MetaStore {
                 replication: row.int(4), blockBytes: row.int(5),
                 sha256: row.isNull(6) ? nil : row.text(6),
                 crc32c: row.isNull(7) ? nil : UInt32(truncatingIfNeeded: row.int64(7)),
-                mode: optional(row, 8), uid: optional(row, 9), gid: optional(row, 10), target: target)
+                mode: optional(row, 8), uid: optional(row, 9), gid: optional(row, 10), target: target,
+                etag: row.isNull(12) ? nil : row.text(12))
         )
     }
 
@@ -49,8 +72,10 @@ extension MetaStore {
 
     /// The complete file at `path`, with its id (pending files are invisible).
     func completeFile(_ path: DFSPath) throws(DFSError) -> (Int64, FileInfo)? {
-        try database.query("SELECT \(Self.fileColumns) FROM files WHERE path = ? AND complete = 1", [.text(path.string)], row: Self.fileInfo)
-            .first ?? nil
+        try database.query(
+            "SELECT \(Self.fileColumns), properties FROM files WHERE path = ? AND complete = 1", [.text(path.string)], row: Self.fileInfoWithProperties
+        )
+        .first ?? nil
     }
 
     /// A file with its blocks and their locations, or a folder. Pending files are invisible.
@@ -170,12 +195,12 @@ extension MetaStore {
             """
             SELECT 0, NULL::bigint, dirs.path, NULL::bigint, dirs.mtime, NULL::integer, NULL::bigint, NULL::text, NULL::bigint,
                 NULL::bigint, NULL::integer, NULL::bigint, NULL::bigint, NULL::text, NULL::text, NULL::integer, NULL::boolean,
-                dirs.mode, dirs.uid, dirs.gid, NULL::text
+                dirs.mode, dirs.uid, dirs.gid, NULL::text, NULL::text, NULL::text
             FROM dirs WHERE dirs.path IN (\(list))
             UNION ALL
             SELECT 1, files.id, files.path, files.size, files.mtime, files.replication, files.block_bytes, files.sha256, files.crc32c,
                 blocks.id, blocks.block_index, blocks.length, blocks.checksum, good.id, good.host, good.port, good.suspect,
-                files.mode, files.uid, files.gid, files.target
+                files.mode, files.uid, files.gid, files.target, files.etag, files.properties
             FROM files LEFT JOIN blocks ON blocks.file_id = files.id
             LEFT JOIN LATERAL (
                 SELECT nodes.id, nodes.host, nodes.port, replicas.suspect IS NOT NULL AS suspect
@@ -188,7 +213,7 @@ extension MetaStore {
             (
                 kind: row.int(0), path: PathKey(bytes: Array(row.text(2).utf8)),
                 folder: row.int(0) == 0 ? (try? DFSPath(row.text(2))).map { Self.folder($0, FolderRowInUnion(row: row), from: 0) } : nil,
-                file: row.int(0) == 1 ? Self.fileInfo(FileRowInUnion(row: row)) : nil,
+                file: row.int(0) == 1 ? Self.fileInfoWithProperties(FileRowInUnion(row: row)) : nil,
                 block: row.isNull(9)
                     ? nil
                     : BlockLocation(
@@ -293,7 +318,7 @@ extension MetaStore {
             let files = try database.query(
                 "SELECT \(Self.fileColumns), name FROM files WHERE parent = ? AND name > ? AND complete = 1 ORDER BY name LIMIT ?", values
             ) { row -> (name: String, entry: FileInfo?) in
-                let name = row.text(12)
+                let name = row.text(13)
                 guard let (_, info) = Self.fileInfo(row), info.path.parent == path, info.path.name.utf8.elementsEqual(name.utf8) else {
                     return (name, nil)
                 }

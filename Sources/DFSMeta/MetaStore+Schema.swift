@@ -65,7 +65,16 @@ enum MetaSchema {
         // Version 6: permission bits, owner and group of files and folders (NULL until set),
         // and symbolic links: a complete file row of no blocks whose `target` is not NULL.
         attributesMigration,
+        // Version 7: an entity tag and named properties of a file version (the S3 gateway's
+        // ETag, content type and user metadata), given when it is completed.
+        propertiesMigration,
     ]
+
+    /// The step of version 7, the same in both engines' SQL.
+    static let propertiesMigration = """
+        ALTER TABLE files ADD COLUMN etag TEXT;
+        ALTER TABLE files ADD COLUMN properties TEXT;
+        """
 
     /// The step of version 6, the same in both engines' SQL.
     static let attributesMigration = """

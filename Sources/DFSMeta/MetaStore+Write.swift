@@ -120,9 +120,13 @@ extension MetaStore {
     /// Makes a pending file visible with the blocks the client stored, in one transaction,
     /// replacing an older file of the same path.
     @discardableResult
-    public func completeFile(fileID: Int64, size: Int, sha256: String? = nil, blocks: [CommittedBlock], now: Double) throws(DFSError) -> FileInfo {
+    public func completeFile(
+        fileID: Int64, size: Int, sha256: String? = nil, blocks: [CommittedBlock], etag: String? = nil, properties: [String: String]? = nil,
+        now: Double
+    ) throws(DFSError) -> FileInfo {
         try database.transaction { () throws(DFSError) -> FileInfo in
-            let path = try completePendingFile(fileID: fileID, size: size, sha256: sha256, blocks: blocks, now: now)
+            let path = try completePendingFile(
+                fileID: fileID, size: size, sha256: sha256, blocks: blocks, etag: etag, properties: properties, now: now)
             guard let (_, info) = try completeFile(path) else {
                 throw DFSError(.internalError, "\(path) is not readable right after it was completed")
             }
@@ -143,7 +147,9 @@ extension MetaStore {
             for file in files {
                 do {
                     try database.savepoint { () throws(DFSError) in
-                        _ = try completePendingFile(fileID: file.fileID, size: file.size, sha256: file.sha256, blocks: file.blocks, now: now)
+                        _ = try completePendingFile(
+                            fileID: file.fileID, size: file.size, sha256: file.sha256, blocks: file.blocks, etag: file.etag,
+                            properties: file.properties, now: now)
                     }
                     results.append(.success(()))
                 } catch {
@@ -157,9 +163,11 @@ extension MetaStore {
     /// The inside of ``completeFile(fileID:size:sha256:blocks:now:)``, in a transaction begun
     /// by the caller. Returns the file's path.
     func completePendingFile(
-        fileID: Int64, size: Int, sha256: String?, blocks: [CommittedBlock], now: Double
+        fileID: Int64, size: Int, sha256: String?, blocks: [CommittedBlock], etag: String? = nil, properties: [String: String]? = nil,
+        now: Double
     ) throws(DFSError) -> DFSPath {
         try Self.checkSHA256(sha256)
+        try FileInfo.checkETagAndProperties(etag: etag, properties: properties)
         guard
             let file = try database.query(
                 "SELECT path, block_bytes FROM files WHERE id = ? AND complete = 0", [.integer(fileID)],
@@ -214,8 +222,11 @@ extension MetaStore {
                 [.text(ancestor.string), .text(ancestor.parent!.string), .text(ancestor.name), .real(now)])
         }
         try database.run(
-            "UPDATE files SET complete = 1, size = ?, mtime = ?, sha256 = ?, crc32c = ? WHERE id = ?",
-            [.int(size), .real(now), sha256.map { .text($0) } ?? .null, .integer(Int64(crc32c)), .integer(fileID)])
+            "UPDATE files SET complete = 1, size = ?, mtime = ?, sha256 = ?, crc32c = ?, etag = ?, properties = ? WHERE id = ?",
+            [
+                .int(size), .real(now), sha256.map { .text($0) } ?? .null, .integer(Int64(crc32c)), etag.map { .text($0) } ?? .null,
+                Self.propertiesText(properties).map { .text($0) } ?? .null, .integer(fileID),
+            ])
         return path
     }
 

@@ -14,7 +14,9 @@ import DFSCore
 /// the replicas of a whole batch of files updates each block once, and the totals once.
 enum PostgresMetaSchema {
     /// The steps by the version each brings the database to.
-    static let migrations: [(version: Int, sql: String)] = [(5, version5), (6, MetaSchema.attributesMigration)]
+    static let migrations: [(version: Int, sql: String)] = [
+        (5, version5), (6, MetaSchema.attributesMigration), (7, MetaSchema.propertiesMigration),
+    ]
 
     /// The columns of the health totals.
     static let totalsColumns = ["files", "bytes", "blocks", "under_replicated", "missing", "corrupt", "corrupt_replicas", "suspect_replicas"]
