@@ -147,7 +147,8 @@ public struct AWSChunkedDecoder: Sendable {
             case .chunkData(let remaining):
                 let count = min(remaining, input.count - index)
                 let data = input[index..<(index + count)]
-                decodedCount += count
+                // Wrapping cannot happen before 2^63 bytes; it must not trap even then.
+                decodedCount &+= count
                 if let decodedLength, decodedCount > decodedLength {
                     throw .decodedLengthMismatch(declared: decodedLength, received: decodedCount)
                 }

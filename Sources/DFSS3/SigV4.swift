@@ -49,7 +49,6 @@ public enum SigV4 {
         var signedHeaders: [String]
         var signature: String
         var amzDate: String
-        var seconds: Int
     }
 
     private static func verifyHeader(
@@ -86,7 +85,7 @@ public enum SigV4 {
         }
 
         let claim = try claim(
-            credential: credential, signedHeaders: signedHeaders, signature: signature, amzDate: amzDate, seconds: seconds,
+            credential: credential, signedHeaders: signedHeaders, signature: signature, amzDate: amzDate,
             malformed: S3AuthError.malformed)
         guard let contentHash = request.value(of: "x-amz-content-sha256") else {
             throw .malformed("the x-amz-content-sha256 header is required")
@@ -127,7 +126,7 @@ public enum SigV4 {
 
         let claim = try claim(
             credential: try parameter("X-Amz-Credential"), signedHeaders: try parameter("X-Amz-SignedHeaders"),
-            signature: try parameter("X-Amz-Signature"), amzDate: amzDate, seconds: seconds, malformed: S3AuthError.malformedQuery)
+            signature: try parameter("X-Amz-Signature"), amzDate: amzDate, malformed: S3AuthError.malformedQuery)
 
         guard let secretKey = credentials.secretKey(for: claim.accessKey) else { throw .unknownAccessKey }
         let nowSeconds = now.timeIntervalSince1970
@@ -142,7 +141,7 @@ public enum SigV4 {
 
     /// Reads the credential scope, signed headers and signature, common to both forms.
     private static func claim(
-        credential: String, signedHeaders: String, signature: String, amzDate: String, seconds: Int, malformed: (String) -> S3AuthError
+        credential: String, signedHeaders: String, signature: String, amzDate: String, malformed: (String) -> S3AuthError
     ) throws(S3AuthError) -> Claim {
         let scope = credential.split(separator: "/", omittingEmptySubsequences: false)
         guard scope.count == 5, !scope[0].isEmpty, !scope[2].isEmpty else {
@@ -163,7 +162,7 @@ public enum SigV4 {
         guard isHash(signature) else { throw malformed("the signature is not 64 hex digits") }
         return Claim(
             accessKey: String(scope[0]), region: String(scope[2]), signedHeaders: names, signature: signature.lowercased(),
-            amzDate: amzDate, seconds: seconds)
+            amzDate: amzDate)
     }
 
     /// Throws unless the claimed signature is the one the secret key gives; returns the signing key.

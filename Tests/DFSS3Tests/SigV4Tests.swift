@@ -283,6 +283,46 @@ import Testing
         #expect(throws: S3AuthError.malformedCredentials(line: 3)) { try S3Credentials.parse("\n\nAK/ID secret") }
     }
 
+    @Test func contentSHA256NamesThePayloadMode() throws {
+        #expect(try SigV4.payload("UNSIGNED-PAYLOAD") == .unsigned)
+        #expect(try SigV4.payload("STREAMING-AWS4-HMAC-SHA256-PAYLOAD") == .streamingSigned(trailer: false))
+        #expect(try SigV4.payload("STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER") == .streamingSigned(trailer: true))
+        #expect(try SigV4.payload("STREAMING-UNSIGNED-PAYLOAD-TRAILER") == .streamingUnsignedTrailer)
+        #expect(try SigV4.payload(Example.emptyHash.uppercased()) == .sha256(Example.emptyHash))
+        #expect(throws: S3AuthError.self) { try SigV4.payload("streaming-aws4-hmac-sha256-payload") }
+        #expect(throws: S3AuthError.self) { try SigV4.payload(String(Example.emptyHash.dropLast())) }
+        #expect(SigV4Payload.streamingUnsignedTrailer.isStreaming)
+        #expect(!SigV4Payload.unsigned.isStreaming)
+    }
+
+    @Test func unsignedTrailerModeGivesNoChunkSigning() throws {
+        // Re-signed here with the example key: the documentation gives no signature for this mode.
+        var request = Example.chunkedPutWithTrailer.replacing(header: "x-amz-content-sha256", with: "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+        let signedHeaders = "content-encoding;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class;x-amz-trailer"
+        let canonical = SigV4.canonicalRequest(
+            method: "PUT", path: request.rawPath, query: "", request: request, signedHeaders: signedHeaders.split(separator: ";").map(String.init),
+            payloadHash: "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+        let key = SigV4.signingKey(secretKey: Example.secretKey, date: "20130524", region: "us-east-1")
+        let signature = SigV4.hex(
+            SigV4.hmac(key, "AWS4-HMAC-SHA256\n20130524T000000Z\n20130524/us-east-1/s3/aws4_request\n\(SigV4.sha256Hex(canonical.utf8))"))
+        request = request.replacing(header: "Authorization", with: Example.authorization(signedHeaders, signature))
+        let verified = try SigV4.verify(request, credentials: Example.credentials, now: Example.time)
+        #expect(verified.payload == .streamingUnsignedTrailer)
+        #expect(verified.chunkSigning == nil)
+    }
+
+    @Test func documentedCanonicalRequestOfGetObject() {
+        // The canonical request and its hash as the documentation prints them.
+        let canonical = SigV4.canonicalRequest(
+            method: "GET", path: "/test.txt", query: "", request: Example.getObject,
+            signedHeaders: ["host", "range", "x-amz-content-sha256", "x-amz-date"], payloadHash: Example.emptyHash)
+        #expect(
+            canonical
+                == "GET\n/test.txt\n\nhost:examplebucket.s3.amazonaws.com\nrange:bytes=0-9\nx-amz-content-sha256:\(Example.emptyHash)\n"
+                + "x-amz-date:20130524T000000Z\n\nhost;range;x-amz-content-sha256;x-amz-date\n\(Example.emptyHash)")
+        #expect(SigV4.sha256Hex(canonical.utf8) == "7344ae5b7ee6c3e7e6b0fe0640412a37625d1fbfff95c48bbb2dc43964946972")
+    }
+
     @Test func errorsCarryTheirS3Codes() {
         let expected: [(S3AuthError, String)] = [
             (.missing, "AccessDenied"), (.malformed("x"), "AuthorizationHeaderMalformed"), (.malformedQuery("x"), "AuthorizationQueryParametersError"),
