@@ -38,6 +38,11 @@ public struct XMLWriter: Sendable {
         bytes.append(contentsOf: Array("</\(name)>".utf8))
     }
 
+    /// Character data inside the open element, escaped.
+    public mutating func text(_ text: String) {
+        Self.appendEscaped(text, to: &bytes)
+    }
+
     /// `<name>` … `</name>` around what `body` writes.
     public mutating func element(_ name: String, attributes: [(String, String)] = [], body: (inout XMLWriter) -> Void) {
         open(name, attributes: attributes)
