@@ -13,7 +13,9 @@ all: build
 # the prometheus package (the tests check every /metrics with it); headless Chromium (the
 # tests load the status page in it, and `make screenshot` takes its picture); libfuse3's
 # headers and fusermount3 (`dfs mount`, and the tests that mount a cluster); rsync (a test
-# copies a tree onto a mount with it); fio (tests run its verifying jobs on a mount).
+# copies a tree onto a mount with it); fio (tests run its verifying jobs on a mount); curl and
+# rclone (Debian) and the aws CLI and boto3 (PyPI, for the python3 on the PATH): the S3
+# gateway's tests drive it with them.
 deps:
 	@missing=""; \
 	[ -f /usr/include/sqlite3.h ] || missing="$$missing libsqlite3-dev"; \
@@ -28,10 +30,16 @@ deps:
 	command -v fusermount3 >/dev/null 2>&1 || missing="$$missing fuse3"; \
 	command -v rsync >/dev/null 2>&1 || missing="$$missing rsync"; \
 	command -v fio >/dev/null 2>&1 || missing="$$missing fio"; \
+	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
+	command -v rclone >/dev/null 2>&1 || missing="$$missing rclone"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
 		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi; \
+	if ! command -v aws >/dev/null 2>&1 || ! python3 -c 'import boto3' >/dev/null 2>&1; then \
+		echo "installing awscli and boto3 from PyPI"; \
+		python3 -m pip install --quiet --disable-pip-version-check awscli boto3; \
 	fi
 
 build: deps

@@ -82,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "dfs",
             dependencies: [
-                "DFSCore", "DFSSystem", "DFSNet", "DFSMeta", "DFSData", "DFSClient", "DFSMount", "DFSProcess", "DFSPostgres",
+                "DFSCore", "DFSSystem", "DFSNet", "DFSHTTP", "DFSMeta", "DFSData", "DFSClient", "DFSMount", "DFSS3", "DFSProcess", "DFSPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -99,6 +99,7 @@ let package = Package(
         .testTarget(name: "DFSS3Tests", dependencies: ["DFSCore", "DFSHTTP", "DFSS3", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "DFSProcessTests", dependencies: ["DFSCore", "DFSProcess"]),
         .testTarget(name: "DFSMetricsTests", dependencies: ["DFSCore", "DFSMetrics", "DFSTesting"]),
-        .testTarget(name: "ClusterTests", dependencies: ["DFSCore", "DFSNet", "DFSClient", "DFSMount", "DFSProcess", "DFSPostgres", "DFSTesting"]),
+        .testTarget(
+            name: "ClusterTests", dependencies: ["DFSCore", "DFSNet", "DFSHTTP", "DFSClient", "DFSMount", "DFSS3", "DFSProcess", "DFSPostgres", "DFSTesting"]),
     ]
 )

@@ -24,7 +24,7 @@ struct DFSCommand: AsyncParsableCommand {
             ServeMetaCommand.self, ServeDataCommand.self, CopyCommand.self, MountCommand.self, ListCommand.self, StatCommand.self,
             MakeDirectoryCommand.self, MoveCommand.self, RemoveCommand.self, CatCommand.self, BenchCommand.self,
             StatusCommand.self, FsckCommand.self, MetaBackupCommand.self, LocalClusterCommand.self, ChmodCommand.self, ChownCommand.self,
-            LinkCommand.self,
+            LinkCommand.self, ServeS3Command.self,
         ]
     )
 
