@@ -47,31 +47,9 @@ struct FolderSnapshots {
     /// A name a snapshot holds: what the listing said of it, unless this mount changed it
     /// since (`changedAt`), or made it.
     struct Name {
-        var listed: Listed?
+        /// What the listing said of it (its inode 0: the caller gives the name's own).
+        var listed: Attributes?
         var changedAt: ContinuousClock.Instant?
-    }
-
-    /// What a listing said of a name: the attributes a lookup gives (less the inode).
-    struct Listed: Equatable {
-        var type: EntryType
-        var size: Int
-        var mtime: Double
-        var mode: Int
-        var uid: Int?
-        var gid: Int?
-
-        init(_ info: FileInfo) {
-            type = info.type
-            size = info.size
-            mtime = info.mtime
-            mode = info.shownMode
-            uid = info.uid
-            gid = info.gid
-        }
-
-        func attributes(inode: UInt64) -> Attributes {
-            Attributes(inode: inode, type: type, size: size, mtime: mtime, mode: mode, uid: uid, gid: gid)
-        }
     }
 
     /// A folder's names live beside its phase, not inside it, so that adding one changes the
@@ -117,7 +95,7 @@ struct FolderSnapshots {
 
     /// The attributes the last listing of `path`'s folder gave it, while they may answer a
     /// lookup: within both windows of the listing's start, and not changed here since.
-    func listed(_ path: DFSPath, at now: ContinuousClock.Instant = .now) -> Listed? {
+    func listed(_ path: DFSPath, at now: ContinuousClock.Instant = .now) -> Attributes? {
         guard enabled, attributeWindow > .zero, let parent = path.parent, let folder = folders[Self.key(parent)],
             case .ready(let takenAt, _) = folder.phase, now - takenAt < window, now - takenAt < attributeWindow
         else { return nil }
@@ -161,7 +139,7 @@ struct FolderSnapshots {
 
     /// A listing of `folder` that started at `startedAt` found `names` (nil: too many), each
     /// with what it said of it.
-    mutating func store(_ folder: DFSPath, names: [(name: [UInt8], listed: Listed?)]?, startedAt: ContinuousClock.Instant) {
+    mutating func store(_ folder: DFSPath, names: [(name: [UInt8], listed: Attributes?)]?, startedAt: ContinuousClock.Instant) {
         let key = Self.key(folder)
         guard var folder = folders.removeValue(forKey: key) else { return }
         switch folder.phase {

@@ -118,9 +118,9 @@ final class MountService: Sendable {
             absent.withLock { $0.remember(path) }
             throw MountError(ENOENT, "\(path) is not in its folder's listing")
         }
-        guard let listed else { return nil }
-        let inode = inodes.withLock { $0.remember(path) }
-        return listed.attributes(inode: inode)
+        guard var listed else { return nil }
+        listed.inode = inodes.withLock { $0.remember(path) }
+        return listed
     }
 
     /// This mount changed what `path` is: its folder's snapshot no longer answers for it.
@@ -140,13 +140,13 @@ final class MountService: Sendable {
         let started = ContinuousClock.now
         let client = self.client
         Task { [snapshots] in
-            var names: [(name: [UInt8], listed: FolderSnapshots.Listed?)] = []
+            var names: [(name: [UInt8], listed: Attributes?)] = []
             var after: String?
             do {
                 while true {
                     let page = try await client.listPage(folder, after: after, limit: Limits.listEntriesMax)
                     guard page.info.type == .dir else { throw MountError(ENOTDIR, "\(folder) is not a folder") }
-                    names += page.entries.map { (Array($0.path.name.utf8), FolderSnapshots.Listed($0)) }
+                    names += page.entries.map { (Array($0.path.name.utf8), Attributes(inode: 0, $0)) }
                     if names.count > FolderSnapshots.folderNamesMax {
                         snapshots.withLock { $0.store(folder, names: nil, startedAt: started) }
                         return

@@ -46,10 +46,11 @@ import Testing
         #expect(snapshots.noteMiss(try path("/d/b"), at: start))
         #expect(snapshots.listed(try path("/d/x"), at: start) == nil)
         snapshots.store(
-            try path("/d"), names: [(Array("x".utf8), .init(try info("x", size: 10))), (Array("y".utf8), .init(try info("y", size: 20)))],
+            try path("/d"),
+            names: [(Array("x".utf8), Attributes(inode: 0, try info("x", size: 10))), (Array("y".utf8), Attributes(inode: 0, try info("y", size: 20)))],
             startedAt: start)
         let x = try #require(snapshots.listed(try path("/d/x"), at: start + .milliseconds(100)))
-        #expect(x.attributes(inode: 5).size == 10 && x.attributes(inode: 5).mode == 0o600 && x.uid == 7 && x.gid == 8)
+        #expect(x.size == 10 && x.mode == 0o600 && x.uid == 7 && x.gid == 8)
         #expect(snapshots.listed(try path("/d/y"), at: start + .milliseconds(100))?.size == 20)
         #expect(snapshots.listed(try path("/d/z"), at: start + .milliseconds(100)) == nil)
         // Past the attribute window the name is still known present, its attributes not.
@@ -60,10 +61,10 @@ import Testing
         snapshots.changed(try path("/d/x"), at: start + .milliseconds(200))
         #expect(snapshots.listed(try path("/d/x"), at: start + .milliseconds(200)) == nil)
         #expect(snapshots.listed(try path("/d/y"), at: start + .milliseconds(200))?.size == 20)
-        snapshots.store(try path("/d"), names: [(Array("x".utf8), .init(try info("x", size: 10)))], startedAt: start + .milliseconds(150))
+        snapshots.store(try path("/d"), names: [(Array("x".utf8), Attributes(inode: 0, try info("x", size: 10)))], startedAt: start + .milliseconds(150))
         #expect(snapshots.listed(try path("/d/x"), at: start + .milliseconds(300)) == nil)
         // A listing that started after the change gives the new attributes.
-        snapshots.store(try path("/d"), names: [(Array("x".utf8), .init(try info("x", size: 11)))], startedAt: start + .milliseconds(250))
+        snapshots.store(try path("/d"), names: [(Array("x".utf8), Attributes(inode: 0, try info("x", size: 11)))], startedAt: start + .milliseconds(250))
         #expect(snapshots.listed(try path("/d/x"), at: start + .milliseconds(300))?.size == 11)
         // A name made here has none until a later listing gives them.
         snapshots.added(try path("/d/new"))
@@ -72,7 +73,7 @@ import Testing
 
         var noAttributes = FolderSnapshots(window: .seconds(1), attributeWindow: .zero)
         noAttributes.madeFolder(try path("/e"), since: start)
-        noAttributes.store(try path("/e"), names: [(Array("x".utf8), .init(try info("x", size: 1)))], startedAt: start)
+        noAttributes.store(try path("/e"), names: [(Array("x".utf8), Attributes(inode: 0, try info("x", size: 1)))], startedAt: start)
         #expect(noAttributes.listed(try path("/e/x"), at: start) == nil)
     }
 
@@ -157,7 +158,7 @@ import Testing
         // The most recent folders stay.
         #expect(snapshots.isAbsent(try path("/f\(FolderSnapshots.foldersMax * 2 - 1)/x"), at: start + .seconds(1)).absent)
         #expect(!snapshots.isAbsent(try path("/f0/x"), at: start + .seconds(1)).absent)
-        let many = (0..<(FolderSnapshots.namesMax / 2 + 1)).map { (name: Array("n\($0)".utf8), listed: FolderSnapshots.Listed?.none) }
+        let many = (0..<(FolderSnapshots.namesMax / 2 + 1)).map { (name: Array("n\($0)".utf8), listed: Attributes?.none) }
         snapshots.madeFolder(try path("/g"), since: start)
         _ = snapshots.noteMiss(try path("/h/1"), at: start)
         _ = snapshots.noteMiss(try path("/h/2"), at: start)
