@@ -56,7 +56,7 @@ extension S3Gateway {
             let info = try await upload.finish(size: written, localPath: staged, etag: md5, properties: properties)
             var headers = HTTPHeaders()
             headers.set("ETag", "\"\(md5)\"")
-            if let modified = info.etag.map({ _ in info.mtime }) { headers.set("Last-Modified", S3Time.httpDate(Date(timeIntervalSince1970: modified))) }
+            headers.set("Last-Modified", S3Time.httpDate(Date(timeIntervalSince1970: info.mtime)))
             return HTTPResponse(status: .ok, headers: headers)
         } catch {
             await upload.abandon()
