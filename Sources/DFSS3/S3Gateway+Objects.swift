@@ -178,7 +178,8 @@ extension S3Gateway {
         guard start < size else { throw S3Error.invalidRange(requested: text, objectSize: size) }
         if last.isEmpty { return start..<size }
         guard let end = Int(last), end >= start else { return nil }
-        return start..<min(size, end + 1)
+        // min first: an end of Int.max must not overflow.
+        return start..<(min(size - 1, end) + 1)
     }
 
     enum ConditionOutcome: Equatable {
