@@ -62,24 +62,12 @@ extension S3Gateway {
         return HTTPResponse(status: .noContent)
     }
 
-    /// True when some file or link lies under `folder`, at any depth. Reads a page of each
-    /// folder until one is found.
+    /// True when some file or link lies under `folder`, at any depth.
     func holdsAnyFile(_ folder: DFSPath) async throws -> Bool {
-        var pending = [folder]
-        var visited = 0
-        while let next = pending.popLast() {
-            visited += 1
-            guard visited <= Self.emptyCheckFoldersMax else { return true }
-            var after: String?
-            while true {
-                let page = try await client.listPage(next, after: after, limit: Limits.listEntriesMax)
-                if page.entries.contains(where: { $0.type != .dir }) { return true }
-                pending += page.entries.map(\.path)
-                guard page.more, let last = page.entries.last else { break }
-                after = last.path.name
-            }
-        }
-        return false
+        let client = self.client
+        return try await S3Listing.holds(
+            under: folder, pages: { try await client.listPage($0, after: $1, limit: $2) }, foldersMax: Self.emptyCheckFoldersMax
+        ) { $0.type != .dir }
     }
 
     /// Folders an emptiness check reads at most before it calls the bucket not empty.

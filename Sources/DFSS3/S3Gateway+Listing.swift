@@ -8,7 +8,7 @@ extension S3Gateway {
     /// older tools): keys in S3's order (``S3Listing``), with prefix, delimiter, paging by
     /// continuation token or marker, max-keys (at most 1,000) and EncodingType=url.
     func listObjects(_ bucket: String, _ request: HTTPRequest) async throws -> HTTPResponse {
-        let folder = try await bucketFolder(bucket)
+        _ = try await bucketFolder(bucket)
         let head = request.head
         let version2 = head.queryValue("list-type") == "2"
         let prefix = head.queryValue("prefix") ?? ""
@@ -43,7 +43,6 @@ extension S3Gateway {
         let page = try await S3Listing.list(
             S3ListRequest(bucket: bucket, prefix: prefix, delimiter: delimiter, startAfter: startAfter, maxKeys: maxKeys),
             pages: { folder, after, limit in try await client.listPage(folder, after: after, limit: limit) })
-        _ = folder
         let objects = page.objects.map { object in
             S3ObjectEntry(
                 key: object.key, lastModified: Date(timeIntervalSince1970: object.mtime),

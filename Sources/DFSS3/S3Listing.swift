@@ -63,6 +63,34 @@ public enum S3Listing {
     /// Folders an emptiness check reads at most; beyond, the folder counts as not empty.
     static let emptinessFoldersMax = 1000
 
+    /// True when an entry `matching` lies somewhere under `folder`, read a page at a time,
+    /// depth first, folders only descended into; past `foldersMax` folders read, true (the
+    /// caller then treats the folder as not empty). A folder gone meanwhile holds nothing.
+    static func holds(
+        under folder: DFSPath, pages: S3FolderPages, foldersMax: Int, _ matching: (FileInfo) -> Bool
+    ) async throws -> Bool {
+        var waiting = [folder]
+        var read = 0
+        while let next = waiting.popLast() {
+            read += 1
+            if read > foldersMax { return true }
+            var after: String?
+            while true {
+                let listing: ListOK
+                do {
+                    listing = try await pages(next, after, pageEntries)
+                } catch let error as DFSError where error.code == .notFound {
+                    break
+                }
+                if listing.entries.contains(where: matching) { return true }
+                waiting += listing.entries.filter { $0.type == .dir }.map(\.path)
+                guard listing.more, let last = listing.entries.last else { break }
+                after = last.path.name
+            }
+        }
+        return false
+    }
+
     public static func list(_ request: S3ListRequest, pages: @escaping S3FolderPages) async throws -> S3ListPage {
         let bucket = try DFSPath.root.appending(request.bucket)
         var walk = Walk(request: request, pages: pages)
@@ -152,7 +180,9 @@ public enum S3Listing {
             if slashDelimited, key.count > prefix.count, key.starts(with: prefix) {
                 // The first `/` after the prefix ends this folder's key: one common prefix.
                 if let startAfter, !startAfter.lexicographicallyPrecedes(key) { return true }
-                guard try await holdsAnyFile(folder) else { return true }
+                guard try await S3Listing.holds(under: folder, pages: pages, foldersMax: S3Listing.emptinessFoldersMax, { $0.type == .file }) else {
+                    return true
+                }
                 return emit(commonPrefix: key)
             }
             return try await self.folder(folder, key: key)
@@ -193,30 +223,6 @@ public enum S3Listing {
             page.commonPrefixes.append(text)
             page.last = text
             return true
-        }
-
-        /// True when some file or link lies under `folder`.
-        private func holdsAnyFile(_ folder: DFSPath) async throws -> Bool {
-            var waiting = [folder]
-            var read = 0
-            while let next = waiting.popLast() {
-                read += 1
-                if read > S3Listing.emptinessFoldersMax { return true }
-                var after: String?
-                while true {
-                    let listing: ListOK
-                    do {
-                        listing = try await pages(next, after, S3Listing.pageEntries)
-                    } catch let error as DFSError where error.code == .notFound {
-                        break
-                    }
-                    if listing.entries.contains(where: { $0.type == .file }) { return true }
-                    waiting += listing.entries.map(\.path)
-                    guard listing.more, let last = listing.entries.last else { break }
-                    after = last.path.name
-                }
-            }
-            return false
         }
 
         static func mayMatch(_ key: [UInt8], prefix: [UInt8]) -> Bool {

@@ -16,7 +16,13 @@ import Testing
 
         func page(_ folder: DFSPath, after: String?, limit: Int) throws -> ListOK {
             reads.withLock { $0 += 1 }
-            guard let all = entries[folder] else { throw DFSError(.notFound, "no such folder: \(folder)") }
+            guard let all = entries[folder] else {
+                // Listing a file or a link is refused, as the meta server refuses it.
+                if let parent = folder.parent, entries[parent]?.contains(where: { $0.name == folder.name }) == true {
+                    throw DFSError(.invalidArgument, "\(folder) is not a folder")
+                }
+                throw DFSError(.notFound, "no such folder: \(folder)")
+            }
             let sorted = all.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
             let rest = sorted.filter { after == nil || Array(after!.utf8).lexicographicallyPrecedes(Array($0.name.utf8)) }
             let shown = rest.prefix(min(limit, 3))
@@ -128,7 +134,11 @@ import Testing
 
     @Test func foldersSortAsIfTheirNamesEndedInASlash() async throws {
         let tree = Tree([
-            try DFSPath("/b"): [("a", .folder), ("a-c", .file(1)), ("a.txt", .file(2)), ("a0", .file(3)), ("empty", .folder), ("l", .link)],
+            try DFSPath("/b"): [
+                ("a", .folder), ("a-c", .file(1)), ("a.txt", .file(2)), ("a0", .file(3)), ("empty", .folder), ("l", .link), ("links", .folder),
+            ],
+            try DFSPath("/b/links"): [("to-a", .link), ("sub", .folder)],
+            try DFSPath("/b/links/sub"): [("to-b", .link)],
             try DFSPath("/b/a"): [("b", .file(4))],
             try DFSPath("/b/empty"): [("deeper", .folder)],
             try DFSPath("/b/empty/deeper"): [],
@@ -139,7 +149,8 @@ import Testing
         let grouped = try await S3Listing.list(S3ListRequest(bucket: "b", delimiter: "/")) { folder, after, limit in
             try tree.page(folder, after: after, limit: limit)
         }
-        // A folder with no file under it is no common prefix; a link is no object.
+        // A folder with no file under it (links and folders only) is no common prefix; a
+        // link is no object, and is never listed as a folder.
         #expect(grouped.objects.map(\.key) == ["a-c", "a.txt", "a0"])
         #expect(grouped.commonPrefixes == ["a/"])
         let none = try await S3Listing.list(S3ListRequest(bucket: "b", maxKeys: 0)) { folder, after, limit in
